@@ -1,0 +1,189 @@
+/**
+ * The neutral request: which sent message to change, and into what. One model
+ * serves every provider; each adapter says which ids it needs (see
+ * `Capabilities.requiredIds`) and checks the rest itself.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema, SchemaIssue } from "effect"
+import { InvalidRequest, type Problem } from "./EditError.ts"
+
+const MAX_ID_LENGTH = 256
+const MAX_TEXT_LENGTH = 100_000
+const MAX_FILES = 50
+// C0 and C1 control characters: never part of an id, and dangerous in paths and logs.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/
+
+/**
+ * An identifier as a provider knows it: non-blank, at most 256 characters, no
+ * control characters. Anything else (`/`, `?`, `#`, unicode) is allowed here;
+ * adapters encode ids so that no id can change a request's path or host.
+ *
+ * @since 0.1.0
+ */
+export const Id = Schema.String.check(
+  Schema.makeFilter((s: string) => (s.trim().length > 0 ? undefined : "must not be blank")),
+  Schema.isMaxLength(MAX_ID_LENGTH, { message: `must be at most ${MAX_ID_LENGTH} characters` }),
+  Schema.makeFilter((s: string) => (CONTROL_CHARACTERS.test(s) ? "must not contain control characters" : undefined))
+)
+
+/**
+ * An absolute `http:` or `https:` URL.
+ *
+ * @since 0.1.0
+ */
+export const HttpUrl = Schema.String.check(
+  Schema.makeFilter((s: string) => (isHttpUrl(s) ? undefined : "must be an absolute http(s) URL"))
+)
+
+const isHttpUrl = (s: string): boolean => {
+  if (!URL.canParse(s)) return false
+  const url = new URL(s)
+  return (url.protocol === "https:" || url.protocol === "http:") && url.hostname.length > 0
+}
+
+/**
+ * The ids that point at one sent message. A provider needs some of them:
+ * Bitrix24 the external ids (as used when the message was sent), Acquire its own
+ * message id.
+ *
+ * @since 0.1.0
+ */
+export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageIds")({
+  /** The message's id in the external messenger (the relaying app's own id). */
+  externalMessageId: Schema.optional(Id),
+  /** The chat's id in the external messenger. */
+  externalChatId: Schema.optional(Id),
+  /** The author's id in the external messenger. */
+  externalAuthorId: Schema.optional(Id),
+  /** The provider's own id of the message (Acquire's numeric message id, for instance). */
+  providerMessageId: Schema.optional(Schema.Union([Id, Schema.Number]))
+}) {}
+
+/**
+ * A file attached to a message, by URL.
+ *
+ * @since 0.1.0
+ */
+export class FileRef extends Schema.Class<FileRef>("@reword/core/FileRef")({
+  url: HttpUrl,
+  name: Schema.optional(Schema.String.check(Schema.isMaxLength(255)))
+}) {}
+
+/**
+ * Who wrote the message, as the external messenger knows them.
+ *
+ * @since 0.1.0
+ */
+export class Author extends Schema.Class<Author>("@reword/core/Author")({
+  firstName: Schema.optional(Schema.String),
+  lastName: Schema.optional(Schema.String),
+  avatarUrl: Schema.optional(HttpUrl),
+  profileUrl: Schema.optional(HttpUrl),
+  email: Schema.optional(
+    Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+$/, { message: "must be an email address" }))
+  ),
+  phone: Schema.optional(
+    Schema.String.check(Schema.isPattern(/^\+?[0-9 ()-]{3,32}$/, { message: "must be a phone number" }))
+  ),
+  gender: Schema.optional(Schema.Literals(["male", "female"]))
+}) {}
+
+/**
+ * The chat the message belongs to.
+ *
+ * @since 0.1.0
+ */
+export class Chat extends Schema.Class<Chat>("@reword/core/Chat")({
+  name: Schema.optional(Schema.String),
+  url: Schema.optional(HttpUrl)
+}) {}
+
+const Fields = Schema.Struct({
+  /** Which message. */
+  ids: MessageIds,
+  /** The new text. With `files`, at least one of the two is required. */
+  text: Schema.optional(
+    Schema.String.check(
+      Schema.isMaxLength(MAX_TEXT_LENGTH, { message: `must be at most ${MAX_TEXT_LENGTH} characters` })
+    )
+  ),
+  /** The new files. */
+  files: Schema.optional(
+    Schema.Array(FileRef).check(Schema.isMaxLength(MAX_FILES, { message: `must hold at most ${MAX_FILES} files` }))
+  ),
+  author: Schema.optional(Author),
+  chat: Schema.optional(Chat),
+  /** An ISO language code of the text (`en`, `pt-BR`), for providers that translate. */
+  language: Schema.optional(
+    Schema.String.check(
+      Schema.isPattern(/^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$/, {
+        message: "must be an ISO language code such as en or pt-BR"
+      })
+    )
+  ),
+  /** When the edit happened; the time of the call when omitted. */
+  editedAt: Schema.optional(
+    Schema.Date.check(Schema.makeFilter((d: Date) => (Number.isNaN(d.getTime()) ? "must be a valid date" : undefined)))
+  )
+}).check(
+  Schema.makeFilter((request) =>
+    (request.text !== undefined && request.text.length > 0) || (request.files !== undefined && request.files.length > 0)
+      ? undefined
+      : { path: ["text"], issue: "text or files are required: an edit must say what the message becomes" }
+  )
+)
+
+/**
+ * A request to update one sent message.
+ *
+ * @example
+ * ```ts
+ * const request = {
+ *   ids: { externalMessageId: "wa-881", externalChatId: "wa-chat-7", externalAuthorId: "wa-user-3" },
+ *   text: "Sorry, I meant Tuesday."
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class EditRequest extends Schema.Class<EditRequest>("@reword/core/EditRequest")(Fields) {}
+
+/**
+ * What an app passes to `update`: the plain-object form of {@link EditRequest}.
+ *
+ * @since 0.1.0
+ */
+export type EditRequestInput = typeof EditRequest.Encoded
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Turns a schema failure into field-level problems with dotted paths.
+ *
+ * @since 0.1.0
+ */
+export const problemsOf = (issue: SchemaIssue.Issue): Array<Problem> =>
+  formatter(issue).issues.map((entry) => ({
+    path: entry.path === undefined || entry.path.length === 0 ? "(request)" : entry.path.map(segmentOf).join("."),
+    message: entry.message
+  }))
+
+const segmentOf = (segment: PropertyKey | { readonly key: PropertyKey }): string =>
+  String(typeof segment === "object" ? segment.key : segment)
+
+const decodeRequest = Schema.decodeUnknownEffect(EditRequest)
+
+/**
+ * Validates untrusted input into an {@link EditRequest}, or fails with
+ * {@link InvalidRequest} naming every field that is wrong.
+ *
+ * @since 0.1.0
+ */
+export const decode = (input: unknown): Effect.Effect<EditRequest, InvalidRequest> =>
+  input instanceof EditRequest
+    ? Effect.succeed(input)
+    : decodeRequest(input, { errors: "all", onExcessProperty: "ignore" }).pipe(
+        Effect.mapError((error) => new InvalidRequest({ problems: problemsOf(error.issue) }))
+      )

@@ -1,0 +1,243 @@
+/**
+ * The HTTP transport every adapter shares, on ky. Effect owns retries and
+ * timeouts (ky's are off), interruption aborts the request, redirects are never
+ * followed (credentials never travel to another host), bodies are read with a
+ * size cap, and whatever is kept of a body is scrubbed of the request's secrets.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Predicate, Redacted } from "effect"
+import ky from "ky"
+import { MalformedResponse, Network, Rejected, Timeout } from "./EditError.ts"
+
+/**
+ * Transport settings, per editor.
+ *
+ * @since 0.1.0
+ */
+export interface TransportOptions {
+  /** The longest one HTTP request may take, headers and body. Default 30 s. */
+  readonly timeout?: Duration.Input | undefined
+  /** The largest response body read; a larger one is a `MalformedResponse`. Default 1 MiB. */
+  readonly maxResponseBytes?: number | undefined
+  /** A `fetch` to use instead of the global one (proxies, instrumentation, tests). */
+  readonly fetch?: typeof globalThis.fetch | undefined
+  /** Headers added to every request (a `User-Agent`, a tracing header). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * One HTTP request.
+ *
+ * @since 0.1.0
+ */
+export interface HttpRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  readonly url: URL
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** A JSON body. */
+  readonly json?: unknown
+  /** A form-encoded body (keeps secrets out of URLs). */
+  readonly form?: URLSearchParams | undefined
+  /** Secrets this request carries: scrubbed from any text kept from its answer. */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+}
+
+/**
+ * One HTTP answer, whatever its status. `json` is the parsed body when the body
+ * is JSON, and `undefined` otherwise.
+ *
+ * @since 0.1.0
+ */
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Headers
+  /** The body as text, capped and scrubbed of the request's secrets. */
+  readonly text: string
+  readonly json: unknown
+  readonly isJson: boolean
+}
+
+/**
+ * The failures of the transport itself; HTTP statuses are answers, not failures.
+ *
+ * @since 0.1.0
+ */
+export type TransportError = Network | Timeout | MalformedResponse | Rejected
+
+/**
+ * The most of a body kept on an error, in characters.
+ *
+ * @since 0.1.0
+ */
+export const MAX_KEPT_BODY = 2_048
+
+const DEFAULT_TIMEOUT = Duration.seconds(30)
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+
+/**
+ * Sends requests.
+ *
+ * @since 0.1.0
+ */
+export interface HttpTransport {
+  readonly send: (request: HttpRequest) => Effect.Effect<HttpResponse, TransportError>
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * Replaces every occurrence of the secrets in a text with `<redacted>`.
+ *
+ * @since 0.1.0
+ */
+export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
+  let scrubbed = text
+  for (const secret of secrets) {
+    const value = Redacted.value(secret)
+    if (value.length >= 4) scrubbed = scrubbed.split(value).join("<redacted>")
+  }
+  return scrubbed
+}
+
+/**
+ * A body cut to {@link MAX_KEPT_BODY} characters, for errors.
+ *
+ * @since 0.1.0
+ */
+export const keptBody = (text: string): string | undefined =>
+  text.length === 0 ? undefined : text.length > MAX_KEPT_BODY ? `${text.slice(0, MAX_KEPT_BODY)}…` : text
+
+class BodyTooLarge extends Error {}
+
+const readCapped = async (response: Response, maxBytes: number): Promise<string> => {
+  if (response.body === null) return ""
+  const reader = response.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      throw new BodyTooLarge()
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+const describeNetworkFailure = (error: unknown): string => {
+  // undici wraps the socket error in `cause`; its code says what happened.
+  const cause = Predicate.hasProperty(error, "cause") ? error.cause : undefined
+  const code = Predicate.hasProperty(cause, "code") && Predicate.isString(cause.code) ? cause.code : undefined
+  const known: Record<string, string> = {
+    ECONNRESET: "the connection was reset",
+    ECONNREFUSED: "the connection was refused",
+    ENOTFOUND: "the host name could not be resolved",
+    EAI_AGAIN: "the host name could not be resolved (temporary DNS failure)",
+    ETIMEDOUT: "the connection timed out",
+    UND_ERR_SOCKET: "the connection was closed unexpectedly",
+    EPIPE: "the connection was closed while sending"
+  }
+  if (code !== undefined) return `${known[code] ?? "the request failed"} (${code})`
+  const message = error instanceof Error ? error.message : String(error)
+  return message === "terminated" ? "the connection closed before the whole answer arrived" : message
+}
+
+/**
+ * Makes a transport.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: TransportOptions = {}): HttpTransport => {
+  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  const client = ky.create({
+    retry: 0,
+    timeout: false,
+    throwHttpErrors: false,
+    redirect: "manual",
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.headers === undefined ? {} : { headers: options.headers })
+  })
+
+  const send = (request: HttpRequest): Effect.Effect<HttpResponse, TransportError> =>
+    Effect.tryPromise({
+      // Declaring `signal` makes Effect abort the request on interruption and timeout.
+      try: async (signal) => {
+        const response = await client(request.url, {
+          method: request.method,
+          signal,
+          ...(request.headers === undefined ? {} : { headers: request.headers }),
+          ...(request.json === undefined ? {} : { json: request.json }),
+          ...(request.form === undefined ? {} : { body: request.form })
+        })
+        const raw = await readCapped(response, maxBytes)
+        return { response, raw }
+      },
+      catch: (error): TransportError =>
+        error instanceof BodyTooLarge
+          ? new MalformedResponse({ description: `the answer is larger than ${maxBytes} bytes` })
+          : new Network({ description: scrub(describeNetworkFailure(error), request.secrets) })
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () => Effect.fail(new Timeout({ after: timeout }))
+      }),
+      Effect.flatMap(({ response, raw }) => {
+        const text = scrub(raw, request.secrets)
+        if (response.status >= 300 && response.status < 400) {
+          const location = scrub(response.headers.get("location") ?? "(no location)", request.secrets)
+          return Effect.fail(
+            new Rejected({
+              status: response.status,
+              code: "REDIRECT",
+              description: `the provider redirected to ${location}; reword never follows redirects with credentials, so check the base URL`
+            })
+          )
+        }
+        return Effect.succeed(toResponse(response, text))
+      })
+    )
+
+  return { send, timeout }
+}
+
+const toResponse = (response: Response, text: string): HttpResponse => {
+  const trimmed = text.trim()
+  if (trimmed.length > 0 && (trimmed.startsWith("{") || trimmed.startsWith("["))) {
+    try {
+      return { status: response.status, headers: response.headers, text, json: JSON.parse(trimmed), isJson: true }
+    } catch {
+      // Not JSON after all (truncated, or a proxy's page): the caller judges by status.
+    }
+  }
+  return { status: response.status, headers: response.headers, text, json: undefined, isJson: false }
+}
+
+/**
+ * Fails with `MalformedResponse` when an answer's body is not JSON.
+ *
+ * @since 0.1.0
+ */
+export const requireJson = (response: HttpResponse): Effect.Effect<unknown, MalformedResponse> =>
+  response.isJson
+    ? Effect.succeed(response.json)
+    : Effect.fail(
+        new MalformedResponse({
+          status: response.status,
+          description: response.text.length === 0 ? "the answer has an empty body" : "the answer is not JSON",
+          ...optionalBody(response.text)
+        })
+      )
+
+/**
+ * `{ body }` with the capped body, or nothing when the body is empty.
+ *
+ * @since 0.1.0
+ */
+export const optionalBody = (text: string): { readonly body?: string } => {
+  const body = keptBody(text)
+  return body === undefined ? {} : { body }
+}

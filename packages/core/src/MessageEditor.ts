@@ -1,0 +1,221 @@
+/**
+ * The port: "update a message that was already sent", the same on every
+ * provider. Adapters build it with {@link make}, which owns what all providers
+ * share: validation before anything is sent, the retry policy, spans and the
+ * one-outcome-per-request contract of `updateMany`.
+ *
+ * @since 0.1.0
+ */
+import { Array as Arr, Context, Effect, Result } from "effect"
+import * as Capabilities from "./Capabilities.ts"
+import {
+  EditError,
+  type EditErrorReason,
+  InvalidRequest,
+  MalformedResponse,
+  type Operation,
+  type Problem
+} from "./EditError.ts"
+import type { EditedMessage } from "./EditedMessage.ts"
+import * as EditRequest from "./EditRequest.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+
+/**
+ * The result of one request in `updateMany`: the edited message, or why not.
+ *
+ * @since 0.1.0
+ */
+export type Outcome = Result.Result<EditedMessage, EditError>
+
+/**
+ * What an app accepts as a request: the plain object, or an `EditRequest`.
+ *
+ * @since 0.1.0
+ */
+export type RequestInput = EditRequest.EditRequestInput | EditRequest.EditRequest
+
+/**
+ * The editor's interface.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The provider behind this editor (`bitrix24`, `acquire`, ...). */
+  readonly provider: string
+  /** What this provider can do: check before calling. */
+  readonly capabilities: Capabilities.Capabilities
+  /** Updates one message: the message as the provider confirmed it, or an `EditError`. */
+  readonly update: (request: RequestInput) => Effect.Effect<EditedMessage, EditError>
+  /**
+   * Updates many messages: exactly one outcome per request, in input order.
+   * It never fails as a whole; one request's failure never hides another's outcome.
+   */
+  readonly updateMany: (requests: Iterable<RequestInput>) => Effect.Effect<Array<Outcome>>
+}
+
+/**
+ * The provider-neutral editor service.
+ *
+ * @example
+ * ```ts
+ * import { MessageEditor } from "@reword/core"
+ * import { Effect } from "effect"
+ *
+ * const fixTypo = Effect.gen(function* () {
+ *   const editor = yield* MessageEditor.MessageEditor
+ *   return yield* editor.update({
+ *     ids: { externalMessageId: "m-1", externalChatId: "c-1", externalAuthorId: "u-1", providerMessageId: 42 },
+ *     text: "Meet at 10, not 11."
+ *   })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class MessageEditor extends Context.Service<MessageEditor, Service>()("@reword/core/MessageEditor") {}
+
+/**
+ * What an adapter provides to {@link make}: the provider-specific part only.
+ *
+ * @since 0.1.0
+ */
+export interface Adapter {
+  readonly provider: string
+  readonly capabilities: Capabilities.Capabilities
+  /** Provider-specific checks beyond the required ids, run before anything is sent. */
+  readonly validate?: ((request: EditRequest.EditRequest) => ReadonlyArray<Problem>) | undefined
+  /** Sends one edit (one attempt: core retries). */
+  readonly update: (request: EditRequest.EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>
+  /**
+   * Sends several edits in one provider call (one attempt: core retries the
+   * call). It answers one result per request, in order, or fails as a whole.
+   * When present, `updateMany` groups requests by `capabilities.maxMessagesPerCall`.
+   */
+  readonly updateBatch?:
+    | ((
+        requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
+      ) => Effect.Effect<ReadonlyArray<Result.Result<EditedMessage, EditErrorReason>>, EditErrorReason>)
+    | undefined
+}
+
+/**
+ * What every editor can be tuned with, whatever the provider.
+ *
+ * @since 0.1.0
+ */
+export interface EditorOptions {
+  /** The retry policy (see `RetryPolicy.defaults`). */
+  readonly retry?: RetryPolicy.RetryOptions | undefined
+  /** How many provider calls `updateMany` runs at once. Default 4. */
+  readonly concurrency?: number | undefined
+}
+
+const DEFAULT_CONCURRENCY = 4
+
+/**
+ * Builds a `MessageEditor` from an adapter.
+ *
+ * @since 0.1.0
+ */
+export const make = (adapter: Adapter, options: EditorOptions = {}): Service => {
+  const { provider, capabilities } = adapter
+  const policy = RetryPolicy.make(options.retry)
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+  const retrying = RetryPolicy.retry(policy)
+
+  const fail = (operation: Operation) => (reason: EditErrorReason) => new EditError({ provider, operation, reason })
+
+  const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
+    Effect.flatMap(EditRequest.decode(input), (request): Effect.Effect<EditRequest.EditRequest, EditErrorReason> => {
+      const checked = Capabilities.check(capabilities, request)
+      const problems = [...checked.problems, ...(adapter.validate?.(request) ?? [])]
+      if (problems.length > 0) return Effect.fail(new InvalidRequest({ problems }))
+      if (checked.unsupported !== undefined) return Effect.fail(checked.unsupported)
+      return Effect.succeed(request)
+    })
+
+  const outcome = (exit: Result.Result<unknown, EditError>): string =>
+    Result.isSuccess(exit) ? "success" : exit.failure.reason._tag
+
+  const update = Effect.fn("MessageEditor.update")(function* (input: RequestInput) {
+    yield* Effect.annotateCurrentSpan({ "reword.provider": provider, "reword.operation": "update" })
+    const result = yield* prepare(input).pipe(
+      Effect.flatMap((request) => retrying(adapter.update(request))),
+      Effect.mapError(fail("update")),
+      Effect.result
+    )
+    yield* Effect.annotateCurrentSpan("reword.outcome", outcome(result))
+    return yield* Effect.fromResult(result)
+  })
+
+  const updateMany = Effect.fn("MessageEditor.updateMany")(function* (inputs: Iterable<RequestInput>) {
+    const list = Array.from(inputs)
+    yield* Effect.annotateCurrentSpan({
+      "reword.provider": provider,
+      "reword.operation": "updateMany",
+      "reword.requests": list.length
+    })
+    const toError = fail("updateMany")
+    const outcomes: Array<Outcome> = new Array(list.length)
+    const ready: Array<{ readonly index: number; readonly request: EditRequest.EditRequest }> = []
+    const prepared = yield* Effect.forEach(list, (input) => Effect.result(prepare(input)))
+    prepared.forEach((result, index) => {
+      if (Result.isSuccess(result)) ready.push({ index, request: result.success })
+      else outcomes[index] = Result.fail(toError(result.failure))
+    })
+
+    if (adapter.updateBatch !== undefined && capabilities.maxMessagesPerCall > 1) {
+      const updateBatch = adapter.updateBatch
+      const groups = Arr.chunksOf(ready, capabilities.maxMessagesPerCall)
+      yield* Effect.forEach(
+        groups,
+        (group) =>
+          retrying(updateBatch(Arr.map(group, (entry) => entry.request))).pipe(
+            Effect.flatMap((results) =>
+              results.length === group.length
+                ? Effect.succeed(results)
+                : Effect.fail(
+                    new MalformedResponse({
+                      description: `the provider answered ${results.length} results for ${group.length} messages`
+                    })
+                  )
+            ),
+            Effect.match({
+              onFailure: (reason) => {
+                for (const entry of group) outcomes[entry.index] = Result.fail(toError(reason))
+              },
+              onSuccess: (results) => {
+                group.forEach((entry, position) => {
+                  outcomes[entry.index] = Result.mapError(
+                    results[position] as Result.Result<EditedMessage, EditErrorReason>,
+                    toError
+                  )
+                })
+              }
+            })
+          ),
+        { concurrency, discard: true }
+      )
+    } else {
+      yield* Effect.forEach(
+        ready,
+        (entry) =>
+          retrying(adapter.update(entry.request)).pipe(
+            Effect.mapError(toError),
+            Effect.result,
+            Effect.tap((result) =>
+              Effect.sync(() => {
+                outcomes[entry.index] = result
+              })
+            )
+          ),
+        { concurrency, discard: true }
+      )
+    }
+
+    yield* Effect.annotateCurrentSpan("reword.failures", outcomes.filter(Result.isFailure).length)
+    return outcomes
+  })
+
+  return MessageEditor.of({ provider, capabilities, update, updateMany })
+}

@@ -1,0 +1,172 @@
+/**
+ * The editor for apps not written with Effect: the same port, with Promises.
+ * Calls reject with the same `EditError` (an `Error` with its `reason`);
+ * `updateMany` settles like `Promise.allSettled`.
+ *
+ * @since 0.1.0
+ */
+import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate } from "effect"
+import type { Capabilities } from "./Capabilities.ts"
+import type { EditError } from "./EditError.ts"
+import type { EditedMessage } from "./EditedMessage.ts"
+import { type EditorOptions, MessageEditor, type RequestInput } from "./MessageEditor.ts"
+import { type AnyDescriptor, fromEnv, fromObject, makeEditor, type SettingsObject, type Source } from "./Provider.ts"
+
+/**
+ * The result of one request of `updateMany`, shaped like `Promise.allSettled`'s.
+ *
+ * @since 0.1.0
+ */
+export type Settled =
+  | { readonly status: "fulfilled"; readonly value: EditedMessage }
+  | { readonly status: "rejected"; readonly reason: EditError }
+
+/**
+ * Per-call options.
+ *
+ * @since 0.1.0
+ */
+export interface CallOptions {
+  /** Aborting it abandons the call (and the HTTP request in flight). */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * A message editor with a Promise API.
+ *
+ * @since 0.1.0
+ */
+export interface Editor {
+  /** The provider behind this editor. */
+  readonly provider: string
+  /** What this provider can do. */
+  readonly capabilities: Capabilities
+  /** Updates one message; rejects with an `EditError`. */
+  readonly update: (request: RequestInput, options?: CallOptions) => Promise<EditedMessage>
+  /** Updates many messages: one settled result per request, in input order. Never rejects for one request's failure. */
+  readonly updateMany: (requests: Iterable<RequestInput>, options?: CallOptions) => Promise<Array<Settled>>
+  /** Releases what the editor holds (connections, timers). Calls after it reject. */
+  readonly dispose: () => Promise<void>
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+/**
+ * The settings could not be read: unknown provider, missing or invalid setting.
+ * `createEditor` rejects with it, before anything is sent.
+ *
+ * @since 0.1.0
+ */
+export class ConfigurationError extends Error {
+  override readonly name = "ConfigError"
+  /** The Effect `ConfigError` behind it. */
+  readonly configError: Config.ConfigError
+  constructor(configError: Config.ConfigError) {
+    super(configError.message)
+    this.configError = configError
+  }
+}
+
+/**
+ * Options of {@link createEditor}.
+ *
+ * @since 0.1.0
+ */
+export interface CreateEditorOptions extends EditorOptions {
+  /**
+   * The providers this app ships with (their descriptors); `REWORD_PROVIDER`
+   * (or `settings.provider`) picks one. A single descriptor needs no name.
+   */
+  readonly providers: ReadonlyArray<AnyDescriptor> | AnyDescriptor
+  /** A plain settings object; when omitted, settings come from `env`. */
+  readonly settings?: SettingsObject | undefined
+  /** Environment variables to read (default: `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+}
+
+const sourceOf = (options: CreateEditorOptions): Source =>
+  options.settings === undefined ? fromEnv(options.env ?? process.env) : fromObject(options.settings)
+
+const rejection = (cause: Cause.Cause<unknown>): unknown => {
+  const error = Cause.squash(cause)
+  return Cause.hasInterruptsOnly(cause) ? new Error("The call was aborted", { cause: error }) : error
+}
+
+const run = async <A>(
+  runtime: ManagedRuntime.ManagedRuntime<MessageEditor, Config.ConfigError>,
+  effect: Effect.Effect<A, EditError>,
+  options?: CallOptions
+): Promise<A> => {
+  const exit = await runtime.runPromiseExit(
+    effect,
+    options?.signal === undefined ? undefined : { signal: options.signal }
+  )
+  if (Exit.isSuccess(exit)) return exit.value
+  throw rejection(exit.cause)
+}
+
+/**
+ * Creates an editor from configuration. Rejects with a {@link ConfigurationError}
+ * when the settings are wrong, so a misconfigured app fails at start-up.
+ *
+ * @example
+ * ```ts
+ * import { createEditor } from "@reword/core/promise"
+ * import { Acquire } from "@reword/acquire"
+ *
+ * const editor = await createEditor({
+ *   providers: Acquire.provider,
+ *   settings: { acquire: { accountId: "acme", apiKey: process.env.ACQUIRE_API_KEY } }
+ * })
+ * try {
+ *   await editor.update({ ids: { providerMessageId: 1842 }, text: "Corrected text" })
+ * } finally {
+ *   await editor.dispose()
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const createEditor = async (options: CreateEditorOptions): Promise<Editor> => {
+  const providers = Array.isArray(options.providers) ? options.providers : [options.providers as AnyDescriptor]
+  const source = sourceOf(options)
+  const single = providers.length === 1 ? providers[0] : undefined
+  const build =
+    single === undefined
+      ? makeEditor(providers, { ...options, source })
+      : makeEditor(providers, {
+          ...options,
+          source: withDefaultProvider(source, single.name)
+        })
+  const runtime = ManagedRuntime.make(Layer.effect(MessageEditor, build))
+  const service = await runtime.runPromise(Effect.service(MessageEditor)).catch(async (error: unknown) => {
+    await runtime.dispose()
+    throw Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
+  })
+  const dispose = () => runtime.dispose()
+  return {
+    provider: service.provider,
+    capabilities: service.capabilities,
+    update: (request, callOptions) => run(runtime, service.update(request), callOptions),
+    updateMany: (requests, callOptions) =>
+      run(
+        runtime,
+        Effect.map(service.updateMany(requests), (outcomes) =>
+          outcomes.map(
+            (outcome): Settled =>
+              outcome._tag === "Success"
+                ? { status: "fulfilled", value: outcome.success }
+                : { status: "rejected", reason: outcome.failure }
+          )
+        ),
+        callOptions
+      ),
+    dispose,
+    [Symbol.asyncDispose]: dispose
+  }
+}
+
+/** With one provider listed, `REWORD_PROVIDER` is not needed: it defaults to that one. */
+const withDefaultProvider = (source: Source, name: string): Source => {
+  if (source._tag === "Object") return fromObject({ provider: name, ...source.settings })
+  return fromEnv({ REWORD_PROVIDER: name, ...(source.env ?? process.env) })
+}

@@ -1,0 +1,120 @@
+/**
+ * The one retry policy every provider shares: exponential backoff with jitter,
+ * for retryable reasons only, honouring the provider's `retryAfter`, bounded
+ * in attempts and in total time.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Duration, Effect, Random, Schedule, Schema } from "effect"
+
+/**
+ * How hard to try. Every field has a default ({@link defaults}).
+ *
+ * @since 0.1.0
+ */
+export class RetryPolicy extends Schema.Class<RetryPolicy>("@reword/core/RetryPolicy")({
+  /** Attempts in all, the first included: 1 means never retry. */
+  maxAttempts: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  /** The delay before the first retry; each next one doubles, up to `maxDelay`. */
+  initialDelay: Schema.Duration,
+  /** The longest backoff between two attempts (a provider's `retryAfter` may ask for more). */
+  maxDelay: Schema.Duration,
+  /**
+   * The most time spent waiting between attempts, in total. A retry whose wait
+   * would go past it is not made: the error is returned at once, with its
+   * `retryAfter`, so the app can decide.
+   */
+  maxElapsed: Schema.Duration,
+  /** Whether to spread each delay randomly (0.8x to 1.2x) so that clients do not retry in lockstep. */
+  jitter: Schema.Boolean
+}) {}
+
+/**
+ * Four attempts, 250 ms doubling to at most 10 s, at most 60 s of waiting, with jitter.
+ *
+ * @since 0.1.0
+ */
+export const defaults: RetryPolicy = new RetryPolicy({
+  maxAttempts: 4,
+  initialDelay: Duration.millis(250),
+  maxDelay: Duration.seconds(10),
+  maxElapsed: Duration.seconds(60),
+  jitter: true
+})
+
+/**
+ * Options to change some of the defaults; durations accept `"2 seconds"`, millis, or a `Duration`.
+ *
+ * @since 0.1.0
+ */
+export interface RetryOptions {
+  readonly maxAttempts?: number | undefined
+  readonly initialDelay?: Duration.Input | undefined
+  readonly maxDelay?: Duration.Input | undefined
+  readonly maxElapsed?: Duration.Input | undefined
+  readonly jitter?: boolean | undefined
+}
+
+/**
+ * Builds a policy from options over the defaults. Throws on nonsensical values
+ * (a negative number of attempts), which are programming errors.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: RetryOptions = {}): RetryPolicy =>
+  new RetryPolicy({
+    maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
+    initialDelay:
+      options.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(options.initialDelay),
+    maxDelay: options.maxDelay === undefined ? defaults.maxDelay : Duration.fromInputUnsafe(options.maxDelay),
+    maxElapsed: options.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(options.maxElapsed),
+    jitter: options.jitter ?? defaults.jitter
+  })
+
+/**
+ * What the policy looks at in a failure.
+ *
+ * @since 0.1.0
+ */
+export interface Retryable {
+  readonly isRetryable: boolean
+  readonly retryAfter?: Duration.Duration | undefined
+}
+
+/**
+ * The policy as a `Schedule` over failures: it continues only for retryable
+ * failures, while attempts and the time budget last, and waits at least the
+ * failure's `retryAfter`.
+ *
+ * @since 0.1.0
+ */
+export const schedule = (policy: RetryPolicy): Schedule.Schedule<number, Retryable> => {
+  const initial = Duration.toMillis(policy.initialDelay)
+  const cap = Duration.toMillis(policy.maxDelay)
+  const budget = Duration.toMillis(policy.maxElapsed)
+  return Schedule.fromStepWithMetadata(
+    Effect.succeed((meta: Schedule.InputMetadata<Retryable>) => {
+      const failure = meta.input
+      if (!failure.isRetryable || meta.attempt >= policy.maxAttempts) return Cause.done(meta.attempt)
+      const backoff = Math.min(cap, initial * 2 ** (meta.attempt - 1))
+      const requested = failure.retryAfter === undefined ? 0 : Duration.toMillis(failure.retryAfter)
+      return Effect.map(policy.jitter ? Random.next : Effect.succeed(0.5), (random) => {
+        const jittered = policy.jitter ? backoff * (0.8 + 0.4 * random) : backoff
+        const delay = Math.max(jittered, requested)
+        return meta.elapsed + delay > budget
+          ? Cause.done(meta.attempt)
+          : Effect.succeed([meta.attempt, Duration.millis(delay)] as [number, Duration.Duration])
+      }).pipe(Effect.flatten)
+    })
+  )
+}
+
+/**
+ * Retries an effect under the policy.
+ *
+ * @since 0.1.0
+ */
+export const retry =
+  (policy: RetryPolicy) =>
+  <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    policy.maxAttempts <= 1 ? self : Effect.retry(self, schedule(policy))
