@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 
+export * as BaseUrl from "./BaseUrl.ts"
 export * as Capabilities from "./Capabilities.ts"
 export * as EditError from "./EditError.ts"
 export * as EditedMessage from "./EditedMessage.ts"
