@@ -127,22 +127,41 @@ const readCapped = async (response: Response, maxBytes: number): Promise<string>
   return new TextDecoder().decode(Buffer.concat(chunks))
 }
 
-const describeNetworkFailure = (error: unknown): string => {
-  // undici wraps the socket error in `cause`; its code says what happened.
-  const cause = Predicate.hasProperty(error, "cause") ? error.cause : undefined
-  const code = Predicate.hasProperty(cause, "code") && Predicate.isString(cause.code) ? cause.code : undefined
-  const known: Record<string, string> = {
-    ECONNRESET: "the connection was reset",
-    ECONNREFUSED: "the connection was refused",
-    ENOTFOUND: "the host name could not be resolved",
-    EAI_AGAIN: "the host name could not be resolved (temporary DNS failure)",
-    ETIMEDOUT: "the connection timed out",
-    UND_ERR_SOCKET: "the connection was closed unexpectedly",
-    EPIPE: "the connection was closed while sending"
+const NETWORK_CODES: Record<string, string> = {
+  ECONNRESET: "the connection was reset",
+  ECONNREFUSED: "the connection was refused",
+  ENOTFOUND: "the host name could not be resolved",
+  EAI_AGAIN: "the host name could not be resolved (temporary DNS failure)",
+  ETIMEDOUT: "the connection timed out",
+  EHOSTUNREACH: "the host is unreachable",
+  UND_ERR_SOCKET: "the connection was closed unexpectedly",
+  EPIPE: "the connection was closed while sending"
+}
+
+/** The first error code in a chain of causes (ky wraps fetch's error, which wraps the socket's). */
+const findCode = (error: unknown, depth = 0): string | undefined => {
+  if (depth > 5 || !Predicate.isObject(error)) return undefined
+  if (Predicate.hasProperty(error, "code") && Predicate.isString(error.code) && error.code in NETWORK_CODES) {
+    return error.code
   }
-  if (code !== undefined) return `${known[code] ?? "the request failed"} (${code})`
-  const message = error instanceof Error ? error.message : String(error)
-  return message === "terminated" ? "the connection closed before the whole answer arrived" : message
+  if (Predicate.hasProperty(error, "errors") && Array.isArray(error.errors)) {
+    for (const inner of error.errors) {
+      const code = findCode(inner, depth + 1)
+      if (code !== undefined) return code
+    }
+  }
+  return Predicate.hasProperty(error, "cause") ? findCode(error.cause, depth + 1) : undefined
+}
+
+const describeNetworkFailure = (error: unknown): string => {
+  const code = findCode(error)
+  if (code !== undefined) return `${NETWORK_CODES[code]} (${code})`
+  const messages: Array<string> = []
+  for (let current: unknown = error; current instanceof Error && messages.length < 3; current = current.cause) {
+    messages.push(current.message)
+  }
+  if (messages.includes("terminated")) return "the connection closed before the whole answer arrived"
+  return messages.length === 0 ? String(error) : messages.join(": ")
 }
 
 /**

@@ -1,0 +1,153 @@
+/**
+ * The answers of Acquire's messenger endpoints, as Schemas. Only the message id
+ * is required: every other field may be added, missing, `null` or of an
+ * unexpected type without failing the answer (such a field is simply absent
+ * from the decoded value), because the documentation shows examples, not a
+ * contract, and the `case` and `sender` objects are large and change.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Schema } from "effect"
+
+/**
+ * A field that decodes when it can and is left out when it cannot (missing,
+ * `null`, or of another type), instead of failing the whole answer.
+ */
+const lenient = <S extends Schema.Top>(schema: S) =>
+  Schema.optionalKey(schema.pipe(Schema.catchDecoding(() => Effect.succeed(Option.none()))))
+
+/**
+ * An Acquire id: a positive integer, also when answered as a string of digits.
+ *
+ * @since 0.1.0
+ */
+export const AcquireId = Schema.Union([
+  Schema.Int,
+  Schema.String.check(Schema.isPattern(/^[0-9]{1,16}$/)).pipe(Schema.decodeTo(Schema.Number, decodeDigits()))
+]).check(Schema.isInt(), Schema.isGreaterThan(0))
+
+function decodeDigits() {
+  return {
+    decode: (s: string) => Number(s),
+    encode: (n: number) => String(n)
+  } as never
+}
+
+/**
+ * An ISO 8601 date string, as a `Date`; an unreadable date is left out.
+ *
+ * @since 0.1.0
+ */
+export const AcquireDate = Schema.DateFromString.check(
+  Schema.makeFilter((date: Date) => (Number.isNaN(date.getTime()) ? "must be an ISO 8601 date" : undefined))
+)
+
+/**
+ * The case (conversation) a message belongs to, as far as reword reads it.
+ *
+ * @since 0.1.0
+ */
+export class AcquireCase extends Schema.Class<AcquireCase>("@reword/acquire/AcquireCase")({
+  id: lenient(AcquireId),
+  threadId: lenient(AcquireId),
+  contactId: lenient(AcquireId),
+  channel: lenient(Schema.String),
+  status: lenient(Schema.String),
+  title: lenient(Schema.String),
+  dateCreated: lenient(AcquireDate),
+  dateUpdated: lenient(AcquireDate),
+  dateClosed: lenient(AcquireDate)
+}) {}
+
+/**
+ * Who sent a message: an agent (`user`) or a contact.
+ *
+ * @since 0.1.0
+ */
+export class AcquireSender extends Schema.Class<AcquireSender>("@reword/acquire/AcquireSender")({
+  id: lenient(AcquireId),
+  type: lenient(Schema.String),
+  name: lenient(Schema.String),
+  firstName: lenient(Schema.String),
+  lastName: lenient(Schema.String),
+  email: lenient(Schema.String)
+}) {}
+
+/**
+ * One message as Acquire answers it. `caseId` and `threadId` are filled from
+ * the `case` object when the answer carries them only there.
+ *
+ * @since 0.1.0
+ */
+export class AcquireMessage extends Schema.Class<AcquireMessage>("@reword/acquire/AcquireMessage")({
+  /** Acquire's message id: the id to keep in order to edit the message later. */
+  id: AcquireId,
+  /** The text. */
+  message: lenient(Schema.String),
+  /** `message`, `note` or `event`. */
+  type: lenient(Schema.String),
+  /** `chat`, `email`, ... */
+  channel: lenient(Schema.String),
+  senderId: lenient(AcquireId),
+  /** `user` (an agent) or `contact`. */
+  senderType: lenient(Schema.String),
+  /** `yes` or `no`. */
+  seen: lenient(Schema.String),
+  dateCreated: lenient(AcquireDate),
+  /** When the message was last changed; `null` (absent here) on a message never edited. */
+  dateUpdated: lenient(AcquireDate),
+  caseId: lenient(AcquireId),
+  threadId: lenient(AcquireId),
+  contactId: lenient(AcquireId),
+  meta: lenient(Schema.Record(Schema.String, Schema.Unknown)),
+  case: lenient(AcquireCase),
+  sender: lenient(AcquireSender)
+}) {}
+
+/**
+ * `{ "data": message }`, the answer of update, send and get.
+ *
+ * @since 0.1.0
+ */
+export const MessageAnswer = Schema.Struct({ data: AcquireMessage })
+
+/**
+ * What a delete removed.
+ *
+ * @since 0.1.0
+ */
+export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
+  /** How many messages were deleted (1, or 0 when there was none). */
+  deleted: Schema.Union([Schema.Int, Schema.Boolean.pipe(Schema.decodeTo(Schema.Int, booleanToCount()))])
+}) {}
+
+function booleanToCount() {
+  return {
+    decode: (b: boolean) => (b ? 1 : 0),
+    encode: (n: number) => n > 0
+  } as never
+}
+
+/**
+ * `{ "data": { "deleted": 1 } }`, the answer of delete.
+ *
+ * @since 0.1.0
+ */
+export const DeleteAnswer = Schema.Struct({ data: Deleted })
+
+/**
+ * The message with `caseId` and `threadId` taken from its `case` where the
+ * answer did not carry them at the top level (the send answer, for instance).
+ *
+ * @since 0.1.0
+ */
+export const withCaseIds = (message: AcquireMessage): AcquireMessage => {
+  const caseId = message.caseId ?? message.case?.id
+  const threadId = message.threadId ?? message.case?.threadId
+  if (caseId === message.caseId && threadId === message.threadId) return message
+  return new AcquireMessage({
+    ...message,
+    ...(caseId === undefined ? {} : { caseId }),
+    ...(threadId === undefined ? {} : { threadId })
+  })
+}
