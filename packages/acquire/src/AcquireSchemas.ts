@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, SchemaTransformation } from "effect"
 
 /**
  * A field that decodes when it can and is left out when it cannot (missing,
@@ -23,15 +23,10 @@ const lenient = <S extends Schema.Top>(schema: S) =>
  */
 export const AcquireId = Schema.Union([
   Schema.Int,
-  Schema.String.check(Schema.isPattern(/^[0-9]{1,16}$/)).pipe(Schema.decodeTo(Schema.Number, decodeDigits()))
+  Schema.String.check(Schema.isPattern(/^[0-9]{1,16}$/)).pipe(
+    Schema.decodeTo(Schema.Number, SchemaTransformation.numberFromString)
+  )
 ]).check(Schema.isInt(), Schema.isGreaterThan(0))
-
-function decodeDigits() {
-  return {
-    decode: (s: string) => Number(s),
-    encode: (n: number) => String(n)
-  } as never
-}
 
 /**
  * An ISO 8601 date string, as a `Date`; an unreadable date is left out.
@@ -118,15 +113,16 @@ export const MessageAnswer = Schema.Struct({ data: AcquireMessage })
  */
 export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
   /** How many messages were deleted (1, or 0 when there was none). */
-  deleted: Schema.Union([Schema.Int, Schema.Boolean.pipe(Schema.decodeTo(Schema.Int, booleanToCount()))])
+  deleted: Schema.Union([
+    Schema.Int,
+    Schema.Boolean.pipe(
+      Schema.decodeTo(
+        Schema.Int,
+        SchemaTransformation.transform({ decode: (deleted: boolean) => (deleted ? 1 : 0), encode: (n) => n > 0 })
+      )
+    )
+  ])
 }) {}
-
-function booleanToCount() {
-  return {
-    decode: (b: boolean) => (b ? 1 : 0),
-    encode: (n: number) => n > 0
-  } as never
-}
 
 /**
  * `{ "data": { "deleted": 1 } }`, the answer of delete.

@@ -32,7 +32,7 @@ export const recordingAdapter = (options: {
     }),
     validate: (request) =>
       request.text === "forbidden words" ? [{ path: "text", message: "this provider refuses these words" }] : [],
-    update: (request) => Effect.fromResult(attempt(request)),
+    update: (request) => Effect.suspend(() => Effect.fromResult(attempt(request))),
     updateBatch:
       options.batch === true
         ? (requests) =>
