@@ -29,7 +29,8 @@ export const parseRetryAfter = (value: string | null | undefined, now: number): 
   if (value === null || value === undefined) return undefined
   const trimmed = value.trim()
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.millis(Math.round(Number(trimmed) * 1000))
-  const date = Date.parse(trimmed)
+  // An HTTP date names its weekday and month; without letters it is not a date.
+  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN
   if (Number.isNaN(date)) return undefined
   return Duration.millis(Math.max(0, date - now))
 }

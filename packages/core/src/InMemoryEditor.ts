@@ -117,7 +117,20 @@ export const layer = (store: Store = makeStore(), options?: EditorOptions): Laye
   Layer.succeed(MessageEditor, make(store, options))
 
 /**
- * The descriptor: `REWORD_PROVIDER=memory` selects a new, empty in-memory editor.
+ * The descriptor of an in-memory editor over the given store: `REWORD_PROVIDER=memory` selects it.
+ *
+ * @since 0.1.0
+ */
+export const providerFor = (store: Store) =>
+  describe({
+    name: "memory",
+    settings: [],
+    config: Config.succeed({}),
+    make: (_settings, options) => Effect.succeed(make(store, options))
+  })
+
+/**
+ * The descriptor of an in-memory editor over a new, empty store each time one is built.
  *
  * @since 0.1.0
  */

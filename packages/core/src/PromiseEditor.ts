@@ -61,7 +61,7 @@ export class ConfigurationError extends Error {
   /** The Effect `ConfigError` behind it. */
   readonly configError: Config.ConfigError
   constructor(configError: Config.ConfigError) {
-    super(configError.message)
+    super(configError.cause.message)
     this.configError = configError
   }
 }

@@ -4,8 +4,18 @@ import { Duration, Effect, Schema } from "effect"
 
 const reasons: ReadonlyArray<readonly [EditError.EditErrorReason, boolean]> = [
   [new EditError.InvalidRequest({ problems: [{ path: "ids.externalMessageId", message: "is required" }] }), false],
-  [new EditError.Unauthorized({ status: 401, code: "invalid_token", description: "The access token provided is invalid" }), false],
-  [new EditError.Forbidden({ status: 403, code: "WRONG_AUTH_TYPE", description: "Application context required" }), false],
+  [
+    new EditError.Unauthorized({
+      status: 401,
+      code: "invalid_token",
+      description: "The access token provided is invalid"
+    }),
+    false
+  ],
+  [
+    new EditError.Forbidden({ status: 403, code: "WRONG_AUTH_TYPE", description: "Application context required" }),
+    false
+  ],
   [new EditError.NotFound({ status: 400, code: "ERROR_RECORD_NOT_FOUND" }), false],
   [new EditError.RateLimited({ status: 429, retryAfter: Duration.seconds(7) }), true],
   [new EditError.Unavailable({ status: 503, description: "maintenance" }), true],
@@ -28,20 +38,36 @@ describe("EditError", () => {
   })
 
   it("reads well: provider, operation, reason, and the provider's own code and description", () => {
-    const error = EditError.make({ provider: "bitrix24", operation: "update", reason: reasons[2]?.[0] as EditError.EditErrorReason })
+    const error = EditError.make({
+      provider: "bitrix24",
+      operation: "update",
+      reason: reasons[2]?.[0] as EditError.EditErrorReason
+    })
     assert.strictEqual(
       error.message,
       "bitrix24.update: Forbidden: the credentials are not allowed to edit this message (HTTP 403 WRONG_AUTH_TYPE: Application context required)"
     )
-    const invalid = EditError.make({ provider: "acquire", operation: "update", reason: reasons[0]?.[0] as EditError.EditErrorReason })
+    const invalid = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: reasons[0]?.[0] as EditError.EditErrorReason
+    })
     assert.strictEqual(invalid.message, "acquire.update: Invalid request: ids.externalMessageId: is required")
-    const limited = EditError.make({ provider: "acquire", operation: "update", reason: reasons[4]?.[0] as EditError.EditErrorReason })
+    const limited = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: reasons[4]?.[0] as EditError.EditErrorReason
+    })
     assert.include(limited.message, "retry after 7s")
     assert.deepStrictEqual(limited.retryAfter, Duration.seconds(7))
   })
 
   it("is an Error that apps can recognise, also across package copies", () => {
-    const error = EditError.make({ provider: "acquire", operation: "update", reason: new EditError.Timeout({ after: Duration.seconds(1) }) })
+    const error = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: new EditError.Timeout({ after: Duration.seconds(1) })
+    })
     assert.instanceOf(error, Error)
     assert.isTrue(EditError.isEditError(error))
     assert.isFalse(EditError.isEditError(new Error("x")))
@@ -49,7 +75,11 @@ describe("EditError", () => {
   })
 
   it("serialises to JSON and back, without losing the reason", () => {
-    const error = EditError.make({ provider: "acquire", operation: "update", reason: reasons[4]?.[0] as EditError.EditErrorReason })
+    const error = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: reasons[4]?.[0] as EditError.EditErrorReason
+    })
     const codec = Schema.toCodecJson(EditError.EditError)
     const encoded = Schema.encodeSync(codec)(error)
     const decoded = Schema.decodeUnknownSync(codec)(JSON.parse(JSON.stringify(encoded)))

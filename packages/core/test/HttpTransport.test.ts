@@ -8,7 +8,9 @@ const secret = Redacted.make("s3cr3t-token-value")
 describe("HttpTransport", () => {
   it.live("sends JSON and reads a JSON answer of any status", () =>
     Effect.gen(function* () {
-      const server = yield* loopbackServer((req, res) => json(res, req.url === "/ok" ? 200 : 404, { echo: JSON.parse(req.body) }))
+      const server = yield* loopbackServer((req, res) =>
+        json(res, req.url === "/ok" ? 200 : 404, { echo: JSON.parse(req.body) })
+      )
       const transport = HttpTransport.make()
       const ok = yield* transport.send({ method: "POST", url: new URL(`${server.url}/ok`), json: { a: 1 } })
       assert.strictEqual(ok.status, 200)
@@ -75,7 +77,9 @@ describe("HttpTransport", () => {
       const server = yield* loopbackServer(() => {
         // never answers
       })
-      const error = yield* Effect.flip(HttpTransport.make({ timeout: "200 millis" }).send({ method: "GET", url: new URL(server.url) }))
+      const error = yield* Effect.flip(
+        HttpTransport.make({ timeout: "200 millis" }).send({ method: "GET", url: new URL(server.url) })
+      )
       assert.strictEqual(error._tag, "Timeout")
       yield* Effect.sleep("100 millis")
       assert.deepStrictEqual(server.aborted, ["/"])

@@ -78,7 +78,9 @@ describe("MessageEditor.make", () => {
         request("m-5")
       ])
       assert.deepStrictEqual(
-        outcomes.map((outcome) => (Result.isSuccess(outcome) ? outcome.success.ids.externalMessageId : outcome.failure.reason._tag)),
+        outcomes.map((outcome) =>
+          Result.isSuccess(outcome) ? outcome.success.ids.externalMessageId : outcome.failure.reason._tag
+        ),
         ["m-0", "InvalidRequest", "NotFound", "m-3", "InvalidRequest", "m-5"]
       )
       const failure = outcomes[2]
@@ -100,22 +102,27 @@ describe("MessageEditor.make", () => {
     })
   )
 
-  it.effect("updateMany packs requests into provider calls of at most maxMessagesPerCall, and splits the answers back", () =>
-    Effect.gen(function* () {
-      const { adapter, batches } = recordingAdapter({
-        batch: true,
-        capabilities: { maxMessagesPerCall: 4 },
-        answer: (req) => (req.ids.externalMessageId === "m-5" ? new EditError.Rejected({ description: "item failed" }) : undefined)
+  it.effect(
+    "updateMany packs requests into provider calls of at most maxMessagesPerCall, and splits the answers back",
+    () =>
+      Effect.gen(function* () {
+        const { adapter, batches } = recordingAdapter({
+          batch: true,
+          capabilities: { maxMessagesPerCall: 4 },
+          answer: (req) =>
+            req.ids.externalMessageId === "m-5" ? new EditError.Rejected({ description: "item failed" }) : undefined
+        })
+        const editor = MessageEditor.make(adapter, noRetry)
+        const ids = Array.from({ length: 10 }, (_, i) => `m-${i}`)
+        const outcomes = yield* editor.updateMany(ids.map((id) => request(id)))
+        assert.deepStrictEqual(batches, [4, 4, 2])
+        assert.deepStrictEqual(
+          outcomes.map((outcome) =>
+            Result.isSuccess(outcome) ? outcome.success.ids.externalMessageId : outcome.failure.reason._tag
+          ),
+          ["m-0", "m-1", "m-2", "m-3", "m-4", "Rejected", "m-6", "m-7", "m-8", "m-9"]
+        )
       })
-      const editor = MessageEditor.make(adapter, noRetry)
-      const ids = Array.from({ length: 10 }, (_, i) => `m-${i}`)
-      const outcomes = yield* editor.updateMany(ids.map((id) => request(id)))
-      assert.deepStrictEqual(batches, [4, 4, 2])
-      assert.deepStrictEqual(
-        outcomes.map((outcome) => (Result.isSuccess(outcome) ? outcome.success.ids.externalMessageId : outcome.failure.reason._tag)),
-        ["m-0", "m-1", "m-2", "m-3", "m-4", "Rejected", "m-6", "m-7", "m-8", "m-9"]
-      )
-    })
   )
 
   it.effect("a provider call that fails as a whole gives each of its requests that call's error, and no other", () =>
@@ -146,14 +153,17 @@ describe("MessageEditor.make", () => {
     Effect.gen(function* () {
       const { adapter } = recordingAdapter({ capabilities: { maxMessagesPerCall: 3 } })
       const editor = MessageEditor.make(
-        { ...adapter, updateBatch: (requests) => Effect.succeed(requests.slice(1).map((r) => Result.succeed(adapterConfirm(r)))) },
+        {
+          ...adapter,
+          updateBatch: (requests) => Effect.succeed(requests.slice(1).map((r) => Result.succeed(adapterConfirm(r))))
+        },
         noRetry
       )
       const outcomes = yield* editor.updateMany(["a", "b"].map((id) => request(id)))
-      assert.deepStrictEqual(outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)), [
-        "MalformedResponse",
-        "MalformedResponse"
-      ])
+      assert.deepStrictEqual(
+        outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)),
+        ["MalformedResponse", "MalformedResponse"]
+      )
     })
   )
 })

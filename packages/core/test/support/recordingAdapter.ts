@@ -1,4 +1,4 @@
-import { Capabilities, EditedMessage, type EditError, type EditRequest, type MessageEditor } from "@reword/core"
+import { Capabilities, type EditError, EditedMessage, type EditRequest, type MessageEditor } from "@reword/core"
 import { Effect, Result } from "effect"
 
 /**
@@ -13,8 +13,15 @@ export const recordingAdapter = (options: {
   const sent: Array<EditRequest.EditRequest> = []
   const batches: Array<number> = []
   const confirm = (request: EditRequest.EditRequest) =>
-    new EditedMessage.EditedMessage({ provider: "fake", ids: request.ids, text: request.text, files: request.files ?? [] })
-  const attempt = (request: EditRequest.EditRequest): Result.Result<EditedMessage.EditedMessage, EditError.EditErrorReason> => {
+    new EditedMessage.EditedMessage({
+      provider: "fake",
+      ids: request.ids,
+      text: request.text,
+      files: request.files ?? []
+    })
+  const attempt = (
+    request: EditRequest.EditRequest
+  ): Result.Result<EditedMessage.EditedMessage, EditError.EditErrorReason> => {
     sent.push(request)
     const failure = options.answer?.(request, sent.length)
     return failure === undefined ? Result.succeed(confirm(request)) : Result.fail(failure)
