@@ -51,7 +51,9 @@ describe("createEditor (Promise API)", () => {
     expect(error.message).toBe(
       `memory.update: Not found: the provider has no such message (NO_SUCH_MESSAGE: no message with external id "m-404")`
     )
-    const invalid = (await editor.update({ ids: {}, text: "" } as never).catch((e: unknown) => e)) as EditError.EditError
+    const invalid = (await editor
+      .update({ ids: {}, text: "" } as never)
+      .catch((e: unknown) => e)) as EditError.EditError
     expect(invalid.reason._tag).toBe("InvalidRequest")
   })
 
