@@ -118,7 +118,10 @@ export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
     Schema.Boolean.pipe(
       Schema.decodeTo(
         Schema.Int,
-        SchemaTransformation.transform({ decode: (deleted: boolean) => (deleted ? 1 : 0), encode: (n) => n > 0 })
+        SchemaTransformation.transform({
+          decode: (deleted: boolean): number => (deleted ? 1 : 0),
+          encode: (n: number) => n > 0
+        })
       )
     )
   ])
