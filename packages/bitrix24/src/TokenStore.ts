@@ -107,9 +107,7 @@ export const makeFile = (path: string): Service =>
       Effect.catch((error) =>
         errorCode(error) === "ENOENT"
           ? Effect.succeed(Option.none<string>())
-          : Effect.fail(
-              new TokenStoreError({ message: `could not read the token file ${path} (${errorCode(error)})` })
-            )
+          : Effect.fail(new TokenStoreError({ message: `could not read the token file ${path} (${errorCode(error)})` }))
       ),
       Effect.flatMap(
         Option.match({

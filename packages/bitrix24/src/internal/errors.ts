@@ -209,21 +209,27 @@ export const codes: Readonly<Record<string, Row>> = {
     status: 400,
     reason: "NotFound",
     note: "the open line is inactive or does not exist (check BITRIX24_LINE, activate the connector on it)",
-    make: notFound("the open line is inactive or does not exist; check BITRIX24_LINE and activate the connector on that line")
+    make: notFound(
+      "the open line is inactive or does not exist; check BITRIX24_LINE and activate the connector on that line"
+    )
   },
   IMCONNECTOR_NO_CORRECT_PROVIDER: {
     source: "portal",
     status: 400,
     reason: "NotFound",
     note: "no registered connector with this code (check BITRIX24_CONNECTOR, imconnector.register)",
-    make: notFound("the portal has no working connector with this code; check BITRIX24_CONNECTOR and imconnector.register")
+    make: notFound(
+      "the portal has no working connector with this code; check BITRIX24_CONNECTOR and imconnector.register"
+    )
   },
   IMCONNECTOR_COULD_NOT_GET_PROVIDER_OBJECT: {
     source: "portal",
     status: 400,
     reason: "NotFound",
     note: "the connector could not be loaded for this line",
-    make: notFound("the portal could not load the connector; check BITRIX24_CONNECTOR and that it is active on the line")
+    make: notFound(
+      "the portal could not load the connector; check BITRIX24_CONNECTOR and that it is active on the line"
+    )
   },
   IMCONNECTOR_NOT_SPECIFIED_CORRECT_CONNECTOR: {
     source: "portal",
@@ -354,7 +360,8 @@ const INVALID_TEXT =
  */
 export const itemReason = (errors: ReadonlyArray<unknown>, index: number): Reason => {
   const texts = errors.map(textOf).filter((text) => text.length > 0)
-  const description = texts.length === 0 ? "the portal marked this message as failed without saying why" : texts.join("; ")
+  const description =
+    texts.length === 0 ? "the portal marked this message as failed without saying why" : texts.join("; ")
   if (texts.some((text) => NOT_FOUND_TEXT.test(text))) return new EditError.NotFound({ description })
   if (texts.some((text) => INVALID_TEXT.test(text))) {
     return new EditError.InvalidRequest({

@@ -1,0 +1,354 @@
+/**
+ * The low-level, typed client of the imconnector message methods:
+ * `imconnector.update.messages` (the point), and `imconnector.send.messages` /
+ * `imconnector.delete.messages`, which apps use to create and retire the
+ * messages they edit. Each call is one attempt (wrap it in core's
+ * `RetryPolicy.retry` for more), goes through the portal's rate limiter, and
+ * repeats itself once after refreshing an expired token.
+ *
+ * @since 0.1.0
+ */
+import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { type Array as Arr, Clock, Context, Duration, Effect, Predicate, Redacted, Result, Schema } from "effect"
+import { type DeleteItem, type MessageItem, type MessagesResponse, MessagesSuccess, Time } from "./Bitrix24Schemas.ts"
+import { type Context as ErrorContext, reasonOf, reasonOfCode } from "./internal/errors.ts"
+import type { Session } from "./OAuth.ts"
+import type { Service as RateLimiterService } from "./RateLimiter.ts"
+
+type Reason = EditError.EditErrorReason
+
+/**
+ * The provider name errors carry.
+ *
+ * @since 0.1.0
+ */
+export const PROVIDER = "bitrix24"
+
+/**
+ * Where messages go: the connector code and the open line.
+ *
+ * @since 0.1.0
+ */
+export interface Target {
+  readonly connector: string
+  readonly line: number
+}
+
+/**
+ * What to do when a method used up its operating time: wait for the reset
+ * (default), or fail at once with `RateLimited` and `retryAfter`.
+ *
+ * @since 0.1.0
+ */
+export type OnOperatingLimit = "wait" | "fail"
+
+/**
+ * What a client needs.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The portal's base URL (calls go to `<portal>/rest/<method>`). */
+  readonly portalUrl: URL
+  /** The default connector and line; each call may name others. */
+  readonly target: Target
+  readonly session: Session
+  readonly limiter: RateLimiterService
+  readonly transport: HttpTransport.HttpTransport
+  readonly onOperatingLimit?: OnOperatingLimit | undefined
+}
+
+/**
+ * The input of a message method: the messages, and optionally another
+ * connector or line than the configured ones.
+ *
+ * @since 0.1.0
+ */
+export interface MessagesInput<Item> {
+  readonly connector?: string | undefined
+  readonly line?: number | undefined
+  readonly messages: Arr.NonEmptyReadonlyArray<Item>
+}
+
+/**
+ * A successful REST answer: its `result` (not yet read) and `time`.
+ *
+ * @since 0.1.0
+ */
+export interface Answer {
+  readonly result: unknown
+  readonly time: Time | undefined
+  readonly response: HttpTransport.HttpResponse
+}
+
+/**
+ * The client's interface.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly portalUrl: URL
+  readonly target: Target
+  /** Calls any REST method with a JSON body (`auth` is added). */
+  readonly call: (
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+    operation?: EditError.Operation
+  ) => Effect.Effect<Answer, EditError.EditError>
+  /** `imconnector.update.messages`: one result item per message, in order. */
+  readonly updateMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
+  /** `imconnector.send.messages`: one result item per message, in order. */
+  readonly sendMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
+  /** `imconnector.delete.messages`: one result item per message, in order. */
+  readonly deleteMessages: (input: MessagesInput<DeleteItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
+}
+
+/**
+ * The client as a service (provided by `Bitrix24MessageEditor.layer`, sharing
+ * the editor's tokens and rate limiter).
+ *
+ * @since 0.1.0
+ */
+export class Bitrix24Client extends Context.Service<Bitrix24Client, Service>()("@reword/bitrix24/Bitrix24Client") {}
+
+const decodeTime = Schema.decodeUnknownOption(Time)
+const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
+
+const isExpired = (reason: Reason): boolean =>
+  reason._tag === "Unauthorized" && reason.code !== undefined && reason.code.toLowerCase() === "expired_token"
+
+const lowerKeys = (value: unknown): Record<string, unknown> | undefined =>
+  Predicate.isObject(value) && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.toLowerCase(), inner]))
+    : undefined
+
+const firstText = (record: Record<string, unknown> | undefined, keys: ReadonlyArray<string>): string | undefined => {
+  if (record === undefined) return undefined
+  for (const key of keys) {
+    const value = record[key]
+    if (Predicate.isString(value) && value.trim().length > 0) return value
+  }
+  return undefined
+}
+
+/**
+ * The code and text of an old-form refusal: HTTP 200 with `result.SUCCESS`
+ * false and the code beside it, in whichever of the shapes older servers used
+ * (`ERROR_CODE`/`ERROR_MESSAGE`, `ERROR: {CODE, MESSAGE}`, `ERRORS: [{code,
+ * message}]` or texts, `error`/`error_description`).
+ */
+const oldFormFields = (result: unknown): HttpFailure.ErrorFields => {
+  const record = lowerKeys(result)
+  const error = lowerKeys(record?.error)
+  const errors = record?.errors
+  const list: ReadonlyArray<unknown> = Array.isArray(errors)
+    ? errors
+    : Predicate.isObject(errors)
+      ? Object.entries(errors).map(([key, value]) =>
+          Predicate.isString(value) && /^[A-Z_]+$/.test(key) ? { code: key, message: value } : value
+        )
+      : []
+  const entries = list.map((entry) => (Predicate.isString(entry) ? { message: entry } : (lowerKeys(entry) ?? {})))
+  const code =
+    firstText(record, ["error_code", "code"]) ??
+    (Predicate.isString(record?.error) ? record.error : undefined) ??
+    firstText(error, ["code", "error_code"]) ??
+    entries.map((entry) => firstText(entry, ["code", "error_code"])).find(Predicate.isNotUndefined)
+  const texts = entries
+    .map((entry) => firstText(entry, ["message", "error_message", "text"]))
+    .filter(Predicate.isNotUndefined)
+  const description =
+    firstText(record, ["error_description", "error_message", "message"]) ??
+    firstText(error, ["message", "error_message", "description"]) ??
+    (texts.length > 0 ? texts.join("; ") : undefined)
+  return {
+    ...(code === undefined ? {} : { code }),
+    ...(description === undefined ? {} : { description })
+  }
+}
+
+/**
+ * Makes a client.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Service => {
+  const { portalUrl, target, session, limiter, transport } = options
+  const portal = portalUrl.origin
+  const onOperatingLimit = options.onOperatingLimit ?? "wait"
+  const queryLimitBackoff = Duration.millis(Math.ceil(1000 / limiter.bucket.drainPerSecond) + 1000)
+
+  const urlOf = (method: string): URL => new URL(`rest/${encodeURIComponent(method)}`, portalUrl)
+
+  const waitForOperating = (method: string): Effect.Effect<void, Reason> =>
+    Effect.flatMap(limiter.blockedFor(portal, method), (wait) => {
+      if (Duration.isZero(wait)) return Effect.void
+      if (onOperatingLimit === "fail") {
+        return Effect.fail(
+          new EditError.RateLimited({
+            retryAfter: wait,
+            code: "OPERATION_TIME_LIMIT",
+            description: `${method} used up its operating time on this portal; it is blocked until the reset, in ${Duration.format(wait)}`
+          })
+        )
+      }
+      return Effect.sleep(wait)
+    })
+
+  const interpret = (method: string, response: HttpTransport.HttpResponse): Effect.Effect<Answer, Reason> =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (!response.isJson) {
+        if (response.status >= 200 && response.status < 300) {
+          return yield* Effect.fail(
+            new EditError.MalformedResponse({
+              status: response.status,
+              description:
+                response.text.length === 0 ? "the portal's answer is empty" : "the portal's answer is not JSON",
+              ...HttpTransport.optionalBody(response.text)
+            })
+          )
+        }
+        // A proxy's page in front of an overloaded portal: the status says it all.
+        return yield* Effect.fail(reasonOf(response, HttpFailure.errorFields(response), now))
+      }
+      const envelope = lowerKeys(response.json)
+      const code = envelope === undefined ? undefined : envelope.error
+      if (Predicate.isString(code) && code.length > 0) {
+        const description = firstText(envelope, ["error_description"])
+        const fields = { code, ...(description === undefined ? {} : { description }) }
+        const context: ErrorContext = yield* contextOf(method, code, response, now)
+        return yield* Effect.fail(reasonOf(response, fields, now, context))
+      }
+      if (response.status >= 300 || envelope === undefined || !("result" in envelope)) {
+        if (response.status >= 300) {
+          return yield* Effect.fail(reasonOf(response, HttpFailure.errorFields(response), now))
+        }
+        return yield* Effect.fail(
+          new EditError.MalformedResponse({
+            status: response.status,
+            description: "the portal's answer has neither result nor error",
+            ...HttpTransport.optionalBody(response.text)
+          })
+        )
+      }
+      const time = decodeTime(envelope.time)
+      const timeValue = time._tag === "Some" ? time.value : undefined
+      if (timeValue !== undefined) yield* limiter.observe(portal, method, timeValue)
+      return { result: envelope.result, time: timeValue, response }
+    })
+
+  const contextOf = (
+    method: string,
+    code: string,
+    response: HttpTransport.HttpResponse,
+    now: number
+  ): Effect.Effect<ErrorContext> => {
+    const header = HttpFailure.parseRetryAfter(response.headers.get("retry-after"), now)
+    switch (code.toUpperCase()) {
+      case "QUERY_LIMIT_EXCEEDED":
+        return Effect.as(limiter.saturated(portal), { retryAfter: header ?? queryLimitBackoff })
+      case "OPERATION_TIME_LIMIT":
+        return Effect.map(limiter.block(portal, method), (blocked) => ({ retryAfter: header ?? blocked }))
+      default:
+        return Effect.succeed(header === undefined ? {} : { retryAfter: header })
+    }
+  }
+
+  const attempt = (
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+    token: Redacted.Redacted<string>
+  ): Effect.Effect<Answer, Reason> =>
+    Effect.gen(function* () {
+      yield* waitForOperating(method)
+      yield* limiter.acquire(portal)
+      const response = yield* transport.send({
+        method: "POST",
+        url: urlOf(method),
+        headers: { accept: "application/json" },
+        json: { ...params, auth: Redacted.value(token) },
+        secrets: [token, ...session.secrets()]
+      })
+      return yield* interpret(method, response)
+    })
+
+  /** One call; after `expired_token`, one refresh (shared) and one repeat. */
+  const callReason = (method: string, params: Readonly<Record<string, unknown>>): Effect.Effect<Answer, Reason> =>
+    Effect.gen(function* () {
+      const token = yield* session.accessToken
+      const first = yield* Effect.result(attempt(method, params, token))
+      if (Result.isSuccess(first)) return first.success
+      if (!isExpired(first.failure)) return yield* Effect.fail(first.failure)
+      const fresh = yield* session.refresh(token)
+      return yield* attempt(method, params, fresh)
+    })
+
+  const toError =
+    (operation: EditError.Operation) =>
+    (reason: Reason): EditError.EditError =>
+      EditError.make({ provider: PROVIDER, operation, reason })
+
+  const call: Service["call"] = (method, params, operation = "get") =>
+    Effect.mapError(callReason(method, params), toError(operation))
+
+  const messages =
+    (method: string, operation: EditError.Operation) =>
+    (input: MessagesInput<unknown>): Effect.Effect<MessagesResponse, EditError.EditError> =>
+      callReason(method, {
+        CONNECTOR: input.connector ?? target.connector,
+        LINE: input.line ?? target.line,
+        MESSAGES: input.messages
+      }).pipe(
+        Effect.flatMap((answer) => readMessages(answer, input.messages.length)),
+        Effect.mapError(toError(operation)),
+        Effect.withSpan(`Bitrix24Client.${method}`, {
+          attributes: { "bitrix24.method": method, "bitrix24.messages": input.messages.length }
+        })
+      )
+
+  return Bitrix24Client.of({
+    portalUrl,
+    target,
+    call,
+    updateMessages: messages("imconnector.update.messages", "update"),
+    sendMessages: messages("imconnector.send.messages", "send"),
+    deleteMessages: messages("imconnector.delete.messages", "delete")
+  })
+}
+
+/**
+ * Reads the `result` of a message method: the old refusal form (HTTP 200,
+ * `SUCCESS: false`) becomes the call's reason; otherwise one item per message.
+ */
+const readMessages = (answer: Answer, expected: number): Effect.Effect<MessagesResponse, Reason> => {
+  const { result, response } = answer
+  const success = lowerKeys(result)?.success
+  if (success === false) {
+    const fields = oldFormFields(result)
+    return Effect.fail(
+      reasonOfCode({ status: response.status, ...fields, ...HttpTransport.optionalBody(response.text) })
+    )
+  }
+  return decodeSuccess(result, { onExcessProperty: "ignore" }).pipe(
+    Effect.mapError(
+      (error) =>
+        new EditError.MalformedResponse({
+          status: response.status,
+          description: `the portal's result is not the documented { SUCCESS, DATA: { RESULT } } (${error.message})`,
+          ...HttpTransport.optionalBody(response.text)
+        })
+    ),
+    Effect.flatMap((decoded) =>
+      decoded.DATA.RESULT.length === expected
+        ? Effect.succeed({ items: decoded.DATA.RESULT, time: answer.time })
+        : Effect.fail(
+            new EditError.MalformedResponse({
+              status: response.status,
+              description: `the portal answered ${decoded.DATA.RESULT.length} result items for ${expected} messages`,
+              ...HttpTransport.optionalBody(response.text)
+            })
+          )
+    )
+  )
+}

@@ -1,0 +1,294 @@
+/**
+ * The settings of the Bitrix24 adapter, from the environment or from a plain
+ * object, checked at configuration time: HTTPS only (plain HTTP only to a
+ * loopback address, on request), and never an incoming-webhook URL, which
+ * imconnector refuses.
+ *
+ * @since 0.1.0
+ */
+import { BaseUrl, type Provider } from "@reword/core"
+import { Config, ConfigProvider, Effect, Option, Predicate, Redacted, Result } from "effect"
+import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
+
+/**
+ * The checked settings.
+ *
+ * @since 0.1.0
+ */
+export interface Settings {
+  /** The portal's base URL, such as `https://acme.bitrix24.com/` (REST calls go to `<portal>/rest/<method>`). */
+  readonly portalUrl: URL
+  readonly accessToken: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string>
+  /** The application's `client_id`. */
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  /** The OAuth server (default `https://oauth.bitrix.info`). */
+  readonly oauthUrl: URL
+  /** The connector code registered with `imconnector.register` (`CONNECTOR`). */
+  readonly connector: string
+  /** The open line's id (`LINE`). */
+  readonly line: number
+  /** Whether plain `http:` to a loopback address is allowed (local test servers only). */
+  readonly allowInsecureLoopback: boolean
+}
+
+/**
+ * The environment variable of each setting.
+ *
+ * @since 0.1.0
+ */
+export const env = {
+  portalUrl: "BITRIX24_PORTAL_URL",
+  accessToken: "BITRIX24_ACCESS_TOKEN",
+  refreshToken: "BITRIX24_REFRESH_TOKEN",
+  clientId: "BITRIX24_CLIENT_ID",
+  clientSecret: "BITRIX24_CLIENT_SECRET",
+  oauthUrl: "BITRIX24_OAUTH_URL",
+  connector: "BITRIX24_CONNECTOR",
+  line: "BITRIX24_LINE",
+  allowInsecureLoopback: "BITRIX24_ALLOW_INSECURE_LOOPBACK"
+} as const
+
+/**
+ * The key of a setting in a plain settings object.
+ *
+ * @since 0.1.0
+ */
+export type Key = keyof typeof env
+
+/**
+ * The default OAuth server.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+
+/**
+ * Every setting, for documentation and for core's provider selection.
+ *
+ * @since 0.1.0
+ */
+export const settings: ReadonlyArray<Provider.Setting> = [
+  { env: env.portalUrl, key: "portalUrl", description: "the portal's base URL, such as https://acme.bitrix24.com" },
+  { env: env.accessToken, key: "accessToken", description: "the application's OAuth access token", secret: true },
+  { env: env.refreshToken, key: "refreshToken", description: "the application's OAuth refresh token", secret: true },
+  { env: env.clientId, key: "clientId", description: "the application's client_id" },
+  { env: env.clientSecret, key: "clientSecret", description: "the application's client_secret", secret: true },
+  {
+    env: env.oauthUrl,
+    key: "oauthUrl",
+    description: `the OAuth server (default ${DEFAULT_OAUTH_URL})`,
+    optional: true
+  },
+  { env: env.connector, key: "connector", description: "the connector code registered with imconnector.register" },
+  { env: env.line, key: "line", description: "the open line's id (an integer)" },
+  {
+    env: env.allowInsecureLoopback,
+    key: "allowInsecureLoopback",
+    description: "true to allow plain http to a loopback address (local test servers only)",
+    optional: true
+  }
+]
+
+const where = (key: Key): string => `${env[key]} (${key})`
+
+const configError = (message: string): Config.ConfigError =>
+  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
+
+/**
+ * Whether a URL is an incoming-webhook URL (`https://<portal>/rest/<user id>/<code>/...`).
+ *
+ * @since 0.1.0
+ */
+export const isWebhookUrl = (value: string): boolean => {
+  if (!URL.canParse(value)) return /\/rest\/\d+\/[^/\s]+/.test(value)
+  return /^\/rest\/\d+\/[^/]+/.test(new URL(value).pathname)
+}
+
+const webhookMessage = (key: Key, value: string): string => {
+  const origin = URL.canParse(value) ? new URL(value).origin : "the portal"
+  return `${where(key)} looks like an incoming-webhook URL (${origin}/rest/<user>/<code>/); ${WEBHOOK_EXPLANATION}. Set ${env.portalUrl} to ${origin} and give the application's tokens in ${env.accessToken} and ${env.refreshToken}`
+}
+
+/**
+ * The raw values, before checks: strings (secrets Redacted), possibly missing.
+ */
+interface Raw {
+  readonly portalUrl: string
+  readonly accessToken: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string>
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly oauthUrl: Option.Option<string>
+  readonly connector: string
+  readonly line: string
+  readonly allowInsecureLoopback: Option.Option<string>
+}
+
+const parseBoolean = (value: string): boolean | undefined => {
+  const normalized = value.trim().toLowerCase()
+  if (["true", "1", "yes", "on"].includes(normalized)) return true
+  if (["false", "0", "no", "off", ""].includes(normalized)) return false
+  return undefined
+}
+
+const nonBlank = (key: Key, value: string): Result.Result<string, string> =>
+  value.trim().length === 0 ? Result.fail(`${where(key)} must not be blank`) : Result.succeed(value.trim())
+
+const nonBlankSecret = (key: Key, value: Redacted.Redacted<string>): string | undefined => {
+  const text = Redacted.value(value)
+  if (text.trim().length === 0) return `${where(key)} must not be blank`
+  if (isWebhookUrl(text) || /^https?:\/\//i.test(text.trim())) {
+    return `${where(key)} must be a token, not a URL; ${WEBHOOK_EXPLANATION}`
+  }
+  return undefined
+}
+
+/** Drops a trailing `/rest/` so that both the portal and `client_endpoint` forms work. */
+const portalBase = (url: URL): URL => {
+  const base = new URL(url.href)
+  base.pathname = base.pathname.replace(/\/rest\/?$/, "/").replace(/\/*$/, "/")
+  return base
+}
+
+/**
+ * Checks raw values into {@link Settings}, naming each setting that is wrong
+ * (by its variable and its key) and never echoing a secret.
+ */
+const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
+  const problems: Array<string> = []
+  const allowRaw = Option.getOrUndefined(raw.allowInsecureLoopback)
+  const allowInsecureLoopback = allowRaw === undefined ? false : parseBoolean(allowRaw)
+  if (allowInsecureLoopback === undefined) problems.push(`${where("allowInsecureLoopback")} must be true or false`)
+  const loopback = { allowInsecureLoopback: allowInsecureLoopback === true }
+
+  let portalUrl: URL | undefined
+  if (isWebhookUrl(raw.portalUrl)) {
+    problems.push(webhookMessage("portalUrl", raw.portalUrl))
+  } else {
+    const parsed = BaseUrl.parse(raw.portalUrl.trim(), loopback)
+    if (Result.isFailure(parsed)) problems.push(`${where("portalUrl")} ${parsed.failure}`)
+    else portalUrl = portalBase(parsed.success)
+  }
+
+  let oauthUrl: URL | undefined
+  const oauthRaw = Option.getOrUndefined(raw.oauthUrl)?.trim()
+  const parsedOauth = BaseUrl.parse(oauthRaw === undefined || oauthRaw === "" ? DEFAULT_OAUTH_URL : oauthRaw, loopback)
+  if (Result.isFailure(parsedOauth)) problems.push(`${where("oauthUrl")} ${parsedOauth.failure}`)
+  else oauthUrl = parsedOauth.success
+
+  for (const key of ["accessToken", "refreshToken", "clientSecret"] as const) {
+    const problem = nonBlankSecret(key, raw[key])
+    if (problem !== undefined) problems.push(problem)
+  }
+  const clientId = nonBlank("clientId", raw.clientId)
+  if (Result.isFailure(clientId)) problems.push(clientId.failure)
+  const connector = nonBlank("connector", raw.connector)
+  if (Result.isFailure(connector)) problems.push(connector.failure)
+
+  const lineText = raw.line.trim()
+  const line = /^\d{1,15}$/.test(lineText) ? Number(lineText) : Number.NaN
+  if (!Number.isSafeInteger(line) || line <= 0) {
+    problems.push(`${where("line")} must be a positive integer (the open line's id)`)
+  }
+
+  if (problems.length > 0 || portalUrl === undefined || oauthUrl === undefined) {
+    return Effect.fail(configError(`Invalid Bitrix24 settings: ${problems.join("; ")}`))
+  }
+  return Effect.succeed({
+    portalUrl,
+    accessToken: raw.accessToken,
+    refreshToken: raw.refreshToken,
+    clientId: Result.getOrElse(clientId, () => ""),
+    clientSecret: raw.clientSecret,
+    oauthUrl,
+    connector: Result.getOrElse(connector, () => ""),
+    line,
+    allowInsecureLoopback: allowInsecureLoopback === true
+  })
+}
+
+/**
+ * The settings, read by environment-variable name from the current
+ * `ConfigProvider` (the environment by default), then checked.
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<Settings> = Config.all({
+  portalUrl: Config.String(env.portalUrl),
+  accessToken: Config.Redacted(env.accessToken),
+  refreshToken: Config.Redacted(env.refreshToken),
+  clientId: Config.String(env.clientId),
+  clientSecret: Config.Redacted(env.clientSecret),
+  oauthUrl: Config.option(Config.String(env.oauthUrl)),
+  connector: Config.String(env.connector),
+  line: Config.String(env.line),
+  allowInsecureLoopback: Config.option(Config.String(env.allowInsecureLoopback))
+}).pipe(Config.mapEffect(check))
+
+/**
+ * The settings as a plain object: the same settings, by key. Secrets may be
+ * strings or `Redacted`; `line` a number or a string.
+ *
+ * @since 0.1.0
+ */
+export interface SettingsInput {
+  readonly portalUrl: string
+  readonly accessToken: string | Redacted.Redacted<string>
+  readonly refreshToken: string | Redacted.Redacted<string>
+  readonly clientId: string
+  readonly clientSecret: string | Redacted.Redacted<string>
+  readonly oauthUrl?: string | undefined
+  readonly connector: string
+  readonly line: number | string
+  readonly allowInsecureLoopback?: boolean | undefined
+}
+
+const keyOfEnv = new Map(Object.entries(env).map(([key, name]) => [name as string, key]))
+
+/**
+ * A `ConfigProvider` that answers the settings' variable names from a plain
+ * object keyed by setting (`BITRIX24_LINE` is read at `line`).
+ *
+ * @since 0.1.0
+ */
+export const configProviderFromObject = (input: Readonly<Record<string, unknown>>): ConfigProvider.ConfigProvider => {
+  const plain: Record<string, string> = {}
+  for (const [key, value] of Object.entries(input)) {
+    if (Redacted.isRedacted(value)) plain[key] = String(Redacted.value(value))
+    else if (Predicate.isString(value)) plain[key] = value
+    else if (Predicate.isNumber(value) || Predicate.isBoolean(value)) plain[key] = String(value)
+    else if (value instanceof URL) plain[key] = value.href
+  }
+  return ConfigProvider.fromUnknown(plain).pipe(
+    ConfigProvider.mapInput((path) => {
+      const [head] = path
+      const key = path.length === 1 && Predicate.isString(head) ? keyOfEnv.get(head) : undefined
+      return key === undefined ? path : [key]
+    })
+  )
+}
+
+/**
+ * Checks settings given as a plain object.
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24Config } from "@reword/bitrix24"
+ *
+ * const settings = Bitrix24Config.fromObject({
+ *   portalUrl: "https://acme.bitrix24.com",
+ *   accessToken: process.env.B24_ACCESS ?? "",
+ *   refreshToken: process.env.B24_REFRESH ?? "",
+ *   clientId: "local.65f0c0ffee.12345678",
+ *   clientSecret: process.env.B24_SECRET ?? "",
+ *   connector: "my_connector",
+ *   line: 7
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const fromObject = (input: SettingsInput): Effect.Effect<Settings, Config.ConfigError> =>
+  config.parse(configProviderFromObject(input as unknown as Readonly<Record<string, unknown>>))

@@ -1,0 +1,357 @@
+/**
+ * The `MessageEditor` of Bitrix24 Open Lines: a neutral edit becomes one
+ * `MESSAGES[i]` of `imconnector.update.messages`, and `updateMany` packs many
+ * edits into one call, then splits the answer back into one outcome per edit.
+ *
+ * @since 0.1.0
+ */
+import { Capabilities, EditError, EditedMessage, type EditRequest, HttpTransport, MessageEditor } from "@reword/core"
+import { type Array as Arr, Clock, Config, ConfigProvider, Context, Effect, Layer, Option, Result } from "effect"
+import * as Bitrix24Client from "./Bitrix24Client.ts"
+import * as Bitrix24Config from "./Bitrix24Config.ts"
+import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas.ts"
+import { itemReason } from "./internal/errors.ts"
+import * as OAuth from "./OAuth.ts"
+import * as RateLimiter from "./RateLimiter.ts"
+import * as TokenStore from "./TokenStore.ts"
+
+type Reason = EditError.EditErrorReason
+
+/**
+ * How many messages one `imconnector.update.messages` call carries by default:
+ * small enough to stay well inside the portal's 60 s per request.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_CHUNK_SIZE = 20
+
+/**
+ * The most a chunk may hold (the size of a REST `batch`, the portal's own unit of "many").
+ *
+ * @since 0.1.0
+ */
+export const MAX_CHUNK_SIZE = 50
+
+/**
+ * Editor options (not settings: they are code, not configuration).
+ *
+ * @since 0.1.0
+ */
+export interface Options extends MessageEditor.EditorOptions {
+  /** Messages per `imconnector.update.messages` call in `updateMany`. Default 20, at most 50. */
+  readonly chunkSize?: number | undefined
+  /** The rate limiter's bucket and operating-time options (ignored when a `RateLimiter` is given or provided). */
+  readonly rateLimit?: RateLimiter.Options | undefined
+  /** A limiter to share with other editors of the same portals. A `RateLimiter` service in context works too. */
+  readonly rateLimiter?: RateLimiter.Service | undefined
+  /** When a method used up its operating time: `wait` for the reset (default), or `fail` with `retryAfter`. */
+  readonly onOperatingLimit?: Bitrix24Client.OnOperatingLimit | undefined
+  /** Where refreshed tokens are stored. A `TokenStore` service in context works too; default: memory. */
+  readonly tokenStore?: TokenStore.Service | undefined
+  /** HTTP settings (timeout, body cap, custom fetch, headers). */
+  readonly transport?: HttpTransport.TransportOptions | undefined
+}
+
+/**
+ * The Bitrix24 editor: the neutral editor, plus the low-level client and
+ * editors for other connectors or lines.
+ *
+ * @since 0.1.0
+ */
+export interface Service extends MessageEditor.Service {
+  /** The low-level client, sharing this editor's tokens and rate limiter. */
+  readonly client: Bitrix24Client.Service
+  /**
+   * An editor for another connector and/or line, sharing this editor's tokens,
+   * rate limiter and options. The neutral request has no place for them, so
+   * the choice is made per editor.
+   */
+  readonly updateFor: (target: Partial<Bitrix24Client.Target>) => MessageEditor.Service
+}
+
+/**
+ * The Bitrix24 editor as a service (its layers also provide it as the neutral
+ * `MessageEditor` and the `Bitrix24Client`).
+ *
+ * @since 0.1.0
+ */
+export class Bitrix24MessageEditor extends Context.Service<Bitrix24MessageEditor, Service>()(
+  "@reword/bitrix24/Bitrix24MessageEditor"
+) {}
+
+/**
+ * What Bitrix24 can do.
+ *
+ * @since 0.1.0
+ */
+export const capabilities = (chunkSize: number = DEFAULT_CHUNK_SIZE): Capabilities.Capabilities =>
+  new Capabilities.Capabilities({
+    requiredIds: ["externalMessageId", "externalChatId", "externalAuthorId"],
+    files: true,
+    authorDetails: true,
+    chatDetails: true,
+    language: false,
+    maxMessagesPerCall: chunkSize
+  })
+
+const NAME_MAX = 25
+// Letters of any language (with their combining marks), spaces, hyphens, apostrophes.
+const NAME_PATTERN = /^[\p{L}\p{M} '’-]*$/u
+// 9999-12-31T23:59:59Z: beyond it, no portal stores the date.
+const MAX_UNIX_SECONDS = 253_402_300_799
+
+/**
+ * Bitrix24's own rules, checked before anything is sent: names (letters,
+ * spaces, hyphens, apostrophes; at most 25 characters) and the date as Unix
+ * seconds. Core checks the rest (ids, text or files, URLs, gender).
+ *
+ * @since 0.1.0
+ */
+export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditError.Problem> => {
+  const problems: Array<EditError.Problem> = []
+  const name = (path: string, value: string | undefined) => {
+    if (value === undefined) return
+    if (value.trim().length === 0) problems.push({ path, message: "must not be blank when given" })
+    if (Array.from(value).length > NAME_MAX) problems.push({ path, message: `must be at most ${NAME_MAX} characters` })
+    if (!NAME_PATTERN.test(value)) {
+      problems.push({ path, message: "may hold only letters, spaces, hyphens and apostrophes (Bitrix24 rule)" })
+    }
+  }
+  name("author.firstName", request.author?.firstName)
+  name("author.lastName", request.author?.lastName)
+  if (request.author?.gender !== undefined && !["male", "female"].includes(request.author.gender)) {
+    problems.push({ path: "author.gender", message: "must be male or female" })
+  }
+  if (request.editedAt !== undefined) {
+    const seconds = Math.floor(request.editedAt.getTime() / 1000)
+    if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_UNIX_SECONDS) {
+      problems.push({ path: "editedAt", message: "must be a date Bitrix24 can store as Unix seconds (1970 to 9999)" })
+    }
+  }
+  for (const [index, file] of (request.files ?? []).entries()) {
+    if (!/^https?:\/\//i.test(file.url)) {
+      problems.push({ path: `files.${index}.url`, message: "must be an absolute http(s) URL the portal can download" })
+    }
+  }
+  return problems
+}
+
+/**
+ * The `MESSAGES[i]` of a neutral request. `now` (Unix seconds) dates an edit
+ * that carries no `editedAt`.
+ *
+ * @since 0.1.0
+ */
+export const toMessageItem = (request: EditRequest.EditRequest, now: number): MessageItem => {
+  const author = request.author
+  const chat = request.chat
+  return {
+    user: {
+      id: request.ids.externalAuthorId ?? "",
+      ...(author?.firstName === undefined ? {} : { name: author.firstName }),
+      ...(author?.lastName === undefined ? {} : { last_name: author.lastName }),
+      ...(author?.avatarUrl === undefined ? {} : { picture: { url: author.avatarUrl } }),
+      ...(author?.profileUrl === undefined ? {} : { url: author.profileUrl }),
+      ...(author?.gender === undefined ? {} : { gender: author.gender }),
+      ...(author?.email === undefined ? {} : { email: author.email }),
+      ...(author?.phone === undefined ? {} : { phone: author.phone })
+    },
+    message: {
+      id: request.ids.externalMessageId ?? "",
+      date: request.editedAt === undefined ? now : Math.floor(request.editedAt.getTime() / 1000),
+      ...(request.text === undefined ? {} : { text: request.text }),
+      ...(request.files === undefined
+        ? {}
+        : {
+            files: request.files.map((file) => ({
+              url: file.url,
+              ...(file.name === undefined ? {} : { name: file.name })
+            }))
+          })
+    },
+    chat: {
+      id: request.ids.externalChatId ?? "",
+      ...(chat?.name === undefined ? {} : { name: chat.name }),
+      ...(chat?.url === undefined ? {} : { url: chat.url })
+    }
+  }
+}
+
+/**
+ * The outcome of one request from its result item: the edited message, or that
+ * item's own reason with the portal's `ERRORS` text.
+ *
+ * @since 0.1.0
+ */
+export const outcomeOf = (
+  request: EditRequest.EditRequest,
+  item: ResultItem,
+  index: number
+): Result.Result<EditedMessage.EditedMessage, Reason> => {
+  if (!item.SUCCESS) return Result.fail(itemReason(itemErrors(item), index))
+  const text = item.message?.text
+  return Result.succeed(
+    new EditedMessage.EditedMessage({
+      provider: Bitrix24Client.PROVIDER,
+      ids: request.ids,
+      ...(text !== undefined && text !== null ? { text } : request.text === undefined ? {} : { text: request.text }),
+      files: request.files ?? []
+      // No updatedAt: the portal answers the date as {}, so it does not say.
+    })
+  )
+}
+
+const checkChunkSize = (chunkSize: number | undefined): number => {
+  const size = chunkSize ?? DEFAULT_CHUNK_SIZE
+  if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_SIZE) {
+    throw new RangeError(`chunkSize must be an integer from 1 to ${MAX_CHUNK_SIZE}`)
+  }
+  return size
+}
+
+/**
+ * An editor over a client (for a given connector and line).
+ *
+ * @since 0.1.0
+ */
+export const fromClient = (
+  client: Bitrix24Client.Service,
+  options: Options = {},
+  target: Partial<Bitrix24Client.Target> = {}
+): Service => {
+  const chunkSize = checkChunkSize(options.chunkSize)
+  const updateBatch = (
+    requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
+  ): Effect.Effect<ReadonlyArray<Result.Result<EditedMessage.EditedMessage, Reason>>, Reason> =>
+    Effect.gen(function* () {
+      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const [first, ...rest] = requests
+      const response = yield* client
+        .updateMessages({
+          connector: target.connector,
+          line: target.line,
+          messages: [toMessageItem(first, now), ...rest.map((request) => toMessageItem(request, now))]
+        })
+        .pipe(Effect.mapError((error) => error.reason))
+      return requests.map((request, index) => {
+        const item = response.items[index]
+        return item === undefined
+          ? Result.fail<Reason>(new EditError.MalformedResponse({ description: `no result item ${index}` }))
+          : outcomeOf(request, item, index)
+      })
+    })
+
+  const editor = MessageEditor.make(
+    {
+      provider: Bitrix24Client.PROVIDER,
+      capabilities: capabilities(chunkSize),
+      validate,
+      update: (request) =>
+        Effect.flatMap(updateBatch([request]), (results) =>
+          Effect.fromResult(
+            results[0] ?? Result.fail(new EditError.MalformedResponse({ description: "no result item" }))
+          )
+        ),
+      updateBatch
+    },
+    options
+  )
+  return {
+    ...editor,
+    client,
+    updateFor: (other) => fromClient(client, options, { ...target, ...other })
+  }
+}
+
+const configError = (message: string): Config.ConfigError =>
+  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
+
+/**
+ * Builds the editor from checked settings: the token store's pair wins over the
+ * configured one (it is newer: refresh tokens rotate).
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  settings: Bitrix24Config.Settings,
+  options: Options = {}
+): Effect.Effect<Service, Config.ConfigError> =>
+  Effect.gen(function* () {
+    const store =
+      options.tokenStore ??
+      Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ??
+      TokenStore.makeMemory()
+    const stored = yield* store.load.pipe(
+      Effect.mapError((error) => configError(`Could not read the Bitrix24 token store: ${error.message}`))
+    )
+    const tokens: TokenStore.Tokens = Option.getOrElse(stored, () => ({
+      accessToken: settings.accessToken,
+      refreshToken: settings.refreshToken
+    }))
+    const transport = HttpTransport.make(options.transport)
+    const session = OAuth.makeSession({
+      tokens,
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      oauthUrl: settings.oauthUrl,
+      allowInsecureLoopback: settings.allowInsecureLoopback,
+      store,
+      transport
+    })
+    const limiter =
+      options.rateLimiter ??
+      Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
+      RateLimiter.make(options.rateLimit)
+    const client = Bitrix24Client.make({
+      portalUrl: settings.portalUrl,
+      target: { connector: settings.connector, line: settings.line },
+      session,
+      limiter,
+      transport,
+      onOperatingLimit: options.onOperatingLimit
+    })
+    return yield* Effect.try({
+      try: () => fromClient(client, options),
+      catch: (error) => configError(error instanceof Error ? error.message : String(error))
+    })
+  })
+
+const contextOf = (service: Service) =>
+  Context.make(Bitrix24MessageEditor, service).pipe(
+    Context.add(MessageEditor.MessageEditor, service),
+    Context.add(Bitrix24Client.Bitrix24Client, service.client)
+  )
+
+/**
+ * The editor as a layer, from settings. Provides the neutral `MessageEditor`,
+ * the `Bitrix24MessageEditor` and the `Bitrix24Client`. Uses the `TokenStore`
+ * and `RateLimiter` in context when there are some.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  settings: Bitrix24Config.Settings,
+  options: Options = {}
+): Layer.Layer<
+  Bitrix24MessageEditor | MessageEditor.MessageEditor | Bitrix24Client.Bitrix24Client,
+  Config.ConfigError
+> => Layer.effectContext(Effect.map(make(settings, options), contextOf))
+
+/**
+ * The editor as a layer, with its settings read from the environment (or the
+ * current `ConfigProvider`): `BITRIX24_PORTAL_URL`, `BITRIX24_ACCESS_TOKEN`, ...
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options: Options = {}
+): Layer.Layer<
+  Bitrix24MessageEditor | MessageEditor.MessageEditor | Bitrix24Client.Bitrix24Client,
+  Config.ConfigError
+> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const settings = yield* Bitrix24Config.config
+      return contextOf(yield* make(settings, options))
+    })
+  )

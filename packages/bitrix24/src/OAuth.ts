@@ -1,0 +1,235 @@
+/**
+ * The application's OAuth session: the current access token, and its refresh
+ * when the portal answers `401 expired_token` (never on a timer). However many
+ * calls meet the expired token at once, exactly one refresh runs and the others
+ * wait for its result. Refresh tokens rotate, so the new pair goes to the
+ * {@link TokenStore} before it is used; if storing fails, the call fails with a
+ * clear error and the pair stays in memory, to be stored again before its first
+ * use.
+ *
+ * @since 0.1.0
+ */
+import { BaseUrl, EditError, HttpFailure, type HttpTransport } from "@reword/core"
+import { Clock, Deferred, Effect, Exit, Predicate, Redacted, Result, Schema, Semaphore } from "effect"
+import { TokenResponse } from "./Bitrix24Schemas.ts"
+import { reasonOf } from "./internal/errors.ts"
+import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
+
+type Reason = EditError.EditErrorReason
+
+/**
+ * What a session needs.
+ *
+ * @since 0.1.0
+ */
+export interface SessionOptions {
+  /** The pair to start from (the store's, when it holds one). */
+  readonly tokens: Tokens
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  /** The OAuth server; a token answer's `server_endpoint` replaces it. */
+  readonly oauthUrl: URL
+  readonly allowInsecureLoopback?: boolean | undefined
+  readonly store: TokenStoreService
+  readonly transport: HttpTransport.HttpTransport
+}
+
+/**
+ * A session's interface.
+ *
+ * @since 0.1.0
+ */
+export interface Session {
+  /** The access token to use now; stores a refreshed pair first if storing it failed before. */
+  readonly accessToken: Effect.Effect<Redacted.Redacted<string>, Reason>
+  /**
+   * Called when the portal said `stale` expired: refreshes once for everyone
+   * who saw the same token, and answers the new access token.
+   */
+  readonly refresh: (stale: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, Reason>
+  /** Every secret the session holds now, to scrub from kept answers. */
+  readonly secrets: () => ReadonlyArray<Redacted.Redacted<string>>
+}
+
+/**
+ * The token endpoint of an OAuth server.
+ *
+ * @since 0.1.0
+ */
+export const tokenUrl = (oauthUrl: URL): URL => new URL("/oauth/token/", oauthUrl.origin)
+
+const decodeTokens = Schema.decodeUnknownEffect(TokenResponse)
+
+/**
+ * Exchanges a refresh token for a new pair: a form-encoded POST, so that no
+ * secret is ever in a URL.
+ *
+ * @since 0.1.0
+ */
+export const requestTokens = (params: {
+  readonly transport: HttpTransport.HttpTransport
+  readonly oauthUrl: URL
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string>
+  readonly allowInsecureLoopback?: boolean | undefined
+}): Effect.Effect<Tokens, Reason> =>
+  Effect.gen(function* () {
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      client_id: params.clientId,
+      client_secret: Redacted.value(params.clientSecret),
+      refresh_token: Redacted.value(params.refreshToken)
+    })
+    const response = yield* params.transport.send({
+      method: "POST",
+      url: tokenUrl(params.oauthUrl),
+      form,
+      headers: { accept: "application/json" },
+      secrets: [params.clientSecret, params.refreshToken]
+    })
+    const now = yield* Clock.currentTimeMillis
+    const fields = HttpFailure.errorFields(response)
+    const hasError = response.isJson && Predicate.hasProperty(response.json, "error")
+    if (response.status !== 200 || hasError) {
+      return yield* Effect.fail(withRefreshContext(reasonOf(response, fields, now)))
+    }
+    // The body holds the new tokens: never keep it on an error.
+    const answer = yield* decodeTokens(response.json).pipe(
+      Effect.mapError(
+        () =>
+          new EditError.MalformedResponse({
+            status: response.status,
+            description: "the OAuth server's answer to the token refresh has no access_token and refresh_token"
+          })
+      )
+    )
+    const expiresAt =
+      answer.expires ?? (answer.expires_in === undefined ? undefined : Math.floor(now / 1000) + answer.expires_in)
+    const server =
+      answer.server_endpoint === undefined
+        ? undefined
+        : BaseUrl.parse(answer.server_endpoint, { allowInsecureLoopback: params.allowInsecureLoopback })
+    const oauthUrl = server !== undefined && Result.isSuccess(server) ? server.success.origin : undefined
+    return {
+      accessToken: Redacted.make(answer.access_token),
+      refreshToken: Redacted.make(answer.refresh_token),
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(oauthUrl === undefined ? {} : { oauthUrl })
+    } satisfies Tokens
+  })
+
+const withRefreshContext = (reason: Reason): Reason => {
+  if (!("description" in reason) || reason._tag === "Network") return reason
+  const description = `refreshing the access token failed${reason.description === undefined ? "" : `: ${reason.description}`}`
+  switch (reason._tag) {
+    case "Unauthorized":
+      return new EditError.Unauthorized({ ...reason, description })
+    case "Forbidden":
+      return new EditError.Forbidden({ ...reason, description })
+    case "Rejected":
+      return new EditError.Rejected({ ...reason, description })
+    case "Unavailable":
+      return new EditError.Unavailable({ ...reason, description })
+    default:
+      return reason
+  }
+}
+
+const storeFailure = (message: string): Reason =>
+  new EditError.Unavailable({
+    code: "TOKEN_STORE",
+    description: `the refreshed tokens could not be stored (${message}); they are kept in memory and storing them is tried again before their first use`
+  })
+
+interface State {
+  tokens: Tokens
+  /** The pair in `tokens` is not stored yet: store it before using it. */
+  unsaved: boolean
+  inflight: Deferred.Deferred<Tokens, Reason> | undefined
+}
+
+/**
+ * Starts a session.
+ *
+ * @since 0.1.0
+ */
+export const makeSession = (options: SessionOptions): Session => {
+  const state: State = { tokens: options.tokens, unsaved: false, inflight: undefined }
+  const saving = Semaphore.makeUnsafe(1)
+
+  const oauthUrlNow = (): URL => {
+    const stored = state.tokens.oauthUrl
+    if (stored === undefined) return options.oauthUrl
+    const parsed = BaseUrl.parse(stored, { allowInsecureLoopback: options.allowInsecureLoopback })
+    return Result.isSuccess(parsed) ? parsed.success : options.oauthUrl
+  }
+
+  const persist: Effect.Effect<void, Reason> = saving.withPermits(1)(
+    Effect.suspend(() => {
+      if (!state.unsaved) return Effect.void
+      const tokens = state.tokens
+      return options.store.save(tokens).pipe(
+        Effect.mapError((error) => storeFailure(error.message)),
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (state.tokens === tokens) state.unsaved = false
+          })
+        )
+      )
+    })
+  )
+
+  const accessToken: Effect.Effect<Redacted.Redacted<string>, Reason> = Effect.suspend(() =>
+    state.unsaved ? persist : Effect.void
+  ).pipe(Effect.map(() => state.tokens.accessToken))
+
+  const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> =>
+    Effect.uninterruptibleMask((restore) =>
+      restore(
+        requestTokens({
+          transport: options.transport,
+          oauthUrl: oauthUrlNow(),
+          clientId: options.clientId,
+          clientSecret: options.clientSecret,
+          refreshToken: state.tokens.refreshToken,
+          allowInsecureLoopback: options.allowInsecureLoopback
+        })
+      ).pipe(
+        // From here the old refresh token is dead: the new pair must never be lost.
+        Effect.tap((tokens) =>
+          Effect.sync(() => {
+            state.tokens = tokens
+            state.unsaved = true
+          })
+        ),
+        Effect.tap(() => persist)
+      )
+    ).pipe(
+      Effect.onExit((exit) =>
+        Effect.suspend(() => {
+          if (state.inflight === deferred) state.inflight = undefined
+          const settled: Exit.Exit<Tokens, Reason> = Exit.hasInterrupts(exit)
+            ? Exit.fail(new EditError.Unavailable({ description: "the token refresh was interrupted" }))
+            : exit
+          return Deferred.done(deferred, settled)
+        })
+      )
+    )
+
+  const refresh = (stale: Redacted.Redacted<string>): Effect.Effect<Redacted.Redacted<string>, Reason> =>
+    Effect.suspend(() => {
+      if (state.inflight !== undefined) {
+        return Effect.map(Deferred.await(state.inflight), (tokens) => tokens.accessToken)
+      }
+      // Someone already refreshed past the token this call used: use theirs.
+      if (Redacted.value(state.tokens.accessToken) !== Redacted.value(stale)) return accessToken
+      const deferred = Deferred.makeUnsafe<Tokens, Reason>()
+      state.inflight = deferred
+      return Effect.map(runRefresh(deferred), (tokens) => tokens.accessToken)
+    })
+
+  const secrets = () => [state.tokens.accessToken, state.tokens.refreshToken, options.clientSecret]
+
+  return { accessToken, refresh, secrets }
+}
