@@ -204,6 +204,10 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
         duration: timeout,
         orElse: () => Effect.fail(new Timeout({ after: timeout }))
       }),
+      Effect.tap(({ response }) =>
+        // Origin and path only: never a query string, a header or a body.
+        Effect.logDebug(`${request.method} ${request.url.origin}${request.url.pathname} answered ${response.status}`)
+      ),
       Effect.flatMap(({ response, raw }) => {
         const text = scrub(raw, request.secrets)
         if (response.status >= 300 && response.status < 400) {

@@ -121,7 +121,9 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   const { provider, capabilities } = adapter
   const policy = RetryPolicy.make(options.retry)
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
-  const retrying = RetryPolicy.retry(policy)
+  const retry = RetryPolicy.retry(policy)
+  const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> =>
+    retry(attempt.pipe(Effect.tapError((reason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`))))
 
   const fail = (operation: Operation) => (reason: EditErrorReason) => new EditError({ provider, operation, reason })
 
