@@ -284,12 +284,10 @@ describe("Bitrix24MessageEditor.updateMany", () => {
       nock(PORTAL)
         .post(UPDATE_PATH)
         .reply(200, async (req: Request) => success((await bodyOf(req)).MESSAGES.map((item) => okItem(item))))
-      nock(PORTAL)
-        .post(UPDATE_PATH)
-        .reply(400, {
-          error: "NOT_ACTIVE_LINE",
-          error_description: "The line with this ID is inactive or does not exist"
-        })
+      nock(PORTAL).post(UPDATE_PATH).reply(400, {
+        error: "NOT_ACTIVE_LINE",
+        error_description: "The line with this ID is inactive or does not exist"
+      })
       const outcomes = yield* (yield* editor({ chunkSize: 2, concurrency: 1 })).updateMany(
         [1, 2, 3, 4].map((n) => request(n))
       )
