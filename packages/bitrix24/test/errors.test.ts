@@ -197,12 +197,10 @@ describe("the error table", () => {
 describe("old and new forms of line and provider errors", () => {
   it.live("the new form (HTTP 400) of NOT_ACTIVE_LINE is NotFound", () =>
     Effect.gen(function* () {
-      nock(PORTAL)
-        .post(UPDATE_PATH)
-        .reply(400, {
-          error: "NOT_ACTIVE_LINE",
-          error_description: "The line with this ID is inactive or does not exist"
-        })
+      nock(PORTAL).post(UPDATE_PATH).reply(400, {
+        error: "NOT_ACTIVE_LINE",
+        error_description: "The line with this ID is inactive or does not exist"
+      })
       const error = yield* failureOf()
       assert.strictEqual(error.reason._tag, "NotFound")
     })

@@ -1,0 +1,285 @@
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Bitrix24MessageEditor, TokenStore } from "@reword/bitrix24"
+import { Effect, Layer, Option, Redacted, Result } from "effect"
+import nock from "nock"
+import {
+  ACCESS,
+  bodyOf,
+  fastRetry,
+  NEW_ACCESS,
+  NEW_REFRESH,
+  OAUTH,
+  okItem,
+  PORTAL,
+  REFRESH,
+  request,
+  SECRET,
+  settings,
+  success,
+  TOKEN_PATH,
+  UPDATE_PATH
+} from "./helpers.ts"
+
+beforeAll(() => {
+  nock.disableNetConnect()
+})
+afterEach(() => {
+  nock.cleanAll()
+})
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A portal that accepts only `valid` tokens and says `expired_token` to the others. */
+const portalAccepting = (valid: ReadonlySet<string>, events: Array<string>) =>
+  nock(PORTAL)
+    .post(UPDATE_PATH)
+    .reply(async (req: Request) => {
+      const body = await bodyOf(req)
+      events.push(`call:${body.auth}`)
+      return valid.has(body.auth)
+        ? [200, success(body.MESSAGES.map((item) => okItem(item)))]
+        : [401, { error: "expired_token", error_description: "The access token provided has expired" }]
+    })
+    .persist()
+
+/** An OAuth server that rotates the pair on each refresh, recording the forms it receives. */
+const oauthServer = (
+  forms: Array<URLSearchParams>,
+  urls: Array<string>,
+  answers: ReadonlyArray<Record<string, unknown>>
+) =>
+  nock(OAUTH)
+    .post(TOKEN_PATH)
+    .times(answers.length)
+    .reply(async (req: Request) => {
+      urls.push(req.url)
+      forms.push(new URLSearchParams(await req.text()))
+      await sleep(30)
+      return [200, answers[forms.length - 1]]
+    })
+
+const recordingStore = (events: Array<string>, fail: { now: boolean } = { now: false }): TokenStore.Service => {
+  const memory = TokenStore.makeMemory()
+  return {
+    load: memory.load,
+    save: (tokens) =>
+      Effect.suspend(() => {
+        if (fail.now) {
+          events.push("save-failed")
+          return Effect.fail(new TokenStore.TokenStoreError({ message: "disk full" }))
+        }
+        events.push(`save:${Redacted.value(tokens.accessToken)}:${Redacted.value(tokens.refreshToken)}`)
+        return memory.save(tokens)
+      })
+  }
+}
+
+const rotated = { access_token: NEW_ACCESS, refresh_token: NEW_REFRESH, expires_in: 3600 }
+
+describe("OAuth refresh", () => {
+  it.live("refreshes with a form-encoded POST (no secret in the URL), stores the new pair, then repeats the call", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const forms: Array<URLSearchParams> = []
+      const urls: Array<string> = []
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      oauthServer(forms, urls, [rotated])
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: fastRetry,
+        tokenStore: recordingStore(events)
+      })
+      yield* editor.update(request(1))
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, `save:${NEW_ACCESS}:${NEW_REFRESH}`, `call:${NEW_ACCESS}`])
+      assert.strictEqual(urls[0], `${OAUTH}${TOKEN_PATH}`)
+      const form = forms[0]
+      assert.strictEqual(form?.get("grant_type"), "refresh_token")
+      assert.strictEqual(form?.get("client_id"), "local.app.0001")
+      assert.strictEqual(form?.get("client_secret"), SECRET)
+      assert.strictEqual(form?.get("refresh_token"), REFRESH)
+    })
+  )
+
+  it.live("concurrent calls that meet the expired token share exactly one refresh", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const forms: Array<URLSearchParams> = []
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      oauthServer(forms, [], [rotated, rotated])
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const edited = yield* Effect.all(
+        [1, 2, 3, 4, 5, 6].map((n) => editor.update(request(n))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(edited.length, 6)
+      assert.strictEqual(forms.length, 1)
+      assert.strictEqual(events.filter((event) => event === `call:${NEW_ACCESS}`).length, 6)
+    })
+  )
+
+  it.live("uses the rotated refresh token for the next refresh", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const forms: Array<URLSearchParams> = []
+      const third = { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" }
+      const valid = new Set([NEW_ACCESS])
+      portalAccepting(valid, events)
+      oauthServer(forms, [], [rotated, third])
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      yield* editor.update(request(1))
+      valid.clear()
+      valid.add(third.access_token)
+      yield* editor.update(request(2))
+      assert.deepStrictEqual(
+        forms.map((form) => form.get("refresh_token")),
+        [REFRESH, NEW_REFRESH]
+      )
+    })
+  )
+
+  it.live(
+    "when storing fails, the call fails clearly, the pair stays in memory and is stored before its first use",
+    () =>
+      Effect.gen(function* () {
+        const events: Array<string> = []
+        const forms: Array<URLSearchParams> = []
+        const failing = { now: true }
+        portalAccepting(new Set([NEW_ACCESS]), events)
+        oauthServer(forms, [], [rotated])
+        const editor = yield* Bitrix24MessageEditor.make(settings(), {
+          retry: { maxAttempts: 1 },
+          tokenStore: recordingStore(events, failing)
+        })
+        const first = yield* Effect.result(editor.update(request(1)))
+        assert.isTrue(Result.isFailure(first))
+        if (Result.isFailure(first)) {
+          assert.strictEqual(first.failure.reason._tag, "Unavailable")
+          assert.include(first.failure.message, "could not be stored")
+          assert.include(first.failure.message, "kept in memory")
+          assert.notInclude(first.failure.message, NEW_ACCESS)
+        }
+        failing.now = false
+        yield* editor.update(request(2))
+        assert.deepStrictEqual(events, [
+          `call:${ACCESS}`,
+          "save-failed",
+          `save:${NEW_ACCESS}:${NEW_REFRESH}`,
+          `call:${NEW_ACCESS}`
+        ])
+        assert.strictEqual(forms.length, 1)
+      })
+  )
+
+  it.live("the token answer's server_endpoint becomes the OAuth server for the next refresh", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const valid = new Set([NEW_ACCESS])
+      portalAccepting(valid, events)
+      oauthServer([], [], [{ ...rotated, server_endpoint: "https://oauth.other.test/rest/" }])
+      const other = nock("https://oauth.other.test")
+        .post(TOKEN_PATH)
+        .reply(200, { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      yield* editor.update(request(1))
+      valid.clear()
+      valid.add("access-token-0003-ffff")
+      yield* editor.update(request(2))
+      assert.isTrue(other.isDone())
+    })
+  )
+
+  it.live("a pair already in the token store wins over the configured one (it is newer)", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      portalAccepting(new Set(["stored-access-token"]), events)
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
+        Effect.provide(
+          TokenStore.layerMemory({
+            accessToken: Redacted.make("stored-access-token"),
+            refreshToken: Redacted.make("stored-refresh-token")
+          })
+        )
+      )
+      yield* editor.update(request(1))
+      assert.deepStrictEqual(events, ["call:stored-access-token"])
+    })
+  )
+
+  it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      portalAccepting(new Set([ACCESS]), events)
+      const oauth = nock(OAUTH).post(TOKEN_PATH).reply(200, rotated)
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      yield* editor.update(request(1))
+      yield* editor.update(request(2))
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, `call:${ACCESS}`])
+      assert.isFalse(oauth.isDone())
+    })
+  )
+})
+
+describe("TokenStore", () => {
+  const pair: TokenStore.Tokens = {
+    accessToken: Redacted.make(NEW_ACCESS),
+    refreshToken: Redacted.make(NEW_REFRESH),
+    expiresAt: 1773326269,
+    oauthUrl: "https://oauth.bitrix.info"
+  }
+
+  it.live("the file store keeps a pair across instances, owner-only", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "reword-b24-")))
+      const path = join(dir, "nested", "tokens.json")
+      assert.isTrue(Option.isNone(yield* TokenStore.makeFile(path).load))
+      yield* TokenStore.makeFile(path).save(pair)
+      const loaded = yield* TokenStore.makeFile(path).load
+      assert.isTrue(Option.isSome(loaded))
+      if (Option.isSome(loaded)) {
+        assert.strictEqual(Redacted.value(loaded.value.accessToken), NEW_ACCESS)
+        assert.strictEqual(Redacted.value(loaded.value.refreshToken), NEW_REFRESH)
+        assert.strictEqual(loaded.value.expiresAt, 1773326269)
+      }
+      const mode = (yield* Effect.promise(() => stat(path))).mode & 0o777
+      assert.strictEqual(mode, 0o600)
+    })
+  )
+
+  it.live("the file store refuses a file it did not write, without echoing its content", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "reword-b24-")))
+      const path = join(dir, "tokens.json")
+      yield* Effect.promise(() => writeFile(path, `{"accessToken": "${ACCESS}"`))
+      const result = yield* Effect.result(TokenStore.makeFile(path).load)
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.include(result.failure.message, path)
+        assert.notInclude(result.failure.message, ACCESS)
+      }
+    })
+  )
+
+  it.live("an editor over the file store saves each rotated pair to disk before using it", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "reword-b24-")))
+      const path = join(dir, "tokens.json")
+      const seenOnDisk: Array<string> = []
+      nock(PORTAL).post(UPDATE_PATH).reply(401, { error: "expired_token", error_description: "expired" })
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(200, async (req: Request) => {
+          seenOnDisk.push(await readFile(path, "utf8"))
+          return success((await bodyOf(req)).MESSAGES.map((item) => okItem(item)))
+        })
+      nock(OAUTH).post(TOKEN_PATH).reply(200, rotated)
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
+        Effect.provide(Layer.mergeAll(TokenStore.layerFile(path)))
+      )
+      yield* editor.update(request(1))
+      assert.strictEqual(seenOnDisk.length, 1)
+      assert.include(seenOnDisk[0] ?? "", NEW_REFRESH)
+    })
+  )
+})
