@@ -216,16 +216,40 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
  * @since 0.1.0
  */
 export const config: Config.Config<Settings> = Config.all({
-  portalUrl: Config.String(env.portalUrl),
-  accessToken: Config.Redacted(env.accessToken),
-  refreshToken: Config.Redacted(env.refreshToken),
-  clientId: Config.String(env.clientId),
-  clientSecret: Config.Redacted(env.clientSecret),
+  portalUrl: Config.option(Config.String(env.portalUrl)),
+  accessToken: Config.option(Config.Redacted(env.accessToken)),
+  refreshToken: Config.option(Config.Redacted(env.refreshToken)),
+  clientId: Config.option(Config.String(env.clientId)),
+  clientSecret: Config.option(Config.Redacted(env.clientSecret)),
   oauthUrl: Config.option(Config.String(env.oauthUrl)),
-  connector: Config.String(env.connector),
-  line: Config.String(env.line),
+  connector: Config.option(Config.String(env.connector)),
+  line: Config.option(Config.String(env.line)),
   allowInsecureLoopback: Config.option(Config.String(env.allowInsecureLoopback))
-}).pipe(Config.mapEffect(check))
+}).pipe(
+  Config.mapEffect((read) => {
+    const missing = settings.filter((setting) => {
+      if (setting.optional === true) return false
+      const value: Option.Option<unknown> = read[setting.key as Key]
+      return Option.isNone(value)
+    })
+    if (missing.length > 0) {
+      const listed = missing.map((setting) => `${setting.env} (${setting.key}): ${setting.description}`).join("; ")
+      return Effect.fail(configError(`Missing Bitrix24 setting${missing.length > 1 ? "s" : ""}: ${listed}`))
+    }
+    const value = <A>(option: Option.Option<A>, fallback: A): A => Option.getOrElse(option, () => fallback)
+    return check({
+      portalUrl: value(read.portalUrl, ""),
+      accessToken: value(read.accessToken, Redacted.make("")),
+      refreshToken: value(read.refreshToken, Redacted.make("")),
+      clientId: value(read.clientId, ""),
+      clientSecret: value(read.clientSecret, Redacted.make("")),
+      oauthUrl: read.oauthUrl,
+      connector: value(read.connector, ""),
+      line: value(read.line, ""),
+      allowInsecureLoopback: read.allowInsecureLoopback
+    })
+  })
+)
 
 /**
  * The settings as a plain object: the same settings, by key. Secrets may be

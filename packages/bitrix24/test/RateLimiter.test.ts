@@ -1,0 +1,198 @@
+import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Clock, Duration, Effect, Fiber, Result } from "effect"
+import { TestClock } from "effect/testing"
+import nock from "nock"
+import { bodyOf, okItem, PORTAL, request, settings, success, UPDATE_PATH } from "./helpers.ts"
+
+beforeAll(() => {
+  nock.disableNetConnect()
+})
+afterEach(() => {
+  nock.cleanAll()
+})
+
+/** Runs `count` acquisitions at once and answers the virtual time at which each one got through. */
+const burst = (limiter: RateLimiter.Service, count: number, portal = "https://a.test") =>
+  Effect.gen(function* () {
+    const passed: Array<number> = []
+    const fibers = yield* Effect.forEach(Array.from({ length: count }), () =>
+      Effect.forkChild(
+        Effect.flatMap(limiter.acquire(portal), () =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => passed.push(now)))
+        )
+      )
+    )
+    return { passed, fibers }
+  })
+
+describe("RateLimiter bucket", () => {
+  it.effect("lets a burst up to the capacity through at once, then one request per drain interval", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 3 } })
+      const { passed, fibers } = yield* burst(limiter, 6)
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(passed, [0, 0, 0])
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* Fiber.joinAll(fibers)
+      assert.deepStrictEqual(passed, [0, 0, 0, 500, 1000, 1500])
+    })
+  )
+
+  it.effect("drains while idle: after a pause, a new burst goes through again", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 2 } })
+      const first = yield* burst(limiter, 2)
+      yield* Fiber.joinAll(first.fibers)
+      yield* TestClock.adjust(Duration.seconds(2))
+      const second = yield* burst(limiter, 2)
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(second.passed, [2000, 2000])
+    })
+  )
+
+  it.effect("keeps one bucket per portal", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 1 } })
+      const a = yield* burst(limiter, 1, "https://a.test")
+      const b = yield* burst(limiter, 1, "https://b.test")
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual([...a.passed, ...b.passed], [0, 0])
+    })
+  )
+
+  it.effect("has the plans' presets: standard 2/s with 50, enterprise 5/s with 250", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(RateLimiter.make().bucket, { drainPerSecond: 2, capacity: 50 })
+      assert.deepStrictEqual(RateLimiter.make({ bucket: "enterprise" }).bucket, { drainPerSecond: 5, capacity: 250 })
+      const enterprise = RateLimiter.make({ bucket: "enterprise" })
+      const { passed } = yield* burst(enterprise, 251)
+      yield* TestClock.adjust(0)
+      assert.strictEqual(passed.length, 250)
+      yield* TestClock.adjust(Duration.millis(200))
+      assert.strictEqual(passed.length, 251)
+    })
+  )
+
+  it.effect("after QUERY_LIMIT_EXCEEDED the bucket counts as full: the next request waits a drain interval", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 50 } })
+      yield* limiter.saturated("https://a.test")
+      const { passed } = yield* burst(limiter, 1)
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(passed, [])
+      yield* TestClock.adjust(Duration.millis(500))
+      assert.deepStrictEqual(passed, [500])
+    })
+  )
+})
+
+describe("RateLimiter operating time", () => {
+  it.effect("blocks a method that nears its operating limit until operating_reset_at", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make()
+      yield* limiter.observe("https://a.test", "imconnector.update.messages", {
+        operating: 476,
+        operating_reset_at: 60
+      })
+      assert.deepStrictEqual(
+        yield* limiter.blockedFor("https://a.test", "imconnector.update.messages"),
+        Duration.seconds(60)
+      )
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "imconnector.send.messages"), Duration.zero)
+      yield* TestClock.adjust(Duration.seconds(60))
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "imconnector.update.messages"), Duration.zero)
+    })
+  )
+
+  it.effect("does not block a method well under its limit", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make()
+      yield* limiter.observe("https://a.test", "m", { operating: 100, operating_reset_at: 60 })
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "m"), Duration.zero)
+    })
+  )
+
+  it.effect("after OPERATION_TIME_LIMIT with no known reset, blocks for the fallback", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ operatingFallback: "15 seconds" })
+      assert.deepStrictEqual(yield* limiter.block("https://a.test", "m"), Duration.seconds(15))
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "m"), Duration.seconds(15))
+    })
+  )
+
+  it.effect("an editor waits for a blocked method's reset before calling the portal (onOperatingLimit: wait)", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .times(2)
+        .reply(200, async (req: Request) => {
+          calls += 1
+          return success(
+            (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
+            { operating: 479, operating_reset_at: 45 }
+          )
+        })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      yield* editor.update(request(1))
+      assert.strictEqual(calls, 1)
+      const second = yield* Effect.forkChild(editor.update(request(2)))
+      yield* TestClock.adjust(Duration.seconds(44))
+      assert.strictEqual(calls, 1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      const edited = yield* Fiber.join(second)
+      assert.strictEqual(edited.ids.externalMessageId, "m-2")
+      assert.strictEqual(calls, 2)
+    })
+  )
+
+  it.effect("an editor fails at once with RateLimited and retryAfter when asked to (onOperatingLimit: fail)", () =>
+    Effect.gen(function* () {
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(200, async (req: Request) =>
+          success(
+            (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
+            { operating: 479, operating_reset_at: 45 }
+          )
+        )
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: { maxAttempts: 1 },
+        onOperatingLimit: "fail"
+      })
+      yield* editor.update(request(1))
+      const result = yield* Effect.result(editor.update(request(2)))
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure.reason._tag, "RateLimited")
+        assert.deepStrictEqual(result.failure.retryAfter, Duration.seconds(45))
+      }
+    })
+  )
+
+  it.effect("editors given one RateLimiter share the portal's bucket", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .times(2)
+        .reply(200, async (req: Request) => {
+          calls += 1
+          return success((await bodyOf(req)).MESSAGES.map((item) => okItem(item)))
+        })
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 1 } })
+      const a = yield* Bitrix24MessageEditor.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
+      const b = yield* Bitrix24MessageEditor.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
+      yield* a.update(request(1))
+      const second = yield* Effect.forkChild(b.update(request(2)))
+      yield* TestClock.adjust(0)
+      // Real time for b's request to arrive, were it not waiting for the shared bucket.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      assert.strictEqual(calls, 1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(second)
+      assert.strictEqual(calls, 2)
+    })
+  )
+})
