@@ -1,0 +1,202 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Acquire, AcquireClient, AcquireConfig } from "@reword/acquire"
+import { Provider } from "@reword/core"
+import { ConfigurationError, createEditor } from "@reword/core/promise"
+import { type Config, ConfigProvider, Effect, Redacted, Result } from "effect"
+
+const KEY = "acq_live_CONFIG_0a1b2c3d4e"
+
+const fromEnv = (env: Record<string, string>) => AcquireConfig.config.parse(ConfigProvider.fromEnv({ env }))
+
+const refusal = (settings: Partial<AcquireConfig.Settings>): string => {
+  const result = AcquireConfig.resolve({ accountId: "acme", apiKey: Redacted.make(KEY), ...settings })
+  assert.isTrue(Result.isFailure(result), `accepted ${JSON.stringify(settings)}`)
+  return Result.isFailure(result) ? result.failure.message : ""
+}
+
+const messageOf = (error: Config.ConfigError): string => error.message
+
+describe("settings from the environment", () => {
+  it.effect("reads the account id, the key as Redacted, and the optional settings", () =>
+    Effect.gen(function* () {
+      const settings = yield* fromEnv({
+        ACQUIRE_ACCOUNT_ID: "acme",
+        ACQUIRE_API_KEY: KEY,
+        ACQUIRE_BASE_URL: "http://127.0.0.1:8080/api/v1",
+        ACQUIRE_ALLOW_INSECURE_LOOPBACK: "true"
+      })
+      assert.strictEqual(settings.accountId, "acme")
+      assert.isTrue(Redacted.isRedacted(settings.apiKey))
+      assert.strictEqual(Redacted.value(settings.apiKey), KEY)
+      assert.strictEqual(settings.baseUrl, "http://127.0.0.1:8080/api/v1")
+      assert.strictEqual(settings.allowInsecureLoopback, true)
+    })
+  )
+
+  it.effect("needs only the account id and the key; the base URL defaults to the account's", () =>
+    Effect.gen(function* () {
+      const settings = yield* fromEnv({ ACQUIRE_ACCOUNT_ID: "acme", ACQUIRE_API_KEY: KEY })
+      assert.isUndefined(settings.baseUrl)
+      assert.strictEqual(settings.allowInsecureLoopback, false)
+      const client = yield* AcquireClient.make(settings)
+      assert.strictEqual(client.baseUrl.href, "https://acme.acquire.io/api/v1/")
+    })
+  )
+
+  it.effect("names the variable of each missing setting", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Provider.readSettings(Acquire.provider, Provider.fromEnv({ ACQUIRE_BASE_URL: "https://x.example.com" }))
+      )
+      assert.include(messageOf(error), "ACQUIRE_ACCOUNT_ID")
+      assert.include(messageOf(error), "ACQUIRE_API_KEY")
+      assert.notInclude(messageOf(error), "ACQUIRE_BASE_URL")
+    })
+  )
+
+  it.effect("refuses an unusable setting with its variable named", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(fromEnv({ ACQUIRE_ACCOUNT_ID: "acme.evil.com", ACQUIRE_API_KEY: KEY }))
+      assert.include(messageOf(error), "ACQUIRE_ACCOUNT_ID")
+    })
+  )
+})
+
+describe("settings from a plain object", () => {
+  it.effect("are read under the provider's name, by key", () =>
+    Effect.gen(function* () {
+      const settings = yield* Provider.readSettings(
+        Acquire.provider,
+        Provider.fromObject({
+          acquire: { accountId: "acme", apiKey: KEY, baseUrl: "http://localhost:9/api/v1", allowInsecureLoopback: true }
+        })
+      )
+      assert.strictEqual(settings.accountId, "acme")
+      assert.strictEqual(Redacted.value(settings.apiKey), KEY)
+      assert.strictEqual(settings.allowInsecureLoopback, true)
+    })
+  )
+
+  it.effect("name the missing key and where to put it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Provider.readSettings(Acquire.provider, Provider.fromObject({ acquire: { accountId: "acme" } }))
+      )
+      assert.include(messageOf(error), "acquire.apiKey")
+    })
+  )
+
+  it.effect("build an editor that core selects by name", () =>
+    Effect.gen(function* () {
+      const editor = yield* Provider.makeEditor([Acquire.provider], {
+        source: Provider.fromObject({ provider: "acquire", acquire: { accountId: "acme", apiKey: KEY } })
+      })
+      assert.strictEqual(editor.provider, "acquire")
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("the account id", () => {
+  it("is a DNS label", () => {
+    for (const valid of ["acme", "ACME-2", "a", "a".repeat(63), "0acme9"]) {
+      assert.isTrue(AcquireConfig.isAccountId(valid), valid)
+    }
+    for (const invalid of [
+      "",
+      "acme.evil.com",
+      "evil.com/x",
+      "a_b",
+      "-acme",
+      "acme-",
+      "a".repeat(64),
+      "acme@x",
+      "ac me"
+    ]) {
+      assert.isFalse(AcquireConfig.isAccountId(invalid), invalid)
+      assert.include(refusal({ accountId: invalid }), "ACQUIRE_ACCOUNT_ID")
+    }
+  })
+})
+
+describe("the base URL", () => {
+  it("is https", () => {
+    for (const baseUrl of ["http://api.example.com/api/v1", "ftp://acme.acquire.io", "not a url"]) {
+      assert.include(refusal({ baseUrl }), "ACQUIRE_BASE_URL")
+    }
+  })
+
+  it("may be plain http to a loopback address only when allowed", () => {
+    assert.include(refusal({ baseUrl: "http://127.0.0.1:8080/api/v1" }), "allowInsecureLoopback")
+    assert.include(refusal({ baseUrl: "http://api.example.com/api/v1", allowInsecureLoopback: true }), "https")
+    const allowed = AcquireConfig.resolve({
+      accountId: "acme",
+      apiKey: Redacted.make(KEY),
+      baseUrl: "http://127.0.0.1:8080/api/v1",
+      allowInsecureLoopback: true
+    })
+    assert.strictEqual(Result.isSuccess(allowed) ? allowed.success.baseUrl.href : "", "http://127.0.0.1:8080/api/v1/")
+  })
+
+  it("carries no credentials, query or fragment", () => {
+    for (const baseUrl of [
+      "https://user:pass@acme.acquire.io/api/v1",
+      "https://acme.acquire.io/api/v1?debug=1",
+      "https://acme.acquire.io/api/v1#x"
+    ]) {
+      assert.include(refusal({ baseUrl }), "ACQUIRE_BASE_URL")
+    }
+  })
+})
+
+describe("the API key", () => {
+  it("is trimmed, and refused when empty or broken across lines", () => {
+    const trimmed = AcquireConfig.resolve({ accountId: "acme", apiKey: Redacted.make(`  ${KEY}\n`) })
+    assert.strictEqual(Result.isSuccess(trimmed) ? Redacted.value(trimmed.success.apiKey) : "", KEY)
+    assert.include(refusal({ apiKey: Redacted.make("   ") }), "ACQUIRE_API_KEY")
+    assert.include(refusal({ apiKey: Redacted.make("abc\r\nX-Injected: 1") }), "ACQUIRE_API_KEY")
+  })
+
+  it("never appears in a configuration error, even pasted into the wrong setting", () => {
+    for (const settings of [{ accountId: KEY }, { baseUrl: `acme.acquire.io/${KEY}` }]) {
+      const message = refusal(settings)
+      assert.notInclude(message, KEY)
+      assert.include(message, "<redacted>")
+    }
+    assert.notInclude(refusal({ apiKey: Redacted.make("abc def-123") }), "abc def-123")
+  })
+
+  it.effect("prints as <redacted> in the settings read", () =>
+    Effect.gen(function* () {
+      const settings = yield* fromEnv({ ACQUIRE_ACCOUNT_ID: "acme", ACQUIRE_API_KEY: KEY })
+      assert.notInclude(String(settings.apiKey), KEY)
+      assert.notInclude(JSON.stringify(settings), KEY)
+    })
+  )
+})
+
+describe("building with unusable settings", () => {
+  it.effect("Acquire.make fails with a ConfigError", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Acquire.make({ accountId: "a b", apiKey: Redacted.make(KEY) }))
+      assert.strictEqual(error._tag, "ConfigError")
+      assert.include(error.message, "ACQUIRE_ACCOUNT_ID")
+    })
+  )
+
+  it.live("createEditor rejects with a ConfigurationError that does not print the key", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.promise(() =>
+        createEditor({
+          providers: Acquire.provider,
+          settings: { acquire: { accountId: "acme", apiKey: KEY, baseUrl: "http://acme.acquire.io" } }
+        }).then(
+          () => undefined,
+          (rejected: unknown) => rejected
+        )
+      )
+      assert.instanceOf(error, ConfigurationError)
+      assert.include(String(error), "ACQUIRE_BASE_URL")
+      assert.notInclude(String(error), KEY)
+    })
+  )
+})

@@ -1,0 +1,346 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import nock from "nock"
+import { documentedUpdateAnswer } from "./fixtures/answers.ts"
+import { makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
+
+useNock()
+
+const request = { ids: { providerMessageId: 8288 }, text: "updating the sent message" }
+
+const failedUpdate = Effect.fnUntraced(function* (options: Parameters<typeof makeEditor>[0] = {}) {
+  const editor = yield* makeEditor(options)
+  return yield* Effect.flip(editor.update(request))
+})
+
+interface Row {
+  readonly answer: string
+  readonly status: number
+  readonly body: string | object
+  readonly reason: string
+  readonly code?: string
+  readonly retryable: boolean
+}
+
+// The README's error table, row by row.
+const table: ReadonlyArray<Row> = [
+  {
+    answer: "ERROR_INVALID_INPUT",
+    status: 400,
+    body: { type: "ERROR_INVALID_INPUT", message: "message is required" },
+    reason: "InvalidRequest",
+    code: "ERROR_INVALID_INPUT",
+    retryable: false
+  },
+  {
+    answer: "ERROR_RECORD_NOT_FOUND, answered with HTTP 400",
+    status: 400,
+    body: { type: "ERROR_RECORD_NOT_FOUND", message: "Message not found" },
+    reason: "NotFound",
+    code: "ERROR_RECORD_NOT_FOUND",
+    retryable: false
+  },
+  { answer: "HTTP 404", status: 404, body: { message: "No such object" }, reason: "NotFound", retryable: false },
+  { answer: "HTTP 401", status: 401, body: "", reason: "Unauthorized", retryable: false },
+  {
+    answer: "ERROR_UNAUTHORIZED (401)",
+    status: 401,
+    body: { type: "ERROR_UNAUTHORIZED", message: "Missing, incorrect, or invalid API Key" },
+    reason: "Unauthorized",
+    code: "ERROR_UNAUTHORIZED",
+    retryable: false
+  },
+  {
+    answer: "ERROR_UNAUTHORIZED under another status",
+    status: 400,
+    body: { code: "ERROR_UNAUTHORIZED" },
+    reason: "Unauthorized",
+    code: "ERROR_UNAUTHORIZED",
+    retryable: false
+  },
+  { answer: "HTTP 403", status: 403, body: { message: "Invalid request" }, reason: "Forbidden", retryable: false },
+  {
+    answer: "ERROR_UNAUTHORIZED_ACCESS (403)",
+    status: 403,
+    body: { type: "ERROR_UNAUTHORIZED_ACCESS", message: "No permission for cases" },
+    reason: "Forbidden",
+    code: "ERROR_UNAUTHORIZED_ACCESS",
+    retryable: false
+  },
+  { answer: "HTTP 429 from a gateway", status: 429, body: "Too Many Requests", reason: "RateLimited", retryable: true },
+  {
+    answer: "HTTP 500",
+    status: 500,
+    body: { message: "Something went wrong" },
+    reason: "Unavailable",
+    retryable: true
+  },
+  {
+    answer: "ERROR_SERVER_ERROR (500)",
+    status: 500,
+    body: { type: "ERROR_SERVER_ERROR", message: "Internal server error" },
+    reason: "Unavailable",
+    code: "ERROR_SERVER_ERROR",
+    retryable: true
+  },
+  { answer: "HTTP 503 (maintenance)", status: 503, body: "", reason: "Unavailable", retryable: true },
+  {
+    answer: "ERROR_DUPLICATE_RECORD_FOUND (400)",
+    status: 400,
+    body: { type: "ERROR_DUPLICATE_RECORD_FOUND", message: "Already exists" },
+    reason: "Rejected",
+    code: "ERROR_DUPLICATE_RECORD_FOUND",
+    retryable: false
+  },
+  {
+    answer: "HTTP 400 without a code",
+    status: 400,
+    body: { message: "Bad Request" },
+    reason: "Rejected",
+    retryable: false
+  }
+]
+
+describe("the error table", () => {
+  for (const row of table) {
+    it.live(`${row.answer} is ${row.reason}${row.retryable ? ", retryable" : ""}`, () =>
+      Effect.gen(function* () {
+        nock(ORIGIN).post(updatePath(8288)).reply(row.status, row.body)
+        const error = yield* failedUpdate()
+        assert.strictEqual(error.provider, "acquire")
+        assert.strictEqual(error.operation, "update")
+        assert.strictEqual(error.reason._tag, row.reason)
+        assert.strictEqual(error.isRetryable, row.retryable)
+        const reason = error.reason as { status?: number; code?: string; body?: string }
+        assert.strictEqual(reason.status, row.status)
+        assert.strictEqual(reason.code, row.code)
+        const sent = typeof row.body === "string" ? row.body : JSON.stringify(row.body)
+        assert.strictEqual(reason.body, sent.length === 0 ? undefined : sent)
+      })
+    )
+  }
+})
+
+describe("Retry-After", () => {
+  it.live("a 429 carries the seconds it asks to wait", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN).post(updatePath(8288)).reply(429, "slow down", { "Retry-After": "7" })
+      const error = yield* failedUpdate()
+      assert.strictEqual(error.reason._tag, "RateLimited")
+      assert.deepStrictEqual(error.retryAfter, Duration.seconds(7))
+    })
+  )
+
+  it.live("a 429 carries an HTTP date as the time left until then", () =>
+    Effect.gen(function* () {
+      const at = new Date(Date.now() + 120_000).toUTCString()
+      nock(ORIGIN).post(updatePath(8288)).reply(429, "", { "Retry-After": at })
+      const error = yield* failedUpdate()
+      const millis = error.retryAfter === undefined ? -1 : Duration.toMillis(error.retryAfter)
+      assert.isTrue(millis > 100_000 && millis <= 120_000, `retryAfter was ${millis} ms`)
+    })
+  )
+
+  it.live("a 503 and ERROR_SERVER_ERROR carry Retry-After too", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN).post(updatePath(8288)).reply(503, "", { "Retry-After": "3" })
+      nock(ORIGIN).post(updatePath(8288)).reply(500, { type: "ERROR_SERVER_ERROR" }, { "Retry-After": "4" })
+      const first = yield* failedUpdate()
+      const second = yield* failedUpdate()
+      assert.deepStrictEqual([first.reason._tag, second.reason._tag], ["Unavailable", "Unavailable"])
+      assert.deepStrictEqual([first.retryAfter, second.retryAfter], [Duration.seconds(3), Duration.seconds(4)])
+    })
+  )
+
+  it.live("the editor retries a 429 after the time asked, then succeeds", () =>
+    Effect.gen(function* () {
+      const scope = nock(ORIGIN)
+        .post(updatePath(8288))
+        .reply(429, "", { "Retry-After": "0.01" })
+        .post(updatePath(8288))
+        .reply(200, documentedUpdateAnswer)
+      const editor = yield* makeEditor({ retry: { maxAttempts: 2, initialDelay: 1, jitter: false } })
+      const edited = yield* editor.update(request)
+      assert.strictEqual(edited.text, "updating the sent message")
+      assert.isTrue(scope.isDone())
+    })
+  )
+
+  it.live("the editor does not retry sooner than asked: a wait beyond its budget returns the error at once", () =>
+    Effect.gen(function* () {
+      // One answer only: a second attempt would find no interceptor and fail as Network instead.
+      nock(ORIGIN).post(updatePath(8288)).reply(429, "", { "Retry-After": "600" })
+      const error = yield* failedUpdate({ retry: { maxAttempts: 4, maxElapsed: "60 seconds" } })
+      assert.strictEqual(error.reason._tag, "RateLimited")
+      assert.deepStrictEqual(error.retryAfter, Duration.minutes(10))
+    })
+  )
+
+  it.live("the editor retries 500 and 503 and succeeds when the service is back", () =>
+    Effect.gen(function* () {
+      const scope = nock(ORIGIN)
+        .post(updatePath(8288))
+        .reply(503, "maintenance")
+        .post(updatePath(8288))
+        .reply(500, { type: "ERROR_SERVER_ERROR" })
+        .post(updatePath(8288))
+        .reply(200, documentedUpdateAnswer)
+      const editor = yield* makeEditor({ retry: { maxAttempts: 3, initialDelay: 1, jitter: false } })
+      const edited = yield* editor.update(request)
+      assert.strictEqual(edited.ids.providerMessageId, 8288)
+      assert.isTrue(scope.isDone())
+    })
+  )
+
+  it.live("the editor never retries what cannot change: NotFound is answered after one request", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN).post(updatePath(8288)).reply(400, { type: "ERROR_RECORD_NOT_FOUND" })
+      const error = yield* failedUpdate({ retry: { maxAttempts: 4, initialDelay: 1 } })
+      assert.strictEqual(error.reason._tag, "NotFound")
+    })
+  )
+})
+
+describe("error bodies of unknown shape", () => {
+  const reasonFor = Effect.fnUntraced(function* (status: number, body: string | object, headers = {}) {
+    nock(ORIGIN).post(updatePath(8288)).reply(status, body, headers)
+    const error = yield* failedUpdate()
+    return error.reason as {
+      _tag: string
+      code?: string
+      description?: string
+      body?: string
+      problems?: ReadonlyArray<{ path: string; message: string }>
+    }
+  })
+
+  it.live("JSON with message", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(404, { message: "No such object" })
+      assert.strictEqual(reason._tag, "NotFound")
+      assert.strictEqual(reason.description, "No such object")
+      assert.isUndefined(reason.code)
+    })
+  )
+
+  it.live("JSON with error holding the code, and message", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, { error: "ERROR_RECORD_NOT_FOUND", message: "Message not found" })
+      assert.strictEqual(reason._tag, "NotFound")
+      assert.strictEqual(reason.code, "ERROR_RECORD_NOT_FOUND")
+      assert.strictEqual(reason.description, "Message not found")
+    })
+  )
+
+  it.live("JSON with error holding a sentence: it is the description", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, { error: "Message could not be updated" })
+      assert.strictEqual(reason._tag, "Rejected")
+      assert.isUndefined(reason.code)
+      assert.strictEqual(reason.description, "Message could not be updated")
+    })
+  )
+
+  it.live("JSON with a nested error object", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(401, { error: { type: "ERROR_UNAUTHORIZED", message: "Invalid API key" } })
+      assert.strictEqual(reason._tag, "Unauthorized")
+      assert.strictEqual(reason.code, "ERROR_UNAUTHORIZED")
+      assert.strictEqual(reason.description, "Invalid API key")
+    })
+  )
+
+  it.live("JSON with a code deep inside another field", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, { status: 400, data: { error: { name: "ERROR_RECORD_NOT_FOUND" } } })
+      assert.strictEqual(reason._tag, "NotFound")
+      assert.strictEqual(reason.code, "ERROR_RECORD_NOT_FOUND")
+    })
+  )
+
+  it.live("JSON with errors[] naming fields: one problem per field", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, {
+        type: "ERROR_INVALID_INPUT",
+        errors: [
+          { field: "message.message", message: "is required" },
+          { param: "message.type", msg: "must be message, note or event" }
+        ]
+      })
+      assert.strictEqual(reason._tag, "InvalidRequest")
+      assert.deepStrictEqual(reason.problems, [
+        { path: "message.message", message: "is required" },
+        { path: "message.type", message: "must be message, note or event" }
+      ])
+    })
+  )
+
+  it.live("JSON with errors[] of strings: they are the description", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, { errors: ["text is too long", "type is unknown"] })
+      assert.strictEqual(reason._tag, "Rejected")
+      assert.strictEqual(reason.description, "text is too long; type is unknown")
+    })
+  )
+
+  it.live("ERROR_INVALID_INPUT without field details is one problem for the whole request", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, { type: "ERROR_INVALID_INPUT", message: "Invalid request" })
+      assert.deepStrictEqual(reason.problems, [{ path: "(request)", message: "Invalid request" }])
+    })
+  )
+
+  it.live("plain text naming a documented code", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(400, "ERROR_RECORD_NOT_FOUND: no message 8288")
+      assert.strictEqual(reason._tag, "NotFound")
+      assert.strictEqual(reason.code, "ERROR_RECORD_NOT_FOUND")
+      assert.strictEqual(reason.description, "ERROR_RECORD_NOT_FOUND: no message 8288")
+    })
+  )
+
+  it.live("plain text from a proxy", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(503, "Service temporarily unavailable", { "Content-Type": "text/plain" })
+      assert.strictEqual(reason._tag, "Unavailable")
+      assert.strictEqual(reason.description, "Service temporarily unavailable")
+    })
+  )
+
+  it.live("an HTML error page: its title is the description, the page is kept", () =>
+    Effect.gen(function* () {
+      const page = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
+      const reason = yield* reasonFor(502, page, { "Content-Type": "text/html" })
+      assert.strictEqual(reason._tag, "Unavailable")
+      assert.strictEqual(reason.description, "502 Bad Gateway")
+      assert.strictEqual(reason.body, page)
+    })
+  )
+
+  it.live("an empty body", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(403, "")
+      assert.strictEqual(reason._tag, "Forbidden")
+      assert.isUndefined(reason.description)
+      assert.isUndefined(reason.body)
+    })
+  )
+
+  it.live("JSON cut short, a JSON array, and JSON null still give typed reasons", () =>
+    Effect.gen(function* () {
+      const truncated = yield* reasonFor(500, '{"message": "oops')
+      const array = yield* reasonFor(400, "[]")
+      const empty = yield* reasonFor(401, "null")
+      assert.deepStrictEqual([truncated._tag, array._tag, empty._tag], ["Unavailable", "Rejected", "Unauthorized"])
+      assert.strictEqual(truncated.body, '{"message": "oops')
+    })
+  )
+
+  it.live("a large body is kept capped", () =>
+    Effect.gen(function* () {
+      const reason = yield* reasonFor(500, { message: "x".repeat(10_000) })
+      assert.isTrue(reason.body !== undefined && reason.body.length <= 2_049, `kept ${reason.body?.length} characters`)
+      assert.isTrue(reason.body?.endsWith("…"))
+    })
+  )
+})
