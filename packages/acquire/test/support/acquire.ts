@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll } from "@effect/vitest"
 import { AcquireClient, AcquireMessageEditor } from "@reword/acquire"
+import type { MessageEditor } from "@reword/core"
 import { Effect, Redacted } from "effect"
 import nock from "nock"
 
@@ -14,10 +15,10 @@ export const messagePath = (id: number | string) => `/api/v1/crm/objects/case-me
 
 export const settings = { accountId: "acme", apiKey: Redacted.make(API_KEY) }
 
-export const makeEditor = (options: Partial<AcquireMessageEditor.Options> = {}) =>
+export const makeEditor = (options: Partial<AcquireMessageEditor.Options> = {}): Effect.Effect<MessageEditor.Service> =>
   Effect.orDie(AcquireMessageEditor.make({ ...settings, retry: { maxAttempts: 1 }, ...options }))
 
-export const makeClient = (options: Partial<AcquireClient.Options> = {}) =>
+export const makeClient = (options: Partial<AcquireClient.Options> = {}): Effect.Effect<AcquireClient.Service> =>
   Effect.orDie(AcquireClient.make({ ...settings, ...options }))
 
 /** nock refuses every request it was not told about, and forgets interceptors between tests. */
