@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient, AcquireConfig } from "@reword/acquire"
-import { Provider } from "@reword/core"
+import { MessageEditor, Provider } from "@reword/core"
 import { ConfigurationError, createEditor } from "@reword/core/promise"
-import { type Config, ConfigProvider, Effect, Redacted, Result } from "effect"
+import { type Config, ConfigProvider, Effect, Layer, Redacted, Result } from "effect"
 
 const KEY = "acq_live_CONFIG_0a1b2c3d4e"
 
@@ -197,6 +197,57 @@ describe("building with unusable settings", () => {
       assert.instanceOf(error, ConfigurationError)
       assert.include(String(error), "ACQUIRE_BASE_URL")
       assert.notInclude(String(error), KEY)
+    })
+  )
+})
+
+describe("layers", () => {
+  it.effect("Acquire.layer provides the editor, and fails to build on unusable settings", () =>
+    Effect.gen(function* () {
+      const editor = yield* Effect.service(MessageEditor.MessageEditor).pipe(
+        Effect.provide(Acquire.layer({ accountId: "acme", apiKey: Redacted.make(KEY) }))
+      )
+      assert.strictEqual(editor.provider, "acquire")
+      const error = yield* Effect.flip(
+        Layer.build(Acquire.layer({ accountId: "acme", apiKey: Redacted.make("") })).pipe(Effect.scoped)
+      )
+      assert.include(error.message, "ACQUIRE_API_KEY")
+    })
+  )
+
+  it.effect("AcquireClient.layerConfig reads the environment, resolving endpoints under the base URL", () =>
+    Effect.gen(function* () {
+      const client = yield* Effect.service(AcquireClient.AcquireClient).pipe(
+        Effect.provide(
+          AcquireClient.layerConfig().pipe(
+            Layer.provide(
+              ConfigProvider.layer(
+                ConfigProvider.fromEnv({
+                  env: {
+                    ACQUIRE_ACCOUNT_ID: "acme",
+                    ACQUIRE_API_KEY: KEY,
+                    ACQUIRE_BASE_URL: "https://gateway.example.com/acquire/api/v1"
+                  }
+                })
+              )
+            )
+          )
+        )
+      )
+      assert.strictEqual(client.baseUrl.href, "https://gateway.example.com/acquire/api/v1/")
+    })
+  )
+
+  it.effect("Acquire.layerConfig names a missing variable", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(
+          Acquire.layerConfig().pipe(
+            Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ACQUIRE_ACCOUNT_ID: "acme" } })))
+          )
+        ).pipe(Effect.scoped)
+      )
+      assert.include(error.message, "ACQUIRE_API_KEY")
     })
   )
 })

@@ -344,3 +344,41 @@ describe("error bodies of unknown shape", () => {
     })
   )
 })
+
+describe("no usable answer", () => {
+  it.live("a refused connection is Network, retryable", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN)
+        .post(updatePath(8288))
+        .replyWithError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))
+      const error = yield* failedUpdate()
+      assert.strictEqual(error.reason._tag, "Network")
+      assert.isTrue(error.isRetryable)
+    })
+  )
+
+  it.live("no answer within the timeout is Timeout, retryable", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN)
+        .post(updatePath(8288))
+        .reply(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 500))
+          return [200, documentedUpdateAnswer]
+        })
+      const error = yield* failedUpdate({ timeout: "20 millis" })
+      assert.strictEqual(error.reason._tag, "Timeout")
+      assert.isTrue(error.isRetryable)
+    })
+  )
+
+  it.live("a redirect is not followed, so the key never travels to another host", () =>
+    Effect.gen(function* () {
+      const elsewhere = nock("https://elsewhere.example.com").post(/./).reply(200, documentedUpdateAnswer)
+      nock(ORIGIN).post(updatePath(8288)).reply(302, "", { Location: "https://elsewhere.example.com/steal" })
+      const error = yield* failedUpdate()
+      assert.strictEqual(error.reason._tag, "Rejected")
+      assert.strictEqual((error.reason as { code?: string }).code, "REDIRECT")
+      assert.isFalse(elsewhere.isDone())
+    })
+  )
+})
