@@ -48,6 +48,13 @@ export interface Options {
   readonly operatingLimit?: Duration.Input | undefined
   /** Stop this much before the operating limit. Default 5 s. */
   readonly operatingMargin?: Duration.Input | undefined
+  /**
+   * Requests of the bucket kept in reserve, for network jitter: the first
+   * requests of a burst often reach the portal late (new connections) and the
+   * later ones early, so a client that fills the bucket exactly can still meet
+   * `QUERY_LIMIT_EXCEEDED`. Default 1 (a burst of 49 on a 50 bucket).
+   */
+  readonly headroom?: number | undefined
   /** How long a method stays blocked after `OPERATION_TIME_LIMIT` when no reset time is known. Default 10 s. */
   readonly operatingFallback?: Duration.Input | undefined
 }
@@ -113,6 +120,7 @@ export const make = (options: Options = {}): Service => {
     throw new RangeError("a bucket needs drainPerSecond > 0 and capacity >= 1")
   }
   const drainPerMilli = bucket.drainPerSecond / 1000
+  const usable = Math.max(1, bucket.capacity - Math.max(0, options.headroom ?? 1))
   const limitSeconds = Duration.toSeconds(Duration.fromInputUnsafe(options.operatingLimit ?? "480 seconds"))
   const marginSeconds = Duration.toSeconds(Duration.fromInputUnsafe(options.operatingMargin ?? "5 seconds"))
   const fallback = Duration.toMillis(Duration.fromInputUnsafe(options.operatingFallback ?? "10 seconds"))
@@ -134,7 +142,7 @@ export const make = (options: Options = {}): Service => {
       // callers queue in order without a lock.
       const state = drained(portal, now)
       state.level += 1
-      const waitMillis = Math.max(0, (state.level - bucket.capacity) / drainPerMilli)
+      const waitMillis = Math.max(0, (state.level - usable) / drainPerMilli)
       return waitMillis <= 0 ? Effect.void : Effect.sleep(Duration.millis(Math.ceil(waitMillis)))
     })
 

@@ -29,7 +29,7 @@ const burst = (limiter: RateLimiter.Service, count: number, portal = "https://a.
 describe("RateLimiter bucket", () => {
   it.effect("lets a burst up to the capacity through at once, then one request per drain interval", () =>
     Effect.gen(function* () {
-      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 3 } })
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 3 }, headroom: 0 })
       const { passed, fibers } = yield* burst(limiter, 6)
       yield* TestClock.adjust(0)
       assert.deepStrictEqual(passed, [0, 0, 0])
@@ -41,7 +41,7 @@ describe("RateLimiter bucket", () => {
 
   it.effect("drains while idle: after a pause, a new burst goes through again", () =>
     Effect.gen(function* () {
-      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 2 } })
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 2 }, headroom: 0 })
       const first = yield* burst(limiter, 2)
       yield* Fiber.joinAll(first.fibers)
       yield* TestClock.adjust(Duration.seconds(2))
@@ -65,7 +65,7 @@ describe("RateLimiter bucket", () => {
     Effect.gen(function* () {
       assert.deepStrictEqual(RateLimiter.make().bucket, { drainPerSecond: 2, capacity: 50 })
       assert.deepStrictEqual(RateLimiter.make({ bucket: "enterprise" }).bucket, { drainPerSecond: 5, capacity: 250 })
-      const enterprise = RateLimiter.make({ bucket: "enterprise" })
+      const enterprise = RateLimiter.make({ bucket: "enterprise", headroom: 0 })
       const { passed } = yield* burst(enterprise, 251)
       yield* TestClock.adjust(0)
       assert.strictEqual(passed.length, 250)
@@ -74,9 +74,19 @@ describe("RateLimiter bucket", () => {
     })
   )
 
+  it.effect("keeps one request of headroom by default, for network jitter", () =>
+    Effect.gen(function* () {
+      const { passed } = yield* burst(RateLimiter.make(), 51)
+      yield* TestClock.adjust(0)
+      assert.strictEqual(passed.length, 49)
+      yield* TestClock.adjust(Duration.millis(500))
+      assert.strictEqual(passed.length, 50)
+    })
+  )
+
   it.effect("after QUERY_LIMIT_EXCEEDED the bucket counts as full: the next request waits a drain interval", () =>
     Effect.gen(function* () {
-      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 50 } })
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 2, capacity: 50 }, headroom: 0 })
       yield* limiter.saturated("https://a.test")
       const { passed } = yield* burst(limiter, 1)
       yield* TestClock.adjust(0)

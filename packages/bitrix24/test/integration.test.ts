@@ -1,0 +1,174 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Bitrix24MessageEditor, RateLimiter, TokenStore } from "@reword/bitrix24"
+import { Array as Arr, Effect, Redacted, Result } from "effect"
+import nock from "nock"
+import { type Portal, startPortal } from "./fixtures/portal.ts"
+import { settings } from "./helpers.ts"
+
+const ACCESS = "fixture-access-token-1"
+const REFRESH = "fixture-refresh-token-1"
+
+beforeAll(() => {
+  nock.enableNetConnect("127.0.0.1")
+})
+afterAll(() => {
+  nock.disableNetConnect()
+})
+
+/** A fixture portal for the length of one test. */
+const portal = (options: Parameters<typeof startPortal>[0] = {}) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      startPortal({ accessToken: ACCESS, refreshToken: REFRESH, clientSecret: "client-secret-0001-cccc", ...options })
+    ),
+    (server) => Effect.promise(() => server.close())
+  )
+
+const settingsFor = (server: Portal) =>
+  settings({
+    portalUrl: new URL(`${server.url}/`),
+    oauthUrl: new URL(server.url),
+    accessToken: Redacted.make(ACCESS),
+    refreshToken: Redacted.make(REFRESH),
+    clientId: "local.fixture.app",
+    allowInsecureLoopback: true
+  })
+
+const request = (n: number, text = `text ${n}`) => ({
+  ids: { externalMessageId: `m-${n}`, externalChatId: "chat-1", externalAuthorId: "user-1" },
+  text
+})
+
+describe("over real HTTP against a portal-like server", () => {
+  it.live("sends a message, edits it, and the portal holds the new text", () =>
+    Effect.gen(function* () {
+      const server = yield* portal()
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const sent = yield* editor.client.sendMessages({
+        messages: [
+          { user: { id: "user-1", name: "Ann" }, message: { id: "m-1", text: "Meet at 11" }, chat: { id: "chat-1" } }
+        ]
+      })
+      assert.strictEqual(sent.items[0]?.SUCCESS, true)
+      const edited = yield* editor.update(request(1, "Meet at 10, not 11"))
+      assert.strictEqual(edited.text, "Meet at 10, not 11")
+      const stored = server.message("chat-1", "m-1")
+      assert.strictEqual(stored?.text, "Meet at 10, not 11")
+      assert.deepStrictEqual(stored?.history, ["Meet at 11", "Meet at 10, not 11"])
+      yield* editor.client.deleteMessages({
+        messages: [{ user: { id: "user-1" }, message: { id: "m-1" }, chat: { id: "chat-1" } }]
+      })
+      assert.isTrue(server.message("chat-1", "m-1")?.deleted)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("updateMany edits many messages in one call, and a failed item leaves its neighbours edited", () =>
+    Effect.gen(function* () {
+      const server = yield* portal()
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      yield* editor.client.sendMessages({
+        messages: Arr.map([1, 2, 3] as const, (n) => ({
+          user: { id: "user-1" },
+          message: { id: `m-${n}`, text: `old ${n}` },
+          chat: { id: "chat-1" }
+        }))
+      })
+      const outcomes = yield* editor.updateMany([
+        request(1, "new 1"),
+        { ...request(2), text: undefined, files: [] },
+        request(3, "new 3")
+      ])
+      assert.deepStrictEqual(
+        outcomes.map((outcome) => (Result.isSuccess(outcome) ? "ok" : outcome.failure.reason._tag)),
+        ["ok", "InvalidRequest", "ok"]
+      )
+      assert.strictEqual(server.calls("imconnector.update.messages"), 1)
+      assert.strictEqual(server.message("chat-1", "m-3")?.text, "new 3")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a failed item inside SUCCESS: true comes back as that message's own error", () =>
+    Effect.gen(function* () {
+      const server = yield* portal()
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const response = yield* editor.client.updateMessages({
+        messages: [
+          { user: { id: "u" }, message: { id: "a", text: "fine" }, chat: { id: "c" } },
+          { user: { id: "u" }, message: { id: "b" }, chat: { id: "c" } }
+        ]
+      })
+      assert.deepStrictEqual(
+        response.items.map((item) => item.SUCCESS),
+        [true, false]
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("concurrent calls that meet an expired token cause exactly one refresh, and all succeed", () =>
+    Effect.gen(function* () {
+      const server = yield* portal()
+      const store = TokenStore.makeMemory()
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
+        retry: { maxAttempts: 1 },
+        tokenStore: store
+      })
+      server.expireAccessToken()
+      const edited = yield* Effect.all(
+        Array.from({ length: 8 }, (_, index) => editor.update(request(index + 1))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(edited.length, 8)
+      assert.strictEqual(server.refreshes(), 1)
+      const saved = yield* store.load
+      assert.isTrue(saved._tag === "Some" && Redacted.value(saved.value.refreshToken) !== REFRESH)
+      // The rotated pair keeps working: a second expiry refreshes with the new refresh token.
+      server.expireAccessToken()
+      yield* editor.update(request(9))
+      assert.strictEqual(server.refreshes(), 2)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("an inactive line is NotFound over real HTTP, for the whole call", () =>
+    Effect.gen(function* () {
+      const server = yield* portal()
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const result = yield* Effect.result(editor.updateFor({ line: 999 }).update(request(1)))
+      assert.isTrue(Result.isFailure(result) && result.failure.reason._tag === "NotFound")
+    }).pipe(Effect.scoped)
+  )
+
+  const bucket = { drainPerSecond: 20, capacity: 5 }
+  const burstOf = (server: Portal, limiter: RateLimiter.Service) =>
+    Effect.gen(function* () {
+      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
+        retry: { maxAttempts: 1 },
+        rateLimiter: limiter
+      })
+      return yield* Effect.all(
+        Array.from({ length: 20 }, (_, index) => Effect.result(editor.update(request(index + 1)))),
+        { concurrency: "unbounded" }
+      )
+    })
+
+  it.live("the client-side bucket keeps a burst under the portal's limit: no QUERY_LIMIT_EXCEEDED", () =>
+    Effect.gen(function* () {
+      const server = yield* portal({ bucket })
+      const outcomes = yield* burstOf(server, RateLimiter.make({ bucket }))
+      assert.strictEqual(server.limitHits(), 0)
+      assert.isTrue(outcomes.every(Result.isSuccess))
+      assert.strictEqual(server.calls("imconnector.update.messages"), 20)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("without a fitting bucket the same burst meets QUERY_LIMIT_EXCEEDED (the server does limit)", () =>
+    Effect.gen(function* () {
+      const server = yield* portal({ bucket })
+      const outcomes = yield* burstOf(server, RateLimiter.make({ bucket: { drainPerSecond: 1000, capacity: 1000 } }))
+      assert.isAbove(server.limitHits(), 0)
+      const limited = outcomes.filter(
+        (outcome) => Result.isFailure(outcome) && outcome.failure.reason._tag === "RateLimited"
+      )
+      assert.strictEqual(limited.length, server.limitHits())
+    }).pipe(Effect.scoped)
+  )
+})
