@@ -367,3 +367,15 @@ describe("secrets", () => {
     })
   )
 })
+
+describe("the README", () => {
+  it.effect("lists every row of the error table, with the same reason", () =>
+    Effect.gen(function* () {
+      const { readFile } = yield* Effect.promise(() => import("node:fs/promises"))
+      const readme = yield* Effect.promise(() => readFile(new URL("../README.md", import.meta.url), "utf8"))
+      for (const [code, row] of Object.entries(codes)) {
+        assert.include(readme, `| \`${code}\` | ${row.source} | ${row.status} | ${row.reason} | ${row.note} |`)
+      }
+    })
+  )
+})
