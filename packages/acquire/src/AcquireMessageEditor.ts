@@ -150,7 +150,7 @@ export const provider: Provider.Descriptor<AcquireConfig.Settings> = Provider.de
   name: AcquireConfig.name,
   settings: AcquireConfig.settings,
   config: AcquireConfig.config,
-  make: (settings, options) => make({ ...settings, ...editorOptions(options) })
+  make: (settings, options) => make({ ...options?.transport, ...settings, ...editorOptions(options) })
 })
 
 /**

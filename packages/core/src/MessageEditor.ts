@@ -18,6 +18,7 @@ import {
 } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
+import type * as HttpTransport from "./HttpTransport.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
 /**
@@ -108,6 +109,8 @@ export interface EditorOptions {
   readonly retry?: RetryPolicy.RetryOptions | undefined
   /** How many provider calls `updateMany` runs at once. Default 4. */
   readonly concurrency?: number | undefined
+  /** How adapters talk HTTP: per-request timeout, body cap, a custom `fetch`, extra headers. */
+  readonly transport?: HttpTransport.TransportOptions | undefined
 }
 
 const DEFAULT_CONCURRENCY = 4
