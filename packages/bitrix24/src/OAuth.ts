@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { BaseUrl, EditError, HttpFailure, type HttpTransport } from "@reword/core"
-import { Clock, Deferred, Effect, Exit, Predicate, Redacted, Result, Schema, Semaphore } from "effect"
+import { Clock, Deferred, Effect, Exit, Option, Predicate, Redacted, Result, Schema, Semaphore } from "effect"
 import { TokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
 import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
@@ -184,18 +184,46 @@ export const makeSession = (options: SessionOptions): Session => {
     state.unsaved ? persist : Effect.void
   ).pipe(Effect.map(() => state.tokens.accessToken))
 
+  /**
+   * After `invalid_grant`: another process sharing the store may have rotated
+   * the pair. Adopt the stored pair when it is not the one just refused.
+   */
+  const adoptStored = (refused: Redacted.Redacted<string>, reason: Reason): Effect.Effect<Tokens, Reason> =>
+    options.store.load.pipe(
+      Effect.orElseSucceed(() => Option.none<Tokens>()),
+      Effect.flatMap((stored) => {
+        if (Option.isNone(stored) || Redacted.value(stored.value.refreshToken) === Redacted.value(refused)) {
+          return Effect.fail(reason)
+        }
+        return Effect.sync(() => {
+          state.tokens = stored.value
+          state.unsaved = false
+          return stored.value
+        })
+      })
+    )
+
+  const exchange = (): Effect.Effect<Tokens, Reason> => {
+    const refreshToken = state.tokens.refreshToken
+    return requestTokens({
+      transport: options.transport,
+      oauthUrl: oauthUrlNow(),
+      clientId: options.clientId,
+      clientSecret: options.clientSecret,
+      refreshToken,
+      allowInsecureLoopback: options.allowInsecureLoopback
+    }).pipe(
+      Effect.catch((reason) =>
+        reason._tag === "Unauthorized" && reason.code?.toLowerCase() === "invalid_grant"
+          ? adoptStored(refreshToken, reason)
+          : Effect.fail(reason)
+      )
+    )
+  }
+
   const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> =>
     Effect.uninterruptibleMask((restore) =>
-      restore(
-        requestTokens({
-          transport: options.transport,
-          oauthUrl: oauthUrlNow(),
-          clientId: options.clientId,
-          clientSecret: options.clientSecret,
-          refreshToken: state.tokens.refreshToken,
-          allowInsecureLoopback: options.allowInsecureLoopback
-        })
-      ).pipe(
+      restore(exchange()).pipe(
         // From here the old refresh token is dead: the new pair must never be lost.
         Effect.tap((tokens) =>
           Effect.sync(() => {

@@ -207,6 +207,27 @@ describe("OAuth refresh", () => {
     })
   )
 
+  it.live("after invalid_grant, adopts a newer pair that another process saved to the shared store", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const store = TokenStore.makeMemory()
+      portalAccepting(new Set(["other-process-access"]), events)
+      const oauth = nock(OAUTH)
+        .post(TOKEN_PATH)
+        .reply(400, { error: "invalid_grant", error_description: "Invalid grant" })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+      // Another process refreshed first and saved its pair: ours is now dead.
+      yield* store.save({
+        accessToken: Redacted.make("other-process-access"),
+        refreshToken: Redacted.make("other-process-refresh")
+      })
+      const edited = yield* editor.update(request(1))
+      assert.strictEqual(edited.ids.externalMessageId, "m-1")
+      assert.isTrue(oauth.isDone())
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, "call:other-process-access"])
+    })
+  )
+
   it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
     Effect.gen(function* () {
       const events: Array<string> = []
