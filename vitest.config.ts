@@ -7,7 +7,14 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    projects: ["packages/*"],
+    projects: [
+      "packages/*",
+      {
+        resolve: { conditions },
+        ssr: { resolve: { conditions } },
+        test: { name: "workspace", include: ["test/**/*.test.ts"], testTimeout: 30_000 }
+      }
+    ],
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000
   }
