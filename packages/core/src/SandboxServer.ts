@@ -1,0 +1,381 @@
+/**
+ * What every provider sandbox shares: a real HTTP server on 127.0.0.1, a
+ * request log, and fault injection (for the next N requests or for a seeded
+ * share of them). A provider's sandbox brings its routes and its state as a
+ * {@link Handler}; this module serves them. Node only (`node:http`), and kept
+ * out of the main entry point: import it from `@reword/core/sandbox`.
+ *
+ * @since 0.1.0
+ */
+import * as http from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { Effect, type Scope } from "effect"
+
+/**
+ * One request as a handler sees it.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxRequest {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: http.IncomingHttpHeaders
+  /** The raw body. */
+  readonly text: string
+}
+
+/**
+ * A handler's answer: a status, a body (an object is sent as JSON, a string as
+ * it is) and headers.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxAnswer {
+  readonly status: number
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * A provider's routes and state.
+ *
+ * @since 0.1.0
+ */
+export type Handler = (request: SandboxRequest) => SandboxAnswer | Promise<SandboxAnswer>
+
+/**
+ * What can go wrong on purpose.
+ *
+ * @since 0.1.0
+ */
+export type Fault =
+  | {
+      readonly _tag: "Status"
+      readonly status: number
+      readonly body?: unknown
+      readonly headers?: Readonly<Record<string, string>> | undefined
+    }
+  | { readonly _tag: "Html"; readonly status: number }
+  | { readonly _tag: "MalformedJson"; readonly status: number }
+  | { readonly _tag: "Empty"; readonly status: number }
+  | { readonly _tag: "Truncated" }
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Hang" }
+
+/**
+ * Fault constructors.
+ *
+ * @since 0.1.0
+ */
+export const Faults = {
+  /** A status with a body (an object is sent as JSON) and headers. */
+  status: (status: number, body?: unknown, headers?: Readonly<Record<string, string>>): Fault => ({
+    _tag: "Status",
+    status,
+    body,
+    headers
+  }),
+  /** A status (429 by default) with `Retry-After` (seconds, or an HTTP date) and a JSON body. */
+  retryAfter: (retryAfter: string | number, status = 429, body: unknown = { error: "Too Many Requests" }): Fault => ({
+    _tag: "Status",
+    status,
+    body,
+    headers: { "retry-after": String(retryAfter) }
+  }),
+  /** An HTML page, as proxies answer when overloaded (502 by default). */
+  html: (status = 502): Fault => ({ _tag: "Html", status }),
+  /** A body that says it is JSON and is not. */
+  malformedJson: (status = 200): Fault => ({ _tag: "MalformedJson", status }),
+  /** A status with no body at all. */
+  empty: (status = 200): Fault => ({ _tag: "Empty", status }),
+  /** Half a JSON body, then the connection closes. */
+  truncated: (): Fault => ({ _tag: "Truncated" }),
+  /** The connection is reset before any answer. */
+  reset: (): Fault => ({ _tag: "Reset" }),
+  /** No answer, ever (until the server stops). */
+  hang: (): Fault => ({ _tag: "Hang" })
+} as const
+
+/**
+ * When a fault applies: to the next `times` requests, or to a seeded random
+ * `share` of requests (0 to 1), optionally only to paths containing `path`.
+ *
+ * @since 0.1.0
+ */
+export interface FaultRule {
+  readonly fault: Fault
+  readonly times?: number | undefined
+  readonly share?: number | undefined
+  readonly seed?: number | undefined
+  readonly path?: string | undefined
+}
+
+/**
+ * One line of the request log.
+ *
+ * @since 0.1.0
+ */
+export interface LoggedRequest extends SandboxRequest {
+  readonly at: Date
+  /** The status answered, or `undefined` when the connection was reset, cut or left hanging. */
+  readonly status: number | undefined
+  /** The fault applied, if any. */
+  readonly fault: Fault["_tag"] | undefined
+}
+
+/**
+ * A running sandbox server.
+ *
+ * @since 0.1.0
+ */
+export interface SandboxServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly port: number
+  /** Every request received, oldest first (the last `logLimit`). */
+  readonly requests: ReadonlyArray<LoggedRequest>
+  /** Adds a fault rule; rules are tried in the order added. */
+  readonly inject: (rule: FaultRule) => void
+  /** Removes every fault rule. */
+  readonly clearFaults: () => void
+  /** Stops the server, cutting open connections (hanging requests included). */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Options of a sandbox server.
+ *
+ * @since 0.1.0
+ */
+export interface ServerOptions {
+  /** The port (0, the default, picks a free one). */
+  readonly port?: number | undefined
+  /** The most requests kept in the log. Default 10,000. */
+  readonly logLimit?: number | undefined
+}
+
+/** A small seeded generator (mulberry32), so a "share of requests" is the same share on every run. */
+const seededRandom = (seed: number) => {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface ActiveRule {
+  readonly rule: FaultRule
+  remaining: number
+  readonly random: () => number
+}
+
+const readBody = (request: http.IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    request.on("error", reject)
+  })
+
+const encode = (body: unknown): { readonly text: string; readonly type: string } =>
+  typeof body === "string"
+    ? { text: body, type: "text/plain; charset=utf-8" }
+    : { text: body === undefined ? "" : JSON.stringify(body), type: "application/json; charset=utf-8" }
+
+const reset = (socket: Socket) => {
+  if (typeof socket.resetAndDestroy === "function") socket.resetAndDestroy()
+  else socket.destroy()
+}
+
+/** Plays a fault on a response; answers the status played, or `undefined` when the connection was cut or left open. */
+const play = (fault: Fault, response: http.ServerResponse): number | undefined => {
+  switch (fault._tag) {
+    case "Status": {
+      const { text, type } = encode(fault.body)
+      response.writeHead(fault.status, { "content-type": type, ...fault.headers })
+      response.end(text)
+      return fault.status
+    }
+    case "Html":
+      response.writeHead(fault.status, { "content-type": "text/html" })
+      response.end(
+        `<html><head><title>${fault.status} Bad Gateway</title></head><body><h1>${fault.status}</h1></body></html>`
+      )
+      return fault.status
+    case "MalformedJson":
+      response.writeHead(fault.status, { "content-type": "application/json" })
+      response.end(`{"result": {"SUCCESS": tru`)
+      return fault.status
+    case "Empty":
+      response.writeHead(fault.status, { "content-length": "0" })
+      response.end()
+      return fault.status
+    case "Truncated": {
+      const full = JSON.stringify({ result: { SUCCESS: true, DATA: { RESULT: [] } }, data: { id: 1 } })
+      response.writeHead(200, { "content-type": "application/json", "content-length": String(full.length) })
+      response.write(full.slice(0, Math.floor(full.length / 2)))
+      setTimeout(() => response.socket?.destroy(), 5)
+      return undefined
+    }
+    case "Reset":
+      if (response.socket !== null) reset(response.socket)
+      return undefined
+    case "Hang":
+      return undefined
+  }
+}
+
+/**
+ * Starts a sandbox server on 127.0.0.1 that answers with the handler, unless a
+ * fault rule applies.
+ *
+ * @since 0.1.0
+ */
+export const start = (handler: Handler, options: ServerOptions = {}): Promise<SandboxServer> => {
+  const logLimit = options.logLimit ?? 10_000
+  const requests: Array<LoggedRequest> = []
+  let rules: Array<ActiveRule> = []
+
+  const faultFor = (path: string): Fault | undefined => {
+    for (const active of rules) {
+      const { rule } = active
+      if (rule.path !== undefined && !path.includes(rule.path)) continue
+      if (rule.times !== undefined) {
+        if (active.remaining <= 0) continue
+        active.remaining -= 1
+        return rule.fault
+      }
+      if (rule.share !== undefined && active.random() < rule.share) return rule.fault
+    }
+    return undefined
+  }
+
+  const log = (entry: LoggedRequest) => {
+    requests.push(entry)
+    if (requests.length > logLimit) requests.splice(0, requests.length - logLimit)
+  }
+
+  const server = http.createServer(async (incoming, response) => {
+    const url = new URL(incoming.url ?? "/", "http://127.0.0.1")
+    const text = await readBody(incoming).catch(() => "")
+    const request: SandboxRequest = {
+      method: incoming.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers: incoming.headers,
+      text
+    }
+    const fault = faultFor(url.pathname)
+    if (fault !== undefined) {
+      log({ ...request, at: new Date(), status: play(fault, response), fault: fault._tag })
+      return
+    }
+    try {
+      const answer = await handler(request)
+      const { text: body, type } = encode(answer.body)
+      response.writeHead(answer.status, { "content-type": type, ...answer.headers })
+      response.end(body)
+      log({ ...request, at: new Date(), status: answer.status, fault: undefined })
+    } catch (error) {
+      response.writeHead(500, { "content-type": "application/json" })
+      response.end(JSON.stringify({ error: "SANDBOX_ERROR", error_description: String(error) }))
+      log({ ...request, at: new Date(), status: 500, fault: undefined })
+    }
+  })
+  server.keepAliveTimeout = 1_000
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        port,
+        requests,
+        inject: (rule) => {
+          rules.push({ rule, remaining: rule.times ?? 0, random: seededRandom(rule.seed ?? 1) })
+        },
+        clearFaults: () => {
+          rules = []
+        },
+        stop: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections()
+            server.close(() => done())
+          })
+      })
+    })
+  })
+}
+
+/**
+ * Runs a sandbox server for the life of a scope.
+ *
+ * @since 0.1.0
+ */
+export const scoped = (handler: Handler, options?: ServerOptions): Effect.Effect<SandboxServer, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => start(handler, options)),
+    (server) => Effect.promise(() => server.stop())
+  )
+
+/**
+ * Reads a JSON body, or `undefined` when it is not JSON.
+ *
+ * @since 0.1.0
+ */
+export const jsonOf = (request: SandboxRequest): unknown => {
+  try {
+    return JSON.parse(request.text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The ids an app keeps for a message it relayed.
+ *
+ * @since 0.1.0
+ */
+export interface RelayedIds {
+  readonly externalMessageId: string
+  readonly externalChatId: string
+  readonly externalAuthorId: string
+  readonly providerMessageId?: number | undefined
+}
+
+/**
+ * A stored message as a sandbox holds it: its text now and every version, oldest first.
+ *
+ * @since 0.1.0
+ */
+export interface StoredMessage {
+  readonly text: string | undefined
+  readonly history: ReadonlyArray<string | undefined>
+}
+
+/**
+ * What every provider sandbox offers, whatever the provider: where it is, how
+ * to point reword at it, a way to create a message to edit, and a way to read
+ * what is stored.
+ *
+ * @since 0.1.0
+ */
+export interface ProviderSandbox {
+  /** The provider it stands in for (`bitrix24`, `acquire`). */
+  readonly provider: string
+  readonly url: string
+  /** The environment that points reword at this sandbox, `REWORD_PROVIDER` included. */
+  readonly env: Readonly<Record<string, string>>
+  /** The server: request log and fault injection. */
+  readonly server: SandboxServer
+  /** Creates a message as if an app had relayed it, and answers the ids the app would keep. */
+  readonly seedMessage: (text: string) => Promise<RelayedIds>
+  /** Reads a stored message, or `undefined` when the sandbox has no such message. */
+  readonly inspect: (ids: RelayedIds) => StoredMessage | undefined
+  readonly stop: () => Promise<void>
+}
