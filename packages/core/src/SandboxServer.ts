@@ -373,8 +373,12 @@ export interface ProviderSandbox {
   readonly env: Readonly<Record<string, string>>
   /** The server: request log and fault injection. */
   readonly server: SandboxServer
-  /** Creates a message as if an app had relayed it, and answers the ids the app would keep. */
-  readonly seedMessage: (text: string) => Promise<RelayedIds>
+  /**
+   * Creates a message as if an app had relayed it, and answers the ids the app
+   * would keep. Ids not given are made up (the provider's own id is always the
+   * sandbox's, unless given).
+   */
+  readonly seedMessage: (text: string, ids?: Partial<RelayedIds>) => Promise<RelayedIds>
   /** Reads a stored message, or `undefined` when the sandbox has no such message. */
   readonly inspect: (ids: RelayedIds) => StoredMessage | undefined
   readonly stop: () => Promise<void>
