@@ -5,12 +5,12 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
 import { MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { Effect, Redacted, Result } from "effect"
 import nock from "nock"
-import * as AcquireSandbox from "../packages/acquire/test/fixtures/AcquireSandbox.ts"
 import { startPortal } from "../packages/bitrix24/test/fixtures/portal.ts"
 
 const API_KEY = "acquire-key-for-the-scenario"

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { ConfigProvider, Effect, Layer, Redacted, Result } from "effect"
-import * as AcquireSandbox from "./fixtures/AcquireSandbox.ts"
 
 const API_KEY = "acq-sandbox-key-7f3a9c"
 
@@ -37,7 +37,7 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
       assert.strictEqual(read.message, "Meet at 10.")
       assert.deepStrictEqual(sandbox.messages.get(sent.id)?.history, ["Meet at 11.", "Meet at 10."])
       assert.strictEqual(sandbox.messages.get(sent.id)?.translateLangKey, "en")
-      assert.strictEqual(sandbox.requests.at(-2)?.authorization, `Bearer ${API_KEY}`)
+      assert.strictEqual(sandbox.server.requests.at(-2)?.headers.authorization, `Bearer ${API_KEY}`)
     })
   )
 
@@ -106,7 +106,7 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
         ["one, edited", "NotFound", "InvalidRequest", "one, edited twice"]
       )
       assert.strictEqual((yield* client.get(first.id)).message, "one, edited twice")
-      assert.isFalse(sandbox.requests.some((request) => request.path.includes("admin")))
+      assert.isFalse(sandbox.server.requests.some((request) => request.path.includes("admin")))
     })
   )
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import nock from "nock"
-import { documentedUpdateAnswer } from "./fixtures/answers.ts"
+import { documentedUpdateAnswer } from "../src/internal/answers.ts"
 import { makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
 
 useNock()

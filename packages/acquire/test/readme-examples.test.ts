@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import * as AcquireSandbox from "./fixtures/AcquireSandbox.ts"
 
 /** The README's TypeScript examples, run as written against the local sandbox: documentation that cannot rot. */
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
@@ -16,13 +16,9 @@ const saved = new Map(VARIABLES.map((name) => [name, process.env[name]]))
 beforeAll(async () => {
   sandbox = await AcquireSandbox.start({ apiKey: API_KEY })
   // The examples edit message 8288 in case 2069: the sandbox's first case and message.
-  const kase = sandbox.openCase()
-  const sent = await fetch(`${sandbox.baseUrl}/crm/messenger/chat/add-message?x-user-type=user`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ channel: "chat", message: { type: "message", message: "Meet at 11." }, caseId: kase.id })
-  })
-  expect(sent.status).toBe(200)
+  const seeded = await sandbox.seedMessage("Meet at 11.")
+  expect(seeded.providerMessageId).toBe(8288)
+  expect(sandbox.message(8288)?.caseId).toBe(2069)
   Object.assign(process.env, {
     ACQUIRE_ACCOUNT_ID: "acme",
     ACQUIRE_API_KEY: API_KEY,
@@ -37,7 +33,7 @@ afterAll(async () => {
     else process.env[name] = value
   }
   rmSync(directory, { recursive: true, force: true })
-  await sandbox.close()
+  await sandbox.stop()
 })
 
 describe("README examples", () => {
@@ -55,12 +51,12 @@ describe("README examples", () => {
       const log = vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
         printed.push(args.map(String).join(" "))
       })
-      const requestsBefore = sandbox.requests.length
+      const requestsBefore = sandbox.server.requests.length
       try {
         await import(file)
         const promised = [...code.matchAll(/\/\/ (".*")$/gm)].map((match) => (match[1] as string).replaceAll('"', ""))
         if (promised.length > 0) await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")))
-        else expect(sandbox.requests.length).toBe(requestsBefore)
+        else expect(sandbox.server.requests.length).toBe(requestsBefore)
       } finally {
         log.mockRestore()
       }

@@ -1,0 +1,390 @@
+/**
+ * A faithful, stateful local emulator of Acquire, so that an app's own tests
+ * can run their edits end to end: a real HTTP server on 127.0.0.1 with cases
+ * and messages in memory, the four messenger endpoints (send, update, get,
+ * delete) answering as documented, API keys with and without permission,
+ * a request log, fault injection, and an inspection API that reads what a
+ * message became. Node only; kept out of the main entry point: import it from
+ * `@reword/acquire/sandbox`.
+ *
+ * Built on core's `SandboxServer` (`@reword/core/sandbox`): `sandbox.server`
+ * holds the request log (`requests`) and the faults (`inject`, `clearFaults`).
+ *
+ * @example
+ * ```ts
+ * import { Acquire } from "@reword/acquire"
+ * import { AcquireSandbox } from "@reword/acquire/sandbox"
+ * import { createEditor } from "@reword/core/promise"
+ *
+ * const sandbox = await AcquireSandbox.start()
+ * const ids = await sandbox.seedMessage("Meet at 11.")
+ * const editor = await createEditor({ providers: Acquire.provider, env: sandbox.env })
+ * await editor.update({ ids, text: "Meet at 10." })
+ * sandbox.inspect(ids) // { text: "Meet at 10.", history: ["Meet at 11.", "Meet at 10."] }
+ * sandbox.server.inject({ fault: AcquireSandbox.Faults.retryAfter(1), times: 1 }) // the next request is a 429
+ * await editor.dispose()
+ * await sandbox.stop()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import { SandboxServer } from "@reword/core/sandbox"
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
+import * as AcquireConfig from "./AcquireConfig.ts"
+import * as Emulator from "./internal/emulator.ts"
+import * as Hold from "./internal/hold.ts"
+
+/**
+ * What an API key may do with cases and their messages: everything (`full`),
+ * read only (`read-only`: sending, updating and deleting are answered 403
+ * `ERROR_UNAUTHORIZED_ACCESS`), or nothing (`none`: every call is a 403).
+ *
+ * @since 0.1.0
+ */
+export type Access = "full" | "read-only" | "none"
+
+/**
+ * A case (a conversation) as the sandbox holds it. Only active cases take
+ * new messages.
+ *
+ * @since 0.1.0
+ */
+export interface Case {
+  readonly id: number
+  readonly contactId: number
+  readonly threadId: number
+  readonly status: "active" | "closed"
+  readonly dateCreated: string
+  readonly dateUpdated: string
+  readonly dateClosed: string | null
+}
+
+/**
+ * A message as the sandbox holds it, with every text it had.
+ *
+ * @since 0.1.0
+ */
+export interface Message {
+  /** Acquire's id: the `providerMessageId` an edit needs. */
+  readonly id: number
+  readonly caseId: number
+  readonly threadId: number
+  readonly contactId: number
+  /** `user` for an agent (what apps send), `contact` for the customer. */
+  readonly senderType: "user" | "contact"
+  readonly type: "message" | "note" | "event"
+  /** The text now. */
+  readonly text: string
+  /** The language code the last send or update gave, if any. */
+  readonly translateLangKey: string | undefined
+  readonly dateCreated: string
+  /** When it was last updated; `null` until its first update (as Acquire answers). */
+  readonly dateUpdated: string | null
+  /** Every text it had, oldest first (the first is the text sent). */
+  readonly history: ReadonlyArray<string>
+}
+
+/**
+ * How requests are held by {@link Sandbox.holdRequests}.
+ *
+ * @since 0.1.0
+ */
+export interface HoldOptions {
+  /** Hold requests until this many are in flight, then answer them together. */
+  readonly untilInFlight: number
+  /** The longest a request is held when fewer arrive (so that a too-serial client fails a test rather than hangs it). */
+  readonly timeoutMs: number
+  /**
+   * How long a full group is still held, so that any request beyond the bound
+   * that a client wrongly sends shows up in `maxInFlight`. Default 20 ms.
+   */
+  readonly graceMs?: number | undefined
+}
+
+/**
+ * The ids {@link Sandbox.seedMessage} answers: the app's ids, and Acquire's id
+ * of the stored message (always there).
+ *
+ * @since 0.1.0
+ */
+export interface SeededIds extends SandboxServer.RelayedIds {
+  readonly providerMessageId: number
+}
+
+/**
+ * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
+ * `ACQUIRE_*` settings, and the opt-in for plain HTTP to the loopback address.
+ *
+ * @since 0.1.0
+ */
+export type Environment = {
+  readonly REWORD_PROVIDER: "acquire"
+  readonly ACQUIRE_ACCOUNT_ID: string
+  readonly ACQUIRE_API_KEY: string
+  readonly ACQUIRE_BASE_URL: string
+  readonly ACQUIRE_ALLOW_INSECURE_LOOPBACK: "true"
+}
+
+/**
+ * A running Acquire sandbox: core's {@link SandboxServer.ProviderSandbox}
+ * contract, plus Acquire's cases, messages and keys.
+ *
+ * @since 0.1.0
+ */
+export interface Sandbox extends SandboxServer.ProviderSandbox {
+  readonly provider: "acquire"
+  /** The server's address, `http://127.0.0.1:<port>` (what `https://{accountId}.acquire.io` is to the real one). */
+  readonly url: string
+  /** The API base URL, `http://127.0.0.1:<port>/api/v1`: `ACQUIRE_BASE_URL`. */
+  readonly baseUrl: string
+  /** The account id in `env` and `settings` (the sandbox serves any). */
+  readonly accountId: string
+  /** An API key with full access to cases and messages. */
+  readonly apiKey: string
+  /** An API key that may read messages but not send, update or delete them (403 `ERROR_UNAUTHORIZED_ACCESS`). */
+  readonly readOnlyKey: string
+  /** The environment that points reword at this sandbox, with {@link Sandbox.apiKey}. */
+  readonly env: Environment
+  /** The same settings as an object, for `Acquire.make`, `Acquire.layer` and `AcquireClient.make`. */
+  readonly settings: AcquireConfig.Settings
+  /** Every case, by id (live: it changes as the sandbox does). */
+  readonly cases: ReadonlyMap<number, Case>
+  /** Every message not deleted, by id (live). */
+  readonly messages: ReadonlyMap<number, Message>
+  /** A message by Acquire's id (a number or a string of digits), or `undefined`. */
+  readonly message: (id: number | string) => Message | undefined
+  /** Opens an active case, for a new contact unless `contactId` is given. */
+  readonly openCase: (options?: { readonly contactId?: number | undefined }) => Case
+  /** Closes a case: it then refuses new messages (its messages can still be read and updated). */
+  readonly closeCase: (caseId: number) => Case | undefined
+  /** Makes a new API key with this access (default `full`). */
+  readonly createKey: (access?: Access) => string
+  /** Deletes an API key: its requests are then answered 401 `ERROR_UNAUTHORIZED`. Answers whether it existed. */
+  readonly revokeKey: (key: string) => boolean
+  /**
+   * Stores a message as an app would have sent it into the case of
+   * `ids.externalChatId` (a case is opened for a chat the first time, and again
+   * when its case was closed). External ids not given are made up; Acquire's id
+   * is `ids.providerMessageId` when given (rejects when taken), a new one
+   * otherwise.
+   */
+  readonly seedMessage: (text: string, ids?: Partial<SandboxServer.RelayedIds>) => Promise<SeededIds>
+  /** Reads a message by `ids.providerMessageId`: its text and history (a copy), or `undefined`. */
+  readonly inspect: (ids: SandboxServer.RelayedIds) => SandboxServer.StoredMessage | undefined
+  /** Starts (or, with `undefined`, stops) holding requests, and starts counting {@link Sandbox.maxInFlight} afresh. */
+  readonly holdRequests: (options: HoldOptions | undefined) => void
+  /** The most requests in flight at once since the last {@link Sandbox.holdRequests}. */
+  readonly maxInFlight: () => number
+  /** Stops the server (held and hanging requests are let go or cut). Safe to call twice. */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Options of a sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The port (0, the default, picks a free one). */
+  readonly port?: number | undefined
+  /** The full-access API key; a new random one by default. */
+  readonly apiKey?: string | undefined
+  /** The read-only API key; a new random one by default. */
+  readonly readOnlyKey?: string | undefined
+  /** The account id put in `env` and `settings`. Default `sandbox`. */
+  readonly accountId?: string | undefined
+  /** The most requests kept in the log. Default 10,000. */
+  readonly logLimit?: number | undefined
+}
+
+/**
+ * Core's fault constructors, for `sandbox.server.inject({ fault, times | share })`:
+ * `status`, `retryAfter`, `html`, `malformedJson`, `empty`, `truncated`, `reset`, `hang`.
+ *
+ * @since 0.1.0
+ */
+export const Faults: typeof SandboxServer.Faults = SandboxServer.Faults
+
+const newKey = (prefix: string): string => `${prefix}_${randomBytes(16).toString("hex")}`
+
+const checkKey = (key: string, option: string): string => {
+  if (!/^[\x21-\x7e]{8,}$/.test(key)) {
+    throw new TypeError(`${option} must be at least 8 printable characters without spaces`)
+  }
+  return key
+}
+
+/** An answer the emulator could not give is Acquire's own 500. */
+const guarded =
+  (handler: SandboxServer.Handler): SandboxServer.Handler =>
+  async (request) => {
+    try {
+      return await handler(request)
+    } catch (error) {
+      return Emulator.failure(500, "ERROR_SERVER_ERROR", `Internal server error: ${String(error)}`)
+    }
+  }
+
+/**
+ * Starts a sandbox on 127.0.0.1. Rejects when an option is unusable (an
+ * account id that is not a DNS label, a key with spaces) or the port is taken.
+ *
+ * @example
+ * ```ts
+ * import { AcquireSandbox } from "@reword/acquire/sandbox"
+ *
+ * const sandbox = await AcquireSandbox.start({ port: 0 })
+ * console.log(sandbox.env.ACQUIRE_BASE_URL) // http://127.0.0.1:<port>/api/v1
+ * await sandbox.stop()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const start = async (options: Options = {}): Promise<Sandbox> => {
+  const accountId = options.accountId ?? "sandbox"
+  if (!AcquireConfig.isAccountId(accountId)) {
+    throw new TypeError(`"${accountId}" is not an account id (a DNS label, such as acme)`)
+  }
+  const apiKey = checkKey(options.apiKey ?? newKey("acq_sandbox"), "apiKey")
+  const readOnlyKey = checkKey(options.readOnlyKey ?? newKey("acq_sandbox_ro"), "readOnlyKey")
+  if (apiKey === readOnlyKey) throw new TypeError("apiKey and readOnlyKey must differ")
+
+  const emulator = Emulator.make()
+  emulator.keys.set(apiKey, "full")
+  emulator.keys.set(readOnlyKey, "read-only")
+  const gate = Hold.make(emulator.handler)
+  const server = await SandboxServer.start(guarded(gate.handler), { port: options.port, logLimit: options.logLimit })
+
+  const baseUrl = `${server.url}/api/v1`
+  const env: Environment = {
+    REWORD_PROVIDER: "acquire",
+    ACQUIRE_ACCOUNT_ID: accountId,
+    ACQUIRE_API_KEY: apiKey,
+    ACQUIRE_BASE_URL: baseUrl,
+    ACQUIRE_ALLOW_INSECURE_LOOPBACK: "true"
+  }
+
+  /** The case each external chat was seeded into. */
+  const chatCases = new Map<string, number>()
+  let seeded = 0
+
+  const seedMessage = async (text: string, ids: Partial<SandboxServer.RelayedIds> = {}): Promise<SeededIds> => {
+    if (typeof text !== "string" || text.length === 0) throw new TypeError("text must be a non-empty string")
+    const providerMessageId = ids.providerMessageId
+    if (providerMessageId !== undefined) {
+      if (!Number.isSafeInteger(providerMessageId) || providerMessageId <= 0) {
+        throw new TypeError(`providerMessageId ${providerMessageId} is not an Acquire message id (a positive integer)`)
+      }
+      if (emulator.messages.has(providerMessageId)) {
+        throw new Error(`The sandbox already has a message ${providerMessageId}`)
+      }
+    }
+    seeded += 1
+    const externalChatId = ids.externalChatId ?? "sandbox-chat"
+    const known = chatCases.get(externalChatId)
+    const existing = known === undefined ? undefined : emulator.cases.get(known)
+    const kase = existing?.status === "active" ? existing : emulator.openCase()
+    chatCases.set(externalChatId, kase.id)
+    const message = emulator.store({ caseId: kase.id, text, id: providerMessageId })
+    return {
+      externalMessageId: ids.externalMessageId ?? `sandbox-message-${seeded}`,
+      externalChatId,
+      externalAuthorId: ids.externalAuthorId ?? "sandbox-author",
+      providerMessageId: message.id
+    }
+  }
+
+  const message = (id: number | string): Message | undefined =>
+    typeof id === "number" || /^[0-9]{1,16}$/.test(id) ? emulator.messages.get(Number(id)) : undefined
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    if (stopping === undefined) {
+      gate.hold(undefined)
+      stopping = server.stop()
+    }
+    return stopping
+  }
+
+  return {
+    provider: "acquire",
+    url: server.url,
+    baseUrl,
+    accountId,
+    apiKey,
+    readOnlyKey,
+    env,
+    settings: { accountId, apiKey: Redacted.make(apiKey), baseUrl, allowInsecureLoopback: true },
+    server,
+    cases: emulator.cases,
+    messages: emulator.messages,
+    message,
+    openCase: (caseOptions) => emulator.openCase(caseOptions?.contactId),
+    closeCase: emulator.closeCase,
+    createKey: (access = "full") => {
+      const key = newKey("acq_sandbox")
+      emulator.keys.set(key, access)
+      return key
+    },
+    revokeKey: (key) => emulator.keys.delete(key),
+    seedMessage,
+    inspect: (ids) => {
+      const id = ids.providerMessageId
+      const found = id === undefined ? undefined : message(id)
+      return found === undefined ? undefined : { text: found.text, history: [...found.history] }
+    },
+    holdRequests: gate.hold,
+    maxInFlight: gate.maxInFlight,
+    stop
+  }
+}
+
+/**
+ * A sandbox for the life of a scope: stopped when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { AcquireSandbox } from "@reword/acquire/sandbox"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const sandbox = yield* AcquireSandbox.scoped()
+ *   const ids = yield* Effect.promise(() => sandbox.seedMessage("Hello"))
+ *   return sandbox.inspect(ids)
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const scoped = (options?: Options): Effect.Effect<Sandbox, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => start(options)),
+    (sandbox) => Effect.promise(() => sandbox.stop())
+  )
+
+/**
+ * The sandbox as a service.
+ *
+ * @since 0.1.0
+ */
+export class AcquireSandbox extends Context.Service<AcquireSandbox, Sandbox>()("@reword/acquire/AcquireSandbox") {}
+
+/**
+ * The sandbox as a layer: started when the layer is built, stopped when its
+ * scope closes.
+ *
+ * @example
+ * ```ts
+ * import { AcquireSandbox } from "@reword/acquire/sandbox"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const sandbox = yield* AcquireSandbox.AcquireSandbox
+ *   return sandbox.env
+ * }).pipe(Effect.provide(AcquireSandbox.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<AcquireSandbox> => Layer.effect(AcquireSandbox, scoped(options))
