@@ -53,15 +53,23 @@ const optionalString = (name: string, description: string, metavar: string) =>
   Flag.String(name).pipe(Flag.withDescription(description), Flag.withMetavar(metavar), Flag.optional)
 
 const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSection> => {
-  const environment = [
-    `${Provider.PROVIDER_VARIABLE}  the provider: ${Providers.list(resolved.names)} (--provider overrides it)`,
+  const variables: Array<readonly [string, string]> = [
+    [Provider.PROVIDER_VARIABLE, `the provider: ${Providers.list(resolved.names)} (--provider overrides it)`],
     ...resolved.providers.flatMap((descriptor) =>
       descriptor.settings.map(
         (setting) =>
-          `${setting.env}  [${descriptor.name}] ${setting.description}${setting.optional === true ? " (optional)" : ""}${setting.secret === true ? " (secret)" : ""}`
+          [
+            setting.env,
+            `[${descriptor.name}] ${setting.description}${setting.optional === true ? " (optional)" : ""}${setting.secret === true ? " (secret)" : ""}`
+          ] as const
       )
     ),
-    `${BITRIX24_TOKEN_FILE}  [bitrix24] the token file (--bitrix24-token-file overrides it)`,
+    [BITRIX24_TOKEN_FILE, "[bitrix24] the token file (see --bitrix24-token-file) (optional)"]
+  ]
+  const width = Math.max(...variables.map(([name]) => name.length)) + 2
+  const environment = [
+    ...variables.map(([name, description]) => `${name.padEnd(width)}${description}`),
+    "",
     "Each setting has a flag named after its variable (ACQUIRE_API_KEY: --acquire-api-key); a flag wins over",
     "the variable. Keep secrets in the environment: a flag's value shows in the process list and shell history.",
     "Secrets are never printed: output shows <redacted> in their place."
@@ -502,6 +510,7 @@ export const make = (options: Options = {}) => {
         "code"
       ),
       provider: Flag.Literals("provider", names).pipe(
+        Flag.withMetavar("name"),
         Flag.withDescription(`The provider: ${Providers.list(names)}. Overrides ${Provider.PROVIDER_VARIABLE}.`),
         Flag.optional
       ),

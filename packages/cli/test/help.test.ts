@@ -1,0 +1,99 @@
+/**
+ * `--help` explains every option (the settings flags generated from the
+ * providers' settings tables included), the environment and the exit codes;
+ * `--version` is the package's; a bare or unknown command is bad input.
+ */
+import { readFileSync } from "node:fs"
+import { Acquire } from "@reword/acquire"
+import { Bitrix24 } from "@reword/bitrix24"
+import { describe, expect, it } from "vitest"
+import { reword } from "./support/cli.ts"
+
+const flagOf = (env: string) => `--${env.toLowerCase().replaceAll("_", "-")}`
+
+const settings = [...Bitrix24.provider.settings, ...Acquire.provider.settings]
+
+describe("reword --help", () => {
+  it("lists the subcommands and the exit codes", async () => {
+    const run = await reword(["--help"])
+    expect(run.code).toBe(0)
+    expect(run.stderr).toBe("")
+    for (const text of ["update", "sandbox", "EXIT CODES", "0  success", "2  bad input", "3  the provider refused"]) {
+      expect(run.stdout).toContain(text)
+    }
+    expect(run.stdout).not.toContain("--wizard")
+  })
+
+  it("reword update --help explains every option, every setting and the exit codes", async () => {
+    const run = await reword(["update", "--help"])
+    expect(run.code).toBe(0)
+    const flags = [
+      "--external-message-id",
+      "--external-chat-id",
+      "--external-author-id",
+      "--provider-message-id",
+      "--text",
+      "--file",
+      "--language",
+      "--provider",
+      "--from",
+      "--batch-size",
+      "--json",
+      "--sandbox",
+      "--bitrix24-token-file",
+      ...settings.map((setting) => flagOf(setting.env))
+    ]
+    const lines = run.stdout.split("\n")
+    for (const flag of flags) {
+      // Listed with a description, not just named.
+      const line = lines.find((candidate) => candidate.trimStart().startsWith(`${flag} `))
+      expect(line, flag).toBeDefined()
+      expect(line?.trim().split(/\s{2,}/)[1]?.length ?? 0, flag).toBeGreaterThan(20)
+    }
+    for (const setting of settings) {
+      expect(run.stdout).toContain(setting.env)
+      if (setting.secret === true) expect(run.stdout).toContain(`prefer the environment variable ${setting.env}`)
+    }
+    for (const text of [
+      "ENVIRONMENT",
+      "REWORD_PROVIDER",
+      "EXIT CODES",
+      "0  success",
+      "2  bad input",
+      "3  the provider refused or failed",
+      "with --from: 3 if any line failed for a provider reason, else 2 if any line was invalid, else 0",
+      "nothing leaves this machine",
+      "<redacted>",
+      "updated 120/1000, failed 3"
+    ]) {
+      expect(run.stdout).toContain(text)
+    }
+  })
+
+  it("reword sandbox --help explains its options", async () => {
+    const run = await reword(["sandbox", "--help"])
+    expect(run.code).toBe(0)
+    for (const text of ["--port", "--seed", "--json", "bitrix24", "acquire", "all", "Nothing leaves this machine"]) {
+      expect(run.stdout).toContain(text)
+    }
+  })
+
+  it("--version is the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string
+    }
+    const run = await reword(["--version"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(version)
+  })
+
+  it("a bare or unknown command is bad input (exit 2)", async () => {
+    const bare = await reword([])
+    expect(bare.code).toBe(2)
+    expect(bare.stdout).toContain("SUBCOMMANDS")
+    const unknown = await reword(["upadte"])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('error: Unknown subcommand "upadte"')
+    expect(unknown.stdout).toBe("")
+  })
+})
