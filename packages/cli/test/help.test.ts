@@ -13,6 +13,15 @@ const flagOf = (env: string) => `--${env.toLowerCase().replaceAll("_", "-")}`
 
 const settings = [...Bitrix24.provider.settings, ...Acquire.provider.settings]
 
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+
+/** The flags that a help text lists (at the start of a line). */
+const listedFlags = (help: string): Array<string> =>
+  help
+    .split("\n")
+    .map((line) => /^\s+(--[a-z0-9-]+)/.exec(line)?.[1])
+    .filter((flag): flag is string => flag !== undefined)
+
 describe("reword --help", () => {
   it("lists the subcommands and the exit codes", async () => {
     const run = await reword(["--help"])
@@ -95,5 +104,16 @@ describe("reword --help", () => {
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('error: Unknown subcommand "upadte"')
     expect(unknown.stdout).toBe("")
+  })
+})
+
+describe("the README", () => {
+  it("documents every option of every command, every setting's variable, and the exit codes", async () => {
+    const runs = await Promise.all([reword(["update", "--help"]), reword(["sandbox", "--help"])])
+    const flags = new Set(runs.flatMap((run) => listedFlags(run.stdout)))
+    expect(flags.size).toBeGreaterThan(25)
+    for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
+    for (const setting of settings) expect(readme, setting.env).toContain(`\`${setting.env}\``)
+    for (const code of ["| 0    |", "| 2    |", "| 3    |", "| 1    |", "| 130  |"]) expect(readme).toContain(code)
   })
 })
