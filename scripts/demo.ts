@@ -1,67 +1,141 @@
 /**
- * `pnpm demo`: the port at work, end to end, with no credentials and no network.
+ * `pnpm demo`: the port at work, end to end.
  *
- * Until the provider sandboxes exist, the demo runs the core against the
- * in-memory provider (and says so). The app code below is provider-neutral:
- * it would run unchanged on Bitrix24 or Acquire.
+ * With no provider configured, it starts the local sandboxes of every provider
+ * (real HTTP servers on 127.0.0.1, nothing leaves the machine), relays a
+ * message to each, edits it through the `MessageEditor` that configuration
+ * chooses (the same app code for every provider), prints what each provider
+ * stores before and after, then shows typed errors and how the app matched on
+ * their reasons.
+ *
+ * With `REWORD_PROVIDER` and that provider's settings in the environment, it
+ * edits a real message instead: `pnpm demo --provider-message-id 1842 --text "..."`
+ * (or `--external-message-id`, `--external-chat-id`, `--external-author-id`).
  */
-import { type EditError, InMemoryEditor, MessageEditor, Provider } from "@reword/core"
-import { ConfigProvider, Effect, Layer, Result } from "effect"
+import { parseArgs } from "node:util"
+import { Acquire } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Bitrix24 } from "@reword/bitrix24"
+import { type EditError, MessageEditor, Provider } from "@reword/core"
+import type { SandboxServer } from "@reword/core/sandbox"
+import { Effect, Result } from "effect"
 
+const providers = [Bitrix24.provider, Acquire.provider]
 const line = (text = "") => console.log(text)
+const quote = (text: string | undefined) => (text === undefined ? "(no text)" : `"${text}"`)
 
-/** The app: provider-neutral, it only knows the port. */
-const app = (store: InMemoryEditor.Store) =>
+/** How the app reacts to each reason: it matches on the reason, never on a message. */
+const adviceFor = (error: EditError.EditError) =>
+  Effect.fail(error).pipe(
+    Effect.catchReasons("EditError", {
+      NotFound: () => Effect.succeed("drop it: the provider has no such message"),
+      InvalidRequest: (reason) =>
+        Effect.succeed(`fix the request first (${reason.problems.map((p) => p.path).join(", ")})`),
+      Unsupported: (reason) => Effect.succeed(`do without ${reason.capability}: send them as a new message`),
+      Unauthorized: () => Effect.succeed("re-authenticate"),
+      RateLimited: () => Effect.succeed("wait and retry")
+    }),
+    Effect.orElseSucceed(() => (error.isRetryable ? "retry later" : "report it"))
+  )
+
+/** The app: provider-neutral. It only knows the port and the ids it kept when it relayed the message. */
+const editRelayedMessage = (relayed: SandboxServer.RelayedIds, sandbox: SandboxServer.ProviderSandbox) =>
   Effect.gen(function* () {
     const editor = yield* MessageEditor.MessageEditor
-    line(`Provider chosen by configuration: ${editor.provider}`)
-    line(`It can edit files: ${editor.capabilities.files}; it needs ids: ${editor.capabilities.requiredIds.join(", ")}`)
-    line()
-
-    const ids = { externalMessageId: "wa-881", externalChatId: "wa-chat-7", externalAuthorId: "wa-user-3" }
-    line(`Before: "${store.messages.get("wa-881")?.text}"`)
-    const edited = yield* editor.update({ ids, text: "See you on Tuesday at 10:00." })
+    const before = sandbox.inspect(relayed)?.text
+    const edited = yield* editor.update({ ids: relayed, text: "See you on Tuesday at 10:00." })
+    const stored = sandbox.inspect(relayed)
+    line(`  before: ${quote(before)}`)
     line(
-      `After:  "${store.messages.get("wa-881")?.text}"  (confirmed by ${edited.provider} at ${edited.updatedAt?.toISOString()})`
+      `  after:  ${quote(stored?.text)}   (the provider confirmed ${quote(edited.text)}; ${stored?.history.length} versions stored)`
     )
-    line()
 
-    line("Now three edits that cannot succeed, and how the app matches on the reason:")
-    const outcomes = yield* editor.updateMany([
-      { ids: { ...ids, externalMessageId: "wa-404" }, text: "This message was never relayed" },
-      { ids, text: "" },
-      { ids, text: "ok", files: [{ url: "not a url" }] }
-    ])
-    for (const outcome of outcomes) {
-      if (Result.isSuccess(outcome)) continue
-      const error: EditError.EditError = outcome.failure
-      const advice = yield* Effect.fail(error).pipe(
-        Effect.catchReasons("EditError", {
-          NotFound: () => Effect.succeed("forget this message: the provider does not have it"),
-          InvalidRequest: (reason) =>
-            Effect.succeed(`fix the request (${reason.problems.map((p) => p.path).join(", ")})`),
-          Unsupported: (reason) => Effect.succeed(`do without ${reason.capability}`)
-        }),
-        Effect.orElseSucceed(() => (error.isRetryable ? "retry later" : "report it"))
-      )
-      line(`  ${error.reason._tag.padEnd(15)} -> ${advice}`)
-      line(`  ${"".padEnd(15)}    ${error.message}`)
+    const attempts = [
+      {
+        what: "attach a file",
+        request: { ids: relayed, text: "The map", files: [{ url: "https://cdn.example.com/map.png" }] }
+      },
+      {
+        what: "edit a message it never relayed",
+        request: { ids: { ...relayed, externalMessageId: "wa-404", providerMessageId: 999_999 }, text: "?" }
+      },
+      { what: "send an empty edit", request: { ids: relayed, text: "" } }
+    ]
+    const outcomes = yield* editor.updateMany(attempts.map((attempt) => attempt.request))
+    for (const [index, outcome] of outcomes.entries()) {
+      const what = attempts[index]?.what ?? ""
+      if (Result.isSuccess(outcome)) {
+        line(`  ${what}: done`)
+        continue
+      }
+      line(`  ${what}: ${outcome.failure.reason._tag} -> ${yield* adviceFor(outcome.failure)}`)
     }
   })
 
-const main = Effect.gen(function* () {
-  line("reword demo: no sandboxes yet, so this runs the core against the in-memory provider (REWORD_PROVIDER=memory).")
-  line()
-  const store = InMemoryEditor.makeStore()
-  store.add("wa-881", "See you on Monday at 10:00.")
-  const configuration = ConfigProvider.layer(ConfigProvider.fromUnknown({ REWORD_PROVIDER: "memory" }))
-  const editorLayer = Provider.layer([InMemoryEditor.providerFor(store)]).pipe(Layer.provide(configuration))
-  yield* app(store).pipe(Effect.provide(editorLayer))
-  line()
-  line("Done. Run the tests with: npx -y pnpm@10.34.9 test")
-})
+const sandboxes: ReadonlyArray<{ readonly start: () => Promise<SandboxServer.ProviderSandbox> }> = [AcquireSandbox]
 
-Effect.runPromise(main).catch((error: unknown) => {
-  console.error(error)
+const sandboxTour = Effect.gen(function* () {
+  line("reword demo: the local sandboxes of every provider, on 127.0.0.1. No credentials, nothing leaves the machine.")
+  for (const module of sandboxes) {
+    const sandbox = yield* Effect.acquireRelease(
+      Effect.promise(() => module.start()),
+      (started) => Effect.promise(() => started.stop())
+    )
+    line()
+    line(`[${sandbox.provider}] sandbox at ${sandbox.url}; REWORD_PROVIDER=${sandbox.env.REWORD_PROVIDER}`)
+    const relayed = yield* Effect.promise(() =>
+      sandbox.seedMessage("See you on Monday at 10:00.", {
+        externalMessageId: "wa-881",
+        externalChatId: "wa-chat-7",
+        externalAuthorId: "wa-user-3"
+      })
+    )
+    line(`  relayed ${quote(sandbox.inspect(relayed)?.text)} and kept its ids: ${JSON.stringify(relayed)}`)
+    yield* editRelayedMessage(relayed, sandbox).pipe(
+      Effect.provide(Provider.layer(providers, { source: Provider.fromEnv(sandbox.env), retry: { maxAttempts: 2 } }))
+    )
+  }
+  line()
+  line("The same app code ran on each provider; only REWORD_PROVIDER and its settings changed.")
+  line("Run the tests with: npx -y pnpm@10.34.9 test")
+}).pipe(Effect.scoped)
+
+/** With a provider configured: edit one real message, ids and text from the command line. */
+const realEdit = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        "external-message-id": { type: "string" },
+        "external-chat-id": { type: "string" },
+        "external-author-id": { type: "string" },
+        "provider-message-id": { type: "string" },
+        text: { type: "string" }
+      }
+    })
+    const ids = Object.fromEntries(
+      [
+        ["externalMessageId", values["external-message-id"]],
+        ["externalChatId", values["external-chat-id"]],
+        ["externalAuthorId", values["external-author-id"]],
+        ["providerMessageId", values["provider-message-id"]]
+      ].filter((entry) => entry[1] !== undefined)
+    )
+    const editor = yield* MessageEditor.MessageEditor
+    line(`reword demo: editing a real message on ${editor.provider} (REWORD_PROVIDER is set).`)
+    const edited = yield* editor.update({ ids, text: values.text ?? "" })
+    line(`Updated: ${quote(edited.text)}`)
+  }).pipe(
+    Effect.catchTag("EditError", (error) =>
+      Effect.flatMap(adviceFor(error), (advice) => Effect.sync(() => line(`${error.message}\n-> ${advice}`)))
+    ),
+    Effect.provide(Provider.layer(providers, { source: Provider.fromEnv(process.env) }))
+  )
+
+const argv = process.argv.slice(2).filter((arg) => arg !== "--")
+const program = process.env.REWORD_PROVIDER === undefined ? sandboxTour : realEdit(argv)
+
+Effect.runPromise(program).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error)
   process.exitCode = 1
 })
