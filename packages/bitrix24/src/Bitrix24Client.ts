@@ -262,14 +262,16 @@ export const make = (options: Options): Service => {
   ): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
       yield* waitForOperating(method)
-      yield* limiter.acquire(portal)
-      const response = yield* transport.send({
-        method: "POST",
-        url: urlOf(method),
-        headers: { accept: "application/json" },
-        json: { ...params, auth: Redacted.value(token) },
-        secrets: [token, ...session.secrets()]
-      })
+      // The request holds a place in the portal's bucket until its answer is back.
+      const response = yield* limiter.withPermit(portal)(
+        transport.send({
+          method: "POST",
+          url: urlOf(method),
+          headers: { accept: "application/json" },
+          json: { ...params, auth: Redacted.value(token) },
+          secrets: [token, ...session.secrets()]
+        })
+      )
       return yield* interpret(method, response)
     })
 

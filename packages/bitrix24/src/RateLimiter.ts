@@ -5,9 +5,18 @@
  * time it used in the last 10 minutes), so that a blocked method waits for its
  * reset instead of hammering the portal. Time comes from Effect's `Clock`.
  *
+ * The client's copy of the bucket never counts on timing: a request counts as
+ * reaching the portal when its answer comes back (the latest it can have
+ * reached it), and as in the bucket, not yet draining, while it is in flight.
+ * So however late requests leave or travel (a stalled event loop, new
+ * connections, a slow network), they can never arrive closer together than
+ * the portal allows. The cost: each request starts to drain one round trip
+ * later, which shrinks the burst by the drain rate times the round trip, and
+ * leaves the steady rate as it is.
+ *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Semaphore } from "effect"
 
 /**
  * A bucket: how fast it drains, and how many requests it holds.
@@ -49,10 +58,9 @@ export interface Options {
   /** Stop this much before the operating limit. Default 5 s. */
   readonly operatingMargin?: Duration.Input | undefined
   /**
-   * Requests of the bucket kept in reserve, for network jitter: the first
-   * requests of a burst often reach the portal late (new connections) and the
-   * later ones early, so a client that fills the bucket exactly can still meet
-   * `QUERY_LIMIT_EXCEEDED`. Default 1 (a burst of 49 on a 50 bucket).
+   * Requests of the bucket kept in reserve, for what the client cannot see:
+   * rounding in the portal's own bookkeeping, or a request another process
+   * sent with the same tokens. Default 1 (a burst of 49 on a 50 bucket).
    */
   readonly headroom?: number | undefined
   /** How long a method stays blocked after `OPERATION_TIME_LIMIT` when no reset time is known. Default 10 s. */
@@ -66,7 +74,14 @@ export interface Options {
  */
 export interface Service {
   readonly bucket: Bucket
-  /** Waits until the portal's bucket has room for one more request, and takes it. */
+  /**
+   * Runs one request to the portal: waits until the portal's bucket has room
+   * for it (callers take turns, first come first served), counts it as in the
+   * bucket while it runs, and as having reached the portal when it ends (its
+   * answer came back, or it failed), from when it starts to drain.
+   */
+  readonly withPermit: (portal: string) => <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Waits until the portal's bucket has room for one more request, and takes it as having reached the portal now. */
   readonly acquire: (portal: string) => Effect.Effect<void>
   /** The portal answered `QUERY_LIMIT_EXCEEDED`: treat its bucket as full. */
   readonly saturated: (portal: string) => Effect.Effect<void>
@@ -92,10 +107,16 @@ export interface Service {
 export class RateLimiter extends Context.Service<RateLimiter, Service>()("@reword/bitrix24/RateLimiter") {}
 
 interface Level {
-  /** Requests in the bucket (may exceed capacity: those are waiting their turn). */
+  /** Requests that reached the portal and are draining (may exceed capacity after `QUERY_LIMIT_EXCEEDED`). */
   level: number
   /** When `level` was last computed, Unix millis. */
   at: number
+  /** Requests in flight: in the bucket, not yet draining. */
+  inFlight: number
+  /** Completed (and replaced) whenever a request in flight ends: what a caller waits for when draining alone cannot make room. */
+  ended: Deferred.Deferred<void>
+  /** Callers wait for room one at a time, in order. */
+  readonly turn: Semaphore.Semaphore
 }
 
 interface Operating {
@@ -127,24 +148,77 @@ export const make = (options: Options = {}): Service => {
   const levels = new Map<string, Level>()
   const methods = new Map<string, Operating>()
 
-  const drained = (portal: string, now: number): Level => {
-    const current = levels.get(portal) ?? { level: 0, at: now }
-    const at = Math.max(current.at, now)
-    const level = Math.max(0, current.level - (at - current.at) * drainPerMilli)
-    const next = { level, at }
-    levels.set(portal, next)
-    return next
+  const stateOf = (portal: string, now: number): Level => {
+    const existing = levels.get(portal)
+    if (existing !== undefined) return existing
+    const created: Level = {
+      level: 0,
+      at: now,
+      inFlight: 0,
+      ended: Deferred.makeUnsafe<void>(),
+      turn: Semaphore.makeUnsafe(1)
+    }
+    levels.set(portal, created)
+    return created
   }
 
-  const acquire = (portal: string): Effect.Effect<void> =>
+  /** The portal's state with `level` drained up to `now`. */
+  const drained = (portal: string, now: number): Level => {
+    const state = stateOf(portal, now)
+    const at = Math.max(state.at, now)
+    state.level = Math.max(0, state.level - (at - state.at) * drainPerMilli)
+    state.at = at
+    return state
+  }
+
+  /**
+   * Waits (holding the portal's turn) until one more request fits, then takes
+   * the place, all in one synchronous step. Draining is waited for by the
+   * clock; a place held by a request in flight, by that request's end.
+   */
+  const waitForRoom = (portal: string, onTaken: () => void): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      // Reserve the slot now (atomically), then wait for our turn: concurrent
-      // callers queue in order without a lock.
       const state = drained(portal, now)
-      state.level += 1
-      const waitMillis = Math.max(0, (state.level - usable) / drainPerMilli)
-      return waitMillis <= 0 ? Effect.void : Effect.sleep(Duration.millis(Math.ceil(waitMillis)))
+      const excess = state.level + state.inFlight + 1 - usable
+      if (excess <= 0) {
+        state.inFlight += 1
+        onTaken()
+        return Effect.void
+      }
+      const wait =
+        excess <= state.level
+          ? Effect.sleep(Duration.millis(Math.ceil(excess / drainPerMilli)))
+          : Deferred.await(state.ended)
+      return Effect.andThen(wait, waitForRoom(portal, onTaken))
     })
+
+  /** A request ended: it reached the portal by now (if ever), and drains from now. */
+  const release = (portal: string): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        const state = drained(portal, now)
+        state.inFlight = Math.max(0, state.inFlight - 1)
+        state.level += 1
+        const ended = state.ended
+        state.ended = Deferred.makeUnsafe<void>()
+        Deferred.doneUnsafe(ended, Exit.void)
+      })
+    )
+
+  const withPermit =
+    (portal: string) =>
+    <A, E, R>(request: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        // Set in the same synchronous step that takes the place: whatever
+        // interrupts the caller, a place taken is given back exactly once.
+        let taken = false
+        const turn = stateOf(portal, now).turn
+        return turn
+          .withPermits(1)(waitForRoom(portal, () => (taken = true)))
+          .pipe(Effect.andThen(request), Effect.ensuring(Effect.suspend(() => (taken ? release(portal) : Effect.void))))
+      })
+
+  const acquire = (portal: string): Effect.Effect<void> => withPermit(portal)(Effect.void)
 
   const saturated = (portal: string): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -194,7 +268,7 @@ export const make = (options: Options = {}): Service => {
       return until > now ? Duration.millis(until - now) : Duration.zero
     })
 
-  return RateLimiter.of({ bucket, acquire, saturated, observe, block, blockedFor })
+  return RateLimiter.of({ bucket, withPermit, acquire, saturated, observe, block, blockedFor })
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
-import { Clock, Duration, Effect, Fiber, Result } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Result } from "effect"
 import { TestClock } from "effect/testing"
 import nock from "nock"
 import { bodyOf, okItem, PORTAL, request, settings, success, UPDATE_PATH } from "./helpers.ts"
@@ -74,7 +74,7 @@ describe("RateLimiter bucket", () => {
     })
   )
 
-  it.effect("keeps one request of headroom by default, for network jitter", () =>
+  it.effect("keeps one request of headroom by default", () =>
     Effect.gen(function* () {
       const { passed } = yield* burst(RateLimiter.make(), 51)
       yield* TestClock.adjust(0)
@@ -93,6 +93,90 @@ describe("RateLimiter bucket", () => {
       assert.deepStrictEqual(passed, [])
       yield* TestClock.adjust(Duration.millis(500))
       assert.deepStrictEqual(passed, [500])
+    })
+  )
+})
+
+/**
+ * A portal's leaky bucket on the test clock, as the fixture portal keeps it:
+ * `arrive` answers whether a request arriving now is accepted.
+ */
+const portalBucket = (bucket: RateLimiter.Bucket) => {
+  let level = 0
+  let at = 0
+  let refused = 0
+  const arrive = Effect.map(Clock.currentTimeMillis, (now) => {
+    level = Math.max(0, level - ((now - at) / 1000) * bucket.drainPerSecond)
+    at = now
+    if (level + 1 > bucket.capacity) {
+      refused += 1
+      return false
+    }
+    level += 1
+    return true
+  })
+  return { arrive, refused: () => refused }
+}
+
+describe("RateLimiter requests in flight", () => {
+  it.effect("a request in flight holds its place, and drains only from when its answer is back", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 2 }, headroom: 0 })
+      const answers = [Deferred.makeUnsafe<void>(), Deferred.makeUnsafe<void>()] as const
+      const inFlight = (answer: Deferred.Deferred<void>) =>
+        Effect.forkChild(limiter.withPermit("https://a.test")(Deferred.await(answer)))
+      const first = yield* inFlight(answers[0])
+      const second = yield* inFlight(answers[1])
+      const { passed } = yield* burst(limiter, 1)
+      yield* TestClock.adjust(Duration.seconds(10))
+      // Ten seconds of a drain of 1/s, but both places are still taken by requests in flight.
+      assert.deepStrictEqual(passed, [])
+      yield* Deferred.succeed(answers[0], undefined)
+      yield* Fiber.join(first)
+      yield* TestClock.adjust(Duration.millis(999))
+      assert.deepStrictEqual(passed, [])
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.deepStrictEqual(passed, [11_000])
+      yield* Deferred.succeed(answers[1], undefined)
+      yield* Fiber.join(second)
+    })
+  )
+
+  it.effect("requests that leave late cannot bunch up at the portal: a stalled start does not cost a refusal", () =>
+    Effect.gen(function* () {
+      const bucket = { drainPerSecond: 2, capacity: 5 }
+      const limiter = RateLimiter.make({ bucket, headroom: 0 })
+      const portal = portalBucket(bucket)
+      // The first burst reaches the portal 700 ms late (a stalled event loop, new connections); the rest at once.
+      const outcomes = yield* Effect.forkChild(
+        Effect.forEach(
+          Array.from({ length: 12 }, (_, index) => index),
+          (index) =>
+            limiter.withPermit("https://a.test")(
+              Effect.andThen(Effect.sleep(Duration.millis(index < bucket.capacity ? 700 : 0)), portal.arrive)
+            ),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(10))
+      const accepted = yield* Fiber.join(outcomes)
+      assert.strictEqual(portal.refused(), 0)
+      assert.isTrue(accepted.every((ok) => ok))
+    })
+  )
+
+  it.effect("an interrupted request gives its place back; an interrupted wait takes none", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 1 }, headroom: 0 })
+      const holder = yield* Effect.forkChild(limiter.withPermit("https://a.test")(Effect.never))
+      const waiter = yield* Effect.forkChild(limiter.withPermit("https://a.test")(Effect.void))
+      yield* TestClock.adjust(0)
+      yield* Fiber.interrupt(waiter)
+      yield* Fiber.interrupt(holder)
+      // The holder's place drains in one second; the interrupted waiter left nothing behind.
+      const { passed } = yield* burst(limiter, 1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      assert.deepStrictEqual(passed, [1000])
     })
   )
 })

@@ -1,12 +1,9 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24MessageEditor, RateLimiter, TokenStore } from "@reword/bitrix24"
-import { Array as Arr, Effect, Redacted, Result } from "effect"
+import { Array as Arr, Effect, Option, Redacted, Result } from "effect"
 import nock from "nock"
-import { type Portal, startPortal } from "./fixtures/portal.ts"
-import { settings } from "./helpers.ts"
-
-const ACCESS = "fixture-access-token-1"
-const REFRESH = "fixture-refresh-token-1"
+import { ACCESS, portal, REFRESH, request, settingsFor } from "./fixtures/live.ts"
+import type { Portal } from "./fixtures/portal.ts"
 
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
@@ -15,29 +12,20 @@ afterAll(() => {
   nock.disableNetConnect()
 })
 
-/** A fixture portal for the length of one test. */
-const portal = (options: Parameters<typeof startPortal>[0] = {}) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      startPortal({ accessToken: ACCESS, refreshToken: REFRESH, clientSecret: "client-secret-0001-cccc", ...options })
-    ),
-    (server) => Effect.promise(() => server.close())
-  )
-
-const settingsFor = (server: Portal) =>
-  settings({
-    portalUrl: new URL(`${server.url}/`),
-    oauthUrl: new URL(server.url),
-    accessToken: Redacted.make(ACCESS),
-    refreshToken: Redacted.make(REFRESH),
-    clientId: "local.fixture.app",
-    allowInsecureLoopback: true
-  })
-
-const request = (n: number, text = `text ${n}`) => ({
-  ids: { externalMessageId: `m-${n}`, externalChatId: "chat-1", externalAuthorId: "user-1" },
-  text
-})
+/** A memory store that counts its saves. */
+const countingStore = () => {
+  const inner = TokenStore.makeMemory()
+  const saved: Array<TokenStore.Tokens> = []
+  const store: TokenStore.Service = {
+    load: inner.load,
+    save: (tokens) =>
+      Effect.andThen(
+        Effect.sync(() => saved.push(tokens)),
+        inner.save(tokens)
+      )
+  }
+  return { store, saved }
+}
 
 describe("over real HTTP against a portal-like server", () => {
   it.live("sends a message, edits it, and the portal holds the new text", () =>
@@ -104,28 +92,61 @@ describe("over real HTTP against a portal-like server", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("concurrent calls that meet an expired token cause exactly one refresh, and all succeed", () =>
-    Effect.gen(function* () {
-      const server = yield* portal()
-      const store = TokenStore.makeMemory()
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
-        retry: { maxAttempts: 1 },
-        tokenStore: store
-      })
-      server.expireAccessToken()
-      const edited = yield* Effect.all(
-        Array.from({ length: 8 }, (_, index) => editor.update(request(index + 1))),
-        { concurrency: "unbounded" }
-      )
-      assert.strictEqual(edited.length, 8)
-      assert.strictEqual(server.refreshes(), 1)
-      const saved = yield* store.load
-      assert.isTrue(saved._tag === "Some" && Redacted.value(saved.value.refreshToken) !== REFRESH)
-      // The rotated pair keeps working: a second expiry refreshes with the new refresh token.
-      server.expireAccessToken()
-      yield* editor.update(request(9))
-      assert.strictEqual(server.refreshes(), 2)
-    }).pipe(Effect.scoped)
+  it.live(
+    "100 concurrent updates that meet an expired token cause exactly one refresh, all succeed, and the new pair is stored once",
+    () =>
+      Effect.gen(function* () {
+        // A roomy bucket on both sides: this test is about the refresh, not the rate limit.
+        const bucket = { drainPerSecond: 1000, capacity: 1000 }
+        const server = yield* portal({ bucket })
+        const { store, saved } = countingStore()
+        const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
+          retry: { maxAttempts: 1 },
+          tokenStore: store,
+          rateLimit: { bucket }
+        })
+        const numbers = Arr.range(1, 100)
+        yield* editor.client.sendMessages({
+          messages: Arr.map(numbers, (n) => ({
+            user: { id: "user-1" },
+            message: { id: `m-${n}`, text: `old ${n}` },
+            chat: { id: "chat-1" }
+          }))
+        })
+        server.expireAccessToken()
+        // 100 separate calls, each its own imconnector.update.messages request.
+        const edited = yield* Effect.forEach(numbers, (n) => editor.update(request(n, `new ${n}`)), {
+          concurrency: "unbounded"
+        })
+        assert.strictEqual(edited.length, 100)
+        assert.deepStrictEqual(
+          edited.map((message) => message.text),
+          numbers.map((n) => `new ${n}`)
+        )
+        // Every one of the 100 met the expired token, and was repeated once with the new one.
+        assert.strictEqual(server.expiredAnswers(), 100)
+        assert.strictEqual(server.calls("imconnector.update.messages"), 200)
+        assert.strictEqual(server.refreshes(), 1)
+        for (const n of numbers) {
+          assert.strictEqual(server.message("chat-1", `m-${n}`)?.text, `new ${n}`)
+        }
+        // The new pair, stored exactly once.
+        assert.strictEqual(saved.length, 1)
+        const [pair] = saved
+        const issued = server.tokens()
+        assert.strictEqual(pair && Redacted.value(pair.accessToken), issued.accessToken)
+        assert.strictEqual(pair && Redacted.value(pair.refreshToken), issued.refreshToken)
+        assert.notStrictEqual(issued.refreshToken, REFRESH)
+        assert.notStrictEqual(issued.accessToken, ACCESS)
+        const stored = yield* store.load
+        assert.isTrue(Option.isSome(stored) && Redacted.value(stored.value.refreshToken) === issued.refreshToken)
+        // The rotated pair keeps working: a second expiry refreshes with the new refresh token.
+        server.expireAccessToken()
+        yield* editor.update(request(1, "newer 1"))
+        assert.strictEqual(server.refreshes(), 2)
+        assert.strictEqual(saved.length, 2)
+        assert.strictEqual(server.message("chat-1", "m-1")?.text, "newer 1")
+      }).pipe(Effect.scoped)
   )
 
   it.live("an inactive line is NotFound over real HTTP, for the whole call", () =>

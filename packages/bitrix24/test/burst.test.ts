@@ -1,0 +1,48 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Array as Arr, Effect, Result } from "effect"
+import nock from "nock"
+import { portal, request, settingsFor } from "./fixtures/live.ts"
+
+beforeAll(() => {
+  nock.enableNetConnect("127.0.0.1")
+})
+afterAll(() => {
+  nock.disableNetConnect()
+})
+
+const BURST = 300
+
+/**
+ * Slow on purpose: about two minutes of real time. The portal here enforces
+ * the real default limit (drains 2 requests/s, refuses above 50), unscaled, so
+ * 300 requests cannot finish sooner than (300 - 50) / 2 = 125 s. Scaled-down
+ * buckets are tested in integration.test.ts; this one shows the default
+ * limiter against the real numbers, over real HTTP.
+ */
+describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 50 (slow: ~2 minutes)", () => {
+  it.live(
+    "the adapter's default limiter meets zero QUERY_LIMIT_EXCEEDED, and all 300 succeed",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* portal({ bucket: RateLimiter.presets.standard })
+        // No rateLimit or rateLimiter option: the default limiter.
+        const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+        const started = Date.now()
+        // 300 separate imconnector.update.messages calls, all sent at once from the app's side.
+        const outcomes = yield* Effect.forEach(
+          Arr.range(1, BURST),
+          (n) => Effect.result(editor.update(request(n, `burst ${n}`))),
+          { concurrency: "unbounded" }
+        )
+        const seconds = (Date.now() - started) / 1000
+        assert.strictEqual(server.limitHits(), 0)
+        assert.strictEqual(outcomes.filter(Result.isSuccess).length, BURST)
+        assert.strictEqual(server.calls("imconnector.update.messages"), BURST)
+        // The limiter spent the burst at once and the rest at the drain rate: not much slower than it must be.
+        assert.isAtLeast(seconds, (BURST - 50) / 2)
+        assert.isBelow(seconds, (BURST - 50) / 2 + 15)
+      }).pipe(Effect.scoped),
+    240_000
+  )
+})
