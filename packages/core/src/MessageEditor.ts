@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, Effect, Result } from "effect"
+import { Array as Arr, Context, Effect, Result, Stream } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import {
   EditError,
@@ -52,6 +52,14 @@ export interface Service {
    * It never fails as a whole; one request's failure never hides another's outcome.
    */
   readonly updateMany: (requests: Iterable<RequestInput>) => Effect.Effect<Array<Outcome>>
+  /**
+   * Updates a stream (or an iterable) of requests, and streams one outcome per
+   * request, in input order, as they complete: nothing accumulates, so it
+   * serves any number of messages in bounded memory.
+   */
+  readonly updateStream: <E = never, R = never>(
+    requests: Iterable<RequestInput> | Stream.Stream<RequestInput, E, R>
+  ) => Stream.Stream<Outcome, E, R>
 }
 
 /**
@@ -153,74 +161,73 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     return yield* Effect.fromResult(result)
   })
 
-  const updateMany = Effect.fn("MessageEditor.updateMany")(function* (inputs: Iterable<RequestInput>) {
-    const list = Array.from(inputs)
-    yield* Effect.annotateCurrentSpan({
-      "reword.provider": provider,
-      "reword.operation": "updateMany",
-      "reword.requests": list.length
-    })
-    const toError = fail("updateMany")
-    const outcomes: Array<Outcome> = new Array(list.length)
+  const toError = fail("updateMany")
+
+  /** One request, end to end: validated, sent with retries, and always an outcome. */
+  const updateOne = (input: RequestInput): Effect.Effect<Outcome> =>
+    prepare(input).pipe(
+      Effect.flatMap((request) => retrying(adapter.update(request))),
+      Effect.mapError(toError),
+      Effect.result
+    )
+
+  /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
+  const updateGroup = Effect.fnUntraced(function* (
+    updateBatch: NonNullable<Adapter["updateBatch"]>,
+    inputs: Arr.NonEmptyReadonlyArray<RequestInput>
+  ) {
+    const outcomes: Array<Outcome> = new Array(inputs.length)
     const ready: Array<{ readonly index: number; readonly request: EditRequest.EditRequest }> = []
-    const prepared = yield* Effect.forEach(list, (input) => Effect.result(prepare(input)))
+    const prepared = yield* Effect.forEach(inputs, (input) => Effect.result(prepare(input)))
     prepared.forEach((result, index) => {
       if (Result.isSuccess(result)) ready.push({ index, request: result.success })
       else outcomes[index] = Result.fail(toError(result.failure))
     })
-
-    if (adapter.updateBatch !== undefined && capabilities.maxMessagesPerCall > 1) {
-      const updateBatch = adapter.updateBatch
-      const groups = Arr.chunksOf(ready, capabilities.maxMessagesPerCall)
-      yield* Effect.forEach(
-        groups,
-        (group) =>
-          retrying(updateBatch(Arr.map(group, (entry) => entry.request))).pipe(
-            Effect.flatMap((results) =>
-              results.length === group.length
-                ? Effect.succeed(results)
-                : Effect.fail(
-                    new MalformedResponse({
-                      description: `the provider answered ${results.length} results for ${group.length} messages`
-                    })
-                  )
-            ),
-            Effect.match({
-              onFailure: (reason) => {
-                for (const entry of group) outcomes[entry.index] = Result.fail(toError(reason))
-              },
-              onSuccess: (results) => {
-                group.forEach((entry, position) => {
-                  outcomes[entry.index] = Result.mapError(
-                    results[position] as Result.Result<EditedMessage, EditErrorReason>,
-                    toError
-                  )
-                })
-              }
-            })
-          ),
-        { concurrency, discard: true }
-      )
-    } else {
-      yield* Effect.forEach(
-        ready,
-        (entry) =>
-          retrying(adapter.update(entry.request)).pipe(
-            Effect.mapError(toError),
-            Effect.result,
-            Effect.tap((result) =>
-              Effect.sync(() => {
-                outcomes[entry.index] = result
+    if (!Arr.isArrayNonEmpty(ready)) return outcomes
+    const answered = yield* retrying(updateBatch(Arr.map(ready, (entry) => entry.request))).pipe(
+      Effect.flatMap((results) =>
+        results.length === ready.length
+          ? Effect.succeed(results)
+          : Effect.fail(
+              new MalformedResponse({
+                description: `the provider answered ${results.length} results for ${ready.length} messages`
               })
             )
-          ),
-        { concurrency, discard: true }
-      )
-    }
-
-    yield* Effect.annotateCurrentSpan("reword.failures", outcomes.filter(Result.isFailure).length)
+      ),
+      Effect.result
+    )
+    ready.forEach((entry, position) => {
+      outcomes[entry.index] = Result.isFailure(answered)
+        ? Result.fail(toError(answered.failure))
+        : Result.mapError(answered.success[position] as Result.Result<EditedMessage, EditErrorReason>, toError)
+    })
     return outcomes
   })
 
-  return MessageEditor.of({ provider, capabilities, update, updateMany })
+  const updateStream = <E, R>(
+    inputs: Iterable<RequestInput> | Stream.Stream<RequestInput, E, R>
+  ): Stream.Stream<Outcome, E, R> => {
+    const source: Stream.Stream<RequestInput, E, R> = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
+    const updateBatch = adapter.updateBatch
+    if (updateBatch !== undefined && capabilities.maxMessagesPerCall > 1) {
+      return source.pipe(
+        Stream.grouped(capabilities.maxMessagesPerCall),
+        Stream.mapEffect((group) => updateGroup(updateBatch, group), { concurrency }),
+        Stream.flattenIterable
+      )
+    }
+    return source.pipe(Stream.mapEffect(updateOne, { concurrency }))
+  }
+
+  const updateMany = Effect.fn("MessageEditor.updateMany")(function* (inputs: Iterable<RequestInput>) {
+    yield* Effect.annotateCurrentSpan({ "reword.provider": provider, "reword.operation": "updateMany" })
+    const outcomes = yield* Stream.runCollect(updateStream<never, never>(inputs))
+    yield* Effect.annotateCurrentSpan({
+      "reword.requests": outcomes.length,
+      "reword.failures": outcomes.filter(Result.isFailure).length
+    })
+    return outcomes
+  })
+
+  return MessageEditor.of({ provider, capabilities, update, updateMany, updateStream })
 }

@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate } from "effect"
+import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Result, Stream } from "effect"
 import type { Capabilities } from "./Capabilities.ts"
 import type { EditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
-import { type EditorOptions, MessageEditor, type RequestInput } from "./MessageEditor.ts"
+import { type EditorOptions, MessageEditor, type Outcome, type RequestInput } from "./MessageEditor.ts"
 import { type AnyDescriptor, fromEnv, fromObject, makeEditor, type SettingsObject, type Source } from "./Provider.ts"
 
 /**
@@ -45,6 +45,12 @@ export interface Editor {
   readonly update: (request: RequestInput, options?: CallOptions) => Promise<EditedMessage>
   /** Updates many messages: one settled result per request, in input order. Never rejects for one request's failure. */
   readonly updateMany: (requests: Iterable<RequestInput>, options?: CallOptions) => Promise<Array<Settled>>
+  /**
+   * Updates requests from an iterable or an async iterable (a file read line
+   * by line, a queue) and yields one settled result per request, in input
+   * order, as they complete: memory stays bounded whatever the count.
+   */
+  readonly updateEach: (requests: Iterable<RequestInput> | AsyncIterable<RequestInput>) => AsyncIterable<Settled>
   /** Releases what the editor holds (connections, timers). Calls after it reject. */
   readonly dispose: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
@@ -82,6 +88,11 @@ export interface CreateEditorOptions extends EditorOptions {
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
 }
+
+const settle = (outcome: Outcome): Settled =>
+  Result.isSuccess(outcome)
+    ? { status: "fulfilled", value: outcome.success }
+    : { status: "rejected", reason: outcome.failure }
 
 const sourceOf = (options: CreateEditorOptions): Source =>
   options.settings === undefined ? fromEnv(options.env ?? process.env) : fromObject(options.settings)
@@ -150,15 +161,16 @@ export const createEditor = async (options: CreateEditorOptions): Promise<Editor
     updateMany: (requests, callOptions) =>
       run(
         runtime,
-        Effect.map(service.updateMany(requests), (outcomes) =>
-          outcomes.map(
-            (outcome): Settled =>
-              outcome._tag === "Success"
-                ? { status: "fulfilled", value: outcome.success }
-                : { status: "rejected", reason: outcome.failure }
-          )
-        ),
+        Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settle)),
         callOptions
+      ),
+    updateEach: (requests) =>
+      Stream.toAsyncIterable(
+        service
+          .updateStream(
+            Symbol.asyncIterator in requests ? Stream.fromAsyncIterable(requests, (error) => error) : requests
+          )
+          .pipe(Stream.map(settle))
       ),
     dispose,
     [Symbol.asyncDispose]: dispose
