@@ -1,17 +1,17 @@
 /**
  * The promise of the port: the same app code runs unchanged on either provider,
  * chosen only by configuration. One scenario, two configurations, real HTTP to
- * local stand-ins of both providers.
+ * the local sandboxes of both providers.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { Effect, Redacted, Result } from "effect"
 import nock from "nock"
-import { startPortal } from "../packages/bitrix24/test/fixtures/portal.ts"
 
 const API_KEY = "acquire-key-for-the-scenario"
 const ACCESS = "bitrix-access-for-the-scenario"
@@ -60,10 +60,14 @@ const providers = [Bitrix24.provider, Acquire.provider]
 describe("the same app code on both providers", () => {
   it.live("edits a relayed message on Bitrix24 and on Acquire, chosen by REWORD_PROVIDER alone", () =>
     Effect.gen(function* () {
-      const portal = yield* Effect.acquireRelease(
-        Effect.promise(() => startPortal({ accessToken: ACCESS, refreshToken: REFRESH, clientSecret: SECRET })),
-        (server) => Effect.promise(() => server.close())
-      )
+      const portal = yield* Bitrix24Sandbox.scoped({
+        accessToken: ACCESS,
+        refreshToken: REFRESH,
+        clientId: "local.scenario.app",
+        clientSecret: SECRET,
+        connector: "reword_test",
+        line: 7
+      })
       const acquire = yield* AcquireSandbox.scoped({ apiKey: API_KEY })
 
       const environments = {
@@ -72,7 +76,7 @@ describe("the same app code on both providers", () => {
           BITRIX24_PORTAL_URL: portal.url,
           BITRIX24_ACCESS_TOKEN: ACCESS,
           BITRIX24_REFRESH_TOKEN: REFRESH,
-          BITRIX24_CLIENT_ID: "local.fixture.app",
+          BITRIX24_CLIENT_ID: "local.scenario.app",
           BITRIX24_CLIENT_SECRET: SECRET,
           BITRIX24_OAUTH_URL: portal.url,
           BITRIX24_CONNECTOR: "reword_test",

@@ -98,7 +98,7 @@ describe("RateLimiter bucket", () => {
 })
 
 /**
- * A portal's leaky bucket on the test clock, as the fixture portal keeps it:
+ * A portal's leaky bucket on the test clock, as the Bitrix24 sandbox keeps it:
  * `arrive` answers whether a request arriving now is accepted.
  */
 const portalBucket = (bucket: RateLimiter.Bucket) => {

@@ -1,8 +1,8 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Array as Arr, Effect, Result } from "effect"
 import nock from "nock"
-import { portal, request, settingsFor } from "./fixtures/live.ts"
 
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
@@ -13,8 +13,13 @@ afterAll(() => {
 
 const BURST = 300
 
+const request = (n: number, text: string) => ({
+  ids: { externalMessageId: `m-${n}`, externalChatId: "chat-1", externalAuthorId: "user-1" },
+  text
+})
+
 /**
- * Slow on purpose: about two minutes of real time. The portal here enforces
+ * Slow on purpose: about two minutes of real time. The sandbox here enforces
  * the real default limit (drains 2 requests/s, refuses above 50), unscaled, so
  * 300 requests cannot finish sooner than (300 - 50) / 2 = 125 s. Scaled-down
  * buckets are tested in integration.test.ts; this one shows the default
@@ -25,9 +30,9 @@ describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 
     "the adapter's default limiter meets zero QUERY_LIMIT_EXCEEDED, and all 300 succeed",
     () =>
       Effect.gen(function* () {
-        const server = yield* portal({ bucket: RateLimiter.presets.standard })
+        const server = yield* Bitrix24Sandbox.scoped({ bucket: RateLimiter.presets.standard })
         // No rateLimit or rateLimiter option: the default limiter.
-        const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+        const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
         const started = Date.now()
         // 300 separate imconnector.update.messages calls, all sent at once from the app's side.
         const outcomes = yield* Effect.forEach(

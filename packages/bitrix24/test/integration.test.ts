@@ -1,15 +1,20 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24MessageEditor, RateLimiter, TokenStore } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Array as Arr, Effect, Option, Redacted, Result } from "effect"
 import nock from "nock"
-import { ACCESS, portal, REFRESH, request, settingsFor } from "./fixtures/live.ts"
-import type { Portal } from "./fixtures/portal.ts"
 
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })
 afterAll(() => {
   nock.disableNetConnect()
+})
+
+/** An edit of message `m-<n>` in `chat-1`. */
+const request = (n: number, text = `text ${n}`) => ({
+  ids: { externalMessageId: `m-${n}`, externalChatId: "chat-1", externalAuthorId: "user-1" },
+  text
 })
 
 /** A memory store that counts its saves. */
@@ -27,11 +32,11 @@ const countingStore = () => {
   return { store, saved }
 }
 
-describe("over real HTTP against a portal-like server", () => {
+describe("over real HTTP against the Bitrix24 sandbox", () => {
   it.live("sends a message, edits it, and the portal holds the new text", () =>
     Effect.gen(function* () {
-      const server = yield* portal()
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const server = yield* Bitrix24Sandbox.scoped()
+      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
       const sent = yield* editor.client.sendMessages({
         messages: [
           { user: { id: "user-1", name: "Ann" }, message: { id: "m-1", text: "Meet at 11" }, chat: { id: "chat-1" } }
@@ -52,8 +57,8 @@ describe("over real HTTP against a portal-like server", () => {
 
   it.live("updateMany edits many messages in one call, and a failed item leaves its neighbours edited", () =>
     Effect.gen(function* () {
-      const server = yield* portal()
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const server = yield* Bitrix24Sandbox.scoped()
+      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
       yield* editor.client.sendMessages({
         messages: Arr.map([1, 2, 3] as const, (n) => ({
           user: { id: "user-1" },
@@ -77,8 +82,8 @@ describe("over real HTTP against a portal-like server", () => {
 
   it.live("a failed item inside SUCCESS: true comes back as that message's own error", () =>
     Effect.gen(function* () {
-      const server = yield* portal()
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const server = yield* Bitrix24Sandbox.scoped()
+      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
       const response = yield* editor.client.updateMessages({
         messages: [
           { user: { id: "u" }, message: { id: "a", text: "fine" }, chat: { id: "c" } },
@@ -98,9 +103,9 @@ describe("over real HTTP against a portal-like server", () => {
       Effect.gen(function* () {
         // A roomy bucket on both sides: this test is about the refresh, not the rate limit.
         const bucket = { drainPerSecond: 1000, capacity: 1000 }
-        const server = yield* portal({ bucket })
+        const server = yield* Bitrix24Sandbox.scoped({ bucket })
         const { store, saved } = countingStore()
-        const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
+        const editor = yield* Bitrix24MessageEditor.make(server.settings, {
           retry: { maxAttempts: 1 },
           tokenStore: store,
           rateLimit: { bucket }
@@ -124,7 +129,7 @@ describe("over real HTTP against a portal-like server", () => {
           numbers.map((n) => `new ${n}`)
         )
         // Every one of the 100 met the expired token, and was repeated once with the new one.
-        assert.strictEqual(server.expiredAnswers(), 100)
+        assert.strictEqual(server.errorAnswers("expired_token"), 100)
         assert.strictEqual(server.calls("imconnector.update.messages"), 200)
         assert.strictEqual(server.refreshes(), 1)
         for (const n of numbers) {
@@ -136,8 +141,8 @@ describe("over real HTTP against a portal-like server", () => {
         const issued = server.tokens()
         assert.strictEqual(pair && Redacted.value(pair.accessToken), issued.accessToken)
         assert.strictEqual(pair && Redacted.value(pair.refreshToken), issued.refreshToken)
-        assert.notStrictEqual(issued.refreshToken, REFRESH)
-        assert.notStrictEqual(issued.accessToken, ACCESS)
+        assert.notStrictEqual(issued.refreshToken, server.refreshToken)
+        assert.notStrictEqual(issued.accessToken, server.accessToken)
         const stored = yield* store.load
         assert.isTrue(Option.isSome(stored) && Redacted.value(stored.value.refreshToken) === issued.refreshToken)
         // The rotated pair keeps working: a second expiry refreshes with the new refresh token.
@@ -151,17 +156,17 @@ describe("over real HTTP against a portal-like server", () => {
 
   it.live("an inactive line is NotFound over real HTTP, for the whole call", () =>
     Effect.gen(function* () {
-      const server = yield* portal()
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), { retry: { maxAttempts: 1 } })
+      const server = yield* Bitrix24Sandbox.scoped()
+      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
       const result = yield* Effect.result(editor.updateFor({ line: 999 }).update(request(1)))
       assert.isTrue(Result.isFailure(result) && result.failure.reason._tag === "NotFound")
     }).pipe(Effect.scoped)
   )
 
   const bucket = { drainPerSecond: 20, capacity: 5 }
-  const burstOf = (server: Portal, limiter: RateLimiter.Service) =>
+  const burstOf = (server: Bitrix24Sandbox.Sandbox, limiter: RateLimiter.Service) =>
     Effect.gen(function* () {
-      const editor = yield* Bitrix24MessageEditor.make(settingsFor(server), {
+      const editor = yield* Bitrix24MessageEditor.make(server.settings, {
         retry: { maxAttempts: 1 },
         rateLimiter: limiter
       })
@@ -173,7 +178,7 @@ describe("over real HTTP against a portal-like server", () => {
 
   it.live("the client-side bucket keeps a burst under the portal's limit: no QUERY_LIMIT_EXCEEDED", () =>
     Effect.gen(function* () {
-      const server = yield* portal({ bucket })
+      const server = yield* Bitrix24Sandbox.scoped({ bucket })
       const outcomes = yield* burstOf(server, RateLimiter.make({ bucket }))
       assert.strictEqual(server.limitHits(), 0)
       assert.isTrue(outcomes.every(Result.isSuccess))
@@ -183,7 +188,7 @@ describe("over real HTTP against a portal-like server", () => {
 
   it.live("without a fitting bucket the same burst meets QUERY_LIMIT_EXCEEDED (the server does limit)", () =>
     Effect.gen(function* () {
-      const server = yield* portal({ bucket })
+      const server = yield* Bitrix24Sandbox.scoped({ bucket })
       const outcomes = yield* burstOf(server, RateLimiter.make({ bucket: { drainPerSecond: 1000, capacity: 1000 } }))
       assert.isAbove(server.limitHits(), 0)
       const limited = outcomes.filter(

@@ -1,0 +1,550 @@
+/**
+ * A faithful, stateful local emulator of a Bitrix24 portal and its OAuth
+ * server, so that an app's own tests can run their edits end to end: a real
+ * HTTP server on 127.0.0.1 with open lines, users and messages in memory, the
+ * imconnector message methods (`imconnector.send.messages`,
+ * `imconnector.update.messages`, `imconnector.delete.messages`) answering as a
+ * real portal does (oddities included), the OAuth token endpoint with refresh
+ * tokens that rotate and work once, access tokens that expire, incoming
+ * webhooks refused, the leaky bucket and the operating-time limit, a request
+ * log, fault injection, and an inspection API that reads what a message
+ * became. Node only; kept out of the main entry point: import it from
+ * `@reword/bitrix24/sandbox`.
+ *
+ * Built on core's `SandboxServer` (`@reword/core/sandbox`): `sandbox.server`
+ * holds the request log (`requests`) and the faults (`inject`, `clearFaults`).
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24 } from "@reword/bitrix24"
+ * import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+ * import { createEditor } from "@reword/core/promise"
+ *
+ * const sandbox = await Bitrix24Sandbox.start()
+ * const ids = await sandbox.seedMessage("Meet at 11.")
+ * const editor = await createEditor({ providers: Bitrix24.provider, env: sandbox.env })
+ * await editor.update({ ids, text: "Meet at 10." })
+ * sandbox.inspect(ids) // { text: "Meet at 10.", history: ["Meet at 11.", "Meet at 10."] }
+ * sandbox.expireAccessToken() // the next call meets 401 expired_token, and the editor refreshes
+ * await editor.dispose()
+ * await sandbox.stop()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { SandboxServer } from "@reword/core/sandbox"
+import { Context, Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import type * as Bitrix24Config from "./Bitrix24Config.ts"
+import * as Bucket from "./internal/sandbox/bucket.ts"
+import * as Operating from "./internal/sandbox/operating.ts"
+import * as Portal from "./internal/sandbox/portal.ts"
+import * as Tokens from "./internal/sandbox/tokens.ts"
+import { type Bucket as BucketShape, type Preset, presets } from "./RateLimiter.ts"
+
+/**
+ * An open line as the sandbox holds it: a connector, a line id, and whether
+ * the connector is active on it (message methods on an inactive or unknown
+ * line are answered `400 NOT_ACTIVE_LINE`).
+ *
+ * @since 0.1.0
+ */
+export interface Line {
+  readonly connector: string
+  readonly line: number
+  readonly active: boolean
+}
+
+/**
+ * A Bitrix24 user a connector created for an external author, the first
+ * time a message method named them.
+ *
+ * @since 0.1.0
+ */
+export interface User {
+  /** Bitrix24's id (answered as a number by the call that created the user, as a string afterwards). */
+  readonly id: number
+  readonly connector: string
+  /** The external system's user id (`MESSAGES[i].user.id`). */
+  readonly externalId: string
+  readonly name: string | undefined
+  readonly lastName: string | undefined
+}
+
+/**
+ * A file of a message.
+ *
+ * @since 0.1.0
+ */
+export interface File {
+  readonly url: string
+  readonly name: string | undefined
+}
+
+/**
+ * A message as the sandbox holds it, with every text it had.
+ *
+ * @since 0.1.0
+ */
+export interface Message {
+  readonly connector: string
+  readonly line: number
+  /** The external chat id (`MESSAGES[i].chat.id`). */
+  readonly chatId: string
+  /** The external message id (`MESSAGES[i].message.id`). */
+  readonly messageId: string
+  /** The external author id (`MESSAGES[i].user.id`). */
+  readonly authorId: string
+  /** The Bitrix24 user the author is. */
+  readonly userId: number
+  /** The text now (`undefined` when the last version had only files). */
+  readonly text: string | undefined
+  readonly files: ReadonlyArray<File>
+  /** When it was sent, Unix seconds (`message.date`, or the time it arrived). */
+  readonly date: number
+  /** When it was last edited, Unix seconds; `undefined` until its first edit. */
+  readonly editedAt: number | undefined
+  /** Whether `imconnector.delete.messages` deleted it. */
+  readonly deleted: boolean
+  /** The open line session and Bitrix24 chat the message went into. */
+  readonly session: { readonly id: number; readonly chatId: number }
+  /** Every text it had, oldest first (the first is the text sent). */
+  readonly history: ReadonlyArray<string | undefined>
+}
+
+/**
+ * An access and refresh token pair.
+ *
+ * @since 0.1.0
+ */
+export interface TokenPair {
+  readonly accessToken: string
+  readonly refreshToken: string
+}
+
+/**
+ * A method's operating time, as an answer's `time` reports it.
+ *
+ * @since 0.1.0
+ */
+export interface OperatingTime {
+  /** Seconds the method used in the window (`time.operating`). */
+  readonly operating: number
+  /** When the oldest part of it drops out, Unix seconds (`time.operating_reset_at`); `undefined` when nothing is kept. */
+  readonly resetAt: number | undefined
+  /** Whether the method is refused now (`429 OPERATION_TIME_LIMIT`). */
+  readonly blocked: boolean
+}
+
+/**
+ * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
+ * `BITRIX24_*` settings, and the opt-in for plain HTTP to the loopback address.
+ *
+ * @since 0.1.0
+ */
+export type Environment = {
+  readonly REWORD_PROVIDER: "bitrix24"
+  readonly BITRIX24_PORTAL_URL: string
+  readonly BITRIX24_ACCESS_TOKEN: string
+  readonly BITRIX24_REFRESH_TOKEN: string
+  readonly BITRIX24_CLIENT_ID: string
+  readonly BITRIX24_CLIENT_SECRET: string
+  readonly BITRIX24_OAUTH_URL: string
+  readonly BITRIX24_CONNECTOR: string
+  readonly BITRIX24_LINE: string
+  readonly BITRIX24_ALLOW_INSECURE_LOOPBACK: "true"
+}
+
+/**
+ * A running Bitrix24 sandbox: core's {@link SandboxServer.ProviderSandbox}
+ * contract, plus the portal's lines, users, messages, tokens and limits.
+ *
+ * @since 0.1.0
+ */
+export interface Sandbox extends SandboxServer.ProviderSandbox {
+  readonly provider: "bitrix24"
+  /** The server's address, `http://127.0.0.1:<port>`: both the portal and the OAuth server. */
+  readonly url: string
+  /** The portal's REST base, `http://127.0.0.1:<port>/rest/` (what `client_endpoint` says). */
+  readonly restUrl: string
+  /** The access token the sandbox started with (`BITRIX24_ACCESS_TOKEN`). */
+  readonly accessToken: string
+  /** The refresh token the sandbox started with (`BITRIX24_REFRESH_TOKEN`); it works once. */
+  readonly refreshToken: string
+  readonly clientId: string
+  readonly clientSecret: string
+  /** The connector active on {@link Sandbox.line} from the start (`BITRIX24_CONNECTOR`). */
+  readonly connector: string
+  /** The open line (`BITRIX24_LINE`). */
+  readonly line: number
+  /** The environment that points reword at this sandbox, with the tokens it started with. */
+  readonly env: Environment
+  /** The same settings as an object, for `Bitrix24.make`, `Bitrix24.layer` and `Bitrix24MessageEditor.make`. */
+  readonly settings: Bitrix24Config.Settings
+  /** The pair the OAuth server issued last (the starting one until a refresh). */
+  readonly tokens: () => TokenPair
+  /** Makes every access token issued so far expire: the next calls get `401 expired_token`. */
+  readonly expireAccessToken: () => void
+  /** Token refreshes the OAuth endpoint granted. */
+  readonly refreshes: () => number
+  /** REST calls refused with `503 QUERY_LIMIT_EXCEEDED` (the leaky bucket). */
+  readonly limitHits: () => number
+  /** Answers (REST or OAuth) with this error code, such as `expired_token` or `OPERATION_TIME_LIMIT`. */
+  readonly errorAnswers: (code: string) => number
+  /** REST calls received for a method (such as `imconnector.update.messages`), refused ones included. */
+  readonly calls: (method: string) => number
+  /** A method's operating time now. */
+  readonly operating: (method: string) => OperatingTime
+  /** Every open line (live). */
+  readonly lines: () => ReadonlyArray<Line>
+  /** Adds (or replaces) a line for a connector; active unless `active: false`. */
+  readonly addLine: (connector: string, line: number, options?: { readonly active?: boolean | undefined }) => Line
+  /** Activates or deactivates a connector on a line (adding it when new). */
+  readonly setLineActive: (connector: string, line: number, active: boolean) => Line
+  /** Every user the connectors created, in order (live). */
+  readonly users: () => ReadonlyArray<User>
+  /** Every message sent, deleted ones included, in order (live). */
+  readonly messages: () => ReadonlyArray<Message>
+  /**
+   * A message by its external chat and message ids, on the sandbox's connector
+   * and line unless told, deleted or not; `undefined` when never sent.
+   */
+  readonly message: (
+    chatId: string,
+    messageId: string,
+    where?: { readonly connector?: string | undefined; readonly line?: number | undefined }
+  ) => Message | undefined
+  /**
+   * Stores a message as `imconnector.send.messages` would have, on the
+   * sandbox's connector and line (creating its author), and answers the ids to
+   * keep. Ids not given are made up; Bitrix24 has no `providerMessageId`, so
+   * one given is ignored. Rejects when a message with these ids is already stored.
+   */
+  readonly seedMessage: (text: string, ids?: Partial<SandboxServer.RelayedIds>) => Promise<SandboxServer.RelayedIds>
+  /**
+   * Reads a message by `externalChatId` and `externalMessageId` on the
+   * sandbox's connector and line: its text and history (a copy), or
+   * `undefined` when it was never sent or was deleted.
+   */
+  readonly inspect: (ids: SandboxServer.RelayedIds) => SandboxServer.StoredMessage | undefined
+  /** Stops the server (hanging requests are cut). Safe to call twice. */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * The operating-time limit: a method may use `limitSeconds` of server time in
+ * `windowSeconds`; each call counts as `costPerCall` seconds.
+ *
+ * @since 0.1.0
+ */
+export interface OperatingLimit {
+  /** Default 480 (Bitrix24 cloud). */
+  readonly limitSeconds?: number | undefined
+  /** Default 600 (ten one-minute baskets). */
+  readonly windowSeconds?: number | undefined
+  /** Default 0.01. */
+  readonly costPerCall?: number | undefined
+}
+
+/**
+ * Options of a sandbox.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The port (0, the default, picks a free one). */
+  readonly port?: number | undefined
+  /** The starting access token; a new random one by default. */
+  readonly accessToken?: string | undefined
+  /** The starting refresh token; a new random one by default. */
+  readonly refreshToken?: string | undefined
+  /** The application's client id; `local.<random>.sandbox` by default. */
+  readonly clientId?: string | undefined
+  /** The application's client secret; a new random one by default. */
+  readonly clientSecret?: string | undefined
+  /** The connector active from the start. Default `reword_sandbox`. */
+  readonly connector?: string | undefined
+  /** The open line it is active on. Default 1. */
+  readonly line?: number | undefined
+  /**
+   * How long an access token works (a number is milliseconds); by default
+   * access tokens expire only on command ({@link Sandbox.expireAccessToken}).
+   */
+  readonly accessTokenTtl?: Duration.Input | undefined
+  /**
+   * The portal's leaky bucket: a plan (`"standard"`: drains 2 requests/s,
+   * refuses above 50; `"enterprise"`: 5/s, 250), a custom one, or `false` for
+   * none. Default `"standard"`.
+   */
+  readonly bucket?: Preset | BucketShape | false | undefined
+  /**
+   * The operating-time limit per method (default 480 s in a 600 s window, each
+   * call counting 0.01 s: about 48,000 calls of one method in ten minutes), or
+   * `false` never to refuse a call for it (`time.operating` is reported anyway).
+   */
+  readonly operatingLimit?: OperatingLimit | false | undefined
+  /**
+   * Answers `NOT_ACTIVE_LINE` as older portals did (HTTP 200 with
+   * `result: { SUCCESS: false, ERRORS: [...] }`) instead of HTTP 400. Default false.
+   */
+  readonly oldLineErrors?: boolean | undefined
+  /** The most requests kept in the log. Default 10,000. */
+  readonly logLimit?: number | undefined
+}
+
+/**
+ * Core's fault constructors, for `sandbox.server.inject({ fault, times | share })`:
+ * `status`, `retryAfter`, `html`, `malformedJson`, `empty`, `truncated`, `reset`, `hang`.
+ *
+ * @since 0.1.0
+ */
+export const Faults: typeof SandboxServer.Faults = SandboxServer.Faults
+
+const checkToken = (value: string, option: string): string => {
+  if (!/^[\x21-\x7e]{8,}$/.test(value) || /^https?:/i.test(value)) {
+    throw new TypeError(`${option} must be at least 8 printable characters without spaces (a token, not a URL)`)
+  }
+  return value
+}
+
+const checkPositive = (value: number, option: string): number => {
+  if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`${option} must be a positive number`)
+  return value
+}
+
+const bucketOf = (option: Options["bucket"]): BucketShape | undefined => {
+  if (option === false) return undefined
+  const settings: BucketShape | undefined =
+    option === undefined ? presets.standard : typeof option === "string" ? presets[option] : option
+  if (settings === undefined)
+    throw new TypeError(`bucket must be "standard", "enterprise", { drainPerSecond, capacity } or false`)
+  checkPositive(settings.drainPerSecond, "bucket.drainPerSecond")
+  if (!(settings.capacity >= 1)) throw new TypeError("bucket.capacity must be at least 1")
+  return settings
+}
+
+const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
+  const given = option === false || option === undefined ? {} : option
+  return {
+    limitSeconds: checkPositive(given.limitSeconds ?? 480, "operatingLimit.limitSeconds"),
+    windowSeconds: checkPositive(given.windowSeconds ?? 600, "operatingLimit.windowSeconds"),
+    costPerCall: given.costPerCall === 0 ? 0 : checkPositive(given.costPerCall ?? 0.01, "operatingLimit.costPerCall")
+  }
+}
+
+/** An answer the emulator could not give is the portal's own 500. */
+const guarded =
+  (handler: SandboxServer.Handler): SandboxServer.Handler =>
+  async (request) => {
+    try {
+      return await handler(request)
+    } catch (error) {
+      return Portal.failure(500, "INTERNAL_SERVER_ERROR", `Internal server error: ${String(error)}`)
+    }
+  }
+
+/**
+ * Starts a sandbox on 127.0.0.1. Rejects when an option is unusable (a token
+ * with spaces, a line that is not a positive integer, a bucket that does not
+ * drain) or the port is taken.
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+ *
+ * const sandbox = await Bitrix24Sandbox.start({ port: 0, accessTokenTtl: "1 hour" })
+ * console.log(sandbox.env.BITRIX24_PORTAL_URL) // http://127.0.0.1:<port>
+ * await sandbox.stop()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const start = async (options: Options = {}): Promise<Sandbox> => {
+  const accessToken = checkToken(options.accessToken ?? Tokens.newToken(), "accessToken")
+  const refreshToken = checkToken(options.refreshToken ?? Tokens.newToken(), "refreshToken")
+  if (accessToken === refreshToken) throw new TypeError("accessToken and refreshToken must differ")
+  const clientId = options.clientId ?? `local.${Tokens.newToken().slice(0, 14)}.sandbox`
+  if (!/^[\x21-\x7e]+$/.test(clientId)) throw new TypeError("clientId must be printable characters without spaces")
+  const clientSecret = checkToken(options.clientSecret ?? Tokens.newToken(), "clientSecret")
+  const connector = options.connector ?? "reword_sandbox"
+  if (!/^[a-z0-9_]+$/.test(connector)) {
+    throw new TypeError(`connector "${connector}" is not a connector code (lower-case letters, digits and _)`)
+  }
+  const line = options.line ?? 1
+  if (!Number.isSafeInteger(line) || line <= 0) throw new TypeError("line must be a positive integer")
+  const ttlMillis =
+    options.accessTokenTtl === undefined
+      ? undefined
+      : Duration.toMillis(Duration.fromInputUnsafe(options.accessTokenTtl))
+  if (ttlMillis !== undefined && !(ttlMillis > 0)) throw new TypeError("accessTokenTtl must be longer than zero")
+  const bucketSettings = bucketOf(options.bucket)
+  const operatingSettings = operatingOf(options.operatingLimit)
+
+  const now = Date.now()
+  const tokens = Tokens.make({ clientId, clientSecret, accessToken, refreshToken, ttlMillis, now })
+  const operating = Operating.make(operatingSettings)
+  let url = ""
+  const portal = Portal.make({
+    url: () => url,
+    tokens,
+    bucket: bucketSettings === undefined ? undefined : Bucket.make(bucketSettings, now),
+    operating,
+    enforceOperating: options.operatingLimit !== false,
+    oldLineErrors: options.oldLineErrors === true
+  })
+  portal.setLine(connector, line, true)
+  const server = await SandboxServer.start(guarded(portal.handler), { port: options.port, logLimit: options.logLimit })
+  url = server.url
+
+  const env: Environment = {
+    REWORD_PROVIDER: "bitrix24",
+    BITRIX24_PORTAL_URL: url,
+    BITRIX24_ACCESS_TOKEN: accessToken,
+    BITRIX24_REFRESH_TOKEN: refreshToken,
+    BITRIX24_CLIENT_ID: clientId,
+    BITRIX24_CLIENT_SECRET: clientSecret,
+    BITRIX24_OAUTH_URL: url,
+    BITRIX24_CONNECTOR: connector,
+    BITRIX24_LINE: String(line),
+    BITRIX24_ALLOW_INSECURE_LOOPBACK: "true"
+  }
+
+  const message: Sandbox["message"] = (chatId, messageId, where = {}) =>
+    portal.messages.get(portal.messageKey(where.connector ?? connector, where.line ?? line, chatId, messageId))
+
+  let seeded = 0
+  const seedMessage = async (
+    text: string,
+    ids: Partial<SandboxServer.RelayedIds> = {}
+  ): Promise<SandboxServer.RelayedIds> => {
+    if (typeof text !== "string" || text.length === 0) throw new TypeError("text must be a non-empty string")
+    seeded += 1
+    const relayed = {
+      externalMessageId: ids.externalMessageId ?? `sandbox-message-${seeded}`,
+      externalChatId: ids.externalChatId ?? "sandbox-chat",
+      externalAuthorId: ids.externalAuthorId ?? "sandbox-author"
+    }
+    for (const [name, value] of Object.entries(relayed)) {
+      if (typeof value !== "string" || value.length === 0) throw new TypeError(`${name} must be a non-empty string`)
+    }
+    const existing = message(relayed.externalChatId, relayed.externalMessageId)
+    if (existing !== undefined && !existing.deleted) {
+      throw new Error(`The sandbox already has message ${relayed.externalMessageId} in chat ${relayed.externalChatId}`)
+    }
+    portal.store({
+      connector,
+      line,
+      chatId: relayed.externalChatId,
+      messageId: relayed.externalMessageId,
+      authorId: relayed.externalAuthorId,
+      text,
+      files: [],
+      date: Math.floor(Date.now() / 1000)
+    })
+    return relayed
+  }
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    if (stopping === undefined) stopping = server.stop()
+    return stopping
+  }
+
+  return {
+    provider: "bitrix24",
+    url,
+    restUrl: `${url}/rest/`,
+    accessToken,
+    refreshToken,
+    clientId,
+    clientSecret,
+    connector,
+    line,
+    env,
+    settings: {
+      portalUrl: new URL(`${url}/`),
+      accessToken: Redacted.make(accessToken),
+      refreshToken: Redacted.make(refreshToken),
+      clientId,
+      clientSecret: Redacted.make(clientSecret),
+      oauthUrl: new URL(url),
+      connector,
+      line,
+      allowInsecureLoopback: true
+    },
+    server,
+    tokens: () => tokens.current(),
+    expireAccessToken: tokens.expireAll,
+    refreshes: tokens.refreshes,
+    limitHits: () => portal.errors("QUERY_LIMIT_EXCEEDED"),
+    errorAnswers: portal.errors,
+    calls: portal.calls,
+    operating: (method) => {
+      const at = Date.now()
+      const key = method.toLowerCase()
+      const snapshot = operating.snapshot(key, at)
+      return { ...snapshot, blocked: options.operatingLimit !== false && operating.blocked(key, at) }
+    },
+    lines: () => [...portal.lines.values()],
+    addLine: (lineConnector, lineId, lineOptions = {}) =>
+      portal.setLine(lineConnector, lineId, lineOptions.active ?? true),
+    setLineActive: portal.setLine,
+    users: () => [...portal.users.values()],
+    messages: () => [...portal.messages.values()],
+    message,
+    seedMessage,
+    inspect: (ids) => {
+      const found = message(ids.externalChatId, ids.externalMessageId)
+      return found === undefined || found.deleted ? undefined : { text: found.text, history: [...found.history] }
+    },
+    stop
+  }
+}
+
+/**
+ * A sandbox for the life of a scope: stopped when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
+ *   const ids = yield* Effect.promise(() => sandbox.seedMessage("Hello"))
+ *   return sandbox.inspect(ids)
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const scoped = (options?: Options): Effect.Effect<Sandbox, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => start(options)),
+    (sandbox) => Effect.promise(() => sandbox.stop())
+  )
+
+/**
+ * The sandbox as a service.
+ *
+ * @since 0.1.0
+ */
+export class Bitrix24Sandbox extends Context.Service<Bitrix24Sandbox, Sandbox>()("@reword/bitrix24/Bitrix24Sandbox") {}
+
+/**
+ * The sandbox as a layer: started when the layer is built, stopped when its
+ * scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const sandbox = yield* Bitrix24Sandbox.Bitrix24Sandbox
+ *   return sandbox.env
+ * }).pipe(Effect.provide(Bitrix24Sandbox.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<Bitrix24Sandbox> => Layer.effect(Bitrix24Sandbox, scoped(options))
