@@ -16,6 +16,7 @@ import { parseArgs } from "node:util"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Bitrix24 } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { type EditError, MessageEditor, Provider } from "@reword/core"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Result } from "effect"
@@ -72,7 +73,10 @@ const editRelayedMessage = (relayed: SandboxServer.RelayedIds, sandbox: SandboxS
     }
   })
 
-const sandboxes: ReadonlyArray<{ readonly start: () => Promise<SandboxServer.ProviderSandbox> }> = [AcquireSandbox]
+const sandboxes: ReadonlyArray<{ readonly start: () => Promise<SandboxServer.ProviderSandbox> }> = [
+  Bitrix24Sandbox,
+  AcquireSandbox
+]
 
 const sandboxTour = Effect.gen(function* () {
   line("reword demo: the local sandboxes of every provider, on 127.0.0.1. No credentials, nothing leaves the machine.")

@@ -2,6 +2,7 @@
  * The providers' local emulators, started for the life of a scope.
  */
 import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Data, Effect, type Scope } from "effect"
 
@@ -12,6 +13,7 @@ export interface Starter {
 
 /** The sandboxes of the providers the command ships with, by provider name. */
 export const defaults: Readonly<Record<string, Starter>> = {
+  bitrix24: Bitrix24Sandbox,
   acquire: AcquireSandbox
 }
 
