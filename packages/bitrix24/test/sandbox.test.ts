@@ -622,12 +622,12 @@ describe("OAuth", () => {
 
   it.live("access tokens expire after accessTokenTtl; the adapter refreshes and carries on", () =>
     Effect.gen(function* () {
-      const sandbox = yield* Bitrix24Sandbox.scoped({ accessTokenTtl: "300 millis" })
+      const sandbox = yield* Bitrix24Sandbox.scoped({ accessTokenTtl: "600 millis" })
       const ids = yield* promise(() => sandbox.seedMessage("v1"))
       const editor = yield* editorOf(sandbox)
       yield* editor.update({ ids, text: "v2" })
       assert.strictEqual(sandbox.refreshes(), 0)
-      yield* Effect.sleep("400 millis")
+      yield* Effect.sleep("700 millis")
       const raw = yield* promise(() => rest(sandbox, UPDATE, [item("m", "x")], { token: sandbox.accessToken }))
       assert.deepStrictEqual(raw, {
         status: 401,
@@ -676,7 +676,7 @@ describe("incoming webhooks", () => {
 
 describe("limits", () => {
   it("the leaky bucket: rate and burst configurable, 503 QUERY_LIMIT_EXCEEDED over it, or none at all", async () => {
-    const sandbox = await Bitrix24Sandbox.start({ bucket: { drainPerSecond: 10, capacity: 3 } })
+    const sandbox = await Bitrix24Sandbox.start({ bucket: { drainPerSecond: 4, capacity: 3 } })
     try {
       const burst = await Promise.all([1, 2, 3, 4].map((n) => rest(sandbox, UPDATE, [item(`m-${n}`, "x")])))
       assert.deepStrictEqual(burst.map((answer) => answer.status).sort(), [200, 200, 200, 503])
@@ -685,8 +685,8 @@ describe("limits", () => {
         error_description: "Too many requests"
       })
       assert.strictEqual(sandbox.limitHits(), 1)
-      // 10/s: a tenth of a second later there is room for one more, and not two.
-      await new Promise((resolve) => setTimeout(resolve, 120))
+      // 4/s: 300 ms later there is room for one more, and not two.
+      await new Promise((resolve) => setTimeout(resolve, 300))
       const next = [await rest(sandbox, UPDATE, [item("m", "x")]), await rest(sandbox, UPDATE, [item("m", "x")])]
       assert.deepStrictEqual(
         next.map((answer) => answer.status),
@@ -700,14 +700,14 @@ describe("limits", () => {
     const unlimited = await Bitrix24Sandbox.start({ bucket: false })
     const enterprise = await Bitrix24Sandbox.start({ bucket: "enterprise" })
     try {
-      const statuses = async (sandbox: Bitrix24Sandbox.Sandbox, count: number) => {
-        const seen: Array<number> = []
-        for (let n = 0; n < count; n++) seen.push((await rest(sandbox, UPDATE, [item("m", "x")])).status)
-        return seen
-      }
+      const statuses = async (sandbox: Bitrix24Sandbox.Sandbox, count: number) =>
+        (await Promise.all(Array.from({ length: count }, () => rest(sandbox, UPDATE, [item("m", "x")])))).map(
+          (answer) => answer.status
+        )
       assert.isTrue((await statuses(unlimited, 300)).every((status) => status === 200))
-      const answered = await statuses(enterprise, 260)
+      const answered = await statuses(enterprise, 300)
       assert.isAtLeast(answered.filter((status) => status === 200).length, 250)
+      assert.strictEqual(answered.filter((status) => status === 503).length, enterprise.limitHits())
       assert.isAbove(enterprise.limitHits(), 0)
     } finally {
       await unlimited.stop()
