@@ -54,19 +54,21 @@ const editRelayedMessage = (relayed: SandboxServer.RelayedIds, sandbox: SandboxS
     const attempts = [
       {
         what: "attach a file",
+        ifDone: "this provider stores files",
         request: { ids: relayed, text: "The map", files: [{ url: "https://cdn.example.com/map.png" }] }
       },
       {
         what: "edit a message it never relayed",
+        ifDone: "the provider did not object (Bitrix24 portals answer success for ids they never saw: keep ids right)",
         request: { ids: { ...relayed, externalMessageId: "wa-404", providerMessageId: 999_999 }, text: "?" }
       },
-      { what: "send an empty edit", request: { ids: relayed, text: "" } }
+      { what: "send an empty edit", ifDone: "", request: { ids: relayed, text: "" } }
     ]
     const outcomes = yield* editor.updateMany(attempts.map((attempt) => attempt.request))
     for (const [index, outcome] of outcomes.entries()) {
       const what = attempts[index]?.what ?? ""
       if (Result.isSuccess(outcome)) {
-        line(`  ${what}: done`)
+        line(`  ${what}: done; ${attempts[index]?.ifDone}`)
         continue
       }
       line(`  ${what}: ${outcome.failure.reason._tag} -> ${yield* adviceFor(outcome.failure)}`)

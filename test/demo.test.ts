@@ -18,7 +18,9 @@ const demo = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
 describe("pnpm demo", () => {
   it("without a provider configured, edits a message on each sandbox and shows typed errors", async () => {
     const { stdout } = await demo({})
+    expect(stdout).toContain("[bitrix24] sandbox at http://127.0.0.1:")
     expect(stdout).toContain("[acquire] sandbox at http://127.0.0.1:")
+    expect(stdout.match(/after: {2}"See you on Tuesday at 10:00\."/g)?.length).toBe(2)
     expect(stdout).toContain(`before: "See you on Monday at 10:00."`)
     expect(stdout).toContain(`after:  "See you on Tuesday at 10:00."`)
     expect(stdout).toContain("attach a file: Unsupported -> do without files")
