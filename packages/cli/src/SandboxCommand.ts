@@ -148,6 +148,9 @@ export const make = (options: Options = {}) => {
               }
               yield* output.out("")
             }
+            if (started.length > 1) {
+              yield* output.out("Each block sets REWORD_PROVIDER: paste the block of the provider to use.")
+            }
             yield* output.out("Press Ctrl-C to stop.")
           }
           return yield* Effect.never

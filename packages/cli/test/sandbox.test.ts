@@ -143,6 +143,42 @@ describe("reword update --sandbox", () => {
     ])
   })
 
+  it("rehearses on the Bitrix24 emulator, files included", async () => {
+    const run = await reword(
+      [
+        "update",
+        "--sandbox",
+        "--json",
+        "--provider",
+        "bitrix24",
+        "--external-message-id",
+        "wa-881",
+        "--external-chat-id",
+        "wa-chat-7",
+        "--external-author-id",
+        "wa-user-3",
+        "--text",
+        "Sorry, Tuesday.",
+        "--file",
+        "https://cdn.example.com/f/81#menu.pdf"
+      ],
+      { env: { BITRIX24_ACCESS_TOKEN: "live-token-never-used", BITRIX24_PORTAL_URL: "https://acme.bitrix24.com" } }
+    )
+    expect(run.code).toBe(0)
+    expect(jsonOf(run.stdout)).toMatchObject({
+      provider: "bitrix24",
+      ids: { externalMessageId: "wa-881", externalChatId: "wa-chat-7", externalAuthorId: "wa-user-3" },
+      text: "Sorry, Tuesday.",
+      files: [{ url: "https://cdn.example.com/f/81", name: "menu.pdf" }],
+      sandbox: {
+        provider: "bitrix24",
+        before: { text: "(sandbox) the message as it was first sent" },
+        after: { text: "Sorry, Tuesday." }
+      }
+    })
+    expect(run.stdout + run.stderr).not.toContain("live-token-never-used")
+  })
+
   it("needs a provider that has a sandbox", async () => {
     const none = await reword(["update", "--sandbox", "--provider-message-id", "1", "--text", "x"])
     expect(none.code).toBe(2)
@@ -174,6 +210,35 @@ describe("reword sandbox", () => {
     }
     const { code, stderr } = await done
     expect(code).toBe(130)
+    expect(stderr).toContain("stopped the acquire sandbox")
+  })
+
+  it("runs every emulator by default; each one's environment works", async () => {
+    const child = spawnReword(["sandbox", "--json", "--seed", "Hello"])
+    const done = ended(child)
+    try {
+      const { sandboxes } = JSON.parse(await firstLine(child)) as { readonly sandboxes: ReadonlyArray<Described> }
+      expect(sandboxes.map((sandbox) => sandbox.provider)).toEqual(["bitrix24", "acquire"])
+      const runs = await Promise.all(
+        sandboxes.map((sandbox) => {
+          const ids = sandbox.seeded[0]?.ids ?? {}
+          const flags = Object.entries(ids).flatMap(([key, value]) => [
+            `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
+            String(value)
+          ])
+          return reword(["update", "--json", ...flags, "--text", `Hello from ${sandbox.provider}`], {
+            env: sandbox.env
+          })
+        })
+      )
+      expect(runs.map((run) => run.code)).toEqual([0, 0])
+      expect(runs.map((run) => jsonOf(run.stdout).text)).toEqual(["Hello from bitrix24", "Hello from acquire"])
+    } finally {
+      child.kill("SIGINT")
+    }
+    const { code, stderr } = await done
+    expect(code).toBe(130)
+    expect(stderr).toContain("stopped the bitrix24 sandbox")
     expect(stderr).toContain("stopped the acquire sandbox")
   })
 
