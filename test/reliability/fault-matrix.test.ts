@@ -1,0 +1,422 @@
+/**
+ * The fault matrix: every cell of `faultMatrix.ts` (provider × fault ×
+ * operation) against the provider's sandbox over real HTTP. Each cell asserts
+ * the outcome of every request (and that `updateMany` answers exactly one per
+ * request), what the sandbox stored, the number of requests in the sandbox's
+ * own log, and the least wait before each retry (so `Retry-After` is shown
+ * honoured by the log, not by the library's word). Everything reword writes
+ * while the matrix runs is captured and checked for secrets, and
+ * `docs/fault-matrix.md` is checked to be what the matrix data renders
+ * (`UPDATE_FAULT_MATRIX=1` writes it).
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import { assert, describe, it } from "@effect/vitest"
+import { Acquire } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+import { EditError, type EditedMessage, type MessageEditor } from "@reword/core"
+import type { SandboxServer } from "@reword/core/sandbox"
+import { Cause, Duration, Effect, Exit, Result } from "effect"
+import {
+  type ApplicableCell,
+  CELLS,
+  cellName,
+  LARGE_BUCKET,
+  OPERATING_FALLBACK_MS,
+  type OutcomeKey,
+  POLICY,
+  render,
+  requestCount,
+  type Setup,
+  TIMEOUT_MS
+} from "./faultMatrix.ts"
+import {
+  ACQUIRE_UPDATE_PATH,
+  acquireSecrets,
+  BITRIX24_UPDATE_PATH,
+  bitrix24MessageIds,
+  bitrix24Secrets,
+  type Capture,
+  capturing,
+  leaksIn,
+  makeCapture,
+  OAUTH_PATH,
+  printings,
+  type Secret,
+  texts
+} from "./support.ts"
+
+const DOC = new URL("../../docs/fault-matrix.md", import.meta.url)
+
+/**
+ * Timers may fire a millisecond early against `Date`, and the log's times are
+ * whole milliseconds: a retry counts as having waited long enough within this.
+ */
+const CLOCK_TOLERANCE_MS = 5
+
+interface Seeded {
+  readonly ids: SandboxServer.RelayedIds
+  readonly before: string
+  readonly after: string
+}
+
+/** What a cell observed. */
+interface Observed {
+  readonly outcomes: ReadonlyArray<Result.Result<EditedMessage.EditedMessage, EditError.EditError>>
+  readonly seeded: ReadonlyArray<Seeded>
+  readonly stored: ReadonlyArray<string | undefined>
+  /** The sandbox's log from the call on. */
+  readonly log: ReadonlyArray<SandboxServer.LoggedRequest>
+  readonly isEdit: (request: SandboxServer.LoggedRequest) => boolean
+  /** Which message (Acquire) or call (Bitrix24) a request is, to pair a faulted request with its retry. */
+  readonly keyOf: (request: SandboxServer.LoggedRequest) => string
+  readonly retryAfterDate: number | undefined
+  readonly secrets: ReadonlyArray<Secret>
+  readonly capture: Capture
+}
+
+/** What the whole matrix wrote and which secrets its sandboxes issued, for the secrets test. */
+const everything: { readonly texts: Array<string>; readonly secrets: Array<Secret>; cells: number } = {
+  texts: [],
+  secrets: [],
+  cells: 0
+}
+const passed = new Set<string>()
+
+const httpDate = (aheadMs: number): { readonly header: string; readonly at: number } => {
+  const header = new Date(Date.now() + aheadMs).toUTCString()
+  return { header, at: Date.parse(header) }
+}
+
+/**
+ * A `fetch` that drops the text of the message at `index` of every
+ * `imconnector.update.messages` call on its way to the sandbox, so that the
+ * sandbox refuses that item itself.
+ */
+const droppingTextAt =
+  (index: number): typeof globalThis.fetch =>
+  async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init)
+    if (!request.url.endsWith(BITRIX24_UPDATE_PATH)) return fetch(request)
+    const body = JSON.parse(await request.text()) as { MESSAGES: Array<{ message: Record<string, unknown> }> }
+    const item = body.MESSAGES[index]
+    if (item !== undefined) item.message = { ...item.message, text: undefined }
+    return fetch(request.url, {
+      method: request.method,
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(body),
+      signal: request.signal
+    })
+  }
+
+const faultsOf = (setup: ReadonlyArray<Setup>) => ({
+  failItem: setup.flatMap((step) => (step._tag === "FailItem" ? [step.index] : []))[0]
+})
+
+const runOperation = (
+  editor: MessageEditor.Service,
+  cell: ApplicableCell,
+  seeded: ReadonlyArray<Seeded>,
+  capture: Capture
+) =>
+  capturing(capture)(
+    cell.operation === "update"
+      ? Effect.map(
+          Effect.result(editor.update({ ids: (seeded[0] as Seeded).ids, text: (seeded[0] as Seeded).after })),
+          (outcome) => [outcome]
+        )
+      : editor.updateMany(seeded.map(({ ids, after }) => ({ ids, text: after })))
+  )
+
+const seed = (sandbox: SandboxServer.ProviderSandbox, cell: ApplicableCell) =>
+  Effect.forEach(
+    Array.from({ length: requestCount(cell.operation) }, (_, n) => n),
+    (n) =>
+      Effect.map(
+        Effect.promise(() => sandbox.seedMessage(`original ${n}`)),
+        (ids): Seeded => ({ ids, before: `original ${n}`, after: `edited ${n}` })
+      )
+  )
+
+const runBitrix24 = (cell: ApplicableCell) =>
+  Effect.gen(function* () {
+    const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: LARGE_BUCKET })
+    const seeded = yield* seed(sandbox, cell)
+    const { failItem } = faultsOf(cell.setup)
+    const editor = yield* Effect.orDie(
+      Bitrix24MessageEditor.make(sandbox.settings, {
+        retry: POLICY,
+        transport: { timeout: TIMEOUT_MS, ...(failItem === undefined ? {} : { fetch: droppingTextAt(failItem) }) },
+        rateLimit: { bucket: LARGE_BUCKET, operatingFallback: OPERATING_FALLBACK_MS }
+      })
+    )
+    let retryAfterDate: number | undefined
+    for (const step of cell.setup) {
+      switch (step._tag) {
+        case "Inject":
+          sandbox.server.inject({
+            fault: step.fault,
+            times: step.times,
+            path: step.target === "oauth" ? OAUTH_PATH : BITRIX24_UPDATE_PATH
+          })
+          break
+        case "InjectRetryAfterDate": {
+          const date = httpDate(step.aheadMs)
+          retryAfterDate = date.at
+          sandbox.server.inject({
+            fault: Bitrix24Sandbox.Faults.retryAfter(date.header),
+            times: 1,
+            path: BITRIX24_UPDATE_PATH
+          })
+          break
+        }
+        case "ExpireAccessToken":
+          sandbox.expireAccessToken()
+          break
+        case "RotateRefreshTokenElsewhere": {
+          // Another process with the same application refreshes first: the configured refresh token is used up.
+          const answer = yield* Effect.promise(() =>
+            fetch(`${sandbox.url}${OAUTH_PATH}`, {
+              method: "POST",
+              body: new URLSearchParams({
+                grant_type: "refresh_token",
+                client_id: sandbox.clientId,
+                client_secret: sandbox.clientSecret,
+                refresh_token: sandbox.refreshToken
+              })
+            })
+          )
+          assert.strictEqual(answer.status, 200)
+          break
+        }
+        case "FailItem":
+          break
+        case "RevokeApiKey":
+          throw new Error("Bitrix24 has no API key")
+      }
+    }
+    const mark = sandbox.server.requests.length
+    const capture = makeCapture()
+    const outcomes = yield* runOperation(editor, cell, seeded, capture)
+    return {
+      outcomes,
+      seeded,
+      stored: seeded.map(({ ids }) => sandbox.inspect(ids)?.text),
+      log: sandbox.server.requests.slice(mark),
+      isEdit: (request: SandboxServer.LoggedRequest) => request.path === BITRIX24_UPDATE_PATH,
+      keyOf: (request: SandboxServer.LoggedRequest) =>
+        request.path === BITRIX24_UPDATE_PATH ? bitrix24MessageIds(request).join(",") : request.path,
+      retryAfterDate,
+      secrets: bitrix24Secrets(sandbox),
+      capture
+    } satisfies Observed
+  })
+
+const runAcquire = (cell: ApplicableCell) =>
+  Effect.gen(function* () {
+    const sandbox = yield* AcquireSandbox.scoped()
+    const seeded = yield* seed(sandbox, cell)
+    const editor = yield* Effect.orDie(Acquire.make({ ...sandbox.settings, retry: POLICY, timeout: TIMEOUT_MS }))
+    // Faults target the first message's requests, so the cell's numbers do not depend on which request came first.
+    const firstPath = `${ACQUIRE_UPDATE_PATH}${(seeded[0] as Seeded).ids.providerMessageId}`
+    let retryAfterDate: number | undefined
+    for (const step of cell.setup) {
+      switch (step._tag) {
+        case "Inject":
+          sandbox.server.inject({ fault: step.fault, times: step.times, path: firstPath })
+          break
+        case "InjectRetryAfterDate": {
+          const date = httpDate(step.aheadMs)
+          retryAfterDate = date.at
+          sandbox.server.inject({ fault: AcquireSandbox.Faults.retryAfter(date.header), times: 1, path: firstPath })
+          break
+        }
+        case "RevokeApiKey":
+          sandbox.revokeKey(sandbox.apiKey)
+          break
+        default:
+          throw new Error(`Acquire has no ${step._tag}`)
+      }
+    }
+    const mark = sandbox.server.requests.length
+    const capture = makeCapture()
+    const outcomes = yield* runOperation(editor, cell, seeded, capture)
+    return {
+      outcomes,
+      seeded,
+      stored: seeded.map(({ ids }) => sandbox.inspect(ids)?.text),
+      log: sandbox.server.requests.slice(mark),
+      isEdit: (request: SandboxServer.LoggedRequest) => request.path.startsWith(ACQUIRE_UPDATE_PATH),
+      keyOf: (request: SandboxServer.LoggedRequest) => request.path,
+      retryAfterDate,
+      secrets: acquireSecrets(sandbox),
+      capture
+    } satisfies Observed
+  })
+
+const outcomeKey = (outcome: Result.Result<unknown, EditError.EditError>): OutcomeKey =>
+  Result.isSuccess(outcome) ? "success" : outcome.failure.reason._tag
+
+/** For each injected fault on the edit endpoint, the gap to the next request of the same message or call. */
+const retryGaps = (observed: Observed): ReadonlyArray<{ readonly faulted: Date; readonly retry: Date | undefined }> =>
+  observed.log.flatMap((request, index) => {
+    if (request.fault === undefined || !observed.isEdit(request)) return []
+    const key = observed.keyOf(request)
+    const retry = observed.log.slice(index + 1).find((next) => observed.isEdit(next) && observed.keyOf(next) === key)
+    return [{ faulted: request.at, retry: retry?.at }]
+  })
+
+const check = (cell: ApplicableCell, observed: Observed): void => {
+  const { expected } = cell
+  const { outcomes } = observed
+
+  // Exactly one outcome per request, in order.
+  assert.strictEqual(outcomes.length, requestCount(cell.operation), "one outcome per request")
+  const tally: Partial<Record<OutcomeKey, number>> = {}
+  for (const outcome of outcomes) tally[outcomeKey(outcome)] = (tally[outcomeKey(outcome)] ?? 0) + 1
+  assert.deepStrictEqual(tally, expected.outcomes, "outcomes")
+
+  outcomes.forEach((outcome, n) => {
+    const seeded = observed.seeded[n] as Seeded
+    if (Result.isSuccess(outcome)) {
+      // A success is in the sandbox with the new text, and says so.
+      assert.strictEqual(outcome.success.text, seeded.after)
+      assert.strictEqual(observed.stored[n], seeded.after, "a success is stored")
+      return
+    }
+    const error = outcome.failure
+    assert.isTrue(EditError.isEditError(error), "a failure is an EditError")
+    assert.strictEqual(error.provider, cell.provider)
+    assert.strictEqual(error.operation, cell.operation)
+    assert.strictEqual(observed.stored[n], seeded.before, "a failure left the message as it was")
+    const reason = error.reason
+    if (expected.code !== undefined) assert.strictEqual("code" in reason ? reason.code : undefined, expected.code)
+    if (expected.retryAfterMs !== undefined) {
+      assert.strictEqual(
+        error.retryAfter === undefined ? undefined : Duration.toMillis(error.retryAfter),
+        expected.retryAfterMs,
+        "the retryAfter the app gets"
+      )
+    }
+    if (expected.problemPath !== undefined) {
+      assert.deepStrictEqual(reason._tag === "InvalidRequest" ? reason.problems.map((problem) => problem.path) : [], [
+        expected.problemPath
+      ])
+    }
+  })
+
+  // What each failed attempt was, from the adapter's client spans (one per provider call).
+  const failedAttempts = observed.capture.spans.flatMap((span) => {
+    if (!/^(Bitrix24Client|AcquireClient)\./.test(span.name) || span.status._tag !== "Ended") return []
+    const exit = span.status.exit
+    if (Exit.isSuccess(exit)) return []
+    const error = Cause.squash(exit.cause)
+    return [EditError.isEditError(error) ? error.reason._tag : `not an EditError: ${String(error)}`]
+  })
+  assert.deepStrictEqual(
+    [...new Set(failedAttempts)],
+    expected.attemptsFailedWith === undefined ? [] : [expected.attemptsFailedWith],
+    "what the failed attempts were"
+  )
+
+  // Attempts, from the sandbox's own log.
+  assert.strictEqual(observed.log.filter(observed.isEdit).length, expected.attempts, "requests to the edit endpoint")
+  assert.strictEqual(
+    observed.log.filter((request) => request.path === OAUTH_PATH).length,
+    expected.refreshes,
+    "token refreshes"
+  )
+
+  // The wait before each retry, from the sandbox's own log.
+  const gaps = retryGaps(observed)
+  const wait = expected.wait
+  switch (wait._tag) {
+    case "None":
+      for (const gap of gaps) assert.isUndefined(gap.retry, "not retried")
+      break
+    case "AtLeast":
+      assert.isAbove(gaps.length, 0, "a fault was played")
+      for (const gap of gaps) {
+        if (gap.retry === undefined) continue
+        assert.isAtLeast(gap.retry.getTime() - gap.faulted.getTime(), wait.ms - CLOCK_TOLERANCE_MS, wait.why)
+      }
+      assert.isTrue(
+        gaps.some((gap) => gap.retry !== undefined),
+        "retried"
+      )
+      break
+    case "UntilRetryAfterDate": {
+      const date = observed.retryAfterDate ?? Number.NaN
+      assert.strictEqual(gaps.length, 1)
+      const retry = gaps[0]?.retry
+      assert.isDefined(retry, "retried")
+      assert.isAtLeast(retry?.getTime() ?? 0, date - CLOCK_TOLERANCE_MS, "not before the Retry-After date")
+      break
+    }
+  }
+}
+
+describe.concurrent("the fault matrix", () => {
+  for (const cell of CELLS) {
+    if (cell._tag === "NotApplicable") {
+      it.skip(`${cellName(cell)}: N/A (${cell.why})`, () => Effect.void)
+      continue
+    }
+    it.live(
+      cellName(cell),
+      () =>
+        Effect.gen(function* () {
+          const observed = yield* cell.provider === "bitrix24" ? runBitrix24(cell) : runAcquire(cell)
+          for (const outcome of observed.outcomes) {
+            if (Result.isFailure(outcome)) observed.capture.printed.push(...printings(outcome.failure))
+            else observed.capture.printed.push(JSON.stringify(outcome.success))
+          }
+          everything.texts.push(...texts(observed.capture))
+          everything.secrets.push(...observed.secrets)
+          everything.cells += 1
+          // Each cell's own secrets, at once (the test below checks the whole matrix against all of them).
+          assert.deepStrictEqual(leaksIn(texts(observed.capture), observed.secrets), [])
+          check(cell, observed)
+          passed.add(cellName(cell))
+        }),
+      20_000
+    )
+  }
+})
+
+const applicable = CELLS.filter((cell): cell is ApplicableCell => cell._tag === "Applies")
+
+describe("secrets across the whole fault matrix", () => {
+  it("nothing reword wrote (debug logs, spans, errors however printed) holds a token, client secret or API key", () => {
+    if (everything.cells < applicable.length) return // a filtered run: the matrix did not run whole
+    const kinds = new Set(everything.secrets.map((secret) => secret.name))
+    // The check is not vacuous: every kind of secret was in play, and reword did write.
+    assert.includeMembers([...kinds], ["access token", "refresh token", "client secret", "API key"])
+    assert.isAbove(
+      everything.texts.filter((text) => text.startsWith("Debug ")).length,
+      applicable.length,
+      "debug lines captured"
+    )
+    assert.isTrue(everything.texts.some((text) => text.includes("attempt failed")))
+    assert.isTrue(everything.texts.some((text) => text.includes("MessageEditor.updateMany")))
+    assert.isTrue(everything.texts.some((text) => text.includes("reword.outcome")))
+    // And it would see a leak.
+    const planted = everything.secrets[0] as Secret
+    assert.lengthOf(leaksIn([`oops ${planted.value} oops`], [planted]), 1)
+
+    assert.deepStrictEqual(leaksIn(everything.texts, everything.secrets), [])
+  })
+})
+
+describe("docs/fault-matrix.md", () => {
+  it("is what the matrix data renders (UPDATE_FAULT_MATRIX=1 writes it)", () => {
+    const rendered = render()
+    if (process.env.UPDATE_FAULT_MATRIX === "1") {
+      const missing = applicable.map(cellName).filter((name) => !passed.has(name))
+      assert.deepStrictEqual(missing, [], "publish only a matrix whose every cell passed in this run")
+      writeFileSync(DOC, rendered)
+    }
+    assert.strictEqual(readFileSync(DOC, "utf8"), rendered)
+  })
+})

@@ -1,0 +1,169 @@
+/**
+ * What the reliability tests share: capturing everything reword writes (logs
+ * at every level, spans, errors as an app would print them), the secrets a
+ * sandbox issued, and reading the sandboxes' request logs.
+ */
+import { inspect } from "node:util"
+import type { AcquireSandbox } from "@reword/acquire/sandbox"
+import type { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+import { EditError } from "@reword/core"
+import type { SandboxServer } from "@reword/core/sandbox"
+import { Cause, Effect, Logger, References, Tracer } from "effect"
+
+// --- capturing what reword writes
+
+/** Everything reword wrote while an effect ran: log lines, spans, and the errors it answered, as printed. */
+export interface Capture {
+  readonly logs: Array<string>
+  readonly spans: Array<Tracer.NativeSpan>
+  readonly printed: Array<string>
+}
+
+export const makeCapture = (): Capture => ({ logs: [], spans: [], printed: [] })
+
+const deep = (value: unknown): string => inspect(value, { depth: 20, breakLength: Number.POSITIVE_INFINITY })
+
+/**
+ * Runs an effect with a logger that keeps every line at every level (the
+ * minimum level lowered to `All`, so reword's debug lines are in), and a
+ * tracer that keeps every span.
+ */
+export const capturing =
+  (capture: Capture) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const logger = Logger.make((options) => {
+      capture.logs.push(
+        `${options.logLevel} ${deep(options.message)}${options.cause.reasons.length > 0 ? ` ${Cause.pretty(options.cause)}` : ""}`
+      )
+    })
+    const tracer = Tracer.make({
+      span: (options) => {
+        const span = new Tracer.NativeSpan(options)
+        capture.spans.push(span)
+        return span
+      }
+    })
+    return effect.pipe(
+      Effect.withTracer(tracer),
+      Effect.provide(Logger.layer([logger])),
+      Effect.provideService(References.MinimumLogLevel, "All")
+    )
+  }
+
+/** Every way an app may print or log an error. */
+export const printings = (error: unknown): ReadonlyArray<string> => {
+  const forms = [
+    error instanceof Error ? error.message : "",
+    String(error),
+    JSON.stringify(error) ?? "",
+    deep(error),
+    error instanceof Error ? (error.stack ?? "") : ""
+  ]
+  if (EditError.isEditError(error)) {
+    forms.push(error.reason.message, String(error.reason), JSON.stringify(error.reason), deep(error.reason))
+  }
+  return forms
+}
+
+/** A span as text: its name, attributes, events, links and status (the exit of what it traced, errors included). */
+export const spanText = (span: Tracer.NativeSpan): string =>
+  `${span.name} ${deep([...span.attributes])} ${deep(span.events)} ${deep(span.links)} ${deep(span.status)}`
+
+/** Everything captured, as texts. */
+export const texts = (capture: Capture): ReadonlyArray<string> => [
+  ...capture.logs,
+  ...capture.spans.map(spanText),
+  ...capture.printed
+]
+
+/** A secret found in a text, with the secret itself blanked out of the excerpt. */
+export interface Leak {
+  readonly secret: string
+  readonly excerpt: string
+}
+
+/** Where any of the secrets appears in the texts. */
+export const leaksIn = (
+  haystack: ReadonlyArray<string>,
+  secrets: ReadonlyArray<{ readonly name: string; readonly value: string }>
+): ReadonlyArray<Leak> =>
+  haystack.flatMap((text) =>
+    secrets
+      .filter((secret) => text.includes(secret.value))
+      .map((secret) => {
+        const at = text.indexOf(secret.value)
+        return {
+          secret: secret.name,
+          excerpt: text.slice(Math.max(0, at - 80), at + secret.value.length + 80).replaceAll(secret.value, "<SECRET>")
+        }
+      })
+  )
+
+// --- the secrets a sandbox issued
+
+export interface Secret {
+  readonly name: string
+  readonly value: string
+}
+
+const parsedJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Every secret a Bitrix24 sandbox knows of: the client secret, the first pair,
+ * the pair it holds now, and every access token and refresh token a client
+ * ever sent it (each issued pair but the last is used before the next refresh).
+ */
+export const bitrix24Secrets = (sandbox: Bitrix24Sandbox.Sandbox): ReadonlyArray<Secret> => {
+  const found = new Map<string, string>([
+    [sandbox.clientSecret, "client secret"],
+    [sandbox.accessToken, "access token"],
+    [sandbox.refreshToken, "refresh token"],
+    [sandbox.tokens().accessToken, "access token"],
+    [sandbox.tokens().refreshToken, "refresh token"]
+  ])
+  for (const request of sandbox.server.requests) {
+    if (request.path.startsWith("/oauth/")) {
+      const form = new URLSearchParams(request.text)
+      const refresh = form.get("refresh_token")
+      if (refresh !== null && refresh.length > 0) found.set(refresh, "refresh token")
+      const secret = form.get("client_secret")
+      if (secret !== null && secret.length > 0) found.set(secret, "client secret")
+    } else {
+      const body = parsedJson(request.text)
+      const auth = typeof body === "object" && body !== null ? (body as { auth?: unknown }).auth : undefined
+      if (typeof auth === "string" && auth.length > 0) found.set(auth, "access token")
+    }
+  }
+  return [...found].map(([value, name]) => ({ name, value }))
+}
+
+/** The API keys of an Acquire sandbox. */
+export const acquireSecrets = (
+  sandbox: AcquireSandbox.Sandbox,
+  extra: ReadonlyArray<string> = []
+): ReadonlyArray<Secret> => [
+  { name: "API key", value: sandbox.apiKey },
+  { name: "read-only API key", value: sandbox.readOnlyKey },
+  ...extra.map((value) => ({ name: "API key", value }))
+]
+
+// --- request logs
+
+export const BITRIX24_UPDATE_PATH = "/rest/imconnector.update.messages"
+export const OAUTH_PATH = "/oauth/token/"
+export const ACQUIRE_UPDATE_PATH = "/api/v1/crm/messenger/chat/message/"
+
+/** The ids of the messages a Bitrix24 call carried, in order. */
+export const bitrix24MessageIds = (request: SandboxServer.LoggedRequest): ReadonlyArray<string> => {
+  const body = parsedJson(request.text) as { MESSAGES?: ReadonlyArray<{ message?: { id?: unknown } }> } | undefined
+  return (body?.MESSAGES ?? []).map((item) => String(item.message?.id))
+}
+
+/** Milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
