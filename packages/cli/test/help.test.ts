@@ -96,6 +96,14 @@ describe("reword --help", () => {
     expect(run.stdout).toContain(version)
   })
 
+  it("the bin is src/bin.ts built to dist/bin.js, a node script", () => {
+    const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      bin: Record<string, string>
+    }
+    expect(manifest.bin).toEqual({ reword: "./dist/bin.js" })
+    expect(readFileSync(new URL("../src/bin.ts", import.meta.url), "utf8").split("\n")[0]).toBe("#!/usr/bin/env node")
+  })
+
   it("a bare or unknown command is bad input (exit 2)", async () => {
     const bare = await reword([])
     expect(bare.code).toBe(2)

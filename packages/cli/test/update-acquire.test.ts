@@ -284,5 +284,17 @@ describe("settings from flags, and secrets", () => {
       expect(everything(run)).not.toContain(wrongKey)
     }
     expect(jsonOf(runs[1]?.stdout ?? "")).toMatchObject({ error: { reason: "Unauthorized" } })
+    expect(runs[2]?.stderr).toContain('"<redacted>" is not an account id')
+  })
+
+  it("a secret's value prints as <redacted> wherever it would appear, even in a message's own text", async () => {
+    const ids = await sandbox.seedMessage("Oops")
+    const run = await reword(
+      ["update", "--json", "--provider-message-id", String(ids.providerMessageId), "--text", `key: ${sandbox.apiKey}`],
+      { env: sandbox.env }
+    )
+    expect(run.code).toBe(0)
+    expect(jsonOf(run.stdout)).toMatchObject({ text: "key: <redacted>" })
+    expect(everything(run)).not.toContain(sandbox.apiKey)
   })
 })
