@@ -20,8 +20,11 @@ export const OPERATIONS: ReadonlyArray<OperationName> = ["update", "updateMany"]
 /** The retry policy every cell runs with: fast, so that the suite stays short. */
 export const POLICY = { initialDelay: 10, maxDelay: 100, maxAttempts: 3, maxElapsed: 10_000 } as const
 
-/** The transport timeout of every cell (the hang cell waits for it). */
-export const TIMEOUT_MS = 300
+/** The transport timeout of the hang cells. */
+export const HANG_TIMEOUT_MS = 300
+
+/** The transport timeout of every other cell: long, so that a busy machine never turns a slow answer into a fault. */
+export const TIMEOUT_MS = 5_000
 
 /** How many requests each `updateMany` cell sends (Bitrix24 packs them in one call; Acquire sends one call each). */
 export const MANY = 3
@@ -73,11 +76,17 @@ export type Setup =
    */
   | { readonly _tag: "FailItem"; readonly index: number }
 
-/** The least time between the faulted request and its retry, as the sandbox logged them. */
+/** The least time between the faulted request and its retry. */
 export type Wait =
   /** Not retried by the policy. */
   | { readonly _tag: "None"; readonly why: string }
+  /** Between the faulted request and its retry, both as the sandbox logged them. */
   | { readonly _tag: "AtLeast"; readonly ms: number; readonly why: string }
+  /**
+   * Between the moment reword sent the hung request (its timer starts then,
+   * before the sandbox sees it) and the retry, as the sandbox logged it.
+   */
+  | { readonly _tag: "AfterSending"; readonly ms: number; readonly why: string }
   /** The retry arrives no earlier than the `Retry-After` date. */
   | { readonly _tag: "UntilRetryAfterDate" }
 
@@ -388,12 +397,12 @@ export const ROWS = [
   {
     id: "hang",
     title: "a hang past the timeout",
-    how: `\`Faults.hang()\`, transport timeout ${TIMEOUT_MS} ms`,
+    how: `\`Faults.hang()\`, transport timeout ${HANG_TIMEOUT_MS} ms`,
     cell: (context) =>
       retriedOnce(context, [inject(Faults.hang())], "Timeout", {
-        _tag: "AtLeast",
-        ms: TIMEOUT_MS + MIN_BACKOFF_MS,
-        why: "the timeout, then the first backoff"
+        _tag: "AfterSending",
+        ms: HANG_TIMEOUT_MS + MIN_BACKOFF_MS,
+        why: "from sending the hung request: the timeout, then the first backoff"
       })
   },
   {
@@ -522,6 +531,7 @@ const waitText = (wait: Wait): string => {
     case "None":
       return `— (${wait.why})`
     case "AtLeast":
+    case "AfterSending":
       return `≥ ${wait.ms} ms (${wait.why})`
     case "UntilRetryAfterDate":
       return "not before the `Retry-After` date (1–2 s)"
@@ -529,6 +539,18 @@ const waitText = (wait: Wait): string => {
 }
 
 const escapeCell = (text: string): string => text.replaceAll("|", "\\|")
+
+/** A Markdown table with its columns padded to their widest cell, as the formatter (biome) writes them. */
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
+  const all = [header, ...rows].map((row) => row.map(escapeCell))
+  const widths = header.map((_, column) => Math.max(3, ...all.map((row) => (row[column] ?? "").length)))
+  const line = (row: ReadonlyArray<string>) =>
+    `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`
+  const [head = [], ...body] = all
+  return [line(head), line(widths.map((width) => "-".repeat(width))), ...body.map(line)]
+}
+
+const PROVIDER_TITLES: Record<ProviderName, string> = { bitrix24: "Bitrix24", acquire: "Acquire" }
 
 /** The Markdown of `docs/fault-matrix.md`. */
 export const render = (): string => {
@@ -540,53 +562,63 @@ export const render = (): string => {
     "",
     "What reword does when a provider (or the network in front of it) misbehaves, for each provider, each fault and",
     "both `update` and `updateMany`. Every row is a test that runs in CI against the provider's local sandbox",
-    "(`@reword/bitrix24/sandbox`, `@reword/acquire/sandbox`) over real HTTP, and this table is generated from the",
+    "(`@reword/bitrix24/sandbox`, `@reword/acquire/sandbox`) over real HTTP, and these tables are generated from the",
     "data those tests run: the test fails when this file differs from what the data renders.",
     "",
-    "How to read it:",
+    "How to read them:",
     "",
     `- **Policy**: every cell runs with \`retry: { initialDelay: ${POLICY.initialDelay}, maxDelay: ${POLICY.maxDelay}, maxAttempts: ${POLICY.maxAttempts}, maxElapsed: ${POLICY.maxElapsed} }\``,
-    `  and \`transport: { timeout: ${TIMEOUT_MS} }\`. Bitrix24 cells use a large bucket on both sides`,
-    `  (${LARGE_BUCKET.drainPerSecond}/s, ${LARGE_BUCKET.capacity}) and \`operatingFallback\` ${OPERATING_FALLBACK_MS} ms.`,
+    `  (jitter on) and \`transport: { timeout: ${TIMEOUT_MS} }\`, except the hang cells: \`timeout: ${HANG_TIMEOUT_MS}\`. Bitrix24 cells use a`,
+    `  large bucket on both sides (${LARGE_BUCKET.drainPerSecond}/s, ${LARGE_BUCKET.capacity}) and \`operatingFallback: ${OPERATING_FALLBACK_MS}\`.`,
     `- **Outcome**: what each request ended with. \`update\` sends 1 request; \`updateMany\` sends ${MANY}, and every cell`,
     `  checks that it answers exactly ${MANY} outcomes, in order. A success is checked in the sandbox (the stored text is`,
-    "  the new one); a failure is an `EditError` with this reason, and the sandbox still holds the old text.",
+    '  the new one); a failure is an `EditError` with this reason, and the sandbox still holds the old text. "retried',
+    "  on\" is the reason of the failed attempt(s), read from the adapter's client spans.",
     "- **Requests**: requests to the edit endpoint in the sandbox's own log (Bitrix24: `imconnector.update.messages`,",
     "  one call carries every message of `updateMany`; Acquire: one `POST /crm/messenger/chat/message/{id}` per",
     "  message, and faults target the first message's), plus token refreshes (`/oauth/token/`) where there are some.",
-    "- **Wait**: the least time between the faulted request and its retry in the sandbox's log (same message or",
-    "  call). `Retry-After` is honoured when the retry arrives no sooner than it asked.",
-    "- **N/A**: the fault is a notion the provider does not have; the cell says why.",
-    "",
-    "| Fault | Provider | Operation | Outcome | Requests | Wait before the retry |",
-    "| --- | --- | --- | --- | --- | --- |"
+    "- **Wait**: the least time between the faulted request and its retry (same message or call) in the sandbox's log.",
+    "  `Retry-After` is honoured when the retry arrives no sooner than it asked. A hung request is timed from when",
+    "  reword sent it (its timer starts then), to the retry in the sandbox's log.",
+    "- **N/A**: the fault is a notion the provider does not have; the cell says why."
   ]
-  for (const row of ROWS) {
-    for (const provider of PROVIDERS) {
+  for (const provider of PROVIDERS) {
+    const rows: Array<ReadonlyArray<string>> = []
+    for (const row of ROWS) {
       for (const operation of OPERATIONS) {
         const cell = CELLS.find(
           (candidate) =>
             candidate.fault === row.id && candidate.provider === provider && candidate.operation === operation
         )
         if (cell === undefined) continue
-        const columns =
+        rows.push(
           cell._tag === "NotApplicable"
-            ? [row.title, provider, `\`${operation}\``, `N/A: ${cell.why}`, "—", "—"]
+            ? [row.title, `\`${operation}\``, `N/A: ${cell.why}`, "—", "—"]
             : [
                 row.title,
-                provider,
                 `\`${operation}\``,
                 outcomeText(cell.expected),
                 attemptsText(cell.expected),
                 waitText(cell.expected.wait)
               ]
-        lines.push(`| ${columns.map(escapeCell).join(" | ")} |`)
+        )
       }
     }
+    lines.push(
+      "",
+      `## ${PROVIDER_TITLES[provider]}`,
+      "",
+      ...table(["Fault", "Operation", "Outcome", "Requests", "Wait before the retry"], rows)
+    )
   }
-  lines.push("", "## How each fault is produced", "", "| Fault | How |", "| --- | --- |")
-  for (const row of ROWS) lines.push(`| ${escapeCell(row.title)} | ${escapeCell(row.how)} |`)
   lines.push(
+    "",
+    "## How each fault is produced",
+    "",
+    ...table(
+      ["Fault", "How"],
+      ROWS.map((row) => [row.title, row.how])
+    ),
     "",
     "The failed Bitrix24 item is a real refusal by the sandbox: a `fetch` in front of it drops the text of one",
     'message of the call on its way, and the sandbox answers that item `SUCCESS: false` ("Not all required data was',
