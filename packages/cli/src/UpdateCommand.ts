@@ -366,6 +366,9 @@ const updateFrom = (
         badInput(run, "Usage", readErrorMessage(source, error), "check the path given to --from (or use - for stdin)")
       )
     )
+    if (source === "-" && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+      yield* output.err("reading the requests from the terminal, one JSON request per line (Ctrl-D to end)")
+    }
     const sandbox = input.sandbox ? yield* startSandbox(run) : undefined
     const editor =
       sandbox === undefined
