@@ -1,0 +1,228 @@
+/**
+ * Per-call overhead: sequential `update` calls through the `MessageEditor`
+ * (Effect API and Promise API) against the same HTTP request written by hand
+ * with ky, for each provider, on the same sandbox with the same payloads.
+ */
+import { Acquire } from "@reword/acquire"
+import { createEditor, type Editor } from "@reword/core/promise"
+import { Effect } from "effect"
+import {
+  acquireEditor,
+  acquireKy,
+  bitrix24Descriptor,
+  bitrix24Editor,
+  bitrix24Ky,
+  collectGarbage,
+  type Edit,
+  unlimited
+} from "./support/editors.ts"
+import { count, ms, ratio, type Table } from "./support/format.ts"
+import type { Benchmark, BenchResult, Context, Target } from "./support/report.ts"
+import { type ProviderName, type RemoteSandbox, startSandbox } from "./support/sandboxes.ts"
+import { round, type Summary, summarize } from "./support/stats.ts"
+
+const TARGET = 1.1
+
+interface Contender {
+  readonly name: "ky" | "effect" | "promise"
+  readonly label: string
+  /** Runs the edits one after the other and answers each one's latency in milliseconds. */
+  readonly block: (edits: ReadonlyArray<Edit>) => Promise<Float64Array>
+}
+
+const timed = async (edits: ReadonlyArray<Edit>, call: (edit: Edit) => Promise<unknown>): Promise<Float64Array> => {
+  const latencies = new Float64Array(edits.length)
+  for (let index = 0; index < edits.length; index++) {
+    const start = performance.now()
+    await call(edits[index] as Edit)
+    latencies[index] = performance.now() - start
+  }
+  return latencies
+}
+
+const effectContender = (update: (edit: Edit) => Effect.Effect<unknown, unknown>): Contender => ({
+  name: "effect",
+  label: "reword, Effect API (`MessageEditor.update`)",
+  block: (edits) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const latencies = new Float64Array(edits.length)
+        for (let index = 0; index < edits.length; index++) {
+          const start = performance.now()
+          yield* update(edits[index] as Edit)
+          latencies[index] = performance.now() - start
+        }
+        return latencies
+      })
+    )
+})
+
+const promiseContender = (editor: Editor): Contender => ({
+  name: "promise",
+  label: "reword, Promise API (`createEditor().update`)",
+  block: (edits) => timed(edits, (edit) => editor.update(edit))
+})
+
+const kyContender = (call: (edit: Edit) => Promise<void>): Contender => ({
+  name: "ky",
+  label: "hand-written ky",
+  block: (edits) => timed(edits, call)
+})
+
+interface ProviderRun {
+  readonly provider: ProviderName
+  readonly summaries: Record<Contender["name"], Summary>
+  readonly labels: Record<Contender["name"], string>
+}
+
+const editsFor = (ids: ReadonlyArray<Edit["ids"]>, roundIndex: number, offset: number, size: number) =>
+  Array.from({ length: size }, (_, index): Edit => {
+    const n = offset + index
+    return { ids: ids[n % ids.length] as Edit["ids"], text: `Edit ${roundIndex}.${n}: see you on Tuesday at 10:00.` }
+  })
+
+const measure = async (
+  context: Context,
+  provider: ProviderName,
+  sandbox: RemoteSandbox,
+  contenders: ReadonlyArray<Contender>,
+  sizes: { readonly calls: number; readonly block: number; readonly warmup: number }
+): Promise<ProviderRun> => {
+  const ids = (await sandbox.seed(200, "overhead")) as ReadonlyArray<Edit["ids"]>
+  // Warm-up: every contender, every code path compiled, connections open.
+  for (const contender of contenders) await contender.block(editsFor(ids, -1, 0, sizes.warmup))
+  const samples = new Map<Contender["name"], Array<Float64Array>>(contenders.map((contender) => [contender.name, []]))
+  const rounds = Math.ceil(sizes.calls / sizes.block)
+  for (let roundIndex = 0; roundIndex < rounds; roundIndex++) {
+    const edits = editsFor(ids, roundIndex, roundIndex * sizes.block, sizes.block)
+    // Rounds rotate the order, so that no contender always runs first (or right after another's garbage).
+    for (let turn = 0; turn < contenders.length; turn++) {
+      const contender = contenders[(roundIndex + turn) % contenders.length] as Contender
+      collectGarbage()
+      samples.get(contender.name)?.push(await contender.block(edits))
+    }
+    if ((roundIndex + 1) % 5 === 0) context.log(`  ${provider}: round ${roundIndex + 1} of ${rounds}`)
+  }
+  const summaries = Object.fromEntries(
+    contenders.map((contender) => [
+      contender.name,
+      summarize((samples.get(contender.name) ?? []).flatMap((block) => Array.from(block)))
+    ])
+  ) as Record<Contender["name"], Summary>
+  const labels = Object.fromEntries(contenders.map((contender) => [contender.name, contender.label])) as Record<
+    Contender["name"],
+    string
+  >
+  return { provider, summaries, labels }
+}
+
+const runAcquire = async (context: Context, sizes: Parameters<typeof measure>[4]): Promise<ProviderRun> => {
+  const sandbox = await startSandbox("acquire")
+  const promiseEditor = await createEditor({ providers: Acquire.provider, env: sandbox.env })
+  try {
+    const editor = await acquireEditor(sandbox.env)
+    return await measure(
+      context,
+      "acquire",
+      sandbox,
+      [kyContender(acquireKy(sandbox.env)), effectContender(editor.update), promiseContender(promiseEditor)],
+      sizes
+    )
+  } finally {
+    await promiseEditor.dispose()
+    await sandbox.stop()
+  }
+}
+
+const runBitrix24 = async (context: Context, sizes: Parameters<typeof measure>[4]): Promise<ProviderRun> => {
+  // No bucket on the portal and a limiter that never waits: the code is measured, not the limit.
+  const sandbox = await startSandbox("bitrix24", { bucket: false, operatingLimit: false })
+  const promiseEditor = await createEditor({ providers: bitrix24Descriptor(unlimited), env: sandbox.env })
+  try {
+    const editor = await bitrix24Editor(sandbox.env, { rateLimiter: unlimited() })
+    return await measure(
+      context,
+      "bitrix24",
+      sandbox,
+      [kyContender(bitrix24Ky(sandbox.env)), effectContender(editor.update), promiseContender(promiseEditor)],
+      sizes
+    )
+  } finally {
+    await promiseEditor.dispose()
+    await sandbox.stop()
+  }
+}
+
+const PROVIDER_LABEL: Record<ProviderName, string> = { acquire: "Acquire", bitrix24: "Bitrix24" }
+
+const tableOf = (run: ProviderRun): Table => {
+  const ky = run.summaries.ky
+  return {
+    title: `${PROVIDER_LABEL[run.provider]}: ${count(ky.n)} sequential calls per contender`,
+    columns: ["contender", "median", "p99", "mean", "calls/s", "median vs ky", "p99 vs ky"],
+    rows: (["ky", "effect", "promise"] as const).map((name) => {
+      const summary = run.summaries[name]
+      return [
+        run.labels[name],
+        ms(summary.median),
+        ms(summary.p99),
+        ms(summary.mean),
+        count(1000 / summary.mean),
+        ratio(summary.median / ky.median),
+        ratio(summary.p99 / ky.p99)
+      ]
+    })
+  }
+}
+
+const targetsOf = (run: ProviderRun): ReadonlyArray<Target> =>
+  (["effect", "promise"] as const).map((name) => {
+    const value = run.summaries[name].median / run.summaries.ky.median
+    return {
+      what: `${PROVIDER_LABEL[run.provider]}, ${name === "effect" ? "Effect" : "Promise"} API: median latency against hand-written ky`,
+      target: `at most ${ratio(TARGET)}`,
+      measured: ratio(value),
+      value: round(value),
+      met: value <= TARGET
+    }
+  })
+
+export const overhead: Benchmark = {
+  name: "overhead",
+  run: async (context): Promise<BenchResult> => {
+    const sizes = context.short ? { calls: 200, block: 50, warmup: 20 } : { calls: 5_000, block: 250, warmup: 500 }
+    context.log(`overhead: ${sizes.calls} calls per contender and provider`)
+    const runs = [await runAcquire(context, sizes), await runBitrix24(context, sizes)]
+    const rounded = (summary: Summary) =>
+      Object.fromEntries(Object.entries(summary).map(([key, value]) => [key, round(value, 4)]))
+    return {
+      name: "overhead",
+      title: "1. Per-call overhead",
+      method: [
+        `${count(sizes.calls)} sequential \`update\` calls per contender and provider, one at a time, each timed from call to answer.`,
+        "Contenders: the same HTTP request written by hand with ky (the JSON answer parsed), reword's Effect API",
+        "(`MessageEditor.update`, run in one fiber) and reword's Promise API (`createEditor(...).update`).",
+        `They take turns in rounds of ${sizes.block} calls, the order rotating each round, after a warm-up of ${sizes.warmup} calls each;`,
+        "every round sends the same payloads to the same messages of the same sandbox.",
+        "The sandbox runs in a child process (a provider is another machine); Bitrix24's has no bucket and the",
+        "adapter's limiter never waits, so the code is measured, not the limit. Latencies in milliseconds."
+      ].join(" "),
+      parameters: { ...sizes, seededMessages: 200, target: TARGET },
+      tables: runs.map(tableOf),
+      targets: runs.flatMap(targetsOf),
+      notes: [
+        "Hand-written ky uses ky's defaults (a 10 s timeout, and no retry for a POST); reword's transport runs ky with its own timeout and retries in Effect.",
+        "reword's path also validates the request, maps the answer to the neutral `EditedMessage` (decoding it with Schema), retries on retryable failures, opens spans, and on Bitrix24 goes through the rate limiter."
+      ],
+      data: runs.map((run) => ({
+        provider: run.provider,
+        contenders: Object.fromEntries(
+          Object.entries(run.summaries).map(([name, summary]) => [
+            name,
+            { label: run.labels[name as Contender["name"]], ...rounded(summary) }
+          ])
+        )
+      }))
+    }
+  }
+}
