@@ -117,8 +117,8 @@ const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSection> 
       title: "EXIT CODES",
       lines: [
         "0  success: the message (with --from, every message) was updated",
-        "2  bad input: command-line usage, an invalid request or a configuration error; nothing was sent",
-        "3  the provider refused or failed (any reason other than InvalidRequest)",
+        "2  bad input: usage, an invalid request, content the provider cannot take (Unsupported), or configuration; nothing was sent",
+        "3  the provider refused or failed (any reason other than InvalidRequest and Unsupported)",
         "   with --from: 3 if any line failed for a provider reason, else 2 if any line was invalid, else 0",
         "1  an unexpected error (a bug: please report it)"
       ]

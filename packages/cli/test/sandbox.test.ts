@@ -118,7 +118,7 @@ describe("reword update --sandbox", () => {
       "--file",
       "https://cdn.example.com/a.pdf"
     ])
-    expect(unsupported.code).toBe(3)
+    expect(unsupported.code).toBe(2)
     expect(unsupported.stdout).toContain('sandbox: after: "(sandbox) the message as it was first sent" (1 version)')
   })
 

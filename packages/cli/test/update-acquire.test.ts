@@ -195,7 +195,7 @@ describe("provider failures: exit 3", () => {
     expect(everything(run)).not.toContain(sandbox.readOnlyKey)
   })
 
-  it("a provider that does not support files is Unsupported (exit 3, nothing sent)", async () => {
+  it("a provider that does not support files is Unsupported: bad input, exit 2, nothing sent", async () => {
     const before = sandbox.server.requests.length
     const run = await reword(
       ["update", "--provider-message-id", "1", "--file", "https://cdn.example.com/a.pdf#a.pdf"],
@@ -203,7 +203,7 @@ describe("provider failures: exit 3", () => {
         env: sandbox.env
       }
     )
-    expect(run.code).toBe(3)
+    expect(run.code).toBe(2)
     expect(run.stderr).toContain("Unsupported (files)")
     expect(sandbox.server.requests.length).toBe(before)
   })

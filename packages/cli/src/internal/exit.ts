@@ -7,9 +7,9 @@ import { Data, Runtime } from "effect"
 export const ExitCode = {
   /** Everything asked for was done. */
   Success: 0,
-  /** Bad input: command-line usage, an invalid request or a configuration error. Nothing was changed. */
+  /** Bad input: command-line usage, an invalid request, content the provider cannot take (Unsupported) or a configuration error. Nothing was sent. */
   BadInput: 2,
-  /** The provider refused or failed (an `EditError` other than `InvalidRequest`). */
+  /** The provider refused or failed (an `EditError` other than `InvalidRequest` and `Unsupported`). */
   ProviderFailure: 3
 } as const
 

@@ -95,7 +95,9 @@ export const otherErrorJson = (params: {
 
 /** The exit code of one failed edit: 2 for an invalid request, 3 for anything the provider did. */
 export const exitCodeOf = (error: EditError.EditError): ExitCode =>
-  error.reason._tag === "InvalidRequest" ? ExitCode.BadInput : ExitCode.ProviderFailure
+  error.reason._tag === "InvalidRequest" || error.reason._tag === "Unsupported"
+    ? ExitCode.BadInput
+    : ExitCode.ProviderFailure
 
 /** A text for a person, quoted like a JSON string (newlines and quotes escaped). */
 export const quote = (text: string): string => JSON.stringify(text)
