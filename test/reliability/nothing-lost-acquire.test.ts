@@ -35,7 +35,7 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           (n) => Effect.promise(() => sandbox.seedMessage(textOf(n, ORIGINAL)))
         )
         const editor = yield* Effect.orDie(
-          Acquire.make({ ...sandbox.settings, retry: POLICY, timeout: TIMEOUT_MS, concurrency: 64 })
+          Acquire.make({ ...sandbox.settings, retry: POLICY, timeout: TIMEOUT_MS, concurrency: 128 })
         )
         injectFaults(sandbox.server, acquireFaults)
         const rounds: Array<ReadonlyArray<Outcome>> = []
