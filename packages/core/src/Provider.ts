@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Effect, Layer, Option, type Scope } from "effect"
+import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Scope } from "effect"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 
 /**
@@ -111,8 +111,25 @@ export const fromEnv = (env?: Readonly<Record<string, string | undefined>>): Sou
  */
 export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object", settings })
 
-const configError = (message: string): Config.ConfigError =>
+/**
+ * A `ConfigError` with a sentence of its own (adapters use it for their own checks).
+ *
+ * @since 0.1.0
+ */
+export const configError = (message: string): Config.ConfigError =>
   new Config.ConfigError(new ConfigProvider.SourceError({ message }))
+
+/** Settings objects may hold `Redacted` secrets, `URL`s, numbers and booleans: the config reads them as text. */
+const asText = (value: unknown): unknown => {
+  if (Redacted.isRedacted(value)) return Redacted.value(value as Redacted.Redacted<unknown>)
+  if (value instanceof URL) return value.href
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value)
+  if (Array.isArray(value)) return value.map(asText)
+  if (Predicate.isObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, asText(inner)]))
+  }
+  return value
+}
 
 /**
  * The `ConfigProvider` that answers environment-variable names from a source.
@@ -132,7 +149,7 @@ export const configProviderOf = (
   for (const descriptor of providers) {
     for (const setting of descriptor.settings) locations.set(setting.env, [descriptor.name, setting.key])
   }
-  return ConfigProvider.fromUnknown(source.settings).pipe(
+  return ConfigProvider.fromUnknown(asText(source.settings)).pipe(
     ConfigProvider.mapInput((path) => {
       const [head] = path
       return path.length === 1 && typeof head === "string" ? (locations.get(head) ?? path) : path

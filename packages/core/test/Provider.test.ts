@@ -110,3 +110,21 @@ describe("Provider.select", () => {
     )
   )
 })
+
+describe("Provider.fromObject with typed values", () => {
+  it.effect("reads Redacted secrets, URLs, numbers and booleans as the environment would", () =>
+    Effect.gen(function* () {
+      const { settings } = yield* Provider.select(
+        providers,
+        Provider.fromObject({
+          provider: "alpha",
+          alpha: { account: new URL("https://acme.example.com/"), apiKey: Redacted.make("key-from-a-vault"), region: 7 }
+        })
+      )
+      const typed = settings as { account: string; apiKey: Redacted.Redacted<string>; region: string }
+      assert.strictEqual(typed.account, "https://acme.example.com/")
+      assert.strictEqual(Redacted.value(typed.apiKey), "key-from-a-vault")
+      assert.strictEqual(typed.region, "7")
+    })
+  )
+})
