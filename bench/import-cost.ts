@@ -76,7 +76,7 @@ const once = (row: Row): Promise<{ readonly importMs: number; readonly processMs
 export const importCost: Benchmark = {
   name: "import-cost",
   run: async (context): Promise<BenchResult> => {
-    const runs = context.short ? 3 : 20
+    const runs = context.short ? 2 : 20
     // The dist rows import what `pnpm build` writes: build it first (incremental, so quick when up to date).
     context.log("  building the packages' dist (tsc -b packages/core packages/bitrix24 packages/acquire)")
     await promisify(execFile)(

@@ -73,6 +73,8 @@ interface ProviderRun {
   readonly provider: ProviderName
   readonly summaries: Record<Contender["name"], Summary>
   readonly labels: Record<Contender["name"], string>
+  /** Microseconds of this process's CPU per call. */
+  readonly cpuPerCall: Record<Contender["name"], number>
 }
 
 const editsFor = (ids: ReadonlyArray<Edit["ids"]>, roundIndex: number, offset: number, size: number) =>
@@ -92,6 +94,8 @@ const measure = async (
   // Warm-up: every contender, every code path compiled, connections open.
   for (const contender of contenders) await contender.block(editsFor(ids, -1, 0, sizes.warmup))
   const samples = new Map<Contender["name"], Array<Float64Array>>(contenders.map((contender) => [contender.name, []]))
+  /** This process's CPU time per contender: the client's own work (the sandbox runs in another process). */
+  const cpuMicros = new Map<Contender["name"], number>()
   const rounds = Math.ceil(sizes.calls / sizes.block)
   for (let roundIndex = 0; roundIndex < rounds; roundIndex++) {
     const edits = editsFor(ids, roundIndex, roundIndex * sizes.block, sizes.block)
@@ -99,7 +103,10 @@ const measure = async (
     for (let turn = 0; turn < contenders.length; turn++) {
       const contender = contenders[(roundIndex + turn) % contenders.length] as Contender
       collectGarbage()
+      const cpu = process.cpuUsage()
       samples.get(contender.name)?.push(await contender.block(edits))
+      const used = process.cpuUsage(cpu)
+      cpuMicros.set(contender.name, (cpuMicros.get(contender.name) ?? 0) + used.user + used.system)
     }
     if ((roundIndex + 1) % 5 === 0) context.log(`  ${provider}: round ${roundIndex + 1} of ${rounds}`)
   }
@@ -113,7 +120,10 @@ const measure = async (
     Contender["name"],
     string
   >
-  return { provider, summaries, labels }
+  const cpuPerCall = Object.fromEntries(
+    contenders.map((contender) => [contender.name, (cpuMicros.get(contender.name) ?? 0) / rounds / sizes.block])
+  ) as Record<Contender["name"], number>
+  return { provider, summaries, labels, cpuPerCall }
 }
 
 const runAcquire = async (context: Context, sizes: Parameters<typeof measure>[4]): Promise<ProviderRun> => {
@@ -159,7 +169,7 @@ const tableOf = (run: ProviderRun): Table => {
   const ky = run.summaries.ky
   return {
     title: `${PROVIDER_LABEL[run.provider]}: ${count(ky.n)} sequential calls per contender`,
-    columns: ["contender", "median", "p99", "mean", "calls/s", "median vs ky", "p99 vs ky"],
+    columns: ["contender", "median", "p99", "mean", "calls/s", "median vs ky", "p99 vs ky", "client CPU per call"],
     rows: (["ky", "effect", "promise"] as const).map((name) => {
       const summary = run.summaries[name]
       return [
@@ -169,7 +179,8 @@ const tableOf = (run: ProviderRun): Table => {
         ms(summary.mean),
         count(1000 / summary.mean),
         ratio(summary.median / ky.median),
-        ratio(summary.p99 / ky.p99)
+        ratio(summary.p99 / ky.p99),
+        `${count(run.cpuPerCall[name])} µs`
       ]
     })
   }
@@ -204,8 +215,10 @@ export const overhead: Benchmark = {
         "(`MessageEditor.update`, run in one fiber) and reword's Promise API (`createEditor(...).update`).",
         `They take turns in rounds of ${sizes.block} calls, the order rotating each round, after a warm-up of ${sizes.warmup} calls each;`,
         "every round sends the same payloads to the same messages of the same sandbox.",
-        "The sandbox runs in a child process (a provider is another machine); Bitrix24's has no bucket and the",
-        "adapter's limiter never waits, so the code is measured, not the limit. Latencies in milliseconds."
+        "The sandbox runs in a child process (a provider is another machine) and keeps connections alive for 5 s, as",
+        "servers do (see `support/sandbox-host.ts`); Bitrix24's has no bucket and the",
+        "adapter's limiter never waits, so the code is measured, not the limit. Latencies in milliseconds;",
+        "client CPU is this process's user and system time per call, the sandbox's work excluded."
       ].join(" "),
       parameters: { ...sizes, seededMessages: 200, target: TARGET },
       tables: runs.map(tableOf),
@@ -219,7 +232,11 @@ export const overhead: Benchmark = {
         contenders: Object.fromEntries(
           Object.entries(run.summaries).map(([name, summary]) => [
             name,
-            { label: run.labels[name as Contender["name"]], ...rounded(summary) }
+            {
+              label: run.labels[name as Contender["name"]],
+              ...rounded(summary),
+              cpuMicrosPerCall: round(run.cpuPerCall[name as Contender["name"]], 1)
+            }
           ])
         )
       }))

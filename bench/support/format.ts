@@ -39,7 +39,7 @@ export const markdownTable = (table: Table): string => {
   const numeric = table.columns.map((_, column) =>
     table.rows.every((row) => {
       const cell = row[column]
-      return typeof cell === "number" || (typeof cell === "string" && /^[-+]?[\d,.]+\s*[a-zA-Z%/]*$/.test(cell))
+      return typeof cell === "number" || (typeof cell === "string" && /^[-+]?[\d,.]+\s*[a-zA-Zµ%/]*$/.test(cell))
     })
   )
   const header = `| ${table.columns.map(escapeCell).join(" | ")} |`
