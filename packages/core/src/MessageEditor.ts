@@ -122,6 +122,8 @@ export interface EditorOptions {
 }
 
 const DEFAULT_CONCURRENCY = 4
+/** The longest a request waits for others to share its provider call. */
+const BATCH_WINDOW = "20 millis"
 
 /**
  * Builds a `MessageEditor` from an adapter.
@@ -131,7 +133,9 @@ const DEFAULT_CONCURRENCY = 4
 export const make = (adapter: Adapter, options: EditorOptions = {}): Service => {
   const { provider, capabilities } = adapter
   const policy = RetryPolicy.make(options.retry)
-  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
+  const concurrency = Number.isFinite(options.concurrency)
+    ? Math.max(1, Math.floor(options.concurrency as number))
+    : DEFAULT_CONCURRENCY
   const retry = RetryPolicy.retry(policy)
   const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> =>
     retry(attempt.pipe(Effect.tapError((reason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`))))
@@ -211,7 +215,9 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     const updateBatch = adapter.updateBatch
     if (updateBatch !== undefined && capabilities.maxMessagesPerCall > 1) {
       return source.pipe(
-        Stream.grouped(capabilities.maxMessagesPerCall),
+        // A full group goes at once; a trickle (a queue, a file read line by line) waits at most a moment.
+        Stream.groupedWithin(capabilities.maxMessagesPerCall, BATCH_WINDOW),
+        Stream.filter(Arr.isArrayNonEmpty),
         Stream.mapEffect((group) => updateGroup(updateBatch, group), { concurrency }),
         Stream.flattenIterable
       )

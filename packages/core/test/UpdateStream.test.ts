@@ -90,3 +90,18 @@ describe("updateEach (Promise API)", () => {
     ).rejects.toThrow("the queue went away")
   })
 })
+
+describe("updateStream with a provider that packs messages", () => {
+  it.live("does not hold a lone request back waiting for a full group", () =>
+    Effect.gen(function* () {
+      const { adapter, batches } = recordingAdapter({ batch: true, capabilities: { maxMessagesPerCall: 20 } })
+      const editor = MessageEditor.make(adapter)
+      // A source that yields one request and then waits (as a queue does) until the app has its outcome.
+      const outcomes = yield* editor
+        .updateStream(Stream.concat(Stream.make(request("m-0")), Stream.never))
+        .pipe(Stream.take(1), Stream.runCollect, Effect.timeout("2 seconds"))
+      assert.deepStrictEqual(outcomes.map(label), ["m-0"])
+      assert.deepStrictEqual(batches, [1])
+    })
+  )
+})
