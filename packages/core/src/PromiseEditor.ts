@@ -27,7 +27,7 @@ export type Settled =
  * @since 0.1.0
  */
 export interface CallOptions {
-  /** Aborting it abandons the call (and the HTTP request in flight). */
+  /** Aborting it abandons the call (and the HTTP request in flight); the promise rejects with `signal.reason`, as `fetch` does. */
   readonly signal?: AbortSignal | undefined
 }
 
@@ -50,7 +50,10 @@ export interface Editor {
    * by line, a queue) and yields one settled result per request, in input
    * order, as they complete: memory stays bounded whatever the count.
    */
-  readonly updateEach: (requests: Iterable<RequestInput> | AsyncIterable<RequestInput>) => AsyncIterable<Settled>
+  readonly updateEach: (
+    requests: Iterable<RequestInput> | AsyncIterable<RequestInput>,
+    options?: CallOptions
+  ) => AsyncIterable<Settled>
   /** Releases what the editor holds (connections, timers). Calls after it reject. */
   readonly dispose: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
@@ -97,22 +100,50 @@ const settle = (outcome: Outcome): Settled =>
 const sourceOf = (options: CreateEditorOptions): Source =>
   options.settings === undefined ? fromEnv(options.env ?? process.env) : fromObject(options.settings)
 
-const rejection = (cause: Cause.Cause<unknown>): unknown => {
+/** An abort rejects as `fetch` does: with the signal's reason (an `AbortError` unless the app gave another). */
+const abortReason = (signal: AbortSignal | undefined): unknown =>
+  signal?.reason ?? new DOMException("The operation was aborted.", "AbortError")
+
+const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
+  if (Cause.hasInterruptsOnly(cause)) return abortReason(signal)
   const error = Cause.squash(cause)
-  return Cause.hasInterruptsOnly(cause) ? new Error("The call was aborted", { cause: error }) : error
+  return error instanceof Error ? error : new Error(String(error))
 }
 
-const run = async <A>(
-  runtime: ManagedRuntime.ManagedRuntime<MessageEditor, Config.ConfigError>,
-  effect: Effect.Effect<A, EditError>,
-  options?: CallOptions
-): Promise<A> => {
-  const exit = await runtime.runPromiseExit(
-    effect,
-    options?.signal === undefined ? undefined : { signal: options.signal }
-  )
+const disposedError = () => new Error("This editor was disposed: create a new one with createEditor")
+
+interface Running {
+  readonly runtime: ManagedRuntime.ManagedRuntime<MessageEditor, Config.ConfigError>
+  readonly isDisposed: () => boolean
+}
+
+const run = async <A>(running: Running, effect: Effect.Effect<A, EditError>, options?: CallOptions): Promise<A> => {
+  if (running.isDisposed()) throw disposedError()
+  const signal = options?.signal
+  if (signal?.aborted === true) throw abortReason(signal)
+  const exit = await running.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal })
   if (Exit.isSuccess(exit)) return exit.value
-  throw rejection(exit.cause)
+  throw rejection(exit.cause, signal)
+}
+
+/** `updateEach`: the stream of outcomes as an async iterable that honours `dispose()` and the signal between results. */
+async function* each(
+  running: Running,
+  outcomes: Stream.Stream<Settled, unknown>,
+  options?: CallOptions
+): AsyncGenerator<Settled> {
+  const iterator = Stream.toAsyncIterable(outcomes)[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      if (running.isDisposed()) throw disposedError()
+      if (options?.signal?.aborted === true) throw abortReason(options.signal)
+      const next = await iterator.next()
+      if (next.done === true) return
+      yield next.value
+    }
+  } finally {
+    await iterator.return?.()
+  }
 }
 
 /**
@@ -153,24 +184,31 @@ export const createEditor = async (options: CreateEditorOptions): Promise<Editor
     await runtime.dispose()
     throw Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
   })
-  const dispose = () => runtime.dispose()
+  let disposed = false
+  const running: Running = { runtime, isDisposed: () => disposed }
+  const dispose = () => {
+    disposed = true
+    return runtime.dispose()
+  }
   return {
     provider: service.provider,
     capabilities: service.capabilities,
-    update: (request, callOptions) => run(runtime, service.update(request), callOptions),
+    update: (request, callOptions) => run(running, service.update(request), callOptions),
     updateMany: (requests, callOptions) =>
       run(
-        runtime,
+        running,
         Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settle)),
         callOptions
       ),
-    updateEach: (requests) =>
-      Stream.toAsyncIterable(
+    updateEach: (requests, callOptions) =>
+      each(
+        running,
         service
           .updateStream(
             Symbol.asyncIterator in requests ? Stream.fromAsyncIterable(requests, (error) => error) : requests
           )
-          .pipe(Stream.map(settle))
+          .pipe(Stream.map(settle)),
+        callOptions
       ),
     dispose,
     [Symbol.asyncDispose]: dispose

@@ -101,9 +101,32 @@ describe("createEditor (Promise API)", () => {
     await expect(pending).rejects.toThrow("aborted")
   })
 
-  it("refuses calls after dispose", async () => {
+  it("rejects with the signal's reason, as fetch does, and sends nothing when the signal had already aborted", async () => {
+    const store = seeded()
+    await using editor = await createEditor({ providers: InMemoryEditor.providerFor(store), settings: {} })
+    const reason = new Error("the user went away")
+    const rejection = await editor
+      .update({ ids: { externalMessageId: "m-1" }, text: "x" }, { signal: AbortSignal.abort(reason) })
+      .catch((e: unknown) => e)
+    expect(rejection).toBe(reason)
+    const timedOut = await editor
+      .update({ ids: { externalMessageId: "m-1" }, text: "x" }, { signal: AbortSignal.abort() })
+      .catch((e: unknown) => e)
+    expect((timedOut as DOMException).name).toBe("AbortError")
+    expect(store.messages.get("m-1")?.history.length).toBe(1)
+  })
+
+  it("refuses calls after dispose with an Error that says so, updateEach included", async () => {
     const editor = await createEditor({ providers: InMemoryEditor.providerFor(seeded()), settings: {} })
     await editor.dispose()
-    await expect(editor.update({ ids: { externalMessageId: "m-1" }, text: "x" })).rejects.toThrow()
+    await expect(editor.update({ ids: { externalMessageId: "m-1" }, text: "x" })).rejects.toThrow("disposed")
+    await expect(editor.updateMany([{ ids: { externalMessageId: "m-1" }, text: "x" }])).rejects.toThrow("disposed")
+    await expect(
+      (async () => {
+        for await (const _ of editor.updateEach([{ ids: { externalMessageId: "m-1" }, text: "x" }])) {
+          // nothing should come
+        }
+      })()
+    ).rejects.toThrow("disposed")
   })
 })
