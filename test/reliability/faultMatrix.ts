@@ -627,6 +627,20 @@ export const render = (): string => {
     "Across the whole matrix, everything reword writes (debug logs, span attributes and statuses, every error's",
     "`message`, `String`, `JSON.stringify` and `util.inspect`) is captured and checked to contain no access token,",
     "refresh token, client secret or API key the sandboxes issued.",
+    "",
+    "## Beyond the matrix",
+    "",
+    "The same folder, `test/reliability/`, holds the rest of the reliability suite:",
+    "",
+    "- `nothing-lost-*.test.ts`: 1,000 updates per provider under a seeded 20% of faults of mixed kinds, retries on",
+    "  (Bitrix24 also with access tokens expiring every second, faulted refreshes and a token store failing every",
+    "  third save): every request ends with an outcome, every success is stored, every failure is a typed",
+    "  `EditError`, no message ever goes back to an older text, and the store ends up with the newest token pair.",
+    "- `token-store.test.ts`: rotated refresh tokens are never lost when the token store fails.",
+    "- `transport-safety.test.ts`: HTTPS required (plain HTTP only to an opted-in loopback), no redirect followed,",
+    "  response bodies capped, a timeout on every request.",
+    "- `load.test.ts`: 1,000 concurrent updates across both providers under the sandboxes' rate limits, with no",
+    "  limit error reaching the app and memory bounded.",
     ""
   )
   return lines.join("\n")

@@ -164,6 +164,3 @@ export const bitrix24MessageIds = (request: SandboxServer.LoggedRequest): Readon
   const body = parsedJson(request.text) as { MESSAGES?: ReadonlyArray<{ message?: { id?: unknown } }> } | undefined
   return (body?.MESSAGES ?? []).map((item) => String(item.message?.id))
 }
-
-/** Milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
