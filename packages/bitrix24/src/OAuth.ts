@@ -1,8 +1,10 @@
 /**
  * The application's OAuth session: the current access token, and its refresh
  * when the portal answers `401 expired_token` (never on a timer). However many
- * calls meet the expired token at once, exactly one refresh runs and the others
- * wait for its result. Refresh tokens rotate, so the new pair goes to the
+ * calls meet the expired token at once, exactly one refresh runs and they all
+ * wait for its result. The refresh belongs to the session, not to the call that
+ * started it: interrupting a call never interrupts the token request, so the
+ * rotated pair is never lost. Refresh tokens rotate, so the new pair goes to the
  * {@link TokenStore} before it is used; if storing fails, the call fails with a
  * clear error and the pair stays in memory, to be stored again before its first
  * use.
@@ -221,10 +223,27 @@ export const makeSession = (options: SessionOptions): Session => {
     )
   }
 
+  const settle =
+    (deferred: Deferred.Deferred<Tokens, Reason>) =>
+    (exit: Exit.Exit<Tokens, Reason>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (state.inflight === deferred) state.inflight = undefined
+        const settled: Exit.Exit<Tokens, Reason> = Exit.hasInterrupts(exit)
+          ? Exit.fail(new EditError.Unavailable({ description: "the token refresh was interrupted" }))
+          : exit
+        return Effect.asVoid(Deferred.done(deferred, settled))
+      })
+
+  /**
+   * The refresh itself, run in a fiber of its own that no caller owns: a
+   * caller that is interrupted (a timeout, an aborted signal) stops waiting,
+   * but the token request goes on, bounded by the transport's timeout, and
+   * the pair it brings is adopted and stored. From the moment the OAuth server
+   * answers, the old refresh token is dead: the new pair must never be lost.
+   */
   const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> =>
-    Effect.uninterruptibleMask((restore) =>
-      restore(exchange()).pipe(
-        // From here the old refresh token is dead: the new pair must never be lost.
+    Effect.uninterruptible(
+      Effect.interruptible(exchange()).pipe(
         Effect.tap((tokens) =>
           Effect.sync(() => {
             state.tokens = tokens
@@ -233,29 +252,24 @@ export const makeSession = (options: SessionOptions): Session => {
         ),
         Effect.tap(() => persist)
       )
-    ).pipe(
-      Effect.onExit((exit) =>
-        Effect.suspend(() => {
-          if (state.inflight === deferred) state.inflight = undefined
-          const settled: Exit.Exit<Tokens, Reason> = Exit.hasInterrupts(exit)
-            ? Exit.fail(new EditError.Unavailable({ description: "the token refresh was interrupted" }))
-            : exit
-          return Deferred.done(deferred, settled)
-        })
-      )
-    )
+    ).pipe(Effect.onExit(settle(deferred)))
 
   const refresh = (stale: Redacted.Redacted<string>): Effect.Effect<Redacted.Redacted<string>, Reason> =>
-    Effect.suspend(() => {
-      if (state.inflight !== undefined) {
-        return Effect.map(Deferred.await(state.inflight), (tokens) => tokens.accessToken)
-      }
-      // Someone already refreshed past the token this call used: use theirs.
-      if (Redacted.value(state.tokens.accessToken) !== Redacted.value(stale)) return accessToken
-      const deferred = Deferred.makeUnsafe<Tokens, Reason>()
-      state.inflight = deferred
-      return Effect.map(runRefresh(deferred), (tokens) => tokens.accessToken)
-    })
+    Effect.uninterruptible(
+      Effect.suspend((): Effect.Effect<Deferred.Deferred<Tokens, Reason> | undefined> => {
+        if (state.inflight !== undefined) return Effect.succeed(state.inflight)
+        // Someone already refreshed past the token this call used: use theirs.
+        if (Redacted.value(state.tokens.accessToken) !== Redacted.value(stale)) return Effect.succeed(undefined)
+        const deferred = Deferred.makeUnsafe<Tokens, Reason>()
+        state.inflight = deferred
+        return Effect.as(Effect.forkDetach(runRefresh(deferred)), deferred)
+      })
+    ).pipe(
+      // Every caller, the first included, waits interruptibly.
+      Effect.flatMap((deferred) =>
+        deferred === undefined ? accessToken : Effect.map(Deferred.await(deferred), (tokens) => tokens.accessToken)
+      )
+    )
 
   const secrets = () => [state.tokens.accessToken, state.tokens.refreshToken, options.clientSecret]
 

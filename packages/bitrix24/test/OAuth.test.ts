@@ -228,6 +228,44 @@ describe("OAuth refresh", () => {
     })
   )
 
+  it.live("a caller interrupted during the refresh loses nothing: the rotated pair is still stored and used", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const forms: Array<URLSearchParams> = []
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      // The OAuth server rotates as soon as the request arrives; its answer comes late.
+      nock(OAUTH)
+        .post(TOKEN_PATH)
+        .reply(async (req: Request) => {
+          forms.push(new URLSearchParams(await req.text()))
+          await sleep(150)
+          return [200, rotated]
+        })
+      // The old refresh token is dead from then on.
+      nock(OAUTH)
+        .post(TOKEN_PATH)
+        .reply(async (req: Request) => {
+          forms.push(new URLSearchParams(await req.text()))
+          return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
+        })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: { maxAttempts: 1 },
+        tokenStore: recordingStore(events)
+      })
+      // The caller gives up (an app timeout, an aborted signal) while the token answer is on its way.
+      const first = yield* Effect.result(editor.update(request(1)).pipe(Effect.timeout("40 millis")))
+      assert.isTrue(Result.isFailure(first))
+      yield* Effect.sleep("300 millis")
+      assert.include(events, `save:${NEW_ACCESS}:${NEW_REFRESH}`)
+      yield* editor.update(request(2))
+      assert.deepStrictEqual(
+        forms.map((form) => form.get("refresh_token")),
+        [REFRESH]
+      )
+      assert.deepStrictEqual(events.slice(-1), [`call:${NEW_ACCESS}`])
+    })
+  )
+
   it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
     Effect.gen(function* () {
       const events: Array<string> = []
