@@ -27,7 +27,8 @@ export const parse = (
   value: string,
   options: { readonly allowInsecureLoopback?: boolean | undefined } = {}
 ): Result.Result<URL, string> => {
-  if (!URL.canParse(value)) return Result.fail(`"${value}" is not an absolute URL`)
+  // The value is never repeated: a secret pasted into the wrong setting must not reach a log.
+  if (!URL.canParse(value)) return Result.fail("is not an absolute URL (such as https://acme.example.com)")
   const url = new URL(value)
   if (url.username !== "" || url.password !== "") return Result.fail("must not carry credentials in the URL")
   if (url.search !== "" || url.hash !== "") return Result.fail("must not have a query or a fragment")

@@ -251,7 +251,8 @@ export class Unsupported extends Schema.Error<Unsupported>("@reword/core/EditErr
 /**
  * The provider answered something reword cannot read: not JSON, empty,
  * truncated, too large, or not the documented shape. Editing is idempotent, so
- * trying again is safe.
+ * trying an edit again is safe (`EditError.isRetryable` says no for a `send`,
+ * which may have been stored).
  *
  * @since 0.1.0
  */
@@ -299,6 +300,9 @@ export type EditErrorReason = typeof EditErrorReason.Type
  */
 export type ReasonTag = EditErrorReason["_tag"]
 
+/** Network failures in which no request reached the provider. */
+const NEVER_CONNECTED = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)\b/
+
 /**
  * The reword operations an error can come from.
  *
@@ -342,9 +346,20 @@ export class EditError extends Schema.Error<EditError>("@reword/core/EditError")
   /** Marks reword errors across duplicated package copies. */
   readonly [TypeId]: typeof TypeId = TypeId
 
-  /** Whether trying again can help. */
+  /**
+   * Whether trying again can help, and is safe. An edit sets the same text
+   * again, so repeating it is harmless; a `send` that may have reached the
+   * provider is not (the customer would see the message twice): for `send`,
+   * only a refusal before any processing (rate limited, no connection made) is
+   * retryable.
+   */
   get isRetryable(): boolean {
-    return this.reason.isRetryable
+    if (!this.reason.isRetryable) return false
+    if (this.operation !== "send") return true
+    return (
+      this.reason._tag === "RateLimited" ||
+      (this.reason._tag === "Network" && NEVER_CONNECTED.test(this.reason.description))
+    )
   }
 
   /** How long the provider asked to wait, where it said so. */

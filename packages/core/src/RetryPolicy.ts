@@ -20,9 +20,9 @@ export class RetryPolicy extends Schema.Class<RetryPolicy>("@reword/core/RetryPo
   /** The longest backoff between two attempts (a provider's `retryAfter` may ask for more). */
   maxDelay: Schema.Duration,
   /**
-   * The most time spent waiting between attempts, in total. A retry whose wait
-   * would go past it is not made: the error is returned at once, with its
-   * `retryAfter`, so the app can decide.
+   * The most time from the first failure to the last retry, attempts and
+   * waits included. A retry whose wait would go past it is not made: the error
+   * is returned at once, with its `retryAfter`, so the app can decide.
    */
   maxElapsed: Schema.Duration,
   /** Whether to spread each delay randomly (0.8x to 1.2x) so that clients do not retry in lockstep. */

@@ -37,6 +37,24 @@ describe("EditError", () => {
     }
   })
 
+  it("never calls a send retryable when it may have reached the provider", () => {
+    const send = (reason: EditError.EditErrorReason) =>
+      EditError.make({ provider: "acquire", operation: "send", reason }).isRetryable
+    assert.isTrue(send(new EditError.RateLimited({ status: 429 })))
+    assert.isTrue(send(new EditError.Network({ description: "the connection was refused (ECONNREFUSED)" })))
+    assert.isFalse(send(new EditError.Network({ description: "the connection was reset (ECONNRESET)" })))
+    assert.isFalse(send(new EditError.Timeout({ after: Duration.seconds(30) })))
+    assert.isFalse(send(new EditError.Unavailable({ status: 502 })))
+    assert.isFalse(send(new EditError.MalformedResponse({ status: 200 })))
+    assert.isTrue(
+      EditError.make({
+        provider: "acquire",
+        operation: "update",
+        reason: new EditError.Timeout({ after: Duration.seconds(1) })
+      }).isRetryable
+    )
+  })
+
   it("reads well: provider, operation, reason, and the provider's own code and description", () => {
     const error = EditError.make({
       provider: "bitrix24",
