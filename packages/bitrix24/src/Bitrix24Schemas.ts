@@ -283,27 +283,69 @@ export const itemErrors = (item: ResultItem): ReadonlyArray<unknown> =>
 // ---------------------------------------------------------------------------
 
 /**
- * The OAuth server's answer to a refresh.
+ * The fields of a token answer besides the pair, each read on its own: one
+ * that is missing, `null` or of another type is simply absent.
+ */
+const tokenAnswerExtras = {
+  /** When the access token expires, Unix seconds. */
+  expires: Schema.Finite,
+  /** Seconds the access token lives (3600). */
+  expires_in: Schema.Finite,
+  /** The portal's REST base, such as `https://x.bitrix24.com/rest/`. */
+  client_endpoint: Schema.String,
+  /** The OAuth server's REST base; its origin is the OAuth server to use from now on. */
+  server_endpoint: Schema.String,
+  domain: Schema.String,
+  member_id: Schema.String,
+  scope: Schema.String,
+  status: Schema.String,
+  user_id: IdValue
+} as const
+
+/**
+ * The OAuth server's answer to a refresh. Only `access_token` and
+ * `refresh_token` are required: read it with {@link readTokenResponse}, which
+ * never lets an odd extra field cost the new pair (the old refresh token is
+ * dead once the server answered).
  *
  * @since 0.1.0
  */
 export const TokenResponse = Schema.Struct({
   access_token: Schema.NonEmptyString,
   refresh_token: Schema.NonEmptyString,
-  expires: Schema.optionalKey(Schema.Number),
-  expires_in: Schema.optionalKey(Schema.Number),
-  /** The portal's REST base, such as `https://x.bitrix24.com/rest/`. */
-  client_endpoint: Schema.optionalKey(Schema.String),
-  /** The OAuth server's REST base; its origin is the OAuth server to use from now on. */
-  server_endpoint: Schema.optionalKey(Schema.String),
-  domain: Schema.optionalKey(Schema.String),
-  member_id: Schema.optionalKey(Schema.String),
-  scope: Schema.optionalKey(Schema.String),
-  status: Schema.optionalKey(Schema.String),
-  user_id: Schema.optionalKey(IdValue)
+  expires: Schema.optionalKey(tokenAnswerExtras.expires),
+  expires_in: Schema.optionalKey(tokenAnswerExtras.expires_in),
+  client_endpoint: Schema.optionalKey(tokenAnswerExtras.client_endpoint),
+  server_endpoint: Schema.optionalKey(tokenAnswerExtras.server_endpoint),
+  domain: Schema.optionalKey(tokenAnswerExtras.domain),
+  member_id: Schema.optionalKey(tokenAnswerExtras.member_id),
+  scope: Schema.optionalKey(tokenAnswerExtras.scope),
+  status: Schema.optionalKey(tokenAnswerExtras.status),
+  user_id: Schema.optionalKey(tokenAnswerExtras.user_id)
 })
 
 /**
  * @since 0.1.0
  */
 export type TokenResponse = typeof TokenResponse.Type
+
+const isNonEmptyString = (value: unknown): value is string => typeof value === "string" && value.length > 0
+
+/**
+ * Reads a token answer leniently: `undefined` unless it carries both tokens as
+ * non-empty strings; every other field is kept only when it has its type.
+ *
+ * @since 0.1.0
+ */
+export const readTokenResponse = (json: unknown): TokenResponse | undefined => {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined
+  const record = json as Record<string, unknown>
+  const accessToken = record.access_token
+  const refreshToken = record.refresh_token
+  if (!isNonEmptyString(accessToken) || !isNonEmptyString(refreshToken)) return undefined
+  const extras: Record<string, unknown> = {}
+  for (const [key, schema] of Object.entries(tokenAnswerExtras)) {
+    if (Schema.is(schema as Schema.Top)(record[key])) extras[key] = record[key]
+  }
+  return { ...extras, access_token: accessToken, refresh_token: refreshToken } as TokenResponse
+}

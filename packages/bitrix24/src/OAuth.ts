@@ -12,8 +12,8 @@
  * @since 0.1.0
  */
 import { BaseUrl, EditError, HttpFailure, type HttpTransport } from "@reword/core"
-import { Clock, Deferred, Effect, Exit, Option, Predicate, Redacted, Result, Schema, Semaphore } from "effect"
-import { TokenResponse } from "./Bitrix24Schemas.ts"
+import { Clock, Deferred, Effect, Exit, Option, Predicate, Redacted, Result, Semaphore } from "effect"
+import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
 import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
 
@@ -60,8 +60,6 @@ export interface Session {
  */
 export const tokenUrl = (oauthUrl: URL): URL => new URL("/oauth/token/", oauthUrl.origin)
 
-const decodeTokens = Schema.decodeUnknownEffect(TokenResponse)
-
 /**
  * Exchanges a refresh token for a new pair: a form-encoded POST, so that no
  * secret is ever in a URL.
@@ -91,21 +89,24 @@ export const requestTokens = (params: {
       secrets: [params.clientSecret, params.refreshToken]
     })
     const now = yield* Clock.currentTimeMillis
-    const fields = HttpFailure.errorFields(response)
-    const hasError = response.isJson && Predicate.hasProperty(response.json, "error")
-    if (response.status !== 200 || hasError) {
-      return yield* Effect.fail(withRefreshContext(reasonOf(response, fields, now)))
-    }
-    // The body holds the new tokens: never keep it on an error.
-    const answer = yield* decodeTokens(response.json).pipe(
-      Effect.mapError(
-        () =>
-          new EditError.MalformedResponse({
-            status: response.status,
-            description: "the OAuth server's answer to the token refresh has no access_token and refresh_token"
-          })
+    // Whenever the answer carries a new pair, the server has rotated: the pair
+    // is adopted before anything else is judged (an odd extra field, an odd
+    // status), since the old refresh token is dead either way.
+    const answer = response.isJson ? readTokenResponse(response.json) : undefined
+    if (answer === undefined) {
+      const fields = HttpFailure.errorFields(response)
+      const hasError = response.isJson && Predicate.hasProperty(response.json, "error")
+      if (response.status !== 200 || hasError) {
+        return yield* Effect.fail(withRefreshContext(reasonOf(response, fields, now)))
+      }
+      // A body that may hold a token is never kept on an error.
+      return yield* Effect.fail(
+        new EditError.MalformedResponse({
+          status: response.status,
+          description: "the OAuth server's answer to the token refresh has no access_token and refresh_token"
+        })
       )
-    )
+    }
     const expiresAt =
       answer.expires ?? (answer.expires_in === undefined ? undefined : Math.floor(now / 1000) + answer.expires_in)
     const server =

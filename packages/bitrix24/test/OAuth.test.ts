@@ -266,6 +266,47 @@ describe("OAuth refresh", () => {
     })
   )
 
+  it.live("a token answer with odd non-essential fields still gives its new pair, stored and used", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      nock(OAUTH)
+        .post(TOKEN_PATH)
+        .reply(200, {
+          ...rotated,
+          user_id: null,
+          expires: "soon",
+          expires_in: null,
+          scope: ["imopenlines"],
+          member_id: 42,
+          server_endpoint: false,
+          client_endpoint: {}
+        })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: { maxAttempts: 1 },
+        tokenStore: recordingStore(events)
+      })
+      yield* editor.update(request(1))
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, `save:${NEW_ACCESS}:${NEW_REFRESH}`, `call:${NEW_ACCESS}`])
+    })
+  )
+
+  it.live("a token answer carrying a new pair is adopted and stored whatever else it says", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      nock(OAUTH)
+        .post(TOKEN_PATH)
+        .reply(200, { ...rotated, error: "", status: "L" })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: { maxAttempts: 1 },
+        tokenStore: recordingStore(events)
+      })
+      yield* editor.update(request(1))
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, `save:${NEW_ACCESS}:${NEW_REFRESH}`, `call:${NEW_ACCESS}`])
+    })
+  )
+
   it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
     Effect.gen(function* () {
       const events: Array<string> = []
