@@ -114,6 +114,9 @@ export class Bitrix24Client extends Context.Service<Bitrix24Client, Service>()("
 const decodeTime = Schema.decodeUnknownOption(Time)
 const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
 
+/** The most refreshes one call may lead to (each after a pair it did not mint itself). */
+const MAX_REFRESHES = 3
+
 const isExpired = (reason: Reason): boolean =>
   reason._tag === "Unauthorized" && reason.code !== undefined && reason.code.toLowerCase() === "expired_token"
 
@@ -275,15 +278,24 @@ export const make = (options: Options): Service => {
       return yield* interpret(method, response)
     })
 
-  /** One call; after `expired_token`, one refresh (shared) and one repeat. */
+  /**
+   * One call; after `expired_token`, a refresh (shared) and a repeat. Once a
+   * refresh gave a pair the OAuth server minted just now, another
+   * `expired_token` is final; a pair adopted from a shared store (another
+   * process's, which may have expired as well) is refreshed in its turn.
+   */
   const callReason = (method: string, params: Readonly<Record<string, unknown>>): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
-      const token = yield* session.accessToken
-      const first = yield* Effect.result(attempt(method, params, token))
-      if (Result.isSuccess(first)) return first.success
-      if (!isExpired(first.failure)) return yield* Effect.fail(first.failure)
-      const fresh = yield* session.refresh(token)
-      return yield* attempt(method, params, fresh)
+      let token = yield* session.accessToken
+      for (let refreshes = 0; ; ) {
+        const result = yield* Effect.result(attempt(method, params, token))
+        if (Result.isSuccess(result)) return result.success
+        const reason = result.failure
+        const mayRefresh = refreshes === 0 || (refreshes < MAX_REFRESHES && !session.minted(token))
+        if (!isExpired(reason) || !mayRefresh) return yield* Effect.fail(reason)
+        refreshes += 1
+        token = yield* session.refresh(token)
+      }
     })
 
   const toError =

@@ -49,6 +49,13 @@ export interface Session {
    * who saw the same token, and answers the new access token.
    */
   readonly refresh: (stale: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, Reason>
+  /**
+   * Whether `token` is the access token of a pair the OAuth server gave this
+   * session. When the portal says such a token expired right after the
+   * refresh, refreshing again would not help; a pair adopted from the store
+   * (another process's, possibly an hour old) may be refreshed in its turn.
+   */
+  readonly minted: (token: Redacted.Redacted<string>) => boolean
   /** Every secret the session holds now, to scrub from kept answers. */
   readonly secrets: () => ReadonlyArray<Redacted.Redacted<string>>
 }
@@ -139,18 +146,34 @@ const withRefreshContext = (reason: Reason): Reason => {
   }
 }
 
+const isInvalidGrant = (reason: Reason): boolean =>
+  reason._tag === "Unauthorized" && reason.code?.toLowerCase() === "invalid_grant"
+
 const storeFailure = (message: string): Reason =>
   new EditError.Unavailable({
     code: "TOKEN_STORE",
     description: `the refreshed tokens could not be stored (${message}); they are kept in memory and storing them is tried again before their first use`
   })
 
+/** Where the pair in use came from. */
+type Origin =
+  /** The pair the session started from. */
+  | "initial"
+  /** The OAuth server gave it to this session, just now or earlier. */
+  | "minted"
+  /** Another process's pair, read from the shared store. */
+  | "adopted"
+
 interface State {
   tokens: Tokens
+  origin: Origin
   /** The pair in `tokens` is not stored yet: store it before using it. */
   unsaved: boolean
   inflight: Deferred.Deferred<Tokens, Reason> | undefined
 }
+
+const same = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boolean =>
+  Redacted.value(a) === Redacted.value(b)
 
 /**
  * Starts a session.
@@ -158,7 +181,7 @@ interface State {
  * @since 0.1.0
  */
 export const makeSession = (options: SessionOptions): Session => {
-  const state: State = { tokens: options.tokens, unsaved: false, inflight: undefined }
+  const state: State = { tokens: options.tokens, origin: "initial", unsaved: false, inflight: undefined }
   const saving = Semaphore.makeUnsafe(1)
 
   const oauthUrlNow = (): URL => {
@@ -187,41 +210,64 @@ export const makeSession = (options: SessionOptions): Session => {
     state.unsaved ? persist : Effect.void
   ).pipe(Effect.map(() => state.tokens.accessToken))
 
+  /** Switches to a pair this session did not mint (already stored, or to be stored once it works). */
+  const use = (tokens: Tokens, origin: Exclude<Origin, "minted">): Tokens => {
+    state.tokens = tokens
+    state.origin = origin
+    state.unsaved = false
+    return tokens
+  }
+
   /**
    * After `invalid_grant`: another process sharing the store may have rotated
    * the pair. Adopt the stored pair when it is not the one just refused.
    */
-  const adoptStored = (refused: Redacted.Redacted<string>, reason: Reason): Effect.Effect<Tokens, Reason> =>
+  const adoptStored = (refused: Redacted.Redacted<string>): Effect.Effect<Option.Option<Tokens>> =>
     options.store.load.pipe(
       Effect.orElseSucceed(() => Option.none<Tokens>()),
-      Effect.flatMap((stored) => {
-        if (Option.isNone(stored) || Redacted.value(stored.value.refreshToken) === Redacted.value(refused)) {
-          return Effect.fail(reason)
-        }
-        return Effect.sync(() => {
-          state.tokens = stored.value
-          state.unsaved = false
-          return stored.value
-        })
-      })
+      Effect.map((stored) =>
+        Option.isNone(stored) || same(stored.value.refreshToken, refused)
+          ? Option.none()
+          : Option.some(use(stored.value, "adopted"))
+      )
     )
 
-  const exchange = (): Effect.Effect<Tokens, Reason> => {
+  /**
+   * The refresh itself, run in a fiber of its own that no caller owns: a
+   * caller that is interrupted (a timeout, an aborted signal) stops waiting,
+   * but the token request goes on, bounded by the transport's timeout, and
+   * the pair it brings is adopted and stored. From the moment the OAuth server
+   * answers, the old refresh token is dead: the new pair must never be lost.
+   */
+  const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> => {
     const refreshToken = state.tokens.refreshToken
-    return requestTokens({
+    const exchange = requestTokens({
       transport: options.transport,
       oauthUrl: oauthUrlNow(),
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       refreshToken,
       allowInsecureLoopback: options.allowInsecureLoopback
-    }).pipe(
-      Effect.catch((reason) =>
-        reason._tag === "Unauthorized" && reason.code?.toLowerCase() === "invalid_grant"
-          ? adoptStored(refreshToken, reason)
-          : Effect.fail(reason)
+    })
+    const recover = (reason: Reason): Effect.Effect<Tokens, Reason> =>
+      isInvalidGrant(reason)
+        ? Effect.flatMap(adoptStored(refreshToken), (adopted) =>
+            Option.isSome(adopted) ? Effect.succeed(adopted.value) : Effect.fail(reason)
+          )
+        : Effect.fail(reason)
+    return Effect.uninterruptible(
+      Effect.interruptible(exchange).pipe(
+        Effect.matchEffect({
+          onFailure: recover,
+          onSuccess: (tokens) =>
+            Effect.sync(() => {
+              state.tokens = tokens
+              state.origin = "minted"
+              state.unsaved = true
+            }).pipe(Effect.andThen(persist), Effect.as(tokens))
+        })
       )
-    )
+    ).pipe(Effect.onExit(settle(deferred)))
   }
 
   const settle =
@@ -235,32 +281,12 @@ export const makeSession = (options: SessionOptions): Session => {
         return Effect.asVoid(Deferred.done(deferred, settled))
       })
 
-  /**
-   * The refresh itself, run in a fiber of its own that no caller owns: a
-   * caller that is interrupted (a timeout, an aborted signal) stops waiting,
-   * but the token request goes on, bounded by the transport's timeout, and
-   * the pair it brings is adopted and stored. From the moment the OAuth server
-   * answers, the old refresh token is dead: the new pair must never be lost.
-   */
-  const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> =>
-    Effect.uninterruptible(
-      Effect.interruptible(exchange()).pipe(
-        Effect.tap((tokens) =>
-          Effect.sync(() => {
-            state.tokens = tokens
-            state.unsaved = true
-          })
-        ),
-        Effect.tap(() => persist)
-      )
-    ).pipe(Effect.onExit(settle(deferred)))
-
   const refresh = (stale: Redacted.Redacted<string>): Effect.Effect<Redacted.Redacted<string>, Reason> =>
     Effect.uninterruptible(
       Effect.suspend((): Effect.Effect<Deferred.Deferred<Tokens, Reason> | undefined> => {
         if (state.inflight !== undefined) return Effect.succeed(state.inflight)
         // Someone already refreshed past the token this call used: use theirs.
-        if (Redacted.value(state.tokens.accessToken) !== Redacted.value(stale)) return Effect.succeed(undefined)
+        if (!same(state.tokens.accessToken, stale)) return Effect.succeed(undefined)
         const deferred = Deferred.makeUnsafe<Tokens, Reason>()
         state.inflight = deferred
         return Effect.as(Effect.forkDetach(runRefresh(deferred)), deferred)
@@ -272,7 +298,10 @@ export const makeSession = (options: SessionOptions): Session => {
       )
     )
 
+  const minted = (token: Redacted.Redacted<string>): boolean =>
+    state.origin === "minted" && same(token, state.tokens.accessToken)
+
   const secrets = () => [state.tokens.accessToken, state.tokens.refreshToken, options.clientSecret]
 
-  return { accessToken, refresh, secrets }
+  return { accessToken, refresh, minted, secrets }
 }

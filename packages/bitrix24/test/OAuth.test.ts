@@ -307,6 +307,41 @@ describe("OAuth refresh", () => {
     })
   )
 
+  it.live("a pair adopted from the shared store whose access token expired too is refreshed, not refused", () =>
+    Effect.gen(function* () {
+      const events: Array<string> = []
+      const forms: Array<URLSearchParams> = []
+      const store = TokenStore.makeMemory()
+      // Only the pair that this process's refresh will bring works.
+      portalAccepting(new Set([NEW_ACCESS]), events)
+      nock(OAUTH)
+        .post(TOKEN_PATH)
+        .times(2)
+        .reply(async (req: Request) => {
+          const form = new URLSearchParams(await req.text())
+          forms.push(form)
+          return form.get("refresh_token") === "other-process-refresh"
+            ? [200, rotated]
+            : [400, { error: "invalid_grant", error_description: "Invalid grant" }]
+        })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+      // Another process refreshed first and saved its pair; an hour later, its access token expired as well.
+      yield* store.save({
+        accessToken: Redacted.make("other-process-access"),
+        refreshToken: Redacted.make("other-process-refresh")
+      })
+      const edited = yield* editor.update(request(1))
+      assert.strictEqual(edited.ids.externalMessageId, "m-1")
+      assert.deepStrictEqual(
+        forms.map((form) => form.get("refresh_token")),
+        [REFRESH, "other-process-refresh"]
+      )
+      assert.deepStrictEqual(events, [`call:${ACCESS}`, "call:other-process-access", `call:${NEW_ACCESS}`])
+      const stored = yield* store.load
+      assert.isTrue(Option.isSome(stored) && Redacted.value(stored.value.refreshToken) === NEW_REFRESH)
+    })
+  )
+
   it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
     Effect.gen(function* () {
       const events: Array<string> = []

@@ -108,7 +108,7 @@ export const codes: Readonly<Record<string, Row>> = {
     source: "portal",
     status: 401,
     reason: "Unauthorized",
-    note: "refreshes the tokens once (single flight) and repeats the call once; Unauthorized only if the repeat is refused too",
+    note: "refreshes the tokens once (single flight) and repeats the call once; Unauthorized only if the freshly refreshed token is refused too (a pair adopted from a shared store is refreshed in its turn)",
     make: unauthorized("the access token expired and refreshing it did not help")
   },
   invalid_token: {
