@@ -9,7 +9,18 @@
  * @since 0.1.0
  */
 import { EditError, HttpFailure, HttpTransport } from "@reword/core"
-import { type Array as Arr, Clock, Context, Duration, Effect, Predicate, Redacted, Result, Schema } from "effect"
+import {
+  type Array as Arr,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Option,
+  Predicate,
+  Redacted,
+  Result,
+  Schema
+} from "effect"
 import { type DeleteItem, type MessageItem, type MessagesResponse, MessagesSuccess, Time } from "./Bitrix24Schemas.ts"
 import { type Context as ErrorContext, reasonOf, reasonOfCode } from "./internal/errors.ts"
 import type { Session } from "./OAuth.ts"
@@ -116,6 +127,9 @@ const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
 
 /** The most refreshes one call may lead to (each after a pair it did not mint itself). */
 const MAX_REFRESHES = 3
+
+const isInvalidToken = (reason: Reason): boolean =>
+  reason._tag === "Unauthorized" && reason.code !== undefined && reason.code.toLowerCase() === "invalid_token"
 
 const isExpired = (reason: Reason): boolean =>
   reason._tag === "Unauthorized" && reason.code !== undefined && reason.code.toLowerCase() === "expired_token"
@@ -287,10 +301,23 @@ export const make = (options: Options): Service => {
   const callReason = (method: string, params: Readonly<Record<string, unknown>>): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
       let token = yield* session.accessToken
+      let replaced = false
       for (let refreshes = 0; ; ) {
         const result = yield* Effect.result(attempt(method, params, token))
-        if (Result.isSuccess(result)) return result.success
+        if (Result.isSuccess(result)) {
+          yield* session.accepted(token)
+          return result.success
+        }
         const reason = result.failure
+        if (isInvalidToken(reason) && !replaced) {
+          // A stale stored pair, and a re-authorized configuration: try the configured pair once.
+          replaced = true
+          const next = yield* session.replace(token)
+          if (Option.isSome(next)) {
+            token = next.value
+            continue
+          }
+        }
         const mayRefresh = refreshes === 0 || (refreshes < MAX_REFRESHES && !session.minted(token))
         if (!isExpired(reason) || !mayRefresh) return yield* Effect.fail(reason)
         refreshes += 1

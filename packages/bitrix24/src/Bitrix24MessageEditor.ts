@@ -268,7 +268,10 @@ const configError = (message: string): Config.ConfigError =>
 
 /**
  * Builds the editor from checked settings: the token store's pair wins over the
- * configured one (it is newer: refresh tokens rotate).
+ * configured one (it is newer: refresh tokens rotate), unless the portal or the
+ * OAuth server refuses it while the configuration holds another pair (the
+ * application was authorized again): then the configured pair takes over, and
+ * is stored once it works.
  *
  * @since 0.1.0
  */
@@ -291,6 +294,7 @@ export const make = (
     const transport = HttpTransport.make(options.transport)
     const session = OAuth.makeSession({
       tokens,
+      configured: { accessToken: settings.accessToken, refreshToken: settings.refreshToken },
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
       oauthUrl: settings.oauthUrl,

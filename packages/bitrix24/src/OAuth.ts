@@ -27,6 +27,14 @@ type Reason = EditError.EditErrorReason
 export interface SessionOptions {
   /** The pair to start from (the store's, when it holds one). */
   readonly tokens: Tokens
+  /**
+   * The configured pair, when `tokens` came from the store. After the
+   * application was authorized again, the configuration holds a new pair and
+   * the store the old one: when the portal or the OAuth server refuses the
+   * stored pair and this one is another pair, the session takes this one
+   * (and stores it once the portal accepts it).
+   */
+  readonly configured?: Tokens | undefined
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
   /** The OAuth server; a token answer's `server_endpoint` replaces it. */
@@ -56,6 +64,18 @@ export interface Session {
    * (another process's, possibly an hour old) may be refreshed in its turn.
    */
   readonly minted: (token: Redacted.Redacted<string>) => boolean
+  /**
+   * The portal refused `refused` as not valid (`invalid_token`): answers the
+   * access token to try instead, if there is one (the configured pair, when
+   * the refused one came from a stale store), or none.
+   */
+  readonly replace: (refused: Redacted.Redacted<string>) => Effect.Effect<Option.Option<Redacted.Redacted<string>>>
+  /**
+   * The portal accepted `token`. A configured pair that took over from a
+   * refused stored pair is stored now that it is known to work (a failure to
+   * store it is ignored: the configuration still holds it).
+   */
+  readonly accepted: (token: Redacted.Redacted<string>) => Effect.Effect<void>
   /** Every secret the session holds now, to scrub from kept answers. */
   readonly secrets: () => ReadonlyArray<Redacted.Redacted<string>>
 }
@@ -163,12 +183,16 @@ type Origin =
   | "minted"
   /** Another process's pair, read from the shared store. */
   | "adopted"
+  /** The configured pair, taken over from a refused stored pair: stored once the portal accepts it. */
+  | "configured"
 
 interface State {
   tokens: Tokens
   origin: Origin
   /** The pair in `tokens` is not stored yet: store it before using it. */
   unsaved: boolean
+  /** The configured pair is in use or was tried already: never switch to it (again). */
+  configuredTried: boolean
   inflight: Deferred.Deferred<Tokens, Reason> | undefined
 }
 
@@ -181,7 +205,14 @@ const same = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boole
  * @since 0.1.0
  */
 export const makeSession = (options: SessionOptions): Session => {
-  const state: State = { tokens: options.tokens, origin: "initial", unsaved: false, inflight: undefined }
+  const configured = options.configured
+  const state: State = {
+    tokens: options.tokens,
+    origin: "initial",
+    unsaved: false,
+    configuredTried: configured === undefined || same(configured.refreshToken, options.tokens.refreshToken),
+    inflight: undefined
+  }
   const saving = Semaphore.makeUnsafe(1)
 
   const oauthUrlNow = (): URL => {
@@ -233,6 +264,18 @@ export const makeSession = (options: SessionOptions): Session => {
     )
 
   /**
+   * The stored pair was refused and the configuration holds another one (the
+   * application was authorized again since the store was written): use it.
+   */
+  const takeConfigured = (): Option.Option<Tokens> => {
+    if (configured === undefined || state.configuredTried) return Option.none()
+    state.configuredTried = true
+    return same(configured.refreshToken, state.tokens.refreshToken)
+      ? Option.none()
+      : Option.some(use(configured, "configured"))
+  }
+
+  /**
    * The refresh itself, run in a fiber of its own that no caller owns: a
    * caller that is interrupted (a timeout, an aborted signal) stops waiting,
    * but the token request goes on, bounded by the transport's timeout, and
@@ -251,9 +294,10 @@ export const makeSession = (options: SessionOptions): Session => {
     })
     const recover = (reason: Reason): Effect.Effect<Tokens, Reason> =>
       isInvalidGrant(reason)
-        ? Effect.flatMap(adoptStored(refreshToken), (adopted) =>
-            Option.isSome(adopted) ? Effect.succeed(adopted.value) : Effect.fail(reason)
-          )
+        ? Effect.flatMap(adoptStored(refreshToken), (adopted) => {
+            const next = Option.orElse(adopted, takeConfigured)
+            return Option.isSome(next) ? Effect.succeed(next.value) : Effect.fail(reason)
+          })
         : Effect.fail(reason)
     return Effect.uninterruptible(
       Effect.interruptible(exchange).pipe(
@@ -298,10 +342,28 @@ export const makeSession = (options: SessionOptions): Session => {
       )
     )
 
+  const replace = (refused: Redacted.Redacted<string>): Effect.Effect<Option.Option<Redacted.Redacted<string>>> =>
+    Effect.sync(() => {
+      // Someone moved past the refused token already: use theirs.
+      if (!same(refused, state.tokens.accessToken)) return Option.some(state.tokens.accessToken)
+      return Option.map(takeConfigured(), (tokens) => tokens.accessToken)
+    })
+
+  const accepted = (token: Redacted.Redacted<string>): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (state.origin !== "configured" || !same(token, state.tokens.accessToken)) return Effect.void
+      const tokens = state.tokens
+      state.origin = "initial"
+      // In turn with any other save, and only if no newer pair took its place meanwhile.
+      return saving.withPermits(1)(
+        Effect.suspend(() => (state.tokens === tokens ? Effect.ignore(options.store.save(tokens)) : Effect.void))
+      )
+    })
+
   const minted = (token: Redacted.Redacted<string>): boolean =>
     state.origin === "minted" && same(token, state.tokens.accessToken)
 
   const secrets = () => [state.tokens.accessToken, state.tokens.refreshToken, options.clientSecret]
 
-  return { accessToken, refresh, minted, secrets }
+  return { accessToken, refresh, minted, replace, accepted, secrets }
 }

@@ -342,6 +342,91 @@ describe("OAuth refresh", () => {
     })
   )
 
+  describe("a stale token store and a re-authorized configuration", () => {
+    const stale: TokenStore.Tokens = {
+      accessToken: Redacted.make("stale-stored-access"),
+      refreshToken: Redacted.make("stale-stored-refresh")
+    }
+
+    /** A portal that knows only the configured (re-authorized) pair's access token. */
+    const portal = (events: Array<string>, accepted: ReadonlySet<string>, expired: ReadonlySet<string>) =>
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(async (req: Request) => {
+          const body = await bodyOf(req)
+          events.push(`call:${body.auth}`)
+          if (accepted.has(body.auth)) return [200, success(body.MESSAGES.map((item) => okItem(item)))]
+          return expired.has(body.auth)
+            ? [401, { error: "expired_token", error_description: "The access token provided has expired" }]
+            : [401, { error: "invalid_token", error_description: "The access token provided is invalid" }]
+        })
+        .persist()
+
+    const storedPair = (store: TokenStore.Service) =>
+      Effect.map(store.load, (stored) =>
+        Option.isSome(stored)
+          ? `${Redacted.value(stored.value.accessToken)}:${Redacted.value(stored.value.refreshToken)}`
+          : "none"
+      )
+
+    it.live("the stored pair is refused as invalid: the configured pair is used, then stored once it works", () =>
+      Effect.gen(function* () {
+        const events: Array<string> = []
+        portal(events, new Set([ACCESS]), new Set())
+        const store = TokenStore.makeMemory(stale)
+        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        yield* editor.update(request(1))
+        assert.deepStrictEqual(events, ["call:stale-stored-access", `call:${ACCESS}`])
+        assert.strictEqual(yield* storedPair(store), `${ACCESS}:${REFRESH}`)
+        yield* editor.update(request(2))
+        assert.deepStrictEqual(events.slice(2), [`call:${ACCESS}`])
+      })
+    )
+
+    it.live("the stored refresh token is refused (invalid_grant): the configured pair takes over", () =>
+      Effect.gen(function* () {
+        const events: Array<string> = []
+        const forms: Array<URLSearchParams> = []
+        portal(events, new Set([NEW_ACCESS]), new Set(["stale-stored-access", ACCESS]))
+        nock(OAUTH)
+          .post(TOKEN_PATH)
+          .times(2)
+          .reply(async (req: Request) => {
+            const form = new URLSearchParams(await req.text())
+            forms.push(form)
+            return form.get("refresh_token") === REFRESH
+              ? [200, rotated]
+              : [400, { error: "invalid_grant", error_description: "Invalid grant" }]
+          })
+        const store = TokenStore.makeMemory(stale)
+        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        yield* editor.update(request(1))
+        assert.deepStrictEqual(
+          forms.map((form) => form.get("refresh_token")),
+          ["stale-stored-refresh", REFRESH]
+        )
+        assert.deepStrictEqual(events, ["call:stale-stored-access", `call:${ACCESS}`, `call:${NEW_ACCESS}`])
+        assert.strictEqual(yield* storedPair(store), `${NEW_ACCESS}:${NEW_REFRESH}`)
+      })
+    )
+
+    it.live("when the configured pair is the stored one, a refusal is final and says to authorize again", () =>
+      Effect.gen(function* () {
+        const events: Array<string> = []
+        portal(events, new Set(), new Set())
+        const store = TokenStore.makeMemory({
+          accessToken: Redacted.make(ACCESS),
+          refreshToken: Redacted.make(REFRESH)
+        })
+        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const error = yield* Effect.flip(editor.update(request(1)))
+        assert.strictEqual(error.reason._tag, "Unauthorized")
+        assert.include(error.message, "authorize the application again")
+        assert.deepStrictEqual(events, [`call:${ACCESS}`])
+      })
+    )
+  })
+
   it.live("never refreshes before a call: a valid token goes straight to the portal", () =>
     Effect.gen(function* () {
       const events: Array<string> = []
