@@ -90,6 +90,11 @@ export interface CreateEditorOptions extends EditorOptions {
   readonly settings?: SettingsObject | undefined
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /**
+   * Options only one provider understands, by provider name, such as where
+   * Bitrix24 keeps its rotating tokens: `{ bitrix24: { tokenStore } }`.
+   */
+  readonly providerOptions?: Readonly<Record<string, object>> | undefined
 }
 
 const settle = (outcome: Outcome): Settled =>

@@ -237,9 +237,24 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
  */
 export const makeEditor = (
   providers: ReadonlyArray<AnyDescriptor>,
-  options: EditorOptions & { readonly source?: Source | undefined } = {}
+  options: SelectionOptions = {}
 ): Effect.Effect<Service, Config.ConfigError, Scope.Scope> =>
-  Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => descriptor.make(settings, options))
+  Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => {
+    const { source: _source, providerOptions, ...editorOptions } = options
+    return descriptor.make(settings, { ...editorOptions, ...providerOptions?.[descriptor.name] })
+  })
+
+/**
+ * How to select and build an editor: where settings come from, what every
+ * editor takes, and options only one provider understands, by provider name
+ * (`{ bitrix24: { tokenStore } }`), given to the selected provider only.
+ *
+ * @since 0.1.0
+ */
+export interface SelectionOptions extends EditorOptions {
+  readonly source?: Source | undefined
+  readonly providerOptions?: Readonly<Record<string, object>> | undefined
+}
 
 /**
  * The `MessageEditor` layer of the provider that the configuration names:
@@ -259,5 +274,5 @@ export const makeEditor = (
  */
 export const layer = (
   providers: ReadonlyArray<AnyDescriptor>,
-  options: EditorOptions & { readonly source?: Source | undefined } = {}
+  options: SelectionOptions = {}
 ): Layer.Layer<MessageEditor, Config.ConfigError> => Layer.effect(MessageEditor, makeEditor(providers, options))

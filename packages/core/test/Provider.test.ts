@@ -128,3 +128,28 @@ describe("Provider.fromObject with typed values", () => {
     })
   )
 })
+
+describe("Provider.makeEditor with provider options", () => {
+  it.effect("gives each provider's own options to that provider only", () =>
+    Effect.gen(function* () {
+      const seen: Array<unknown> = []
+      const spy = (name: string) =>
+        Provider.describe({
+          name,
+          settings: [],
+          config: Config.succeed({}),
+          make: (_settings, options) => {
+            seen.push(options)
+            return Effect.succeed(MessageEditor.make({ ...recordingAdapter({}).adapter, provider: name }, options))
+          }
+        })
+      const editor = yield* Provider.makeEditor([spy("one"), spy("two")], {
+        source: Provider.fromObject({ provider: "two" }),
+        concurrency: 3,
+        providerOptions: { one: { secretSauce: 1 }, two: { tokenStore: "the app's store" } }
+      }).pipe(Effect.scoped)
+      assert.strictEqual(editor.provider, "two")
+      assert.deepStrictEqual(seen, [{ concurrency: 3, tokenStore: "the app's store" }])
+    })
+  )
+})
