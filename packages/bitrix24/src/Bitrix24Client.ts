@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, RetryPolicy } from "@reword/core"
 import {
   type Array as Arr,
   Clock,
@@ -67,6 +67,13 @@ export interface Options {
   readonly limiter: RateLimiterService
   readonly transport: HttpTransport.HttpTransport
   readonly onOperatingLimit?: OnOperatingLimit | undefined
+  /**
+   * The longest a call waits for an operating-time reset (`onOperatingLimit:
+   * "wait"`); a longer block fails at once with `RateLimited` and `retryAfter`,
+   * as core's retry policy does past its budget. Default: that policy's
+   * default `maxElapsed` (60 s); the editor passes its own policy's.
+   */
+  readonly maxOperatingWait?: Duration.Input | undefined
 }
 
 /**
@@ -193,6 +200,7 @@ export const make = (options: Options): Service => {
   const { portalUrl, target, session, limiter, transport } = options
   const portal = portalUrl.origin
   const onOperatingLimit = options.onOperatingLimit ?? "wait"
+  const maxOperatingWait = Duration.fromInputUnsafe(options.maxOperatingWait ?? RetryPolicy.defaults.maxElapsed)
   const queryLimitBackoff = Duration.millis(Math.ceil(1000 / limiter.bucket.drainPerSecond) + 1000)
 
   const urlOf = (method: string): URL => new URL(`rest/${encodeURIComponent(method)}`, portalUrl)
@@ -200,7 +208,7 @@ export const make = (options: Options): Service => {
   const waitForOperating = (method: string): Effect.Effect<void, Reason> =>
     Effect.flatMap(limiter.blockedFor(portal, method), (wait) => {
       if (Duration.isZero(wait)) return Effect.void
-      if (onOperatingLimit === "fail") {
+      if (onOperatingLimit === "fail" || Duration.isGreaterThan(wait, maxOperatingWait)) {
         return Effect.fail(
           new EditError.RateLimited({
             retryAfter: wait,

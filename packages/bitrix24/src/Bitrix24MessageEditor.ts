@@ -312,7 +312,9 @@ export const make = (
       session,
       limiter,
       transport,
-      onOperatingLimit: options.onOperatingLimit
+      onOperatingLimit: options.onOperatingLimit,
+      // A wait for the operating reset is part of the retry budget.
+      maxOperatingWait: options.retry?.maxElapsed
     })
     return yield* Effect.try({
       try: () => fromClient(client, options),

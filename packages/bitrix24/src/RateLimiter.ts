@@ -63,7 +63,10 @@ export interface Options {
    * sent with the same tokens. Default 1 (a burst of 49 on a 50 bucket).
    */
   readonly headroom?: number | undefined
-  /** How long a method stays blocked after `OPERATION_TIME_LIMIT` when no reset time is known. Default 10 s. */
+  /**
+   * How long a method stays blocked after `OPERATION_TIME_LIMIT` when no
+   * reset time is known. Default 10 s; at most the 10-minute window.
+   */
   readonly operatingFallback?: Duration.Input | undefined
 }
 
@@ -85,16 +88,66 @@ export interface Service {
   readonly acquire: (portal: string) => Effect.Effect<void>
   /** The portal answered `QUERY_LIMIT_EXCEEDED`: treat its bucket as full. */
   readonly saturated: (portal: string) => Effect.Effect<void>
-  /** Records a successful answer's `time` (`operating`, `operating_reset_at` in Unix seconds). */
-  readonly observe: (
-    portal: string,
-    method: string,
-    time: { readonly operating?: number | undefined; readonly operating_reset_at?: number | undefined }
-  ) => Effect.Effect<void>
+  /**
+   * Records a successful answer's `time`: `operating`, and `operating_reset_at`
+   * (the portal's Unix seconds), read against the answer's own time (`finish`,
+   * else `date_finish`) so that a portal clock off ours does not matter. A
+   * reset more than the 10-minute window away (a value in milliseconds, a
+   * broken proxy) counts as unknown.
+   */
+  readonly observe: (portal: string, method: string, time: ObservedTime) => Effect.Effect<void>
   /** The portal answered `OPERATION_TIME_LIMIT`: blocks the method and says for how long. */
   readonly block: (portal: string, method: string) => Effect.Effect<Duration.Duration>
   /** How long the method is still blocked for; zero when it is not. */
   readonly blockedFor: (portal: string, method: string) => Effect.Effect<Duration.Duration>
+}
+
+/**
+ * What the limiter reads of an answer's `time`.
+ *
+ * @since 0.1.0
+ */
+export interface ObservedTime {
+  /** Seconds of server time the method used in the last 10 minutes. */
+  readonly operating?: number | undefined
+  /** When the oldest minute of it drops out, Unix seconds by the portal's clock. */
+  readonly operating_reset_at?: number | undefined
+  /** When the portal finished the request, Unix seconds by the portal's clock. */
+  readonly finish?: number | undefined
+  /** The same as a date (`2026-03-12T16:37:49+02:00`), used when `finish` is missing. */
+  readonly date_finish?: string | undefined
+}
+
+/**
+ * The operating-time window: no method is ever blocked for longer.
+ *
+ * @since 0.1.0
+ */
+export const OPERATING_WINDOW: Duration.Duration = Duration.minutes(10)
+
+const WINDOW_MILLIS = Duration.toMillis(OPERATING_WINDOW)
+/** How far outside the window a reset may fall and still be believed (rounding, a slow answer). */
+const TOLERANCE_MILLIS = 60_000
+
+/**
+ * When the method's reset falls by our clock, in Unix millis: the portal's
+ * `operating_reset_at` less its own time of the answer, from our `now`; or
+ * `undefined` when it is missing or absurd.
+ */
+const resetAtOf = (time: ObservedTime, now: number): number | undefined => {
+  const reset = time.operating_reset_at
+  if (reset === undefined || !Number.isFinite(reset)) return undefined
+  const dated = time.date_finish === undefined ? Number.NaN : Date.parse(time.date_finish)
+  // The portal's own time of the answer; our clock when it sent none.
+  const answered =
+    time.finish !== undefined && Number.isFinite(time.finish)
+      ? time.finish * 1000
+      : Number.isFinite(dated)
+        ? dated
+        : now
+  const remaining = Math.round(reset * 1000 - answered)
+  if (remaining < -TOLERANCE_MILLIS || remaining > WINDOW_MILLIS + TOLERANCE_MILLIS) return undefined
+  return now + Math.min(Math.max(0, remaining), WINDOW_MILLIS)
 }
 
 /**
@@ -144,7 +197,10 @@ export const make = (options: Options = {}): Service => {
   const usable = Math.max(1, bucket.capacity - Math.max(0, options.headroom ?? 1))
   const limitSeconds = Duration.toSeconds(Duration.fromInputUnsafe(options.operatingLimit ?? "480 seconds"))
   const marginSeconds = Duration.toSeconds(Duration.fromInputUnsafe(options.operatingMargin ?? "5 seconds"))
-  const fallback = Duration.toMillis(Duration.fromInputUnsafe(options.operatingFallback ?? "10 seconds"))
+  const fallback = Math.min(
+    WINDOW_MILLIS,
+    Duration.toMillis(Duration.fromInputUnsafe(options.operatingFallback ?? "10 seconds"))
+  )
   const levels = new Map<string, Level>()
   const methods = new Map<string, Operating>()
 
@@ -240,20 +296,20 @@ export const make = (options: Options = {}): Service => {
   }
 
   const observe: Service["observe"] = (portal, method, time) =>
-    Effect.sync(() => {
-      const state = operatingOf(portal, method)
-      if (time.operating !== undefined && Number.isFinite(time.operating)) state.operating = time.operating
-      if (time.operating_reset_at !== undefined && Number.isFinite(time.operating_reset_at)) {
-        state.resetAt = time.operating_reset_at * 1000
-      }
-    })
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        const state = operatingOf(portal, method)
+        if (time.operating !== undefined && Number.isFinite(time.operating)) state.operating = time.operating
+        if (time.operating_reset_at !== undefined) state.resetAt = resetAtOf(time, now)
+      })
+    )
 
   const block = (portal: string, method: string): Effect.Effect<Duration.Duration> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
         const state = operatingOf(portal, method)
         const until = state.resetAt !== undefined && state.resetAt > now ? state.resetAt : now + fallback
-        state.blockedUntil = Math.max(state.blockedUntil, until)
+        state.blockedUntil = Math.min(Math.max(state.blockedUntil, until), now + WINDOW_MILLIS)
         return Duration.millis(state.blockedUntil - now)
       })
     )
@@ -265,7 +321,7 @@ export const make = (options: Options = {}): Service => {
       let until = state.blockedUntil
       const nearLimit = state.operating >= limitSeconds - marginSeconds
       if (nearLimit && state.resetAt !== undefined) until = Math.max(until, state.resetAt)
-      return until > now ? Duration.millis(until - now) : Duration.zero
+      return until > now ? Duration.millis(Math.min(until - now, WINDOW_MILLIS)) : Duration.zero
     })
 
   return RateLimiter.of({ bucket, withPermit, acquire, saturated, observe, block, blockedFor })

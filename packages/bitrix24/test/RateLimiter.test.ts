@@ -215,6 +215,67 @@ describe("RateLimiter operating time", () => {
     })
   )
 
+  it.effect("reads operating_reset_at against the answer's own time: a portal clock an hour off changes nothing", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make()
+      // Our clock says 0; the portal's says one hour (finish, or date_finish when finish is missing).
+      yield* limiter.observe("https://a.test", "m", { operating: 476, finish: 3600.4, operating_reset_at: 3660 })
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "m"), Duration.millis(59_600))
+      yield* limiter.observe("https://b.test", "m", {
+        operating: 476,
+        date_finish: "1970-01-01T02:00:00+01:00",
+        operating_reset_at: 3645
+      })
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://b.test", "m"), Duration.seconds(45))
+    })
+  )
+
+  it.effect("an absurd operating_reset_at (milliseconds, or past the 10-minute window) counts as unknown", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ operatingFallback: "15 seconds" })
+      yield* limiter.observe("https://a.test", "m", { operating: 476, finish: 1000, operating_reset_at: 1_060_000 })
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "m"), Duration.zero)
+      assert.deepStrictEqual(yield* limiter.block("https://a.test", "m"), Duration.seconds(15))
+      // Without the portal's own time, the reset is read against ours, with the same bounds.
+      yield* limiter.observe("https://b.test", "m", { operating: 476, operating_reset_at: 3600 })
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://b.test", "m"), Duration.zero)
+    })
+  )
+
+  it.effect("never blocks a method for longer than the 10-minute window", () =>
+    Effect.gen(function* () {
+      const limiter = RateLimiter.make({ operatingFallback: "1 hour" })
+      assert.deepStrictEqual(yield* limiter.block("https://a.test", "m"), Duration.minutes(10))
+      assert.deepStrictEqual(yield* limiter.blockedFor("https://a.test", "m"), Duration.minutes(10))
+    })
+  )
+
+  it.effect("an editor does not wait past its retry budget: a longer block fails at once with retryAfter", () =>
+    Effect.gen(function* () {
+      let calls = 0
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(200, async (req: Request) => {
+          calls += 1
+          return success(
+            (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
+            { operating: 479, finish: 1000, operating_reset_at: 1045 }
+          )
+        })
+      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        retry: { maxAttempts: 1, maxElapsed: "10 seconds" }
+      })
+      yield* editor.update(request(1))
+      const result = yield* Effect.result(editor.update(request(2)))
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure.reason._tag, "RateLimited")
+        assert.deepStrictEqual(result.failure.retryAfter, Duration.seconds(45))
+      }
+      assert.strictEqual(calls, 1)
+    })
+  )
+
   it.effect("an editor waits for a blocked method's reset before calling the portal (onOperatingLimit: wait)", () =>
     Effect.gen(function* () {
       let calls = 0
@@ -225,7 +286,7 @@ describe("RateLimiter operating time", () => {
           calls += 1
           return success(
             (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
-            { operating: 479, operating_reset_at: 45 }
+            { operating: 479, finish: 1000, operating_reset_at: 1045 }
           )
         })
       const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
@@ -248,7 +309,7 @@ describe("RateLimiter operating time", () => {
         .reply(200, async (req: Request) =>
           success(
             (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
-            { operating: 479, operating_reset_at: 45 }
+            { operating: 479, finish: 1000, operating_reset_at: 1045 }
           )
         )
       const editor = yield* Bitrix24MessageEditor.make(settings(), {

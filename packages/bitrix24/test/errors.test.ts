@@ -150,7 +150,7 @@ describe("the error table", () => {
         .reply(200, async (req: Request) =>
           success(
             (await bodyOf(req)).MESSAGES.map((item) => okItem(item)),
-            { operating: 12, operating_reset_at: 30 }
+            { operating: 12, finish: 1000, operating_reset_at: 1030 }
           )
         )
       nock(PORTAL).post(UPDATE_PATH).reply(429, {
