@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, type Provider } from "@reword/core"
+import { BaseUrl, HttpTransport, type Provider } from "@reword/core"
 import { Config, ConfigProvider, Effect, Option, Predicate, Redacted, Result } from "effect"
 import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
 
@@ -154,7 +154,8 @@ const portalBase = (url: URL): URL => {
 
 /**
  * Checks raw values into {@link Settings}, naming each setting that is wrong
- * (by its variable and its key) and never echoing a secret.
+ * (by its variable and its key) and never echoing a secret: the message is
+ * scrubbed of the tokens and the client secret, wherever they were pasted.
  */
 const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
   const problems: Array<string> = []
@@ -194,7 +195,9 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
   }
 
   if (problems.length > 0 || portalUrl === undefined || oauthUrl === undefined) {
-    return Effect.fail(configError(`Invalid Bitrix24 settings: ${problems.join("; ")}`))
+    // A secret pasted into the wrong variable must not be printed back from another one's message.
+    const secrets = [raw.accessToken, raw.refreshToken, raw.clientSecret]
+    return Effect.fail(configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets)))
   }
   return Effect.succeed({
     portalUrl,

@@ -94,6 +94,30 @@ describe("Bitrix24Config from the environment", () => {
     })
   )
 
+  it.effect("never prints a secret pasted into another setting", () =>
+    Effect.gen(function* () {
+      const message = yield* messageOf({
+        ...env,
+        BITRIX24_PORTAL_URL: env.BITRIX24_ACCESS_TOKEN,
+        BITRIX24_OAUTH_URL: env.BITRIX24_CLIENT_SECRET,
+        BITRIX24_CONNECTOR: `x${env.BITRIX24_REFRESH_TOKEN}`,
+        BITRIX24_LINE: env.BITRIX24_REFRESH_TOKEN
+      })
+      assert.include(message, "BITRIX24_PORTAL_URL")
+      assert.include(message, "BITRIX24_OAUTH_URL")
+      for (const secret of [env.BITRIX24_ACCESS_TOKEN, env.BITRIX24_REFRESH_TOKEN, env.BITRIX24_CLIENT_SECRET]) {
+        assert.notInclude(message, secret)
+      }
+      // Even inside a URL the message quotes (the portal of a webhook URL).
+      const webhook = yield* messageOf({
+        ...env,
+        BITRIX24_PORTAL_URL: `https://${env.BITRIX24_ACCESS_TOKEN}.bitrix24.com/rest/1/code/`
+      })
+      assert.include(webhook, "incoming-webhook")
+      assert.notInclude(webhook, env.BITRIX24_ACCESS_TOKEN)
+    })
+  )
+
   it.effect("requires LINE to be a positive integer", () =>
     Effect.gen(function* () {
       assert.include(yield* messageOf({ ...env, BITRIX24_LINE: "seven" }), "BITRIX24_LINE (line)")
