@@ -187,6 +187,24 @@ describe("Bitrix24MessageEditor.update", () => {
       )
     })
   )
+  it.live("an item's refusal carries HTTP 200: the portal received the message (it was not 'nothing sent')", () =>
+    Effect.gen(function* () {
+      const texts = ["Message not found", "Not all required data was transmitted", "The connector refused the message"]
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(200, async (req: Request) =>
+          success((await bodyOf(req)).MESSAGES.map((item, index) => failedItem(item, [texts[index] ?? ""])))
+        )
+      const outcomes = yield* (yield* editor()).updateMany([request(1), request(2), request(3)])
+      const statuses = outcomes.map((outcome) =>
+        Result.isFailure(outcome) && "status" in outcome.failure.reason ? outcome.failure.reason.status : "none"
+      )
+      assert.deepStrictEqual(statuses, [200, 200, 200])
+      for (const outcome of outcomes) {
+        assert.isTrue(Result.isFailure(outcome) && outcome.failure.message.includes("HTTP 200"))
+      }
+    })
+  )
 })
 
 describe("Bitrix24MessageEditor validation", () => {

@@ -356,20 +356,23 @@ const INVALID_TEXT =
  * The reason for one failed item of `RESULT` (its `ERRORS` are texts without
  * codes): NotFound when a text says something does not exist, InvalidRequest
  * when a text says the data is missing or wrong, Rejected otherwise. The
- * portal's texts are the description.
+ * portal's texts are the description, and `status` is the HTTP status of the
+ * call that carried the item (200): the portal received this message, so the
+ * reason never reads as "nothing was sent".
  */
-export const itemReason = (errors: ReadonlyArray<unknown>, index: number): Reason => {
+export const itemReason = (errors: ReadonlyArray<unknown>, index: number, status = 200): Reason => {
   const texts = errors.map(textOf).filter((text) => text.length > 0)
   const description =
     texts.length === 0 ? "the portal marked this message as failed without saying why" : texts.join("; ")
-  if (texts.some((text) => NOT_FOUND_TEXT.test(text))) return new EditError.NotFound({ description })
+  if (texts.some((text) => NOT_FOUND_TEXT.test(text))) return new EditError.NotFound({ status, description })
   if (texts.some((text) => INVALID_TEXT.test(text))) {
     return new EditError.InvalidRequest({
       problems: texts.map((message) => ({ path: `MESSAGES.${index}`, message })),
+      status,
       description
     })
   }
-  return new EditError.Rejected({ description })
+  return new EditError.Rejected({ status, description })
 }
 
 const textOf = (error: unknown): string => {
