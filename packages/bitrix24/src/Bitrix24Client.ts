@@ -113,7 +113,12 @@ export interface Service {
     params: Readonly<Record<string, unknown>>,
     operation?: EditError.Operation
   ) => Effect.Effect<Answer, EditError.EditError>
-  /** `imconnector.update.messages`: one result item per message, in order. */
+  /**
+   * `imconnector.update.messages`: one result item per message, in order.
+   * The portal cannot tell reword that a message id is unknown: an item for a
+   * message id it never received (or deleted) comes back as a success and
+   * changes nothing. Keep the ids you sent with.
+   */
   readonly updateMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
   /** `imconnector.send.messages`: one result item per message, in order. */
   readonly sendMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>

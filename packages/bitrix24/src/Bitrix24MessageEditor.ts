@@ -2,6 +2,8 @@
  * The `MessageEditor` of Bitrix24 Open Lines: a neutral edit becomes one
  * `MESSAGES[i]` of `imconnector.update.messages`, and `updateMany` packs many
  * edits into one call, then splits the answer back into one outcome per edit.
+ * The portal cannot tell reword that a message id is unknown (it answers
+ * success and changes nothing): keep the ids you sent with.
  *
  * @since 0.1.0
  */
@@ -59,6 +61,16 @@ export interface Options extends MessageEditor.EditorOptions {
  * @since 0.1.0
  */
 export interface Service extends MessageEditor.Service {
+  /**
+   * Edits one message through `imconnector.update.messages`.
+   *
+   * **An unknown message id is not an error.** Bitrix24 answers success for a
+   * message id it never received (or one that was deleted) and changes
+   * nothing: the portal cannot tell reword that a message id is unknown, so
+   * do not count on `NotFound` for it. Keep the ids you sent with
+   * (`imconnector.send.messages`) and edit with exactly those.
+   */
+  readonly update: MessageEditor.Service["update"]
   /** The low-level client, sharing this editor's tokens and rate limiter. */
   readonly client: Bitrix24Client.Service
   /**

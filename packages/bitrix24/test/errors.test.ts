@@ -369,6 +369,27 @@ describe("secrets", () => {
 })
 
 describe("the README", () => {
+  it.effect("says where users look that the portal cannot tell an unknown message id", () =>
+    Effect.gen(function* () {
+      const { readFile } = yield* Effect.promise(() => import("node:fs/promises"))
+      const read = (path: string) => Effect.promise(() => readFile(new URL(path, import.meta.url), "utf8"))
+      const readme = yield* read("../README.md")
+      const section = (heading: string) => {
+        const start = readme.indexOf(`\n${heading}\n`)
+        const next = readme.indexOf("\n## ", start + heading.length + 2)
+        return start < 0 ? "" : readme.slice(start, next < 0 ? undefined : next)
+      }
+      const warning = /cannot tell reword that a message id is unknown/
+      assert.match(section("## Updating a message"), warning)
+      assert.match(section("## Errors"), warning)
+      assert.match(section("## Errors"), /keep the ids you sent with/)
+      const editor = yield* read("../src/Bitrix24MessageEditor.ts")
+      assert.match(editor, /cannot tell reword that a message id is unknown/)
+      const client = yield* read("../src/Bitrix24Client.ts")
+      assert.match(client, /cannot tell reword that a message id is unknown/)
+    })
+  )
+
   it.effect("lists every row of the error table, with the same reason", () =>
     Effect.gen(function* () {
       const { readFile } = yield* Effect.promise(() => import("node:fs/promises"))
