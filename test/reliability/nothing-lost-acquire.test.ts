@@ -18,6 +18,7 @@ import {
   type Outcome,
   POLICY,
   ROUNDS,
+  recordingFetch,
   report,
   TIMEOUT_MS,
   textOf,
@@ -34,12 +35,21 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           Array.from({ length: MESSAGES }, (_, n) => n),
           (n) => Effect.promise(() => sandbox.seedMessage(textOf(n, ORIGINAL)))
         )
+        const client = recordingFetch()
         const editor = yield* Effect.orDie(
-          Acquire.make({ ...sandbox.settings, retry: POLICY, timeout: TIMEOUT_MS, concurrency: 128 })
+          Acquire.make({
+            ...sandbox.settings,
+            retry: POLICY,
+            timeout: TIMEOUT_MS,
+            concurrency: 128,
+            fetch: client.fetch
+          })
         )
         injectFaults(sandbox.server, acquireFaults)
         const rounds: Array<ReadonlyArray<Outcome>> = []
+        const roundStarts: Array<number> = []
         for (let round = 1; round <= ROUNDS; round++) {
+          roundStarts.push(Date.now())
           rounds.push(yield* editor.updateMany(seeded.map((ids, n) => ({ ids, text: textOf(n, round) }))))
         }
         sandbox.server.clearFaults()
@@ -47,7 +57,9 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           "acquire",
           rounds,
           seeded.map((ids) => sandbox.inspect(ids)),
-          sandbox.server.requests
+          sandbox.server.requests,
+          client.attempts,
+          roundStarts
         )
         report(summary)
       }),

@@ -24,6 +24,7 @@ import {
   type Outcome,
   POLICY,
   ROUNDS,
+  recordingFetch,
   report,
   storedPair,
   TIMEOUT_MS,
@@ -46,10 +47,11 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           (n) => Effect.promise(() => sandbox.seedMessage(textOf(n, ORIGINAL)))
         )
         const tokens = flakyStore(3)
+        const client = recordingFetch()
         const editor = yield* Effect.orDie(
           Bitrix24MessageEditor.make(sandbox.settings, {
             retry: POLICY,
-            transport: { timeout: TIMEOUT_MS },
+            transport: { timeout: TIMEOUT_MS, fetch: client.fetch },
             concurrency: 16,
             chunkSize: 4,
             rateLimit: { bucket: LARGE_BUCKET, operatingFallback: "300 millis" },
@@ -59,7 +61,9 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
         // No path: the faults hit the OAuth endpoint too.
         injectFaults(sandbox.server, bitrix24Faults)
         const rounds: Array<ReadonlyArray<Outcome>> = []
+        const roundStarts: Array<number> = []
         for (let round = 1; round <= ROUNDS; round++) {
+          roundStarts.push(Date.now())
           const requests = seeded.map((ids, n) => ({ ids, text: textOf(n, round) }))
           rounds.push(yield* Stream.runCollect(editor.updateStream(requests)))
         }
@@ -68,7 +72,9 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           "bitrix24",
           rounds,
           seeded.map((ids) => sandbox.inspect(ids)),
-          sandbox.server.requests
+          sandbox.server.requests,
+          client.attempts,
+          roundStarts
         )
         report(summary)
 

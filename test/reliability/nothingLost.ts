@@ -34,8 +34,10 @@ const commonFaults = (serverError: unknown): ReadonlyArray<SandboxServer.Fault> 
  * Bitrix24 meets its rate-limit answer too. Not `OPERATION_TIME_LIMIT`: after
  * the first success the adapter knows `operating_reset_at` (the sandbox puts it
  * about ten minutes ahead, as a portal does), so such an answer blocks the
- * method until then, by design; and a portal never sends it while the
- * `operating` it reports is near zero. The fault matrix covers it.
+ * method until then, by design (every later call fails at once with
+ * `RateLimited`, its wait being past `maxElapsed`); and a portal never sends it
+ * while the `operating` it reports is near zero. The fault matrix covers it,
+ * and `policy-bounds.test.ts` the block.
  */
 export const bitrix24Faults = [
   ...commonFaults({ error: "INTERNAL_SERVER_ERROR", error_description: "Internal server error" }),
@@ -64,6 +66,48 @@ const versionOf = (text: string | undefined): { readonly message: number; readon
   return match === null ? undefined : { message: Number(match[1]), round: Number(match[2]) }
 }
 
+/** One request reword handed to `fetch`: the edits it carried, when, and how it ended for reword. */
+export interface Attempt {
+  readonly texts: ReadonlyArray<string>
+  readonly at: number
+  /** `answered`: reword got an answer; `abandoned`: aborted at the timeout or failed on the way (the provider may still apply it). */
+  state: "pending" | "answered" | "abandoned"
+}
+
+const EDIT_TEXT = /^message \d+, version \d+$/
+
+const editTexts = (value: unknown): Array<string> => {
+  if (typeof value === "string") return EDIT_TEXT.test(value) ? [value] : []
+  if (typeof value !== "object" || value === null) return []
+  return Object.values(value).flatMap(editTexts)
+}
+
+/** A `fetch` that records every request reword sends, with the edits it carries and how it ended. */
+export const recordingFetch = () => {
+  const attempts: Array<Attempt> = []
+  const recorded: typeof globalThis.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init)
+    const body = await request.clone().text()
+    let texts: Array<string> = []
+    try {
+      texts = editTexts(JSON.parse(body))
+    } catch {
+      // Not JSON (a token refresh): no edit in it.
+    }
+    const attempt: Attempt = { texts, at: Date.now(), state: "pending" }
+    attempts.push(attempt)
+    try {
+      const response = await fetch(request)
+      attempt.state = "answered"
+      return response
+    } catch (error) {
+      attempt.state = "abandoned"
+      throw error
+    }
+  }
+  return { attempts, fetch: recorded }
+}
+
 export type Outcome = MessageEditor.Outcome
 
 interface Summary {
@@ -75,6 +119,14 @@ interface Summary {
   readonly landedDespiteFailure: number
   /** The same text stored twice in a row: an idempotent repeat, invisible to the app. */
   readonly idempotentRepeats: number
+  /**
+   * An older text stored after a newer one, each time from an attempt reword
+   * had abandoned at its timeout (or lost on the way) and the provider applied
+   * late: the hazard of any timeout against an API without conditional updates.
+   */
+  readonly lateAbandonedAttempts: number
+  /** Messages whose stored text ended older than the newest edit reported as success (only ever from the above). */
+  readonly newestSuccessOverwritten: number
   readonly requests: number
   readonly faulted: number
 }
@@ -87,12 +139,30 @@ export const verify = (
   provider: string,
   rounds: ReadonlyArray<ReadonlyArray<Outcome>>,
   stored: ReadonlyArray<SandboxServer.StoredMessage | undefined>,
-  log: ReadonlyArray<SandboxServer.LoggedRequest>
+  log: ReadonlyArray<SandboxServer.LoggedRequest>,
+  attempts: ReadonlyArray<Attempt>,
+  /** When each round started (Unix millis), in order. */
+  roundStarts: ReadonlyArray<number>
 ): Summary => {
   const failures: Record<string, number> = {}
   let successes = 0
   let landedDespiteFailure = 0
   let idempotentRepeats = 0
+  let lateAbandonedAttempts = 0
+  let newestSuccessOverwritten = 0
+
+  // reword never sends an edit after the app moved on: no attempt of round r starts once round r + 1 has.
+  assert.isAbove(attempts.length, 0, "attempts recorded")
+  for (const attempt of attempts) {
+    for (const text of attempt.texts) {
+      const round = versionOf(text)?.round ?? 0
+      const next = roundStarts[round]
+      if (next !== undefined) assert.isBelow(attempt.at, next, `"${text}" sent after round ${round + 1} began`)
+    }
+  }
+  const abandoned = new Set(
+    attempts.filter((attempt) => attempt.state === "abandoned").flatMap((attempt) => attempt.texts)
+  )
   rounds.forEach((outcomes, index) => {
     // Every request ends with an outcome, in order.
     assert.strictEqual(outcomes.length, MESSAGES, `round ${index + 1}: one outcome per request`)
@@ -127,11 +197,20 @@ export const verify = (
       return version?.round ?? Number.NaN
     })
     assert.strictEqual(versions[0], ORIGINAL)
-    // Never back to an older text: an edit that landed late, or twice out of order, would show here.
+    // Never back to an older text, but from an attempt reword abandoned (its timeout passed; the provider
+    // applied it late): reword itself never sends an edit late or twice out of order.
+    let newest = ORIGINAL
     versions.forEach((round, n) => {
       if (n === 0) return
-      assert.isAtLeast(round, versions[n - 1] ?? 0, `message ${message}: history ${JSON.stringify(history)}`)
+      if (round < newest) {
+        assert.isTrue(
+          abandoned.has(textOf(message, round)),
+          `message ${message}: history ${JSON.stringify(history)}, and no abandoned attempt explains it`
+        )
+        lateAbandonedAttempts += 1
+      }
       if (round === versions[n - 1]) idempotentRepeats += 1
+      newest = Math.max(newest, round)
     })
     let newestSuccess = ORIGINAL
     rounds.forEach((outcomes, index) => {
@@ -145,8 +224,12 @@ export const verify = (
       }
     })
     const final = versions.at(-1) ?? Number.NaN
-    // The stored text is the newest success, or a newer edit reported as failed that landed anyway.
-    assert.isAtLeast(final, newestSuccess)
+    // The stored text is the newest success, or a newer edit reported as failed that landed anyway; or,
+    // from an abandoned attempt landing late (counted above), an older one.
+    if (final < newestSuccess) {
+      assert.isTrue(abandoned.has(textOf(message, final)), `message ${message}: ${JSON.stringify(history)}`)
+      newestSuccessOverwritten += 1
+    }
     if (final > newestSuccess) landedDespiteFailure += 1
   }
 
@@ -159,6 +242,8 @@ export const verify = (
     failures,
     landedDespiteFailure,
     idempotentRepeats,
+    lateAbandonedAttempts,
+    newestSuccessOverwritten,
     requests,
     faulted
   }
