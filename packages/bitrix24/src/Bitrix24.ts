@@ -20,7 +20,7 @@ import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
  * @since 0.1.0
  */
 export const provider: Provider.Descriptor<Bitrix24Config.Settings> = Provider.describe({
-  name: "bitrix24",
+  name: Bitrix24Config.name,
   settings: Bitrix24Config.settings,
   config: Bitrix24Config.config,
   make: (settings, options) => Bitrix24MessageEditor.make(settings, options)

@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, HttpTransport, type Provider } from "@reword/core"
-import { Config, ConfigProvider, Effect, Option, Predicate, Redacted, Result } from "effect"
+import { BaseUrl, HttpTransport, Provider } from "@reword/core"
+import { Config, Effect, Option, Redacted, Result } from "effect"
 import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
 
 /**
@@ -58,6 +58,14 @@ export const env = {
 export type Key = keyof typeof env
 
 /**
+ * The provider's name: `REWORD_PROVIDER=bitrix24`, and its section of a
+ * settings object.
+ *
+ * @since 0.1.0
+ */
+export const name = "bitrix24"
+
+/**
  * The default OAuth server.
  *
  * @since 0.1.0
@@ -92,9 +100,6 @@ export const settings: ReadonlyArray<Provider.Setting> = [
 ]
 
 const where = (key: Key): string => `${env[key]} (${key})`
-
-const configError = (message: string): Config.ConfigError =>
-  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
 
 /**
  * Whether a URL is an incoming-webhook URL (`https://<portal>/rest/<user id>/<code>/...`).
@@ -165,7 +170,9 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
   const loopback = { allowInsecureLoopback: allowInsecureLoopback === true }
 
   let portalUrl: URL | undefined
-  if (isWebhookUrl(raw.portalUrl)) {
+  if (raw.portalUrl.trim().length === 0) {
+    problems.push(`${where("portalUrl")} must not be blank`)
+  } else if (isWebhookUrl(raw.portalUrl)) {
     problems.push(webhookMessage("portalUrl", raw.portalUrl))
   } else {
     const parsed = BaseUrl.parse(raw.portalUrl.trim(), loopback)
@@ -190,14 +197,18 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
 
   const lineText = raw.line.trim()
   const line = /^\d{1,15}$/.test(lineText) ? Number(lineText) : Number.NaN
-  if (!Number.isSafeInteger(line) || line <= 0) {
+  if (lineText.length === 0) {
+    problems.push(`${where("line")} must not be blank`)
+  } else if (!Number.isSafeInteger(line) || line <= 0) {
     problems.push(`${where("line")} must be a positive integer (the open line's id)`)
   }
 
   if (problems.length > 0 || portalUrl === undefined || oauthUrl === undefined) {
     // A secret pasted into the wrong variable must not be printed back from another one's message.
     const secrets = [raw.accessToken, raw.refreshToken, raw.clientSecret]
-    return Effect.fail(configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets)))
+    return Effect.fail(
+      Provider.configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets))
+    )
   }
   return Effect.succeed({
     portalUrl,
@@ -214,7 +225,10 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
 
 /**
  * The settings, read by environment-variable name from the current
- * `ConfigProvider` (the environment by default), then checked.
+ * `ConfigProvider` (the environment by default), then checked. A setting that
+ * is missing reads as blank here; core's `Provider.readSettings` (which
+ * {@link read}, `layerConfig` and provider selection go through) names every
+ * missing one first.
  *
  * @since 0.1.0
  */
@@ -230,15 +244,6 @@ export const config: Config.Config<Settings> = Config.all({
   allowInsecureLoopback: Config.option(Config.String(env.allowInsecureLoopback))
 }).pipe(
   Config.mapEffect((read) => {
-    const missing = settings.filter((setting) => {
-      if (setting.optional === true) return false
-      const value: Option.Option<unknown> = read[setting.key as Key]
-      return Option.isNone(value)
-    })
-    if (missing.length > 0) {
-      const listed = missing.map((setting) => `${setting.env} (${setting.key}): ${setting.description}`).join("; ")
-      return Effect.fail(configError(`Missing Bitrix24 setting${missing.length > 1 ? "s" : ""}: ${listed}`))
-    }
     const value = <A>(option: Option.Option<A>, fallback: A): A => Option.getOrElse(option, () => fallback)
     return check({
       portalUrl: value(read.portalUrl, ""),
@@ -272,33 +277,33 @@ export interface SettingsInput {
   readonly allowInsecureLoopback?: boolean | undefined
 }
 
-const keyOfEnv = new Map(Object.entries(env).map(([key, name]) => [name as string, key]))
+/**
+ * Core reads a provider's settings through its descriptor; reading never
+ * builds an editor, so this one's `make` is never called (`Bitrix24.provider`
+ * is the whole descriptor).
+ */
+const reading: Provider.Descriptor<Settings> = Provider.describe({
+  name,
+  settings,
+  config,
+  make: () =>
+    Effect.fail(Provider.configError("Bitrix24Config only reads settings: build the editor with Bitrix24.provider"))
+})
 
 /**
- * A `ConfigProvider` that answers the settings' variable names from a plain
- * object keyed by setting (`BITRIX24_LINE` is read at `line`).
+ * Reads and checks the settings from a source (the current `ConfigProvider`
+ * when none is given), through core's `Provider.readSettings`: a missing
+ * setting fails naming every one missing, as provider selection does.
  *
  * @since 0.1.0
  */
-export const configProviderFromObject = (input: Readonly<Record<string, unknown>>): ConfigProvider.ConfigProvider => {
-  const plain: Record<string, string> = {}
-  for (const [key, value] of Object.entries(input)) {
-    if (Redacted.isRedacted(value)) plain[key] = String(Redacted.value(value))
-    else if (Predicate.isString(value)) plain[key] = value
-    else if (Predicate.isNumber(value) || Predicate.isBoolean(value)) plain[key] = String(value)
-    else if (value instanceof URL) plain[key] = value.href
-  }
-  return ConfigProvider.fromUnknown(plain).pipe(
-    ConfigProvider.mapInput((path) => {
-      const [head] = path
-      const key = path.length === 1 && Predicate.isString(head) ? keyOfEnv.get(head) : undefined
-      return key === undefined ? path : [key]
-    })
-  )
-}
+export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> =>
+  Provider.readSettings(reading, source)
 
 /**
- * Checks settings given as a plain object.
+ * Checks settings given as a plain object (through core's settings-object
+ * reading: `Redacted` secrets, `URL`s, numbers and booleans are taken as they
+ * are).
  *
  * @example
  * ```ts
@@ -318,4 +323,4 @@ export const configProviderFromObject = (input: Readonly<Record<string, unknown>
  * @since 0.1.0
  */
 export const fromObject = (input: SettingsInput): Effect.Effect<Settings, Config.ConfigError> =>
-  config.parse(configProviderFromObject(input as unknown as Readonly<Record<string, unknown>>))
+  read(Provider.fromObject({ provider: name, [name]: input }))

@@ -7,8 +7,16 @@
  *
  * @since 0.1.0
  */
-import { Capabilities, EditError, EditedMessage, type EditRequest, HttpTransport, MessageEditor } from "@reword/core"
-import { type Array as Arr, Clock, Config, ConfigProvider, Context, Effect, Layer, Option, Result } from "effect"
+import {
+  Capabilities,
+  EditError,
+  EditedMessage,
+  type EditRequest,
+  HttpTransport,
+  MessageEditor,
+  Provider
+} from "@reword/core"
+import { type Array as Arr, Clock, type Config, Context, Effect, Layer, Option, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas.ts"
@@ -131,18 +139,10 @@ export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditEr
   }
   name("author.firstName", request.author?.firstName)
   name("author.lastName", request.author?.lastName)
-  if (request.author?.gender !== undefined && !["male", "female"].includes(request.author.gender)) {
-    problems.push({ path: "author.gender", message: "must be male or female" })
-  }
   if (request.editedAt !== undefined) {
     const seconds = Math.floor(request.editedAt.getTime() / 1000)
     if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds > MAX_UNIX_SECONDS) {
       problems.push({ path: "editedAt", message: "must be a date Bitrix24 can store as Unix seconds (1970 to 9999)" })
-    }
-  }
-  for (const [index, file] of (request.files ?? []).entries()) {
-    if (!/^https?:\/\//i.test(file.url)) {
-      problems.push({ path: `files.${index}.url`, message: "must be an absolute http(s) URL the portal can download" })
     }
   }
   return problems
@@ -275,9 +275,6 @@ export const fromClient = (
   }
 }
 
-const configError = (message: string): Config.ConfigError =>
-  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
-
 /**
  * Builds the editor from checked settings: the token store's pair wins over the
  * configured one (it is newer: refresh tokens rotate), unless the portal or the
@@ -297,7 +294,7 @@ export const make = (
       Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ??
       TokenStore.makeMemory()
     const stored = yield* store.load.pipe(
-      Effect.mapError((error) => configError(`Could not read the Bitrix24 token store: ${error.message}`))
+      Effect.mapError((error) => Provider.configError(`Could not read the Bitrix24 token store: ${error.message}`))
     )
     const tokens: TokenStore.Tokens = Option.getOrElse(stored, () => ({
       accessToken: settings.accessToken,
@@ -330,7 +327,7 @@ export const make = (
     })
     return yield* Effect.try({
       try: () => fromClient(client, options),
-      catch: (error) => configError(error instanceof Error ? error.message : String(error))
+      catch: (error) => Provider.configError(error instanceof Error ? error.message : String(error))
     })
   })
 
@@ -369,7 +366,7 @@ export const layerConfig = (
 > =>
   Layer.effectContext(
     Effect.gen(function* () {
-      const settings = yield* Bitrix24Config.config
+      const settings = yield* Bitrix24Config.read()
       return contextOf(yield* make(settings, options))
     })
   )

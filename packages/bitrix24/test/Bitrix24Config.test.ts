@@ -125,14 +125,36 @@ describe("Bitrix24Config from the environment", () => {
     })
   )
 
-  it.effect("names every missing setting by its variable, without printing the secrets that are there", () =>
+  it.effect(
+    "names every missing setting by its variable, as core does, without printing the secrets that are there",
+    () =>
+      Effect.gen(function* () {
+        const { BITRIX24_CONNECTOR: _, BITRIX24_REFRESH_TOKEN: __, ...rest } = env
+        const result = yield* Effect.result(Provider.readSettings(Bitrix24.provider, Provider.fromEnv(rest)))
+        assert.isTrue(Result.isFailure(result))
+        const message = Result.isFailure(result) ? result.failure.message : ""
+        assert.include(message, "Missing settings for bitrix24")
+        assert.include(message, "BITRIX24_CONNECTOR")
+        assert.include(message, "BITRIX24_REFRESH_TOKEN")
+        assert.notInclude(message, "BITRIX24_LINE")
+        assert.notInclude(message, "client-secret-0001-cccc")
+      })
+  )
+
+  it.effect("layerConfig names every missing setting with the same message as core's provider selection", () =>
     Effect.gen(function* () {
-      const { BITRIX24_CONNECTOR: _, BITRIX24_REFRESH_TOKEN: __, ...rest } = env
-      const message = yield* messageOf(rest)
-      assert.include(message, "BITRIX24_CONNECTOR (connector)")
-      assert.include(message, "BITRIX24_REFRESH_TOKEN (refreshToken)")
-      assert.notInclude(message, "BITRIX24_LINE")
-      assert.notInclude(message, "client-secret-0001-cccc")
+      const { BITRIX24_CONNECTOR: _, BITRIX24_LINE: __, ...rest } = env
+      const result = yield* Effect.result(
+        Layer.build(Bitrix24.layerConfig()).pipe(
+          Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: rest }))),
+          Effect.scoped
+        )
+      )
+      assert.isTrue(Result.isFailure(result))
+      const message = Result.isFailure(result) ? result.failure.message : ""
+      assert.include(message, "Missing settings for bitrix24")
+      assert.include(message, "BITRIX24_CONNECTOR")
+      assert.include(message, "BITRIX24_LINE")
     })
   )
 })
@@ -151,6 +173,39 @@ describe("Bitrix24Config from a plain object", () => {
       })
       assert.strictEqual(settings.line, 12)
       assert.strictEqual(Redacted.value(settings.refreshToken), "refresh-token-0001-bbbb")
+    })
+  )
+
+  it.effect("names every missing key as core does, and reads URLs, numbers and booleans", () =>
+    Effect.gen(function* () {
+      const settings = yield* Bitrix24Config.fromObject({
+        portalUrl: new URL("http://127.0.0.1:8080") as unknown as string,
+        accessToken: "access-token-0001-aaaa",
+        refreshToken: Redacted.make("refresh-token-0001-bbbb"),
+        clientId: "local.65f0c0ffee.12345678",
+        clientSecret: Redacted.make("client-secret-0001-cccc"),
+        oauthUrl: "http://127.0.0.1:8080",
+        connector: "my_connector",
+        line: 3,
+        allowInsecureLoopback: true
+      })
+      assert.strictEqual(settings.portalUrl.href, "http://127.0.0.1:8080/")
+      assert.isTrue(settings.allowInsecureLoopback)
+      const result = yield* Effect.result(
+        Bitrix24Config.fromObject({
+          portalUrl: "https://acme.bitrix24.com",
+          accessToken: "access-token-0001-aaaa",
+          clientId: "local.65f0c0ffee.12345678",
+          clientSecret: "client-secret-0001-cccc",
+          line: 7
+        } as unknown as Bitrix24Config.SettingsInput)
+      )
+      assert.isTrue(Result.isFailure(result))
+      const message = Result.isFailure(result) ? result.failure.message : ""
+      assert.include(message, "Missing settings for bitrix24")
+      assert.include(message, "BITRIX24_REFRESH_TOKEN")
+      assert.include(message, "BITRIX24_CONNECTOR")
+      assert.notInclude(message, "client-secret-0001-cccc")
     })
   )
 

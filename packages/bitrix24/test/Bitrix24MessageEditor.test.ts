@@ -1,6 +1,6 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24MessageEditor } from "@reword/bitrix24"
-import type { EditError } from "@reword/core"
+import type { EditError, EditRequest } from "@reword/core"
 import { Effect, Result } from "effect"
 import nock from "nock"
 import {
@@ -245,6 +245,16 @@ describe("Bitrix24MessageEditor validation", () => {
       assert.strictEqual(bodies[0]?.MESSAGES[0]?.user.last_name, "Ødegård-D'Arcy")
     })
   )
+
+  it("checks only Bitrix24's own rules: what core's schema enforces (gender, http(s) URLs) is core's alone", () => {
+    const request = {
+      ids: { externalMessageId: "m-1", externalChatId: "chat-1", externalAuthorId: "user-1" },
+      text: "x",
+      author: { gender: "other" },
+      files: [{ url: "ftp://files.example.com/a.pdf" }]
+    } as unknown as EditRequest.EditRequest
+    assert.deepStrictEqual(Bitrix24MessageEditor.validate(request), [])
+  })
 
   it.live("refuses an unknown gender and relative or non-http file URLs", () =>
     Effect.gen(function* () {
