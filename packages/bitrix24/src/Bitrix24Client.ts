@@ -107,7 +107,11 @@ export interface Answer {
 export interface Service {
   readonly portalUrl: URL
   readonly target: Target
-  /** Calls any REST method with a JSON body (`auth` is added). */
+  /**
+   * Calls any REST method with a JSON body (`auth` is added). A name that is
+   * not a method (letters, digits, dots and underscores; never `.` or `..`)
+   * is an `InvalidRequest`, and nothing is sent.
+   */
   readonly call: (
     method: string,
     params: Readonly<Record<string, unknown>>,
@@ -136,6 +140,12 @@ export class Bitrix24Client extends Context.Service<Bitrix24Client, Service>()("
 
 const decodeTime = Schema.decodeUnknownOption(Time)
 const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
+
+/**
+ * A REST method name: letters, digits, dots and underscores, with at least one
+ * that is not a dot (`.` and `..` would be path segments, not methods).
+ */
+const isMethodName = (method: string): boolean => /^[A-Za-z0-9_.]+$/.test(method) && /[A-Za-z0-9_]/.test(method)
 
 /** The most refreshes one call may lead to (each after a pair it did not mint itself). */
 const MAX_REFRESHES = 3
@@ -344,7 +354,21 @@ export const make = (options: Options): Service => {
       EditError.make({ provider: PROVIDER, operation, reason })
 
   const call: Service["call"] = (method, params, operation = "get") =>
-    Effect.mapError(callReason(method, params), toError(operation))
+    isMethodName(method)
+      ? Effect.mapError(callReason(method, params), toError(operation))
+      : Effect.fail(
+          toError(operation)(
+            new EditError.InvalidRequest({
+              problems: [
+                {
+                  path: "method",
+                  message:
+                    "must be a REST method name: letters, digits, dots and underscores, such as imconnector.register"
+                }
+              ]
+            })
+          )
+        )
 
   const messages =
     (method: string, operation: EditError.Operation) =>

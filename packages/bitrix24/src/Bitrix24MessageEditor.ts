@@ -314,7 +314,11 @@ export const make = (
     const limiter =
       options.rateLimiter ??
       Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
-      RateLimiter.make(options.rateLimit)
+      (yield* Effect.try({
+        try: () => RateLimiter.make(options.rateLimit),
+        catch: (error) =>
+          Provider.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
+      }))
     const client = Bitrix24Client.make({
       portalUrl: settings.portalUrl,
       target: { connector: settings.connector, line: settings.line },

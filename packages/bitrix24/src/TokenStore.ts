@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Context, Effect, Layer, Option, Predicate, Redacted, Schema } from "effect"
 
@@ -90,10 +90,24 @@ const decodeStored = Schema.decodeUnknownEffect(Schema.fromJsonString(StoredToke
 const errorCode = (error: unknown): string =>
   Predicate.hasProperty(error, "code") && Predicate.isString(error.code) ? error.code : "unknown error"
 
+/** Flushes a directory's entries (the rename) to disk, where the platform allows opening a directory. */
+const syncDirectory = async (path: string): Promise<void> => {
+  const handle = await open(path, "r").catch(() => undefined)
+  if (handle === undefined) return
+  try {
+    await handle.sync()
+  } catch {
+    // Some platforms and file systems cannot flush a directory: the rename stands.
+  } finally {
+    await handle.close()
+  }
+}
+
 /**
- * A store in one JSON file, written atomically (a temporary file renamed over
- * the old one) with owner-only permissions (0600). A missing file is an empty
- * store.
+ * A store in one JSON file, written atomically and durably: a temporary file,
+ * flushed to disk, renamed over the old one, then the directory flushed, so
+ * that a save that succeeded survives a crash or a power loss. Owner-only
+ * permissions (0600). A missing file is an empty store.
  *
  * @since 0.1.0
  */
@@ -144,8 +158,15 @@ export const makeFile = (path: string): Service =>
           await mkdir(dirname(path), { recursive: true })
           const temporary = `${path}.${randomUUID()}.tmp`
           try {
-            await writeFile(temporary, text, { encoding: "utf8", mode: 0o600 })
+            const handle = await open(temporary, "w", 0o600)
+            try {
+              await handle.writeFile(text, "utf8")
+              await handle.sync()
+            } finally {
+              await handle.close()
+            }
             await rename(temporary, path)
+            await syncDirectory(dirname(path))
           } catch (error) {
             await rm(temporary, { force: true }).catch(() => undefined)
             throw error

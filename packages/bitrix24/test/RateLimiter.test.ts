@@ -181,6 +181,18 @@ describe("RateLimiter requests in flight", () => {
   )
 })
 
+describe("RateLimiter options", () => {
+  it.effect("an editor given a bad rateLimit fails with a ConfigError, not a defect", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Bitrix24MessageEditor.make(settings(), { rateLimit: { bucket: { drainPerSecond: 0, capacity: 50 } } })
+      )
+      assert.strictEqual(error._tag, "ConfigError")
+      assert.include(error.message, "drainPerSecond")
+    })
+  )
+})
+
 describe("RateLimiter operating time", () => {
   it.effect("blocks a method that nears its operating limit until operating_reset_at", () =>
     Effect.gen(function* () {
