@@ -2,9 +2,12 @@
  * The low-level, typed client of the imconnector message methods:
  * `imconnector.update.messages` (the point), and `imconnector.send.messages` /
  * `imconnector.delete.messages`, which apps use to create and retire the
- * messages they edit. Each call is one attempt (wrap it in core's
- * `RetryPolicy.retry` for more), goes through the portal's rate limiter, and
- * repeats itself once after refreshing an expired token.
+ * messages they edit. Each call is one attempt, goes through the portal's rate
+ * limiter, and repeats itself after refreshing an expired token (the portal
+ * refused the first attempt, so nothing was done twice). Updates and deletes
+ * may be wrapped in core's `RetryPolicy.retry`; a send is not idempotent: after
+ * a timeout or a dropped connection the portal may have accepted the message,
+ * and a repeat would deliver it twice, so never retry `sendMessages` blindly.
  *
  * @since 0.1.0
  */
@@ -124,7 +127,11 @@ export interface Service {
    * changes nothing. Keep the ids you sent with.
    */
   readonly updateMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
-  /** `imconnector.send.messages`: one result item per message, in order. */
+  /**
+   * `imconnector.send.messages`: one result item per message, in order. Not
+   * idempotent: do not retry it blindly (a repeat after a timeout may deliver
+   * the message twice).
+   */
   readonly sendMessages: (input: MessagesInput<MessageItem>) => Effect.Effect<MessagesResponse, EditError.EditError>
   /** `imconnector.delete.messages`: one result item per message, in order. */
   readonly deleteMessages: (input: MessagesInput<DeleteItem>) => Effect.Effect<MessagesResponse, EditError.EditError>

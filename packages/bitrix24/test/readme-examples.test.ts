@@ -66,6 +66,15 @@ describe("README examples", () => {
     expect(readme).toContain(TOKEN_FILE)
   })
 
+  it("never retries a send, and says why: a send is not idempotent", () => {
+    const sends = examples.filter((code) => code.includes("sendMessages"))
+    expect(sends.length).toBeGreaterThan(0)
+    for (const code of sends) expect(code).not.toMatch(/RetryPolicy\.retry|Effect\.retry/)
+    expect(readme).toMatch(/a send is not idempotent/)
+    const client = readFileSync(new URL("../src/Bitrix24Client.ts", import.meta.url), "utf8")
+    expect(client).toMatch(/a send is not idempotent/)
+  })
+
   it.each(examples.map((code, index) => [index, code] as const))(
     "example %i runs and does what it promises",
     async (index, code) => {
