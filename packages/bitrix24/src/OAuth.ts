@@ -363,7 +363,12 @@ export const makeSession = (options: SessionOptions): Session => {
   const minted = (token: Redacted.Redacted<string>): boolean =>
     state.origin === "minted" && same(token, state.tokens.accessToken)
 
-  const secrets = () => [state.tokens.accessToken, state.tokens.refreshToken, options.clientSecret]
+  const secrets = () => [
+    state.tokens.accessToken,
+    state.tokens.refreshToken,
+    options.clientSecret,
+    ...(configured === undefined ? [] : [configured.accessToken, configured.refreshToken])
+  ]
 
   return { accessToken, refresh, minted, replace, accepted, secrets }
 }

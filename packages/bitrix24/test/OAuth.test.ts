@@ -410,6 +410,20 @@ describe("OAuth refresh", () => {
       })
     )
 
+    it.live("the configured pair is scrubbed from errors even while the stored pair is in use", () =>
+      Effect.gen(function* () {
+        nock(PORTAL)
+          .post(UPDATE_PATH)
+          .reply(500, { error: "INTERNAL_SERVER_ERROR", error_description: `odd: ${ACCESS} ${REFRESH}` })
+        const store = TokenStore.makeMemory(stale)
+        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const error = yield* Effect.flip(editor.update(request(1)))
+        const printed = [error.message, JSON.stringify(error.reason)].join(" ")
+        assert.notInclude(printed, ACCESS)
+        assert.notInclude(printed, REFRESH)
+      })
+    )
+
     it.live("when the configured pair is the stored one, a refusal is final and says to authorize again", () =>
       Effect.gen(function* () {
         const events: Array<string> = []
