@@ -3,9 +3,9 @@
  * Node process, against importing ky alone (and effect alone, reword's peer
  * dependency), from the built `dist` (what an app installs) and from source.
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
+import { buildPackages } from "./support/build.ts"
 import { count, ms, ratio } from "./support/format.ts"
 import { kyEntry } from "./support/ky.ts"
 import type { Benchmark, BenchResult } from "./support/report.ts"
@@ -77,13 +77,8 @@ export const importCost: Benchmark = {
   name: "import-cost",
   run: async (context): Promise<BenchResult> => {
     const runs = context.short ? 2 : 20
-    // The dist rows import what `pnpm build` writes: build it first (incremental, so quick when up to date).
-    context.log("  building the packages' dist (tsc -b packages/core packages/bitrix24 packages/acquire)")
-    await promisify(execFile)(
-      fileURLToPath(new URL("../node_modules/.bin/tsc", import.meta.url)),
-      ["-b", "packages/core", "packages/bitrix24", "packages/acquire"],
-      { cwd: ROOT }
-    )
+    // The dist rows import what `pnpm build` writes: build it first.
+    await buildPackages(context.log)
     const measured = new Map<string, Array<{ readonly importMs: number; readonly processMs: number }>>(
       ROWS.map((row) => [row.name, []])
     )
