@@ -55,7 +55,7 @@ const effects: ReadonlyArray<{ readonly marker: string; readonly check: () => vo
     }
   },
   {
-    marker: "createEditor({ providers: Bitrix24.provider })",
+    marker: "providerOptions: { bitrix24: { tokenStore",
     check: () => expect(sandbox.inspect(ids(881))?.text).toBe("Sorry, I meant Tuesday.")
   }
 ]
