@@ -150,21 +150,29 @@ export const fromSettings = (
       return yield* decode(response, now)
     }).pipe(
       Effect.mapError((reason) => new EditError.EditError({ provider: AcquireConfig.name, operation, reason })),
-      Effect.withSpan(`AcquireClient.${operation}`, { attributes: { "reword.provider": AcquireConfig.name } })
+      Effect.withSpan(
+        `AcquireClient.${operation}`,
+        { attributes: { "reword.provider": AcquireConfig.name } },
+        { captureStackTrace: false }
+      )
     )
 
-  const decodeWith =
-    <A>(schema: Schema.Decoder<{ readonly data: A }>) =>
-    (response: HttpTransport.HttpResponse, now: number): Effect.Effect<A, Reason> =>
-      response.isJson
-        ? Schema.decodeUnknownEffect(schema)(response.json).pipe(
-            Effect.map((answer) => answer.data),
-            Effect.mapError((error) => malformed(response, error, now))
-          )
-        : Effect.fail(malformed(response, undefined, now))
+  const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>) => {
+    // The decoder is built once; decoding is synchronous.
+    const decodeAnswer = Schema.decodeUnknownResult(schema)
+    return (response: HttpTransport.HttpResponse, now: number): Effect.Effect<A, Reason> => {
+      if (!response.isJson) return Effect.fail(malformed(response, undefined, now))
+      const answer = decodeAnswer(response.json)
+      return Result.isSuccess(answer)
+        ? Effect.succeed(answer.success.data)
+        : Effect.fail(malformed(response, answer.failure, now))
+    }
+  }
 
+  const decodeMessageAnswer = decodeWith(MessageAnswer)
+  const decodeDeleteAnswer = decodeWith(DeleteAnswer)
   const decodeMessage = (response: HttpTransport.HttpResponse, now: number) =>
-    Effect.map(decodeWith(MessageAnswer)(response, now), withCaseIds)
+    Effect.map(decodeMessageAnswer(response, now), withCaseIds)
 
   const messageIdOf = (value: unknown): Result.Result<number, Reason> =>
     Result.mapError(parsePositiveId(value, MESSAGE_ID_RULE), (rule) => invalid("messageId", rule))
@@ -231,7 +239,7 @@ export const fromSettings = (
         })
       ),
       (response, now) =>
-        Effect.flatMap(decodeWith(DeleteAnswer)(response, now), (deleted) =>
+        Effect.flatMap(decodeDeleteAnswer(response, now), (deleted) =>
           deleted.deleted > 0
             ? Effect.succeed(deleted)
             : Effect.fail(

@@ -387,9 +387,11 @@ export const make = (options: Options): Service => {
       }).pipe(
         Effect.flatMap((answer) => readMessages(answer, input.messages.length)),
         Effect.mapError(toError(operation)),
-        Effect.withSpan(`Bitrix24Client.${method}`, {
-          attributes: { "bitrix24.method": method, "bitrix24.messages": input.messages.length }
-        })
+        Effect.withSpan(
+          `Bitrix24Client.${method}`,
+          { attributes: { "bitrix24.method": method, "bitrix24.messages": input.messages.length } },
+          { captureStackTrace: false }
+        )
       )
 
   return Bitrix24Client.of({

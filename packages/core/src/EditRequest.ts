@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema, SchemaIssue } from "effect"
+import { Effect, Result, Schema, SchemaIssue, SchemaParser } from "effect"
 import { InvalidRequest, type Problem } from "./EditError.ts"
 
 const MAX_ID_LENGTH = 256
@@ -173,7 +173,7 @@ export const problemsOf = (issue: SchemaIssue.Issue): Array<Problem> =>
 const segmentOf = (segment: PropertyKey | { readonly key: PropertyKey }): string =>
   String(typeof segment === "object" ? segment.key : segment)
 
-const decodeRequest = Schema.decodeUnknownEffect(EditRequest)
+const decodeRequest = SchemaParser.decodeUnknownResult(EditRequest, { errors: "all", onExcessProperty: "ignore" })
 
 /**
  * Validates untrusted input into an {@link EditRequest}, or fails with
@@ -181,9 +181,11 @@ const decodeRequest = Schema.decodeUnknownEffect(EditRequest)
  *
  * @since 0.1.0
  */
-export const decode = (input: unknown): Effect.Effect<EditRequest, InvalidRequest> =>
-  input instanceof EditRequest
-    ? Effect.succeed(input)
-    : decodeRequest(input, { errors: "all", onExcessProperty: "ignore" }).pipe(
-        Effect.mapError((error) => new InvalidRequest({ problems: problemsOf(error.issue) }))
-      )
+export const decode = (input: unknown): Effect.Effect<EditRequest, InvalidRequest> => {
+  if (input instanceof EditRequest) return Effect.succeed(input)
+  // Decoding is synchronous: no fiber is needed to run it.
+  const result = decodeRequest(input)
+  return Result.isSuccess(result)
+    ? Effect.succeed(result.success)
+    : Effect.fail(new InvalidRequest({ problems: problemsOf(result.failure) }))
+}

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Context, Effect, Result, Stream } from "effect"
+import { Array as Arr, Cause, Context, Effect, Exit, Option, Result, Stream } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import {
   EditError,
@@ -151,19 +151,23 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       return Effect.succeed(request)
     })
 
-  const outcome = (exit: Result.Result<unknown, EditError>): string =>
-    Result.isSuccess(exit) ? "success" : exit.failure.reason._tag
+  const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
+    if (Exit.isSuccess(exit)) return "success"
+    const error = Cause.findErrorOption(exit.cause)
+    return Option.isSome(error) ? error.value.reason._tag : "interrupted"
+  }
 
-  const update = Effect.fn("MessageEditor.update")(function* (input: RequestInput) {
-    yield* Effect.annotateCurrentSpan({ "reword.provider": provider, "reword.operation": "update" })
-    const result = yield* prepare(input).pipe(
+  const updateError = fail("update")
+  const updateSpan = { attributes: { "reword.provider": provider, "reword.operation": "update" } }
+  // A stack trace per call costs more than the rest of the span; the span's name says where it is.
+  const noStackTrace = { captureStackTrace: false }
+  const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
+    prepare(input).pipe(
       Effect.flatMap((request) => retrying(adapter.update(request))),
-      Effect.mapError(fail("update")),
-      Effect.result
+      Effect.mapError(updateError),
+      Effect.onExit((exit) => Effect.annotateCurrentSpan("reword.outcome", outcomeOf(exit))),
+      Effect.withSpan("MessageEditor.update", updateSpan, noStackTrace)
     )
-    yield* Effect.annotateCurrentSpan("reword.outcome", outcome(result))
-    return yield* Effect.fromResult(result)
-  })
 
   const toError = fail("updateMany")
 

@@ -114,7 +114,9 @@ export const schedule = (policy: RetryPolicy): Schedule.Schedule<number, Retryab
  *
  * @since 0.1.0
  */
-export const retry =
-  (policy: RetryPolicy) =>
-  <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    policy.maxAttempts <= 1 ? self : Effect.retry(self, schedule(policy))
+export const retry = (policy: RetryPolicy) => {
+  // Built once per policy, not once per call.
+  const built = schedule(policy)
+  return <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    policy.maxAttempts <= 1 ? self : Effect.retry(self, built)
+}
