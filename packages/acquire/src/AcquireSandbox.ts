@@ -30,7 +30,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { SandboxServer } from "@reword/core/sandbox"
-import { Context, Effect, Layer, Redacted, type Scope } from "effect"
+import { Context, type Effect, Layer, Redacted, type Scope } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import * as Emulator from "./internal/emulator.ts"
 import * as Hold from "./internal/hold.ts"
@@ -357,11 +357,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
  *
  * @since 0.1.0
  */
-export const scoped = (options?: Options): Effect.Effect<Sandbox, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.promise(() => start(options)),
-    (sandbox) => Effect.promise(() => sandbox.stop())
-  )
+export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.Scope> = SandboxServer.scopedFrom(start)
 
 /**
  * The sandbox as a service.

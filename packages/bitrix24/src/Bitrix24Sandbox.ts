@@ -33,7 +33,7 @@
  * @since 0.1.0
  */
 import { SandboxServer } from "@reword/core/sandbox"
-import { Context, Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import { Context, Duration, type Effect, Layer, Redacted, type Scope } from "effect"
 import type * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bucket from "./internal/sandbox/bucket.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
@@ -517,11 +517,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
  *
  * @since 0.1.0
  */
-export const scoped = (options?: Options): Effect.Effect<Sandbox, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.promise(() => start(options)),
-    (sandbox) => Effect.promise(() => sandbox.stop())
-  )
+export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.Scope> = SandboxServer.scopedFrom(start)
 
 /**
  * The sandbox as a service.

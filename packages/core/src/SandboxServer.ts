@@ -324,6 +324,20 @@ export const scoped = (handler: Handler, options?: ServerOptions): Effect.Effect
   )
 
 /**
+ * A provider sandbox's `scoped` from its `start`: started when the scope
+ * opens, stopped when it closes.
+ *
+ * @since 0.1.0
+ */
+export const scopedFrom =
+  <Options, Sandbox extends { readonly stop: () => Promise<void> }>(start: (options?: Options) => Promise<Sandbox>) =>
+  (options?: Options): Effect.Effect<Sandbox, never, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.promise(() => start(options)),
+      (sandbox) => Effect.promise(() => sandbox.stop())
+    )
+
+/**
  * Reads a JSON body, or `undefined` when it is not JSON.
  *
  * @since 0.1.0
