@@ -203,11 +203,21 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
       // costs far less per call than racing a sleeping fiber, and it bounds the
       // body as well as the headers.
       try: async (signal) => {
-        const timer = AbortSignal.timeout(timeoutMillis)
+        // A controller of our own, released as soon as the answer is read:
+        // `AbortSignal.timeout` and `AbortSignal.any` would keep every request's
+        // signal and timer alive for the whole timeout.
+        const controller = new AbortController()
+        const timedOut = new TimedOut()
+        const timer = setTimeout(() => controller.abort(timedOut), timeoutMillis)
+        const onAbort = () => controller.abort(signal.reason)
+        signal.addEventListener("abort", onAbort, { once: true })
         try {
-          return await exchange(request, AbortSignal.any([signal, timer]))
+          return await exchange(request, controller.signal)
         } catch (error) {
-          throw timer.aborted ? new TimedOut() : error
+          throw controller.signal.reason === timedOut ? timedOut : error
+        } finally {
+          clearTimeout(timer)
+          signal.removeEventListener("abort", onAbort)
         }
       },
       catch: (error): TransportError =>
