@@ -11,7 +11,6 @@
  * request would open a new TCP connection. The host raises the server's
  * keep-alive to Node's default of 5 s.
  */
-import * as http from "node:http"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { SandboxServer } from "@reword/core/sandbox"
@@ -19,15 +18,6 @@ import type { HostReply, HostRequest } from "./sandboxes.ts"
 
 let sandbox: SandboxServer.ProviderSandbox | undefined
 
-/** Raises the keep-alive of the sandbox's HTTP server (the only server in this process) to 5 s. */
-const keepConnectionsOpen = () => {
-  const handles = (
-    process as unknown as { readonly _getActiveHandles: () => ReadonlyArray<unknown> }
-  )._getActiveHandles()
-  const servers = handles.filter((handle): handle is http.Server => handle instanceof http.Server)
-  if (servers.length !== 1) throw new Error(`expected the sandbox's server alone, found ${servers.length} servers`)
-  for (const server of servers) server.keepAliveTimeout = 5_000
-}
 let limitHits: () => number = () => 0
 let calls: (method: string) => number = () => 0
 
@@ -47,7 +37,6 @@ const handle = async (request: HostRequest): Promise<unknown> => {
         calls = started.calls
         sandbox = started
       }
-      keepConnectionsOpen()
       return { env: sandbox.env, url: sandbox.url }
     }
     case "seed": {
