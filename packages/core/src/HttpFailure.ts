@@ -18,6 +18,7 @@ import {
   Unavailable
 } from "./EditError.ts"
 import { type HttpResponse, optionalBody } from "./HttpTransport.ts"
+import * as Untrusted from "./Untrusted.ts"
 
 /**
  * Reads a `Retry-After` value, in seconds or as an HTTP date, relative to `now`
@@ -45,19 +46,59 @@ export interface ErrorFields {
   readonly description?: string
 }
 
-const firstString = (record: Record<string, unknown>, keys: ReadonlyArray<string>): string | undefined => {
-  for (const key of keys) {
-    const value = record[key]
-    if (Predicate.isString(value) && value.length > 0) return value
-    if (Predicate.isNumber(value)) return String(value)
+const CODE_KEYS = ["error", "code", "errorCode", "error_code", "type", "errorType"]
+const DESCRIPTION_KEYS = ["error_description", "message", "errorMessage", "error_message", "detail", "description"]
+/** JSON:API's `title` is a code where it reads like one (`ERROR_RECORD_NOT_FOUND`), else a description. */
+const LOOKS_LIKE_A_CODE = /^[A-Za-z0-9_.:-]+$/
+
+/** How many levels of `{ "error": { "error": ... } }` are followed. */
+const MAX_ERROR_NESTING = 8
+/** How many entries of an `errors` array are read. */
+const MAX_ERRORS = 10
+
+/** The fields of one record of an error body, from its own keys only (nothing nested). */
+const ownFields = (record: Record<string, unknown>): ErrorFields => {
+  let code = Untrusted.firstString(record, CODE_KEYS)
+  let description = Untrusted.firstString(record, DESCRIPTION_KEYS)
+  const title = Untrusted.firstString(record, ["title"])
+  if (title !== undefined) {
+    if (code === undefined && LOOKS_LIKE_A_CODE.test(title)) code = title
+    else description ??= title
   }
-  return undefined
+  const errors = Untrusted.get(record, "errors")
+  if (Array.isArray(errors) && errors.length > 0) {
+    const entries = Untrusted.entries(errors, MAX_ERRORS).map(([, entry]) => entry)
+    const fields = entries.map((entry) =>
+      Predicate.isString(entry) ? { description: entry } : Untrusted.isRecord(entry) ? ownFields(flat(entry)) : {}
+    )
+    code ??= fields.find((entry) => entry.code !== undefined)?.code
+    if (description === undefined) {
+      const described = fields
+        .map(
+          (entry, index) =>
+            entry.description ?? entry.code ?? Untrusted.safeStringify(entries[index], { maxDepth: 3, maxLength: 200 })
+        )
+        .filter((text) => text.trim().length > 0)
+      if (described.length > 0) description = described.join("; ")
+    }
+  }
+  return {
+    ...(code === undefined ? {} : { code: Untrusted.clip(code) }),
+    ...(description === undefined ? {} : { description: Untrusted.clip(description) })
+  }
 }
+
+/** A record without its `errors` (an entry of `errors` is read one level deep only: no recursion). */
+const flat = (record: Record<string, unknown>): Record<string, unknown> =>
+  Untrusted.get(record, "errors") === undefined ? record : { ...record, errors: undefined }
 
 /**
  * Finds a code and a description in an error body of unknown shape: `{ error,
  * error_description }`, `{ code, message }`, `{ error: { code, message } }`,
- * `{ errors: [{ message }] }`, `{ type, message }`, or plain text.
+ * `{ errors: [{ message }] }`, JSON:API's `{ errors: [{ status, title,
+ * detail }] }`, `{ type, message }`, or plain text. Bounded: any size, depth
+ * or shape of body gives an answer, never an exception; each text is cut to
+ * `Untrusted.MAX_FIELD_LENGTH`.
  *
  * @since 0.1.0
  */
@@ -68,40 +109,26 @@ export const errorFields = (response: Pick<HttpResponse, "json" | "isJson" | "te
     if (text.length === 0 || looksLikeMarkup) return {}
     return { description: text.length > 300 ? `${text.slice(0, 300)}…` : text }
   }
-  return fieldsOf(response.json)
+  try {
+    return fieldsOf(response.json)
+  } catch {
+    // Nothing here throws on JSON; a caller's own object (a Proxy) might.
+    return {}
+  }
 }
 
+/** The innermost `error` record that says something, else the outer one: iterative and bounded. */
 const fieldsOf = (json: unknown): ErrorFields => {
-  if (!Predicate.isObject(json) || Array.isArray(json)) return {}
-  const record = json as Record<string, unknown>
-  const nested = record.error
-  if (Predicate.isObject(nested) && !Array.isArray(nested)) {
-    const inner = fieldsOf(nested)
-    if (inner.code !== undefined || inner.description !== undefined) return inner
+  const chain: Array<Record<string, unknown>> = []
+  for (let current = json; Untrusted.isRecord(current) && chain.length < MAX_ERROR_NESTING; ) {
+    chain.push(current)
+    current = Untrusted.get(current, "error")
   }
-  const code = firstString(record, ["error", "code", "errorCode", "error_code", "type", "errorType"])
-  let description = firstString(record, [
-    "error_description",
-    "message",
-    "errorMessage",
-    "error_message",
-    "detail",
-    "description"
-  ])
-  const errors = record.errors
-  if (description === undefined && Array.isArray(errors) && errors.length > 0) {
-    description = errors
-      .map((entry) =>
-        Predicate.isString(entry)
-          ? entry
-          : (fieldsOf(entry).description ?? fieldsOf(entry).code ?? JSON.stringify(entry))
-      )
-      .join("; ")
+  for (let index = chain.length - 1; index >= 0; index--) {
+    const fields = ownFields(chain[index] as Record<string, unknown>)
+    if (fields.code !== undefined || fields.description !== undefined) return fields
   }
-  return {
-    ...(code === undefined ? {} : { code }),
-    ...(description === undefined ? {} : { description })
-  }
+  return {}
 }
 
 /**

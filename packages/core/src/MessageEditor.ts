@@ -20,6 +20,7 @@ import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
+import type * as Secrets from "./Secrets.ts"
 
 /**
  * The result of one request in `updateMany`: the edited message, or why not.
@@ -105,6 +106,12 @@ export interface Adapter {
         requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
       ) => Effect.Effect<ReadonlyArray<Result.Result<EditedMessage, EditErrorReason>>, EditErrorReason>)
     | undefined
+  /**
+   * Every secret the adapter knows (configured, stored, refreshed), kept up to
+   * date: each reason is scrubbed of them once more before it leaves, in every
+   * common encoding (the transport already scrubbed what it kept).
+   */
+  readonly secrets?: Secrets.Secrets | undefined
 }
 
 /**
@@ -126,6 +133,40 @@ const DEFAULT_CONCURRENCY = 4
 const BATCH_WINDOW = "20 millis"
 
 /**
+ * A defect (an exception thrown on one request's path, such as a stack
+ * overflow on a hostile answer) as that request's typed reason. Interruption
+ * is never caught; the raw error (its message may hold anything the answer
+ * held) never becomes the reason's text: only its name does.
+ */
+const contained =
+  (reasonOf: (defect: unknown) => EditErrorReason) =>
+  <A, R>(effect: Effect.Effect<A, EditErrorReason, R>): Effect.Effect<A, EditErrorReason, R> =>
+    Effect.catchCause(effect, (cause) =>
+      Cause.hasInterrupts(cause) || !Cause.hasDies(cause)
+        ? Effect.failCause(cause)
+        : Effect.fail(reasonOf(Cause.squash(cause)))
+    )
+
+const defectName = (defect: unknown): string => {
+  try {
+    const name = defect instanceof Error ? defect.name : typeof defect
+    return /^[A-Za-z][A-Za-z0-9_]{0,40}$/.test(name) ? name : "an exception"
+  } catch {
+    return "an exception"
+  }
+}
+
+const unreadableAnswer = (defect: unknown): EditErrorReason =>
+  new MalformedResponse({
+    description: `the provider's answer could not be read (${defectName(defect)} while reading it)`
+  })
+
+const unreadableRequest = (defect: unknown): EditErrorReason =>
+  new InvalidRequest({
+    problems: [{ path: "(request)", message: `the request could not be read (${defectName(defect)} while reading it)` }]
+  })
+
+/**
  * Builds a `MessageEditor` from an adapter.
  *
  * @since 0.1.0
@@ -140,16 +181,25 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> =>
     retry(attempt.pipe(Effect.tapError((reason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`))))
 
-  const fail = (operation: Operation) => (reason: EditErrorReason) => new EditError({ provider, operation, reason })
+  const secrets = adapter.secrets
+  const fail = (operation: Operation) => (reason: EditErrorReason) =>
+    new EditError({ provider, operation, reason: secrets === undefined ? reason : secrets.scrubReason(reason) })
 
   const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
-    Effect.flatMap(EditRequest.decode(input), (request): Effect.Effect<EditRequest.EditRequest, EditErrorReason> => {
-      const checked = Capabilities.check(capabilities, request)
-      const problems = [...checked.problems, ...(adapter.validate?.(request) ?? [])]
-      if (problems.length > 0) return Effect.fail(new InvalidRequest({ problems }))
-      if (checked.unsupported !== undefined) return Effect.fail(checked.unsupported)
-      return Effect.succeed(request)
-    })
+    Effect.suspend(() => EditRequest.decode(input)).pipe(
+      Effect.flatMap((request): Effect.Effect<EditRequest.EditRequest, EditErrorReason> => {
+        const checked = Capabilities.check(capabilities, request)
+        const problems = [...checked.problems, ...(adapter.validate?.(request) ?? [])]
+        if (problems.length > 0) return Effect.fail(new InvalidRequest({ problems }))
+        if (checked.unsupported !== undefined) return Effect.fail(checked.unsupported)
+        return Effect.succeed(request)
+      }),
+      contained(unreadableRequest)
+    )
+
+  /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
+  const attempt = (request: EditRequest.EditRequest) =>
+    Effect.suspend(() => adapter.update(request)).pipe(contained(unreadableAnswer))
 
   const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
     if (Exit.isSuccess(exit)) return "success"
@@ -163,7 +213,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   const noStackTrace = { captureStackTrace: false }
   const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
     prepare(input).pipe(
-      Effect.flatMap((request) => retrying(adapter.update(request))),
+      Effect.flatMap((request) => retrying(attempt(request))),
       Effect.mapError(updateError),
       Effect.onExit((exit) => Effect.annotateCurrentSpan("reword.outcome", outcomeOf(exit))),
       Effect.withSpan("MessageEditor.update", updateSpan, noStackTrace)
@@ -174,7 +224,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   /** One request, end to end: validated, sent with retries, and always an outcome. */
   const updateOne = (input: RequestInput): Effect.Effect<Outcome> =>
     prepare(input).pipe(
-      Effect.flatMap((request) => retrying(adapter.update(request))),
+      Effect.flatMap((request) => retrying(attempt(request))),
       Effect.mapError(toError),
       Effect.result
     )
@@ -192,7 +242,9 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       else outcomes[index] = Result.fail(toError(result.failure))
     })
     if (!Arr.isArrayNonEmpty(ready)) return outcomes
-    const answered = yield* retrying(updateBatch(Arr.map(ready, (entry) => entry.request))).pipe(
+    const requests = Arr.map(ready, (entry) => entry.request)
+    const call = Effect.suspend(() => updateBatch(requests)).pipe(contained(unreadableAnswer))
+    const answered = yield* retrying(call).pipe(
       Effect.flatMap((results) =>
         results.length === ready.length
           ? Effect.succeed(results)
@@ -205,9 +257,16 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       Effect.result
     )
     ready.forEach((entry, position) => {
-      outcomes[entry.index] = Result.isFailure(answered)
-        ? Result.fail(toError(answered.failure))
-        : Result.mapError(answered.success[position] as Result.Result<EditedMessage, EditErrorReason>, toError)
+      if (Result.isFailure(answered)) {
+        outcomes[entry.index] = Result.fail(toError(answered.failure))
+        return
+      }
+      const result: unknown = answered.success[position]
+      outcomes[entry.index] = !Result.isResult(result)
+        ? Result.fail(toError(unreadableAnswer(undefined)))
+        : Result.isFailure(result)
+          ? Result.fail(toError(result.failure as EditErrorReason))
+          : Result.succeed(result.success as EditedMessage)
     })
     return outcomes
   })

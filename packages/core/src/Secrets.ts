@@ -429,7 +429,7 @@ const redact = (text: string, ranges: Array<number>): string => {
 
 const scrubValue = (value: unknown, scrub: (text: string) => string, depth: number): unknown => {
   if (Predicate.isString(value)) return scrub(value)
-  if (!Predicate.isObject(value)) return value
+  if (!Predicate.isObjectOrArray(value)) return value
   // Bounded: beyond the depth limit, nothing is kept.
   if (depth >= Untrusted.MAX_DEPTH) return undefined
   const listed = Untrusted.entries(value)

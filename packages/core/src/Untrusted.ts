@@ -41,8 +41,7 @@ export const MAX_FIELD_LENGTH = 1_000
  *
  * @since 0.2.0
  */
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  Predicate.isObject(value) && !Array.isArray(value)
+export const isRecord = (value: unknown): value is Record<string, unknown> => Predicate.isObject(value)
 
 /**
  * Reads a property without ever throwing (a throwing getter or `Proxy` trap reads as `undefined`).
@@ -50,7 +49,7 @@ export const isRecord = (value: unknown): value is Record<string, unknown> =>
  * @since 0.2.0
  */
 export const get = (value: unknown, key: PropertyKey): unknown => {
-  if (!Predicate.isObject(value)) return undefined
+  if (!Predicate.isObjectKeyword(value)) return undefined
   try {
     return (value as Record<PropertyKey, unknown>)[key]
   } catch {
@@ -94,7 +93,7 @@ export const clip = (text: string, max: number = MAX_FIELD_LENGTH): string => {
  * @since 0.2.0
  */
 export const entries = (value: unknown, width: number = MAX_WIDTH): Array<readonly [string, unknown]> => {
-  if (!Predicate.isObject(value)) return []
+  if (!Predicate.isObjectOrArray(value)) return []
   try {
     if (Array.isArray(value)) {
       const count = Math.min(value.length, width)
@@ -146,7 +145,7 @@ export const findFirst = <A>(
     budget -= 1
     const result = found(next.value, next.depth)
     if (result !== undefined) return result
-    if (next.depth >= maxDepth || !Predicate.isObject(next.value)) continue
+    if (next.depth >= maxDepth || !Predicate.isObjectOrArray(next.value)) continue
     const children = entries(next.value, maxWidth)
     for (let index = children.length - 1; index >= 0; index--) {
       stack.push({ value: (children[index] as readonly [string, unknown])[1], depth: next.depth + 1 })

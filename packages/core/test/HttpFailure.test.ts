@@ -43,7 +43,7 @@ describe("HttpFailure.errorFields", () => {
         `{"error":{"type":"ERROR_INVALID_INPUT","message":"message is required"}}`,
         { code: "ERROR_INVALID_INPUT", description: "message is required" }
       ],
-      [`{"errors":[{"message":"a"},"b",{"code":"C"}]}`, { description: "a; b; C" }],
+      [`{"errors":[{"message":"a"},"b",{"code":"C"}]}`, { code: "C", description: "a; b; C" }],
       [`{"message":"Too Many Requests"}`, { description: "Too Many Requests" }],
       [`{"status":404}`, {}],
       [`[1,2]`, {}],
