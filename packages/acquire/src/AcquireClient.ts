@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport } from "@reword/core"
+import { EditError, HttpTransport, OptionCheck } from "@reword/core"
 import { Clock, type Config, Context, Effect, Layer, Redacted, Result, Schema } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "./AcquireSchemas.ts"
@@ -258,6 +258,7 @@ export const fromSettings = (
 const transportOptions = (options: HttpTransport.TransportOptions): HttpTransport.TransportOptions => ({
   timeout: options.timeout,
   maxResponseBytes: options.maxResponseBytes,
+  maxConnectionsPerHost: options.maxConnectionsPerHost,
   fetch: options.fetch,
   headers: options.headers
 })
@@ -281,10 +282,12 @@ const transportOptions = (options: HttpTransport.TransportOptions): HttpTranspor
  * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<Service, Config.ConfigError> =>
-  Result.match(AcquireConfig.resolve(options), {
-    onFailure: (error) => Effect.fail(error),
-    onSuccess: (settings) => Effect.succeed(fromSettings(settings, HttpTransport.make(transportOptions(options))))
-  })
+  Effect.flatMap(OptionCheck.check(HttpTransport.validate(transportOptions(options), "")), () =>
+    Result.match(AcquireConfig.resolve(options), {
+      onFailure: (error) => Effect.fail(error),
+      onSuccess: (settings) => Effect.succeed(fromSettings(settings, HttpTransport.make(transportOptions(options))))
+    })
+  )
 
 /**
  * The client as a layer.

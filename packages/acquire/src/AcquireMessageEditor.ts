@@ -13,6 +13,7 @@ import {
   EditRequest,
   type HttpTransport,
   MessageEditor,
+  OptionCheck,
   Provider
 } from "@reword/core"
 import { type Config, Effect, Layer, Result } from "effect"
@@ -118,7 +119,10 @@ const editorOptions = (options: MessageEditor.EditorOptions | undefined): Messag
  * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<MessageEditor.Service, Config.ConfigError> =>
-  Effect.map(AcquireClient.make(options), (client) => fromClient(client, editorOptions(options)))
+  Effect.andThen(
+    OptionCheck.check(OptionCheck.editorOptions(options, { transport: "" })),
+    Effect.map(AcquireClient.make(options), (client) => fromClient(client, editorOptions(options)))
+  )
 
 /**
  * The `MessageEditor` layer of Acquire, from settings given in code.
@@ -150,7 +154,12 @@ export const provider: Provider.Descriptor<AcquireConfig.Settings> = Provider.de
   name: AcquireConfig.name,
   settings: AcquireConfig.settings,
   config: AcquireConfig.config,
-  make: (settings, options) => make({ ...options?.transport, ...settings, ...editorOptions(options) })
+  make: (settings, options) =>
+    // Checked as given, so that a wrong value is named where it was set (`transport.timeout`).
+    Effect.andThen(
+      OptionCheck.check(OptionCheck.editorOptions(options)),
+      make({ ...options?.transport, ...settings, ...editorOptions(options) })
+    )
 })
 
 /**

@@ -14,9 +14,10 @@ import {
   type EditRequest,
   HttpTransport,
   MessageEditor,
+  OptionCheck,
   Provider
 } from "@reword/core"
-import { type Array as Arr, Clock, type Config, Context, Effect, Layer, Option, Result } from "effect"
+import { type Array as Arr, Clock, type Config, Context, Duration, Effect, Layer, Option, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas.ts"
@@ -276,6 +277,33 @@ export const fromClient = (
 }
 
 /**
+ * The problems of the editor's options, each naming its field (core's checks,
+ * plus `chunkSize`, `onOperatingLimit` and `rateLimit`).
+ *
+ * @since 0.1.0
+ */
+export const validateOptions = (options: Options): ReadonlyArray<EditError.Problem> => {
+  const rateLimit = options.rateLimit
+  const bucket = rateLimit?.bucket
+  const durationBounds = { minMillis: 0, maxMillis: Duration.toMillis(RateLimiter.OPERATING_WINDOW) }
+  return [
+    ...OptionCheck.editorOptions(options),
+    ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: MAX_CHUNK_SIZE }),
+    ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
+    ...(typeof bucket === "object" && bucket !== null
+      ? [
+          ...OptionCheck.finite("rateLimit.bucket.drainPerSecond", bucket.drainPerSecond, { min: 0, exclusiveMin: true }),
+          ...OptionCheck.integer("rateLimit.bucket.capacity", bucket.capacity, { min: 1 })
+        ]
+      : OptionCheck.oneOf("rateLimit.bucket", bucket, Object.keys(RateLimiter.presets))),
+    ...OptionCheck.integer("rateLimit.headroom", rateLimit?.headroom, { min: 0 }),
+    ...OptionCheck.duration("rateLimit.operatingLimit", rateLimit?.operatingLimit, durationBounds),
+    ...OptionCheck.duration("rateLimit.operatingMargin", rateLimit?.operatingMargin, durationBounds),
+    ...OptionCheck.duration("rateLimit.operatingFallback", rateLimit?.operatingFallback, durationBounds)
+  ]
+}
+
+/**
  * Builds the editor from checked settings: the token store's pair wins over the
  * configured one (it is newer: refresh tokens rotate), unless the portal or the
  * OAuth server refuses it while the configuration holds another pair (the
@@ -289,6 +317,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<Service, Config.ConfigError> =>
   Effect.gen(function* () {
+    yield* OptionCheck.check(validateOptions(options))
     const store =
       options.tokenStore ??
       Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ??

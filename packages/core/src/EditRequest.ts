@@ -11,21 +11,52 @@ import { InvalidRequest, type Problem } from "./EditError.ts"
 const MAX_ID_LENGTH = 256
 const MAX_TEXT_LENGTH = 100_000
 const MAX_FILES = 50
-// C0 and C1 control characters: never part of an id, and dangerous in paths and logs.
+// C0 (NUL included), DEL and C1 control characters: never part of an id or a name, and dangerous in paths and logs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/
+// The invisible marks that reorder text around them: an id or a name holding one displays as another.
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+// A surrogate half alone (paired ones are one code point under `u`): not Unicode text, and PHP's
+// `json_decode` refuses the whole request body over it (every message of a Bitrix24 chunk).
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** Well-formed Unicode: no lone surrogate halves (what `String.prototype.isWellFormed` checks). */
+const wellFormed = Schema.makeFilter((s: string) =>
+  LONE_SURROGATE.test(s) ? "must be well-formed Unicode (it holds a lone surrogate half)" : undefined
+)
+const noControlCharacters = Schema.makeFilter((s: string) =>
+  CONTROL_CHARACTERS.test(s) ? "must not contain control characters" : undefined
+)
+const noBidiControls = Schema.makeFilter((s: string) =>
+  BIDI_CONTROLS.test(s)
+    ? "must not contain bidirectional control characters (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069)"
+    : undefined
+)
 
 /**
- * An identifier as a provider knows it: non-blank, at most 256 characters, no
- * control characters. Anything else (`/`, `?`, `#`, unicode) is allowed here;
- * adapters encode ids so that no id can change a request's path or host.
+ * A label a person reads or a provider stores as given (a name, a file name,
+ * a URL, an email): well-formed Unicode, with no control or bidirectional
+ * control characters.
+ *
+ * @since 0.1.0
+ */
+export const Label = Schema.String.check(wellFormed, noControlCharacters, noBidiControls)
+
+/**
+ * An identifier as a provider knows it: non-blank, at most 256 characters,
+ * well-formed Unicode, no control characters (NUL, C0, DEL, C1) and no
+ * bidirectional control characters. Anything else (`/`, `?`, `#`, unicode) is
+ * allowed here; adapters encode ids so that no id can change a request's path
+ * or host.
  *
  * @since 0.1.0
  */
 export const Id = Schema.String.check(
   Schema.makeFilter((s: string) => (s.trim().length > 0 ? undefined : "must not be blank")),
   Schema.isMaxLength(MAX_ID_LENGTH, { message: `must be at most ${MAX_ID_LENGTH} characters` }),
-  Schema.makeFilter((s: string) => (CONTROL_CHARACTERS.test(s) ? "must not contain control characters" : undefined))
+  wellFormed,
+  noControlCharacters,
+  noBidiControls
 )
 
 /**
@@ -33,7 +64,7 @@ export const Id = Schema.String.check(
  *
  * @since 0.1.0
  */
-export const HttpUrl = Schema.String.check(
+export const HttpUrl = Label.check(
   Schema.makeFilter((s: string) => (isHttpUrl(s) ? undefined : "must be an absolute http(s) URL"))
 )
 
@@ -68,7 +99,7 @@ export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageId
  */
 export class FileRef extends Schema.Class<FileRef>("@reword/core/FileRef")({
   url: HttpUrl,
-  name: Schema.optional(Schema.String.check(Schema.isMaxLength(255)))
+  name: Schema.optional(Label.check(Schema.isMaxLength(255)))
 }) {}
 
 /**
@@ -77,12 +108,12 @@ export class FileRef extends Schema.Class<FileRef>("@reword/core/FileRef")({
  * @since 0.1.0
  */
 export class Author extends Schema.Class<Author>("@reword/core/Author")({
-  firstName: Schema.optional(Schema.String),
-  lastName: Schema.optional(Schema.String),
+  firstName: Schema.optional(Label),
+  lastName: Schema.optional(Label),
   avatarUrl: Schema.optional(HttpUrl),
   profileUrl: Schema.optional(HttpUrl),
   email: Schema.optional(
-    Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+$/, { message: "must be an email address" }))
+    Label.check(Schema.isPattern(/^[^\s@]+@[^\s@]+$/, { message: "must be an email address" }))
   ),
   phone: Schema.optional(
     Schema.String.check(Schema.isPattern(/^\+?[0-9 ()-]{3,32}$/, { message: "must be a phone number" }))
@@ -96,17 +127,18 @@ export class Author extends Schema.Class<Author>("@reword/core/Author")({
  * @since 0.1.0
  */
 export class Chat extends Schema.Class<Chat>("@reword/core/Chat")({
-  name: Schema.optional(Schema.String),
+  name: Schema.optional(Label),
   url: Schema.optional(HttpUrl)
 }) {}
 
 const Fields = Schema.Struct({
   /** Which message. */
   ids: MessageIds,
-  /** The new text. With `files`, at least one of the two is required. */
+  /** The new text: well-formed Unicode. With `files`, at least one of the two is required. */
   text: Schema.optional(
     Schema.String.check(
-      Schema.isMaxLength(MAX_TEXT_LENGTH, { message: `must be at most ${MAX_TEXT_LENGTH} characters` })
+      Schema.isMaxLength(MAX_TEXT_LENGTH, { message: `must be at most ${MAX_TEXT_LENGTH} characters` }),
+      wellFormed
     )
   ),
   /** The new files. */

@@ -8,7 +8,9 @@
  */
 import { Duration, Effect, Predicate, Redacted } from "effect"
 import ky from "ky"
-import { MalformedResponse, Network, Rejected, Timeout } from "./EditError.ts"
+import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
+import * as Connections from "./internal/connections.ts"
+import * as Check from "./internal/options.ts"
 
 /**
  * Transport settings, per editor.
@@ -16,10 +18,23 @@ import { MalformedResponse, Network, Rejected, Timeout } from "./EditError.ts"
  * @since 0.1.0
  */
 export interface TransportOptions {
-  /** The longest one HTTP request may take, headers and body. Default 30 s. */
+  /**
+   * The longest one HTTP request may take: the wait for a connection (see
+   * `maxConnectionsPerHost`), the headers and the body. Default 30 s; more
+   * than 0 and at most 2^31-1 ms (about 24.8 days); a fraction of a
+   * millisecond is rounded up.
+   */
   readonly timeout?: Duration.Input | undefined
-  /** The largest response body read; a larger one is a `MalformedResponse`. Default 1 MiB. */
+  /** The largest response body read, an integer of at least 1; a larger one is a `MalformedResponse`. Default 1 MiB. */
   readonly maxResponseBytes?: number | undefined
+  /**
+   * The most requests in flight to one host (origin) at once, per editor, so
+   * per transport: each holds at most one connection, so this caps the
+   * sockets open to the host. Requests past it wait their turn, first come
+   * first served, and the wait counts in their `timeout`. An integer of at
+   * least 1; default 50.
+   */
+  readonly maxConnectionsPerHost?: number | undefined
   /** A `fetch` to use instead of the global one (proxies, instrumentation, tests). */
   readonly fetch?: typeof globalThis.fetch | undefined
   /** Headers added to every request (a `User-Agent`, a tracing header). */
@@ -74,6 +89,52 @@ export const MAX_KEPT_BODY = 2_048
 
 const DEFAULT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
+
+/**
+ * The default of `maxConnectionsPerHost` (the AWS SDK for JavaScript's `maxSockets` default).
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 50
+
+/**
+ * The problems of transport options, each naming its field under `prefix`
+ * (`transport.timeout`); none when they are usable.
+ *
+ * @since 0.1.0
+ */
+export const validate = (options: TransportOptions | undefined, prefix = "transport"): ReadonlyArray<Problem> => {
+  if (options === undefined) return []
+  if (options === null || typeof options !== "object") {
+    return [{ path: prefix, message: "must be an object of transport options" }]
+  }
+  return [
+    ...Check.duration(Check.at(prefix, "timeout"), options.timeout, { minMillis: 0, exclusiveMin: true }),
+    ...Check.integer(Check.at(prefix, "maxResponseBytes"), options.maxResponseBytes, { min: 1 }),
+    ...Check.integer(Check.at(prefix, "maxConnectionsPerHost"), options.maxConnectionsPerHost, { min: 1 }),
+    ...Check.func(Check.at(prefix, "fetch"), options.fetch),
+    ...checkHeaders(Check.at(prefix, "headers"), options.headers)
+  ]
+}
+
+const checkHeaders = (path: string, headers: unknown): ReadonlyArray<Problem> => {
+  if (headers === undefined) return []
+  if (headers === null || typeof headers !== "object") return [{ path, message: "must be an object of header values" }]
+  const problems: Array<Problem> = []
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]])
+      if (typeof value !== "string") throw new TypeError("not a string")
+    } catch {
+      // The value is never repeated: it may be a credential.
+      problems.push({
+        path: `${path}.${name}`,
+        message: "must be a valid header name with a string value (no line breaks or NUL)"
+      })
+    }
+  }
+  return problems
+}
 
 /**
  * Sends requests.
@@ -171,8 +232,10 @@ const describeNetworkFailure = (error: unknown): string => {
  * @since 0.1.0
  */
 export const make = (options: TransportOptions = {}): HttpTransport => {
+  Check.orThrow(validate(options, ""))
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  const connections = Connections.make(options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST)
   const client = ky.create({
     retry: 0,
     timeout: false,
@@ -182,7 +245,8 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
     ...(options.headers === undefined ? {} : { headers: options.headers })
   })
 
-  const timeoutMillis = Duration.toMillis(timeout)
+  // Node fires a timer of a fraction of a millisecond after 1 ms anyway.
+  const timeoutMillis = Math.ceil(Duration.toMillis(timeout))
 
   const exchange = async (request: HttpRequest, signal: AbortSignal) => {
     const response = await client(request.url, {
@@ -212,7 +276,14 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
         const onAbort = () => controller.abort(signal.reason)
         signal.addEventListener("abort", onAbort, { once: true })
         try {
-          return await exchange(request, controller.signal)
+          // Waiting for a connection is part of the request's time.
+          const origin = request.url.origin
+          if (!connections.tryAcquire(origin)) await connections.acquire(origin, controller.signal)
+          try {
+            return await exchange(request, controller.signal)
+          } finally {
+            connections.release(origin)
+          }
         } catch (error) {
           throw controller.signal.reason === timedOut ? timedOut : error
         } finally {

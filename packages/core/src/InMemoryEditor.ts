@@ -11,6 +11,7 @@ import { NotFound } from "./EditError.ts"
 import { EditedMessage } from "./EditedMessage.ts"
 import type { FileRef } from "./EditRequest.ts"
 import { type EditorOptions, MessageEditor, make as makeEditor, type Service } from "./MessageEditor.ts"
+import { editorOptions, check as checkOptions } from "./OptionCheck.ts"
 import { describe } from "./Provider.ts"
 
 /**
@@ -126,7 +127,8 @@ export const providerFor = (store: Store) =>
     name: "memory",
     settings: [],
     config: Config.succeed({}),
-    make: (_settings, options) => Effect.succeed(make(store, options))
+    make: (_settings, options) =>
+      Effect.andThen(checkOptions(editorOptions(options)), Effect.sync(() => make(store, options)))
   })
 
 /**
@@ -138,5 +140,6 @@ export const provider = describe({
   name: "memory",
   settings: [],
   config: Config.succeed({}),
-  make: (_settings, options) => Effect.succeed(make(makeStore(), options))
+  make: (_settings, options) =>
+    Effect.andThen(checkOptions(editorOptions(options)), Effect.sync(() => make(makeStore(), options)))
 })

@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 import { Cause, Duration, Effect, Random, Schedule, Schema } from "effect"
+import type { Problem } from "./EditError.ts"
+import * as Check from "./internal/options.ts"
 
 /**
  * How hard to try. Every field has a default ({@link defaults}).
@@ -44,6 +46,9 @@ export const defaults: RetryPolicy = new RetryPolicy({
 
 /**
  * Options to change some of the defaults; durations accept `"2 seconds"`, millis, or a `Duration`.
+ * Every duration lies from 0 to 2^31-1 ms (about 24.8 days, the longest timer
+ * Node keeps); `maxAttempts` is an integer of at least 1. A `maxDelay` below
+ * `initialDelay` caps every backoff at `maxDelay`.
  *
  * @since 0.1.0
  */
@@ -55,14 +60,38 @@ export interface RetryOptions {
   readonly jitter?: boolean | undefined
 }
 
+const delayBounds = { minMillis: 0, maxMillis: Check.MAX_TIMER_MILLIS }
+
 /**
- * Builds a policy from options over the defaults. Throws on nonsensical values
- * (a negative number of attempts), which are programming errors.
+ * The problems of retry options, each naming its field under `prefix`
+ * (`retry.maxAttempts`); none when they are usable.
  *
  * @since 0.1.0
  */
-export const make = (options: RetryOptions = {}): RetryPolicy =>
-  new RetryPolicy({
+export const validate = (options: RetryOptions | undefined, prefix = "retry"): ReadonlyArray<Problem> => {
+  if (options === undefined) return []
+  if (options === null || typeof options !== "object") {
+    return [{ path: prefix, message: "must be an object of retry options" }]
+  }
+  return [
+    ...Check.integer(Check.at(prefix, "maxAttempts"), options.maxAttempts, { min: 1 }),
+    ...Check.duration(Check.at(prefix, "initialDelay"), options.initialDelay, delayBounds),
+    ...Check.duration(Check.at(prefix, "maxDelay"), options.maxDelay, delayBounds),
+    ...Check.duration(Check.at(prefix, "maxElapsed"), options.maxElapsed, delayBounds),
+    ...Check.boolean(Check.at(prefix, "jitter"), options.jitter)
+  ]
+}
+
+/**
+ * Builds a policy from options over the defaults. Throws a `RangeError`
+ * naming each field that makes no sense (see {@link validate}), which are
+ * programming errors; adapters' `make` report them as a `ConfigError` instead.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: RetryOptions = {}): RetryPolicy => {
+  Check.orThrow(validate(options, ""))
+  return new RetryPolicy({
     maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
     initialDelay:
       options.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(options.initialDelay),
@@ -70,6 +99,7 @@ export const make = (options: RetryOptions = {}): RetryPolicy =>
     maxElapsed: options.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(options.maxElapsed),
     jitter: options.jitter ?? defaults.jitter
   })
+}
 
 /**
  * What the policy looks at in a failure.

@@ -1,0 +1,131 @@
+/**
+ * Checks of editor options, shared by every adapter: each wrong value becomes
+ * a field-level problem (`transport.timeout`, `retry.maxAttempts`,
+ * `rateLimit.bucket.capacity`), and the problems become one configuration
+ * error naming every field, before anything is built or sent. A value that
+ * would misbehave silently (a timeout Node fires after 1 ms, a body cap that
+ * `NaN` turns off, zero attempts) never reaches the editor.
+ *
+ * @example
+ * ```ts
+ * import { OptionCheck } from "@reword/core"
+ * import { Effect } from "effect"
+ *
+ * // In an adapter's make, before building anything:
+ * const checked = OptionCheck.check([
+ *   ...OptionCheck.editorOptions({ retry: { maxAttempts: 3 } }),
+ *   ...OptionCheck.integer("chunkSize", 20, { min: 1, max: 50 })
+ * ])
+ * Effect.runSync(checked)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Config, ConfigProvider, Effect } from "effect"
+import type { Problem } from "./EditError.ts"
+import * as HttpTransport from "./HttpTransport.ts"
+import * as Check from "./internal/options.ts"
+import type { EditorOptions } from "./MessageEditor.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+
+export {
+  /**
+   * `prefix.key`, or `key` without a prefix.
+   *
+   * @since 0.1.0
+   */
+  at,
+  /**
+   * `true` or `false`.
+   *
+   * @since 0.1.0
+   */
+  boolean,
+  /**
+   * A duration (`"30 seconds"`, millis, a `Duration`) within bounds in milliseconds; `NaN`, `Infinity` and unparsable values are problems.
+   *
+   * @since 0.1.0
+   */
+  duration,
+  /**
+   * A finite number within bounds.
+   *
+   * @since 0.1.0
+   */
+  finite,
+  /**
+   * A function.
+   *
+   * @since 0.1.0
+   */
+  func,
+  /**
+   * An integer within bounds.
+   *
+   * @since 0.1.0
+   */
+  integer,
+  /**
+   * What `HttpTransport.make` and `RetryPolicy.make` throw on options that make no sense.
+   *
+   * @since 0.1.0
+   */
+  InvalidOptions,
+  /**
+   * The longest timer Node keeps (2^31-1 ms): the upper bound of every duration option.
+   *
+   * @since 0.1.0
+   */
+  MAX_TIMER_MILLIS,
+  /**
+   * One of a few strings.
+   *
+   * @since 0.1.0
+   */
+  oneOf
+} from "./internal/options.ts"
+
+/**
+ * The problems of the options every editor takes: `retry`, `concurrency`
+ * (an integer of at least 1) and `transport`. Adapters whose transport
+ * options sit at the top level (Acquire's) pass `transport: ""`.
+ *
+ * @since 0.1.0
+ */
+export const editorOptions = (
+  options: EditorOptions | undefined,
+  prefixes: { readonly transport?: string | undefined } = {}
+): ReadonlyArray<Problem> => {
+  if (options === undefined) return []
+  if (options === null || typeof options !== "object") return [{ path: "(options)", message: "must be an object" }]
+  return [
+    ...RetryPolicy.validate(options.retry, "retry"),
+    ...Check.integer("concurrency", options.concurrency, { min: 1 }),
+    ...HttpTransport.validate(
+      prefixes.transport === "" ? (options as HttpTransport.TransportOptions) : options.transport,
+      prefixes.transport ?? "transport"
+    )
+  ]
+}
+
+/**
+ * One configuration error naming every problem, as the rest of the
+ * configuration reports them (`createEditor` rejects with it as a
+ * `ConfigurationError`).
+ *
+ * @since 0.1.0
+ */
+export const toConfigError = (problems: ReadonlyArray<Problem>): Config.ConfigError =>
+  new Config.ConfigError(
+    new ConfigProvider.SourceError({
+      message: `Invalid option${problems.length > 1 ? "s" : ""}: ${Check.describe(problems)}`
+    })
+  )
+
+/**
+ * Succeeds when there are no problems, and fails with {@link toConfigError} otherwise.
+ *
+ * @since 0.1.0
+ */
+export const check = (problems: ReadonlyArray<Problem>): Effect.Effect<void, Config.ConfigError> =>
+  problems.length === 0 ? Effect.void : Effect.fail(toConfigError(problems))
