@@ -170,8 +170,12 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
    * otherwise.
    */
   readonly seedMessage: (text: string, ids?: Partial<SandboxServer.RelayedIds>) => Promise<SeededIds>
-  /** Reads a message by `ids.providerMessageId`: its text and history (a copy), or `undefined`. */
-  readonly inspect: (ids: SandboxServer.RelayedIds) => SandboxServer.StoredMessage | undefined
+  /**
+   * Reads a message by `ids.providerMessageId` (a number, or a string of
+   * digits): its text and history (a copy), or `undefined`. Takes the ids of a
+   * request (`EditRequestInput["ids"]`) as well as those {@link Sandbox.seedMessage} answered.
+   */
+  readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
   /** Starts (or, with `undefined`, stops) holding requests, and starts counting {@link Sandbox.maxInFlight} afresh. */
   readonly holdRequests: (options: HoldOptions | undefined) => void
   /** The most requests in flight at once since the last {@link Sandbox.holdRequests}. */
@@ -196,6 +200,12 @@ export interface Options {
   readonly accountId?: string | undefined
   /** The most requests kept in the log. Default 10,000. */
   readonly logLimit?: number | undefined
+  /**
+   * The largest request body taken, in bytes; a larger one is answered `413`
+   * and its connection closed without reading the rest. Default 1 MiB
+   * (`SandboxServer.DEFAULT_MAX_BODY_BYTES`).
+   */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /**
@@ -254,7 +264,11 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
   emulator.keys.set(apiKey, "full")
   emulator.keys.set(readOnlyKey, "read-only")
   const gate = Hold.make(emulator.handler)
-  const server = await SandboxServer.start(guarded(gate.handler), { port: options.port, logLimit: options.logLimit })
+  const server = await SandboxServer.start(guarded(gate.handler), {
+    port: options.port,
+    logLimit: options.logLimit,
+    maxBodyBytes: options.maxBodyBytes
+  })
 
   const baseUrl = `${server.url}/api/v1`
   const env: Environment = {
@@ -330,8 +344,8 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     revokeKey: (key) => emulator.keys.delete(key),
     seedMessage,
     inspect: (ids) => {
-      const id = ids.providerMessageId
-      const found = id === undefined ? undefined : message(id)
+      const id = ids?.providerMessageId
+      const found = typeof id === "number" || typeof id === "string" ? message(id) : undefined
       return found === undefined ? undefined : { text: found.text, history: [...found.history] }
     },
     holdRequests: gate.hold,

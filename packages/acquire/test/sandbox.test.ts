@@ -5,10 +5,11 @@
  * reaching the adapter as the right `EditError` reason, for the next N requests
  * and for a seeded share of them.
  */
-import { assert, describe, expect, it } from "@effect/vitest"
+import { inspect } from "node:util"
+import { assert, describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { type EditError, MessageEditor, Provider } from "@reword/core"
+import { type EditError, type EditRequest, MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { Duration, Effect, Redacted, Result } from "effect"
 import {
@@ -387,6 +388,54 @@ describe("seeding and inspecting", () => {
       assert.strictEqual(sandbox.message("9000")?.text, "five")
       assert.isUndefined(sandbox.message("../9000"))
     } finally {
+      await sandbox.stop()
+    }
+  })
+})
+
+describe("inspecting by the ids an app has", () => {
+  it('takes a request\'s ids (EditRequestInput["ids"]): a provider message id as a number or digits', async () => {
+    expectTypeOf<EditRequest.EditRequestInput["ids"]>().toExtend<Parameters<AcquireSandbox.Sandbox["inspect"]>[0]>()
+    const sandbox = await AcquireSandbox.start()
+    try {
+      const seeded = await sandbox.seedMessage("Meet at 11.")
+      const request: EditRequest.EditRequestInput = {
+        ids: { providerMessageId: String(seeded.providerMessageId) },
+        text: "Meet at 10."
+      }
+      assert.strictEqual(sandbox.inspect(request.ids)?.text, "Meet at 11.")
+      assert.strictEqual(sandbox.inspect({ providerMessageId: seeded.providerMessageId })?.text, "Meet at 11.")
+      assert.isUndefined(sandbox.inspect({ externalMessageId: seeded.externalMessageId }))
+      assert.isUndefined(sandbox.inspect({ providerMessageId: "../8288" }))
+    } finally {
+      await sandbox.stop()
+    }
+  })
+})
+
+describe("the request log and request bodies", () => {
+  it("keeps no API key, whatever the request; a body over the cap is 413", async () => {
+    const sandbox = await AcquireSandbox.start({ maxBodyBytes: 4096 })
+    const editor = await createEditor({ providers: Acquire.provider, env: sandbox.env, retry: { maxAttempts: 1 } })
+    try {
+      const ids = await sandbox.seedMessage("Meet at 11.")
+      await editor.update({ ids, text: `Meet at 10. (key: ${sandbox.apiKey})` })
+      await call(sandbox, "GET", `/crm/objects/case-message/${ids.providerMessageId}`, { key: sandbox.readOnlyKey })
+      const log = `${inspect(sandbox.server.requests, { depth: 10 })}${JSON.stringify(sandbox.server.requests)}`
+      assert.notInclude(log, sandbox.apiKey)
+      assert.notInclude(log, sandbox.readOnlyKey)
+      assert.include(log, "Bearer <redacted>")
+      // The message itself holds what was sent: the log is what is redacted.
+      assert.include(sandbox.inspect(ids)?.text, sandbox.apiKey)
+
+      const big = await call(sandbox, "POST", `/crm/messenger/chat/message/${ids.providerMessageId}`, {
+        body: { message: { type: "message", message: "x".repeat(5000) } }
+      })
+      assert.strictEqual(big.status, 413)
+      assert.strictEqual(sandbox.server.requests.at(-1)?.status, 413)
+      assert.notStrictEqual(sandbox.inspect(ids)?.text, "x".repeat(5000))
+    } finally {
+      await editor.dispose()
       await sandbox.stop()
     }
   })

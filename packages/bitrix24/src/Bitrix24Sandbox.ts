@@ -223,9 +223,11 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
   /**
    * Reads a message by `externalChatId` and `externalMessageId` on the
    * sandbox's connector and line: its text and history (a copy), or
-   * `undefined` when it was never sent or was deleted.
+   * `undefined` when it was never sent, was deleted, or either id is missing.
+   * Takes the ids of a request (`EditRequestInput["ids"]`) as well as those
+   * {@link Sandbox.seedMessage} answered.
    */
-  readonly inspect: (ids: SandboxServer.RelayedIds) => SandboxServer.StoredMessage | undefined
+  readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
   /** Stops the server (hanging requests are cut). Safe to call twice. */
   readonly stop: () => Promise<void>
 }
@@ -289,6 +291,12 @@ export interface Options {
   readonly oldLineErrors?: boolean | undefined
   /** The most requests kept in the log. Default 10,000. */
   readonly logLimit?: number | undefined
+  /**
+   * The largest request body taken, in bytes; a larger one is answered `413`
+   * and its connection closed without reading the rest. Default 1 MiB
+   * (`SandboxServer.DEFAULT_MAX_BODY_BYTES`).
+   */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /**
@@ -392,7 +400,11 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     oldLineErrors: options.oldLineErrors === true
   })
   portal.setLine(connector, line, true)
-  const server = await SandboxServer.start(guarded(portal.handler), { port: options.port, logLimit: options.logLimit })
+  const server = await SandboxServer.start(guarded(portal.handler), {
+    port: options.port,
+    logLimit: options.logLimit,
+    maxBodyBytes: options.maxBodyBytes
+  })
   url = server.url
 
   const env: Environment = {
@@ -493,7 +505,10 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     message,
     seedMessage,
     inspect: (ids) => {
-      const found = message(ids.externalChatId, ids.externalMessageId)
+      const chatId = ids?.externalChatId
+      const messageId = ids?.externalMessageId
+      if (typeof chatId !== "string" || typeof messageId !== "string") return undefined
+      const found = message(chatId, messageId)
       return found === undefined || found.deleted ? undefined : { text: found.text, history: [...found.history] }
     },
     stop

@@ -7,10 +7,11 @@
  * reaching the adapter as the right `EditError` reason, for the next N
  * requests and for a seeded share of them.
  */
-import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import { inspect } from "node:util"
+import { afterAll, assert, beforeAll, describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
-import { type EditError, MessageEditor, Provider } from "@reword/core"
+import { type EditError, type EditRequest, MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { Duration, Effect, Redacted, Result } from "effect"
 import nock from "nock"
@@ -905,6 +906,58 @@ describe("seeding and inspecting", () => {
       assert.strictEqual(sandbox.calls(SEND), 0)
       assert.strictEqual(sandbox.messages().length, 3)
     } finally {
+      await sandbox.stop()
+    }
+  })
+})
+
+describe("inspecting by the ids an app has", () => {
+  it('takes a request\'s ids (EditRequestInput["ids"]); without both external ids there is no message', async () => {
+    expectTypeOf<EditRequest.EditRequestInput["ids"]>().toExtend<Parameters<Bitrix24Sandbox.Sandbox["inspect"]>[0]>()
+    const sandbox = await Bitrix24Sandbox.start()
+    try {
+      await sandbox.seedMessage("Meet at 11.", { externalMessageId: "wa-881", externalChatId: "wa-chat-7" })
+      const request: EditRequest.EditRequestInput = {
+        ids: { externalMessageId: "wa-881", externalChatId: "wa-chat-7", externalAuthorId: "wa-user-3" },
+        text: "Meet at 10."
+      }
+      assert.strictEqual(sandbox.inspect(request.ids)?.text, "Meet at 11.")
+      assert.isUndefined(sandbox.inspect({ externalMessageId: "wa-881" }))
+      assert.isUndefined(sandbox.inspect({ providerMessageId: 1 }))
+    } finally {
+      await sandbox.stop()
+    }
+  })
+})
+
+describe("the request log and request bodies", () => {
+  it("keeps no token, client secret or refresh token (REST auth, the OAuth form); a body over the cap is 413", async () => {
+    const sandbox = await Bitrix24Sandbox.start({ maxBodyBytes: 8192 })
+    const editor = await createEditor({ providers: Bitrix24.provider, env: sandbox.env, retry: { maxAttempts: 2 } })
+    try {
+      const ids = await sandbox.seedMessage("Meet at 11.")
+      await editor.update({ ids, text: "Meet at 10." })
+      sandbox.expireAccessToken()
+      await editor.update({ ids, text: "Meet at 9." })
+      assert.strictEqual(sandbox.refreshes(), 1)
+      const credentials = [
+        sandbox.accessToken,
+        sandbox.refreshToken,
+        sandbox.clientSecret,
+        sandbox.tokens().accessToken,
+        sandbox.tokens().refreshToken
+      ]
+      const log = `${inspect(sandbox.server.requests, { depth: 10 })}${JSON.stringify(sandbox.server.requests)}${sandbox.server.requests.map((request) => `${request.query} ${request.text}`).join(" ")}`
+      for (const credential of credentials) assert.notInclude(log, credential)
+      assert.include(log, sandbox.clientId)
+      assert.isAbove(sandbox.server.requests.filter((request) => request.path.startsWith("/oauth/")).length, 0)
+
+      const big = await rest(sandbox, UPDATE, [{ message: { id: "x", text: "y".repeat(10_000) } }])
+      assert.strictEqual(big.status, 413)
+      assert.strictEqual(sandbox.server.requests.at(-1)?.status, 413)
+      assert.strictEqual(sandbox.inspect(ids)?.text, "Meet at 9.")
+    } finally {
+      await editor.dispose()
       await sandbox.stop()
     }
   })

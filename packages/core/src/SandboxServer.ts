@@ -9,7 +9,9 @@
  */
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
-import { Effect, type Scope } from "effect"
+import { Effect, Redacted, type Scope } from "effect"
+import type { EditRequestInput } from "./EditRequest.ts"
+import * as Secrets from "./Secrets.ts"
 
 /**
  * One request as a handler sees it.
@@ -112,17 +114,71 @@ export interface FaultRule {
 }
 
 /**
- * One line of the request log.
+ * One line of the request log: the request as received, with every credential
+ * in it replaced by {@link REDACTED} (see {@link redact}), so that the log can
+ * be printed, inspected or kept without holding one.
  *
  * @since 0.1.0
  */
 export interface LoggedRequest extends SandboxRequest {
   readonly at: Date
-  /** The status answered, or `undefined` when the connection was reset, cut or left hanging. */
+  /** The status answered (413 for a body over the cap), or `undefined` when the connection was reset, cut or left hanging. */
   readonly status: number | undefined
   /** The fault applied, if any. */
   readonly fault: Fault["_tag"] | undefined
 }
+
+/**
+ * What a credential reads as in the request log.
+ *
+ * @since 0.1.0
+ */
+export const REDACTED = Secrets.REDACTED
+
+/**
+ * The default cap on a request body: 1 MiB.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+/**
+ * Headers whose value is a credential (lower case).
+ *
+ * @since 0.1.0
+ */
+export const SECRET_HEADERS: ReadonlySet<string> = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "api-key",
+  "apikey",
+  "x-auth-token",
+  "x-access-token"
+])
+
+/**
+ * Query, form and JSON fields whose value is a credential (compared in lower
+ * case). `client_id` is not one: OAuth sends it in the clear, in URLs.
+ *
+ * @since 0.1.0
+ */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  "auth",
+  "access_token",
+  "accesstoken",
+  "refresh_token",
+  "refreshtoken",
+  "client_secret",
+  "clientsecret",
+  "api_key",
+  "apikey",
+  "password",
+  "secret",
+  "token"
+])
 
 /**
  * A running sandbox server.
@@ -153,6 +209,14 @@ export interface ServerOptions {
   readonly port?: number | undefined
   /** The most requests kept in the log. Default 10,000. */
   readonly logLimit?: number | undefined
+  /**
+   * The largest request body taken, in bytes. A larger one (by its
+   * `Content-Length`, or as it arrives) is answered `413` with
+   * `{ "error": "PAYLOAD_TOO_LARGE" }` and its connection is closed: the rest
+   * is never read, so a huge upload cannot grow the sandbox. Default
+   * {@link DEFAULT_MAX_BODY_BYTES} (1 MiB).
+   */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /** A small seeded generator (mulberry32), so a "share of requests" is the same share on every run. */
@@ -173,13 +237,144 @@ interface ActiveRule {
   readonly random: () => number
 }
 
-const readBody = (request: http.IncomingMessage): Promise<string> =>
+/** The body, or `undefined` when it is longer than `limit` bytes (then reading stops: the rest is never taken in). */
+const readBody = (request: http.IncomingMessage, limit: number): Promise<string | undefined> =>
   new Promise((resolve, reject) => {
+    const declared = Number(request.headers["content-length"])
+    if (Number.isFinite(declared) && declared > limit) {
+      request.pause()
+      resolve(undefined)
+      return
+    }
     const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
-    request.on("error", reject)
+    let size = 0
+    let settled = false
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        settled = true
+        request.off("data", onData)
+        request.pause()
+        chunks.length = 0
+        resolve(undefined)
+        return
+      }
+      chunks.push(chunk)
+    }
+    request.on("data", onData)
+    request.on("end", () => {
+      if (!settled) resolve(Buffer.concat(chunks).toString("utf8"))
+    })
+    request.on("error", (error) => {
+      if (!settled) reject(error)
+    })
   })
+
+/**
+ * Answers 413 and closes the connection once the answer is out (a client that
+ * is still sending gets it, then the connection ends; nothing more is read).
+ */
+const refuseTooLarge = (response: http.ServerResponse, limit: number) => {
+  const socket = response.socket
+  response.shouldKeepAlive = false
+  response.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" })
+  response.end(
+    JSON.stringify({
+      error: "PAYLOAD_TOO_LARGE",
+      error_description: `The request body is larger than the sandbox takes (${limit} bytes)`
+    }),
+    () => {
+      // Let the client read the answer, then cut the connection: the unread rest is dropped with it.
+      setTimeout(() => socket?.destroy(), 50).unref()
+    }
+  )
+}
+
+const MAX_REDACT_DEPTH = 32
+const MAX_REDACT_NODES = 10_000
+
+/** The values of secret fields in a JSON value (bounded: depth and nodes visited). */
+const secretsInJson = (value: unknown, found: Set<string>) => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  let visited = 0
+  while (stack.length > 0 && visited < MAX_REDACT_NODES) {
+    const [node, depth] = stack.pop() as readonly [unknown, number]
+    visited += 1
+    if (node === null || typeof node !== "object" || depth >= MAX_REDACT_DEPTH) continue
+    for (const [key, entry] of Object.entries(node)) {
+      if (SECRET_FIELDS.has(key.toLowerCase()) && (typeof entry === "string" || typeof entry === "number")) {
+        found.add(String(entry))
+      } else if (entry !== null && typeof entry === "object") {
+        stack.push([entry, depth + 1])
+      }
+    }
+  }
+}
+
+/** A header's credential: the value after its scheme (`Bearer abc` gives `abc`), and the whole value. */
+const secretsInHeader = (value: string, found: Set<string>) => {
+  found.add(value)
+  const space = value.indexOf(" ")
+  if (space > 0) {
+    const credential = value.slice(space + 1).trim()
+    if (credential.length > 0) found.add(credential)
+    if (/^basic$/i.test(value.slice(0, space))) {
+      const decoded = Buffer.from(credential, "base64").toString("utf8")
+      for (const part of [decoded, ...decoded.split(":")]) if (part.length > 0) found.add(part)
+    }
+  }
+}
+
+/**
+ * A request as the log keeps it: credential headers (`Authorization`, API
+ * keys, cookies) read `<scheme> <redacted>`, credential fields
+ * ({@link SECRET_FIELDS}) of the query, a form body or a JSON body read
+ * `<redacted>`, and every credential found is also scrubbed, in every common
+ * encoding (`Secrets.scrub`), from the path, the query, the other headers and
+ * the body text.
+ *
+ * @since 0.1.0
+ */
+export const redact = (request: SandboxRequest): SandboxRequest => {
+  const found = new Set<string>()
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (!SECRET_HEADERS.has(name.toLowerCase()) || value === undefined) continue
+    for (const one of Array.isArray(value) ? value : [value]) secretsInHeader(one, found)
+  }
+  for (const [key, value] of request.query) if (SECRET_FIELDS.has(key.toLowerCase())) found.add(value)
+  const text = request.text
+  const trimmed = text.trimStart()
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    const json = jsonOf(request)
+    if (json !== undefined) secretsInJson(json, found)
+  } else if (text.includes("=")) {
+    for (const [key, value] of new URLSearchParams(text)) if (SECRET_FIELDS.has(key.toLowerCase())) found.add(value)
+  }
+  const secrets = Secrets.make([...found].map((secret) => Redacted.make(secret)))
+  const scrubAll = (text: string): string => (secrets.size === 0 ? text : secrets.scrub(text))
+  const headers: http.IncomingHttpHeaders = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue
+    const secret = SECRET_HEADERS.has(name.toLowerCase())
+    const clean = (one: string) => {
+      if (!secret) return scrubAll(one)
+      const space = one.indexOf(" ")
+      return space > 0 ? `${one.slice(0, space)} ${REDACTED}` : REDACTED
+    }
+    headers[name] = (Array.isArray(value) ? value.map(clean) : clean(value)) as never
+  }
+  const query = new URLSearchParams()
+  for (const [key, value] of request.query) {
+    query.append(key, SECRET_FIELDS.has(key.toLowerCase()) ? REDACTED : scrubAll(value))
+  }
+  return {
+    method: request.method,
+    path: scrubAll(request.path),
+    query,
+    headers,
+    text: scrubAll(text)
+  }
+}
 
 const encode = (body: unknown): { readonly text: string; readonly type: string } =>
   typeof body === "string"
@@ -237,6 +432,10 @@ const play = (fault: Fault, response: http.ServerResponse): number | undefined =
  */
 export const start = (handler: Handler, options: ServerOptions = {}): Promise<SandboxServer> => {
   const logLimit = options.logLimit ?? 10_000
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+    return Promise.reject(new TypeError("maxBodyBytes must be a whole number of bytes, 0 or more"))
+  }
   const requests: Array<LoggedRequest> = []
   let rules: Array<ActiveRule> = []
 
@@ -254,24 +453,29 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
     return undefined
   }
 
-  const log = (entry: LoggedRequest) => {
-    requests.push(entry)
+  const log = (request: SandboxRequest, entry: Omit<LoggedRequest, keyof SandboxRequest>) => {
+    requests.push({ ...redact(request), ...entry })
     if (requests.length > logLimit) requests.splice(0, requests.length - logLimit)
   }
 
   const server = http.createServer(async (incoming, response) => {
     const url = new URL(incoming.url ?? "/", "http://127.0.0.1")
-    const text = await readBody(incoming).catch(() => "")
+    const text = await readBody(incoming, maxBodyBytes).catch(() => "")
     const request: SandboxRequest = {
       method: incoming.method ?? "GET",
       path: url.pathname,
       query: url.searchParams,
       headers: incoming.headers,
-      text
+      text: text ?? ""
+    }
+    if (text === undefined) {
+      refuseTooLarge(response, maxBodyBytes)
+      log(request, { at: new Date(), status: 413, fault: undefined })
+      return
     }
     const fault = faultFor(url.pathname)
     if (fault !== undefined) {
-      log({ ...request, at: new Date(), status: play(fault, response), fault: fault._tag })
+      log(request, { at: new Date(), status: play(fault, response), fault: fault._tag })
       return
     }
     try {
@@ -279,11 +483,11 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
       const { text: body, type } = encode(answer.body)
       response.writeHead(answer.status, { "content-type": type, ...answer.headers })
       response.end(body)
-      log({ ...request, at: new Date(), status: answer.status, fault: undefined })
+      log(request, { at: new Date(), status: answer.status, fault: undefined })
     } catch (error) {
       response.writeHead(500, { "content-type": "application/json" })
       response.end(JSON.stringify({ error: "SANDBOX_ERROR", error_description: String(error) }))
-      log({ ...request, at: new Date(), status: 500, fault: undefined })
+      log(request, { at: new Date(), status: 500, fault: undefined })
     }
   })
   // As Node does by default: clients such as fetch reuse connections only when they outlive a request or two.
@@ -364,6 +568,15 @@ export interface RelayedIds {
 }
 
 /**
+ * The ids {@link ProviderSandbox.inspect} takes: the ids of a request
+ * (`EditRequestInput["ids"]`), so that an app reads back a message by the ids
+ * it edited it with; each sandbox uses those its provider needs.
+ *
+ * @since 0.1.0
+ */
+export type InspectIds = EditRequestInput["ids"]
+
+/**
  * A stored message as a sandbox holds it: its text now and every version, oldest first.
  *
  * @since 0.1.0
@@ -394,7 +607,11 @@ export interface ProviderSandbox {
    * sandbox's, unless given).
    */
   readonly seedMessage: (text: string, ids?: Partial<RelayedIds>) => Promise<RelayedIds>
-  /** Reads a stored message, or `undefined` when the sandbox has no such message. */
-  readonly inspect: (ids: RelayedIds) => StoredMessage | undefined
+  /**
+   * Reads a stored message by the ids an app has (those of a request, or those
+   * {@link ProviderSandbox.seedMessage} answered), or `undefined` when the
+   * sandbox has no such message (or the ids lack what the provider needs).
+   */
+  readonly inspect: (ids: InspectIds) => StoredMessage | undefined
   readonly stop: () => Promise<void>
 }
