@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpFailure, HttpTransport, RetryPolicy } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, RetryPolicy, Untrusted } from "@reword/core"
 import {
   type Array as Arr,
   Clock,
@@ -27,7 +27,7 @@ import {
 import { type DeleteItem, type MessageItem, type MessagesResponse, MessagesSuccess, Time } from "./Bitrix24Schemas.ts"
 import { type Context as ErrorContext, reasonOf, reasonOfCode } from "./internal/errors.ts"
 import type { Session } from "./OAuth.ts"
-import type { Service as RateLimiterService } from "./RateLimiter.ts"
+import { BucketFull, type Service as RateLimiterService } from "./RateLimiter.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -72,9 +72,10 @@ export interface Options {
   readonly onOperatingLimit?: OnOperatingLimit | undefined
   /**
    * The longest a call waits for an operating-time reset (`onOperatingLimit:
-   * "wait"`); a longer block fails at once with `RateLimited` and `retryAfter`,
-   * as core's retry policy does past its budget. Default: that policy's
-   * default `maxElapsed` (60 s); the editor passes its own policy's.
+   * "wait"`), and for room in the client-side bucket; a longer projected wait
+   * fails at once with `RateLimited` and `retryAfter`, as core's retry policy
+   * does past its budget. Default: that policy's default `maxElapsed` (60 s);
+   * the editor passes its own policy's.
    */
   readonly maxOperatingWait?: Duration.Input | undefined
 }
@@ -163,18 +164,21 @@ const isInvalidToken = (reason: Reason): boolean =>
 const isExpired = (reason: Reason): boolean =>
   reason._tag === "Unauthorized" && reason.code !== undefined && reason.code.toLowerCase() === "expired_token"
 
-const lowerKeys = (value: unknown): Record<string, unknown> | undefined =>
-  Predicate.isObject(value) && !Array.isArray(value)
-    ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.toLowerCase(), inner]))
-    : undefined
-
-const firstText = (record: Record<string, unknown> | undefined, keys: ReadonlyArray<string>): string | undefined => {
-  if (record === undefined) return undefined
-  for (const key of keys) {
-    const value = record[key]
-    if (Predicate.isString(value) && value.trim().length > 0) return value
+/** A record's first entries (bounded) under lower-case keys; never throws. */
+const lowerKeys = (value: unknown): Record<string, unknown> | undefined => {
+  if (!Untrusted.isRecord(value)) return undefined
+  const record: Record<string, unknown> = {}
+  for (const [key, inner] of Untrusted.entries(value)) {
+    const lower = key.toLowerCase()
+    if (!(lower in record)) record[lower] = inner
   }
-  return undefined
+  return record
+}
+
+/** The first non-blank text (or number) under one of `keys`, cut to a field's length. */
+const firstText = (record: unknown, keys: ReadonlyArray<string>): string | undefined => {
+  const text = Untrusted.firstString(record, keys)
+  return text === undefined ? undefined : Untrusted.clip(text)
 }
 
 /**
@@ -188,16 +192,16 @@ const oldFormFields = (result: unknown): HttpFailure.ErrorFields => {
   const error = lowerKeys(record?.error)
   const errors = record?.errors
   const list: ReadonlyArray<unknown> = Array.isArray(errors)
-    ? errors
+    ? Untrusted.entries(errors, 50).map(([, value]) => value)
     : Predicate.isObject(errors)
-      ? Object.entries(errors).map(([key, value]) =>
+      ? Untrusted.entries(errors, 50).map(([key, value]) =>
           Predicate.isString(value) && /^[A-Z_]+$/.test(key) ? { code: key, message: value } : value
         )
       : []
   const entries = list.map((entry) => (Predicate.isString(entry) ? { message: entry } : (lowerKeys(entry) ?? {})))
   const code =
     firstText(record, ["error_code", "code"]) ??
-    (Predicate.isString(record?.error) ? record.error : undefined) ??
+    (Predicate.isString(record?.error) && record.error.trim().length > 0 ? Untrusted.clip(record.error) : undefined) ??
     firstText(error, ["code", "error_code"]) ??
     entries.map((entry) => firstText(entry, ["code", "error_code"])).find(Predicate.isNotUndefined)
   const texts = entries
@@ -206,7 +210,7 @@ const oldFormFields = (result: unknown): HttpFailure.ErrorFields => {
   const description =
     firstText(record, ["error_description", "error_message", "message"]) ??
     firstText(error, ["message", "error_message", "description"]) ??
-    (texts.length > 0 ? texts.join("; ") : undefined)
+    (texts.length > 0 ? Untrusted.clip(texts.join("; ")) : undefined)
   return {
     ...(code === undefined ? {} : { code }),
     ...(description === undefined ? {} : { description })
@@ -224,6 +228,29 @@ export const make = (options: Options): Service => {
   const onOperatingLimit = options.onOperatingLimit ?? "wait"
   const maxOperatingWait = Duration.fromInputUnsafe(options.maxOperatingWait ?? RetryPolicy.defaults.maxElapsed)
   const queryLimitBackoff = Duration.millis(Math.ceil(1000 / limiter.bucket.drainPerSecond) + 1000)
+  const withPermit = limiter.withPermitWithin(portal, maxOperatingWait)
+  /** A wait for room in the bucket that would outlast the budget: `RateLimited`, at once. */
+  const bucketFull = (full: BucketFull): Reason =>
+    new EditError.RateLimited({
+      retryAfter: full.retryAfter,
+      code: "CLIENT_RATE_LIMIT",
+      description: full.cut
+        ? `no room in the portal's request budget (the client-side bucket) within ${Duration.format(maxOperatingWait)}; room is expected in ${Duration.format(full.retryAfter)}`
+        : `the portal's request budget (the client-side bucket) is taken for the next ${Duration.format(full.retryAfter)} by the calls ahead of this one, longer than this call may wait (${Duration.format(maxOperatingWait)})`
+    })
+  /** Whatever an answer holds, reading it never escapes as a defect: it is this call's `MalformedResponse`. */
+  const guarded = <A>(
+    read: () => Effect.Effect<A, Reason>,
+    response: HttpTransport.HttpResponse | undefined
+  ): Effect.Effect<A, Reason> =>
+    Effect.catchDefect(Effect.suspend(read), () =>
+      Effect.fail(
+        new EditError.MalformedResponse({
+          ...(response === undefined ? {} : { status: response.status }),
+          description: "the answer could not be read (its shape is beyond what reword reads)"
+        })
+      )
+    )
 
   const urlOf = (method: string): URL => new URL(`rest/${encodeURIComponent(method)}`, portalUrl)
 
@@ -310,7 +337,7 @@ export const make = (options: Options): Service => {
     Effect.gen(function* () {
       yield* waitForOperating(method)
       // The request holds a place in the portal's bucket until its answer is back.
-      const response = yield* limiter.withPermit(portal)(
+      const response = yield* withPermit(
         transport.send({
           method: "POST",
           url: urlOf(method),
@@ -318,8 +345,8 @@ export const make = (options: Options): Service => {
           json: { ...params, auth: Redacted.value(token) },
           secrets: [token, ...session.secrets()]
         })
-      )
-      return yield* interpret(method, response)
+      ).pipe(Effect.catchIf((error): error is BucketFull => error instanceof BucketFull, (full) => Effect.fail(bucketFull(full))))
+      return yield* guarded(() => interpret(method, response), response)
     })
 
   /**
@@ -385,7 +412,7 @@ export const make = (options: Options): Service => {
         LINE: input.line ?? target.line,
         MESSAGES: input.messages
       }).pipe(
-        Effect.flatMap((answer) => readMessages(answer, input.messages.length)),
+        Effect.flatMap((answer) => guarded(() => readMessages(answer, input.messages.length), answer.response)),
         Effect.mapError(toError(operation)),
         Effect.withSpan(
           `Bitrix24Client.${method}`,

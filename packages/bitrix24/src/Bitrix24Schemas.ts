@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { Untrusted } from "@reword/core"
 import { Schema } from "effect"
 
 /**
@@ -272,11 +273,12 @@ export interface MessagesResponse {
 export const itemErrors = (item: ResultItem): ReadonlyArray<unknown> =>
   item.ERRORS === undefined || item.ERRORS === null
     ? []
-    : Array.isArray(item.ERRORS)
-      ? item.ERRORS
-      : typeof item.ERRORS === "object"
-        ? Object.values(item.ERRORS)
-        : [item.ERRORS]
+    : typeof item.ERRORS === "object"
+      ? Untrusted.entries(item.ERRORS, MAX_ITEM_ERRORS).map(([, value]) => value)
+      : [item.ERRORS]
+
+/** The most `ERRORS` entries of one item read. */
+const MAX_ITEM_ERRORS = 20
 
 // ---------------------------------------------------------------------------
 // OAuth

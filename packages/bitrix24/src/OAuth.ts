@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, EditError, HttpFailure, type HttpTransport } from "@reword/core"
-import { Clock, Deferred, Effect, Exit, Option, Predicate, Redacted, Result, Semaphore } from "effect"
+import { BaseUrl, EditError, HttpFailure, type HttpTransport, Secrets } from "@reword/core"
+import { Clock, Deferred, Duration, Effect, Exit, Option, Predicate, Redacted, Semaphore } from "effect"
 import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
 import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
@@ -37,11 +37,21 @@ export interface SessionOptions {
   readonly configured?: Tokens | undefined
   readonly clientId: string
   readonly clientSecret: Redacted.Redacted<string>
-  /** The OAuth server; a token answer's `server_endpoint` replaces it. */
+  /**
+   * The OAuth server. A token answer's `server_endpoint` (or a stored
+   * `oauthUrl`) replaces it only when it is a trusted OAuth server (see
+   * {@link trustedOAuthUrl}).
+   */
   readonly oauthUrl: URL
   readonly allowInsecureLoopback?: boolean | undefined
   readonly store: TokenStoreService
   readonly transport: HttpTransport.HttpTransport
+  /**
+   * After `invalid_grant`, how long to watch the store for the pair another
+   * process sharing it may be saving (it used the refresh token first).
+   * Default 1 s.
+   */
+  readonly rotationGrace?: Duration.Input | undefined
 }
 
 /**
@@ -76,8 +86,51 @@ export interface Session {
    * store it is ignored: the configuration still holds it).
    */
   readonly accepted: (token: Redacted.Redacted<string>) => Effect.Effect<void>
-  /** Every secret the session holds now, to scrub from kept answers. */
-  readonly secrets: () => ReadonlyArray<Redacted.Redacted<string>>
+  /**
+   * Every secret the session knows, live: the client secret, the configured
+   * pair, the stored pair and every pair refreshed or adopted since (the
+   * latest 32), to scrub from kept answers in every encoding.
+   */
+  readonly secrets: () => Secrets.Secrets
+}
+
+/**
+ * Bitrix24's own OAuth servers: the only hosts besides the configured OAuth
+ * server that a token answer's `server_endpoint` (or a stored `oauthUrl`) may
+ * name, over HTTPS on the default port. `oauth.bitrix.info` is the global
+ * server; `oauth.bitrix24.tech` the one Bitrix24 names for its newer and its
+ * `.ru` zone portals.
+ *
+ * @since 0.1.0
+ */
+export const OAUTH_HOSTS: ReadonlyArray<string> = ["oauth.bitrix.info", "oauth.bitrix24.tech"]
+
+/**
+ * Whether an OAuth server named by a server (a token answer's
+ * `server_endpoint`) or read from the token store may receive the client
+ * secret and the refresh token, and the origin to use if so: the configured
+ * OAuth server itself; one of {@link OAUTH_HOSTS} over HTTPS, by name, on the
+ * default port; or, when the settings allow insecure loopback, a loopback
+ * address (local test servers). Anything else (another host, an IP literal,
+ * another port, credentials in the URL) is `undefined`.
+ *
+ * @since 0.1.0
+ */
+export const trustedOAuthUrl = (
+  candidate: string,
+  options: { readonly configured: URL; readonly allowInsecureLoopback?: boolean | undefined }
+): URL | undefined => {
+  if (candidate.length > 2_048 || !URL.canParse(candidate)) return undefined
+  const url = new URL(candidate)
+  if (url.username !== "" || url.password !== "") return undefined
+  const origin = new URL(url.origin)
+  if (origin.origin === options.configured.origin) return origin
+  if (options.allowInsecureLoopback === true && (url.protocol === "http:" || url.protocol === "https:")) {
+    if (BaseUrl.isLoopback(url.hostname)) return origin
+  }
+  const host = url.hostname.toLowerCase().replace(/\.$/, "")
+  if (url.protocol !== "https:" || url.port !== "" || !OAUTH_HOSTS.includes(host)) return undefined
+  return new URL(`https://${host}`)
 }
 
 /**
@@ -100,6 +153,10 @@ export const requestTokens = (params: {
   readonly clientSecret: Redacted.Redacted<string>
   readonly refreshToken: Redacted.Redacted<string>
   readonly allowInsecureLoopback?: boolean | undefined
+  /** The configured OAuth server (default `oauthUrl`): always trusted as a `server_endpoint`. */
+  readonly configuredOauthUrl?: URL | undefined
+  /** Every secret to scrub from what is kept of the answer (default: the client secret and the refresh token). */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }): Effect.Effect<Tokens, Reason> =>
   Effect.gen(function* () {
     const form = new URLSearchParams({
@@ -113,7 +170,7 @@ export const requestTokens = (params: {
       url: tokenUrl(params.oauthUrl),
       form,
       headers: { accept: "application/json" },
-      secrets: [params.clientSecret, params.refreshToken]
+      secrets: params.secrets ?? [params.clientSecret, params.refreshToken]
     })
     const now = yield* Clock.currentTimeMillis
     // Whenever the answer carries a new pair, the server has rotated: the pair
@@ -139,8 +196,17 @@ export const requestTokens = (params: {
     const server =
       answer.server_endpoint === undefined
         ? undefined
-        : BaseUrl.parse(answer.server_endpoint, { allowInsecureLoopback: params.allowInsecureLoopback })
-    const oauthUrl = server !== undefined && Result.isSuccess(server) ? server.success.origin : undefined
+        : trustedOAuthUrl(answer.server_endpoint, {
+            configured: params.configuredOauthUrl ?? params.oauthUrl,
+            allowInsecureLoopback: params.allowInsecureLoopback
+          })
+    if (answer.server_endpoint !== undefined && server === undefined) {
+      // Never the value itself: a hostile answer may put anything there.
+      yield* Effect.logWarning(
+        `Bitrix24: ignored the server_endpoint of a token answer: it is neither the configured OAuth server nor one of Bitrix24's (${OAUTH_HOSTS.join(", ")}) over https`
+      )
+    }
+    const oauthUrl = server?.origin
     return {
       accessToken: Redacted.make(answer.access_token),
       refreshToken: Redacted.make(answer.refresh_token),
@@ -169,11 +235,19 @@ const withRefreshContext = (reason: Reason): Reason => {
 const isInvalidGrant = (reason: Reason): boolean =>
   reason._tag === "Unauthorized" && reason.code?.toLowerCase() === "invalid_grant"
 
-const storeFailure = (message: string): Reason =>
+const storeFailure = (message: string, timedOut: boolean): Reason =>
   new EditError.Unavailable({
     code: "TOKEN_STORE",
-    description: `the refreshed tokens could not be stored (${message}); they are kept in memory and storing them is tried again before their first use`
+    description: timedOut
+      ? `the token store did not answer in time (${message}); the refreshed tokens are kept in memory and storing them is tried again before their first use`
+      : `the refreshed tokens could not be stored (${message}); they are kept in memory and storing them is tried again before their first use`
   })
+
+/** How often the store is read again while waiting for another process's pair. */
+const ROTATION_POLL = Duration.millis(100)
+const DEFAULT_ROTATION_GRACE = Duration.seconds(1)
+/** Token pairs remembered for scrubbing besides the current and configured ones (one per rotation). */
+const REMEMBERED_PAIRS = 32
 
 /** Where the pair in use came from. */
 type Origin =
@@ -214,20 +288,57 @@ export const makeSession = (options: SessionOptions): Session => {
     inflight: undefined
   }
   const saving = Semaphore.makeUnsafe(1)
+  const grace = Duration.toMillis(Duration.fromInputUnsafe(options.rotationGrace ?? DEFAULT_ROTATION_GRACE))
+  /**
+   * Refresh tokens known to be dead: each one this session exchanged, and a
+   * stored pair refused in favour of the configured one. A pair read from the
+   * store with one of these is never adopted.
+   */
+  const dead = new Set<string>()
 
-  const oauthUrlNow = (): URL => {
-    const stored = state.tokens.oauthUrl
-    if (stored === undefined) return options.oauthUrl
-    const parsed = BaseUrl.parse(stored, { allowInsecureLoopback: options.allowInsecureLoopback })
-    return Result.isSuccess(parsed) ? parsed.success : options.oauthUrl
+  /** The secrets always known: the client secret and the configured pair. */
+  const fixed = [options.clientSecret, ...(configured === undefined ? [] : [configured.accessToken, configured.refreshToken])]
+  /** Every pair seen (stored, refreshed, adopted), the newest last. */
+  const seen: Array<Tokens> = []
+  let known = Secrets.make(fixed)
+  const remember = (tokens: Tokens): void => {
+    if (seen.some((pair) => same(pair.refreshToken, tokens.refreshToken))) return
+    seen.push(tokens)
+    if (seen.length > REMEMBERED_PAIRS) {
+      // A new set of the latest pairs: the scrub's cost stays bounded however long the process runs.
+      seen.splice(0, seen.length - REMEMBERED_PAIRS)
+      known = Secrets.make(fixed)
+      for (const pair of seen) known.addAll([pair.accessToken, pair.refreshToken])
+    } else {
+      known.addAll([tokens.accessToken, tokens.refreshToken])
+    }
   }
+  remember(options.tokens)
+
+  const trusted = (candidate: string | undefined): URL | undefined =>
+    candidate === undefined
+      ? undefined
+      : trustedOAuthUrl(candidate, { configured: options.oauthUrl, allowInsecureLoopback: options.allowInsecureLoopback })
+
+  const oauthUrlNow: Effect.Effect<URL> = Effect.suspend(() => {
+    const stored = state.tokens.oauthUrl
+    if (stored === undefined) return Effect.succeed(options.oauthUrl)
+    const url = trusted(stored)
+    if (url !== undefined) return Effect.succeed(url)
+    return Effect.as(
+      Effect.logWarning(
+        `Bitrix24: ignored the OAuth server of the stored token pair: it is neither the configured OAuth server nor one of Bitrix24's (${OAUTH_HOSTS.join(", ")}) over https`
+      ),
+      options.oauthUrl
+    )
+  })
 
   const persist: Effect.Effect<void, Reason> = saving.withPermits(1)(
     Effect.suspend(() => {
       if (!state.unsaved) return Effect.void
       const tokens = state.tokens
       return options.store.save(tokens).pipe(
-        Effect.mapError((error) => storeFailure(error.message)),
+        Effect.mapError((error) => storeFailure(error.message, error.timedOut === true)),
         Effect.tap(() =>
           Effect.sync(() => {
             if (state.tokens === tokens) state.unsaved = false
@@ -243,25 +354,45 @@ export const makeSession = (options: SessionOptions): Session => {
 
   /** Switches to a pair this session did not mint (already stored, or to be stored once it works). */
   const use = (tokens: Tokens, origin: Exclude<Origin, "minted">): Tokens => {
+    remember(tokens)
     state.tokens = tokens
     state.origin = origin
     state.unsaved = false
     return tokens
   }
 
-  /**
-   * After `invalid_grant`: another process sharing the store may have rotated
-   * the pair. Adopt the stored pair when it is not the one just refused.
-   */
-  const adoptStored = (refused: Redacted.Redacted<string>): Effect.Effect<Option.Option<Tokens>> =>
+  /** The store's pair, when it is another live pair than `current` (another process rotated). */
+  const newerStored = (current: Redacted.Redacted<string>): Effect.Effect<Option.Option<Tokens>> =>
     options.store.load.pipe(
       Effect.orElseSucceed(() => Option.none<Tokens>()),
       Effect.map((stored) =>
-        Option.isNone(stored) || same(stored.value.refreshToken, refused)
-          ? Option.none()
-          : Option.some(use(stored.value, "adopted"))
+        Option.filter(
+          stored,
+          (pair) => !same(pair.refreshToken, current) && !dead.has(Redacted.value(pair.refreshToken))
+        )
       )
     )
+
+  /**
+   * After `invalid_grant`: another process sharing the store may have used
+   * the refresh token first, and be saving its new pair right now. Watch the
+   * store for a newer pair (for `rotationGrace`), and adopt it.
+   */
+  const adoptStored = (refused: Redacted.Redacted<string>): Effect.Effect<Option.Option<Tokens>> =>
+    Effect.gen(function* () {
+      const until = (yield* Clock.currentTimeMillis) + grace
+      for (;;) {
+        const newer = yield* newerStored(refused)
+        if (Option.isSome(newer)) {
+          yield* Effect.logInfo(
+            "Bitrix24: the refresh token had already been used by another process sharing the token store; the pair it stored is used instead"
+          )
+          return Option.some(use(newer.value, "adopted"))
+        }
+        if ((yield* Clock.currentTimeMillis) >= until) return Option.none<Tokens>()
+        yield* Effect.sleep(ROTATION_POLL)
+      }
+    })
 
   /**
    * The stored pair was refused and the configuration holds another one (the
@@ -270,10 +401,19 @@ export const makeSession = (options: SessionOptions): Session => {
   const takeConfigured = (): Option.Option<Tokens> => {
     if (configured === undefined || state.configuredTried) return Option.none()
     state.configuredTried = true
-    return same(configured.refreshToken, state.tokens.refreshToken)
-      ? Option.none()
-      : Option.some(use(configured, "configured"))
+    if (same(configured.refreshToken, state.tokens.refreshToken)) return Option.none()
+    dead.add(Redacted.value(state.tokens.refreshToken))
+    return Option.some(use(configured, "configured"))
   }
+
+  /** What really happened when `invalid_grant` stands: no other process rotated the pair. */
+  const explainInvalidGrant = (reason: Reason): Reason =>
+    reason._tag === "Unauthorized"
+      ? new EditError.Unauthorized({
+          ...reason,
+          description: `${reason.description ?? "refreshing the access token failed"} (no newer pair appeared in the token store within ${Duration.format(Duration.millis(grace))}, so no other process sharing it had just rotated the pair)`
+        })
+      : reason
 
   /**
    * The refresh itself, run in a fiber of its own that no caller owns: a
@@ -281,36 +421,59 @@ export const makeSession = (options: SessionOptions): Session => {
    * but the token request goes on, bounded by the transport's timeout, and
    * the pair it brings is adopted and stored. From the moment the OAuth server
    * answers, the old refresh token is dead: the new pair must never be lost.
+   * The store is read first: when another process sharing it rotated the pair
+   * already, its pair is used, and no refresh burns a used refresh token.
    */
   const runRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> => {
-    const refreshToken = state.tokens.refreshToken
-    const exchange = requestTokens({
-      transport: options.transport,
-      oauthUrl: oauthUrlNow(),
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      refreshToken,
-      allowInsecureLoopback: options.allowInsecureLoopback
-    })
-    const recover = (reason: Reason): Effect.Effect<Tokens, Reason> =>
-      isInvalidGrant(reason)
-        ? Effect.flatMap(adoptStored(refreshToken), (adopted) => {
-            const next = Option.orElse(adopted, takeConfigured)
-            return Option.isSome(next) ? Effect.succeed(next.value) : Effect.fail(reason)
-          })
-        : Effect.fail(reason)
-    return Effect.uninterruptible(
-      Effect.interruptible(exchange).pipe(
+    const exchange = (refreshToken: Redacted.Redacted<string>) =>
+      Effect.flatMap(oauthUrlNow, (oauthUrl) =>
+        requestTokens({
+          transport: options.transport,
+          oauthUrl,
+          configuredOauthUrl: options.oauthUrl,
+          clientId: options.clientId,
+          clientSecret: options.clientSecret,
+          refreshToken,
+          allowInsecureLoopback: options.allowInsecureLoopback,
+          secrets: [...secrets()]
+        })
+      )
+    const recover =
+      (refreshToken: Redacted.Redacted<string>) =>
+      (reason: Reason): Effect.Effect<Tokens, Reason> =>
+        isInvalidGrant(reason)
+          ? Effect.flatMap(adoptStored(refreshToken), (adopted) => {
+              const next = Option.orElse(adopted, takeConfigured)
+              return Option.isSome(next) ? Effect.succeed(next.value) : Effect.fail(explainInvalidGrant(reason))
+            })
+          : Effect.fail(reason)
+    const refreshWith = (refreshToken: Redacted.Redacted<string>): Effect.Effect<Tokens, Reason> =>
+      Effect.interruptible(exchange(refreshToken)).pipe(
         Effect.matchEffect({
-          onFailure: recover,
+          onFailure: recover(refreshToken),
           onSuccess: (tokens) =>
             Effect.sync(() => {
+              dead.add(Redacted.value(refreshToken))
+              remember(tokens)
               state.tokens = tokens
               state.origin = "minted"
               state.unsaved = true
             }).pipe(Effect.andThen(persist), Effect.as(tokens))
         })
       )
+    return Effect.uninterruptible(
+      Effect.suspend(() => {
+        const current = state.tokens
+        // A pair not stored yet (storing failed) is this session's newest: the store's is older.
+        const reload = state.unsaved
+          ? Effect.succeed(Option.none<Tokens>())
+          : Effect.interruptible(newerStored(current.refreshToken))
+        return Effect.flatMap(reload, (newer) =>
+          Option.isSome(newer)
+            ? Effect.succeed(use(newer.value, "adopted"))
+            : Effect.suspend(() => refreshWith(state.tokens.refreshToken))
+        )
+      })
     ).pipe(Effect.onExit(settle(deferred)))
   }
 
@@ -363,12 +526,9 @@ export const makeSession = (options: SessionOptions): Session => {
   const minted = (token: Redacted.Redacted<string>): boolean =>
     state.origin === "minted" && same(token, state.tokens.accessToken)
 
-  const secrets = () => [
-    state.tokens.accessToken,
-    state.tokens.refreshToken,
-    options.clientSecret,
-    ...(configured === undefined ? [] : [configured.accessToken, configured.refreshToken])
-  ]
+  function secrets(): Secrets.Secrets {
+    return known
+  }
 
   return { accessToken, refresh, minted, replace, accepted, secrets }
 }

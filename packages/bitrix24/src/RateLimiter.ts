@@ -84,6 +84,16 @@ export interface Service {
    * answer came back, or it failed), from when it starts to drain.
    */
   readonly withPermit: (portal: string) => <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * {@link Service.withPermit}, waiting at most `maxWait` for room: when the
+   * projected wait (the requests in the bucket, in flight and queued ahead,
+   * at the drain rate) is longer, it fails at once with {@link BucketFull},
+   * and a wait that turns out longer than projected fails at `maxWait`.
+   */
+  readonly withPermitWithin: (
+    portal: string,
+    maxWait: Duration.Duration
+  ) => <A, E, R>(request: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BucketFull, R>
   /** Waits until the portal's bucket has room for one more request, and takes it as having reached the portal now. */
   readonly acquire: (portal: string) => Effect.Effect<void>
   /** The portal answered `QUERY_LIMIT_EXCEEDED`: treat its bucket as full. */
@@ -100,6 +110,23 @@ export interface Service {
   readonly block: (portal: string, method: string) => Effect.Effect<Duration.Duration>
   /** How long the method is still blocked for; zero when it is not. */
   readonly blockedFor: (portal: string, method: string) => Effect.Effect<Duration.Duration>
+}
+
+/**
+ * A request would wait longer than it may for room in the portal's bucket:
+ * `retryAfter` is when room is projected to be there.
+ *
+ * @since 0.1.0
+ */
+export class BucketFull {
+  readonly _tag = "BucketFull"
+  readonly retryAfter: Duration.Duration
+  /** Whether the wait was cut at its limit (rather than refused at once). */
+  readonly cut: boolean
+  constructor(retryAfter: Duration.Duration, cut: boolean) {
+    this.retryAfter = retryAfter
+    this.cut = cut
+  }
 }
 
 /**
@@ -166,6 +193,8 @@ interface Level {
   at: number
   /** Requests in flight: in the bucket, not yet draining. */
   inFlight: number
+  /** Callers waiting for room (queued for the turn or holding it). */
+  waiting: number
   /** Completed (and replaced) whenever a request in flight ends: what a caller waits for when draining alone cannot make room. */
   ended: Deferred.Deferred<void>
   /** Callers wait for room one at a time, in order. */
@@ -211,6 +240,7 @@ export const make = (options: Options = {}): Service => {
       level: 0,
       at: now,
       inFlight: 0,
+      waiting: 0,
       ended: Deferred.makeUnsafe<void>(),
       turn: Semaphore.makeUnsafe(1)
     }
@@ -261,6 +291,21 @@ export const make = (options: Options = {}): Service => {
       })
     )
 
+  /** Waits for the portal's turn, then for room, counted as waiting meanwhile. */
+  const queued = (portal: string, now: number, onTaken: () => void): Effect.Effect<void> => {
+    const state = stateOf(portal, now)
+    return Effect.acquireUseRelease(
+      Effect.sync(() => {
+        state.waiting += 1
+      }),
+      () => state.turn.withPermits(1)(waitForRoom(portal, onTaken)),
+      () =>
+        Effect.sync(() => {
+          state.waiting = Math.max(0, state.waiting - 1)
+        })
+    )
+  }
+
   const withPermit =
     (portal: string) =>
     <A, E, R>(request: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -268,10 +313,44 @@ export const make = (options: Options = {}): Service => {
         // Set in the same synchronous step that takes the place: whatever
         // interrupts the caller, a place taken is given back exactly once.
         let taken = false
-        const turn = stateOf(portal, now).turn
-        return turn
-          .withPermits(1)(waitForRoom(portal, () => (taken = true)))
-          .pipe(Effect.andThen(request), Effect.ensuring(Effect.suspend(() => (taken ? release(portal) : Effect.void))))
+        return queued(portal, now, () => (taken = true)).pipe(
+          Effect.andThen(request),
+          Effect.ensuring(Effect.suspend(() => (taken ? release(portal) : Effect.void)))
+        )
+      })
+
+  /**
+   * How long a new caller is projected to wait for room: the requests in the
+   * bucket, in flight and queued ahead of it, less what fits, at the drain
+   * rate. A lower bound: requests in flight drain only once they end.
+   */
+  const projectedWait = (portal: string, now: number): number => {
+    const state = drained(portal, now)
+    const excess = state.level + state.inFlight + state.waiting + 1 - usable
+    return excess <= 0 ? 0 : Math.ceil(excess / drainPerMilli)
+  }
+
+  const withPermitWithin =
+    (portal: string, maxWait: Duration.Duration) =>
+    <A, E, R>(request: Effect.Effect<A, E | BucketFull, R>): Effect.Effect<A, E | BucketFull, R> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const limit = Duration.toMillis(maxWait)
+        const projected = projectedWait(portal, now)
+        if (projected > limit) return Effect.fail(new BucketFull(Duration.millis(projected), false))
+        let taken = false
+        const enter = queued(portal, now, () => (taken = true)).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(limit),
+            orElse: () =>
+              Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                Effect.fail(new BucketFull(Duration.millis(Math.max(1, projectedWait(portal, at))), true))
+              )
+          })
+        )
+        return enter.pipe(
+          Effect.andThen(request),
+          Effect.ensuring(Effect.suspend(() => (taken ? release(portal) : Effect.void)))
+        )
       })
 
   const acquire = (portal: string): Effect.Effect<void> => withPermit(portal)(Effect.void)
@@ -324,7 +403,7 @@ export const make = (options: Options = {}): Service => {
       return until > now ? Duration.millis(Math.min(until - now, WINDOW_MILLIS)) : Duration.zero
     })
 
-  return RateLimiter.of({ bucket, withPermit, acquire, saturated, observe, block, blockedFor })
+  return RateLimiter.of({ bucket, withPermit, withPermitWithin, acquire, saturated, observe, block, blockedFor })
 }
 
 /**

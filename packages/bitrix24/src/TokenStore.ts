@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto"
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
-import { Context, Effect, Layer, Option, Predicate, Redacted, Schema } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Predicate, Redacted, Schema } from "effect"
 
 /**
  * A token pair, with what the OAuth server said along with it.
@@ -26,12 +26,14 @@ export interface Tokens {
 }
 
 /**
- * The store failed to read or write. Its message never contains a token.
+ * The store failed to read or write, or did not answer within its deadline
+ * (`timedOut`). Its message never contains a token.
  *
  * @since 0.1.0
  */
 export class TokenStoreError extends Schema.TaggedError<TokenStoreError>()("TokenStoreError", {
-  message: Schema.String
+  message: Schema.String,
+  timedOut: Schema.optionalKey(Schema.Boolean)
 }) {}
 
 /**
@@ -183,3 +185,205 @@ export const makeFile = (path: string): Service =>
  * @since 0.1.0
  */
 export const layerFile = (path: string): Layer.Layer<TokenStore> => Layer.sync(TokenStore, () => makeFile(path))
+
+/**
+ * How long a token store's `load` or `save` may take by default before it
+ * fails with a {@link TokenStoreError} (`timedOut: true`): 10 seconds.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(10)
+
+/** setTimeout's limit: a longer timer fires at once. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
+/**
+ * Checks a store deadline: a positive, finite duration of at most 2^31-1 ms
+ * (about 24.8 days, Node's timer limit). Answers the problem, or undefined.
+ *
+ * @since 0.1.0
+ */
+export const checkTimeout = (timeout: Duration.Input | undefined): string | undefined => {
+  if (timeout === undefined) return undefined
+  const decoded = Duration.fromInput(timeout)
+  if (Option.isNone(decoded)) return "tokenStoreTimeout must be a duration, such as 5000 or \"5 seconds\""
+  const millis = Duration.toMillis(decoded.value)
+  if (!Number.isFinite(millis) || millis <= 0 || millis > MAX_TIMER_MILLIS) {
+    return `tokenStoreTimeout must be more than 0 and at most ${MAX_TIMER_MILLIS} ms`
+  }
+  return undefined
+}
+
+/**
+ * Runs a store call under a deadline. Past it the call fails with a
+ * `TokenStoreError` (`timedOut: true`) at once: the store's own work is
+ * interrupted in the background, and never waited for, so a store that
+ * ignores interruption (a promise that never settles) cannot hold the caller.
+ */
+const bounded = <A>(
+  effect: Effect.Effect<A, TokenStoreError>,
+  what: "load" | "save",
+  timeout: Duration.Duration
+): Effect.Effect<A, TokenStoreError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.forkDetach(Effect.interruptible(effect)), (fiber) =>
+      restore(
+        Effect.interruptible(
+          Fiber.join(fiber).pipe(
+            Effect.timeoutOrElse({
+              duration: timeout,
+              orElse: () =>
+                Effect.fail(
+                  new TokenStoreError({
+                    message: `the token store's ${what} did not finish within ${Duration.format(timeout)}`,
+                    timedOut: true
+                  })
+                )
+            })
+          )
+        )
+      ).pipe(Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.forkDetach(Fiber.interrupt(fiber)))))
+    )
+  )
+
+/**
+ * A store whose `load` and `save` each fail past `timeout` (default
+ * {@link DEFAULT_TIMEOUT}) with a `TokenStoreError` (`timedOut: true`). The
+ * editor wraps every store it is given in one.
+ *
+ * @since 0.1.0
+ */
+export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_TIMEOUT): Service => {
+  const duration = Duration.fromInputUnsafe(timeout)
+  return TokenStore.of({
+    load: bounded(store.load, "load", duration),
+    save: (tokens) => bounded(Effect.suspend(() => store.save(tokens)), "save", duration)
+  })
+}
+
+/**
+ * A token pair as plain values, for a {@link PromiseStore}: what it saves is
+ * what it must load back.
+ *
+ * @since 0.1.0
+ */
+export interface PlainTokens {
+  readonly accessToken: string
+  readonly refreshToken: string
+  /** When the access token expires, in Unix seconds, where known. */
+  readonly expiresAt?: number | undefined
+  /** The OAuth server named by the last token answer, where it named one. */
+  readonly oauthUrl?: string | undefined
+}
+
+/**
+ * A token store with Promise methods and plain strings, for apps not written
+ * with Effect (a database row, a secrets manager). `save` gets a signal that
+ * is aborted when the store's deadline passes: a store that can cancel its
+ * write should, so that a late write never lands over a newer pair.
+ *
+ * @since 0.1.0
+ */
+export interface PromiseStore {
+  /** The last pair saved, or `undefined` when there is none. */
+  readonly load: () => Promise<PlainTokens | undefined>
+  /** Saves a pair, replacing the previous one. Must be durable when it resolves. */
+  readonly save: (tokens: PlainTokens, options: { readonly signal: AbortSignal }) => Promise<void>
+}
+
+/**
+ * Whether a value is a {@link PromiseStore} (its `load` is a function) rather
+ * than a {@link Service} (its `load` is an effect).
+ *
+ * @since 0.1.0
+ */
+export const isPromiseStore = (store: Service | PromiseStore): store is PromiseStore =>
+  typeof store.load === "function"
+
+const isNonEmpty = (value: unknown): value is string => typeof value === "string" && value.length > 0
+
+/** A thrown value, named without its text (which may hold anything, tokens included). */
+const describeThrown = (error: unknown): string => {
+  const name = error instanceof Error ? error.name : typeof error
+  return `${name}${errorCode(error) === "unknown error" ? "" : ` ${errorCode(error)}`}`
+}
+
+/**
+ * Adapts a {@link PromiseStore} to a {@link Service}. A `load` that answers
+ * something other than a pair of non-empty strings (with an optional finite
+ * `expiresAt` and a string `oauthUrl`) fails, as does a call that rejects or
+ * throws; the error never repeats the store's own text.
+ *
+ * @example
+ * ```ts
+ * import { TokenStore } from "@reword/bitrix24"
+ *
+ * let row: TokenStore.PlainTokens | undefined
+ * const store = TokenStore.fromPromise({
+ *   load: async () => row,
+ *   save: async (tokens) => {
+ *     row = tokens
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const fromPromise = (store: PromiseStore): Service =>
+  TokenStore.of({
+    load: Effect.tryPromise({
+      try: () => Promise.resolve().then(() => store.load()),
+      catch: (error) => new TokenStoreError({ message: `the token store's load failed (${describeThrown(error)})` })
+    }).pipe(
+      Effect.flatMap((value) => {
+        if (value === undefined || value === null) return Effect.succeed(Option.none<Tokens>())
+        const record: Record<string, unknown> = Predicate.isObject(value) ? (value as Record<string, unknown>) : {}
+        const expiresAt = record.expiresAt
+        const oauthUrl = record.oauthUrl
+        if (
+          !isNonEmpty(record.accessToken) ||
+          !isNonEmpty(record.refreshToken) ||
+          (expiresAt !== undefined && expiresAt !== null && !Number.isFinite(expiresAt)) ||
+          (oauthUrl !== undefined && oauthUrl !== null && typeof oauthUrl !== "string")
+        ) {
+          return Effect.fail(
+            new TokenStoreError({
+              message:
+                "the token store's load answered something that is not a token pair (accessToken and refreshToken as non-empty strings)"
+            })
+          )
+        }
+        return Effect.succeed(
+          Option.some<Tokens>({
+            accessToken: Redacted.make(record.accessToken),
+            refreshToken: Redacted.make(record.refreshToken),
+            ...(typeof expiresAt === "number" ? { expiresAt } : {}),
+            ...(typeof oauthUrl === "string" ? { oauthUrl } : {})
+          })
+        )
+      })
+    ),
+    save: (tokens) =>
+      Effect.tryPromise({
+        try: (signal) =>
+          Promise.resolve().then(() =>
+            store.save(
+              {
+                accessToken: Redacted.value(tokens.accessToken),
+                refreshToken: Redacted.value(tokens.refreshToken),
+                ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+                ...(tokens.oauthUrl === undefined ? {} : { oauthUrl: tokens.oauthUrl })
+              },
+              { signal }
+            )
+          ),
+        catch: (error) => new TokenStoreError({ message: `the token store's save failed (${describeThrown(error)})` })
+      })
+  })
+
+/**
+ * A store of either shape as a {@link Service}.
+ *
+ * @since 0.1.0
+ */
+export const fromAny = (store: Service | PromiseStore): Service => (isPromiseStore(store) ? fromPromise(store) : store)

@@ -172,13 +172,13 @@ describe("OAuth refresh", () => {
       })
   )
 
-  it.live("the token answer's server_endpoint becomes the OAuth server for the next refresh", () =>
+  it.live("the token answer's server_endpoint (one of Bitrix24's OAuth servers) becomes the OAuth server for the next refresh", () =>
     Effect.gen(function* () {
       const events: Array<string> = []
       const valid = new Set([NEW_ACCESS])
       portalAccepting(valid, events)
-      oauthServer([], [], [{ ...rotated, server_endpoint: "https://oauth.other.test/rest/" }])
-      const other = nock("https://oauth.other.test")
+      oauthServer([], [], [{ ...rotated, server_endpoint: "https://oauth.bitrix24.tech/rest/" }])
+      const other = nock("https://oauth.bitrix24.tech")
         .post(TOKEN_PATH)
         .reply(200, { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" })
       const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
@@ -212,15 +212,19 @@ describe("OAuth refresh", () => {
       const events: Array<string> = []
       const store = TokenStore.makeMemory()
       portalAccepting(new Set(["other-process-access"]), events)
+      // Another process refreshed first, and saves its pair just as ours is refused: ours is now dead.
       const oauth = nock(OAUTH)
         .post(TOKEN_PATH)
-        .reply(400, { error: "invalid_grant", error_description: "Invalid grant" })
+        .reply(async () => {
+          await Effect.runPromise(
+            store.save({
+              accessToken: Redacted.make("other-process-access"),
+              refreshToken: Redacted.make("other-process-refresh")
+            })
+          )
+          return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
+        })
       const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
-      // Another process refreshed first and saved its pair: ours is now dead.
-      yield* store.save({
-        accessToken: Redacted.make("other-process-access"),
-        refreshToken: Redacted.make("other-process-refresh")
-      })
       const edited = yield* editor.update(request(1))
       assert.strictEqual(edited.ids.externalMessageId, "m-1")
       assert.isTrue(oauth.isDone())
@@ -320,16 +324,17 @@ describe("OAuth refresh", () => {
         .reply(async (req: Request) => {
           const form = new URLSearchParams(await req.text())
           forms.push(form)
-          return form.get("refresh_token") === "other-process-refresh"
-            ? [200, rotated]
-            : [400, { error: "invalid_grant", error_description: "Invalid grant" }]
+          if (form.get("refresh_token") === "other-process-refresh") return [200, rotated]
+          // Another process refreshed first and saves its pair as ours is refused; its access token expired as well.
+          await Effect.runPromise(
+            store.save({
+              accessToken: Redacted.make("other-process-access"),
+              refreshToken: Redacted.make("other-process-refresh")
+            })
+          )
+          return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
         })
       const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
-      // Another process refreshed first and saved its pair; an hour later, its access token expired as well.
-      yield* store.save({
-        accessToken: Redacted.make("other-process-access"),
-        refreshToken: Redacted.make("other-process-refresh")
-      })
       const edited = yield* editor.update(request(1))
       assert.strictEqual(edited.ids.externalMessageId, "m-1")
       assert.deepStrictEqual(

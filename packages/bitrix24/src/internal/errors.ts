@@ -3,7 +3,7 @@
  * README's error table is this table; `codes` is exported so a test can walk
  * every row.
  */
-import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, Untrusted } from "@reword/core"
 import { type Duration, Predicate } from "effect"
 
 type Reason = EditError.EditErrorReason
@@ -361,9 +361,14 @@ const INVALID_TEXT =
  * reason never reads as "nothing was sent".
  */
 export const itemReason = (errors: ReadonlyArray<unknown>, index: number, status = 200): Reason => {
-  const texts = errors.map(textOf).filter((text) => text.length > 0)
+  const texts = errors
+    .slice(0, MAX_ITEM_ERRORS)
+    .map(textOf)
+    .filter((text) => text.length > 0)
   const description =
-    texts.length === 0 ? "the portal marked this message as failed without saying why" : texts.join("; ")
+    texts.length === 0
+      ? "the portal marked this message as failed without saying why"
+      : Untrusted.clip(texts.join("; "))
   if (texts.some((text) => NOT_FOUND_TEXT.test(text))) return new EditError.NotFound({ status, description })
   if (texts.some((text) => INVALID_TEXT.test(text))) {
     return new EditError.InvalidRequest({
@@ -375,8 +380,25 @@ export const itemReason = (errors: ReadonlyArray<unknown>, index: number, status
   return new EditError.Rejected({ status, description })
 }
 
+/** The most `ERRORS` entries of one item read. */
+const MAX_ITEM_ERRORS = 20
+
+const CODE_KEYS = ["code", "error", "error_code", "CODE", "ERROR_CODE"]
+const TEXT_KEYS = ["message", "error_description", "error_message", "text", "MESSAGE", "TEXT"]
+
+/**
+ * The text of one `ERRORS` entry: a string, or the code and message of an
+ * object (at its top level, or one level down under `error`). Bounded: an
+ * entry of any depth or size is read in constant time, and never throws.
+ */
 const textOf = (error: unknown): string => {
-  if (Predicate.isString(error)) return error.trim()
-  const fields = HttpFailure.errorFields({ isJson: true, json: error, text: "" })
-  return [fields.code, fields.description].filter(Predicate.isNotUndefined).join(": ")
+  if (Predicate.isString(error)) return Untrusted.clip(error.trim())
+  if (Predicate.isNumber(error) && Number.isFinite(error)) return String(error)
+  const nested = Untrusted.get(error, "error")
+  const code = Untrusted.firstString(error, CODE_KEYS) ?? Untrusted.firstString(nested, CODE_KEYS)
+  const text = Untrusted.firstString(error, TEXT_KEYS) ?? Untrusted.firstString(nested, TEXT_KEYS)
+  return [code, text]
+    .filter(Predicate.isNotUndefined)
+    .map((part) => Untrusted.clip(part.trim(), 300))
+    .join(": ")
 }
