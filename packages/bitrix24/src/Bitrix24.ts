@@ -19,12 +19,31 @@ import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
  *
  * @since 0.1.0
  */
-export const provider: Provider.Descriptor<Bitrix24Config.Settings> = Provider.describe({
-  name: Bitrix24Config.name,
-  settings: Bitrix24Config.settings,
-  config: Bitrix24Config.config,
-  make: (settings, options) => Bitrix24MessageEditor.make(settings, options)
-})
+export const provider: Provider.Descriptor<Bitrix24Config.Settings, ProviderOptions, typeof Bitrix24Config.name> =
+  Provider.describe({
+    name: Bitrix24Config.name,
+    settings: Bitrix24Config.settings,
+    config: Bitrix24Config.config,
+    options: {
+      tokenStore: "where refreshed tokens are kept between runs (default: memory)",
+      chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
+      rateLimit: "the client-side rate limiter's bucket and operating-time options",
+      rateLimiter: "a rate limiter shared with other editors of the same portals",
+      onOperatingLimit: "when a method used up its operating time: wait (default) or fail"
+    },
+    make: (settings, options) => Bitrix24MessageEditor.make(settings, options)
+  })
+
+/**
+ * The options only Bitrix24 understands, given as `providerOptions.bitrix24`
+ * to `Provider.layer`, `Provider.makeEditor` and `createEditor`.
+ *
+ * @since 0.1.0
+ */
+export type ProviderOptions = Pick<
+  Bitrix24MessageEditor.Options,
+  "tokenStore" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
+>
 
 export {
   /**

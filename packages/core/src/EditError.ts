@@ -58,6 +58,96 @@ const withDetail = (summary: string, detail: ProviderDetailFields): string => {
   return text === undefined ? summary : `${summary} (${text})`
 }
 
+/** Node's `util.inspect` hook (what `console.log` and `console.error` print). */
+const NodeInspect = Symbol.for("nodejs.util.inspect.custom")
+
+type Inspect = (value: unknown, options?: object) => string
+
+/** Milliseconds of a duration, for apps that do not use Effect. */
+const millisOf = (duration: Duration.Duration | undefined): number | undefined =>
+  duration === undefined ? undefined : Duration.toMillis(duration)
+
+/** The plain fields of a reason or an error (its schema fields, own and enumerable), without `undefined` ones. */
+const ownFields = (error: object): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(error).filter(([, value]) => value !== undefined))
+
+interface Reasonlike {
+  readonly _tag: string
+  readonly message: string
+  readonly isRetryable: boolean
+  readonly retryAfter?: Duration.Duration | undefined
+}
+
+/**
+ * What `toJSON` gives for a reason: its tag, its message, whether trying again
+ * can help, `retryAfterMs` where the provider said how long to wait, and its
+ * fields. Nothing in it is a secret: provider text is scrubbed by the transport.
+ *
+ * @since 0.1.0
+ */
+export interface ReasonJson {
+  readonly _tag: ReasonTag
+  readonly name: ReasonTag
+  readonly message: string
+  readonly isRetryable: boolean
+  readonly retryAfterMs?: number
+  readonly [field: string]: unknown
+}
+
+const reasonJson = (reason: Reasonlike): ReasonJson => {
+  const { retryAfter, ...fields } = ownFields(reason)
+  const retryAfterMs = millisOf(retryAfter as Duration.Duration | undefined)
+  return {
+    ...fields,
+    _tag: reason._tag as ReasonTag,
+    name: reason._tag as ReasonTag,
+    message: reason.message,
+    isRetryable: reason.isRetryable,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs })
+  }
+}
+
+/** The fields printed after the stack: what `toJSON` holds, less what the stack's first line already says. */
+const printedFields = (json: object): Record<string, unknown> => {
+  const { name: _name, message: _message, ...rest } = json as Record<string, unknown>
+  if (Predicate.isObject(rest.reason)) {
+    const { name: _reasonName, ...reason } = rest.reason as Record<string, unknown>
+    return { ...rest, reason }
+  }
+  return rest
+}
+
+/**
+ * Makes an error class print as any `Error` does: its `name` (the tag, such as
+ * `RateLimited`), its message and stack, then its fields; and gives it a
+ * `toJSON` without its stack (unless the class has its own). Effect's errors
+ * print their fields only.
+ */
+const printable = <C extends new (...args: ReadonlyArray<never>) => Reasonlike & Error>(
+  Class: C,
+  tag: ReasonTag | "EditError",
+  toJson: (self: InstanceType<C>) => object
+): void => {
+  Object.defineProperty(Class.prototype, "name", { value: tag, configurable: true, writable: true })
+  if (!Object.hasOwn(Class.prototype, "toJSON")) {
+    Object.defineProperty(Class.prototype, "toJSON", {
+      value(this: InstanceType<C>) {
+        return toJson(this)
+      },
+      configurable: true,
+      writable: true
+    })
+  }
+  Object.defineProperty(Class.prototype, NodeInspect, {
+    value(this: InstanceType<C>, _depth: number, options: object, inspect: Inspect) {
+      const head = this.stack ?? `${this.name}: ${this.message}`
+      return `${head} ${inspect(printedFields(toJson(this)), options)}`
+    },
+    configurable: true,
+    writable: true
+  })
+}
+
 /**
  * The request is wrong and will stay wrong: fix it before trying again. Carries
  * every field-level problem found, and never leaves the process when found
@@ -149,6 +239,10 @@ export class RateLimited extends Schema.Error<RateLimited>("@reword/core/EditErr
   get isRetryable(): boolean {
     return true
   }
+  /** `retryAfter` in milliseconds, for apps that do not use Effect. */
+  get retryAfterMs(): number | undefined {
+    return millisOf(this.retryAfter)
+  }
   override get message(): string {
     const after = this.retryAfter === undefined ? "" : `, retry after ${Duration.format(this.retryAfter)}`
     return withDetail(`Rate limited${after}`, this)
@@ -168,6 +262,10 @@ export class Unavailable extends Schema.Error<Unavailable>("@reword/core/EditErr
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return true
+  }
+  /** `retryAfter` in milliseconds, for apps that do not use Effect. */
+  get retryAfterMs(): number | undefined {
+    return millisOf(this.retryAfter)
   }
   override get message(): string {
     return withDetail("Provider unavailable", this)
@@ -300,6 +398,18 @@ export type EditErrorReason = typeof EditErrorReason.Type
  */
 export type ReasonTag = EditErrorReason["_tag"]
 
+printable(InvalidRequest, "InvalidRequest", reasonJson)
+printable(Unauthorized, "Unauthorized", reasonJson)
+printable(Forbidden, "Forbidden", reasonJson)
+printable(NotFound, "NotFound", reasonJson)
+printable(RateLimited, "RateLimited", reasonJson)
+printable(Unavailable, "Unavailable", reasonJson)
+printable(Network, "Network", reasonJson)
+printable(Timeout, "Timeout", reasonJson)
+printable(Rejected, "Rejected", reasonJson)
+printable(Unsupported, "Unsupported", reasonJson)
+printable(MalformedResponse, "MalformedResponse", reasonJson)
+
 /** Network failures in which no request reached the provider. */
 const NEVER_CONNECTED = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)\b/
 
@@ -367,9 +477,66 @@ export class EditError extends Schema.Error<EditError>("@reword/core/EditError")
     return "retryAfter" in this.reason ? this.reason.retryAfter : undefined
   }
 
+  /** {@link retryAfter} in milliseconds (a plain number, for apps that do not use Effect). */
+  get retryAfterMs(): number | undefined {
+    return millisOf(this.retryAfter)
+  }
+
   override get message(): string {
     return `${this.provider}.${this.operation}: ${this.reason.message}`
   }
+
+  /**
+   * A plain object for logs and APIs (what `JSON.stringify(error)` writes):
+   * name, message, provider, operation, whether trying again can help,
+   * `retryAfterMs`, and the reason with its fields. No stack, and never a
+   * secret: provider text is scrubbed of every known secret before it is kept.
+   */
+  override toJSON(): EditErrorJson {
+    const retryAfterMs = this.retryAfterMs
+    return {
+      _tag: "EditError",
+      name: "EditError",
+      message: this.message,
+      provider: this.provider,
+      operation: this.operation,
+      isRetryable: this.isRetryable,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      reason: reasonJson(this.reason)
+    }
+  }
+}
+
+printable(EditError, "EditError", (error) => error.toJSON())
+
+/**
+ * What {@link EditError}'s `toJSON` gives.
+ *
+ * @example
+ * ```ts
+ * const json = {
+ *   _tag: "EditError",
+ *   name: "EditError",
+ *   message: "acquire.update: Rate limited, retry after 7s (HTTP 429)",
+ *   provider: "acquire",
+ *   operation: "update",
+ *   isRetryable: true,
+ *   retryAfterMs: 7000,
+ *   reason: { _tag: "RateLimited", name: "RateLimited", message: "Rate limited, retry after 7s (HTTP 429)", isRetryable: true, retryAfterMs: 7000, status: 429 }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ */
+export interface EditErrorJson {
+  readonly _tag: "EditError"
+  readonly name: "EditError"
+  readonly message: string
+  readonly provider: string
+  readonly operation: Operation
+  readonly isRetryable: boolean
+  readonly retryAfterMs?: number
+  readonly reason: ReasonJson
 }
 
 /**

@@ -9,8 +9,21 @@ import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Res
 import type { Capabilities } from "./Capabilities.ts"
 import type { EditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
-import { type EditorOptions, MessageEditor, type Outcome, type RequestInput } from "./MessageEditor.ts"
-import { type AnyDescriptor, fromEnv, fromObject, makeEditor, type SettingsObject, type Source } from "./Provider.ts"
+import { type EditorOptions, MessageEditor, type Outcome, type RequestInput, type Service } from "./MessageEditor.ts"
+import {
+  type AnyDescriptor,
+  checkOptions,
+  configError,
+  editorOptionKeys,
+  fromEnv,
+  fromObject,
+  type KeySet,
+  makeEditor,
+  type ProviderOptions,
+  type SelectionOptions,
+  type SettingsObject,
+  type Source
+} from "./Provider.ts"
 
 /**
  * The result of one request of `updateMany`, shaped like `Promise.allSettled`'s.
@@ -60,54 +73,91 @@ export interface Editor {
 }
 
 /**
- * The settings could not be read: unknown provider, missing or invalid setting.
- * `createEditor` rejects with it, before anything is sent.
+ * The configuration is wrong: unknown provider, missing or invalid setting, an
+ * option in the wrong place or misspelled. `createEditor` rejects with it,
+ * before anything is sent; its message names the setting or option and the
+ * known ones. (The Effect API fails with Effect's `Config.ConfigError` for
+ * the same problems: this class wraps it, as `configError`.)
  *
  * @since 0.1.0
  */
 export class ConfigurationError extends Error {
-  override readonly name = "ConfigError"
+  override readonly name = "ConfigurationError"
   /** The Effect `ConfigError` behind it. */
-  readonly configError: Config.ConfigError
+  declare readonly configError: Config.ConfigError
   constructor(configError: Config.ConfigError) {
     super(configError.cause.message)
-    this.configError = configError
+    // Not enumerable: printing the error shows its message and stack, not Effect's internals twice.
+    Object.defineProperty(this, "configError", { value: configError, enumerable: false })
   }
 }
 
 /**
- * Options of {@link createEditor}.
+ * Options of {@link createEditor}. Every option has one place: `retry`,
+ * `concurrency` and `transport` (with `timeout`, `maxResponseBytes`, `fetch`,
+ * `headers`) for every provider, `providerOptions` for one provider's own.
  *
  * @since 0.1.0
  */
-export interface CreateEditorOptions extends EditorOptions {
+export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> extends EditorOptions {
   /**
    * The providers this app ships with (their descriptors); `REWORD_PROVIDER`
    * (or `settings.provider`) picks one. A single descriptor needs no name.
    */
-  readonly providers: ReadonlyArray<AnyDescriptor> | AnyDescriptor
+  readonly providers: ReadonlyArray<D> | D
   /** A plain settings object; when omitted, settings come from `env`. */
   readonly settings?: SettingsObject | undefined
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /**
    * Options only one provider understands, by provider name, such as where
-   * Bitrix24 keeps its rotating tokens: `{ bitrix24: { tokenStore } }`.
+   * Bitrix24 keeps its rotating tokens: `{ bitrix24: { tokenStore } }`. Typed
+   * from `providers`: a misspelled name or key does not compile.
    */
-  readonly providerOptions?: Readonly<Record<string, object>> | undefined
+  readonly providerOptions?: NoInfer<ProviderOptions<D>> | undefined
 }
+
+const createKeys = {
+  ...editorOptionKeys,
+  providerOptions: true,
+  providers: true,
+  settings: true,
+  env: true
+} as const satisfies KeySet<keyof CreateEditorOptions>
 
 const settle = (outcome: Outcome): Settled =>
   Result.isSuccess(outcome)
     ? { status: "fulfilled", value: outcome.success }
     : { status: "rejected", reason: outcome.failure }
 
-const sourceOf = (options: CreateEditorOptions): Source =>
-  options.settings === undefined ? fromEnv(options.env ?? process.env) : fromObject(options.settings)
+const isDescriptor = (value: unknown): value is AnyDescriptor =>
+  Predicate.isObject(value) &&
+  typeof (value as Partial<AnyDescriptor>).name === "string" &&
+  typeof (value as Partial<AnyDescriptor>).make === "function"
+
+/** The problem with createEditor's own options (providers, settings, env), or undefined. */
+const inputProblem = (options: CreateEditorOptions, providers: ReadonlyArray<unknown>): string | undefined => {
+  if (providers.length === 0 || !providers.every(isDescriptor)) {
+    return "providers must be an adapter's descriptor (such as Acquire.provider) or a non-empty list of them"
+  }
+  if (options.settings !== undefined && !Predicate.isObject(options.settings)) return "settings must be an object"
+  if (options.env !== undefined && !Predicate.isObject(options.env)) return "env must be an object of variables"
+  return undefined
+}
 
 /** An abort rejects as `fetch` does: with the signal's reason (an `AbortError` unless the app gave another). */
 const abortReason = (signal: AbortSignal | undefined): unknown =>
   signal?.reason ?? new DOMException("The operation was aborted.", "AbortError")
+
+/** The signal of per-call options, read as `fetch` reads it: anything but an `AbortSignal` is a `TypeError`. */
+const signalOf = (options: CallOptions | undefined): AbortSignal | undefined => {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== "object") throw new TypeError("The call options must be an object such as { signal }")
+  const signal: unknown = options.signal
+  if (signal === undefined) return undefined
+  if (!(signal instanceof AbortSignal)) throw new TypeError("options.signal must be an AbortSignal")
+  return signal
+}
 
 const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
   if (Cause.hasInterruptsOnly(cause)) return abortReason(signal)
@@ -117,16 +167,36 @@ const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined)
 
 const disposedError = () => new Error("This editor was disposed: create a new one with createEditor")
 
+const isIterable = (value: unknown): value is Iterable<unknown> =>
+  value !== null && value !== undefined && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function"
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  value !== null && value !== undefined && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+
+const notIterable = () => new TypeError("requests must be an iterable of requests (an array, a Set, a generator)")
+
 interface Running {
   readonly runtime: ManagedRuntime.ManagedRuntime<MessageEditor, Config.ConfigError>
   readonly isDisposed: () => boolean
 }
 
-const run = async <A>(running: Running, effect: Effect.Effect<A, EditError>, options?: CallOptions): Promise<A> => {
+/**
+ * Runs one call. Async from its first line: whatever the arguments, the caller
+ * gets a promise (a request that cannot be read is that request's
+ * `InvalidRequest`; options that cannot be read reject with a `TypeError`).
+ */
+const run = async <A>(
+  running: Running,
+  effect: () => Effect.Effect<A, EditError>,
+  options: CallOptions | undefined
+): Promise<A> => {
   if (running.isDisposed()) throw disposedError()
-  const signal = options?.signal
+  const signal = signalOf(options)
   if (signal?.aborted === true) throw abortReason(signal)
-  const exit = await running.runtime.runPromiseExit(effect, signal === undefined ? undefined : { signal })
+  const exit = await running.runtime.runPromiseExit(
+    Effect.suspend(effect),
+    signal === undefined ? undefined : { signal }
+  )
   if (Exit.isSuccess(exit)) return exit.value
   throw rejection(exit.cause, signal)
 }
@@ -134,14 +204,24 @@ const run = async <A>(running: Running, effect: Effect.Effect<A, EditError>, opt
 /** `updateEach`: the stream of outcomes as an async iterable that honours `dispose()` and the signal between results. */
 async function* each(
   running: Running,
-  outcomes: Stream.Stream<Settled, unknown>,
-  options?: CallOptions
+  service: Service,
+  requests: unknown,
+  options: CallOptions | undefined
 ): AsyncGenerator<Settled> {
+  // Everything happens here, in the generator: calling updateEach never throws, its iteration rejects.
+  if (running.isDisposed()) throw disposedError()
+  const signal = signalOf(options)
+  const source: Iterable<RequestInput> | Stream.Stream<RequestInput, unknown> = isAsyncIterable(requests)
+    ? Stream.fromAsyncIterable(requests as AsyncIterable<RequestInput>, (error) => error)
+    : isIterable(requests)
+      ? (requests as Iterable<RequestInput>)
+      : Stream.fail(notIterable())
+  const outcomes = service.updateStream(source).pipe(Stream.map(settle))
   const iterator = Stream.toAsyncIterable(outcomes)[Symbol.asyncIterator]()
   try {
     for (;;) {
       if (running.isDisposed()) throw disposedError()
-      if (options?.signal?.aborted === true) throw abortReason(options.signal)
+      if (signal?.aborted === true) throw abortReason(signal)
       const next = await iterator.next()
       if (next.done === true) return
       yield next.value
@@ -153,7 +233,8 @@ async function* each(
 
 /**
  * Creates an editor from configuration. Rejects with a {@link ConfigurationError}
- * when the settings are wrong, so a misconfigured app fails at start-up.
+ * when the configuration is wrong (an unknown provider, a missing setting, an
+ * option in the wrong place), so a misconfigured app fails at start-up.
  *
  * @example
  * ```ts
@@ -162,7 +243,8 @@ async function* each(
  *
  * const editor = await createEditor({
  *   providers: Acquire.provider,
- *   settings: { acquire: { accountId: "acme", apiKey: process.env.ACQUIRE_API_KEY } }
+ *   settings: { acquire: { accountId: "acme", apiKey: process.env.ACQUIRE_API_KEY } },
+ *   transport: { timeout: "10 seconds" }
  * })
  * try {
  *   await editor.update({ ids: { providerMessageId: 1842 }, text: "Corrected text" })
@@ -173,18 +255,11 @@ async function* each(
  *
  * @since 0.1.0
  */
-export const createEditor = async (options: CreateEditorOptions): Promise<Editor> => {
-  const providers = Array.isArray(options.providers) ? options.providers : [options.providers as AnyDescriptor]
-  const source = sourceOf(options)
-  const single = providers.length === 1 ? providers[0] : undefined
-  const build =
-    single === undefined
-      ? makeEditor(providers, { ...options, source })
-      : makeEditor(providers, {
-          ...options,
-          source: withDefaultProvider(source, single.name)
-        })
-  const runtime = ManagedRuntime.make(Layer.effect(MessageEditor, build))
+export const createEditor = async <const D extends AnyDescriptor>(options: CreateEditorOptions<D>): Promise<Editor> => {
+  const prepared = prepare(options as CreateEditorOptions)
+  if (typeof prepared === "string") throw new ConfigurationError(configError(prepared))
+  const { providers, selection } = prepared
+  const runtime = ManagedRuntime.make(Layer.effect(MessageEditor, makeEditor(providers, selection)))
   const service = await runtime.runPromise(Effect.service(MessageEditor)).catch(async (error: unknown) => {
     await runtime.dispose()
     throw Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
@@ -198,25 +273,45 @@ export const createEditor = async (options: CreateEditorOptions): Promise<Editor
   return {
     provider: service.provider,
     capabilities: service.capabilities,
-    update: (request, callOptions) => run(running, service.update(request), callOptions),
+    update: (request, callOptions) => run(running, () => service.update(request), callOptions),
     updateMany: (requests, callOptions) =>
       run(
         running,
-        Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settle)),
+        () =>
+          isIterable(requests)
+            ? Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settle))
+            : Effect.die(notIterable()),
         callOptions
       ),
-    updateEach: (requests, callOptions) =>
-      each(
-        running,
-        service
-          .updateStream(
-            Symbol.asyncIterator in requests ? Stream.fromAsyncIterable(requests, (error) => error) : requests
-          )
-          .pipe(Stream.map(settle)),
-        callOptions
-      ),
+    updateEach: (requests, callOptions) => each(running, service, requests, callOptions),
     dispose,
     [Symbol.asyncDispose]: dispose
+  }
+}
+
+/** Reads createEditor's options once (they may come from untyped code): the providers and the selection, or the problem. */
+const prepare = (
+  options: CreateEditorOptions
+):
+  | string
+  | { readonly providers: ReadonlyArray<AnyDescriptor>; readonly selection: SelectionOptions<AnyDescriptor> } => {
+  try {
+    if (!Predicate.isObject(options)) return "createEditor takes an options object: { providers, settings? }"
+    const raw: unknown = options.providers
+    const providers: ReadonlyArray<unknown> = Array.isArray(raw) ? raw : [raw]
+    const problem =
+      inputProblem(options, providers) ?? checkOptions(providers as ReadonlyArray<AnyDescriptor>, options, createKeys)
+    if (problem !== undefined) return problem
+    const descriptors = providers as ReadonlyArray<AnyDescriptor>
+    const { providers: _providers, settings, env, ...selection } = options
+    const source: Source = settings === undefined ? fromEnv(env ?? process.env) : fromObject(settings)
+    const single = descriptors.length === 1 ? descriptors[0] : undefined
+    return {
+      providers: descriptors,
+      selection: { ...selection, source: single === undefined ? source : withDefaultProvider(source, single.name) }
+    }
+  } catch (error) {
+    return `The options could not be read: ${error instanceof Error ? error.message : "reading them threw"}`
   }
 }
 

@@ -7,7 +7,9 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Scope } from "effect"
+import type * as HttpTransport from "./HttpTransport.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
+import type * as RetryPolicy from "./RetryPolicy.ts"
 
 /**
  * The variable that names the provider.
@@ -35,38 +37,82 @@ export interface Setting {
 }
 
 /**
- * What an adapter exports so that core can select it by name.
+ * The options of a provider that takes none of its own.
  *
  * @since 0.1.0
  */
-export interface Descriptor<Settings = unknown> {
+export type NoOptions = Readonly<Record<never, never>>
+
+/**
+ * What an adapter exports so that core can select it by name. `Options` are the
+ * options only this provider understands (code, not configuration: a token
+ * store, a shared rate limiter), passed as `providerOptions[name]`; `Name` is
+ * its literal name, so that `providerOptions` is typed by the providers listed.
+ *
+ * @since 0.1.0
+ */
+export interface Descriptor<Settings = unknown, Options extends object = NoOptions, Name extends string = string> {
   /** The value of `REWORD_PROVIDER` that selects it. */
-  readonly name: string
+  readonly name: Name
   /** Every setting it reads, for documentation and for precise errors. */
   readonly settings: ReadonlyArray<Setting>
   /** Reads its settings by environment-variable name from the current `ConfigProvider`. */
   readonly config: Config.Config<Settings>
+  /**
+   * Each option only this provider understands, with what it is for. Any other
+   * key in `providerOptions[name]` is a configuration error. Omitted: it takes none.
+   */
+  readonly options?: { readonly [K in keyof NoInfer<Options>]-?: string } | undefined
   /** Builds its editor. */
   readonly make: (
     settings: Settings,
-    options?: EditorOptions
+    options?: EditorOptions & Options
   ) => Effect.Effect<Service, Config.ConfigError, Scope.Scope>
 }
 
 /**
- * Any descriptor, whatever its settings.
+ * Any descriptor, whatever its settings, options and name.
  *
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds descriptors of unrelated settings types
-export type AnyDescriptor = Descriptor<any>
+export type AnyDescriptor = Descriptor<any, any, string>
 
 /**
- * Types a descriptor (an identity, for inference).
+ * The provider-only options a descriptor declares.
  *
  * @since 0.1.0
  */
-export const describe = <Settings>(descriptor: Descriptor<Settings>): Descriptor<Settings> => descriptor
+// biome-ignore lint/suspicious/noExplicitAny: matches any settings type
+export type OptionsOf<D> = D extends Descriptor<any, infer Options, string> ? Options : never
+
+/**
+ * `providerOptions`, typed from the providers listed: each provider's own
+ * options under its name. A misspelled provider name or option key does not
+ * compile; a provider that takes no options of its own accepts only `{}`.
+ * A descriptor typed with a plain `string` name cannot be told apart: when it
+ * declares options, any name is accepted (the run-time check still applies).
+ *
+ * @since 0.1.0
+ */
+export type ProviderOptions<D extends AnyDescriptor> = {
+  readonly [P in D as string extends P["name"] ? ([keyof OptionsOf<P>] extends [never] ? never : string) : P["name"]]?:
+    | (string extends P["name"]
+        ? object
+        : [keyof OptionsOf<P>] extends [never]
+          ? Readonly<Record<string, never>>
+          : OptionsOf<P>)
+    | undefined
+}
+
+/**
+ * Types a descriptor (an identity, for inference: the name stays literal).
+ *
+ * @since 0.1.0
+ */
+export const describe = <Settings, Options extends object = NoOptions, const Name extends string = string>(
+  descriptor: Descriptor<Settings, Options, Name>
+): Descriptor<Settings, Options, Name> => descriptor
 
 /**
  * A plain settings object: `provider` names the provider, and each provider's
@@ -231,30 +277,177 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
 })
 
 /**
- * Builds the editor of the provider that the configuration names.
+ * Builds the editor of the provider that the configuration names. Options in
+ * the wrong place (`timeout` beside `transport`, a misspelled provider or
+ * option name) fail with a `ConfigError` naming the key and the known ones.
  *
  * @since 0.1.0
  */
-export const makeEditor = (
-  providers: ReadonlyArray<AnyDescriptor>,
-  options: SelectionOptions = {}
+export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>(
+  providers: Providers,
+  options: SelectionOptions<Providers[number]> = {}
 ): Effect.Effect<Service, Config.ConfigError, Scope.Scope> =>
-  Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => {
-    const { source: _source, providerOptions, ...editorOptions } = options
-    return descriptor.make(settings, { ...editorOptions, ...providerOptions?.[descriptor.name] })
+  Effect.suspend(() => {
+    const problem = checkOptions(providers, options, selectionKeys)
+    if (problem !== undefined) return Effect.fail(configError(problem))
+    return Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => {
+      const { source: _source, providerOptions, ...editorOptions } = options
+      const own = (providerOptions as Readonly<Record<string, object | undefined>> | undefined)?.[descriptor.name]
+      return descriptor.make(settings, { ...editorOptions, ...own })
+    })
   })
 
 /**
  * How to select and build an editor: where settings come from, what every
- * editor takes, and options only one provider understands, by provider name
- * (`{ bitrix24: { tokenStore } }`), given to the selected provider only.
+ * editor takes (`retry`, `concurrency`, `transport`), and options only one
+ * provider understands, by provider name (`{ bitrix24: { tokenStore } }`),
+ * given to the selected provider only.
  *
  * @since 0.1.0
  */
-export interface SelectionOptions extends EditorOptions {
+export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> extends EditorOptions {
+  /** Where settings come from (default: the current `ConfigProvider`, the environment). */
   readonly source?: Source | undefined
-  readonly providerOptions?: Readonly<Record<string, object>> | undefined
+  /** Options only one provider understands, under its name. */
+  readonly providerOptions?: ProviderOptions<D> | undefined
 }
+
+/**
+ * One `true` per key of an options type: a list of keys the compiler keeps complete.
+ *
+ * @since 0.1.0
+ */
+export type KeySet<K extends PropertyKey> = { readonly [Key in K]: true }
+
+const editorKeys = { retry: true, concurrency: true, transport: true } as const satisfies KeySet<keyof EditorOptions>
+
+const selectionKeys = {
+  ...editorKeys,
+  source: true,
+  providerOptions: true
+} as const satisfies KeySet<keyof SelectionOptions>
+
+const transportKeys = {
+  timeout: true,
+  maxResponseBytes: true,
+  maxConnectionsPerHost: true,
+  fetch: true,
+  headers: true
+} as const satisfies KeySet<keyof HttpTransport.TransportOptions>
+
+const retryKeys = {
+  maxAttempts: true,
+  initialDelay: true,
+  maxDelay: true,
+  maxElapsed: true,
+  jitter: true
+} as const satisfies KeySet<keyof RetryPolicy.RetryOptions>
+
+const listOf = (keys: ReadonlyArray<string>): string => (keys.length === 0 ? "(none)" : keys.join(", "))
+
+const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  Predicate.isObject(value) && !Array.isArray(value) && typeof value !== "function"
+
+/** "did you mean tokenStore?" for a key that differs from a known one only in case. */
+const suggestion = (key: string, known: ReadonlyArray<string>): string => {
+  const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase())
+  return near === undefined ? "" : ` (did you mean ${near}?)`
+}
+
+/** Where a misplaced key belongs, when it is known somewhere else. */
+const homeOf = (key: string, providers: ReadonlyArray<AnyDescriptor>): string | undefined => {
+  if (Object.hasOwn(transportKeys, key)) return `transport: { ${key} }`
+  if (Object.hasOwn(retryKeys, key)) return `retry: { ${key} }`
+  const owner = providers.find((descriptor) => Object.hasOwn(descriptor.options ?? {}, key))
+  return owner === undefined ? undefined : `providerOptions: { ${owner.name}: { ${key} } }`
+}
+
+const unknownKey = (
+  key: string,
+  where: string,
+  known: ReadonlyArray<string>,
+  providers: ReadonlyArray<AnyDescriptor>
+): string => {
+  const home = homeOf(key, providers)
+  const hint = home === undefined ? suggestion(key, known) : `: it belongs in ${home}`
+  return `Unknown option "${key}" in ${where}${hint}; the known options there are ${listOf(known)}`
+}
+
+const checkKeys = (
+  value: unknown,
+  where: string,
+  known: Readonly<Record<string, true>>,
+  providers: ReadonlyArray<AnyDescriptor>
+): string | undefined => {
+  if (value === undefined) return undefined
+  if (!isPlainObject(value)) return `${where} must be an object (with ${listOf(Object.keys(known))})`
+  const knownKeys = Object.keys(known)
+  const extra = Object.keys(value).find((key) => !Object.hasOwn(known, key))
+  return extra === undefined ? undefined : unknownKey(extra, where, knownKeys, providers)
+}
+
+const checkProviderOptions = (providers: ReadonlyArray<AnyDescriptor>, value: unknown): string | undefined => {
+  if (value === undefined) return undefined
+  const names = providers.map((descriptor) => descriptor.name)
+  if (!isPlainObject(value)) return `providerOptions must be an object keyed by provider name (${listOf(names)})`
+  for (const [name, options] of Object.entries(value)) {
+    const descriptor = providers.find((candidate) => candidate.name === name)
+    if (descriptor === undefined) {
+      return `Unknown provider "${name}" in providerOptions${suggestion(name, names)}; the known providers are ${listOf(names)}`
+    }
+    if (options === undefined) continue
+    const where = `providerOptions.${name}`
+    const known = Object.keys(descriptor.options ?? {})
+    if (!isPlainObject(options)) return `${where} must be an object (with ${listOf(known)})`
+    const extra = Object.keys(options).find((key) => !known.includes(key))
+    if (extra === undefined) continue
+    if (known.length === 0) {
+      const home = homeOf(
+        extra,
+        providers.filter((other) => other !== descriptor)
+      )
+      return `Unknown option "${extra}" in ${where}: ${name} takes no options of its own${home === undefined ? "" : `; "${extra}" belongs in ${home}`}`
+    }
+    return unknownKey(extra, where, known, [])
+  }
+  return undefined
+}
+
+/**
+ * Checks that every option is in its documented place, for values from
+ * untyped code: the keys of the options object (`known`), of `transport`, of
+ * `retry`, and of `providerOptions` (each listed provider's own options, by
+ * name). The sentence of the first problem, naming the key and the known ones,
+ * or `undefined`. An options object that cannot be read is a problem too.
+ *
+ * @since 0.1.0
+ */
+export const checkOptions = (
+  providers: ReadonlyArray<AnyDescriptor>,
+  options: unknown,
+  known: Readonly<Record<string, true>> = selectionKeys
+): string | undefined => {
+  try {
+    if (options === undefined) return undefined
+    if (!isPlainObject(options)) return "The options must be an object"
+    return (
+      checkKeys(options, "the options", known, providers) ??
+      checkKeys(options.transport, "transport", transportKeys, providers) ??
+      checkKeys(options.retry, "retry", retryKeys, providers) ??
+      checkProviderOptions(providers, options.providerOptions)
+    )
+  } catch (error) {
+    return `The options could not be read: ${error instanceof Error ? error.message : "reading them threw"}`
+  }
+}
+
+/**
+ * The keys of `EditorOptions` (what every editor takes), for {@link checkOptions}
+ * of options objects that extend it.
+ *
+ * @since 0.1.0
+ */
+export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
 
 /**
  * The `MessageEditor` layer of the provider that the configuration names:
@@ -272,7 +465,7 @@ export interface SelectionOptions extends EditorOptions {
  *
  * @since 0.1.0
  */
-export const layer = (
-  providers: ReadonlyArray<AnyDescriptor>,
-  options: SelectionOptions = {}
+export const layer = <const Providers extends ReadonlyArray<AnyDescriptor>>(
+  providers: Providers,
+  options: SelectionOptions<Providers[number]> = {}
 ): Layer.Layer<MessageEditor, Config.ConfigError> => Layer.effect(MessageEditor, makeEditor(providers, options))

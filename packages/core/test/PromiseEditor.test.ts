@@ -87,7 +87,7 @@ describe("createEditor (Promise API)", () => {
       env: { REWORD_PROVIDER: "zendesk" }
     }).catch((e: unknown) => e)
     expect(unknown).toBeInstanceOf(ConfigurationError)
-    expect((unknown as Error).name).toBe("ConfigError")
+    expect((unknown as Error).name).toBe("ConfigurationError")
     expect((unknown as Error).message).toBe(
       `Unknown provider "zendesk" in REWORD_PROVIDER: the known providers are memory, hanging`
     )

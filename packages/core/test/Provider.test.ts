@@ -134,10 +134,11 @@ describe("Provider.makeEditor with provider options", () => {
     Effect.gen(function* () {
       const seen: Array<unknown> = []
       const spy = (name: string) =>
-        Provider.describe({
+        Provider.describe<object, { secretSauce?: number; tokenStore?: string }>({
           name,
           settings: [],
           config: Config.succeed({}),
+          options: { secretSauce: "a test option", tokenStore: "a test option" },
           make: (_settings, options) => {
             seen.push(options)
             return Effect.succeed(MessageEditor.make({ ...recordingAdapter({}).adapter, provider: name }, options))
