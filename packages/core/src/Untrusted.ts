@@ -216,7 +216,10 @@ export const safeStringify = (value: unknown, options: StringifyOptions = {}): s
     }
     seen.add(object)
     const isArray = Array.isArray(object)
-    const listed = entries(object, MAX_WIDTH)
+    // As JSON.stringify does: what JSON cannot hold is left out of objects (null in arrays).
+    const listed = entries(object, MAX_WIDTH).filter(
+      ([, entry]) => isArray || (entry !== undefined && typeof entry !== "function" && typeof entry !== "symbol")
+    )
     push(isArray ? "[" : "{")
     listed.forEach(([key, entry], index) => {
       if (length > maxLength) return

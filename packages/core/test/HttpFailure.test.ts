@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { HttpFailure, type HttpTransport } from "@reword/core"
 import { Duration } from "effect"
+import * as fc from "fast-check"
 
 const NOW = Date.parse("2026-11-21T12:00:00Z")
 
@@ -53,6 +54,63 @@ describe("HttpFailure.errorFields", () => {
     ]
     for (const [body, expected] of cases)
       assert.deepStrictEqual(HttpFailure.errorFields(answer(400, body)), expected, body)
+  })
+})
+
+describe("HttpFailure.errorFields on hostile and unusual shapes", () => {
+  it("reads JSON:API errors and codes in errors[] (code, title, type)", () => {
+    const cases: ReadonlyArray<readonly [string, HttpFailure.ErrorFields]> = [
+      [
+        `{"errors":[{"status":"404","title":"ERROR_RECORD_NOT_FOUND","detail":"No message 8288"}]}`,
+        { code: "ERROR_RECORD_NOT_FOUND", description: "No message 8288" }
+      ],
+      [
+        `{"errors":[{"status":"422","title":"Invalid attribute","detail":"text is empty"}]}`,
+        { description: "text is empty" }
+      ],
+      [`{"errors":[{"title":"Invalid attribute"}]}`, { description: "Invalid attribute" }],
+      [
+        `{"errors":[{"type":"ERROR_INVALID_INPUT","message":"bad"}]}`,
+        { code: "ERROR_INVALID_INPUT", description: "bad" }
+      ],
+      [`{"error":{"errors":[{"code":"E1","message":"m"}]}}`, { code: "E1", description: "m" }],
+      [`{"code":404}`, { code: "404" }]
+    ]
+    for (const [body, expected] of cases)
+      assert.deepStrictEqual(HttpFailure.errorFields(answer(404, body)), expected, body)
+  })
+
+  it("answers for 100,000 levels of nesting of every kind, and for 1 MiB answers", () => {
+    const depth = 100_000
+    const bodies = [
+      `${'{"error":'.repeat(depth)}"deep"${"}".repeat(depth)}`,
+      `${"[".repeat(depth)}1${"]".repeat(depth)}`,
+      `{"errors":${"[".repeat(depth)}1${"]".repeat(depth)}}`,
+      `{"errors":[${'{"errors":['.repeat(depth / 2)}1${"]}".repeat(depth / 2)}]}`,
+      `{"error":{"errors":[${'{"error":'.repeat(depth)}1${"}".repeat(depth)}]}}`,
+      `{"errors":[${Array.from({ length: 50_000 }, (_, i) => `{"code":"C${i}"}`).join(",")}]}`,
+      `{"message":"${"x".repeat(1024 * 1024)}"}`
+    ]
+    for (const body of bodies) {
+      const fields = HttpFailure.errorFields(answer(400, body))
+      assert.isAtMost((fields.description ?? "").length, 1_001, body.slice(0, 40))
+      assert.isAtMost((fields.code ?? "").length, 1_001)
+    }
+  })
+
+  it("never throws on any JSON, and each text it keeps is bounded (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 12 }), fc.integer({ min: 0, max: 60 }), (value, wrap) => {
+        let body: unknown = value
+        for (let i = 0; i < wrap; i++) body = i % 3 === 0 ? { error: body } : i % 3 === 1 ? { errors: [body] } : [body]
+        const fields = HttpFailure.errorFields(answer(400, JSON.stringify(body)))
+        assert.isAtMost((fields.description ?? "").length, 1_001)
+        assert.isAtMost((fields.code ?? "").length, 1_001)
+        const reason = HttpFailure.reasonFromStatus(answer(400, JSON.stringify(body)), fields, NOW)
+        assert.strictEqual(reason._tag, "Rejected")
+      }),
+      { numRuns: 300 }
+    )
   })
 })
 

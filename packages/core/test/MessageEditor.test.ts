@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EditError, MessageEditor } from "@reword/core"
-import { Effect, Result } from "effect"
+import { EditError, MessageEditor, Secrets } from "@reword/core"
+import { Cause, Effect, Exit, Fiber, Redacted, Result } from "effect"
 import { recordingAdapter } from "./support/recordingAdapter.ts"
 
 const noRetry = { retry: { maxAttempts: 1 } }
@@ -164,6 +164,143 @@ describe("MessageEditor.make", () => {
         outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)),
         ["MalformedResponse", "MalformedResponse"]
       )
+    })
+  )
+})
+
+describe("MessageEditor.make: a defect on one request's path is that request's typed error", () => {
+  /** An exception whose message and stack hold what a hostile answer held. */
+  const hostile = () => new RangeError('Maximum call stack size exceeded near {"error":{"error": HOSTILE-TEXT')
+
+  it.effect("an adapter that throws, or dies, fails that request only, with MalformedResponse and no raw text", () =>
+    Effect.gen(function* () {
+      const { adapter } = recordingAdapter({})
+      const editor = MessageEditor.make(
+        {
+          ...adapter,
+          update: (req) => {
+            const id = req.ids.externalMessageId
+            if (id === "throws") throw hostile()
+            if (id === "dies") return Effect.die(hostile())
+            if (id === "defect-inside") return Effect.sync(() => JSON.parse("{"))
+            return adapter.update(req)
+          }
+        },
+        { ...noRetry, concurrency: 2 }
+      )
+      const outcomes = yield* editor.updateMany(
+        ["a", "throws", "b", "dies", "defect-inside", "c"].map((id) => request(id))
+      )
+      assert.deepStrictEqual(
+        outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)),
+        ["ok", "MalformedResponse", "ok", "MalformedResponse", "MalformedResponse", "ok"]
+      )
+      for (const outcome of outcomes) {
+        if (Result.isSuccess(outcome)) continue
+        assert.isTrue(EditError.isEditError(outcome.failure))
+        assert.include(outcome.failure.message, "could not be read")
+        for (const text of [outcome.failure.message, String(outcome.failure), JSON.stringify(outcome.failure)]) {
+          assert.notInclude(text, "HOSTILE-TEXT")
+          assert.notInclude(text, "Maximum call stack")
+        }
+      }
+      const single = yield* Effect.flip(editor.update(request("throws")))
+      assert.strictEqual(single.reason._tag, "MalformedResponse")
+      assert.include(single.message, "RangeError")
+      assert.notInclude(single.message, "HOSTILE-TEXT")
+    })
+  )
+
+  it.effect("a provider call that throws fails its own requests only; a malformed item is MalformedResponse", () =>
+    Effect.gen(function* () {
+      const { adapter } = recordingAdapter({ capabilities: { maxMessagesPerCall: 2 } })
+      let calls = 0
+      const editor = MessageEditor.make(
+        {
+          ...adapter,
+          updateBatch: (requests) => {
+            calls += 1
+            if (calls === 2) throw hostile()
+            if (calls === 3) return Effect.succeed([Result.succeed(adapterConfirm(requests[0])), "junk" as never])
+            return Effect.succeed(requests.map((r) => Result.succeed(adapterConfirm(r))))
+          }
+        },
+        { ...noRetry, concurrency: 1 }
+      )
+      const outcomes = yield* editor.updateMany(["a", "b", "c", "d", "e", "f"].map((id) => request(id)))
+      assert.deepStrictEqual(
+        outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)),
+        ["ok", "ok", "MalformedResponse", "MalformedResponse", "ok", "MalformedResponse"]
+      )
+    })
+  )
+
+  it.effect("a request that throws while being read is that request's InvalidRequest", () =>
+    Effect.gen(function* () {
+      const { adapter } = recordingAdapter({})
+      const editor = MessageEditor.make(adapter, noRetry)
+      const trap = new Proxy(
+        {},
+        {
+          get: () => {
+            throw hostile()
+          },
+          has: () => {
+            throw hostile()
+          },
+          ownKeys: () => {
+            throw hostile()
+          }
+        }
+      )
+      const outcomes = yield* editor.updateMany([request("a"), trap as never, request("b")])
+      assert.deepStrictEqual(
+        outcomes.map((o) => (Result.isSuccess(o) ? "ok" : o.failure.reason._tag)),
+        ["ok", "InvalidRequest", "ok"]
+      )
+      const failure = outcomes[1]
+      assert.notInclude(failure && Result.isFailure(failure) ? failure.failure.message : "HOSTILE-TEXT", "HOSTILE-TEXT")
+    })
+  )
+
+  it.live("interruption is not turned into an outcome", () =>
+    Effect.gen(function* () {
+      const { adapter } = recordingAdapter({})
+      const editor = MessageEditor.make({ ...adapter, update: () => Effect.never }, noRetry)
+      const fiber = yield* Effect.forkChild(editor.updateMany([request("a"), request("b")]))
+      yield* Effect.sleep("20 millis")
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+      const single = yield* Effect.forkChild(editor.update(request("c")))
+      yield* Effect.sleep("20 millis")
+      const singleExit = yield* Fiber.interrupt(single).pipe(Effect.andThen(Fiber.await(single)))
+      assert.isTrue(Exit.isFailure(singleExit) && Cause.hasInterruptsOnly(singleExit.cause))
+    })
+  )
+
+  it.effect("an adapter's known secrets are scrubbed from every reason, in every encoding", () =>
+    Effect.gen(function* () {
+      const token = "tok/en+SECRET=42"
+      const secrets = Secrets.make()
+      const { adapter } = recordingAdapter({
+        answer: () =>
+          new EditError.Rejected({
+            code: "BAD",
+            description: `echo ${JSON.stringify(token).replaceAll("/", "\\/")} and ${encodeURIComponent(token)}`,
+            body: `auth=${token}`
+          })
+      })
+      const editor = MessageEditor.make({ ...adapter, secrets }, noRetry)
+      // Added after the editor was made: a refreshed token.
+      secrets.add(Redacted.make(token))
+      const error = yield* Effect.flip(editor.update(request("a")))
+      for (const text of [error.message, String(error), JSON.stringify(error), error.stack ?? ""]) {
+        assert.notInclude(text, token)
+        assert.notInclude(text, encodeURIComponent(token))
+        assert.notInclude(text, "tok\\/en")
+      }
+      assert.include(error.message, "<redacted>")
+      assert.strictEqual(error.reason._tag, "Rejected")
     })
   )
 })
