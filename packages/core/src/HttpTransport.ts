@@ -11,6 +11,7 @@ import ky from "ky"
 import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
 import * as Connections from "./internal/connections.ts"
 import * as Check from "./internal/options.ts"
+import * as Secrets from "./Secrets.ts"
 
 /**
  * Transport settings, per editor.
@@ -54,8 +55,12 @@ export interface HttpRequest {
   readonly json?: unknown
   /** A form-encoded body (keeps secrets out of URLs). */
   readonly form?: URLSearchParams | undefined
-  /** Secrets this request carries: scrubbed from any text kept from its answer. */
-  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  /**
+   * Secrets this request carries: scrubbed, in every common encoding, from any
+   * text kept from its answer. A `Secrets` set is read when the answer comes,
+   * so secrets added to it meanwhile (a refreshed token) are scrubbed too.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets | undefined
 }
 
 /**
@@ -147,18 +152,15 @@ export interface HttpTransport {
 }
 
 /**
- * Replaces every occurrence of the secrets in a text with `<redacted>`.
+ * Replaces every occurrence of the secrets in a text with `<redacted>`, in
+ * every common encoding (see `Secrets.scrub`).
  *
  * @since 0.1.0
  */
-export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): string => {
-  let scrubbed = text
-  for (const secret of secrets) {
-    const value = Redacted.value(secret)
-    if (value.length >= 4 && scrubbed.includes(value)) scrubbed = scrubbed.split(value).join("<redacted>")
-  }
-  return scrubbed
-}
+export const scrub = (
+  text: string,
+  secrets: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets = []
+): string => Secrets.scrub(text, secrets)
 
 /**
  * A body cut to {@link MAX_KEPT_BODY} characters, for errors.
@@ -235,13 +237,14 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
   Check.orThrow(validate(options, ""))
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
-  const connections = Connections.make(options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST)
+  const maxConnections = options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST
+  const connections = Connections.make(maxConnections)
   const client = ky.create({
     retry: 0,
     timeout: false,
     throwHttpErrors: false,
     redirect: "manual",
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    fetch: options.fetch ?? Connections.pooledFetch(maxConnections),
     ...(options.headers === undefined ? {} : { headers: options.headers })
   })
 
@@ -296,16 +299,18 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
           ? new Timeout({ after: timeout })
           : error instanceof BodyTooLarge
             ? new MalformedResponse({ description: `the answer is larger than ${maxBytes} bytes` })
-            : new Network({ description: scrub(describeNetworkFailure(error), request.secrets) })
+            : new Network({ description: Secrets.scrub(describeNetworkFailure(error), request.secrets) })
     }).pipe(
       Effect.tap(({ response }) =>
         // Origin and path only: never a query string, a header or a body.
         Effect.logDebug(`${request.method} ${request.url.origin}${request.url.pathname} answered ${response.status}`)
       ),
       Effect.flatMap(({ response, raw }) => {
-        const text = scrub(raw, request.secrets)
+        // Scrubbed before parsing, in every encoding: the parsed JSON's strings hold no secret either.
+        const secrets = Secrets.from(request.secrets)
+        const text = secrets.scrub(raw)
         if (response.status >= 300 && response.status < 400) {
-          const location = scrub(response.headers.get("location") ?? "(no location)", request.secrets)
+          const location = secrets.scrub(response.headers.get("location") ?? "(no location)")
           return Effect.fail(
             new Rejected({
               status: response.status,
