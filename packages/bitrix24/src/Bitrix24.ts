@@ -25,7 +25,9 @@ export const provider: Provider.Descriptor<Bitrix24Config.Settings, ProviderOpti
     settings: Bitrix24Config.settings,
     config: Bitrix24Config.config,
     options: {
-      tokenStore: "where refreshed tokens are kept between runs (default: memory)",
+      tokenStore:
+        "where refreshed tokens are kept between runs: a TokenStore service or a Promise-shaped { load, save } (default: memory)",
+      tokenStoreTimeout: "how long one load or save of the token store may take (default 10 s)",
       chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
       rateLimit: "the client-side rate limiter's bucket and operating-time options",
       rateLimiter: "a rate limiter shared with other editors of the same portals",
@@ -42,7 +44,7 @@ export const provider: Provider.Descriptor<Bitrix24Config.Settings, ProviderOpti
  */
 export type ProviderOptions = Pick<
   Bitrix24MessageEditor.Options,
-  "tokenStore" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
+  "tokenStore" | "tokenStoreTimeout" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
 >
 
 export {

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpFailure, HttpTransport, RetryPolicy, Untrusted } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, RetryPolicy, type Secrets, Untrusted } from "@reword/core"
 import {
   type Array as Arr,
   Clock,
@@ -111,6 +111,8 @@ export interface Answer {
 export interface Service {
   readonly portalUrl: URL
   readonly target: Target
+  /** Every secret the client's session knows (live): scrubbed from whatever is kept of an answer. */
+  readonly secrets?: Secrets.Secrets | undefined
   /**
    * Calls any REST method with a JSON body (`auth` is added). A name that is
    * not a method (letters, digits, dots and underscores; never `.` or `..`)
@@ -343,7 +345,7 @@ export const make = (options: Options): Service => {
           url: urlOf(method),
           headers: { accept: "application/json" },
           json: { ...params, auth: Redacted.value(token) },
-          secrets: [token, ...session.secrets()]
+          secrets: session.secrets()
         })
       ).pipe(Effect.catchIf((error): error is BucketFull => error instanceof BucketFull, (full) => Effect.fail(bucketFull(full))))
       return yield* guarded(() => interpret(method, response), response)
@@ -424,6 +426,7 @@ export const make = (options: Options): Service => {
   return Bitrix24Client.of({
     portalUrl,
     target,
+    secrets: session.secrets(),
     call,
     updateMessages: messages("imconnector.update.messages", "update"),
     sendMessages: messages("imconnector.send.messages", "send"),

@@ -57,8 +57,19 @@ export interface Options extends MessageEditor.EditorOptions {
   readonly rateLimiter?: RateLimiter.Service | undefined
   /** When a method used up its operating time: `wait` for the reset (default), or `fail` with `retryAfter`. */
   readonly onOperatingLimit?: Bitrix24Client.OnOperatingLimit | undefined
-  /** Where refreshed tokens are stored. A `TokenStore` service in context works too; default: memory. */
-  readonly tokenStore?: TokenStore.Service | undefined
+  /**
+   * Where refreshed tokens are stored: an Effect `TokenStore.Service`, or a
+   * Promise-shaped store (`{ load(): Promise<PlainTokens | undefined>,
+   * save(tokens): Promise<void> }`, plain strings). A `TokenStore` service in
+   * context works too; default: memory.
+   */
+  readonly tokenStore?: TokenStore.Service | TokenStore.PromiseStore | undefined
+  /**
+   * How long one `load` or `save` of the token store may take (default 10 s,
+   * at most 2^31-1 ms). Past it the call fails with a retryable `Unavailable`
+   * (code `TOKEN_STORE`) and later calls go on.
+   */
+  readonly tokenStoreTimeout?: Duration.Input | undefined
   /** HTTP settings (timeout, body cap, custom fetch, headers). */
   readonly transport?: HttpTransport.TransportOptions | undefined
 }
@@ -214,6 +225,48 @@ export const outcomeOf = (
   )
 }
 
+/**
+ * The message id an item echoes (`message.id`), as text, or `undefined` when
+ * it echoes none. PHP may send a numeric id as a number.
+ */
+const echoedId = (item: ResultItem): string | undefined => {
+  const id = item.message?.id
+  return id === undefined ? undefined : String(id)
+}
+
+/**
+ * One item's outcome, judged on its own: an item that echoes another message
+ * id than the one sent in its place is `MalformedResponse` (never a success
+ * reported for another message), and an item that cannot be read is that
+ * item's `MalformedResponse`, never the other items' loss.
+ */
+const itemOutcome = (
+  request: EditRequest.EditRequest,
+  sentId: string,
+  item: ResultItem,
+  index: number
+): Result.Result<EditedMessage.EditedMessage, Reason> => {
+  try {
+    const echoed = echoedId(item)
+    if (echoed !== undefined && echoed !== sentId) {
+      return Result.fail(
+        new EditError.MalformedResponse({
+          status: 200,
+          description: `result item ${index} names another message than the one sent in its place: the portal's answer cannot be matched to this request`
+        })
+      )
+    }
+    return outcomeOf(request, item, index)
+  } catch {
+    return Result.fail(
+      new EditError.MalformedResponse({
+        status: 200,
+        description: `result item ${index} could not be read (its shape is beyond what reword reads)`
+      })
+    )
+  }
+}
+
 const checkChunkSize = (chunkSize: number | undefined): number => {
   const size = chunkSize ?? DEFAULT_CHUNK_SIZE
   if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_SIZE) {
@@ -239,18 +292,18 @@ export const fromClient = (
     Effect.gen(function* () {
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const [first, ...rest] = requests
+      const messages: Arr.NonEmptyReadonlyArray<MessageItem> = [
+        toMessageItem(first, now),
+        ...rest.map((request) => toMessageItem(request, now))
+      ]
       const response = yield* client
-        .updateMessages({
-          connector: target.connector,
-          line: target.line,
-          messages: [toMessageItem(first, now), ...rest.map((request) => toMessageItem(request, now))]
-        })
+        .updateMessages({ connector: target.connector, line: target.line, messages })
         .pipe(Effect.mapError((error) => error.reason))
       return requests.map((request, index) => {
         const item = response.items[index]
         return item === undefined
           ? Result.fail<Reason>(new EditError.MalformedResponse({ description: `no result item ${index}` }))
-          : outcomeOf(request, item, index)
+          : itemOutcome(request, messages[index]?.message.id ?? "", item, index)
       })
     })
 
@@ -259,6 +312,7 @@ export const fromClient = (
       provider: Bitrix24Client.PROVIDER,
       capabilities: capabilities(chunkSize),
       validate,
+      ...(client.secrets === undefined ? {} : { secrets: client.secrets }),
       update: (request) =>
         Effect.flatMap(updateBatch([request]), (results) =>
           Effect.fromResult(
@@ -318,10 +372,22 @@ export const make = (
 ): Effect.Effect<Service, Config.ConfigError> =>
   Effect.gen(function* () {
     yield* OptionCheck.check(validateOptions(options))
-    const store =
-      options.tokenStore ??
-      Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ??
-      TokenStore.makeMemory()
+    const timeoutProblem = TokenStore.checkTimeout(options.tokenStoreTimeout)
+    if (timeoutProblem !== undefined) return yield* Effect.fail(Provider.configError(`Invalid ${timeoutProblem}`))
+    const given = options.tokenStore
+    if (given !== undefined && !isStore(given)) {
+      return yield* Effect.fail(
+        Provider.configError(
+          "Invalid tokenStore: give a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
+        )
+      )
+    }
+    const store = TokenStore.withDeadline(
+      given === undefined
+        ? (Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ?? TokenStore.makeMemory())
+        : TokenStore.fromAny(given),
+      options.tokenStoreTimeout ?? TokenStore.DEFAULT_TIMEOUT
+    )
     const stored = yield* store.load.pipe(
       Effect.mapError((error) => Provider.configError(`Could not read the Bitrix24 token store: ${error.message}`))
     )
@@ -363,6 +429,14 @@ export const make = (
       catch: (error) => Provider.configError(error instanceof Error ? error.message : String(error))
     })
   })
+
+const isStore = (value: unknown): value is TokenStore.Service | TokenStore.PromiseStore =>
+  typeof value === "object" &&
+  value !== null &&
+  "load" in value &&
+  "save" in value &&
+  typeof value.save === "function" &&
+  (typeof value.load === "function" || Effect.isEffect(value.load))
 
 const contextOf = (service: Service) =>
   Context.make(Bitrix24MessageEditor, service).pipe(

@@ -87,9 +87,9 @@ export interface Session {
    */
   readonly accepted: (token: Redacted.Redacted<string>) => Effect.Effect<void>
   /**
-   * Every secret the session knows, live: the client secret, the configured
-   * pair, the stored pair and every pair refreshed or adopted since (the
-   * latest 32), to scrub from kept answers in every encoding.
+   * Every secret the session knows, live (one set, kept up to date): the
+   * client secret, the configured pair, the stored pair and every pair
+   * refreshed or adopted since, to scrub from kept answers in every encoding.
    */
   readonly secrets: () => Secrets.Secrets
 }
@@ -156,7 +156,7 @@ export const requestTokens = (params: {
   /** The configured OAuth server (default `oauthUrl`): always trusted as a `server_endpoint`. */
   readonly configuredOauthUrl?: URL | undefined
   /** Every secret to scrub from what is kept of the answer (default: the client secret and the refresh token). */
-  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
+  readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets | undefined
 }): Effect.Effect<Tokens, Reason> =>
   Effect.gen(function* () {
     const form = new URLSearchParams({
@@ -246,8 +246,6 @@ const storeFailure = (message: string, timedOut: boolean): Reason =>
 /** How often the store is read again while waiting for another process's pair. */
 const ROTATION_POLL = Duration.millis(100)
 const DEFAULT_ROTATION_GRACE = Duration.seconds(1)
-/** Token pairs remembered for scrubbing besides the current and configured ones (one per rotation). */
-const REMEMBERED_PAIRS = 32
 
 /** Where the pair in use came from. */
 type Origin =
@@ -296,22 +294,17 @@ export const makeSession = (options: SessionOptions): Session => {
    */
   const dead = new Set<string>()
 
-  /** The secrets always known: the client secret and the configured pair. */
-  const fixed = [options.clientSecret, ...(configured === undefined ? [] : [configured.accessToken, configured.refreshToken])]
-  /** Every pair seen (stored, refreshed, adopted), the newest last. */
-  const seen: Array<Tokens> = []
-  let known = Secrets.make(fixed)
+  /**
+   * Every secret known: the client secret, the configured pair, and each pair
+   * seen since (stored, refreshed, adopted). One set for the session's life,
+   * so that whoever holds it scrubs the pairs that come later too.
+   */
+  const known = Secrets.make([
+    options.clientSecret,
+    ...(configured === undefined ? [] : [configured.accessToken, configured.refreshToken])
+  ])
   const remember = (tokens: Tokens): void => {
-    if (seen.some((pair) => same(pair.refreshToken, tokens.refreshToken))) return
-    seen.push(tokens)
-    if (seen.length > REMEMBERED_PAIRS) {
-      // A new set of the latest pairs: the scrub's cost stays bounded however long the process runs.
-      seen.splice(0, seen.length - REMEMBERED_PAIRS)
-      known = Secrets.make(fixed)
-      for (const pair of seen) known.addAll([pair.accessToken, pair.refreshToken])
-    } else {
-      known.addAll([tokens.accessToken, tokens.refreshToken])
-    }
+    known.addAll([tokens.accessToken, tokens.refreshToken])
   }
   remember(options.tokens)
 
@@ -435,7 +428,7 @@ export const makeSession = (options: SessionOptions): Session => {
           clientSecret: options.clientSecret,
           refreshToken,
           allowInsecureLoopback: options.allowInsecureLoopback,
-          secrets: [...secrets()]
+          secrets: secrets()
         })
       )
     const recover =
