@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { Untrusted } from "@reword/core"
 import { Effect, Option, Schema, SchemaTransformation } from "effect"
 
 /**
@@ -15,6 +16,19 @@ import { Effect, Option, Schema, SchemaTransformation } from "effect"
  */
 const lenient = <S extends Schema.Top>(schema: S) =>
   Schema.optionalKey(schema.pipe(Schema.catchDecoding(() => Effect.succeed(Option.none()))))
+
+/** How deep `meta` may nest: a deeper one is left out, so that no answer hands the app a value too deep to print. */
+const MAX_META_DEPTH = 16
+
+const Meta = Schema.Record(Schema.String, Schema.Unknown).check(
+  Schema.makeFilter((meta: object) =>
+    Untrusted.findFirst(meta, (_, depth) => (depth >= MAX_META_DEPTH ? true : undefined), {
+      maxDepth: MAX_META_DEPTH
+    }) === undefined
+      ? undefined
+      : `must nest at most ${MAX_META_DEPTH} levels`
+  )
+)
 
 /**
  * An Acquire id: a positive integer, also when answered as a string of digits.
@@ -94,7 +108,7 @@ export class AcquireMessage extends Schema.Class<AcquireMessage>("@reword/acquir
   caseId: lenient(AcquireId),
   threadId: lenient(AcquireId),
   contactId: lenient(AcquireId),
-  meta: lenient(Schema.Record(Schema.String, Schema.Unknown)),
+  meta: lenient(Meta),
   case: lenient(AcquireCase),
   sender: lenient(AcquireSender)
 }) {}

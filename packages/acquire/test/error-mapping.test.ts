@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Result } from "effect"
+import fc from "fast-check"
 import nock from "nock"
 import { documentedUpdateAnswer } from "../src/internal/answers.ts"
 import { makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
@@ -341,6 +342,222 @@ describe("error bodies of unknown shape", () => {
       const reason = yield* reasonFor(500, { message: "x".repeat(10_000) })
       assert.isTrue(reason.body !== undefined && reason.body.length <= 2_049, `kept ${reason.body?.length} characters`)
       assert.isTrue(reason.body?.endsWith("…"))
+    })
+  )
+})
+
+describe("JSON:API error bodies ({ errors: [{ status, code, title, detail, source }] })", () => {
+  interface JsonApiRow {
+    readonly name: string
+    readonly status: number
+    readonly errors: ReadonlyArray<Record<string, unknown>>
+    readonly reason: string
+    readonly code?: string
+    readonly description?: string
+  }
+  const rows: ReadonlyArray<JsonApiRow> = [
+    {
+      name: "title ERROR_RECORD_NOT_FOUND (HTTP 400, as documented)",
+      status: 400,
+      errors: [{ status: "400", title: "ERROR_RECORD_NOT_FOUND", detail: "Message 8288 not found" }],
+      reason: "NotFound",
+      code: "ERROR_RECORD_NOT_FOUND",
+      description: "Message 8288 not found"
+    },
+    {
+      name: "title ERROR_RECORD_NOT_FOUND with status 404",
+      status: 404,
+      errors: [{ status: "404", title: "ERROR_RECORD_NOT_FOUND" }],
+      reason: "NotFound",
+      code: "ERROR_RECORD_NOT_FOUND"
+    },
+    {
+      name: "code ERROR_RECORD_NOT_FOUND, title a sentence",
+      status: 400,
+      errors: [{ status: "400", code: "ERROR_RECORD_NOT_FOUND", title: "Record not found" }],
+      reason: "NotFound",
+      code: "ERROR_RECORD_NOT_FOUND",
+      description: "Record not found"
+    },
+    {
+      name: "type ERROR_UNAUTHORIZED",
+      status: 401,
+      errors: [{ type: "ERROR_UNAUTHORIZED", title: "Missing, incorrect, or invalid API Key" }],
+      reason: "Unauthorized",
+      code: "ERROR_UNAUTHORIZED",
+      description: "Missing, incorrect, or invalid API Key"
+    },
+    {
+      name: "title ERROR_UNAUTHORIZED_ACCESS",
+      status: 403,
+      errors: [{ status: "403", title: "ERROR_UNAUTHORIZED_ACCESS", detail: "No permission for cases" }],
+      reason: "Forbidden",
+      code: "ERROR_UNAUTHORIZED_ACCESS",
+      description: "No permission for cases"
+    },
+    {
+      name: "title ERROR_DUPLICATE_RECORD_FOUND",
+      status: 400,
+      errors: [{ title: "ERROR_DUPLICATE_RECORD_FOUND" }],
+      reason: "Rejected",
+      code: "ERROR_DUPLICATE_RECORD_FOUND"
+    },
+    {
+      name: "title ERROR_SERVER_ERROR",
+      status: 500,
+      errors: [{ status: "500", title: "ERROR_SERVER_ERROR", detail: "Internal server error" }],
+      reason: "Unavailable",
+      code: "ERROR_SERVER_ERROR",
+      description: "Internal server error"
+    },
+    {
+      name: "no documented code, entry status 404 under HTTP 400",
+      status: 400,
+      errors: [{ status: "404", title: "Not Found", detail: "No message 8288" }],
+      reason: "NotFound"
+    },
+    {
+      name: "an unknown code is kept, and the HTTP status decides",
+      status: 400,
+      errors: [{ status: "400", code: "ERROR_SOMETHING_NEW", title: "Something new" }],
+      reason: "Rejected",
+      code: "ERROR_SOMETHING_NEW",
+      description: "Something new"
+    }
+  ]
+  for (const row of rows) {
+    it.live(`${row.name} is ${row.reason}`, () =>
+      Effect.gen(function* () {
+        nock(ORIGIN).post(updatePath(8288)).reply(row.status, { errors: row.errors })
+        const error = yield* failedUpdate()
+        const reason = error.reason as { _tag: string; status?: number; code?: string; description?: string }
+        assert.strictEqual(reason._tag, row.reason)
+        assert.strictEqual(reason.status, row.status)
+        assert.strictEqual(reason.code, row.code)
+        if (row.description !== undefined) assert.strictEqual(reason.description, row.description)
+      })
+    )
+  }
+
+  it.live("ERROR_INVALID_INPUT: one problem per entry, its field from source.pointer or source.parameter", () =>
+    Effect.gen(function* () {
+      nock(ORIGIN)
+        .post(updatePath(8288))
+        .reply(400, {
+          errors: [
+            {
+              status: "400",
+              title: "ERROR_INVALID_INPUT",
+              detail: "is required",
+              source: { pointer: "/message/message" }
+            },
+            {
+              status: "400",
+              code: "ERROR_INVALID_INPUT",
+              detail: "must be a language code",
+              source: { parameter: "translateLangKey" }
+            }
+          ]
+        })
+      const error = yield* failedUpdate()
+      assert.strictEqual(error.reason._tag, "InvalidRequest")
+      assert.deepStrictEqual((error.reason as { problems?: unknown }).problems, [
+        { path: "message.message", message: "is required" },
+        { path: "translateLangKey", message: "must be a language code" }
+      ])
+    })
+  )
+})
+
+describe("hostile error bodies: any shape is a typed reason for its own request", () => {
+  /** JSON text nested `depth` levels deep under `key` (`[]`: arrays), built as text: JSON.stringify cannot go that deep. */
+  const nested = (depth: number, leaf: unknown, key: string): string => {
+    const open = key === "[]" ? "[" : `{${JSON.stringify(key)}:`
+    const close = key === "[]" ? "]" : "}"
+    return `${open.repeat(depth)}${JSON.stringify(leaf)}${close.repeat(depth)}`
+  }
+
+  it.live("nesting thousands of levels deep (error, errors[], data, arrays) under the 1 MiB cap", () =>
+    Effect.gen(function* () {
+      for (const key of ["error", "errors", "data", "[]"]) {
+        const body = nested(20_000, { type: "ERROR_RECORD_NOT_FOUND" }, key)
+        assert.isBelow(body.length, 1024 * 1024)
+        nock(ORIGIN).post(updatePath(8288)).reply(400, body, { "Content-Type": "application/json" })
+        const error = yield* failedUpdate()
+        assert.strictEqual(error.provider, "acquire")
+        assert.include(["NotFound", "Rejected"], error.reason._tag, `for nesting under ${key}`)
+      }
+    })
+  )
+
+  it.live("wide bodies, odd types where strings are expected, and deep answers to a success are typed too", () =>
+    Effect.gen(function* () {
+      const bodies: ReadonlyArray<readonly [number, string]> = [
+        [
+          400,
+          JSON.stringify({
+            errors: Array.from({ length: 50_000 }, (_, index) => ({ title: `e${index}`, source: { pointer: 7 } }))
+          }).slice(0, 1_000_000)
+        ],
+        [
+          400,
+          JSON.stringify({
+            type: "ERROR_INVALID_INPUT",
+            errors: [{ field: { deep: true }, message: ["x"] }, null, 3, "s"]
+          })
+        ],
+        [400, `{"type":"ERROR_INVALID_INPUT","errors":[{"source":{"pointer":${nested(5_000, "/x", "p")}}}]}`],
+        [400, JSON.stringify({ title: 12, code: false, errors: { not: "an array" } })],
+        [200, nested(20_000, { id: 1 }, "data")],
+        [200, `{"data":${nested(20_000, "x", "message")}}`],
+        [200, `{"data":{"id":8288,"message":"x","case":${nested(20_000, 1, "[]")}}}`]
+      ]
+      const editor = yield* makeEditor()
+      for (const [status, body] of bodies) {
+        nock(ORIGIN).post(updatePath(8288)).reply(status, body, { "Content-Type": "application/json" })
+        const outcome = yield* Effect.result(editor.update(request))
+        // A success (the documented fields are there) or a typed error: never a defect.
+        if (Result.isFailure(outcome)) {
+          assert.strictEqual(outcome.failure.provider, "acquire")
+          assert.isString(outcome.failure.reason._tag)
+          assert.isString(outcome.failure.message)
+        } else assert.strictEqual(status, 200)
+      }
+    })
+  )
+
+  it.live("updateMany: one hostile answer never loses another request's outcome (property)", () =>
+    Effect.gen(function* () {
+      const editor = yield* makeEditor()
+      const shape = fc.oneof(
+        fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)),
+        fc
+          .tuple(
+            fc.integer({ min: 100, max: 20_000 }),
+            fc.constantFrom("error", "errors", "data", "[]"),
+            fc.jsonValue({ maxDepth: 2 })
+          )
+          .map(([depth, key, leaf]) => nested(depth, leaf, key))
+      )
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.integer({ min: 200, max: 599 }), shape, async (status, body) => {
+            nock(ORIGIN).post(updatePath(1)).reply(200, documentedUpdateAnswer)
+            nock(ORIGIN).post(updatePath(2)).reply(status, body, { "Content-Type": "application/json" })
+            nock(ORIGIN).post(updatePath(3)).reply(200, documentedUpdateAnswer)
+            const outcomes = await Effect.runPromise(
+              editor.updateMany([1, 2, 3].map((id) => ({ ids: { providerMessageId: id }, text: "hello" })))
+            )
+            nock.cleanAll()
+            return (
+              outcomes.length === 3 &&
+              Result.isSuccess(outcomes[0] as Result.Result<unknown, unknown>) &&
+              Result.isSuccess(outcomes[2] as Result.Result<unknown, unknown>)
+            )
+          }),
+          { numRuns: 60 }
+        )
+      )
     })
   )
 })

@@ -93,6 +93,20 @@ describe("the documented 200 answer", () => {
 })
 
 describe("partial and extended answers", () => {
+  it.live("a meta nested thousands of levels deep is left out: the message is typed and can be printed", () =>
+    Effect.gen(function* () {
+      const depth = 20_000
+      answeredWith(200, `{"data":{"id":8288,"message":"hi","meta":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}}`, {
+        "Content-Type": "application/json"
+      })
+      const client = yield* makeClient()
+      const message = yield* client.update(8288, { text: "hi" })
+      assert.strictEqual(message.id, 8288)
+      assert.isUndefined(message.meta)
+      assert.isString(JSON.stringify(message))
+    })
+  )
+
   it.live("an answer with the id only: the text sent stands, the update time is unknown", () =>
     Effect.gen(function* () {
       answeredWith(200, { data: { id: 8288 } })

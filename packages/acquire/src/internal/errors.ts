@@ -1,10 +1,12 @@
 /**
  * The one place where Acquire's answers become neutral reasons: Acquire's own
- * error code first (wherever in the body it is), then the HTTP status through
- * core's `HttpFailure.reasonFromStatus`. The body's shape is undocumented, so
- * nothing here assumes one, and every answer gives a typed reason.
+ * error code first (wherever in the body it is: top level, `error`, JSON:API's
+ * `errors[]` with `code`, `title` or `type`), then the HTTP status (or a
+ * JSON:API entry's `404`) through core's `HttpFailure.reasonFromStatus`. The
+ * body's shape is undocumented, so nothing here assumes one, every walk over
+ * it is bounded (`Untrusted`), and every answer gives a typed reason.
  */
-import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, Untrusted } from "@reword/core"
 import { type Duration, Predicate, type Schema } from "effect"
 
 type Reason = EditError.EditErrorReason
@@ -43,15 +45,30 @@ const CODE_SHAPE = /^ERROR_[A-Z0-9_]+$/
 const KNOWN_CODE_IN_TEXT = new RegExp(`\\b(${KNOWN_CODES.join("|")})\\b`)
 const LOOKS_LIKE_A_CODE = /^[A-Za-z0-9_.:-]+$/
 
-/** The first string shaped like an Acquire code (`ERROR_...`) anywhere in a JSON value, depth first. */
-const findCode = (value: unknown, depth: number): string | undefined => {
-  if (Predicate.isString(value)) return CODE_SHAPE.test(value) ? value : undefined
-  if (depth <= 0 || !Predicate.isObject(value)) return undefined
-  for (const entry of Array.isArray(value) ? value : Object.values(value)) {
-    const found = findCode(entry, depth - 1)
-    if (found !== undefined) return found
-  }
-  return undefined
+/** How deep into a body an Acquire code is looked for, and how many values are read. */
+const CODE_SEARCH = { maxDepth: 4, maxWidth: 100, maxNodes: 2_000 } as const
+
+/** The first string shaped like an Acquire code (`ERROR_...`) in a JSON value, depth first, bounded. */
+const findCode = (value: unknown): string | undefined =>
+  Untrusted.findFirst(
+    value,
+    (node) => (Predicate.isString(node) && node.length <= 100 && CODE_SHAPE.test(node) ? node : undefined),
+    CODE_SEARCH
+  )
+
+/** The most entries of an `errors` array read. */
+const MAX_ERRORS = 50
+
+/** The entries of a JSON:API-like `errors` array (at most {@link MAX_ERRORS}), or none. */
+const errorEntries = (json: unknown): ReadonlyArray<unknown> => {
+  const errors = Untrusted.isRecord(json) ? Untrusted.get(json, "errors") : undefined
+  return Array.isArray(errors) ? Untrusted.entries(errors, MAX_ERRORS).map(([, entry]) => entry) : []
+}
+
+/** A JSON:API entry's own `status` (`"404"`), when it is an HTTP error status. */
+const entryStatus = (entry: unknown): number | undefined => {
+  const status = Untrusted.firstString(entry, ["status"])
+  return status !== undefined && /^[45][0-9]{2}$/.test(status) ? Number(status) : undefined
 }
 
 /** The `<title>` of an HTML page: what a gateway's error page usually says. */
@@ -79,7 +96,7 @@ const fieldsOf = (response: HttpTransport.HttpResponse): { code?: string; descri
     code !== undefined && CODE_SHAPE.test(code)
       ? code
       : response.isJson
-        ? findCode(response.json, 4)
+        ? findCode(response.json)
         : KNOWN_CODE_IN_TEXT.exec(response.text)?.[1]
   if (acquireCode !== undefined) code = acquireCode
   if (description === undefined && !response.isJson && response.text.trim().startsWith("<")) {
@@ -91,15 +108,25 @@ const fieldsOf = (response: HttpTransport.HttpResponse): { code?: string; descri
   }
 }
 
-const FIELD_KEYS = ["field", "path", "param", "property", "key", "name"]
-const MESSAGE_KEYS = ["message", "msg", "error", "description", "detail"]
+const FIELD_KEYS = ["field", "path", "param", "parameter", "property", "key", "name"]
+const MESSAGE_KEYS = ["message", "msg", "error", "description", "detail", "title"]
 
-const firstString = (record: object, keys: ReadonlyArray<string>): string | undefined => {
-  for (const key of keys) {
-    const value = (record as Record<string, unknown>)[key]
-    if (Predicate.isString(value) && value.trim().length > 0) return value
+/** The field an entry of `errors` names: its own key, or JSON:API's `source.pointer` (`/message/message`) or `source.parameter`. */
+const fieldOf = (entry: unknown): string | undefined => {
+  const own = Untrusted.firstString(entry, FIELD_KEYS)
+  if (own !== undefined) return Untrusted.clip(own, 200)
+  const source = Untrusted.get(entry, "source")
+  const pointer = Untrusted.firstString(source, ["pointer"])
+  if (pointer !== undefined) {
+    const path = pointer
+      .replace(/^\/+/, "")
+      .split("/")
+      .filter((segment) => segment.length > 0)
+      .join(".")
+    if (path.length > 0) return Untrusted.clip(path, 200)
   }
-  return undefined
+  const parameter = Untrusted.firstString(source, ["parameter"])
+  return parameter === undefined ? undefined : Untrusted.clip(parameter, 200)
 }
 
 /**
@@ -107,16 +134,13 @@ const firstString = (record: object, keys: ReadonlyArray<string>): string | unde
  * `errors` array that names a field, or one for the whole request.
  */
 const problemsOf = (response: HttpTransport.HttpResponse, description: string | undefined): Array<Problem> => {
-  const json = response.json
-  const errors = Predicate.isObject(json) && !Array.isArray(json) ? (json as { errors?: unknown }).errors : undefined
   const listed: Array<Problem> = []
-  if (Array.isArray(errors)) {
-    for (const entry of errors) {
-      if (!Predicate.isObject(entry)) continue
-      const path = firstString(entry, FIELD_KEYS)
-      const message = firstString(entry, MESSAGE_KEYS)
-      if (path !== undefined) listed.push({ path, message: message ?? "refused by Acquire" })
-    }
+  for (const entry of errorEntries(response.json)) {
+    if (!Untrusted.isRecord(entry)) continue
+    const path = fieldOf(entry)
+    const message = Untrusted.firstString(entry, MESSAGE_KEYS)
+    if (path !== undefined)
+      listed.push({ path, message: message === undefined ? "refused by Acquire" : Untrusted.clip(message) })
   }
   return listed.length > 0
     ? listed
@@ -134,6 +158,13 @@ export const reasonOf = (response: HttpTransport.HttpResponse, now: number): Rea
     const retryAfter = HttpFailure.parseRetryAfter(response.headers.get("retry-after"), now)
     const detail = { status: response.status, ...fields, ...HttpTransport.optionalBody(response.text) }
     return byCode(detail, problemsOf(response, fields.description), retryAfter)
+  }
+  // A JSON:API entry that says 404 (or 410) under a generic status: the message is not there.
+  const gone = errorEntries(response.json)
+    .map(entryStatus)
+    .find((status) => status === 404 || status === 410)
+  if (gone !== undefined && (response.status === 400 || response.status === 200)) {
+    return new EditError.NotFound({ status: response.status, ...fields, ...HttpTransport.optionalBody(response.text) })
   }
   return HttpFailure.reasonFromStatus(response, fields, now)
 }
