@@ -1,6 +1,8 @@
+import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { EditError } from "@reword/core"
-import { Duration, Effect, Schema } from "effect"
+import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { Duration, Effect, Redacted, Schema } from "effect"
+import { loopbackServer } from "./support/loopbackServer.ts"
 
 const reasons: ReadonlyArray<readonly [EditError.EditErrorReason, boolean]> = [
   [new EditError.InvalidRequest({ problems: [{ path: "ids.externalMessageId", message: "is required" }] }), false],
@@ -138,6 +140,103 @@ describe("EditError", () => {
         "avoid files",
         "retry later"
       ])
+    })
+  )
+
+  it("prints as any Error does: name, message and stack, then its fields (reasons too)", () => {
+    const error = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: new EditError.RateLimited({ status: 429, code: "TOO_MANY", retryAfter: Duration.seconds(7) })
+    })
+    assert.strictEqual(error.name, "EditError")
+    assert.instanceOf(error, Error)
+    const printed = inspect(error)
+    assert.isTrue(printed.startsWith(`EditError: ${error.message}\n    at `), printed)
+    for (const field of ["provider: 'acquire'", "operation: 'update'", "_tag: 'RateLimited'", "retryAfterMs: 7000"]) {
+      assert.include(printed, field)
+    }
+    assert.include(inspect({ nested: error }), "EditError: acquire.update: Rate limited")
+    assert.strictEqual(String(error), `EditError: ${error.message}`)
+    for (const [reason] of reasons) {
+      assert.strictEqual(reason.name, reason._tag)
+      assert.instanceOf(reason, Error)
+      const shown = inspect(reason)
+      assert.isTrue(shown.startsWith(`${reason._tag}: ${reason.message}\n    at `), shown)
+      assert.include(shown, `_tag: '${reason._tag}'`)
+    }
+  })
+
+  it("gives retryAfterMs, a plain number of milliseconds, beside retryAfter", () => {
+    const of = (reason: EditError.EditErrorReason) =>
+      EditError.make({ provider: "acquire", operation: "update", reason })
+    assert.strictEqual(of(new EditError.RateLimited({ retryAfter: Duration.seconds(7) })).retryAfterMs, 7000)
+    assert.strictEqual(of(new EditError.Unavailable({ retryAfter: Duration.millis(1500) })).retryAfterMs, 1500)
+    assert.strictEqual(new EditError.RateLimited({ retryAfter: Duration.minutes(1) }).retryAfterMs, 60_000)
+    assert.isUndefined(of(new EditError.RateLimited({ status: 429 })).retryAfterMs)
+    assert.isUndefined(of(new EditError.NotFound({})).retryAfterMs)
+  })
+
+  it("writes a documented JSON: name, message, provider, operation, isRetryable, retryAfterMs and the reason", () => {
+    const error = EditError.make({
+      provider: "acquire",
+      operation: "update",
+      reason: new EditError.RateLimited({ status: 429, code: "TOO_MANY", retryAfter: Duration.seconds(7) })
+    })
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(error)), {
+      _tag: "EditError",
+      name: "EditError",
+      message: "acquire.update: Rate limited, retry after 7s (HTTP 429 TOO_MANY)",
+      provider: "acquire",
+      operation: "update",
+      isRetryable: true,
+      retryAfterMs: 7000,
+      reason: {
+        _tag: "RateLimited",
+        name: "RateLimited",
+        message: "Rate limited, retry after 7s (HTTP 429 TOO_MANY)",
+        isRetryable: true,
+        retryAfterMs: 7000,
+        status: 429,
+        code: "TOO_MANY"
+      }
+    })
+    assert.notProperty(error.toJSON(), "stack")
+  })
+
+  it.live("never holds a secret that an answer echoed, in JSON, message, String, stack or inspect", () =>
+    Effect.gen(function* () {
+      const raw = "tok/en+s3cret=value"
+      const secret = Redacted.make(raw)
+      // The server echoes the secret verbatim, \u-escaped, with PHP's escaped slashes, and URL-encoded.
+      const escaped = [...raw].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+      const server = yield* loopbackServer((req, res) => {
+        const status = Number(req.url.slice(1))
+        res.writeHead(status, { "content-type": "application/json", "retry-after": "3" })
+        res.end(
+          req.url === "/400"
+            ? `{"error":"invalid_token","error_description":"token ${escaped} is bad","echo":"${raw.replaceAll("/", "\\/")}"}`
+            : JSON.stringify({ code: "E", message: `bad token ${raw} (${encodeURIComponent(raw)})`, raw })
+        )
+      })
+      const transport = HttpTransport.make()
+      for (const status of [400, 401, 429, 503]) {
+        const response = yield* transport.send({
+          method: "POST",
+          url: new URL(`${server.url}/${status}`),
+          json: { token: raw },
+          secrets: [secret]
+        })
+        const reason = HttpFailure.reasonFromStatus(response, HttpFailure.errorFields(response), Date.now())
+        const error = EditError.make({ provider: "acquire", operation: "update", reason })
+        const outputs = [JSON.stringify(error), JSON.stringify(reason), error.message, String(error), error.stack ?? ""]
+        outputs.push(inspect(error, { depth: 10 }), inspect(reason, { depth: 10 }))
+        for (const output of outputs) {
+          for (const form of [raw, encodeURIComponent(raw), raw.replaceAll("/", "\\/"), "s3cret"]) {
+            assert.notInclude(output, form, `HTTP ${status}`)
+          }
+        }
+      }
     })
   )
 })

@@ -1,6 +1,7 @@
 import { EditError, InMemoryEditor, MessageEditor, Provider } from "@reword/core"
 import { ConfigurationError, createEditor, isEditError } from "@reword/core/promise"
 import { Config, Effect } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
 const seeded = () => {
@@ -128,5 +129,268 @@ describe("createEditor (Promise API)", () => {
         }
       })()
     ).rejects.toThrow("disposed")
+  })
+})
+
+/** Like Bitrix24's descriptor: an option of its own (a token store). */
+const rotating = Provider.describe<object, { readonly tokenStore?: object | undefined }, "rotating">({
+  name: "rotating",
+  settings: [],
+  config: Config.succeed({}),
+  options: { tokenStore: "where tokens are kept" },
+  make: (_settings, options) => Effect.succeed(InMemoryEditor.make(InMemoryEditor.makeStore(), options))
+})
+
+/** The message of what createEditor rejected with, which must be a ConfigurationError. */
+const configurationMessage = async (options: unknown): Promise<string> => {
+  const error = await createEditor(options as never).then(
+    async (editor) => {
+      await editor.dispose()
+      throw new Error("expected a ConfigurationError")
+    },
+    (e: unknown) => e
+  )
+  expect(error).toBeInstanceOf(ConfigurationError)
+  expect((error as Error).name).toBe("ConfigurationError")
+  return (error as Error).message
+}
+
+describe("createEditor checks where each option is (for untyped code)", () => {
+  it("refuses an unknown provider name in providerOptions, listing the known ones", async () => {
+    const message = await configurationMessage({
+      providers: [rotating, InMemoryEditor.provider],
+      settings: { provider: "memory" },
+      providerOptions: { rotatng: { tokenStore: {} } }
+    })
+    expect(message).toBe(`Unknown provider "rotatng" in providerOptions; the known providers are rotating, memory`)
+  })
+
+  it("refuses an unknown option key of a provider, naming it and the known ones", async () => {
+    const message = await configurationMessage({
+      providers: [rotating, InMemoryEditor.provider],
+      settings: { provider: "memory" },
+      providerOptions: { rotating: { tokenstore: {} } }
+    })
+    expect(message).toBe(
+      `Unknown option "tokenstore" in providerOptions.rotating (did you mean tokenStore?); the known options there are tokenStore`
+    )
+    expect(
+      await configurationMessage({
+        providers: [rotating, InMemoryEditor.provider],
+        providerOptions: { memory: { tokenStore: {} } }
+      })
+    ).toBe(
+      `Unknown option "tokenStore" in providerOptions.memory: memory takes no options of its own; "tokenStore" belongs in providerOptions: { rotating: { tokenStore } }`
+    )
+  })
+
+  it("says where a misplaced option belongs", async () => {
+    const flat = await configurationMessage({ providers: InMemoryEditor.provider, settings: {}, timeout: 5000 })
+    expect(flat).toContain(`Unknown option "timeout" in the options: it belongs in transport: { timeout }`)
+    expect(flat).toContain("retry, concurrency, transport, providerOptions, providers, settings, env")
+    const inRetry = await configurationMessage({ providers: InMemoryEditor.provider, retry: { timeout: 5000 } })
+    expect(inRetry).toContain(`Unknown option "timeout" in retry: it belongs in transport: { timeout }`)
+    const typo = await configurationMessage({ providers: InMemoryEditor.provider, transport: { timout: 5000 } })
+    expect(typo).toContain(
+      `Unknown option "timout" in transport; the known options there are timeout, maxResponseBytes`
+    )
+    const store = await configurationMessage({ providers: [rotating], tokenStore: {} })
+    expect(store).toContain(`it belongs in providerOptions: { rotating: { tokenStore } }`)
+    expect(await configurationMessage({ providers: [rotating], transport: 5000 })).toContain(
+      "transport must be an object"
+    )
+    expect(await configurationMessage({ providers: [] })).toContain("providers must be")
+    expect(await configurationMessage(undefined)).toContain("createEditor takes an options object")
+  })
+
+  it("accepts every option in its place", async () => {
+    await using editor = await createEditor({
+      providers: [rotating, InMemoryEditor.provider],
+      settings: { provider: "rotating" },
+      retry: { maxAttempts: 2 },
+      concurrency: 2,
+      transport: { timeout: "5 seconds", maxResponseBytes: 10_000 },
+      providerOptions: { rotating: { tokenStore: {} }, memory: {} }
+    })
+    expect(editor.provider).toBe("memory")
+  })
+})
+
+/** Values a caller may pass by mistake: getters and Proxies that throw, revoked Proxies, non-objects. */
+const boom = () => {
+  throw new Error("the ORM lost its session")
+}
+const throwingProxy = () =>
+  new Proxy({}, { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom })
+const revokedProxy = () => {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy
+}
+const hostileRequests: ReadonlyArray<readonly [string, () => unknown]> = [
+  [
+    "a getter on ids",
+    () => ({
+      get ids() {
+        return boom()
+      },
+      text: "x"
+    })
+  ],
+  [
+    "a getter on text",
+    () => ({
+      ids: { externalMessageId: "m-1" },
+      get text() {
+        return boom()
+      }
+    })
+  ],
+  [
+    "a getter inside ids",
+    () => ({
+      ids: {
+        get externalMessageId() {
+          return boom()
+        }
+      },
+      text: "x"
+    })
+  ],
+  ["a Proxy that throws", throwingProxy],
+  ["a revoked Proxy", revokedProxy],
+  [
+    "a Proxy over a good request",
+    () => new Proxy({ ids: { externalMessageId: "m-1" }, text: "x" }, { getPrototypeOf: boom })
+  ]
+]
+
+describe("Promise methods never throw synchronously", () => {
+  for (const [name, make] of hostileRequests) {
+    it(`update() rejects with that request's InvalidRequest for ${name}`, async () => {
+      await using editor = await createEditor({ providers: InMemoryEditor.providerFor(seeded()), settings: {} })
+      let pending: Promise<unknown> | undefined
+      expect(() => {
+        pending = editor.update(make() as never)
+      }).not.toThrow()
+      const error = await pending?.then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect(isEditError(error)).toBe(true)
+      expect((error as EditError.EditError).reason._tag).toBe("InvalidRequest")
+    })
+  }
+
+  it("updateMany and updateEach give the hostile requests their InvalidRequest while the others proceed", async () => {
+    const store = seeded()
+    await using editor = await createEditor({ providers: InMemoryEditor.providerFor(store), settings: {} })
+    const requests = () => [
+      { ids: { externalMessageId: "m-1" }, text: "first" },
+      ...hostileRequests.map(([, make]) => make() as never),
+      { ids: { externalMessageId: "m-2" }, text: "last" }
+    ]
+    const expected = ["fulfilled", ...hostileRequests.map(() => "rejected"), "fulfilled"]
+    const settled = await editor.updateMany(requests())
+    expect(settled.map((result) => result.status)).toEqual(expected)
+    for (const result of settled.slice(1, -1)) {
+      expect(result.status === "rejected" ? result.reason.reason._tag : undefined).toBe("InvalidRequest")
+    }
+    const streamed: Array<string> = []
+    for await (const result of editor.updateEach(requests())) {
+      streamed.push(result.status === "fulfilled" ? (result.value.text ?? "") : result.reason.reason._tag)
+    }
+    expect(streamed).toEqual(["first", ...hostileRequests.map(() => "InvalidRequest"), "last"])
+    expect(store.messages.get("m-2")?.text).toBe("last")
+  })
+
+  it("rejects bad call options with a TypeError, as fetch does, and sends nothing", async () => {
+    const store = seeded()
+    await using editor = await createEditor({ providers: InMemoryEditor.providerFor(store), settings: {} })
+    const request = { ids: { externalMessageId: "m-1" }, text: "x" }
+    for (const options of [
+      { signal: {} },
+      { signal: "abort" },
+      "fast",
+      {
+        get signal() {
+          return boom()
+        }
+      },
+      revokedProxy()
+    ]) {
+      const rejection = await editor.update(request, options as never).catch((e: unknown) => e)
+      expect(rejection).toBeInstanceOf(Error)
+      const many = await editor.updateMany([request], options as never).catch((e: unknown) => e)
+      expect(many).toBeInstanceOf(Error)
+    }
+    expect(await editor.updateMany(5 as never).catch((e: unknown) => e)).toBeInstanceOf(TypeError)
+    expect(store.messages.get("m-1")?.history.length).toBe(1)
+  })
+
+  it("never throws synchronously, whatever the arguments of whichever method (property)", async () => {
+    const store = seeded()
+    await using editor = await createEditor({ providers: InMemoryEditor.providerFor(store), settings: {} })
+    // Factories (fast-check itself must not touch a hostile value): each run builds fresh ones.
+    const factories: ReadonlyArray<() => unknown> = [
+      ...hostileRequests.map(([, make]) => make),
+      throwingProxy,
+      revokedProxy,
+      () => ({ [Symbol.iterator]: boom }),
+      () => ({ [Symbol.asyncIterator]: boom }),
+      () => ({
+        *[Symbol.iterator]() {
+          yield { ids: { externalMessageId: "m-2" }, text: "y" }
+          boom()
+        }
+      }),
+      () => [throwingProxy(), { ids: { externalMessageId: "m-2" }, text: "z" }],
+      () => ({ signal: {} }),
+      () => ({
+        get signal() {
+          return boom()
+        }
+      })
+    ]
+    const hostile = fc.oneof(
+      fc
+        .anything({ withBigInt: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true })
+        .map((value) => () => value),
+      fc.constantFrom(...factories)
+    )
+    await fc.assert(
+      fc.asyncProperty(hostile, hostile, async (makeFirst, makeSecond) => {
+        const first = makeFirst()
+        const second = makeSecond()
+        const settle = async (call: () => unknown) => {
+          let result: unknown
+          try {
+            result = call()
+          } catch (error) {
+            throw new Error(`threw synchronously: ${String(error)}`)
+          }
+          if (result !== null && typeof result === "object" && Symbol.asyncIterator in result) {
+            const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+            for (let n = 0; n < 20; n++) {
+              const next = await iterator.next().catch(() => ({ done: true }))
+              if (next.done === true) break
+            }
+            await iterator.return?.(undefined)
+          } else {
+            await (result as Promise<unknown>).catch(() => undefined)
+          }
+        }
+        await settle(() => editor.update(first as never, second as never))
+        await settle(() => editor.updateMany(first as never, second as never))
+        await settle(() => editor.updateEach(first as never, second as never))
+        const created = createEditor(first as never)
+        const error = await created.then(
+          async (other) => other.dispose(),
+          (e: unknown) => e
+        )
+        expect(error).toBeInstanceOf(ConfigurationError)
+      }),
+      { numRuns: 150 }
+    )
   })
 })

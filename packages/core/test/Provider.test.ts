@@ -154,3 +154,59 @@ describe("Provider.makeEditor with provider options", () => {
     })
   )
 })
+
+describe("Provider.makeEditor checks where each option is", () => {
+  const rotating = Provider.describe<object, { readonly tokenStore?: string | undefined }, "rotating">({
+    name: "rotating",
+    settings: [],
+    config: Config.succeed({}),
+    options: { tokenStore: "where tokens are kept" },
+    make: (_settings, options) =>
+      Effect.succeed(MessageEditor.make({ ...recordingAdapter({}).adapter, provider: "rotating" }, options))
+  })
+  const configFailure = (options: unknown) =>
+    Provider.makeEditor([rotating, beta], {
+      source: Provider.fromObject({ provider: "rotating" }),
+      ...(options as object)
+    }).pipe(
+      Effect.scoped,
+      Effect.flip,
+      Effect.map((error) => {
+        assert.strictEqual(error._tag, "ConfigError")
+        return error.cause.message
+      })
+    )
+
+  it.effect("fails with a ConfigError naming an unknown provider or option key, and the known ones", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(
+        yield* configFailure({ providerOptions: { rotatin: { tokenStore: "x" } } }),
+        `Unknown provider "rotatin" in providerOptions; the known providers are rotating, beta`
+      )
+      assert.strictEqual(
+        yield* configFailure({ providerOptions: { rotating: { tokenstore: "x" } } }),
+        `Unknown option "tokenstore" in providerOptions.rotating (did you mean tokenStore?); the known options there are tokenStore`
+      )
+      assert.include(
+        yield* configFailure({ timeout: "1 second" }),
+        `Unknown option "timeout" in the options: it belongs in transport: { timeout }`
+      )
+      assert.include(yield* configFailure({ transport: { maxAttempts: 3 } }), "it belongs in retry: { maxAttempts }")
+      assert.include(
+        yield* configFailure({ providerOptions: { beta: { tokenStore: "x" } } }),
+        "beta takes no options of its own"
+      )
+    })
+  )
+
+  it.effect("gives the selected provider its own options when every key is known", () =>
+    Effect.gen(function* () {
+      const editor = yield* Provider.makeEditor([rotating, beta], {
+        source: Provider.fromObject({ provider: "rotating" }),
+        transport: { timeout: "1 second" },
+        providerOptions: { rotating: { tokenStore: "x" }, beta: {} }
+      }).pipe(Effect.scoped)
+      assert.strictEqual(editor.provider, "rotating")
+    })
+  )
+})
