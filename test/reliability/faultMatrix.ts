@@ -642,7 +642,7 @@ export const render = (): string => {
     "- `load.test.ts`: 1,000 concurrent updates across both providers under the sandboxes' rate limits, with no",
     "  limit error reaching the app and memory bounded.",
     "- `policy-bounds.test.ts`: no call waits past the retry policy's `maxElapsed` (Bitrix24's operating-time block).",
-    "- `known-bugs.test.ts`: a known limitation, marked `it.fails`: an attempt reword abandoned at its timeout can",
+    "- `known-bugs.test.ts`: a known limitation, asserted as it is: an attempt reword abandoned at its timeout can",
     "  still reach the provider late and overwrite a newer edit that was reported as success.",
     ""
   )
