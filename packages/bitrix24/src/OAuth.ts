@@ -122,12 +122,11 @@ export const trustedOAuthUrl = (
 ): URL | undefined => {
   if (candidate.length > 2_048 || !URL.canParse(candidate)) return undefined
   const url = new URL(candidate)
+  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined
   if (url.username !== "" || url.password !== "") return undefined
   const origin = new URL(url.origin)
   if (origin.origin === options.configured.origin) return origin
-  if (options.allowInsecureLoopback === true && (url.protocol === "http:" || url.protocol === "https:")) {
-    if (BaseUrl.isLoopback(url.hostname)) return origin
-  }
+  if (options.allowInsecureLoopback === true && BaseUrl.isLoopback(url.hostname)) return origin
   const host = url.hostname.toLowerCase().replace(/\.$/, "")
   if (url.protocol !== "https:" || url.port !== "" || !OAUTH_HOSTS.includes(host)) return undefined
   return new URL(`https://${host}`)
