@@ -1,3 +1,5 @@
+import type { Dispatcher } from "undici"
+
 /**
  * A cap on the requests a transport has in flight to one origin: a
  * first-come-first-served semaphore per origin. A request in flight holds at
@@ -133,4 +135,26 @@ export const make = (max: number): ConnectionLimit => {
   }
 
   return { max, tryAcquire, acquire, release, stats }
+}
+
+let undici: Promise<typeof import("undici")> | undefined
+
+/**
+ * The global `fetch` over a connection pool of its own that opens at most
+ * `connections` sockets per origin (an undici `Agent`, the `undici` that Node
+ * bundles, loaded on the first request so that importing reword stays cheap).
+ * The global `fetch` is read at each call, so instrumentation that replaces it
+ * still sees every request.
+ */
+export const pooledFetch = (connections: number): typeof globalThis.fetch => {
+  let dispatcher: Dispatcher | undefined
+  return async (input, init) => {
+    if (dispatcher === undefined) {
+      undici ??= import("undici")
+      const { Agent } = await undici
+      dispatcher ??= new Agent({ connections })
+    }
+    // Node's fetch takes a `dispatcher` beside the standard fields.
+    return globalThis.fetch(input, { ...init, dispatcher } as RequestInit)
+  }
 }
