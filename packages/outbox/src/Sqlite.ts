@@ -1,0 +1,30 @@
+/**
+ * The outbox on the embedded default: SQLite through Node's built-in
+ * `node:sqlite`, in a file (or `:memory:`), nothing to install.
+ *
+ * @since 0.1.0
+ */
+import type { MessageEditor } from "@reword/core"
+import { Effect, Layer } from "effect"
+import { Reactivity } from "effect/reactivity"
+import { SqlClient } from "effect/sql"
+import * as Outbox from "./Outbox.ts"
+import { fromSql, type StorageError } from "./OutboxError.ts"
+import * as SqliteClient from "./SqliteClient.ts"
+
+/**
+ * The outbox in a SQLite file: `layerSqlite({ filename: "reword.db" })`.
+ *
+ * @since 0.1.0
+ */
+export const layerSqlite = (
+  options: Outbox.Options & SqliteClient.Options
+): Layer.Layer<Outbox.Outbox, StorageError, MessageEditor.MessageEditor> =>
+  Outbox.layer(options).pipe(
+    Layer.provide(
+      Layer.effect(
+        SqlClient.SqlClient,
+        Effect.mapError(SqliteClient.make(options), (error) => fromSql(error, `opening ${options.filename}`))
+      ).pipe(Layer.provide(Reactivity.layer))
+    )
+  )

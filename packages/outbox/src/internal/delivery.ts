@@ -1,0 +1,149 @@
+/**
+ * The worker: claims due messages page by page, delivers the newest version
+ * of each through its editor's `updateMany` (so providers that take several
+ * messages per call still get them packed, and adapters' limiters still hold),
+ * and records every outcome in the journal.
+ */
+import type { MessageEditor, RetryPolicy } from "@reword/core"
+import { Duration, Effect, Queue, Result } from "effect"
+import type { SqlError } from "effect/sql"
+import type * as Store from "./store.ts"
+
+export interface DeliveryConfig {
+  readonly store: Store.Store
+  readonly routes: ReadonlyArray<{ readonly editor: MessageEditor.Service; readonly account: string }>
+  readonly policy: RetryPolicy.RetryPolicy
+  readonly settleMs: number
+  readonly leaseMs: number
+  readonly pollMs: number
+  readonly batchSize: number
+  readonly keepText: boolean
+  readonly worker: string
+  readonly wake: Queue.Queue<void>
+}
+
+/** The reasons after which the provider has certainly not applied the edit, yet may later. */
+const REFUSED_FOR_NOW = new Set(["RateLimited"])
+
+/** Backoff of the n-th consecutive failure: core's policy (doubling from `initialDelay` up to `maxDelay`, jitter). */
+export const backoffMs = (policy: RetryPolicy.RetryPolicy, failures: number, random: number): number => {
+  const initial = Duration.toMillis(policy.initialDelay)
+  const max = Duration.toMillis(policy.maxDelay)
+  const base = Math.min(max, initial * 2 ** Math.min(failures, 30))
+  return Math.round(policy.jitter ? base * (0.8 + 0.4 * random) : base)
+}
+
+const outcomeOf = (
+  result: MessageEditor.Outcome,
+  failures: number,
+  now: number,
+  config: DeliveryConfig
+): Store.Outcome => {
+  if (Result.isSuccess(result)) return { kind: "confirmed" }
+  const reason = result.failure.reason
+  const described = `${reason._tag}: ${reason.message}`
+  if (!reason.isRetryable) return { kind: "permanent", reason: described }
+  const retryAfter =
+    "retryAfter" in reason && reason.retryAfter !== undefined ? Duration.toMillis(reason.retryAfter) : 0
+  const retryAt = now + Math.max(retryAfter, backoffMs(config.policy, failures, Math.random()))
+  return REFUSED_FOR_NOW.has(reason._tag)
+    ? { kind: "retryable", reason: described, retryAt }
+    : { kind: "unknown", reason: described, retryAt }
+}
+
+const requestOf = (claim: Store.Claim): MessageEditor.RequestInput => {
+  const body = JSON.parse(claim.request) as Record<string, unknown>
+  const { message } = claim
+  return {
+    ...body,
+    ...(typeof body.editedAt === "string" ? { editedAt: new Date(body.editedAt) } : {}),
+    ids: {
+      externalMessageId: message.externalMessageId,
+      ...(message.externalChatId === undefined ? {} : { externalChatId: message.externalChatId }),
+      ...(message.externalAuthorId === undefined ? {} : { externalAuthorId: message.externalAuthorId }),
+      ...(message.providerMessageId === undefined ? {} : { providerMessageId: message.providerMessageId })
+    }
+  } as MessageEditor.RequestInput
+}
+
+export class Delivery {
+  readonly config: DeliveryConfig
+  constructor(config: DeliveryConfig) {
+    this.config = config
+  }
+
+  private readonly now = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+
+  /** One round: claim a page, deliver it, record the outcomes. Answers how many were claimed. */
+  readonly round: Effect.Effect<number, SqlError.SqlError> = Effect.gen({ self: this }, function* () {
+    const config = this.config
+    const at = yield* this.now
+    const claims = yield* config.store.claim(
+      config.worker,
+      config.batchSize,
+      at,
+      at + config.leaseMs,
+      config.settleMs,
+      config.routes.map((route) => [route.editor.provider, route.account] as const)
+    )
+    if (claims.length === 0) return 0
+    const groups = new Map<string, { readonly editor: MessageEditor.Service; readonly claims: Array<Store.Claim> }>()
+    for (const claim of claims) {
+      const route = config.routes.find(
+        (r) => r.editor.provider === claim.message.provider && r.account === claim.message.account
+      )
+      if (route === undefined) continue
+      const key = `${route.editor.provider}\u001f${route.account}`
+      const group = groups.get(key) ?? { editor: route.editor, claims: [] }
+      group.claims.push(claim)
+      groups.set(key, group)
+    }
+    const settled = yield* Effect.forEach(
+      [...groups.values()],
+      (group) =>
+        Effect.gen({ self: this }, function* () {
+          const outcomes = yield* group.editor.updateMany(group.claims.map(requestOf))
+          const done = yield* this.now
+          return group.claims.map(
+            (claim, index): Store.Settled => ({
+              claim,
+              outcome: outcomeOf(
+                outcomes[index] ?? Result.fail(undefined as never),
+                claim.message.failures,
+                done,
+                config
+              )
+            })
+          )
+        }),
+      { concurrency: "unbounded" }
+    )
+    yield* config.store.settle(settled.flat(), yield* this.now, config.settleMs, config.keepText)
+    return claims.length
+  })
+
+  /** Waits for work: a submit's signal, the next due time, or the poll interval. */
+  private readonly idle = Effect.gen({ self: this }, function* () {
+    const config = this.config
+    const due = yield* config.store.nextDue
+    const at = yield* this.now
+    const wait = due === undefined ? config.pollMs : Math.max(1, Math.min(config.pollMs, due - at))
+    yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(config.wake))
+  })
+
+  private readonly loop = Effect.gen({ self: this }, function* () {
+    while (true) {
+      const claimed = yield* this.round.pipe(
+        Effect.catch((error) => Effect.as(Effect.logWarning(`reword outbox: ${error.message}; trying again`), -1))
+      )
+      if (claimed === 0) yield* this.idle.pipe(Effect.catch(() => Effect.sleep(Duration.millis(this.config.pollMs))))
+      else if (claimed < 0) yield* Effect.sleep(Duration.millis(this.config.pollMs))
+    }
+  })
+
+  /** Two loops: one delivers while the other claims or records. */
+  readonly run: Effect.Effect<never, SqlError.SqlError> = Effect.all([this.loop, this.loop], {
+    concurrency: "unbounded",
+    discard: true
+  }).pipe(Effect.andThen(Effect.never))
+}

@@ -1,0 +1,152 @@
+/**
+ * The outbox's tables, their versioned migrations (run by `effect/sql`'s
+ * `Migrator`), and the check that refuses a database this reword must not
+ * touch: not a database, another application's, or a newer schema.
+ */
+import { Effect } from "effect"
+import { Migrator, SqlClient } from "effect/sql"
+import { fromSql, StorageError } from "../OutboxError.ts"
+
+/** SQLite's `application_id` of an outbox file ("rwrd"). */
+export const SQLITE_APPLICATION_ID = 0x72777264
+
+/** The schema this version of the package writes and reads. */
+export const SCHEMA_VERSION = 1
+
+/** The table names, under a prefix (so several outboxes, or test runs, share one database). */
+export interface Tables {
+  readonly prefix: string
+  readonly migrations: string
+  readonly messages: string
+  readonly edits: string
+  readonly attempts: string
+}
+
+export const tables = (prefix: string): Tables => {
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) {
+    throw new Error(`the table prefix must be lowercase letters, digits and _, at most 41 characters: ${prefix}`)
+  }
+  return {
+    prefix,
+    migrations: `${prefix}migrations`,
+    messages: `${prefix}messages`,
+    edits: `${prefix}edits`,
+    attempts: `${prefix}attempts`
+  }
+}
+
+const initial = (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE ${sql(t.messages)} (
+      message_key TEXT PRIMARY KEY NOT NULL,
+      provider TEXT NOT NULL,
+      account TEXT NOT NULL,
+      external_message_id TEXT NOT NULL,
+      external_chat_id TEXT,
+      external_author_id TEXT,
+      provider_message_id TEXT,
+      recorded_at BIGINT NOT NULL,
+      latest_version INTEGER NOT NULL DEFAULT 0,
+      confirmed_version INTEGER NOT NULL DEFAULT 0,
+      state TEXT NOT NULL DEFAULT 'idle',
+      next_attempt_at BIGINT,
+      settle_until BIGINT,
+      claimed_by TEXT,
+      claimed_until BIGINT,
+      failures INTEGER NOT NULL DEFAULT 0,
+      last_reason TEXT,
+      updated_at BIGINT NOT NULL
+    )`
+    yield* sql`CREATE INDEX ${sql(`${t.prefix}messages_due`)} ON ${sql(t.messages)} (state, next_attempt_at)`
+    yield* sql`CREATE TABLE ${sql(t.edits)} (
+      message_key TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      request TEXT,
+      text TEXT,
+      text_hash TEXT NOT NULL,
+      source TEXT,
+      asked_at BIGINT NOT NULL,
+      status TEXT NOT NULL,
+      confirmed_at BIGINT,
+      PRIMARY KEY (message_key, version)
+    )`
+    yield* sql`CREATE TABLE ${sql(t.attempts)} (
+      id TEXT PRIMARY KEY NOT NULL,
+      message_key TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      worker TEXT NOT NULL,
+      started_at BIGINT NOT NULL,
+      finished_at BIGINT,
+      outcome TEXT,
+      reason TEXT
+    )`
+    yield* sql`CREATE INDEX ${sql(`${t.prefix}attempts_message`)} ON ${sql(t.attempts)} (message_key, version)`
+  })
+
+/** Every migration, by id: add new ones at the end, never change a released one. */
+export const migrations = (
+  t: Tables
+): ReadonlyArray<readonly [number, string, Effect.Effect<void, unknown, SqlClient.SqlClient>]> => [
+  [1, "initial", initial(t)]
+]
+
+const tableExists = (sql: SqlClient.SqlClient, name: string) =>
+  sql`SELECT 1 AS one FROM ${sql(name)} WHERE 1 = 0`.pipe(
+    Effect.as(true),
+    Effect.catchTag("SqlError", (error) =>
+      /no such table|does not exist/i.test(
+        `${error.message} ${String((error.reason.cause as Error | undefined)?.message)}`
+      )
+        ? Effect.succeed(false)
+        : Effect.fail(error)
+    )
+  )
+
+/**
+ * Checks that the database is one this reword may use, then migrates it to
+ * {@link SCHEMA_VERSION}. Fails with a `StorageError` (`Corrupt`, `Foreign`,
+ * `NewerSchema`, `ReadOnly`, ...) and changes nothing when it may not.
+ */
+export const prepare = (t: Tables): Effect.Effect<void, StorageError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
+    if (sqlite) {
+      const [row] = yield* sql<{ application_id: number }>`PRAGMA application_id`
+      const id = Number(row?.application_id ?? 0)
+      if (id !== 0 && id !== SQLITE_APPLICATION_ID) {
+        return yield* new StorageError({
+          problem: "Foreign",
+          description: `this SQLite file belongs to another application (application_id ${id}): give the outbox its own file`
+        })
+      }
+    }
+    const hasMigrations = yield* tableExists(sql, t.migrations)
+    if (hasMigrations) {
+      const [row] = yield* sql<{
+        latest: number | string | null
+      }>`SELECT MAX(migration_id) AS latest FROM ${sql(t.migrations)}`
+      const latest = Number(row?.latest ?? 0)
+      if (latest > SCHEMA_VERSION) {
+        return yield* new StorageError({
+          problem: "NewerSchema",
+          description: `the database has outbox schema version ${latest}, newer than the ${SCHEMA_VERSION} this reword knows: upgrade @reword/outbox (it was not changed)`
+        })
+      }
+    } else if (yield* tableExists(sql, t.messages)) {
+      return yield* new StorageError({
+        problem: "Foreign",
+        description: `the table ${t.messages} exists but was not made by reword's outbox: choose another table prefix`
+      })
+    }
+    const ran = yield* Migrator.make({})({
+      loader: Effect.succeed(migrations(t).map(([id, name, effect]) => [id, name, Effect.succeed(effect)] as const)),
+      table: t.migrations
+    })
+    if (sqlite && (ran.length > 0 || !hasMigrations)) {
+      yield* sql.unsafe(`PRAGMA application_id = ${SQLITE_APPLICATION_ID}`)
+    }
+  }).pipe(
+    Effect.mapError((error) => (error instanceof StorageError ? error : fromSql(error, "opening the outbox database")))
+  )

@@ -1,0 +1,395 @@
+/**
+ * Every SQL statement of the outbox, written once for SQLite and PostgreSQL.
+ * The dialect differences live in {@link Dialect}: how a worker claims due
+ * messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer,
+ * whose `BEGIN IMMEDIATE` transaction already excludes every other claimer).
+ */
+import { createHash, randomUUID } from "node:crypto"
+import { Effect } from "effect"
+import type { SqlClient, SqlError, Statement } from "effect/sql"
+import type { Tables } from "./schema.ts"
+
+export interface Dialect {
+  readonly name: "sqlite" | "pg"
+  /** What ends the claim query: row locks skipped by other claimers on PostgreSQL, nothing on SQLite. */
+  readonly claimLock: (sql: SqlClient.SqlClient) => Statement.Fragment
+}
+
+export const dialectOf = (sql: SqlClient.SqlClient): Dialect =>
+  sql.onDialectOrElse({
+    pg: (): Dialect => ({ name: "pg", claimLock: (sql) => sql.literal("FOR UPDATE SKIP LOCKED") }),
+    orElse: (): Dialect => ({ name: "sqlite", claimLock: (sql) => sql.literal("") })
+  })
+
+export const keyOf = (provider: string, account: string, externalMessageId: string): string =>
+  `${provider}\u001f${account}\u001f${externalMessageId}`
+
+export const hashOf = (text: string): string => `sha256:${createHash("sha256").update(text).digest("hex")}`
+
+const num = (value: unknown): number => Number(value)
+const optNum = (value: unknown): number | undefined =>
+  value === null || value === undefined ? undefined : Number(value)
+const optStr = (value: unknown): string | undefined =>
+  value === null || value === undefined ? undefined : String(value)
+
+export interface MessageRow {
+  readonly messageKey: string
+  readonly provider: string
+  readonly account: string
+  readonly externalMessageId: string
+  readonly externalChatId: string | undefined
+  readonly externalAuthorId: string | undefined
+  readonly providerMessageId: string | undefined
+  readonly latestVersion: number
+  readonly confirmedVersion: number
+  readonly state: "idle" | "pending" | "failed"
+  readonly nextAttemptAt: number | undefined
+  readonly settleUntil: number | undefined
+  readonly failures: number
+  readonly lastReason: string | undefined
+  readonly updatedAt: number
+}
+
+const messageRow = (row: Record<string, unknown>): MessageRow => ({
+  messageKey: String(row.message_key),
+  provider: String(row.provider),
+  account: String(row.account),
+  externalMessageId: String(row.external_message_id),
+  externalChatId: optStr(row.external_chat_id),
+  externalAuthorId: optStr(row.external_author_id),
+  providerMessageId: optStr(row.provider_message_id),
+  latestVersion: num(row.latest_version),
+  confirmedVersion: num(row.confirmed_version),
+  state: String(row.state) as MessageRow["state"],
+  nextAttemptAt: optNum(row.next_attempt_at),
+  settleUntil: optNum(row.settle_until),
+  failures: num(row.failures),
+  lastReason: optStr(row.last_reason),
+  updatedAt: num(row.updated_at)
+})
+
+export interface RecordInput {
+  readonly provider: string
+  readonly account: string
+  readonly externalMessageId: string
+  readonly externalChatId?: string | undefined
+  readonly externalAuthorId?: string | undefined
+  readonly providerMessageId?: string | undefined
+}
+
+export interface EditInput {
+  readonly messageKey: string
+  /** The request to deliver, as JSON (ids excluded: they come from the id map). */
+  readonly request: string
+  readonly text: string | undefined
+  readonly source: string | undefined
+  readonly keepText: boolean
+}
+
+export interface Claim {
+  readonly message: MessageRow
+  readonly version: number
+  readonly request: string
+  readonly attemptId: string
+}
+
+export type Outcome =
+  | { readonly kind: "confirmed" }
+  | { readonly kind: "unknown"; readonly reason: string; readonly retryAt: number }
+  | { readonly kind: "retryable"; readonly reason: string; readonly retryAt: number }
+  | { readonly kind: "permanent"; readonly reason: string }
+
+export interface Settled {
+  readonly claim: Claim
+  readonly outcome: Outcome
+}
+
+export interface EditRow {
+  readonly version: number
+  readonly text: string | undefined
+  readonly textHash: string
+  readonly source: string | undefined
+  readonly askedAt: number
+  readonly status: "pending" | "superseded" | "confirmed" | "failed"
+  readonly confirmedAt: number | undefined
+}
+
+export interface AttemptRow {
+  readonly version: number
+  readonly worker: string
+  readonly startedAt: number
+  readonly finishedAt: number | undefined
+  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | undefined
+  readonly reason: string | undefined
+}
+
+export interface ListQuery {
+  readonly state: "pending" | "failed"
+  readonly provider?: string | undefined
+  readonly account?: string | undefined
+  /** Only messages whose state has not changed since before this time (ms since the epoch). */
+  readonly before?: number | undefined
+  /** Keyset paging: messages after this key. */
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
+  const M = sql(t.messages)
+  const E = sql(t.edits)
+  const A = sql(t.attempts)
+
+  const record = (input: RecordInput, now: number): Effect.Effect<void, SqlError.SqlError> => {
+    const key = keyOf(input.provider, input.account, input.externalMessageId)
+    return sql`INSERT INTO ${M} ${sql.insert({
+      message_key: key,
+      provider: input.provider,
+      account: input.account,
+      external_message_id: input.externalMessageId,
+      external_chat_id: input.externalChatId ?? null,
+      external_author_id: input.externalAuthorId ?? null,
+      provider_message_id: input.providerMessageId ?? null,
+      recorded_at: now,
+      updated_at: now
+    })} ON CONFLICT (message_key) DO UPDATE SET
+      external_chat_id = COALESCE(excluded.external_chat_id, ${M}.external_chat_id),
+      external_author_id = COALESCE(excluded.external_author_id, ${M}.external_author_id),
+      provider_message_id = COALESCE(excluded.provider_message_id, ${M}.provider_message_id)`.pipe(Effect.asVoid)
+  }
+
+  const lookup = (key: string): Effect.Effect<MessageRow | undefined, SqlError.SqlError> =>
+    Effect.map(sql`SELECT * FROM ${M} WHERE message_key = ${key}`, (rows) =>
+      rows[0] === undefined ? undefined : messageRow(rows[0])
+    )
+
+  /** Stores an edit as the message's next version and makes the message due; in the caller's transaction. */
+  const submit = (input: EditInput, now: number): Effect.Effect<number, SqlError.SqlError> =>
+    Effect.gen(function* () {
+      const rows = yield* sql<{ latest_version: number }>`UPDATE ${M} SET
+          latest_version = latest_version + 1,
+          next_attempt_at = CASE WHEN state = 'pending' THEN next_attempt_at ELSE ${now} END,
+          state = 'pending',
+          updated_at = CASE WHEN state = 'pending' THEN updated_at ELSE ${now} END
+        WHERE message_key = ${input.messageKey}
+        RETURNING latest_version`
+      const version = num(rows[0]?.latest_version)
+      yield* sql`INSERT INTO ${E} ${sql.insert({
+        message_key: input.messageKey,
+        version,
+        request: input.request,
+        text: input.keepText ? (input.text ?? null) : null,
+        text_hash: hashOf(input.text ?? ""),
+        source: input.source ?? null,
+        asked_at: now,
+        status: "pending"
+      })}`
+      return version
+    })
+
+  /**
+   * Claims up to `limit` due messages for `worker` until `leaseUntil`, with
+   * the newest request of each; a claim left by a worker that stopped is taken
+   * over, its open attempts recorded as abandoned (outcome unknown: the
+   * message will be sent again after the settle window).
+   */
+  const claim = (
+    worker: string,
+    limit: number,
+    now: number,
+    leaseUntil: number,
+    settleMs: number,
+    routes: ReadonlyArray<readonly [provider: string, account: string]>
+  ): Effect.Effect<ReadonlyArray<Claim>, SqlError.SqlError> =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const due = (yield* sql`SELECT * FROM ${M}
+          WHERE state = 'pending' AND next_attempt_at <= ${now}
+            AND (claimed_until IS NULL OR claimed_until < ${now})
+            AND ${sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))}
+          ORDER BY next_attempt_at LIMIT ${limit} ${dialect.claimLock(sql)}`).map(messageRow)
+        if (due.length === 0) return []
+        const keys = due.map((row) => row.messageKey)
+        const stale = yield* sql<{ message_key: string }>`UPDATE ${A}
+          SET outcome = 'abandoned', finished_at = ${now}, reason = 'the worker stopped before the provider answered'
+          WHERE outcome IS NULL AND ${sql.in("message_key", keys)} RETURNING message_key`
+        const abandoned = new Set(stale.map((row) => String(row.message_key)))
+        yield* sql`UPDATE ${M} SET claimed_by = ${worker}, claimed_until = ${leaseUntil}
+          WHERE ${sql.in("message_key", keys)}`
+        if (abandoned.size > 0) {
+          yield* sql`UPDATE ${M} SET settle_until = ${now + settleMs}
+            WHERE ${sql.in("message_key", [...abandoned])}`
+        }
+        const requests = yield* sql<{ message_key: string; version: number; request: string | null }>`
+          SELECT e.message_key, e.version, e.request FROM ${E} e JOIN ${M} m
+            ON m.message_key = e.message_key AND e.version = m.latest_version
+          WHERE ${sql.in("m.message_key", keys)}`
+        const byKey = new Map(requests.map((row) => [String(row.message_key), row]))
+        const claims: Array<Claim> = []
+        for (const message of due) {
+          const edit = byKey.get(message.messageKey)
+          if (edit === undefined || edit.request === null) continue
+          claims.push({ message, version: num(edit.version), request: String(edit.request), attemptId: randomUUID() })
+        }
+        const [first, ...others] = claims
+        if (first !== undefined) {
+          yield* sql`INSERT INTO ${A} ${sql.insert(
+            [first, ...others].map<Record<string, unknown>>((c) => ({
+              id: c.attemptId,
+              message_key: c.message.messageKey,
+              version: c.version,
+              worker,
+              started_at: now
+            })) as unknown as readonly [Record<string, unknown>, ...Array<Record<string, unknown>>]
+          )}`
+        }
+        return claims
+      })
+    )
+
+  /** Records the outcomes of delivered claims, in one transaction. */
+  const settle = (
+    settled: ReadonlyArray<Settled>,
+    now: number,
+    settleMs: number,
+    keepText: boolean
+  ): Effect.Effect<void, SqlError.SqlError> =>
+    sql.withTransaction(
+      Effect.forEach(
+        settled,
+        ({ claim, outcome }) =>
+          Effect.gen(function* () {
+            const key = claim.message.messageKey
+            const v = claim.version
+            yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind},
+              reason = ${outcome.kind === "confirmed" ? null : outcome.reason}
+              WHERE id = ${claim.attemptId}`
+            const [current] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key}`).map(messageRow)
+            if (current === undefined) return
+            const newer = current.latestVersion > v
+            const release = sql`claimed_by = NULL, claimed_until = NULL, updated_at = ${now}`
+            switch (outcome.kind) {
+              case "confirmed": {
+                yield* sql`UPDATE ${E} SET status = 'confirmed', confirmed_at = ${now}
+                  WHERE message_key = ${key} AND version = ${v}`
+                yield* sql`UPDATE ${E} SET status = 'superseded'
+                  WHERE message_key = ${key} AND version < ${v} AND status IN ('pending', 'failed')`
+                if (!keepText) {
+                  yield* sql`UPDATE ${E} SET request = NULL WHERE message_key = ${key} AND version < ${v}`
+                }
+                const confirmed = Math.max(current.confirmedVersion, v)
+                if (newer) {
+                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
+                    last_reason = NULL, next_attempt_at = ${now} WHERE message_key = ${key}`
+                } else if (current.settleUntil !== undefined && current.settleUntil > now) {
+                  // An attempt whose fate is unknown may still land: send the newest once more after it could have.
+                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
+                    last_reason = 'waiting for the settle window before sending the newest text again',
+                    next_attempt_at = ${current.settleUntil}, settle_until = NULL WHERE message_key = ${key}`
+                } else {
+                  if (!keepText) {
+                    yield* sql`UPDATE ${E} SET request = NULL WHERE message_key = ${key} AND version = ${v}`
+                  }
+                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
+                    last_reason = NULL, state = 'idle', next_attempt_at = NULL, settle_until = NULL
+                    WHERE message_key = ${key}`
+                }
+                return
+              }
+              case "unknown":
+                yield* sql`UPDATE ${M} SET ${release}, failures = failures + 1, last_reason = ${outcome.reason},
+                  next_attempt_at = ${newer ? now : outcome.retryAt}, settle_until = ${now + settleMs}
+                  WHERE message_key = ${key}`
+                return
+              case "retryable":
+                yield* sql`UPDATE ${M} SET ${release}, failures = failures + 1, last_reason = ${outcome.reason},
+                  next_attempt_at = ${newer ? now : outcome.retryAt} WHERE message_key = ${key}`
+                return
+              case "permanent":
+                yield* sql`UPDATE ${E} SET status = 'failed' WHERE message_key = ${key} AND version = ${v}`
+                if (newer) {
+                  yield* sql`UPDATE ${M} SET ${release}, last_reason = ${outcome.reason}, next_attempt_at = ${now}
+                    WHERE message_key = ${key}`
+                } else {
+                  yield* sql`UPDATE ${M} SET ${release}, last_reason = ${outcome.reason}, state = 'failed',
+                    next_attempt_at = NULL WHERE message_key = ${key}`
+                }
+                return
+            }
+          }),
+        { discard: true }
+      )
+    )
+
+  /** When the next pending message is due, if any is. */
+  const nextDue = Effect.map(
+    sql<{ due: unknown }>`SELECT MIN(next_attempt_at) AS due FROM ${M} WHERE state = 'pending'`,
+    (rows) => optNum(rows[0]?.due)
+  )
+
+  const counts = Effect.map(
+    sql<{ state: string; n: unknown }>`SELECT state, COUNT(*) AS n FROM ${M} WHERE state <> 'idle' GROUP BY state`,
+    (rows) => {
+      const of = (state: string) => num(rows.find((row) => row.state === state)?.n ?? 0)
+      return { pending: of("pending"), failed: of("failed") }
+    }
+  )
+
+  const list = (query: ListQuery): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> => {
+    const conditions = [
+      sql`state = ${query.state}`,
+      ...(query.provider === undefined ? [] : [sql`provider = ${query.provider}`]),
+      ...(query.account === undefined ? [] : [sql`account = ${query.account}`]),
+      ...(query.before === undefined ? [] : [sql`updated_at < ${query.before}`]),
+      ...(query.after === undefined ? [] : [sql`message_key > ${query.after}`])
+    ]
+    return Effect.map(
+      sql`SELECT * FROM ${M} WHERE ${sql.and(conditions)} ORDER BY message_key LIMIT ${query.limit}`,
+      (rows) => rows.map(messageRow)
+    )
+  }
+
+  const history = (key: string) =>
+    Effect.gen(function* () {
+      const edits = yield* sql`SELECT * FROM ${E} WHERE message_key = ${key} ORDER BY version`
+      const attempts = yield* sql`SELECT * FROM ${A} WHERE message_key = ${key} ORDER BY started_at, version`
+      return {
+        edits: edits.map(
+          (row): EditRow => ({
+            version: num(row.version),
+            text: optStr(row.text),
+            textHash: String(row.text_hash),
+            source: optStr(row.source),
+            askedAt: num(row.asked_at),
+            status: String(row.status) as EditRow["status"],
+            confirmedAt: optNum(row.confirmed_at)
+          })
+        ),
+        attempts: attempts.map(
+          (row): AttemptRow => ({
+            version: num(row.version),
+            worker: String(row.worker),
+            startedAt: num(row.started_at),
+            finishedAt: optNum(row.finished_at),
+            outcome: optStr(row.outcome) as AttemptRow["outcome"],
+            reason: optStr(row.reason)
+          })
+        )
+      }
+    })
+
+  const redrive = (keys: ReadonlyArray<string> | undefined, now: number) =>
+    Effect.map(
+      keys === undefined
+        ? sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
+            WHERE state = 'failed' RETURNING message_key`
+        : keys.length === 0
+          ? Effect.succeed([])
+          : sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
+            WHERE state = 'failed' AND ${sql.in("message_key", keys)} RETURNING message_key`,
+      (rows) => rows.length
+    )
+
+  return { record, lookup, submit, claim, settle, nextDue, counts, list, history, redrive }
+}
+
+export type Store = ReturnType<typeof make>
