@@ -1,16 +1,20 @@
 /**
  * `pnpm demo`: the port at work, end to end.
  *
- * With no provider configured, it starts the local sandboxes of every provider
- * (real HTTP servers on 127.0.0.1, nothing leaves the machine), relays a
- * message to each, edits it through the `MessageEditor` that configuration
- * chooses (the same app code for every provider), prints what each provider
- * stores before and after, then shows typed errors and how the app matched on
- * their reasons.
+ * By default, and whatever the environment holds, it starts the local
+ * sandboxes of every provider (real HTTP servers on 127.0.0.1, nothing leaves
+ * the machine), relays a message to each, edits it through the
+ * `MessageEditor` that configuration chooses (the same app code for every
+ * provider), prints what each provider stores before and after, then shows
+ * typed errors and how the app matched on their reasons.
  *
- * With `REWORD_PROVIDER` and that provider's settings in the environment, it
- * edits a real message instead: `pnpm demo --provider-message-id 1842 --text "..."`
- * (or `--external-message-id`, `--external-chat-id`, `--external-author-id`).
+ * Only when asked explicitly with `--real` does it edit a real message, through
+ * the provider that `REWORD_PROVIDER` and its settings in the environment name:
+ * `pnpm demo --real --provider-message-id 1842 --text "..."` (or
+ * `--external-message-id`, `--external-chat-id`, `--external-author-id`).
+ * A failed real edit exits with code 1, bad flags with 2. `REWORD_PROVIDER` alone never switches
+ * the demo to a real edit (it is set, for instance, after pasting the export
+ * lines of `reword sandbox`).
  */
 import { parseArgs } from "node:util"
 import { Acquire } from "@reword/acquire"
@@ -106,19 +110,41 @@ const sandboxTour = Effect.gen(function* () {
   line("Run the tests with: npx -y pnpm@10.34.9 test")
 }).pipe(Effect.scoped)
 
-/** With a provider configured: edit one real message, ids and text from the command line. */
-const realEdit = (argv: ReadonlyArray<string>) =>
+/** The flags of a real edit; `--real` is the explicit request for one. */
+const flags = {
+  real: { type: "boolean" },
+  "external-message-id": { type: "string" },
+  "external-chat-id": { type: "string" },
+  "external-author-id": { type: "string" },
+  "provider-message-id": { type: "string" },
+  text: { type: "string" }
+} as const
+
+/** Bad command-line input: reported on stderr, exit code 2, nothing sent. */
+class UsageError extends Error {}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof flags }>>["values"]
+
+const parse = (argv: ReadonlyArray<string>): Values => {
+  try {
+    return parseArgs({ args: [...argv], options: flags, strict: true }).values
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+}
+
+/** One line for any failure: its name and message (Effect's ConfigError is not an `Error`). */
+const describeFailure = (error: unknown): string => {
+  if (error instanceof UsageError) return error.message
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return "name" in error && typeof error.name === "string" ? `${error.name}: ${error.message}` : error.message
+  }
+  return String(error)
+}
+
+/** Asked with `--real`: edit one real message on the provider the environment configures. */
+const realEdit = (values: Values) =>
   Effect.gen(function* () {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
-        "external-message-id": { type: "string" },
-        "external-chat-id": { type: "string" },
-        "external-author-id": { type: "string" },
-        "provider-message-id": { type: "string" },
-        text: { type: "string" }
-      }
-    })
     const ids = Object.fromEntries(
       [
         ["externalMessageId", values["external-message-id"]],
@@ -128,20 +154,43 @@ const realEdit = (argv: ReadonlyArray<string>) =>
       ].filter((entry) => entry[1] !== undefined)
     )
     const editor = yield* MessageEditor.MessageEditor
-    line(`reword demo: editing a real message on ${editor.provider} (REWORD_PROVIDER is set).`)
+    line(`reword demo --real: editing a real message on ${editor.provider}.`)
     const edited = yield* editor.update({ ids, text: values.text ?? "" })
     line(`Updated: ${quote(edited.text)}`)
   }).pipe(
     Effect.catchTag("EditError", (error) =>
-      Effect.flatMap(adviceFor(error), (advice) => Effect.sync(() => line(`${error.message}\n-> ${advice}`)))
+      Effect.flatMap(adviceFor(error), (advice) =>
+        Effect.sync(() => {
+          console.error(`${describeFailure(error)}\n-> ${error.reason._tag}: ${advice}`)
+          process.exitCode = 1
+        })
+      )
     ),
     Effect.provide(Provider.layer(providers, { source: Provider.fromEnv(process.env) }))
   )
 
-const argv = process.argv.slice(2).filter((arg) => arg !== "--")
-const program = process.env.REWORD_PROVIDER === undefined ? sandboxTour : realEdit(argv)
+const main = (argv: ReadonlyArray<string>) => {
+  const values = parse(argv)
+  if (values.real === true) return realEdit(values)
+  const stray = Object.keys(values)
+  if (stray.length > 0) {
+    throw new UsageError(
+      `--${stray.join(", --")} need --real to edit a real message; without --real the demo runs on the local sandboxes.`
+    )
+  }
+  if (process.env.REWORD_PROVIDER !== undefined) {
+    line(
+      `(REWORD_PROVIDER=${process.env.REWORD_PROVIDER} is ignored here: only \`pnpm demo --real ...\` edits a real message.)`
+    )
+  }
+  return sandboxTour
+}
 
-Effect.runPromise(program).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error)
-  process.exitCode = 1
-})
+const argv = process.argv.slice(2).filter((arg) => arg !== "--")
+
+Effect.suspend(() => main(argv))
+  .pipe(Effect.runPromise)
+  .catch((error: unknown) => {
+    console.error(describeFailure(error))
+    process.exitCode = error instanceof UsageError ? 2 : 1
+  })

@@ -1,51 +1,109 @@
 /**
- * `pnpm demo`, run as a process the way the README's Quick start runs it.
+ * `pnpm demo`, run as a process the way the README's Quick start runs it: the
+ * sandbox tour unless a real edit is asked for with `--real`, whatever the
+ * environment holds, and a failed real edit exits non-zero.
  */
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { promisify } from "node:util"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
-const run = promisify(execFile)
 const root = fileURLToPath(new URL("..", import.meta.url))
-const demo = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
-  run(process.execPath, ["--conditions=@reword/source", "scripts/demo.ts", ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", ...env }
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the demo with only the environment given (plus PATH); resolves with its exit code, whatever it is. */
+const demo = (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--conditions=@reword/source", "scripts/demo.ts", ...args],
+      { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 50_000 },
+      (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== "number") reject(error)
+        else resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr })
+      }
+    )
   })
+
+const expectTour = (run: Run) => {
+  expect(run.stderr).toBe("")
+  expect(run.code).toBe(0)
+  expect(run.stdout).toContain("[bitrix24] sandbox at http://127.0.0.1:")
+  expect(run.stdout).toContain("[acquire] sandbox at http://127.0.0.1:")
+  expect(run.stdout.match(/after: {2}"See you on Tuesday at 10:00\."/g)?.length).toBe(2)
+  expect(run.stdout).toContain(`before: "See you on Monday at 10:00."`)
+  expect(run.stdout).toContain(`after:  "See you on Tuesday at 10:00."`)
+  expect(run.stdout).toContain("attach a file: Unsupported -> do without files")
+  expect(run.stdout).toContain("edit a message it never relayed: NotFound")
+  expect(run.stdout).toContain("send an empty edit: InvalidRequest")
+  expect(run.stdout).not.toContain("editing a real message")
+}
 
 describe("pnpm demo", () => {
   it("without a provider configured, edits a message on each sandbox and shows typed errors", async () => {
-    const { stdout } = await demo({})
-    expect(stdout).toContain("[bitrix24] sandbox at http://127.0.0.1:")
-    expect(stdout).toContain("[acquire] sandbox at http://127.0.0.1:")
-    expect(stdout.match(/after: {2}"See you on Tuesday at 10:00\."/g)?.length).toBe(2)
-    expect(stdout).toContain(`before: "See you on Monday at 10:00."`)
-    expect(stdout).toContain(`after:  "See you on Tuesday at 10:00."`)
-    expect(stdout).toContain("attach a file: Unsupported -> do without files")
-    expect(stdout).toContain("edit a message it never relayed: NotFound")
-    expect(stdout).toContain("send an empty edit: InvalidRequest")
+    expectTour(await demo({}))
   }, 60_000)
 
-  describe("with REWORD_PROVIDER and its settings", () => {
+  describe("with REWORD_PROVIDER and its settings in the environment", () => {
     let sandbox: AcquireSandbox.Sandbox
     beforeAll(async () => {
       sandbox = await AcquireSandbox.start()
     })
     afterAll(() => sandbox.stop())
 
-    it("edits the message named on the command line", async () => {
+    it("still gives the sandbox tour without --real, says it ignores REWORD_PROVIDER, and sends nothing to the configured provider", async () => {
+      const before = sandbox.server.requests.length
+      const run = await demo(sandbox.env)
+      expectTour(run)
+      expect(run.stdout).toContain("REWORD_PROVIDER=acquire is ignored here")
+      expect(sandbox.server.requests.length).toBe(before)
+    }, 60_000)
+
+    it("with --real, edits the message named on the command line", async () => {
       const relayed = await sandbox.seedMessage("Helo")
-      const { stdout } = await demo(sandbox.env, [
+      const run = await demo(sandbox.env, [
+        "--real",
         "--provider-message-id",
         String(relayed.providerMessageId),
         "--text",
         "Hello"
       ])
-      expect(stdout).toContain("editing a real message on acquire")
-      expect(stdout).toContain(`Updated: "Hello"`)
+      expect(run.stderr).toBe("")
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain("editing a real message on acquire")
+      expect(run.stdout).toContain(`Updated: "Hello"`)
       expect(sandbox.inspect(relayed)?.history).toEqual(["Helo", "Hello"])
     }, 60_000)
+
+    it("with --real, a failed edit exits non-zero and says why on stderr", async () => {
+      const run = await demo(sandbox.env, ["--real", "--provider-message-id", "999999", "--text", "Hello"])
+      expect(run.code).toBe(1)
+      expect(run.stdout).not.toContain("Updated")
+      expect(run.stderr).toContain("ERROR_RECORD_NOT_FOUND")
+      expect(run.stderr).toContain("-> NotFound: drop it: the provider has no such message")
+    }, 60_000)
+
+    it("an edit's flags without --real are bad input (exit 2): nothing is sent", async () => {
+      const relayed = await sandbox.seedMessage("Helo")
+      const before = sandbox.server.requests.length
+      const run = await demo(sandbox.env, ["--provider-message-id", String(relayed.providerMessageId), "--text", "Hi"])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toContain("--provider-message-id, --text need --real")
+      expect(run.stdout).toBe("")
+      expect(sandbox.server.requests.length).toBe(before)
+      expect(sandbox.inspect(relayed)?.history).toEqual(["Helo"])
+    }, 60_000)
   })
+
+  it("with --real and no provider configured, exits non-zero naming the missing setting", async () => {
+    const run = await demo({}, ["--real", "--provider-message-id", "1", "--text", "Hello"])
+    expect(run.code).toBe(1)
+    expect(run.stdout).not.toContain("sandbox at")
+    expect(run.stderr).toContain("REWORD_PROVIDER")
+  }, 60_000)
 })
