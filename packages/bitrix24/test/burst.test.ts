@@ -31,8 +31,11 @@ describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 
     () =>
       Effect.gen(function* () {
         const server = yield* Bitrix24Sandbox.scoped({ bucket: RateLimiter.presets.standard })
-        // No rateLimit or rateLimiter option: the default limiter.
-        const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
+        // No rateLimit or rateLimiter option: the default limiter. A call waits for the bucket only within its
+        // retry budget (maxElapsed): the last of 300 waits about 125 s, so the budget here is 180 s.
+        const editor = yield* Bitrix24MessageEditor.make(server.settings, {
+          retry: { maxAttempts: 1, maxElapsed: "180 seconds" }
+        })
         const started = Date.now()
         // 300 separate imconnector.update.messages calls, all sent at once from the app's side.
         const outcomes = yield* Effect.forEach(
