@@ -102,6 +102,8 @@ describe("RetryPolicy", () => {
   )
 
   it("refuses nonsense settings at construction", () => {
-    assert.throws(() => RetryPolicy.make({ maxAttempts: 0 }))
+    assert.throws(() => RetryPolicy.make({ maxAttempts: 0 }), RangeError, "maxAttempts must be an integer at least 1")
+    assert.throws(() => RetryPolicy.make({ maxDelay: Number.POSITIVE_INFINITY }), RangeError, "maxDelay")
+    assert.throws(() => RetryPolicy.make({ initialDelay: Number.NaN }), RangeError, "initialDelay")
   })
 })

@@ -100,7 +100,8 @@ export const durationMillis = (
   const millis = Duration.toMillis(parsed.value)
   const aboveMin = bounds.exclusiveMin === true ? millis > bounds.minMillis : millis >= bounds.minMillis
   if (!Number.isFinite(millis) || !aboveMin || millis > max) {
-    return { problems: [{ path, message: `${rule} (got ${Duration.format(parsed.value)})` }] }
+    const shown = typeof value === "number" ? got(value) : ` (got ${Duration.format(parsed.value)})`
+    return { problems: [{ path, message: `${rule}${shown}` }] }
   }
   return { millis, problems: [] }
 }
