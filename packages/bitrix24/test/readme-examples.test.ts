@@ -62,7 +62,9 @@ const effects: ReadonlyArray<{ readonly marker: string; readonly check: () => vo
 
 describe("README examples", () => {
   it("has examples to run", () => {
-    expect(examples.length).toBeGreaterThanOrEqual(7)
+    expect(examples.length).toBeGreaterThanOrEqual(8)
+    // A Promise-shaped token store keeping the pair in a database row.
+    expect(examples.some((code) => code.includes('new DatabaseSync(":memory:")'))).toBe(true)
     expect(readme).toContain(TOKEN_FILE)
   })
 
@@ -86,6 +88,8 @@ describe("README examples", () => {
         printed.push(args.map(String).join(" "))
       })
       const requestsBefore = sandbox.server.requests.length
+      // The token-store example shows the rotated pair kept: its access token expires first.
+      if (code.includes("DatabaseSync")) sandbox.expireAccessToken()
       try {
         await import(file)
         const promised = [...code.matchAll(/\/\/ (".*")$/gm)].map((match) => (match[1] as string).replaceAll('"', ""))
