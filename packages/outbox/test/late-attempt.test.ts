@@ -1,0 +1,62 @@
+/**
+ * The limitation pinned in test/reliability/known-bugs.test.ts, through the
+ * outbox: an attempt abandoned at its timeout reaches the provider late, after
+ * a newer edit of the same message. A direct `update` cannot rule it out; the
+ * outbox sends the newest text again once the settle window has passed, so the
+ * provider ends with the newest text, and stays so.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Acquire } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Effect } from "effect"
+import { afterAll } from "vitest"
+import * as Databases from "./support/databases.ts"
+import { openOutbox } from "./support/sqlite.ts"
+
+afterAll(() => Databases.stopAll())
+
+describe("an attempt that lands late", () => {
+  it.live("an edit the outbox confirmed is not overwritten by an older attempt it abandoned", () =>
+    Effect.gen(function* () {
+      const sandbox = yield* AcquireSandbox.scoped()
+      const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
+      let first = true
+      const slowFirst: typeof globalThis.fetch = async (input, init) => {
+        const request = input instanceof Request ? input : new Request(input, init)
+        if (!first) return fetch(request)
+        first = false
+        const body = await request.clone().text()
+        // On its way: it arrives after reword gave up on it.
+        setTimeout(() => {
+          fetch(request.url, { method: request.method, headers: request.headers, body }).catch(() => undefined)
+        }, 800)
+        const signal = init?.signal ?? request.signal
+        return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
+      }
+      const editor = yield* Effect.orDie(
+        Acquire.make({ ...sandbox.settings, timeout: 200, retry: { maxAttempts: 1 }, fetch: slowFirst })
+      )
+      // The settle window is longer than the late attempt's delay.
+      const outbox = yield* openOutbox([{ editor }], {
+        settleWindow: "1500 millis",
+        retry: { initialDelay: 10, maxDelay: 50 }
+      })
+      yield* outbox.record({ ids })
+      yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v1" })
+      // The first attempt times out; the outbox's retry lands.
+      for (let n = 0; n < 200 && sandbox.inspect(ids)?.text !== "v1"; n++) yield* Effect.sleep("10 millis")
+      assert.strictEqual(sandbox.inspect(ids)?.text, "v1")
+      yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v2" })
+      assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })
+      const history = sandbox.inspect(ids)?.history ?? []
+      assert.strictEqual(history.filter((text) => text === "v1").length, 2, "the retry, then the late attempt, landed")
+      assert.strictEqual(sandbox.inspect(ids)?.text, "v2")
+      assert.strictEqual(history[history.length - 1], "v2")
+      yield* Effect.sleep("1 second")
+      assert.strictEqual(sandbox.inspect(ids)?.text, "v2", "and nothing older lands afterwards")
+      const journal = yield* outbox.history(ids.externalMessageId)
+      assert.strictEqual(journal?.versions[0]?.attempts[0]?.outcome, "unknown")
+      assert.strictEqual(journal?.versions[1]?.status, "confirmed")
+    }).pipe(Effect.scoped)
+  )
+})
