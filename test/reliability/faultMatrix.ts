@@ -8,8 +8,15 @@
  */
 import type { EditError } from "@reword/core"
 import { SandboxServer } from "@reword/core/sandbox"
+import { everyEncoding } from "./secretsEncodings.ts"
 
 const { Faults } = SandboxServer
+
+/** How deep the deep-nesting row nests its answer. */
+export const DEEP_LEVELS = 100_000
+
+/** `{"error":` nested {@link DEEP_LEVELS} levels: sent as text (`JSON.stringify` of it would overflow the stack). */
+const DEEP_BODY = `${'{"error":'.repeat(DEEP_LEVELS)}"deep"${"}".repeat(DEEP_LEVELS)}`
 
 export type ProviderName = "bitrix24" | "acquire"
 export type OperationName = "update" | "updateMany"
@@ -75,6 +82,15 @@ export type Setup =
    * transmitted") inside an otherwise successful answer.
    */
   | { readonly _tag: "FailItem"; readonly index: number }
+  /**
+   * A fault on the edit endpoint built from the credentials the sandbox
+   * issued (so that its body can echo them back in every encoding).
+   */
+  | {
+      readonly _tag: "InjectEcho"
+      readonly fault: (secrets: ReadonlyArray<string>) => SandboxServer.Fault
+      readonly times: number
+    }
 
 /** The least time between the faulted request and its retry. */
 export type Wait =
@@ -226,7 +242,7 @@ const notApplicable = ({ provider, operation }: Context, why: string): Omit<NotA
 })
 
 /** A provider-shaped error body. */
-const errorBody = (provider: ProviderName, status: number, code: string, description: string): unknown =>
+export const errorBody = (provider: ProviderName, status: number, code: string, description: string): unknown =>
   provider === "bitrix24"
     ? { error: code, error_description: description }
     : { status, type: code, message: description }
@@ -480,7 +496,48 @@ export const ROWS = [
             context,
             "Acquire has no batch call: each message is its own request (a request failing among many: see the 401 row)"
           )
+  },
+  // --- hostile answers (issue 10)
+  {
+    id: "deep-nesting",
+    title: "an answer nested 100,000 levels deep",
+    how: `500 whose JSON body is \`{"error":\` nested ${DEEP_LEVELS.toLocaleString("en-US")} levels (${Math.round(DEEP_BODY.length / 1024)} KiB, under the 1 MiB cap)`,
+    cell: (context) => retriedOnce(context, [inject(Faults.status(500, DEEP_BODY))], "Unavailable")
+  },
+  {
+    id: "encoded-echo",
+    title: "an answer echoing the credentials in every encoding",
+    how: "500 on every attempt whose description holds each credential raw, JSON- and `\\u`-escaped, with `\\/`, percent- and form-encoded, base64, base64url and as HTML references",
+    cell: (context) =>
+      endsWith(
+        context,
+        [
+          {
+            _tag: "InjectEcho",
+            times: POLICY.maxAttempts,
+            fault: (secrets) =>
+              Faults.status(
+                500,
+                errorBody(
+                  context.provider,
+                  500,
+                  context.provider === "bitrix24" ? "INTERNAL_SERVER_ERROR" : "ERROR_SERVER_ERROR",
+                  `you sent ${secrets.map(everyEncoding).join(" ")}`
+                )
+              )
+          }
+        ],
+        "Unavailable",
+        {
+          attempts: baseline(context.provider, context.operation) + POLICY.maxAttempts - 1,
+          code: context.provider === "bitrix24" ? "INTERNAL_SERVER_ERROR" : "ERROR_SERVER_ERROR",
+          wait: { _tag: "AtLeast", ms: MIN_BACKOFF_MS, why: "the policy's backoff, until `maxAttempts`" }
+        }
+      )
   }
+  // Rows still to come from issue 10 (kept here, in this order, so the published table groups them):
+  // - "foreign-oauth-host": a token answer naming an OAuth server outside the allowlist (Bitrix24 only);
+  // - "hanging-token-store": a token store whose save never returns (Bitrix24 only).
 ] as const satisfies ReadonlyArray<FaultRow>
 
 export type FaultId = (typeof ROWS)[number]["id"]
@@ -626,7 +683,8 @@ export const render = (): string => {
     "",
     "Across the whole matrix, everything reword writes (debug logs, span attributes and statuses, every error's",
     "`message`, `String`, `JSON.stringify` and `util.inspect`) is captured and checked to contain no access token,",
-    "refresh token, client secret or API key the sandboxes issued.",
+    "refresh token, client secret or API key the sandboxes issued, in any encoding (raw, JSON- and `\\u`-escaped,",
+    "percent- and form-encoded, base64 and base64url), checked independently of reword's own scrubbing.",
     "",
     "## Beyond the matrix",
     "",
@@ -642,6 +700,11 @@ export const render = (): string => {
     "- `load.test.ts`: 1,000 concurrent updates across both providers under the sandboxes' rate limits, with no",
     "  limit error reaching the app and memory bounded.",
     "- `policy-bounds.test.ts`: no call waits past the retry policy's `maxElapsed` (Bitrix24's operating-time block).",
+    "- `hostile-answers.test.ts`: answers of any size, depth (100,000 levels of nesting wherever an adapter reads),",
+    "  shape or encoding, through both adapters (property-based): every outcome is a typed `EditError` or a success,",
+    "  and `updateMany` answers one outcome per request.",
+    "- `secrets-echo.test.ts`: a server echoing every credential (and a pair issued by a refresh) in every encoding,",
+    "  in every place an answer is read (property-based): no rendering of an error, log line or span holds one.",
     "- `known-bugs.test.ts`: a known limitation, asserted as it is: an attempt reword abandoned at its timeout can",
     "  still reach the provider late and overwrite a newer edit that was reported as success.",
     ""
