@@ -112,9 +112,7 @@ export class Author extends Schema.Class<Author>("@reword/core/Author")({
   lastName: Schema.optional(Label),
   avatarUrl: Schema.optional(HttpUrl),
   profileUrl: Schema.optional(HttpUrl),
-  email: Schema.optional(
-    Label.check(Schema.isPattern(/^[^\s@]+@[^\s@]+$/, { message: "must be an email address" }))
-  ),
+  email: Schema.optional(Label.check(Schema.isPattern(/^[^\s@]+@[^\s@]+$/, { message: "must be an email address" }))),
   phone: Schema.optional(
     Schema.String.check(Schema.isPattern(/^\+?[0-9 ()-]{3,32}$/, { message: "must be a phone number" }))
   ),

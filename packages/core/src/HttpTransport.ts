@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Predicate, Redacted } from "effect"
+import { Duration, Effect, Predicate, type Redacted } from "effect"
 import ky from "ky"
 import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
 import * as Connections from "./internal/connections.ts"
@@ -157,10 +157,8 @@ export interface HttpTransport {
  *
  * @since 0.1.0
  */
-export const scrub = (
-  text: string,
-  secrets: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets = []
-): string => Secrets.scrub(text, secrets)
+export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets = []): string =>
+  Secrets.scrub(text, secrets)
 
 /**
  * A body cut to {@link MAX_KEPT_BODY} characters, for errors.

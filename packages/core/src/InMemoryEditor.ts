@@ -11,7 +11,7 @@ import { NotFound } from "./EditError.ts"
 import { EditedMessage } from "./EditedMessage.ts"
 import type { FileRef } from "./EditRequest.ts"
 import { type EditorOptions, MessageEditor, make as makeEditor, type Service } from "./MessageEditor.ts"
-import { editorOptions, check as checkOptions } from "./OptionCheck.ts"
+import { check as checkOptions, editorOptions } from "./OptionCheck.ts"
 import { describe } from "./Provider.ts"
 
 /**
@@ -128,7 +128,10 @@ export const providerFor = (store: Store) =>
     settings: [],
     config: Config.succeed({}),
     make: (_settings, options) =>
-      Effect.andThen(checkOptions(editorOptions(options)), Effect.sync(() => make(store, options)))
+      Effect.andThen(
+        checkOptions(editorOptions(options)),
+        Effect.sync(() => make(store, options))
+      )
   })
 
 /**
@@ -141,5 +144,8 @@ export const provider = describe({
   settings: [],
   config: Config.succeed({}),
   make: (_settings, options) =>
-    Effect.andThen(checkOptions(editorOptions(options)), Effect.sync(() => make(makeStore(), options)))
+    Effect.andThen(
+      checkOptions(editorOptions(options)),
+      Effect.sync(() => make(makeStore(), options))
+    )
 })

@@ -60,17 +60,17 @@ export {
    */
   func,
   /**
-   * An integer within bounds.
-   *
-   * @since 0.1.0
-   */
-  integer,
-  /**
    * What `HttpTransport.make` and `RetryPolicy.make` throw on options that make no sense.
    *
    * @since 0.1.0
    */
   InvalidOptions,
+  /**
+   * An integer within bounds.
+   *
+   * @since 0.1.0
+   */
+  integer,
   /**
    * The longest timer Node keeps (2^31-1 ms): the upper bound of every duration option.
    *

@@ -21,21 +21,23 @@ const all = (count: number, transport: HttpTransport.HttpTransport, url: string)
   )
 
 describe("HttpTransport: connections per host", () => {
-  it.live("300 concurrent requests with maxConnectionsPerHost 8 never hold more than 8 sockets, and all are answered", () =>
-    Effect.gen(function* () {
-      const server = yield* countingServer({ delayMillis: 10 })
-      const transport = HttpTransport.make({ maxConnectionsPerHost: 8 })
-      const statuses = yield* all(300, transport, server.url)
-      assert.strictEqual(statuses.length, 300)
-      assert.isTrue(
-        statuses.every((status) => status === 200),
-        "every request answered"
-      )
-      assert.strictEqual(server.answered(), 300)
-      assert.isAtMost(server.peak(), 8, `peak ${server.peak()} sockets`)
-      // Connections are reused: far fewer sockets than requests.
-      assert.isAtMost(server.sockets(), 8 * 4, `${server.sockets()} sockets opened in all`)
-    })
+  it.live(
+    "300 concurrent requests with maxConnectionsPerHost 8 never hold more than 8 sockets, and all are answered",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* countingServer({ delayMillis: 10 })
+        const transport = HttpTransport.make({ maxConnectionsPerHost: 8 })
+        const statuses = yield* all(300, transport, server.url)
+        assert.strictEqual(statuses.length, 300)
+        assert.isTrue(
+          statuses.every((status) => status === 200),
+          "every request answered"
+        )
+        assert.strictEqual(server.answered(), 300)
+        assert.isAtMost(server.peak(), 8, `peak ${server.peak()} sockets`)
+        // Connections are reused: far fewer sockets than requests.
+        assert.isAtMost(server.sockets(), 8 * 4, `${server.sockets()} sockets opened in all`)
+      })
   )
 
   it.live("caps at 50 sockets per host by default (400 concurrent requests)", () =>
@@ -64,30 +66,32 @@ describe("HttpTransport: connections per host", () => {
     })
   )
 
-  it.live("the wait for a connection counts in the timeout; a request that times out waiting gives its place back", () =>
-    Effect.gen(function* () {
-      const server = yield* countingServer({ delayMillis: 400 })
-      const quick = HttpTransport.make({ maxConnectionsPerHost: 1, timeout: "200 millis" })
-      const blocking = yield* Effect.forkChild(Effect.result(get(quick, `${server.url}/blocking`)))
-      yield* Effect.sleep("20 millis")
-      const started = Date.now()
-      const waited = yield* Effect.flip(get(quick, `${server.url}/waiting`))
-      const elapsed = Date.now() - started
-      assert.strictEqual(waited._tag, "Timeout")
-      assert.isBelow(elapsed, 600, `timed out after ${elapsed} ms, within its 200 ms timeout (plus scheduling)`)
-      // It never reached the server.
-      assert.strictEqual(server.answered(), 0)
-      yield* Fiber.join(blocking)
-      // Its place was given back: the next request to the same host gets the connection.
-      const fast = HttpTransport.make({ maxConnectionsPerHost: 1, timeout: "5 seconds" })
-      const answers = yield* Effect.forEach(["/a", "/b", "/c"], (path) => get(fast, `${server.url}${path}`), {
-        concurrency: "unbounded"
+  it.live(
+    "the wait for a connection counts in the timeout; a request that times out waiting gives its place back",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* countingServer({ delayMillis: 400 })
+        const quick = HttpTransport.make({ maxConnectionsPerHost: 1, timeout: "200 millis" })
+        const blocking = yield* Effect.forkChild(Effect.result(get(quick, `${server.url}/blocking`)))
+        yield* Effect.sleep("20 millis")
+        const started = Date.now()
+        const waited = yield* Effect.flip(get(quick, `${server.url}/waiting`))
+        const elapsed = Date.now() - started
+        assert.strictEqual(waited._tag, "Timeout")
+        assert.isBelow(elapsed, 600, `timed out after ${elapsed} ms, within its 200 ms timeout (plus scheduling)`)
+        // It never reached the server.
+        assert.strictEqual(server.answered(), 0)
+        yield* Fiber.join(blocking)
+        // Its place was given back: the next request to the same host gets the connection.
+        const fast = HttpTransport.make({ maxConnectionsPerHost: 1, timeout: "5 seconds" })
+        const answers = yield* Effect.forEach(["/a", "/b", "/c"], (path) => get(fast, `${server.url}${path}`), {
+          concurrency: "unbounded"
+        })
+        assert.deepStrictEqual(
+          answers.map((answer) => answer.status),
+          [200, 200, 200]
+        )
       })
-      assert.deepStrictEqual(
-        answers.map((answer) => answer.status),
-        [200, 200, 200]
-      )
-    })
   )
 
   it.live("interrupting a request that waits for a connection frees its place; the others go on", () =>

@@ -133,49 +133,51 @@ describe("EditRequest.decode", () => {
     })
   )
 
-  it.effect("refuses control characters, bidi controls and lone surrogates in file names, URLs, author and chat fields", () =>
-    Effect.gen(function* () {
-      const paths = yield* problemsOf({
-        ids: { externalMessageId: "m" },
-        text: "x",
-        files: [
-          { url: "https://cdn.example.com/a.png", name: "invoice\u202efdp.exe" },
-          { url: "https://cdn.example.com/b\u0000.png", name: "b.png" },
-          { url: "https://cdn.example.com/c.png", name: "c\ud800.png" },
-          { url: "https://cdn.example.com/\u2066d.png" }
-        ],
-        author: {
-          firstName: "Ann\u0000",
-          lastName: "Lee\u202e",
-          email: "ann\u0085@example.com",
-          avatarUrl: "https://cdn.example.com/\ud800",
-          profileUrl: "https://exa\nmple.com/ann"
-        },
-        chat: { name: "support\u001b[31m", url: "https://chat.example.com/\u200f" }
+  it.effect(
+    "refuses control characters, bidi controls and lone surrogates in file names, URLs, author and chat fields",
+    () =>
+      Effect.gen(function* () {
+        const paths = yield* problemsOf({
+          ids: { externalMessageId: "m" },
+          text: "x",
+          files: [
+            { url: "https://cdn.example.com/a.png", name: "invoice\u202efdp.exe" },
+            { url: "https://cdn.example.com/b\u0000.png", name: "b.png" },
+            { url: "https://cdn.example.com/c.png", name: "c\ud800.png" },
+            { url: "https://cdn.example.com/\u2066d.png" }
+          ],
+          author: {
+            firstName: "Ann\u0000",
+            lastName: "Lee\u202e",
+            email: "ann\u0085@example.com",
+            avatarUrl: "https://cdn.example.com/\ud800",
+            profileUrl: "https://exa\nmple.com/ann"
+          },
+          chat: { name: "support\u001b[31m", url: "https://chat.example.com/\u200f" }
+        })
+        assert.deepStrictEqual(paths.sort(), [
+          "author.avatarUrl",
+          "author.email",
+          "author.firstName",
+          "author.lastName",
+          "author.profileUrl",
+          "chat.name",
+          "chat.url",
+          "files.0.name",
+          "files.1.url",
+          "files.2.name",
+          "files.3.url"
+        ])
+        // Names in any script pass.
+        const fine = yield* EditRequest.decode({
+          ids: { externalMessageId: "m" },
+          text: "x",
+          files: [{ url: "https://cdn.example.com/%D1%84.png", name: "фото 😀.png" }],
+          author: { firstName: "Zoë", lastName: "محمد" },
+          chat: { name: "Поддержка" }
+        })
+        assert.strictEqual(fine.author?.lastName, "محمد")
       })
-      assert.deepStrictEqual(paths.sort(), [
-        "author.avatarUrl",
-        "author.email",
-        "author.firstName",
-        "author.lastName",
-        "author.profileUrl",
-        "chat.name",
-        "chat.url",
-        "files.0.name",
-        "files.1.url",
-        "files.2.name",
-        "files.3.url"
-      ])
-      // Names in any script pass.
-      const fine = yield* EditRequest.decode({
-        ids: { externalMessageId: "m" },
-        text: "x",
-        files: [{ url: "https://cdn.example.com/%D1%84.png", name: "фото 😀.png" }],
-        author: { firstName: "Zoë", lastName: "محمد" },
-        chat: { name: "Поддержка" }
-      })
-      assert.strictEqual(fine.author?.lastName, "محمد")
-    })
   )
 
   it.effect("keeps ids with slashes, dots and unicode as they are: adapters encode them", () =>

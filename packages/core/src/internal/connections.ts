@@ -1,14 +1,15 @@
-import type { Dispatcher } from "undici"
-
 /**
- * A cap on the requests a transport has in flight to one origin: a
- * first-come-first-served semaphore per origin. A request in flight holds at
- * most one connection (fetch reuses idle keep-alive connections before it opens
- * new ones), so the cap bounds the sockets an editor opens to a host, whatever
- * `fetch` it uses.
+ * Connections per host, two ways. A first-come-first-served semaphore per
+ * origin caps the requests a transport has in flight, whatever `fetch` it
+ * uses, and makes the wait part of the request's time (its timeout's signal
+ * takes it out of the queue). With the global `fetch`, a connection pool of
+ * the transport's own (an undici `Agent`) also caps the sockets per origin:
+ * the semaphore alone cannot, as fetch frees a kept-alive socket a moment after
+ * the answer's last byte is read, and the next request would open another.
  *
  * @internal
  */
+import type { Dispatcher } from "undici"
 
 interface Waiter {
   readonly resolve: () => void
