@@ -555,3 +555,13 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<Outbox, StorageError, SqlClient.SqlClient | MessageEditor.MessageEditor> =>
   Layer.effect(Outbox, make(options))
+
+/**
+ * The outbox as a layer over the `SqlClient` in context and the editors given.
+ *
+ * @since 0.1.0
+ */
+export const layerWith = (
+  routes: ReadonlyArray<Route>,
+  options: Options = {}
+): Layer.Layer<Outbox, StorageError, SqlClient.SqlClient> => Layer.effect(Outbox, makeWith(routes, options))

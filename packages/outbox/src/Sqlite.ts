@@ -13,18 +13,23 @@ import { fromSql, type StorageError } from "./OutboxError.ts"
 import * as SqliteClient from "./SqliteClient.ts"
 
 /**
- * The outbox in a SQLite file: `layerSqlite({ filename: "reword.db" })`.
+ * The SQLite database as an `effect/sql` client layer whose failures are `StorageError`s.
+ *
+ * @since 0.1.0
+ */
+export const sqliteClient = (options: SqliteClient.Options): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  Layer.effect(
+    SqlClient.SqlClient,
+    Effect.mapError(SqliteClient.make(options), (error) => fromSql(error, `opening ${options.filename}`))
+  ).pipe(Layer.provide(Reactivity.layer))
+
+/**
+ * The outbox in a SQLite file, over the `MessageEditor` in context (or the
+ * `editors` given): `layerSqlite({ filename: "reword.db" })`.
  *
  * @since 0.1.0
  */
 export const layerSqlite = (
   options: Outbox.Options & SqliteClient.Options
 ): Layer.Layer<Outbox.Outbox, StorageError, MessageEditor.MessageEditor> =>
-  Outbox.layer(options).pipe(
-    Layer.provide(
-      Layer.effect(
-        SqlClient.SqlClient,
-        Effect.mapError(SqliteClient.make(options), (error) => fromSql(error, `opening ${options.filename}`))
-      ).pipe(Layer.provide(Reactivity.layer))
-    )
-  )
+  Outbox.layer(options).pipe(Layer.provide(sqliteClient(options)))

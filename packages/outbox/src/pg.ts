@@ -20,7 +20,19 @@ import { fromSql, type StorageError } from "./OutboxError.ts"
 export type ConnectionOptions = PgClient.PgPoolConfig
 
 /**
- * The outbox on PostgreSQL: `layerPg({ url: Redacted.make(process.env.DATABASE_URL) })`.
+ * PostgreSQL as an `effect/sql` client layer whose failures are `StorageError`s.
+ *
+ * @since 0.1.0
+ */
+export const pgClient = (connection: ConnectionOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  Layer.effect(
+    SqlClient.SqlClient,
+    Effect.mapError(PgClient.make(connection), (error) => fromSql(error, "connecting to PostgreSQL"))
+  ).pipe(Layer.provide(Reactivity.layer))
+
+/**
+ * The outbox on PostgreSQL, over the `MessageEditor` in context (or the `editors` given):
+ * `layerPg({ connection: { url: Redacted.make(process.env.DATABASE_URL ?? "") } })`.
  * With an existing `SqlClient`, use `Outbox.layer(options)` instead.
  *
  * @since 0.1.0
@@ -28,11 +40,4 @@ export type ConnectionOptions = PgClient.PgPoolConfig
 export const layerPg = (
   options: Outbox.Options & { readonly connection: ConnectionOptions }
 ): Layer.Layer<Outbox.Outbox, StorageError, MessageEditor.MessageEditor> =>
-  Outbox.layer(options).pipe(
-    Layer.provide(
-      Layer.effect(
-        SqlClient.SqlClient,
-        Effect.mapError(PgClient.make(options.connection), (error) => fromSql(error, "connecting to PostgreSQL"))
-      ).pipe(Layer.provide(Reactivity.layer))
-    )
-  )
+  Outbox.layer(options).pipe(Layer.provide(pgClient(options.connection)))

@@ -1,1 +1,180 @@
-export {}
+/**
+ * The outbox for apps not on Effect: `createOutbox` answers an object whose
+ * methods mirror the Effect service and return Promises. Failures reject with
+ * the same typed errors (`StorageError`, `NotFound`, `EditError`).
+ *
+ * @since 0.1.0
+ */
+import { Provider, type RetryPolicy } from "@reword/core"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Outbox from "./Outbox.ts"
+import type { StorageError } from "./OutboxError.ts"
+import { sqliteClient } from "./Sqlite.ts"
+
+export type { Attempt, Counts, Entry, History, Query, Receipt, Recorded, Submission, Version } from "./Outbox.ts"
+export { NotFound, StorageError } from "./OutboxError.ts"
+
+/**
+ * Where the outbox keeps its state: a SQLite file path (or `:memory:`), or a
+ * PostgreSQL URL (`@effect/sql-pg` must be installed).
+ *
+ * @since 0.1.0
+ */
+export type Database =
+  | string
+  | { readonly sqlite: string; readonly synchronous?: "FULL" | "NORMAL" | undefined }
+  | { readonly postgres: string; readonly maxConnections?: number | undefined }
+
+/**
+ * What `createOutbox` takes: the providers (as `createEditor` does) or ready
+ * editors, the database, and the outbox's options.
+ *
+ * @since 0.1.0
+ */
+export interface CreateOutboxOptions extends Omit<Outbox.Options, "editors"> {
+  /** Provider descriptors (`Acquire.provider`, `Bitrix24.provider`); settings from `settings` or `env`. */
+  readonly providers?: ReadonlyArray<Provider.AnyDescriptor> | Provider.AnyDescriptor | undefined
+  /** A plain settings object; when omitted, settings come from `env`. */
+  readonly settings?: Provider.SettingsObject | undefined
+  /** Environment variables to read (default: `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Options only one provider understands, by provider name. */
+  readonly providerOptions?: Readonly<Record<string, object | undefined>> | undefined
+  /** The account of the editor built from `providers` (default `default`). */
+  readonly account?: string | undefined
+  /** Ready editors instead of `providers` (Effect `MessageEditor` services, built with `retry: { maxAttempts: 1 }`). */
+  readonly editors?: ReadonlyArray<Outbox.Route> | undefined
+  /** Transport options of the editor built from `providers` (timeout per attempt, ...). */
+  readonly transport?: Provider.SelectionOptions["transport"] | undefined
+  /** Provider calls at once of the editor built from `providers`. */
+  readonly concurrency?: number | undefined
+  readonly database: Database
+}
+
+/**
+ * The Promise outbox.
+ *
+ * @since 0.1.0
+ */
+export interface PromiseOutbox {
+  readonly record: (message: Outbox.Recorded) => Promise<void>
+  /** Runs `send`, then records the message with the provider id taken from its answer (`answer.id` by default). */
+  readonly recordSent: <A>(
+    message: Outbox.Recorded,
+    send: () => Promise<A>,
+    providerIdOf?: (answer: A) => string | number | undefined
+  ) => Promise<A>
+  readonly submit: (edit: Outbox.Submission) => Promise<Outbox.Receipt>
+  readonly drain: (options?: { readonly timeoutMs?: number | undefined }) => Promise<Outbox.Counts>
+  readonly history: (
+    externalMessageId: string,
+    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+  ) => Promise<Outbox.History | undefined>
+  readonly pending: (query?: Outbox.Query) => Promise<ReadonlyArray<Outbox.Entry>>
+  readonly failed: (query?: Outbox.Query) => Promise<ReadonlyArray<Outbox.Entry>>
+  readonly redrive: (entries?: ReadonlyArray<Outbox.Entry>) => Promise<number>
+  readonly counts: () => Promise<Outbox.Counts>
+  /** Stops the worker and closes the database. Pending edits stay stored for the next start. */
+  readonly close: () => Promise<void>
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+const withDefaultProvider = (source: Provider.Source, name: string): Provider.Source => {
+  if (source._tag === "Object") return Provider.fromObject({ provider: name, ...source.settings })
+  return Provider.fromEnv({ [Provider.PROVIDER_VARIABLE]: name, ...(source.env ?? process.env) })
+}
+
+const editorLayer = (options: CreateOutboxOptions) => {
+  if (options.editors !== undefined) return undefined
+  const raw = options.providers
+  if (raw === undefined) throw new TypeError("createOutbox needs providers (or editors)")
+  const descriptors: ReadonlyArray<Provider.AnyDescriptor> = Array.isArray(raw) ? raw : [raw as Provider.AnyDescriptor]
+  const base: Provider.Source =
+    options.settings === undefined
+      ? Provider.fromEnv(options.env ?? process.env)
+      : Provider.fromObject(options.settings)
+  const single = descriptors.length === 1 ? descriptors[0] : undefined
+  const retry: RetryPolicy.RetryOptions = { ...options.retry, maxAttempts: 1 }
+  return Provider.makeEditor(descriptors, {
+    source: single === undefined ? base : withDefaultProvider(base, single.name),
+    // The outbox retries itself, and must see each attempt that timed out.
+    retry,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.providerOptions === undefined ? {} : { providerOptions: options.providerOptions })
+  })
+}
+
+/**
+ * Opens (and migrates) the database, starts the worker, and answers the outbox.
+ *
+ * @example
+ * ```ts
+ * import { Acquire } from "@reword/acquire"
+ * import { createOutbox } from "@reword/outbox/promise"
+ *
+ * const outbox = await createOutbox({ providers: Acquire.provider, database: "reword.db" })
+ * await outbox.record({ ids: { externalMessageId: "wa-881", providerMessageId: 8288 } })
+ * await outbox.submit({ ids: { externalMessageId: "wa-881" }, text: "Meet at 10." })
+ * await outbox.close()
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const createOutbox = async (options: CreateOutboxOptions): Promise<PromiseOutbox> => {
+  const {
+    database,
+    providers: _p,
+    settings: _s,
+    env: _e,
+    providerOptions: _o,
+    account,
+    editors: _r,
+    transport: _t,
+    concurrency: _c,
+    ...outboxOptions
+  } = options
+  const built = editorLayer(options)
+  const outboxLayer = (editors: ReadonlyArray<Outbox.Route>): Layer.Layer<Outbox.Outbox, StorageError> => {
+    const outbox = Outbox.layerWith(editors, outboxOptions)
+    const spec = typeof database === "string" ? { sqlite: database } : database
+    if ("sqlite" in spec) {
+      return outbox.pipe(Layer.provide(sqliteClient({ filename: spec.sqlite, synchronous: spec.synchronous })))
+    }
+    // Loaded only when asked for: apps on SQLite need no @effect/sql-pg.
+    return Layer.unwrap(
+      Effect.map(
+        Effect.promise(() => import("./pg.ts")),
+        ({ pgClient }) =>
+          outbox.pipe(
+            Layer.provide(pgClient({ url: Redacted.make(spec.postgres), maxConnections: spec.maxConnections }))
+          )
+      )
+    )
+  }
+  const layer: Layer.Layer<Outbox.Outbox, unknown> =
+    built === undefined
+      ? outboxLayer(options.editors ?? [])
+      : Layer.unwrap(Effect.map(built, (editor) => outboxLayer([{ editor, account: account ?? "default" }])))
+  const runtime = ManagedRuntime.make(layer)
+  const service = await runtime.runPromise(Effect.service(Outbox.Outbox)).catch(async (error: unknown) => {
+    await runtime.dispose()
+    throw error
+  })
+  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => runtime.runPromise(effect)
+  const close = () => runtime.dispose()
+  return {
+    record: (message) => run(service.record(message)),
+    recordSent: (message, send, providerIdOf) => run(service.recordSent(message, Effect.promise(send), providerIdOf)),
+    submit: (edit) => run(service.submit(edit)),
+    drain: (drainOptions) =>
+      run(service.drain({ timeout: drainOptions?.timeoutMs === undefined ? undefined : drainOptions.timeoutMs })),
+    history: (externalMessageId, where) => run(service.history(externalMessageId, where)),
+    pending: (query) => run(service.pending(query)),
+    failed: (query) => run(service.failed(query)),
+    redrive: (entries) => run(service.redrive(entries)),
+    counts: () => run(service.counts),
+    close,
+    [Symbol.asyncDispose]: close
+  }
+}
