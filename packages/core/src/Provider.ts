@@ -461,6 +461,14 @@ export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
  * import { Bitrix24 } from "@reword/bitrix24"
  *
  * const EditorLive = Provider.layer([Bitrix24.provider, Acquire.provider])
+ *
+ * // Every option in its one place; providerOptions is typed from the providers listed.
+ * declare const tokenStore: Bitrix24.ProviderOptions["tokenStore"]
+ * const Tuned = Provider.layer([Bitrix24.provider, Acquire.provider], {
+ *   retry: { maxAttempts: 3 },
+ *   transport: { timeout: "10 seconds" },
+ *   providerOptions: { bitrix24: { tokenStore } }
+ * })
  * ```
  *
  * @since 0.1.0
