@@ -111,58 +111,62 @@ describe("rotated refresh tokens are never lost, also when the token store fails
 describe("processes sharing one token file (issue 10, item 7)", () => {
   const tokenFile = Effect.promise(async () => join(await mkdtemp(join(tmpdir(), "reword-shared-")), "tokens.json"))
 
-  it.live("the second editor reads the store before refreshing: it adopts the first one's rotated pair, no invalid_grant", () =>
-    Effect.gen(function* () {
-      const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
-      const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
-      const path = yield* tokenFile
-      const make = () =>
-        Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, {
-            retry: { maxAttempts: 1 },
-            tokenStore: TokenStore.makeFile(path)
-          })
-        )
-      const first = yield* make()
-      const second = yield* make()
-      sandbox.expireAccessToken()
-      yield* first.update({ ids, text: "v1" })
-      yield* second.update({ ids, text: "v2" })
-      assert.strictEqual(sandbox.refreshes(), 1)
-      assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
-      assert.deepStrictEqual(sandbox.inspect(ids)?.history, ["v0", "v1", "v2"])
-    })
+  it.live(
+    "the second editor reads the store before refreshing: it adopts the first one's rotated pair, no invalid_grant",
+    () =>
+      Effect.gen(function* () {
+        const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
+        const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
+        const path = yield* tokenFile
+        const make = () =>
+          Effect.orDie(
+            Bitrix24MessageEditor.make(sandbox.settings, {
+              retry: { maxAttempts: 1 },
+              tokenStore: TokenStore.makeFile(path)
+            })
+          )
+        const first = yield* make()
+        const second = yield* make()
+        sandbox.expireAccessToken()
+        yield* first.update({ ids, text: "v1" })
+        yield* second.update({ ids, text: "v2" })
+        assert.strictEqual(sandbox.refreshes(), 1)
+        assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
+        assert.deepStrictEqual(sandbox.inspect(ids)?.history, ["v0", "v1", "v2"])
+      })
   )
 
-  it.live("invalid_grant right after the other one's rotation, before it stored its pair, is not final: the newer pair is adopted", () =>
-    Effect.gen(function* () {
-      const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
-      const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
-      const path = yield* tokenFile
-      const file = TokenStore.makeFile(path)
-      // The first editor's disk is slow: its rotated pair lands 400 ms after the OAuth server answered.
-      const slow: TokenStore.Service = {
-        load: file.load,
-        save: (tokens) => Effect.andThen(Effect.sleep("400 millis"), file.save(tokens))
-      }
-      const first = yield* Effect.orDie(
-        Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: slow })
-      )
-      const second = yield* Effect.orDie(
-        Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: file })
-      )
-      sandbox.expireAccessToken()
-      const running = yield* Effect.forkChild(first.update({ ids, text: "v1" }))
-      // Once the first one's refresh went through (its pair not stored yet), the second one refreshes too.
-      for (let n = 0; n < 200 && sandbox.refreshes() === 0; n++) yield* Effect.sleep("5 millis")
-      assert.strictEqual(sandbox.refreshes(), 1)
-      const edited = yield* Effect.result(second.update({ ids, text: "v2" }))
-      assert.isTrue(Result.isSuccess(edited), Result.isFailure(edited) ? edited.failure.message : "")
-      yield* Fiber.join(running)
-      assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 1)
-      assert.strictEqual(sandbox.refreshes(), 1)
-      assert.sameMembers(sandbox.inspect(ids)?.history ?? [], ["v0", "v1", "v2"])
-    })
+  it.live(
+    "invalid_grant right after the other one's rotation, before it stored its pair, is not final: the newer pair is adopted",
+    () =>
+      Effect.gen(function* () {
+        const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
+        const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
+        const path = yield* tokenFile
+        const file = TokenStore.makeFile(path)
+        // The first editor's disk is slow: its rotated pair lands 400 ms after the OAuth server answered.
+        const slow: TokenStore.Service = {
+          load: file.load,
+          save: (tokens) => Effect.andThen(Effect.sleep("400 millis"), file.save(tokens))
+        }
+        const first = yield* Effect.orDie(
+          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: slow })
+        )
+        const second = yield* Effect.orDie(
+          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: file })
+        )
+        sandbox.expireAccessToken()
+        const running = yield* Effect.forkChild(first.update({ ids, text: "v1" }))
+        // Once the first one's refresh went through (its pair not stored yet), the second one refreshes too.
+        for (let n = 0; n < 200 && sandbox.refreshes() === 0; n++) yield* Effect.sleep("5 millis")
+        assert.strictEqual(sandbox.refreshes(), 1)
+        const edited = yield* Effect.result(second.update({ ids, text: "v2" }))
+        assert.isTrue(Result.isSuccess(edited), Result.isFailure(edited) ? edited.failure.message : "")
+        yield* Fiber.join(running)
+        assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 1)
+        assert.strictEqual(sandbox.refreshes(), 1)
+        assert.sameMembers([...(sandbox.inspect(ids)?.history ?? [])], ["v0", "v1", "v2"])
+      })
   )
 
   it.live("an invalid_grant that no newer stored pair explains says so", () =>
@@ -175,7 +179,10 @@ describe("processes sharing one token file (issue 10, item 7)", () => {
       yield* other.update({ ids, text: "v1" })
       const path = yield* tokenFile
       const editor = yield* Effect.orDie(
-        Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: TokenStore.makeFile(path) })
+        Bitrix24MessageEditor.make(sandbox.settings, {
+          retry: { maxAttempts: 1 },
+          tokenStore: TokenStore.makeFile(path)
+        })
       )
       const error = yield* Effect.flip(editor.update({ ids, text: "v2" }))
       assert.strictEqual(error.reason._tag, "Unauthorized")

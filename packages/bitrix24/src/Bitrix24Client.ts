@@ -347,7 +347,12 @@ export const make = (options: Options): Service => {
           json: { ...params, auth: Redacted.value(token) },
           secrets: session.secrets()
         })
-      ).pipe(Effect.catchIf((error): error is BucketFull => error instanceof BucketFull, (full) => Effect.fail(bucketFull(full))))
+      ).pipe(
+        Effect.catchIf(
+          (error): error is BucketFull => error instanceof BucketFull,
+          (full) => Effect.fail(bucketFull(full))
+        )
+      )
       return yield* guarded(() => interpret(method, response), response)
     })
 

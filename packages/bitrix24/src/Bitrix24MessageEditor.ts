@@ -346,7 +346,10 @@ export const validateOptions = (options: Options): ReadonlyArray<EditError.Probl
     ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
     ...(typeof bucket === "object" && bucket !== null
       ? [
-          ...OptionCheck.finite("rateLimit.bucket.drainPerSecond", bucket.drainPerSecond, { min: 0, exclusiveMin: true }),
+          ...OptionCheck.finite("rateLimit.bucket.drainPerSecond", bucket.drainPerSecond, {
+            min: 0,
+            exclusiveMin: true
+          }),
           ...OptionCheck.integer("rateLimit.bucket.capacity", bucket.capacity, { min: 1 })
         ]
       : OptionCheck.oneOf("rateLimit.bucket", bucket, Object.keys(RateLimiter.presets))),

@@ -310,7 +310,10 @@ export const makeSession = (options: SessionOptions): Session => {
   const trusted = (candidate: string | undefined): URL | undefined =>
     candidate === undefined
       ? undefined
-      : trustedOAuthUrl(candidate, { configured: options.oauthUrl, allowInsecureLoopback: options.allowInsecureLoopback })
+      : trustedOAuthUrl(candidate, {
+          configured: options.oauthUrl,
+          allowInsecureLoopback: options.allowInsecureLoopback
+        })
 
   const oauthUrlNow: Effect.Effect<URL> = Effect.suspend(() => {
     const stored = state.tokens.oauthUrl

@@ -206,7 +206,7 @@ const MAX_TIMER_MILLIS = 2 ** 31 - 1
 export const checkTimeout = (timeout: Duration.Input | undefined): string | undefined => {
   if (timeout === undefined) return undefined
   const decoded = Duration.fromInput(timeout)
-  if (Option.isNone(decoded)) return "tokenStoreTimeout must be a duration, such as 5000 or \"5 seconds\""
+  if (Option.isNone(decoded)) return 'tokenStoreTimeout must be a duration, such as 5000 or "5 seconds"'
   const millis = Duration.toMillis(decoded.value)
   if (!Number.isFinite(millis) || millis <= 0 || millis > MAX_TIMER_MILLIS) {
     return `tokenStoreTimeout must be more than 0 and at most ${MAX_TIMER_MILLIS} ms`
@@ -242,7 +242,9 @@ const bounded = <A>(
             })
           )
         )
-      ).pipe(Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.forkDetach(Fiber.interrupt(fiber)))))
+      ).pipe(
+        Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.forkDetach(Fiber.interrupt(fiber))))
+      )
     )
   )
 
@@ -257,7 +259,12 @@ export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_T
   const duration = Duration.fromInputUnsafe(timeout)
   return TokenStore.of({
     load: bounded(store.load, "load", duration),
-    save: (tokens) => bounded(Effect.suspend(() => store.save(tokens)), "save", duration)
+    save: (tokens) =>
+      bounded(
+        Effect.suspend(() => store.save(tokens)),
+        "save",
+        duration
+      )
   })
 }
 
@@ -297,8 +304,7 @@ export interface PromiseStore {
  *
  * @since 0.1.0
  */
-export const isPromiseStore = (store: Service | PromiseStore): store is PromiseStore =>
-  typeof store.load === "function"
+export const isPromiseStore = (store: Service | PromiseStore): store is PromiseStore => typeof store.load === "function"
 
 const isNonEmpty = (value: unknown): value is string => typeof value === "string" && value.length > 0
 

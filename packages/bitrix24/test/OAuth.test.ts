@@ -172,22 +172,24 @@ describe("OAuth refresh", () => {
       })
   )
 
-  it.live("the token answer's server_endpoint (one of Bitrix24's OAuth servers) becomes the OAuth server for the next refresh", () =>
-    Effect.gen(function* () {
-      const events: Array<string> = []
-      const valid = new Set([NEW_ACCESS])
-      portalAccepting(valid, events)
-      oauthServer([], [], [{ ...rotated, server_endpoint: "https://oauth.bitrix24.tech/rest/" }])
-      const other = nock("https://oauth.bitrix24.tech")
-        .post(TOKEN_PATH)
-        .reply(200, { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
-      yield* editor.update(request(1))
-      valid.clear()
-      valid.add("access-token-0003-ffff")
-      yield* editor.update(request(2))
-      assert.isTrue(other.isDone())
-    })
+  it.live(
+    "the token answer's server_endpoint (one of Bitrix24's OAuth servers) becomes the OAuth server for the next refresh",
+    () =>
+      Effect.gen(function* () {
+        const events: Array<string> = []
+        const valid = new Set([NEW_ACCESS])
+        portalAccepting(valid, events)
+        oauthServer([], [], [{ ...rotated, server_endpoint: "https://oauth.bitrix24.tech/rest/" }])
+        const other = nock("https://oauth.bitrix24.tech")
+          .post(TOKEN_PATH)
+          .reply(200, { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" })
+        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+        yield* editor.update(request(1))
+        valid.clear()
+        valid.add("access-token-0003-ffff")
+        yield* editor.update(request(2))
+        assert.isTrue(other.isDone())
+      })
   )
 
   it.live("a pair already in the token store wins over the configured one (it is newer)", () =>

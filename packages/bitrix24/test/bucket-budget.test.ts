@@ -14,42 +14,44 @@ const BUDGET_MS = 300
 const SLACK_MS = 250
 
 describe("the client-side bucket within the retry budget (item 9)", () => {
-  it.live("40 concurrent updates on a small bucket: none waits past its budget; those that cannot fit fail fast with RateLimited and retryAfter", () =>
-    Effect.gen(function* () {
-      const editor = yield* editorOn(
-        (seen) => json(200, success(bodyJson(seen).MESSAGES.map((item) => okItem(item)))),
-        {
-          // 10 requests/s, 3 in a burst (2 with the default headroom).
-          rateLimit: { bucket: { drainPerSecond: 10, capacity: 3 } },
-          retry: { maxAttempts: 3, initialDelay: 10, maxDelay: 50, maxElapsed: BUDGET_MS, jitter: false }
+  it.live(
+    "40 concurrent updates on a small bucket: none waits past its budget; those that cannot fit fail fast with RateLimited and retryAfter",
+    () =>
+      Effect.gen(function* () {
+        const editor = yield* editorOn(
+          (seen) => json(200, success(bodyJson(seen).MESSAGES.map((item) => okItem(item)))),
+          {
+            // 10 requests/s, 3 in a burst (2 with the default headroom).
+            rateLimit: { bucket: { drainPerSecond: 10, capacity: 3 } },
+            retry: { maxAttempts: 3, initialDelay: 10, maxDelay: 50, maxElapsed: BUDGET_MS, jitter: false }
+          }
+        )
+        const timed = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, n) => n),
+          (n) =>
+            Effect.gen(function* () {
+              const started = Date.now()
+              const result = yield* Effect.result(editor.update(request(n)))
+              return { result, elapsed: Date.now() - started }
+            }),
+          { concurrency: "unbounded" }
+        )
+        const succeeded = timed.filter(({ result }) => Result.isSuccess(result))
+        const failed = timed.filter(({ result }) => Result.isFailure(result))
+        assert.isAtLeast(succeeded.length, 2)
+        assert.isAtLeast(failed.length, 1)
+        for (const { elapsed } of timed) assert.isAtMost(elapsed, BUDGET_MS + SLACK_MS)
+        for (const { result, elapsed } of failed) {
+          if (Result.isSuccess(result)) continue
+          assert.strictEqual(result.failure.reason._tag, "RateLimited")
+          const retryAfter = "retryAfter" in result.failure.reason ? result.failure.reason.retryAfter : undefined
+          assert.isDefined(retryAfter)
+          assert.isTrue(retryAfter !== undefined && Duration.toMillis(retryAfter) > 0)
+          assert.isAtMost(elapsed, BUDGET_MS + SLACK_MS)
         }
-      )
-      const timed = yield* Effect.forEach(
-        Array.from({ length: 40 }, (_, n) => n),
-        (n) =>
-          Effect.gen(function* () {
-            const started = Date.now()
-            const result = yield* Effect.result(editor.update(request(n)))
-            return { result, elapsed: Date.now() - started }
-          }),
-        { concurrency: "unbounded" }
-      )
-      const succeeded = timed.filter(({ result }) => Result.isSuccess(result))
-      const failed = timed.filter(({ result }) => Result.isFailure(result))
-      assert.isAtLeast(succeeded.length, 2)
-      assert.isAtLeast(failed.length, 1)
-      for (const { elapsed } of timed) assert.isAtMost(elapsed, BUDGET_MS + SLACK_MS)
-      for (const { result, elapsed } of failed) {
-        if (Result.isSuccess(result)) continue
-        assert.strictEqual(result.failure.reason._tag, "RateLimited")
-        const retryAfter = "retryAfter" in result.failure.reason ? result.failure.reason.retryAfter : undefined
-        assert.isDefined(retryAfter)
-        assert.isTrue(retryAfter !== undefined && Duration.toMillis(retryAfter) > 0)
-        assert.isAtMost(elapsed, BUDGET_MS + SLACK_MS)
-      }
-      // The calls that could not fit were refused at once, not after waiting out the budget.
-      assert.isTrue(failed.some(({ elapsed }) => elapsed < BUDGET_MS / 2))
-    })
+        // The calls that could not fit were refused at once, not after waiting out the budget.
+        assert.isTrue(failed.some(({ elapsed }) => elapsed < BUDGET_MS / 2))
+      })
   )
 
   it.live("withPermitWithin: a projected wait longer than allowed fails at once; one within it waits its turn", () =>

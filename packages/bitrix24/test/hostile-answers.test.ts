@@ -26,17 +26,19 @@ const chunkWith =
 const isEditError = (error: unknown): boolean => error instanceof EditError.EditError
 
 describe("hostile answers (item 1)", () => {
-  it.live("an item whose ERRORS nest 5,000 levels deep is that item's typed error; the others keep their outcomes", () =>
-    Effect.gen(function* () {
-      const item = `{"SUCCESS":false,"ERRORS":[${nested(5_000)}],"message":{"id":"m-2"}}`
-      const editor = yield* editorOn(chunkWith(1, item))
-      const outcomes = yield* editor.updateMany([request(1), request(2), request(3)])
-      assert.strictEqual(outcomes.length, 3)
-      assert.isTrue(Result.isSuccess(outcomes[0] as Result.Result<unknown, unknown>))
-      assert.isTrue(Result.isSuccess(outcomes[2] as Result.Result<unknown, unknown>))
-      const second = outcomes[1] as Result.Result<unknown, EditError.EditError>
-      assert.isTrue(Result.isFailure(second) && isEditError(second.failure))
-    })
+  it.live(
+    "an item whose ERRORS nest 5,000 levels deep is that item's typed error; the others keep their outcomes",
+    () =>
+      Effect.gen(function* () {
+        const item = `{"SUCCESS":false,"ERRORS":[${nested(5_000)}],"message":{"id":"m-2"}}`
+        const editor = yield* editorOn(chunkWith(1, item))
+        const outcomes = yield* editor.updateMany([request(1), request(2), request(3)])
+        assert.strictEqual(outcomes.length, 3)
+        assert.isTrue(Result.isSuccess(outcomes[0] as Result.Result<unknown, unknown>))
+        assert.isTrue(Result.isSuccess(outcomes[2] as Result.Result<unknown, unknown>))
+        const second = outcomes[1] as Result.Result<unknown, EditError.EditError>
+        assert.isTrue(Result.isFailure(second) && isEditError(second.failure))
+      })
   )
 
   it.live("an item's ERRORS with thousands of entries or a megabyte of text stay a bounded description", () =>

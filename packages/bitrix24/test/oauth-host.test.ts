@@ -73,14 +73,16 @@ describe("the OAuth server (item 3)", () => {
     })
   )
 
-  it.live.each(["https://oauth.bitrix.info/rest/", "https://oauth.bitrix24.tech/rest/", "https://OAUTH.BITRIX24.TECH./rest/"])(
-    "a server_endpoint of Bitrix24's own (%s) is used for the next refresh",
-    (endpoint) =>
-      Effect.gen(function* () {
-        const { second } = yield* secondRefresh(endpoint)
-        assert.strictEqual(second?.url.hostname, new URL(endpoint).hostname.toLowerCase().replace(/\.$/, ""))
-        assert.strictEqual(second?.url.protocol, "https:")
-      })
+  it.live.each([
+    "https://oauth.bitrix.info/rest/",
+    "https://oauth.bitrix24.tech/rest/",
+    "https://OAUTH.BITRIX24.TECH./rest/"
+  ])("a server_endpoint of Bitrix24's own (%s) is used for the next refresh", (endpoint) =>
+    Effect.gen(function* () {
+      const { second } = yield* secondRefresh(endpoint)
+      assert.strictEqual(second?.url.hostname, new URL(endpoint).hostname.toLowerCase().replace(/\.$/, ""))
+      assert.strictEqual(second?.url.protocol, "https:")
+    })
   )
 
   it.live("a stored oauthUrl outside the allowlist is ignored: the client secret goes to the configured server", () =>
@@ -109,8 +111,9 @@ describe("the OAuth server (item 3)", () => {
       "http://127.0.0.1:8080"
     )
     assert.strictEqual(
-      OAuth.trustedOAuthUrl("https://oauth.example.test:4443/x", { configured: new URL("https://oauth.example.test:4443") })
-        ?.origin,
+      OAuth.trustedOAuthUrl("https://oauth.example.test:4443/x", {
+        configured: new URL("https://oauth.example.test:4443")
+      })?.origin,
       "https://oauth.example.test:4443"
     )
   })

@@ -48,16 +48,18 @@ const storeWith = (access: string, refresh: string) =>
   TokenStore.makeMemory({ accessToken: Redacted.make(access), refreshToken: Redacted.make(refresh) })
 
 describe("secrets in every encoding (item 2)", () => {
-  it.live("an OAuth server echoing the refresh form (form-encoded) leaks neither the client secret nor the refresh token", () =>
-    Effect.gen(function* () {
-      const handler: Handler = (seen) =>
-        seen.url.pathname === TOKEN_PATH
-          ? json(400, { error: "invalid_request", error_description: `could not read the form: ${seen.text}` })
-          : json(401, { error: "expired_token", error_description: "The access token provided has expired" })
-      const editor = yield* editorOn(handler, { tokenStore: storeWith(STORED_ACCESS, STORED_REFRESH) })
-      const error = yield* Effect.flip(editor.update(request(1)))
-      assertClean(error, [SECRET, STORED_REFRESH, STORED_ACCESS])
-    })
+  it.live(
+    "an OAuth server echoing the refresh form (form-encoded) leaks neither the client secret nor the refresh token",
+    () =>
+      Effect.gen(function* () {
+        const handler: Handler = (seen) =>
+          seen.url.pathname === TOKEN_PATH
+            ? json(400, { error: "invalid_request", error_description: `could not read the form: ${seen.text}` })
+            : json(401, { error: "expired_token", error_description: "The access token provided has expired" })
+        const editor = yield* editorOn(handler, { tokenStore: storeWith(STORED_ACCESS, STORED_REFRESH) })
+        const error = yield* Effect.flip(editor.update(request(1)))
+        assertClean(error, [SECRET, STORED_REFRESH, STORED_ACCESS])
+      })
   )
 
   it.live("an OAuth server redirecting to a Location that carries the form leaks nothing", () =>
@@ -93,7 +95,10 @@ describe("secrets in every encoding (item 2)", () => {
           refreshes += 1
           accepted.clear()
           accepted.add(`${MINTED_ACCESS}-${refreshes}`)
-          return json(200, { access_token: `${MINTED_ACCESS}-${refreshes}`, refresh_token: `${MINTED_REFRESH}-${refreshes}` })
+          return json(200, {
+            access_token: `${MINTED_ACCESS}-${refreshes}`,
+            refresh_token: `${MINTED_REFRESH}-${refreshes}`
+          })
         }
         const body = JSON.parse(seen.text) as { auth: string; MESSAGES: Array<Parameters<typeof okItem>[0]> }
         if (!accepted.has(body.auth)) return json(401, { error: "expired_token", error_description: "expired" })

@@ -24,37 +24,39 @@ const rotatingPortal: Handler = (seen) => {
 const never = <A>(): Promise<A> => new Promise<A>(() => {})
 
 describe("a token store under a deadline (item 4)", () => {
-  it.live("a save that never resolves fails the call at the deadline (typed, retryable, naming the token store); later calls go on", () =>
-    Effect.gen(function* () {
-      let hang = true
-      let saved: TokenStore.PlainTokens | undefined
-      const store: TokenStore.PromiseStore = {
-        load: async () => saved,
-        save: (tokens) => {
-          if (hang) return never()
-          saved = tokens
-          return Promise.resolve()
+  it.live(
+    "a save that never resolves fails the call at the deadline (typed, retryable, naming the token store); later calls go on",
+    () =>
+      Effect.gen(function* () {
+        let hang = true
+        let saved: TokenStore.PlainTokens | undefined
+        const store: TokenStore.PromiseStore = {
+          load: async () => saved,
+          save: (tokens) => {
+            if (hang) return never()
+            saved = tokens
+            return Promise.resolve()
+          }
         }
-      }
-      const editor = yield* editorOn(rotatingPortal, { tokenStore: store, tokenStoreTimeout: 100 })
-      const started = Date.now()
-      const error = yield* Effect.flip(editor.update(request(1)))
-      const elapsed = Date.now() - started
-      assert.isBelow(elapsed, 2_000)
-      assert.strictEqual(error.reason._tag, "Unavailable")
-      assert.strictEqual("code" in error.reason ? error.reason.code : undefined, "TOKEN_STORE")
-      assert.isTrue(error.isRetryable)
-      assert.include(error.message, "token store")
-      assert.notInclude(error.message, NEW_ACCESS)
-      // Still hanging: the next call fails the same way in bounded time (the lock was released).
-      const again = yield* Effect.flip(editor.update(request(2)))
-      assert.strictEqual("code" in again.reason ? again.reason.code : undefined, "TOKEN_STORE")
-      // The store is back: the pair kept in memory is stored, then used.
-      hang = false
-      const edited = yield* editor.update(request(3))
-      assert.strictEqual(edited.ids.externalMessageId, "m-3")
-      assert.strictEqual(saved?.refreshToken, NEW_REFRESH)
-    })
+        const editor = yield* editorOn(rotatingPortal, { tokenStore: store, tokenStoreTimeout: 100 })
+        const started = Date.now()
+        const error = yield* Effect.flip(editor.update(request(1)))
+        const elapsed = Date.now() - started
+        assert.isBelow(elapsed, 2_000)
+        assert.strictEqual(error.reason._tag, "Unavailable")
+        assert.strictEqual("code" in error.reason ? error.reason.code : undefined, "TOKEN_STORE")
+        assert.isTrue(error.isRetryable)
+        assert.include(error.message, "token store")
+        assert.notInclude(error.message, NEW_ACCESS)
+        // Still hanging: the next call fails the same way in bounded time (the lock was released).
+        const again = yield* Effect.flip(editor.update(request(2)))
+        assert.strictEqual("code" in again.reason ? again.reason.code : undefined, "TOKEN_STORE")
+        // The store is back: the pair kept in memory is stored, then used.
+        hang = false
+        const edited = yield* editor.update(request(3))
+        assert.strictEqual(edited.ids.externalMessageId, "m-3")
+        assert.strictEqual(saved?.refreshToken, NEW_REFRESH)
+      })
   )
 
   it.live("an Effect store whose save never ends, even uninterruptibly, is cut at the deadline too", () =>
@@ -159,48 +161,50 @@ describe("a Promise-shaped token store (issue 12, item 2)", () => {
     })
   )
 
-  it.live("createEditor takes a Promise-shaped store under providerOptions.bitrix24.tokenStore, and keeps rotated tokens in it", () =>
-    Effect.promise(async () => {
-      let row: TokenStore.PlainTokens | undefined
-      const editor = await createEditor({
-        providers: Bitrix24.provider,
-        settings: {
-          bitrix24: {
-            portalUrl: "https://acme.bitrix24.test",
-            accessToken: ACCESS,
-            refreshToken: "refresh-token-0001-bbbb",
-            clientId: "local.app.0001",
-            clientSecret: "client-secret-0001-cccc",
-            oauthUrl: "https://oauth.bitrix.test",
-            connector: "reword_test",
-            line: 7
-          }
-        },
-        retry: { maxAttempts: 1 },
-        providerOptions: {
-          bitrix24: {
-            tokenStore: {
-              load: async () => row,
-              save: async (tokens) => {
-                row = tokens
-              }
-            },
-            tokenStoreTimeout: 1_000
-          }
-        },
-        transport: { fetch: fakeFetch(rotatingPortal) }
+  it.live(
+    "createEditor takes a Promise-shaped store under providerOptions.bitrix24.tokenStore, and keeps rotated tokens in it",
+    () =>
+      Effect.promise(async () => {
+        let row: TokenStore.PlainTokens | undefined
+        const editor = await createEditor({
+          providers: Bitrix24.provider,
+          settings: {
+            bitrix24: {
+              portalUrl: "https://acme.bitrix24.test",
+              accessToken: ACCESS,
+              refreshToken: "refresh-token-0001-bbbb",
+              clientId: "local.app.0001",
+              clientSecret: "client-secret-0001-cccc",
+              oauthUrl: "https://oauth.bitrix.test",
+              connector: "reword_test",
+              line: 7
+            }
+          },
+          retry: { maxAttempts: 1 },
+          providerOptions: {
+            bitrix24: {
+              tokenStore: {
+                load: async () => row,
+                save: async (tokens: TokenStore.PlainTokens) => {
+                  row = tokens
+                }
+              },
+              tokenStoreTimeout: 1_000
+            }
+          },
+          transport: { fetch: fakeFetch(rotatingPortal) }
+        })
+        try {
+          const edited = await editor.update(request(1))
+          assert.strictEqual(edited.ids.externalMessageId, "m-1")
+          assert.deepStrictEqual(row, { accessToken: NEW_ACCESS, refreshToken: NEW_REFRESH, expiresAt: row?.expiresAt })
+          assert.isNumber(row?.expiresAt)
+        } catch (error) {
+          if (isEditError(error)) throw new Error(error.message)
+          throw error
+        } finally {
+          await editor.dispose()
+        }
       })
-      try {
-        const edited = await editor.update(request(1))
-        assert.strictEqual(edited.ids.externalMessageId, "m-1")
-        assert.deepStrictEqual(row, { accessToken: NEW_ACCESS, refreshToken: NEW_REFRESH, expiresAt: row?.expiresAt })
-        assert.isNumber(row?.expiresAt)
-      } catch (error) {
-        if (isEditError(error)) throw new Error(error.message)
-        throw error
-      } finally {
-        await editor.dispose()
-      }
-    })
   )
 })
