@@ -108,7 +108,7 @@ export const bitrix24Editor = (server: HostileServer): Effect.Effect<MessageEdit
         clientId: "local.hostile",
         clientSecret: Redacted.make(CREDENTIALS.clientSecret),
         connector: "reword_hostile",
-        line: "1",
+        line: 1,
         allowInsecureLoopback: true
       },
       {
