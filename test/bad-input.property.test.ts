@@ -129,7 +129,17 @@ const anything = fc.oneof(
     "\t",
     "😀",
     "🇺🇦",
-    "1/../2"
+    "1/../2",
+    // Text no provider can store or show as sent: lone surrogates, bidi controls, DEL and C1 controls.
+    "\ud800",
+    "a\udfffb",
+    "\u202eexe.txt",
+    "\u200f",
+    "\u061c",
+    "\u2066x\u2069",
+    "\u007f",
+    "\u0085",
+    "\u009b31m"
   ),
   fc.integer(),
   fc.double(),
@@ -321,4 +331,300 @@ describe("bad configuration", () => {
     expect(Redacted.isRedacted((settings as { apiKey: unknown }).apiKey)).toBe(true)
     expect(JSON.stringify(settings)).not.toContain("acquire-secret-key-1234")
   })
+})
+
+/** One character no id or name may hold: NUL, C0, DEL, C1, a bidi control, or half a surrogate pair. */
+const forbidden = fc.oneof(
+  fc.integer({ min: 0, max: 0x1f }).map((code) => String.fromCharCode(code)),
+  fc.integer({ min: 0x7f, max: 0x9f }).map((code) => String.fromCharCode(code)),
+  fc.constantFrom("\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"),
+  fc.constantFrom("\u2066", "\u2067", "\u2068", "\u2069"),
+  fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code))
+)
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code))
+
+/** `value` with `inserted` put at a position chosen by `at` (0 to 1). */
+const insert = (value: string, inserted: string, at: number) => {
+  const position = Math.floor(at * (value.length + 1))
+  return `${value.slice(0, position)}${inserted}${value.slice(position)}`
+}
+
+const wellFormedId = fc.stringMatching(/^[A-Za-z0-9_.:-]{1,20}$/)
+
+/** Where an unsafe character may land, and the field the error must name. */
+const fields = [
+  { path: "ids.externalMessageId", rule: "id" },
+  { path: "ids.externalChatId", rule: "id" },
+  { path: "ids.externalAuthorId", rule: "id" },
+  { path: "text", rule: "text" },
+  { path: "files.0.name", rule: "id" },
+  { path: "author.firstName", rule: "id" },
+  { path: "chat.name", rule: "id" }
+] as const
+
+const baseRequest = (ids: ReadonlyArray<string>, providerMessageId: number) => ({
+  ids: {
+    externalMessageId: ids[0] as string,
+    externalChatId: ids[1] as string,
+    externalAuthorId: ids[2] as string,
+    providerMessageId
+  },
+  text: "Corrected text"
+})
+
+const withUnsafe = (
+  request: ReturnType<typeof baseRequest>,
+  field: (typeof fields)[number],
+  bad: string,
+  at: number
+) => {
+  switch (field.path) {
+    case "ids.externalMessageId":
+    case "ids.externalChatId":
+    case "ids.externalAuthorId": {
+      const key = field.path.slice(4) as "externalMessageId"
+      return { ...request, ids: { ...request.ids, [key]: insert(request.ids[key], bad, at) } }
+    }
+    case "text":
+      return { ...request, text: insert(request.text, bad, at) }
+    case "files.0.name":
+      return { ...request, files: [{ url: "https://cdn.example.com/a.png", name: insert("a.png", bad, at) }] }
+    case "author.firstName":
+      return { ...request, author: { firstName: insert("Ann", bad, at) } }
+    case "chat.name":
+      return { ...request, chat: { name: insert("Support", bad, at) } }
+  }
+}
+
+/** Every string in a JSON value, however deep (bodies are small: the walk is bounded by them). */
+const stringsOf = (value: unknown, into: Array<string> = []): Array<string> => {
+  if (typeof value === "string") into.push(value)
+  else if (Array.isArray(value)) for (const inner of value) stringsOf(inner, into)
+  else if (typeof value === "object" && value !== null) for (const inner of Object.values(value)) stringsOf(inner, into)
+  return into
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const UNSAFE_IN_IDS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u
+const LONE = /\p{Cs}/u
+
+describe.each(editors)("text a provider cannot store, on $name", (entry) => {
+  it("an id, name or file name holding a control, bidi or lone-surrogate character, or text holding a lone surrogate, is InvalidRequest naming that field, and nothing is sent", async () => {
+    const { editor, sent } = build(entry)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(wellFormedId, { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.constantFrom(...fields),
+        forbidden,
+        loneSurrogate,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (ids, providerMessageId, field, bad, lone, at) => {
+          const before = sent.length
+          const request = withUnsafe(baseRequest(ids, providerMessageId), field, field.rule === "text" ? lone : bad, at)
+          const exit = await Effect.runPromiseExit((editor as MessageEditor.Service).update(request as never))
+          expect(Exit.isFailure(exit)).toBe(true)
+          const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as {
+            reason: { _tag: string; problems?: ReadonlyArray<{ path: string }> }
+          }
+          expect(error.reason._tag).toBe("InvalidRequest")
+          expect(error.reason.problems?.map((problem) => problem.path)).toContain(field.path)
+          expect(sent.length).toBe(before)
+        }
+      ),
+      { numRuns: 150, seed: 20261121 }
+    )
+  }, 120_000)
+
+  it("whatever reaches the provider is well-formed Unicode, with no control or bidi character in an id", async () => {
+    const { editor, sent } = build(entry)
+    await fc.assert(
+      fc.asyncProperty(anyRequest, async (input) => {
+        const before = sent.length
+        await Effect.runPromiseExit((editor as MessageEditor.Service).update(input as never))
+        for (const request of sent.slice(before)) {
+          for (const text of [...stringsOf(request.body), request.url.pathname]) expect(LONE.test(text)).toBe(false)
+          expect(UNSAFE_IN_IDS.test(decodeURIComponent(request.url.pathname))).toBe(false)
+          const items = (request.body as { MESSAGES?: ReadonlyArray<Record<string, { id?: unknown }>> }).MESSAGES ?? []
+          for (const item of items) {
+            for (const part of ["user", "message", "chat"]) {
+              expect(UNSAFE_IN_IDS.test(String(item[part]?.id ?? ""))).toBe(false)
+            }
+          }
+        }
+      }),
+      { numRuns: 150, seed: 20261121 }
+    )
+  }, 120_000)
+
+  it("in updateMany, a request with unsafe text is that request's InvalidRequest; the others still go", async () => {
+    const { editor, sent } = build(entry)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            ids: fc.array(wellFormedId, { minLength: 3, maxLength: 3 }),
+            id: fc.integer({ min: 1, max: 10_000 }),
+            unsafe: fc.option(fc.record({ field: fc.constantFrom(...fields), bad: forbidden, lone: loneSurrogate }), {
+              nil: undefined
+            })
+          }),
+          { minLength: 1, maxLength: 12 }
+        ),
+        async (specs) => {
+          const before = sent.length
+          const requests = specs.map(({ ids, id, unsafe }) => {
+            const request = baseRequest(ids, id)
+            return unsafe === undefined
+              ? request
+              : withUnsafe(request, unsafe.field, unsafe.field.rule === "text" ? unsafe.lone : unsafe.bad, 0.5)
+          })
+          const exit = await Effect.runPromiseExit((editor as MessageEditor.Service).updateMany(requests as never))
+          expect(Exit.isSuccess(exit)).toBe(true)
+          const outcomes = Exit.isSuccess(exit) ? exit.value : []
+          expect(outcomes.length).toBe(specs.length)
+          specs.forEach((spec, index) => {
+            const outcome = outcomes[index]
+            if (spec.unsafe === undefined) {
+              expect(outcome?._tag).toBe("Success")
+            } else {
+              expect(outcome?._tag).toBe("Failure")
+              const reason = (outcome as { failure: { reason: { _tag: string; problems?: Array<{ path: string }> } } })
+                .failure.reason
+              expect(reason._tag).toBe("InvalidRequest")
+              expect(reason.problems?.map((problem) => problem.path)).toContain(spec.unsafe.field.path)
+            }
+          })
+          // Only the safe requests were sent (one message per call on Acquire, packed in chunks on Bitrix24).
+          const delivered = sent
+            .slice(before)
+            .reduce(
+              (count, request) => count + ((request.body as { MESSAGES?: Array<unknown> }).MESSAGES?.length ?? 1),
+              0
+            )
+          expect(delivered).toBe(specs.filter((spec) => spec.unsafe === undefined).length)
+        }
+      ),
+      { numRuns: 60, seed: 20261121 }
+    )
+  }, 120_000)
+})
+
+describe("bad options", () => {
+  const numberish = fc.oneof(
+    fc.integer({ min: -5, max: 100 }),
+    fc.double(),
+    fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1.5, 2 ** 31 - 1, 2 ** 31),
+    fc.constantFrom("5", "", null, true)
+  )
+  const durationish = fc.oneof(
+    numberish,
+    fc.constantFrom("1 second", "0 millis", "Infinity", "-1 millis", "soon", "24 days", "25 days"),
+    fc.tuple(fc.double(), fc.double())
+  )
+  const options = fc.record(
+    {
+      retry: maybe(
+        fc.record(
+          { maxAttempts: numberish, initialDelay: durationish, maxDelay: durationish, maxElapsed: durationish },
+          { requiredKeys: [] }
+        )
+      ),
+      concurrency: maybe(numberish),
+      transport: maybe(
+        fc.record(
+          { timeout: durationish, maxResponseBytes: numberish, maxConnectionsPerHost: numberish },
+          { requiredKeys: [] }
+        )
+      ),
+      chunkSize: maybe(numberish),
+      headroom: maybe(numberish),
+      drainPerSecond: maybe(numberish)
+    },
+    { requiredKeys: [] }
+  )
+
+  const millisOf = (input: unknown): number | undefined => {
+    if (typeof input === "number") return input
+    if (typeof input === "string") {
+      const match = /^(-?[0-9.]+) (millis|second|days)$/.exec(input)
+      if (match === null) return Number.NaN
+      const unit = { millis: 1, second: 1000, days: 86_400_000 }[match[2] as "millis"]
+      return Number(match[1]) * unit
+    }
+    if (Array.isArray(input)) return (input[0] as number) * 1000 + (input[1] as number) / 1e6
+    return Number.NaN
+  }
+  const isCount = (value: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
+    value === undefined || (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max)
+  const isDelay = (value: unknown, positive: boolean) => {
+    if (value === undefined) return true
+    const millis = millisOf(value)
+    return (
+      millis !== undefined && Number.isFinite(millis) && (positive ? millis > 0 : millis >= 0) && millis <= 2 ** 31 - 1
+    )
+  }
+
+  it("any option value gives an editor only when it is in its documented range, else a ConfigError naming it; never a defect", async () => {
+    const seen = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...editors), options, async (entry, given) => {
+        const { chunkSize, headroom, drainPerSecond, ...common } = given
+        const own =
+          entry.name === "bitrix24"
+            ? {
+                providerOptions: {
+                  bitrix24: {
+                    ...(chunkSize === undefined ? {} : { chunkSize }),
+                    ...(headroom === undefined && drainPerSecond === undefined
+                      ? {}
+                      : {
+                          rateLimit: {
+                            ...(headroom === undefined ? {} : { headroom }),
+                            ...(drainPerSecond === undefined ? {} : { bucket: { drainPerSecond, capacity: 50 } })
+                          }
+                        })
+                  }
+                }
+              }
+            : {}
+        const exit = await Effect.runPromiseExit(
+          Effect.scoped(
+            Provider.makeEditor([Bitrix24.provider, Acquire.provider], {
+              source: Provider.fromObject({ provider: entry.name, ...entry.settings }),
+              ...(common as object),
+              ...(own as object)
+            })
+          )
+        )
+        const inRange =
+          isCount(common.retry?.maxAttempts, 1) &&
+          isDelay(common.retry?.initialDelay, false) &&
+          isDelay(common.retry?.maxDelay, false) &&
+          isDelay(common.retry?.maxElapsed, false) &&
+          isCount(common.concurrency, 1) &&
+          isDelay(common.transport?.timeout, true) &&
+          isCount(common.transport?.maxResponseBytes, 1) &&
+          isCount(common.transport?.maxConnectionsPerHost, 1) &&
+          (entry.name !== "bitrix24" ||
+            (isCount(chunkSize, 1, 50) &&
+              isCount(headroom, 0) &&
+              (drainPerSecond === undefined ||
+                (typeof drainPerSecond === "number" && Number.isFinite(drainPerSecond) && drainPerSecond > 0))))
+        seen.add(Exit.isSuccess(exit) ? "built" : "refused")
+        if (Exit.isSuccess(exit)) {
+          expect(inRange, `built with ${JSON.stringify(given)}`).toBe(true)
+          return
+        }
+        expect(Cause.hasDies(exit.cause), Cause.pretty(exit.cause)).toBe(false)
+        const error = Cause.squash(exit.cause) as { _tag: string; message: string }
+        expect(error._tag).toBe("ConfigError")
+        expect(inRange, `refused ${JSON.stringify(given)}: ${error.message}`).toBe(false)
+        expect(error.message).toMatch(/retry\.|concurrency|transport\.|chunkSize|rateLimit\./)
+      }),
+      { numRuns: 300, seed: 20261121 }
+    )
+    // The generator reaches both sides of the line.
+    expect([...seen].sort()).toEqual(["built", "refused"])
+  }, 120_000)
 })
