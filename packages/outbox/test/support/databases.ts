@@ -9,14 +9,12 @@ import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PgClient } from "@effect/sql-pg"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { type Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
-import { Reactivity } from "effect/reactivity"
-import { SqlClient } from "effect/sql"
-import { fromSql, type StorageError } from "../../src/OutboxError.ts"
-import * as SqliteClient from "../../src/SqliteClient.ts"
+import { type Context, Effect, Exit, Layer, Scope } from "effect"
+import type { SqlClient } from "effect/sql"
+import type { StorageError } from "../../src/OutboxError.ts"
+import { clientOf, type PlaceSpec } from "./clients.ts"
 
 export interface TestDatabase {
   readonly name: string
@@ -36,24 +34,10 @@ export interface Place {
   readonly spec: PlaceSpec
 }
 
-export type PlaceSpec =
-  | { readonly kind: "sqlite"; readonly filename: string; readonly prefix: string }
-  | { readonly kind: "pg"; readonly url: string; readonly prefix: string; readonly maxConnections: number }
+export type { PlaceSpec } from "./clients.ts"
+export { clientOf }
 
 export const prefixOf = () => `t${randomBytes(5).toString("hex")}_`
-
-export const clientOf = (spec: PlaceSpec): Layer.Layer<SqlClient.SqlClient, StorageError> =>
-  spec.kind === "sqlite"
-    ? Layer.effect(
-        SqlClient.SqlClient,
-        Effect.mapError(SqliteClient.make({ filename: spec.filename }), (e) => fromSql(e, "opening"))
-      ).pipe(Layer.provide(Reactivity.layer))
-    : Layer.effect(
-        SqlClient.SqlClient,
-        Effect.mapError(PgClient.make({ url: Redacted.make(spec.url), maxConnections: spec.maxConnections }), (e) =>
-          fromSql(e, "connecting")
-        )
-      ).pipe(Layer.provide(Reactivity.layer))
 
 const directories: Array<string> = []
 
