@@ -6,19 +6,21 @@
  * @example
  * ```ts
  * import { RewordCommand } from "@reword/cli"
- * import { NodeRuntime, NodeServices } from "@effect/platform-node"
  * import { Effect } from "effect"
  *
- * RewordCommand.run(["update", "--help"]).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+ * RewordCommand.runWith(["update", "--help"]).pipe(Effect.provide(RewordCommand.layerNode), RewordCommand.runMain)
  * ```
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Logger, Stdio } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Logger, Runtime, Stdio } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { ExitCode as Codes, CommandFailed } from "./internal/exit.ts"
 import * as Help from "./internal/help.ts"
+import * as Node from "./internal/node.ts"
 import type * as Providers from "./internal/providers.ts"
+import { safe } from "./internal/terminal.ts"
+import * as Unexpected from "./internal/unexpected.ts"
 import * as SandboxCommand from "./SandboxCommand.ts"
 import * as UpdateCommand from "./UpdateCommand.ts"
 
@@ -88,10 +90,28 @@ export const command = make()
 const builtIns = GlobalFlag.BuiltIns.filter((flag) => flag !== GlobalFlag.Wizard)
 
 /**
+ * A defect that escaped every command (a bug): one line on stderr and, with
+ * `--json`, one JSON error on stdout; never a stack trace, never the defect's
+ * own text (it may hold anything); exit code 1.
+ */
+const reportDefect = (args: ReadonlyArray<string>, defect: unknown): Effect.Effect<never, CommandFailed> =>
+  Effect.gen(function* () {
+    const name = defect instanceof Error ? safe(Unexpected.describe(defect).split(":")[0] ?? "Error") : typeof defect
+    const message = `an unexpected error, a bug in reword (please report it): ${name}`
+    if (args.includes("--json")) {
+      const json = { error: { provider: null, operation: "reword", reason: "Unexpected", message, retryable: false } }
+      yield* Console.log(JSON.stringify(json))
+    }
+    yield* Console.error(`error: ${message}`)
+    return yield* new CommandFailed({ exitCode: Codes.Unexpected, summary: message })
+  })
+
+/**
  * Runs the command tree with these arguments (without the program name):
  * reword's help sections, usage errors on stderr (and as JSON with `--json`),
  * logs on stderr, and every failure carrying its exit code (a usage error is a
- * {@link CommandFailed} with code 2).
+ * {@link CommandFailed} with code 2, an unexpected error one with code 1,
+ * reported on one line: never a stack trace).
  *
  * @since 0.1.0
  */
@@ -103,6 +123,7 @@ export const runWith = (
     Effect.catchIf(CliError.isCliError, (error) =>
       Effect.fail(new CommandFailed({ exitCode: Codes.BadInput, summary: error.message }))
     ),
+    Effect.catchDefect((defect) => reportDefect(args, defect)),
     Effect.provide(
       Layer.mergeAll(
         CliOutput.layer(Help.formatter()),
@@ -120,3 +141,31 @@ export const runWith = (
  */
 export const run = (options: Options = {}): Effect.Effect<void, CommandFailed, Command.Environment> =>
   Stdio.Stdio.use((stdio) => Effect.flatMap(stdio.args, (args) => runWith(args, options)))
+
+/**
+ * The Node services the command needs (arguments and standard streams, reading
+ * `--from` files), on `effect` alone: no other platform package.
+ *
+ * @since 0.1.0
+ */
+export const layerNode: Layer.Layer<Command.Environment> = Node.layer
+
+/**
+ * Runs the command as the process's main program: SIGINT and SIGTERM stop it
+ * cleanly (exit code 130), its exit code is the failure's, and the process
+ * ends once its output is flushed. Nothing is logged on the way out: every
+ * failure was reported already, on one line.
+ *
+ * @since 0.1.0
+ */
+export const runMain = <E, A>(effect: Effect.Effect<A, E>): void =>
+  Node.runMain(effect, {
+    disableErrorReporting: true,
+    // The exit code is set, and the process ends once its output is flushed (process.exit could cut
+    // stdout short when it is a pipe). An interruption (Ctrl-C, SIGTERM) still exits at once.
+    teardown: (exit, onExit) =>
+      Runtime.defaultTeardown(exit, (code) => {
+        if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) onExit(code)
+        else process.exitCode = code
+      })
+  })

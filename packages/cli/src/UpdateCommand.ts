@@ -7,8 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Bitrix24 } from "@reword/bitrix24"
-import { EditError, type EditedMessage, type EditRequest, type MessageEditor, Provider } from "@reword/core"
+import { EditError, type EditedMessage, type EditRequest, type MessageEditor, Provider, Secrets } from "@reword/core"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { type Config, Effect, FileSystem, Option, Result, type Scope, Stdio, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -27,6 +26,8 @@ import {
   secretVariables,
   withOverrides
 } from "./internal/settings.ts"
+import * as Tokens from "./internal/tokens.ts"
+import * as Unexpected from "./internal/unexpected.ts"
 
 /**
  * What the command is built from: the providers, their sandboxes, the environment.
@@ -175,29 +176,95 @@ const configurationMessage = (error: Config.ConfigError): string => {
   return text.replace(/^SourceError:\s*/, "")
 }
 
-/** The editor of the configured provider, for the life of the scope. */
+/**
+ * The editor of the configured provider, for the life of the scope. Its token
+ * store (Bitrix24: the token file, or memory) tells the output of every token
+ * it loads or saves, so that no token read or refreshed is ever printed.
+ */
 const editorOf = (
   run: Run,
   env: Env,
   tokenFile: string | undefined
-): Effect.Effect<MessageEditor.Service, CommandFailed, Scope.Scope> => {
-  const make = Provider.makeEditor(run.resolved.providers, { source: Provider.fromEnv(env) })
-  return (tokenFile === undefined ? make : make.pipe(Effect.provide(Bitrix24.layerTokenFile(tokenFile)))).pipe(
+): Effect.Effect<MessageEditor.Service, CommandFailed, Scope.Scope> =>
+  Provider.makeEditor(run.resolved.providers, { source: Provider.fromEnv(env) }).pipe(
+    Effect.provide(Tokens.layer(tokenFile, run.output.secrets)),
     Effect.catchTag("ConfigError", (error) =>
       badInput(run, "Configuration", configurationMessage(error), Render.CONFIGURATION_HINT)
     )
   )
-}
+
+/** An unexpected error (a defect) as the outcome of the request it met. */
+const unexpectedOf = (provider: string, operation: string) => (defect: unknown) =>
+  new Unexpected.Unexpected({ provider, operation, detail: Unexpected.describe(defect) })
+
+/** One request's outcome: the edited message, its `EditError`, or an unexpected error (never a defect). */
+type LineOutcome = Result.Result<EditedMessage.EditedMessage, EditError.EditError | Unexpected.Unexpected>
+
+/**
+ * Every request's outcome, in order: one `updateMany` call; should it die as a
+ * whole (a bug), each request again on its own, so that one request's defect
+ * is that request's outcome and never loses another's.
+ */
+const editAll = (
+  editor: MessageEditor.Service,
+  requests: ReadonlyArray<EditRequest.EditRequest>
+): Effect.Effect<ReadonlyArray<LineOutcome>> =>
+  requests.length === 0
+    ? Effect.succeed([])
+    : editor.updateMany(requests).pipe(
+        Effect.map(
+          (outcomes): ReadonlyArray<LineOutcome> =>
+            requests.map(
+              (_, index) =>
+                outcomes[index] ??
+                Result.fail(
+                  new Unexpected.Unexpected({
+                    provider: editor.provider,
+                    operation: "updateMany",
+                    detail: "the editor answered no outcome for this request"
+                  })
+                )
+            )
+        ),
+        Effect.catchDefect(() =>
+          Effect.forEach(
+            requests,
+            (request) =>
+              Effect.result(
+                editor
+                  .update(request)
+                  .pipe(
+                    Effect.catchDefect((defect) => Effect.fail(unexpectedOf(editor.provider, "updateMany")(defect)))
+                  )
+              ),
+            { concurrency: 4 }
+          )
+        )
+      )
 
 const descriptorOf = (run: Run, provider: string): Provider.AnyDescriptor | undefined =>
   run.resolved.providers.find((descriptor) => descriptor.name === provider)
 
 /** Prints an edit's failure for a person (stderr). */
-const printError = (run: Run, error: EditError.EditError, prefix = ""): Effect.Effect<void> =>
+const printError = (run: Run, error: EditError.EditError | Unexpected.Unexpected, prefix = ""): Effect.Effect<void> =>
   Effect.gen(function* () {
     yield* run.output.err(`${prefix}error: ${error.message}`)
-    yield* run.output.err(`${prefix}hint: ${Render.hintFor(error, secretVariables(descriptorOf(run, error.provider)))}`)
+    yield* run.output.err(
+      `${prefix}hint: ${
+        error._tag === "Unexpected"
+          ? UNEXPECTED_HINT
+          : Render.hintFor(error, secretVariables(descriptorOf(run, error.provider)))
+      }`
+    )
   })
+
+const UNEXPECTED_HINT = "run the command again with --log-level debug and report what it prints; nothing else is known"
+
+const errorJson = (error: EditError.EditError | Unexpected.Unexpected) =>
+  error._tag === "Unexpected" ? Unexpected.json(error) : Render.editErrorJson(error)
+
+const exitCodeOf = (error: EditError.EditError | Unexpected.Unexpected): ExitCode =>
+  error._tag === "Unexpected" ? ExitCode.Unexpected : Render.exitCodeOf(error)
 
 /** What a sandbox stores, as JSON (`null` when it has no such message). */
 const storedJson = (stored: SandboxServer.StoredMessage | undefined) =>
@@ -297,13 +364,17 @@ const updateOne = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope> =>
     } else {
       editor = yield* editorOf(run, run.env, Option.getOrUndefined(input.bitrix24TokenFile))
     }
-    const result = yield* Effect.result(editor.update(request))
+    const result: LineOutcome = yield* Effect.result(
+      editor
+        .update(request)
+        .pipe(Effect.catchDefect((defect) => Effect.fail(unexpectedOf(editor.provider, "update")(defect))))
+    )
     const extra = rehearsal === undefined ? {} : sandboxJson(rehearsal)
     if (output.json) {
       yield* output.outJson(
         Result.isSuccess(result)
           ? { ...Render.messageJson(result.success), ...extra }
-          : { ...Render.editErrorJson(result.failure), ...extra }
+          : { ...errorJson(result.failure), ...extra }
       )
     }
     if (Result.isSuccess(result)) {
@@ -315,7 +386,7 @@ const updateOne = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope> =>
       yield* output.out(`sandbox: after: ${storedLine(rehearsal.sandbox.inspect(rehearsal.seeded))}`)
     }
     if (Result.isFailure(result)) {
-      return yield* new CommandFailed({ exitCode: Render.exitCodeOf(result.failure), summary: result.failure.message })
+      return yield* new CommandFailed({ exitCode: exitCodeOf(result.failure), summary: result.failure.message })
     }
   })
 
@@ -375,14 +446,14 @@ const updateFrom = (
         ? yield* editorOf(run, run.env, Option.getOrUndefined(input.bitrix24TokenFile))
         : yield* editorOf(run, sandbox.env, undefined)
 
-    const counts = { updated: 0, invalid: 0, providerFailed: 0 }
-    const reasons = new Map<string, EditError.EditError>()
+    const counts = { updated: 0, invalid: 0, providerFailed: 0, unexpected: 0 }
+    const reasons = new Map<string, EditError.EditError | Unexpected.Unexpected>()
 
     const runBatch = (batch: ReadonlyArray<readonly [string, number]>) =>
       Effect.gen(function* () {
         const parsed = yield* Effect.forEach(batch, ([line]) => Effect.result(Requests.fromJsonLine(line)))
         const ready: Array<{ readonly position: number; readonly request: EditRequest.EditRequest }> = []
-        const outcomes: Array<Result.Result<EditedMessage.EditedMessage, EditError.EditError>> = new Array(batch.length)
+        const outcomes: Array<LineOutcome> = new Array(batch.length)
         const rehearsals: Array<Rehearsal | undefined> = new Array(batch.length)
         for (const [position, result] of parsed.entries()) {
           if (Result.isSuccess(result)) ready.push({ position, request: result.success })
@@ -398,7 +469,10 @@ const updateFrom = (
             rehearsals[entry.position] = yield* seed(run, sandbox, entry.request.ids, `line ${number}: `)
           }
         }
-        const edited = yield* editor.updateMany(ready.map((entry) => entry.request))
+        const edited = yield* editAll(
+          editor,
+          ready.map((entry) => entry.request)
+        )
         ready.forEach((entry, index) => {
           const outcome = edited[index]
           if (outcome !== undefined) outcomes[entry.position] = outcome
@@ -415,14 +489,17 @@ const updateFrom = (
             else yield* output.out(`line ${number}: ${Render.updatedLine(message)}`)
           } else {
             const error = outcome.failure
-            if (Render.exitCodeOf(error) === ExitCode.BadInput) counts.invalid += 1
+            const code = exitCodeOf(error)
+            if (code === ExitCode.Unexpected) counts.unexpected += 1
+            else if (code === ExitCode.BadInput) counts.invalid += 1
             else counts.providerFailed += 1
-            if (!reasons.has(error.reason._tag)) reasons.set(error.reason._tag, error)
-            if (output.json) yield* output.outJson({ line: number, ...Render.editErrorJson(error), ...extra })
+            const tag = error._tag === "Unexpected" ? "Unexpected" : error.reason._tag
+            if (!reasons.has(tag)) reasons.set(tag, error)
+            if (output.json) yield* output.outJson({ line: number, ...errorJson(error), ...extra })
             else yield* output.err(`line ${number}: error: ${error.message}`)
           }
         }
-        const failed = counts.invalid + counts.providerFailed
+        const failed = counts.invalid + counts.providerFailed + counts.unexpected
         yield* output.err(`updated ${counts.updated}${total === undefined ? "" : `/${total}`}, failed ${failed}`)
       })
 
@@ -432,25 +509,40 @@ const updateFrom = (
       Effect.match({ onFailure: (error) => Option.some(error), onSuccess: () => Option.none<unknown>() })
     )
 
-    const failed = counts.invalid + counts.providerFailed
+    const failed = counts.invalid + counts.providerFailed + counts.unexpected
     const processed = counts.updated + failed
     if (processed === 0 && Option.isNone(readFailure)) yield* output.err("updated 0, failed 0: no request lines")
     if (!output.json) {
-      for (const error of reasons.values()) {
+      for (const [tag, error] of reasons) {
         yield* output.err(
-          `hint (${error.reason._tag}): ${Render.hintFor(error, secretVariables(descriptorOf(run, error.provider)))}`
+          `hint (${tag}): ${
+            error._tag === "Unexpected"
+              ? UNEXPECTED_HINT
+              : Render.hintFor(error, secretVariables(descriptorOf(run, error.provider)))
+          }`
         )
       }
     }
     yield* output.err(
-      `done: updated ${counts.updated} of ${processed}, failed ${failed} (${counts.invalid} invalid, ${counts.providerFailed} refused or failed by the provider)`
+      `done: updated ${counts.updated} of ${processed}, failed ${failed} (${counts.invalid} invalid, ${counts.providerFailed} refused or failed by the provider${counts.unexpected > 0 ? `, ${counts.unexpected} unexpected` : ""})`
     )
     if (Option.isSome(readFailure)) {
       const message = readErrorMessage(source, readFailure.value)
       yield* output.err(`error: ${message}`)
       return yield* new CommandFailed({
-        exitCode: counts.providerFailed > 0 ? ExitCode.ProviderFailure : ExitCode.BadInput,
+        exitCode:
+          counts.unexpected > 0
+            ? ExitCode.Unexpected
+            : counts.providerFailed > 0
+              ? ExitCode.ProviderFailure
+              : ExitCode.BadInput,
         summary: message
+      })
+    }
+    if (counts.unexpected > 0) {
+      return yield* new CommandFailed({
+        exitCode: ExitCode.Unexpected,
+        summary: `${counts.unexpected} lines met an unexpected error`
       })
     }
     if (counts.providerFailed > 0) {
@@ -462,6 +554,46 @@ const updateFrom = (
     if (counts.invalid > 0) {
       return yield* new CommandFailed({ exitCode: ExitCode.BadInput, summary: `${counts.invalid} lines were invalid` })
     }
+  })
+
+/** Runs the command as its flags ask. */
+const dispatch = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope | FileSystem.FileSystem | Stdio.Stdio> =>
+  Effect.gen(function* () {
+    const { input } = run
+    const given = Requests.requestFlagNames(input)
+    if (input.batchSize < 1) {
+      return yield* badInput(run, "Usage", "--batch-size must be at least 1", "pass --batch-size 1 or more")
+    }
+    if (Option.isSome(input.from)) {
+      if (given.length > 0) {
+        return yield* badInput(
+          run,
+          "Usage",
+          `--from cannot be combined with ${given.join(", ")}: with --from, every request comes from the file`,
+          "put the ids and the text in the file's lines, or drop --from"
+        )
+      }
+      return yield* updateFrom(run, input.from.value)
+    }
+    return yield* updateOne(run)
+  })
+
+/**
+ * A defect outside any one request (a bug): one error line on stderr (and
+ * one JSON error under `--json`), scrubbed and escaped, never a stack trace;
+ * exit code 1.
+ */
+const reportDefect = (run: Run, defect: unknown): Effect.Effect<never, CommandFailed> =>
+  Effect.gen(function* () {
+    const error = new Unexpected.Unexpected({
+      provider: providerNameIn(run.env) ?? "none",
+      operation: "update",
+      detail: Unexpected.describe(defect)
+    })
+    if (run.output.json) yield* run.output.outJson(Unexpected.json(error))
+    yield* run.output.err(`error: ${error.message}`)
+    yield* run.output.err(`hint: ${UNEXPECTED_HINT}`)
+    return yield* new CommandFailed({ exitCode: ExitCode.Unexpected, summary: error.message })
   })
 
 /**
@@ -553,27 +685,12 @@ export const make = (options: Options = {}) => {
         Effect.gen(function* () {
           const processEnv = resolved.env()
           const env = withOverrides(processEnv, { provider: input.provider, settings: input.settings })
-          const output = Output.make({ json: input.json, secrets: secretsIn(env, resolved.providers) })
+          const output = Output.make({ json: input.json, secrets: Secrets.make(secretsIn(env, resolved.providers)) })
           const tokenFile = Option.orElse(input.bitrix24TokenFile, () =>
             Option.fromUndefinedOr(env[BITRIX24_TOKEN_FILE]?.trim() || undefined)
           )
           const run: Run = { input: { ...input, bitrix24TokenFile: tokenFile }, resolved, output, env }
-          const given = Requests.requestFlagNames(input)
-          if (input.batchSize < 1) {
-            return yield* badInput(run, "Usage", "--batch-size must be at least 1", "pass --batch-size 1 or more")
-          }
-          if (Option.isSome(input.from)) {
-            if (given.length > 0) {
-              return yield* badInput(
-                run,
-                "Usage",
-                `--from cannot be combined with ${given.join(", ")}: with --from, every request comes from the file`,
-                "put the ids and the text in the file's lines, or drop --from"
-              )
-            }
-            return yield* updateFrom(run, input.from.value)
-          }
-          return yield* updateOne(run)
+          return yield* output.guard(dispatch(run)).pipe(Effect.catchDefect((defect) => reportDefect(run, defect)))
         })
       )
   ).pipe(

@@ -90,6 +90,60 @@ describe("reword update --from", () => {
     expect(run.stderr).toContain("hint (InvalidRequest): fix the request")
   })
 
+  it("hostile answers (20,000 levels of nesting, terminal control sequences): every line's outcome, escaped, no stack trace", async () => {
+    const [a, b, c] = await Promise.all([sandbox.seedMessage("a"), sandbox.seedMessage("b"), sandbox.seedMessage("c")])
+    const depth = 20_000
+    const nested = `${'{"error":'.repeat(depth)}{"type":"ERROR_SERVER_ERROR"}${"}".repeat(depth)}`
+    const json = { "content-type": "application/json" }
+    sandbox.server.inject({
+      fault: AcquireSandbox.Faults.status(400, nested, json),
+      times: 1,
+      path: `/message/${b.providerMessageId}`
+    })
+    const hostile = "\u001b]52;c;cm0gLXJmIH4=\u0007\u001b[2J\u009b31m\u202egnp.exe"
+    sandbox.server.inject({
+      fault: AcquireSandbox.Faults.status(400, { type: "ERROR_DUPLICATE_RECORD_FOUND", message: hostile }),
+      times: 1,
+      path: `/message/${c.providerMessageId}`
+    })
+    const path = file(
+      "hostile.jsonl",
+      [a, b, c].map((ids) => request(ids.providerMessageId, "fixed"))
+    )
+    for (const flags of [["--json"], []]) {
+      if (flags.length === 0) {
+        sandbox.server.inject({
+          fault: AcquireSandbox.Faults.status(400, nested, json),
+          times: 1,
+          path: `/message/${b.providerMessageId}`
+        })
+        sandbox.server.inject({
+          fault: AcquireSandbox.Faults.status(400, { type: "ERROR_DUPLICATE_RECORD_FOUND", message: hostile }),
+          times: 1,
+          path: `/message/${c.providerMessageId}`
+        })
+      }
+      const run = await reword(["update", "--from", path, "--batch-size", "3", ...flags], { env: sandbox.env })
+      expect(run.code).toBe(3)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+      const unsafe = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/
+      expect(run.stdout).not.toMatch(unsafe)
+      expect(run.stderr).not.toMatch(unsafe)
+      expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /)
+      if (flags.length > 0) {
+        const results = jsonLines(run.stdout)
+        expect(results.map((result) => result.line)).toEqual([1, 2, 3])
+        expect(results[0]).toMatchObject({ text: "fixed" })
+        expect(results[1]).toMatchObject({ error: { provider: "acquire" } })
+        expect(results[2]).toMatchObject({
+          error: { reason: "Rejected", message: expect.stringContaining(hostile) }
+        })
+      } else {
+        expect(run.stderr).toContain("\\u001b]52;c;")
+      }
+    }
+  })
+
   it("exit 0 when every line succeeds; progress per batch over many lines", async () => {
     const seeded = await Promise.all(Array.from({ length: 120 }, (_, index) => sandbox.seedMessage(`m${index}`)))
     const path = file(

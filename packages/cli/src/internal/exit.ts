@@ -10,7 +10,9 @@ export const ExitCode = {
   /** Bad input: command-line usage, an invalid request, content the provider cannot take (Unsupported) or a configuration error. Nothing was sent. */
   BadInput: 2,
   /** The provider refused or failed (an `EditError` other than `InvalidRequest` and `Unsupported`). */
-  ProviderFailure: 3
+  ProviderFailure: 3,
+  /** An unexpected error: a bug in reword (reported on one line, never as a stack trace). */
+  Unexpected: 1
 } as const
 
 /** One of {@link ExitCode}. */

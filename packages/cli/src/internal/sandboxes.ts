@@ -1,8 +1,6 @@
 /**
  * The providers' local emulators, started for the life of a scope.
  */
-import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Data, Effect, type Scope } from "effect"
 
@@ -11,10 +9,17 @@ export interface Starter {
   readonly start: (options?: { readonly port?: number | undefined }) => Promise<SandboxServer.ProviderSandbox>
 }
 
-/** The sandboxes of the providers the command ships with, by provider name. */
+/**
+ * The sandboxes of the providers the command ships with, by provider name:
+ * loaded when one starts (a run without `--sandbox` never loads an emulator).
+ */
 export const defaults: Readonly<Record<string, Starter>> = {
-  bitrix24: Bitrix24Sandbox,
-  acquire: AcquireSandbox
+  bitrix24: {
+    start: (options) => import("@reword/bitrix24/sandbox").then(({ Bitrix24Sandbox }) => Bitrix24Sandbox.start(options))
+  },
+  acquire: {
+    start: (options) => import("@reword/acquire/sandbox").then(({ AcquireSandbox }) => AcquireSandbox.start(options))
+  }
 }
 
 /** A sandbox that could not start (an unusable port, most often). */
