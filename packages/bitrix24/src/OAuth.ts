@@ -212,7 +212,16 @@ export const requestTokens = (params: {
       ...(expiresAt === undefined ? {} : { expiresAt }),
       ...(oauthUrl === undefined ? {} : { oauthUrl })
     } satisfies Tokens
-  })
+  }).pipe(
+    // Whatever the answer holds, reading it never escapes as a defect.
+    Effect.catchDefect(() =>
+      Effect.fail(
+        new EditError.MalformedResponse({
+          description: "the OAuth server's answer to the token refresh could not be read"
+        })
+      )
+    )
+  )
 
 const withRefreshContext = (reason: Reason): Reason => {
   if (!("description" in reason) || reason._tag === "Network") return reason

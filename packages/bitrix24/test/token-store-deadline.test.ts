@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { createEditor, isEditError } from "@reword/core/promise"
 import { Effect, Option, Redacted } from "effect"
+import { expectTypeOf } from "vitest"
 import { bodyJson, editorOn, fakeFetch, type Handler, json } from "./fakeServer.ts"
 import { ACCESS, NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./helpers.ts"
 
@@ -207,4 +208,13 @@ describe("a Promise-shaped token store (issue 12, item 2)", () => {
         }
       })
   )
+})
+
+describe("the descriptor's option type (issue 12, item 2)", () => {
+  it("providerOptions.bitrix24.tokenStore takes either a TokenStore service or a Promise-shaped store", () => {
+    expectTypeOf<Bitrix24.ProviderOptions["tokenStore"]>().toEqualTypeOf<
+      TokenStore.Service | TokenStore.PromiseStore | undefined
+    >()
+    expectTypeOf<TokenStore.PromiseStore["load"]>().returns.toEqualTypeOf<Promise<TokenStore.PlainTokens | undefined>>()
+  })
 })
