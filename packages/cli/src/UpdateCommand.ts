@@ -101,7 +101,8 @@ const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSection> 
         "or the failure",
         '  {"error":{"provider":"acquire","operation":"update","reason":"NotFound","message":"...","retryable":false}}',
         "where reason is an EditError reason (InvalidRequest, Unauthorized, Forbidden, NotFound, RateLimited,",
-        "Unavailable, Network, Timeout, Rejected, Unsupported, MalformedResponse), Configuration or Usage."
+        "Unavailable, Network, Timeout, Rejected, Unsupported, MalformedResponse), Configuration, Usage or",
+        "Unexpected (a bug). Provider text is escaped: control characters print as \\uXXXX, on stdout and stderr."
       ]
     },
     {
@@ -120,8 +121,9 @@ const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSection> 
         "0  success: the message (with --from, every message) was updated",
         "2  bad input: usage, an invalid request, content the provider cannot take (Unsupported), or configuration; nothing was sent",
         "3  the provider refused or failed (any reason other than InvalidRequest and Unsupported)",
-        "   with --from: 3 if any line failed for a provider reason, else 2 if any line was invalid, else 0",
-        "1  an unexpected error (a bug: please report it)"
+        "   with --from: 1 if any line met an unexpected error, else 3 if any line failed for a provider reason,",
+        "   else 2 if any line was invalid, else 0",
+        "1  an unexpected error (a bug: please report it), printed on one line, never as a stack trace"
       ]
     }
   ]
