@@ -121,8 +121,8 @@ const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSection> 
         "0  success: the message (with --from, every message) was updated",
         "2  bad input: usage, an invalid request, content the provider cannot take (Unsupported), or configuration; nothing was sent",
         "3  the provider refused or failed (any reason other than InvalidRequest and Unsupported)",
-        "   with --from: 1 if any line met an unexpected error, else 3 if any line failed for a provider reason,",
-        "   else 2 if any line was invalid, else 0",
+        "   with --from: 3 if any line failed for a provider reason, else 2 if any line was invalid, else 0",
+        "   (but 1 if any line met an unexpected error; every other line still has its outcome)",
         "1  an unexpected error (a bug: please report it), printed on one line, never as a stack trace"
       ]
     }
