@@ -15,7 +15,7 @@ import { BaseUrl, EditError, HttpFailure, type HttpTransport, Secrets } from "@r
 import { Clock, Deferred, Duration, Effect, Exit, Option, Predicate, Redacted, Semaphore } from "effect"
 import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
-import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
+import { TokenStoreError, type Service as TokenStoreService, type Tokens } from "./TokenStore.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -466,19 +466,41 @@ export const makeSession = (options: SessionOptions): Session => {
         })
       )
     return Effect.uninterruptible(
-      Effect.suspend(() => {
-        const current = state.tokens
-        // A pair not stored yet (storing failed) is this session's newest: the store's is older.
-        const reload = state.unsaved
-          ? Effect.succeed(Option.none<Tokens>())
-          : Effect.interruptible(newerStored(current.refreshToken))
-        return Effect.flatMap(reload, (newer) =>
-          Option.isSome(newer)
-            ? Effect.succeed(use(newer.value, "adopted"))
-            : Effect.suspend(() => refreshWith(state.tokens.refreshToken))
-        )
-      })
+      underRefreshLock(
+        Effect.suspend(() => {
+          const current = state.tokens
+          // A pair not stored yet (storing failed) is this session's newest: the store's is older.
+          const reload = state.unsaved
+            ? Effect.succeed(Option.none<Tokens>())
+            : Effect.interruptible(newerStored(current.refreshToken))
+          return Effect.flatMap(reload, (newer) =>
+            Option.isSome(newer)
+              ? Effect.succeed(use(newer.value, "adopted"))
+              : Effect.suspend(() => refreshWith(state.tokens.refreshToken))
+          )
+        })
+      )
     ).pipe(Effect.onExit(settle(deferred)))
+  }
+
+  /**
+   * Reload, refresh and save under the store's cross-process lock, when it
+   * has one: the reload then sees any pair another process stored, and only
+   * one process sharing the store refreshes per expiry.
+   */
+  const underRefreshLock = (refresh: Effect.Effect<Tokens, Reason>): Effect.Effect<Tokens, Reason> => {
+    const withLock = options.store.withRefreshLock
+    if (withLock === undefined) return refresh
+    return withLock(refresh).pipe(
+      Effect.mapError((error) =>
+        error instanceof TokenStoreError
+          ? new EditError.Unavailable({
+              code: "TOKEN_STORE",
+              description: `the token store's refresh lock could not be taken (${error.message}); nothing was refreshed`
+            })
+          : error
+      )
+    )
   }
 
   const settle =

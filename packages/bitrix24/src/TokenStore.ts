@@ -46,6 +46,16 @@ export interface Service {
   readonly load: Effect.Effect<Option.Option<Tokens>, TokenStoreError>
   /** Saves a pair, replacing the previous one. Must be durable when it succeeds. */
   readonly save: (tokens: Tokens) => Effect.Effect<void, TokenStoreError>
+  /**
+   * Optional: runs a token refresh (read the store again, refresh if no other
+   * process did, save the new pair) under a lock held across every process
+   * sharing the store, so that exactly one of them refreshes per expiry. A
+   * store shared by processes (a database row) provides it; the session keeps
+   * its in-process single flight either way. The lock must be released when
+   * `refresh` ends, and when the process holding it dies; failing to take it
+   * is a `TokenStoreError`.
+   */
+  readonly withRefreshLock?: <A, E>(refresh: Effect.Effect<A, E>) => Effect.Effect<A, E | TokenStoreError>
 }
 
 /**
@@ -251,7 +261,8 @@ const bounded = <A>(
 /**
  * A store whose `load` and `save` each fail past `timeout` (default
  * {@link DEFAULT_TIMEOUT}) with a `TokenStoreError` (`timedOut: true`). The
- * editor wraps every store it is given in one.
+ * editor wraps every store it is given in one. A `withRefreshLock` is kept as
+ * it is (it spans a token request, and bounds its own wait).
  *
  * @since 0.1.0
  */
@@ -264,7 +275,9 @@ export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_T
         Effect.suspend(() => store.save(tokens)),
         "save",
         duration
-      )
+      ),
+    // The lock spans a whole refresh (a token request included): it bounds its own wait.
+    ...(store.withRefreshLock === undefined ? {} : { withRefreshLock: store.withRefreshLock })
   })
 }
 
