@@ -111,4 +111,20 @@ describe("HttpTransport: connections per host", () => {
       assert.isAtMost(server.peak(), 1)
     })
   )
+
+  it.live("leaves requests to an app's own global dispatcher (a proxy, a mock)", () =>
+    Effect.gen(function* () {
+      const undici = yield* Effect.promise(() => import("undici"))
+      const previous = undici.getGlobalDispatcher()
+      const mock = new undici.MockAgent()
+      mock.disableNetConnect()
+      mock.get("https://provider.invalid").intercept({ path: "/x" }).reply(200, { via: "the app's dispatcher" })
+      const answer = yield* Effect.suspend(() => {
+        undici.setGlobalDispatcher(mock)
+        return get(HttpTransport.make(), "https://provider.invalid/x")
+      }).pipe(Effect.ensuring(Effect.sync(() => undici.setGlobalDispatcher(previous))))
+      assert.deepStrictEqual(answer.json, { via: "the app's dispatcher" })
+      yield* Effect.promise(() => mock.close())
+    })
+  )
 })

@@ -140,16 +140,34 @@ export const make = (max: number): ConnectionLimit => {
 
 let undici: Promise<typeof import("undici")> | undefined
 
+const GLOBAL_DISPATCHER = Symbol.for("undici.globalDispatcher.1")
+
+/**
+ * Whether the app routes fetch through a dispatcher of its own: a proxy
+ * (`setGlobalDispatcher(new ProxyAgent(...))`, Node's `NODE_USE_ENV_PROXY`),
+ * a mock. Its requests are left to it; only Node's default `Agent` is replaced.
+ */
+const appDispatcher = (): boolean => {
+  const env = globalThis.process?.env?.NODE_USE_ENV_PROXY
+  if (env !== undefined && env !== "" && env !== "0") return true
+  const current = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as
+    | { readonly constructor?: { readonly name?: string } }
+    | undefined
+  return current !== undefined && current.constructor?.name !== "Agent"
+}
+
 /**
  * The global `fetch` over a connection pool of its own that opens at most
  * `connections` sockets per origin (an undici `Agent`, the `undici` that Node
  * bundles, loaded on the first request so that importing reword stays cheap).
  * The global `fetch` is read at each call, so instrumentation that replaces it
- * still sees every request.
+ * still sees every request; an app's own global dispatcher (a proxy, a mock)
+ * is left in charge.
  */
 export const pooledFetch = (connections: number): typeof globalThis.fetch => {
   let dispatcher: Dispatcher | undefined
   return async (input, init) => {
+    if (appDispatcher()) return globalThis.fetch(input, init)
     if (dispatcher === undefined) {
       undici ??= import("undici")
       const { Agent } = await undici
