@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
-import { Context, Duration, Effect, Layer, Option, Queue, type Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Queue, Result, type Scope, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { Delivery } from "./internal/delivery.ts"
 import * as Schema from "./internal/schema.ts"
@@ -377,6 +377,67 @@ export const makeWith = (
         })
       })
 
+    // Group commit: submits waiting at the same moment share one transaction (one fsync), each
+    // answered once it is committed; a submit alone is committed at once.
+    const submissions = yield* Queue.unbounded<Queued>()
+    const storeOne = (queued: Queued, at: number) =>
+      Effect.gen(function* () {
+        const known = yield* store.lookup(queued.key)
+        if (known === undefined && options.unknownMessages !== "record") {
+          return Result.fail(
+            new NotFound({
+              provider: queued.provider,
+              account: queued.account,
+              externalMessageId: queued.ids.externalMessageId
+            })
+          )
+        }
+        if (known === undefined || hasNewIds(known, queued.ids)) {
+          yield* store.record(
+            {
+              provider: queued.provider,
+              account: queued.account,
+              externalMessageId: queued.ids.externalMessageId,
+              externalChatId: queued.ids.externalChatId,
+              externalAuthorId: queued.ids.externalAuthorId,
+              providerMessageId: asText(queued.ids.providerMessageId)
+            },
+            at
+          )
+        }
+        const version = yield* store.submit(
+          { messageKey: queued.key, request: queued.request, text: queued.text, source: queued.source, keepText },
+          at
+        )
+        return Result.succeed(version)
+      })
+    const commit = (batch: ReadonlyArray<Queued>) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        return yield* sql.withTransaction(Effect.forEach(batch, (queued) => storeOne(queued, at)))
+      }).pipe(
+        // A defect fails the batch too: no submit waits forever.
+        Effect.sandbox,
+        Effect.matchEffect({
+          onFailure: (cause) => {
+            const failure = fromSql(Cause.squash(cause), "storing an edit")
+            return Effect.forEach(batch, (queued) => Deferred.fail(queued.deferred, failure), { discard: true })
+          },
+          onSuccess: (results) =>
+            Effect.forEach(
+              batch,
+              (queued, index) => {
+                const result = results[index] as Result.Result<number, NotFound>
+                return Result.isSuccess(result)
+                  ? Deferred.succeed(queued.deferred, result.success)
+                  : Deferred.fail(queued.deferred, result.failure)
+              },
+              { discard: true }
+            )
+        })
+      )
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.takeBetween(submissions, 1, 512), commit)))
+
     const submit = (edit: Submission): Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError> =>
       Effect.gen(function* () {
         const { provider, account } = yield* routeOf(edit)
@@ -388,34 +449,18 @@ export const makeWith = (
           EditRequest.decode({ ...rest, ids }),
           (reason) => new EditError.EditError({ provider, operation: "update", reason })
         )
-        const request = JSON.stringify(rest)
-        const version = yield* sql
-          .withTransaction(
-            Effect.gen(function* () {
-              const at = yield* now
-              const known = yield* store.lookup(key)
-              if (known === undefined) {
-                if (options.unknownMessages !== "record") {
-                  return yield* new NotFound({ provider, account, externalMessageId })
-                }
-              }
-              if (known === undefined || hasNewIds(known, ids)) {
-                yield* store.record(
-                  {
-                    provider,
-                    account,
-                    externalMessageId,
-                    externalChatId: ids.externalChatId,
-                    externalAuthorId: ids.externalAuthorId,
-                    providerMessageId: asText(ids.providerMessageId)
-                  },
-                  at
-                )
-              }
-              return yield* store.submit({ messageKey: key, request, text: checked.text, source, keepText }, at)
-            })
-          )
-          .pipe(Effect.mapError((error) => (error instanceof NotFound ? error : fromSql(error, "storing an edit"))))
+        const deferred = yield* Deferred.make<number, NotFound | StorageError>()
+        yield* Queue.offer(submissions, {
+          key,
+          provider,
+          account,
+          ids,
+          request: JSON.stringify(rest),
+          text: checked.text,
+          source,
+          deferred
+        })
+        const version = yield* Deferred.await(deferred)
         yield* Queue.offer(wake, undefined)
         return { provider, account, externalMessageId, version }
       })
@@ -539,6 +584,17 @@ export const makeWith = (
       runWorker
     })
   })
+
+interface Queued {
+  readonly key: string
+  readonly provider: string
+  readonly account: string
+  readonly ids: Submission["ids"]
+  readonly request: string
+  readonly text: string | undefined
+  readonly source: string | undefined
+  readonly deferred: Deferred.Deferred<number, NotFound | StorageError>
+}
 
 const hasNewIds = (known: Store.MessageRow, ids: Submission["ids"]): boolean =>
   (ids.externalChatId !== undefined && known.externalChatId === undefined) ||

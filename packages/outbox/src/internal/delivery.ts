@@ -22,6 +22,9 @@ export interface DeliveryConfig {
   readonly wake: Queue.Queue<void>
 }
 
+/** How long a worker woken by a submit waits for more (core's batch window is the same). */
+const GATHER_WINDOW = Duration.millis(20)
+
 /** The reasons after which the provider has certainly not applied the edit, yet may later. */
 const REFUSED_FOR_NOW = new Set(["RateLimited"])
 
@@ -128,7 +131,12 @@ export class Delivery {
     const due = yield* config.store.nextDue
     const at = yield* this.now
     const wait = due === undefined ? config.pollMs : Math.max(1, Math.min(config.pollMs, due - at))
-    yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(config.wake))
+    const woken = yield* Effect.raceFirst(
+      Effect.as(Effect.sleep(Duration.millis(wait)), false),
+      Effect.as(Queue.take(config.wake), true)
+    )
+    // Woken by a submit: let the edits that follow it arrive, so that they share provider calls.
+    if (woken) yield* Effect.sleep(GATHER_WINDOW)
   })
 
   private readonly loop = Effect.gen({ self: this }, function* () {
