@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from "vitest/config"
 // Tests run against `src` through the `@reword/source` export condition: no build needed.
 const conditions = ["@reword/source"]
 const resolution = { resolve: { conditions }, ssr: { resolve: { conditions } } }
-const packages = ["core", "bitrix24", "acquire", "cli", "outbox"]
+const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres"]
 const testTimeout = 30_000
 
 /**

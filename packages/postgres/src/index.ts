@@ -1,0 +1,21 @@
+/**
+ * reword across processes on PostgreSQL: the Bitrix24 token pair in one row
+ * per portal and application (compare-and-swap saves, one refresh per expiry
+ * under a lock), and the portal's request budget in one row per portal,
+ * shared by every instance of an app.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The Bitrix24 rate limit shared through PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as PgRateLimiter from "./PgRateLimiter.ts"
+/**
+ * The Bitrix24 token pair in PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as PgTokenStore from "./PgTokenStore.ts"
