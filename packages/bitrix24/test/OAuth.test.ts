@@ -108,7 +108,8 @@ describe("OAuth refresh", () => {
       const forms: Array<URLSearchParams> = []
       portalAccepting(new Set([NEW_ACCESS]), events)
       oauthServer(forms, [], [rotated, rotated])
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      // One message per call: concurrent update() calls would otherwise share calls; this test is about 6 calls.
+      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, chunkSize: 1 })
       const edited = yield* Effect.all(
         [1, 2, 3, 4, 5, 6].map((n) => editor.update(request(n))),
         { concurrency: "unbounded" }

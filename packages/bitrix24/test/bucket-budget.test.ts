@@ -21,6 +21,8 @@ describe("the client-side bucket within the retry budget (item 9)", () => {
         const editor = yield* editorOn(
           (seen) => json(200, success(bodyJson(seen).MESSAGES.map((item) => okItem(item)))),
           {
+            // One message per call: concurrent update() calls would otherwise share calls; this test is about 40 calls.
+            chunkSize: 1,
             // 10 requests/s, 3 in a burst (2 with the default headroom).
             rateLimit: { bucket: { drainPerSecond: 10, capacity: 3 } },
             retry: { maxAttempts: 3, initialDelay: 10, maxDelay: 50, maxElapsed: BUDGET_MS, jitter: false }

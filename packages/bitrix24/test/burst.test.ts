@@ -34,7 +34,9 @@ describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 
         // No rateLimit or rateLimiter option: the default limiter. A call waits for the bucket only within its
         // retry budget (maxElapsed): the last of 300 waits about 125 s, so the budget here is 180 s.
         const editor = yield* Bitrix24MessageEditor.make(server.settings, {
-          retry: { maxAttempts: 1, maxElapsed: "180 seconds" }
+          retry: { maxAttempts: 1, maxElapsed: "180 seconds" },
+          // One message per call: concurrent update() calls would otherwise share calls; this test is about 300 calls.
+          chunkSize: 1
         })
         const started = Date.now()
         // 300 separate imconnector.update.messages calls, all sent at once from the app's side.

@@ -107,6 +107,8 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
         const { store, saved } = countingStore()
         const editor = yield* Bitrix24MessageEditor.make(server.settings, {
           retry: { maxAttempts: 1 },
+          // One message per call: concurrent update() calls would otherwise share calls; this test is about 100 calls.
+          chunkSize: 1,
           tokenStore: store,
           rateLimit: { bucket }
         })
@@ -168,6 +170,8 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
     Effect.gen(function* () {
       const editor = yield* Bitrix24MessageEditor.make(server.settings, {
         retry: { maxAttempts: 1 },
+        // One message per call: concurrent update() calls would otherwise share calls; this test is about 20 calls.
+        chunkSize: 1,
         rateLimiter: limiter
       })
       return yield* Effect.all(

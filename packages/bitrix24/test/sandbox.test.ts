@@ -722,7 +722,11 @@ describe("limits", () => {
     () =>
       Effect.gen(function* () {
         const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: { drainPerSecond: 1, capacity: 2 } })
-        const editor = yield* editorOf(sandbox, { rateLimit: { bucket: { drainPerSecond: 1000, capacity: 1000 } } })
+        // One message per call: concurrent update() calls would otherwise share calls; this test is about 3 calls.
+        const editor = yield* editorOf(sandbox, {
+          chunkSize: 1,
+          rateLimit: { bucket: { drainPerSecond: 1000, capacity: 1000 } }
+        })
         const outcomes = yield* Effect.forEach([1, 2, 3], (n) => Effect.result(editor.update(edit(n, "x"))), {
           concurrency: "unbounded"
         })

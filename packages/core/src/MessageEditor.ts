@@ -19,6 +19,7 @@ import {
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
+import * as Packer from "./internal/packer.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import type * as Secrets from "./Secrets.ts"
 
@@ -99,13 +100,22 @@ export interface Adapter {
   /**
    * Sends several edits in one provider call (one attempt: core retries the
    * call). It answers one result per request, in order, or fails as a whole.
-   * When present, `updateMany` groups requests by `capabilities.maxMessagesPerCall`.
+   * When present (and `capabilities.maxMessagesPerCall` is above 1), `updateMany`
+   * groups requests by `capabilities.maxMessagesPerCall`, and concurrent
+   * `update` calls are packed into shared calls.
    */
   readonly updateBatch?:
     | ((
         requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
       ) => Effect.Effect<ReadonlyArray<Result.Result<EditedMessage, EditErrorReason>>, EditErrorReason>)
     | undefined
+  /**
+   * How many requests the next `updateBatch` call should carry now (from 1 to
+   * `capabilities.maxMessagesPerCall`), when the provider's own answers say
+   * (its server time per message, say). Read before every call; default
+   * `capabilities.maxMessagesPerCall`.
+   */
+  readonly batchSize?: (() => number) | undefined
   /**
    * Every secret the adapter knows (configured, stored, refreshed), kept up to
    * date: each reason is scrubbed of them once more before it leaves, in every
@@ -129,6 +139,23 @@ export interface EditorOptions {
 }
 
 const DEFAULT_CONCURRENCY = 4
+
+/** A group cut into the fewest parts of at most `size`, as even as can be (50 at 24: 17, 17, 16). */
+const splitEvenly = <A>(
+  items: Arr.NonEmptyReadonlyArray<A>,
+  size: number
+): ReadonlyArray<Arr.NonEmptyReadonlyArray<A>> => {
+  if (items.length <= size) return [items]
+  const parts = Math.ceil(items.length / size)
+  const result: Array<Arr.NonEmptyReadonlyArray<A>> = []
+  let start = 0
+  for (let part = 0; part < parts; part++) {
+    const length = Math.ceil((items.length - start) / (parts - part))
+    result.push(items.slice(start, start + length) as unknown as Arr.NonEmptyReadonlyArray<A>)
+    start += length
+  }
+  return result
+}
 /** The longest a request waits for others to share its provider call. */
 const BATCH_WINDOW = "20 millis"
 
@@ -207,13 +234,28 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     return Option.isSome(error) ? error.value.reason._tag : "interrupted"
   }
 
+  /**
+   * Concurrent `update` calls share provider calls when the adapter takes many
+   * messages per call: one attempt per call, each caller retrying its own
+   * request (a retry joins whatever call leaves next).
+   */
+  const packer =
+    adapter.updateBatch !== undefined && capabilities.maxMessagesPerCall > 1
+      ? Packer.make({
+          size: () => batchSizeNow(),
+          slots: concurrency,
+          send: (requests) => callBatch(adapter.updateBatch as NonNullable<Adapter["updateBatch"]>, requests, false)
+        })
+      : undefined
+  const sendOne = packer === undefined ? attempt : packer.submit
+
   const updateError = fail("update")
   const updateSpan = { attributes: { "reword.provider": provider, "reword.operation": "update" } }
   // A stack trace per call costs more than the rest of the span; the span's name says where it is.
   const noStackTrace = { captureStackTrace: false }
   const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
     prepare(input).pipe(
-      Effect.flatMap((request) => retrying(attempt(request))),
+      Effect.flatMap((request) => retrying(sendOne(request))),
       Effect.mapError(updateError),
       Effect.onExit((exit) => Effect.annotateCurrentSpan("reword.outcome", outcomeOf(exit))),
       Effect.withSpan("MessageEditor.update", updateSpan, noStackTrace)
@@ -229,6 +271,47 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       Effect.result
     )
 
+  const batchSizeNow = (): number => {
+    const size = Math.floor(adapter.batchSize?.() ?? capabilities.maxMessagesPerCall)
+    return Number.isFinite(size) ? Math.min(Math.max(1, size), capabilities.maxMessagesPerCall) : 1
+  }
+
+  /**
+   * One provider call for prepared requests (retried as a whole, or one
+   * attempt): one result per request, in order, never a failure. A call that
+   * fails, or answers a wrong number of results, is every request's reason.
+   */
+  const callBatch = (
+    updateBatch: NonNullable<Adapter["updateBatch"]>,
+    requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>,
+    retried: boolean
+  ): Effect.Effect<Array<Packer.ItemResult>> => {
+    const call = Effect.suspend(() => updateBatch(requests)).pipe(contained(unreadableAnswer))
+    return (retried ? retrying(call) : call).pipe(
+      Effect.flatMap((results) =>
+        results.length === requests.length
+          ? Effect.succeed(results)
+          : Effect.fail(
+              new MalformedResponse({
+                description: `the provider answered ${results.length} results for ${requests.length} messages`
+              })
+            )
+      ),
+      Effect.result,
+      Effect.map((answered) =>
+        requests.map((_, position): Packer.ItemResult => {
+          if (Result.isFailure(answered)) return Result.fail(answered.failure)
+          const result: unknown = answered.success[position]
+          return !Packer.isItemResult(result)
+            ? Result.fail(unreadableAnswer(undefined))
+            : Result.isFailure(result)
+              ? Result.fail(result.failure as EditErrorReason)
+              : Result.succeed(result.success as EditedMessage)
+        })
+      )
+    )
+  }
+
   /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
   const updateGroup = Effect.fnUntraced(function* (
     updateBatch: NonNullable<Adapter["updateBatch"]>,
@@ -243,31 +326,17 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     })
     if (!Arr.isArrayNonEmpty(ready)) return outcomes
     const requests = Arr.map(ready, (entry) => entry.request)
-    const call = Effect.suspend(() => updateBatch(requests)).pipe(contained(unreadableAnswer))
-    const answered = yield* retrying(call).pipe(
-      Effect.flatMap((results) =>
-        results.length === ready.length
-          ? Effect.succeed(results)
-          : Effect.fail(
-              new MalformedResponse({
-                description: `the provider answered ${results.length} results for ${ready.length} messages`
-              })
-            )
-      ),
-      Effect.result
-    )
-    ready.forEach((entry, position) => {
-      if (Result.isFailure(answered)) {
-        outcomes[entry.index] = Result.fail(toError(answered.failure))
-        return
-      }
-      const result: unknown = answered.success[position]
-      outcomes[entry.index] = !Result.isResult(result)
-        ? Result.fail(toError(unreadableAnswer(undefined)))
-        : Result.isFailure(result)
-          ? Result.fail(toError(result.failure as EditErrorReason))
-          : Result.succeed(result.success as EditedMessage)
-    })
+    let offset = 0
+    for (const part of splitEvenly(requests, batchSizeNow())) {
+      const results = yield* callBatch(updateBatch, part, true)
+      results.forEach((result, position) => {
+        const index = (ready[offset + position] as { readonly index: number }).index
+        outcomes[index] = Result.isFailure(result)
+          ? Result.fail(toError(result.failure))
+          : Result.succeed(result.success)
+      })
+      offset += part.length
+    }
     return outcomes
   })
 
