@@ -1,48 +1,140 @@
 /**
- * The Acquire adapter in one name, for apps: `import { Acquire } from
- * "@reword/acquire"`, then `Acquire.layerConfig()`, `Acquire.layer({...})`,
- * `Acquire.make({...})`, or `Acquire.provider` for core's provider selection
- * and `createEditor`. The low-level client is `AcquireClient`.
+ * The Acquire adapter's front door, for apps: `import { Acquire } from
+ * "@reword/acquire"`, then `Acquire.layerConfig(options)`,
+ * `Acquire.layer(settings, options)`, `Acquire.make(settings, options)`, or
+ * `Acquire.provider` for core's provider selection and `createEditor`. The
+ * other modules hold the parts: `AcquireConfig` (settings), `AcquireClient`
+ * (the typed client), `AcquireMessageEditor` (what Acquire adds to core's
+ * editor), `AcquireSchemas` (the answers).
  *
  * @since 0.1.0
  */
-export type { Settings } from "./AcquireConfig.ts"
-export {
-  /**
-   * What Acquire can do: text only, one message per call, addressed by `ids.providerMessageId`.
-   *
-   * @since 0.1.0
-   */
-  capabilities,
-  /**
-   * An editor over an existing `AcquireClient`.
-   *
-   * @since 0.1.0
-   */
-  fromClient,
-  /**
-   * The `MessageEditor` layer, from settings in code.
-   *
-   * @since 0.1.0
-   */
-  layer,
-  /**
-   * The `MessageEditor` layer, from `ACQUIRE_*` environment variables.
-   *
-   * @since 0.1.0
-   */
-  layerConfig,
-  /**
-   * Builds the editor (an `Effect` that fails with a `ConfigError` on unusable settings).
-   *
-   * @since 0.1.0
-   */
-  make,
-  type Options,
-  /**
-   * The descriptor for `Provider.layer`, `Provider.makeEditor` and `createEditor`.
-   *
-   * @since 0.1.0
-   */
-  provider
-} from "./AcquireMessageEditor.ts"
+import { HttpTransport, MessageEditor, OptionCheck, Provider } from "@reword/core"
+import { type Config, Effect, Layer } from "effect"
+import * as AcquireConfig from "./AcquireConfig.ts"
+import { capabilities, toEditedMessage, validate } from "./AcquireMessageEditor.ts"
+import * as Calls from "./internal/calls.ts"
+
+/**
+ * The editor's options: what every editor takes (`retry`, `concurrency`, and
+ * `transport` for HTTP). Acquire takes none of its own.
+ *
+ * @category options
+ * @since 0.1.0
+ */
+export interface Options extends MessageEditor.EditorOptions {}
+
+/**
+ * The options only Acquire understands, as `providerOptions.acquire`: none.
+ *
+ * @category options
+ * @since 0.1.0
+ */
+export type ProviderOptions = Provider.NoOptions
+
+/**
+ * The editor from checked settings and checked options: the one builder every
+ * constructor below ends in. A request reaches `update` validated (core's
+ * checks, then `AcquireMessageEditor.validate`), so its id is a positive
+ * integer and its text is there; a call's reason goes back to core as it is.
+ */
+const build = (settings: AcquireConfig.Settings, options: Options): MessageEditor.Service => {
+  const calls = Calls.make(settings, HttpTransport.make(options.transport))
+  return MessageEditor.make(
+    {
+      provider: AcquireConfig.name,
+      capabilities,
+      validate,
+      update: (request) =>
+        Effect.map(
+          calls.update(Number(request.ids.providerMessageId), { text: request.text ?? "", language: request.language }),
+          (message) => toEditedMessage(request, message)
+        )
+    },
+    options
+  )
+}
+
+const checkOptions = (options: Options | undefined) => OptionCheck.check(OptionCheck.editorOptions(options))
+
+/**
+ * Builds the editor from settings in code (checked once here). Fails with a
+ * `ConfigError` naming the wrong setting or option (never printing the key).
+ *
+ * @example
+ * ```ts
+ * import { Acquire } from "@reword/acquire"
+ * import { Redacted } from "effect"
+ *
+ * const editor = Acquire.make(
+ *   { accountId: "acme", apiKey: Redacted.make(process.env.ACQUIRE_API_KEY ?? "") },
+ *   { retry: { maxAttempts: 3 }, transport: { timeout: "10 seconds" } }
+ * )
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (
+  settings: AcquireConfig.SettingsInput,
+  options: Options = {}
+): Effect.Effect<MessageEditor.Service, Config.ConfigError> =>
+  Effect.andThen(checkOptions(options), () =>
+    Effect.map(Effect.fromResult(AcquireConfig.check(settings)), (checked) => build(checked, options))
+  )
+
+/**
+ * The `MessageEditor` layer of Acquire, from settings given in code.
+ *
+ * @example
+ * ```ts
+ * import { Acquire } from "@reword/acquire"
+ * import { Redacted } from "effect"
+ *
+ * const EditorLive = Acquire.layer(
+ *   { accountId: "acme", apiKey: Redacted.make(process.env.ACQUIRE_API_KEY ?? "") },
+ *   { concurrency: 8 }
+ * )
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (
+  settings: AcquireConfig.SettingsInput,
+  options: Options = {}
+): Layer.Layer<MessageEditor.MessageEditor, Config.ConfigError> =>
+  Layer.effect(MessageEditor.MessageEditor, make(settings, options))
+
+/**
+ * The `MessageEditor` layer of Acquire, with its settings read from the
+ * environment (the current `ConfigProvider`): `ACQUIRE_ACCOUNT_ID`,
+ * `ACQUIRE_API_KEY`, and optionally `ACQUIRE_BASE_URL` and
+ * `ACQUIRE_ALLOW_INSECURE_LOOPBACK`. A missing setting fails naming its variable.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<MessageEditor.MessageEditor, Config.ConfigError> =>
+  Layer.effect(
+    MessageEditor.MessageEditor,
+    Effect.andThen(checkOptions(options), () =>
+      Effect.map(AcquireConfig.read(), (settings) => build(settings, options))
+    )
+  )
+
+/**
+ * The descriptor that lets core select Acquire by configuration
+ * (`REWORD_PROVIDER=acquire`, or a single provider given to `createEditor`):
+ * core reads and checks the settings through `config`, then `make` builds.
+ *
+ * @category descriptor
+ * @since 0.1.0
+ */
+export const provider: Provider.Descriptor<AcquireConfig.Settings, ProviderOptions, typeof AcquireConfig.name> =
+  Provider.describe({
+    name: AcquireConfig.name,
+    settings: AcquireConfig.settings,
+    config: AcquireConfig.config,
+    make: (settings, options) => Effect.map(checkOptions(options), () => build(settings, options ?? {}))
+  })

@@ -8,10 +8,10 @@
  * @since 0.1.0
  */
 import { EditError, HttpTransport, OptionCheck } from "@reword/core"
-import { Clock, type Config, Context, Effect, Layer, Redacted, Result, Schema } from "effect"
+import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
-import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "./AcquireSchemas.ts"
-import { malformed, reasonOf } from "./internal/errors.ts"
+import type { AcquireMessage, Deleted } from "./AcquireSchemas.ts"
+import * as Calls from "./internal/calls.ts"
 import { ID_RULE, MESSAGE_ID_RULE, parsePositiveId } from "./internal/ids.ts"
 
 /**
@@ -77,195 +77,76 @@ export interface Service {
 /**
  * The client as a service.
  *
+ * @category services
  * @since 0.1.0
  */
 export class AcquireClient extends Context.Service<AcquireClient, Service>()("@reword/acquire/AcquireClient") {}
 
 /**
- * The client's options: the settings, and how to talk HTTP.
+ * The client's options: how to talk HTTP (timeout, body cap, connections per
+ * host, a custom `fetch`, extra headers), under `transport` as for the editor.
  *
+ * @category options
  * @since 0.1.0
  */
-export interface Options extends AcquireConfig.Settings, HttpTransport.TransportOptions {}
+export interface Options {
+  readonly transport?: HttpTransport.TransportOptions | undefined
+}
 
 type Reason = EditError.EditErrorReason
-type Method = HttpTransport.HttpRequest["method"]
-
-interface Endpoint {
-  readonly method: Method
-  readonly path: ReadonlyArray<string | number>
-  readonly query?: Readonly<Record<string, string>> | undefined
-  readonly json?: unknown
-}
 
 const invalid = (path: string, message: string): Reason =>
   new EditError.InvalidRequest({ problems: [{ path, message }] })
 
-const messageBody = (message: MessageInput) => ({
-  type: message.type ?? "message",
-  message: message.text,
-  ...(message.language === undefined ? {} : { translateLangKey: message.language })
-})
+const idAt = (path: string, value: unknown, rule: string = ID_RULE): Result.Result<number, Reason> =>
+  Result.mapError(parsePositiveId(value, rule), (message) => invalid(path, message))
 
-const checkText = (text: unknown): Result.Result<string, Reason> =>
-  typeof text === "string" && text.trim().length > 0
-    ? Result.succeed(text)
+const contentOf = (message: MessageInput): Result.Result<Calls.Content, Reason> =>
+  typeof message.text === "string" && message.text.trim().length > 0
+    ? Result.succeed(message)
     : Result.fail(invalid("text", "must not be empty: Acquire stores text only"))
 
 /**
- * Builds a client over checked settings and a transport.
- *
- * @since 0.1.0
+ * The public client over the internal calls: it checks what it is given (ids,
+ * text), and wraps a call's reason in an `EditError` once, with its operation.
  */
-export const fromSettings = (
-  settings: AcquireConfig.ResolvedSettings,
-  transport: HttpTransport.HttpTransport
-): Service => {
-  const { apiKey, baseUrl } = settings
-  const headers = { authorization: `Bearer ${Redacted.value(apiKey)}`, accept: "application/json" }
-
-  const urlOf = (endpoint: Endpoint): URL => {
-    // Every segment is encoded (ids are digits already): nothing can leave the base URL.
-    const url = new URL(endpoint.path.map((segment) => encodeURIComponent(String(segment))).join("/"), baseUrl)
-    for (const [key, value] of Object.entries(endpoint.query ?? {})) url.searchParams.set(key, value)
-    return url
-  }
-
-  const call = <A>(
+const fromCalls = (calls: Calls.Calls): Service => {
+  const run = <A>(
     operation: EditError.Operation,
-    endpoint: Result.Result<Endpoint, Reason>,
-    decode: (response: HttpTransport.HttpResponse, now: number) => Effect.Effect<A, Reason>
+    checked: Result.Result<Effect.Effect<A, Reason>, Reason>
   ): Effect.Effect<A, EditError.EditError> =>
-    Effect.gen(function* () {
-      const checked = yield* Effect.fromResult(endpoint)
-      const response = yield* transport.send({
-        method: checked.method,
-        url: urlOf(checked),
-        headers,
-        ...(checked.json === undefined ? {} : { json: checked.json }),
-        secrets: [apiKey]
-      })
-      const now = yield* Clock.currentTimeMillis
-      if (response.status < 200 || response.status > 299) return yield* Effect.fail(reasonOf(response, now))
-      return yield* decode(response, now)
-    }).pipe(
-      Effect.mapError((reason) => new EditError.EditError({ provider: AcquireConfig.name, operation, reason })),
-      Effect.withSpan(
-        `AcquireClient.${operation}`,
-        { attributes: { "reword.provider": AcquireConfig.name } },
-        { captureStackTrace: false }
-      )
+    Effect.flatten(Effect.fromResult(checked)).pipe(
+      Effect.mapError((reason) => new EditError.EditError({ provider: AcquireConfig.name, operation, reason }))
     )
-
-  const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>) => {
-    // The decoder is built once; decoding is synchronous.
-    const decodeAnswer = Schema.decodeUnknownResult(schema)
-    return (response: HttpTransport.HttpResponse, now: number): Effect.Effect<A, Reason> => {
-      if (!response.isJson) return Effect.fail(malformed(response, undefined, now))
-      const answer = decodeAnswer(response.json)
-      return Result.isSuccess(answer)
-        ? Effect.succeed(answer.success.data)
-        : Effect.fail(malformed(response, answer.failure, now))
-    }
-  }
-
-  const decodeMessageAnswer = decodeWith(MessageAnswer)
-  const decodeDeleteAnswer = decodeWith(DeleteAnswer)
-  const decodeMessage = (response: HttpTransport.HttpResponse, now: number) =>
-    Effect.map(decodeMessageAnswer(response, now), withCaseIds)
-
-  const messageIdOf = (value: unknown): Result.Result<number, Reason> =>
-    Result.mapError(parsePositiveId(value, MESSAGE_ID_RULE), (rule) => invalid("messageId", rule))
-
-  const update = (messageId: Id, message: MessageInput) =>
-    call(
-      "update",
-      Result.gen(function* () {
-        const id = yield* messageIdOf(messageId)
-        const text = yield* checkText(message.text)
-        return {
-          method: "POST",
-          path: ["crm", "messenger", "chat", "message", id],
-          json: { message: messageBody({ ...message, text }) }
-        } satisfies Endpoint
-      }),
-      decodeMessage
-    )
-
-  const send = (message: SendInput) =>
-    call(
-      "send",
-      Result.gen(function* () {
-        const caseId = yield* Result.mapError(parsePositiveId(message.caseId), (rule) => invalid("caseId", rule))
-        const contactId =
-          message.contactId === undefined
-            ? undefined
-            : yield* Result.mapError(parsePositiveId(message.contactId, ID_RULE), (rule) => invalid("contactId", rule))
-        const text = yield* checkText(message.text)
-        return {
-          method: "POST",
-          path: ["crm", "messenger", "chat", "add-message"],
-          query: {
-            "x-user-type": message.senderType ?? "user",
-            ...(contactId === undefined ? {} : { contactId: String(contactId) })
-          },
-          json: { channel: "chat", message: messageBody({ ...message, text }), caseId }
-        } satisfies Endpoint
-      }),
-      decodeMessage
-    )
-
-  const get = (messageId: Id) =>
-    call(
-      "get",
-      Result.map(
-        messageIdOf(messageId),
-        (id): Endpoint => ({
-          method: "GET",
-          path: ["crm", "objects", "case-message", id]
+  return AcquireClient.of({
+    baseUrl: calls.baseUrl,
+    update: (messageId, message) =>
+      run(
+        "update",
+        Result.gen(function* () {
+          const id = yield* idAt("messageId", messageId, MESSAGE_ID_RULE)
+          return calls.update(id, yield* contentOf(message))
         })
       ),
-      decodeMessage
-    )
-
-  const remove = (messageId: Id) =>
-    call(
-      "delete",
-      Result.map(
-        messageIdOf(messageId),
-        (id): Endpoint => ({
-          method: "DELETE",
-          path: ["crm", "objects", "case-message", id]
+    send: (message) =>
+      run(
+        "send",
+        Result.gen(function* () {
+          const caseId = yield* idAt("caseId", message.caseId)
+          const contactId = message.contactId === undefined ? undefined : yield* idAt("contactId", message.contactId)
+          const content = yield* contentOf(message)
+          return calls.send({ ...content, caseId, contactId, senderType: message.senderType })
         })
       ),
-      (response, now) =>
-        Effect.flatMap(decodeDeleteAnswer(response, now), (deleted) =>
-          deleted.deleted > 0
-            ? Effect.succeed(deleted)
-            : Effect.fail(
-                new EditError.NotFound({
-                  status: response.status,
-                  description: "Acquire deleted no message with this id",
-                  ...HttpTransport.optionalBody(response.text)
-                })
-              )
-        )
-    )
-
-  return AcquireClient.of({ baseUrl, update, send, get, delete: remove })
+    get: (messageId) => run("get", Result.map(idAt("messageId", messageId, MESSAGE_ID_RULE), calls.get)),
+    delete: (messageId) => run("delete", Result.map(idAt("messageId", messageId, MESSAGE_ID_RULE), calls.delete))
+  })
 }
 
-const transportOptions = (options: HttpTransport.TransportOptions): HttpTransport.TransportOptions => ({
-  timeout: options.timeout,
-  maxResponseBytes: options.maxResponseBytes,
-  maxConnectionsPerHost: options.maxConnectionsPerHost,
-  fetch: options.fetch,
-  headers: options.headers
-})
-
 /**
- * Builds a client. Fails with a `ConfigError` naming the wrong setting (never
- * printing the key) when the settings are not usable.
+ * Builds a client from settings (checked once here). Fails with a
+ * `ConfigError` naming the wrong setting or option (never printing the key)
+ * when they are not usable.
  *
  * @example
  * ```ts
@@ -279,38 +160,48 @@ const transportOptions = (options: HttpTransport.TransportOptions): HttpTranspor
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<Service, Config.ConfigError> =>
-  Effect.flatMap(OptionCheck.check(HttpTransport.validate(transportOptions(options), "")), () =>
-    Result.match(AcquireConfig.resolve(options), {
-      onFailure: (error) => Effect.fail(error),
-      onSuccess: (settings) => Effect.succeed(fromSettings(settings, HttpTransport.make(transportOptions(options))))
-    })
+export const make = (
+  settings: AcquireConfig.SettingsInput,
+  options: Options = {}
+): Effect.Effect<Service, Config.ConfigError> =>
+  Effect.andThen(OptionCheck.check(HttpTransport.validate(options.transport)), () =>
+    Effect.map(Effect.fromResult(AcquireConfig.check(settings)), (checked) => fromSettings(checked, options))
   )
 
 /**
- * The client as a layer.
+ * Builds a client from settings already checked (`AcquireConfig.check`,
+ * `AcquireConfig.read`) and options already checked.
+ */
+const fromSettings = (settings: AcquireConfig.Settings, options: Options): Service =>
+  fromCalls(Calls.make(settings, HttpTransport.make(options.transport)))
+
+/**
+ * The client as a layer, from settings in code.
  *
+ * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<AcquireClient, Config.ConfigError> =>
-  Layer.effect(AcquireClient, make(options))
+export const layer = (
+  settings: AcquireConfig.SettingsInput,
+  options: Options = {}
+): Layer.Layer<AcquireClient, Config.ConfigError> => Layer.effect(AcquireClient, make(settings, options))
 
 /**
  * The client as a layer whose settings are read from the environment (the
  * current `ConfigProvider`): `ACQUIRE_ACCOUNT_ID`, `ACQUIRE_API_KEY`,
- * `ACQUIRE_BASE_URL`, `ACQUIRE_ALLOW_INSECURE_LOOPBACK`.
+ * `ACQUIRE_BASE_URL`, `ACQUIRE_ALLOW_INSECURE_LOOPBACK`. A missing setting
+ * fails naming its variable.
  *
+ * @category layers
  * @since 0.1.0
  */
-export const layerConfig = (
-  options: HttpTransport.TransportOptions = {}
-): Layer.Layer<AcquireClient, Config.ConfigError> =>
+export const layerConfig = (options: Options = {}): Layer.Layer<AcquireClient, Config.ConfigError> =>
   Layer.effect(
     AcquireClient,
-    Effect.gen(function* () {
-      const settings = yield* AcquireConfig.config
-      return yield* make({ ...settings, ...transportOptions(options) })
-    })
+    Effect.andThen(OptionCheck.check(HttpTransport.validate(options.transport)), () =>
+      Effect.map(AcquireConfig.read(), (settings) => fromSettings(settings, options))
+    )
   )

@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, HttpTransport, type Provider } from "@reword/core"
-import { Config, ConfigProvider, Effect, Option, Redacted, Result } from "effect"
+import { BaseUrl, HttpTransport, Provider } from "@reword/core"
+import { Config, Effect, Option, Redacted, Result } from "effect"
 
 /**
  * The provider's name: the value of `REWORD_PROVIDER` that selects Acquire, and
@@ -17,31 +17,40 @@ import { Config, ConfigProvider, Effect, Option, Redacted, Result } from "effect
 export const name = "acquire"
 
 /**
- * The adapter's settings.
+ * The settings as a person writes them (in code, or under `acquire` in a
+ * settings object): the raw values, before {@link check}.
  *
+ * @category settings
  * @since 0.1.0
  */
-export interface Settings {
+export interface SettingsInput {
   /** The account id: the subdomain of `{accountId}.acquire.io`. A DNS label. */
   readonly accountId: string
   /** An API key from Settings > For Developers > API Key, with case access. */
-  readonly apiKey: Redacted.Redacted<string>
+  readonly apiKey: string | Redacted.Redacted<string>
   /** The API's base URL; `https://{accountId}.acquire.io/api/v1` when omitted. */
-  readonly baseUrl?: string | undefined
+  readonly baseUrl?: string | URL | undefined
   /** Allows `http:` to a loopback address (local test servers). Off by default. */
   readonly allowInsecureLoopback?: boolean | undefined
 }
 
 /**
- * Settings checked and ready to use.
+ * The settings checked and ready to use: what {@link check} and {@link config}
+ * answer, and what the editor and the client are built from.
  *
+ * @category settings
  * @since 0.1.0
  */
-export interface ResolvedSettings {
+export interface Settings {
+  /** The account id, trimmed. */
   readonly accountId: string
+  /** The API key, trimmed. */
   readonly apiKey: Redacted.Redacted<string>
-  /** The base URL, its path ending with `/`, so that endpoints resolve under it. */
-  readonly baseUrl: URL
+  /** The base URL as given (trimmed), or `undefined` for the account's own. */
+  readonly baseUrl: string | undefined
+  readonly allowInsecureLoopback: boolean
+  /** The base URL every request resolves under: the given one or the default, its path ending with `/`. */
+  readonly apiUrl: URL
 }
 
 /**
@@ -95,27 +104,20 @@ export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
  */
 export const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
 
-/**
- * A `ConfigError` with a message for a person.
- *
- * @since 0.1.0
- */
-export const configError = (message: string): Config.ConfigError =>
-  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
-
 const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<string> | undefined): Config.ConfigError =>
   // A key pasted into the wrong setting must not be printed either.
-  configError(HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey]))
+  Provider.configError(HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey]))
 
 /**
- * Checks settings: the account id is a DNS label, the key is not empty, the
- * base URL is `https:` (or `http:` to loopback when allowed). The message of a
- * failure names the setting and never contains the key.
+ * Checks settings, once: the account id is a DNS label, the key is not empty,
+ * the base URL is `https:` (or `http:` to loopback when allowed). The message
+ * of a failure names the setting and never contains the key.
  *
+ * @category settings
  * @since 0.1.0
  */
-export const resolve = (input: Settings): Result.Result<ResolvedSettings, Config.ConfigError> => {
-  const apiKey = Redacted.make(Redacted.value(input.apiKey).trim())
+export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => {
+  const apiKey = Redacted.make((Redacted.isRedacted(input.apiKey) ? Redacted.value(input.apiKey) : input.apiKey).trim())
   const accountId = input.accountId.trim()
   if (!isAccountId(accountId)) {
     return Result.fail(
@@ -139,26 +141,28 @@ export const resolve = (input: Settings): Result.Result<ResolvedSettings, Config
       )
     )
   }
-  const given = input.baseUrl?.trim()
+  const given = (input.baseUrl instanceof URL ? input.baseUrl.href : input.baseUrl)?.trim()
   const raw = given === undefined || given.length === 0 ? defaultBaseUrl(accountId) : given
   const parsed = BaseUrl.parse(raw, { allowInsecureLoopback: input.allowInsecureLoopback === true })
   if (Result.isFailure(parsed)) {
     return Result.fail(invalid("ACQUIRE_BASE_URL (baseUrl)", parsed.failure, apiKey))
   }
-  const baseUrl = new URL(parsed.success.href)
-  if (!baseUrl.pathname.endsWith("/")) baseUrl.pathname = `${baseUrl.pathname}/`
-  return Result.succeed({ accountId, apiKey, baseUrl })
-}
-
-const checked = (input: Settings): Effect.Effect<Settings, Config.ConfigError> =>
-  Result.match(resolve(input), {
-    onFailure: (error) => Effect.fail(error),
-    onSuccess: () => Effect.succeed(input)
+  const apiUrl = new URL(parsed.success.href)
+  if (!apiUrl.pathname.endsWith("/")) apiUrl.pathname = `${apiUrl.pathname}/`
+  return Result.succeed({
+    accountId,
+    apiKey,
+    baseUrl: given === undefined || given.length === 0 ? undefined : given,
+    allowInsecureLoopback: input.allowInsecureLoopback === true,
+    apiUrl
   })
+}
 
 /**
  * The settings, read by environment-variable name from the current
- * `ConfigProvider` (the environment by default) and checked.
+ * `ConfigProvider` (the environment by default) and checked (by {@link check}).
+ * A missing setting reads as Effect's own error here: {@link read} (which
+ * `layerConfig` and provider selection go through) names every missing one.
  *
  * @example
  * ```ts
@@ -178,13 +182,25 @@ export const config: Config.Config<Settings> = Config.all({
   baseUrl: Config.option(Config.String("ACQUIRE_BASE_URL")),
   allowInsecureLoopback: Config.Boolean("ACQUIRE_ALLOW_INSECURE_LOOPBACK").pipe(Config.withDefault(false))
 }).pipe(
-  Config.map(
-    (read): Settings => ({
-      accountId: read.accountId,
-      apiKey: read.apiKey,
-      baseUrl: Option.getOrUndefined(read.baseUrl),
-      allowInsecureLoopback: read.allowInsecureLoopback
-    })
-  ),
-  Config.mapEffect(checked)
+  Config.mapEffect((read) =>
+    Effect.fromResult(
+      check({
+        accountId: read.accountId,
+        apiKey: read.apiKey,
+        baseUrl: Option.getOrUndefined(read.baseUrl),
+        allowInsecureLoopback: read.allowInsecureLoopback
+      })
+    )
+  )
 )
+
+/**
+ * Reads and checks the settings from a source (the current `ConfigProvider`
+ * when none is given), through core's `Provider.readSettings`: a missing
+ * setting fails naming every one missing, as provider selection does.
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> =>
+  Provider.readSettings({ name, settings, config }, source)

@@ -8,8 +8,8 @@ const KEY = "acq_live_CONFIG_0a1b2c3d4e"
 
 const fromEnv = (env: Record<string, string>) => AcquireConfig.config.parse(ConfigProvider.fromEnv({ env }))
 
-const refusal = (settings: Partial<AcquireConfig.Settings>): string => {
-  const result = AcquireConfig.resolve({ accountId: "acme", apiKey: Redacted.make(KEY), ...settings })
+const refusal = (settings: Partial<AcquireConfig.SettingsInput>): string => {
+  const result = AcquireConfig.check({ accountId: "acme", apiKey: Redacted.make(KEY), ...settings })
   assert.isTrue(Result.isFailure(result), `accepted ${JSON.stringify(settings)}`)
   return Result.isFailure(result) ? result.failure.message : ""
 }
@@ -128,13 +128,13 @@ describe("the base URL", () => {
   it("may be plain http to a loopback address only when allowed", () => {
     assert.include(refusal({ baseUrl: "http://127.0.0.1:8080/api/v1" }), "allowInsecureLoopback")
     assert.include(refusal({ baseUrl: "http://api.example.com/api/v1", allowInsecureLoopback: true }), "https")
-    const allowed = AcquireConfig.resolve({
+    const allowed = AcquireConfig.check({
       accountId: "acme",
       apiKey: Redacted.make(KEY),
       baseUrl: "http://127.0.0.1:8080/api/v1",
       allowInsecureLoopback: true
     })
-    assert.strictEqual(Result.isSuccess(allowed) ? allowed.success.baseUrl.href : "", "http://127.0.0.1:8080/api/v1/")
+    assert.strictEqual(Result.isSuccess(allowed) ? allowed.success.apiUrl.href : "", "http://127.0.0.1:8080/api/v1/")
   })
 
   it("carries no credentials, query or fragment", () => {
@@ -150,7 +150,7 @@ describe("the base URL", () => {
 
 describe("the API key", () => {
   it("is trimmed, and refused when empty or broken across lines", () => {
-    const trimmed = AcquireConfig.resolve({ accountId: "acme", apiKey: Redacted.make(`  ${KEY}\n`) })
+    const trimmed = AcquireConfig.check({ accountId: "acme", apiKey: Redacted.make(`  ${KEY}\n`) })
     assert.strictEqual(Result.isSuccess(trimmed) ? Redacted.value(trimmed.success.apiKey) : "", KEY)
     assert.include(refusal({ apiKey: Redacted.make("   ") }), "ACQUIRE_API_KEY")
     assert.include(refusal({ apiKey: Redacted.make("abc\r\nX-Injected: 1") }), "ACQUIRE_API_KEY")

@@ -20,7 +20,7 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
       const sandbox = yield* AcquireSandbox.scoped({ apiKey: API_KEY })
       const kase = sandbox.openCase()
       const client = yield* AcquireClient.make(settingsFor(sandbox))
-      const editor = Acquire.fromClient(client, { retry: { maxAttempts: 1 } })
+      const editor = yield* Acquire.make(settingsFor(sandbox), { retry: { maxAttempts: 1 } })
 
       const sent = yield* client.send({ caseId: kase.id, text: "Meet at 11." })
       assert.strictEqual(sent.caseId, kase.id)
@@ -60,7 +60,7 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
       // at once would leave maxInFlight below 8 (each group released by the timeout), one running more
       // would send its extra requests while the group is held, and exceed 8.
       sandbox.holdRequests({ untilInFlight: concurrency, timeoutMs: 250 })
-      const editor = yield* Acquire.make({ ...settingsFor(sandbox), concurrency, retry: { maxAttempts: 1 } })
+      const editor = yield* Acquire.make(settingsFor(sandbox), { concurrency, retry: { maxAttempts: 1 } })
       const outcomes = yield* editor.updateMany(
         ids.map((id, n) => ({ ids: { providerMessageId: id, externalMessageId: `ext-${n}` }, text: `edited ${n}` }))
       )
@@ -95,7 +95,7 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
       const second = yield* client.send({ caseId: kase.id, text: "two" })
       yield* client.delete(second.id)
 
-      const editor = yield* Acquire.make({ ...settingsFor(sandbox), retry: { maxAttempts: 1 } })
+      const editor = yield* Acquire.make(settingsFor(sandbox), { retry: { maxAttempts: 1 } })
       const outcomes = yield* editor.updateMany([
         { ids: { providerMessageId: first.id }, text: "one, edited" },
         { ids: { providerMessageId: second.id }, text: "two, edited" },
@@ -177,11 +177,10 @@ describe("editing over real HTTP against a local Acquire sandbox", () => {
   it.live("is refused by the sandbox with a wrong key, as Unauthorized", () =>
     Effect.gen(function* () {
       const sandbox = yield* AcquireSandbox.scoped({ apiKey: API_KEY })
-      const editor = yield* Acquire.make({
-        ...settingsFor(sandbox),
-        apiKey: Redacted.make("wrong-key-123456"),
-        retry: { maxAttempts: 1 }
-      })
+      const editor = yield* Acquire.make(
+        { ...settingsFor(sandbox), apiKey: Redacted.make("wrong-key-123456") },
+        { retry: { maxAttempts: 1 } }
+      )
       const error = yield* Effect.flip(editor.update({ ids: { providerMessageId: 1 }, text: "x" }))
       assert.strictEqual(error.reason._tag, "Unauthorized")
       assert.strictEqual(error.operation, "update")

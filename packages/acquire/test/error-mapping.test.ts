@@ -582,7 +582,7 @@ describe("no usable answer", () => {
           await new Promise((resolve) => setTimeout(resolve, 500))
           return [200, documentedUpdateAnswer]
         })
-      const error = yield* failedUpdate({ timeout: "20 millis" })
+      const error = yield* failedUpdate({ transport: { timeout: "20 millis" } })
       assert.strictEqual(error.reason._tag, "Timeout")
       assert.isTrue(error.isRetryable)
     })

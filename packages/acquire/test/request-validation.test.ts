@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Acquire } from "@reword/acquire"
+import { AcquireMessageEditor } from "@reword/acquire"
 import { Effect, Result } from "effect"
 import nock from "nock"
 import { documentedUpdateAnswer } from "../src/internal/answers.ts"
@@ -176,7 +176,7 @@ describe("the content of an update", () => {
 describe("capabilities", () => {
   it("say what Acquire can do: text and a language, one message per call, by its own id", () => {
     assert.deepStrictEqual(
-      { ...Acquire.capabilities },
+      { ...AcquireMessageEditor.capabilities },
       {
         requiredIds: ["providerMessageId"],
         files: false,
@@ -192,7 +192,7 @@ describe("capabilities", () => {
     Effect.gen(function* () {
       const editor = yield* makeEditor()
       assert.strictEqual(editor.provider, "acquire")
-      assert.strictEqual(editor.capabilities, Acquire.capabilities)
+      assert.strictEqual(editor.capabilities, AcquireMessageEditor.capabilities)
     })
   )
 })

@@ -7,7 +7,7 @@
  */
 import { inspect } from "node:util"
 import { assert, describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Acquire, AcquireClient } from "@reword/acquire"
+import { Acquire, AcquireClient, type AcquireConfig } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { type EditError, type EditRequest, MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
@@ -69,8 +69,11 @@ const shapeOf = (value: unknown, key?: string): unknown => {
   return "value"
 }
 
-const editorOf = (sandbox: AcquireSandbox.Sandbox, options: Partial<Acquire.Options> = {}) =>
-  Effect.orDie(Acquire.make({ ...sandbox.settings, retry: { maxAttempts: 1 }, ...options }))
+const editorOf = (
+  sandbox: AcquireSandbox.Sandbox,
+  options: Acquire.Options = {},
+  given: Partial<AcquireConfig.SettingsInput> = {}
+) => Effect.orDie(Acquire.make({ ...sandbox.settings, ...given }, { retry: { maxAttempts: 1 }, ...options }))
 
 const refused = (url: string) =>
   Effect.promise(() =>
@@ -288,7 +291,7 @@ describe("keys and permissions", () => {
       assert.isTrue(sandbox.revokeKey(extra))
       assert.strictEqual((yield* Effect.promise(() => call(sandbox, "GET", path, { key: extra }))).status, 401)
 
-      const editor = yield* editorOf(sandbox, { apiKey: Redacted.make("wrong-key-123456") })
+      const editor = yield* editorOf(sandbox, {}, { apiKey: Redacted.make("wrong-key-123456") })
       const error = yield* Effect.flip(editor.update({ ids, text: "x" }))
       assert.strictEqual(error.reason._tag, "Unauthorized")
       assert.strictEqual(sandbox.inspect(ids)?.text, "Hello")
@@ -472,7 +475,9 @@ describe("faults reach the adapter as the right reason", () => {
         const sandbox = yield* AcquireSandbox.scoped()
         const ids = yield* Effect.promise(() => sandbox.seedMessage("before"))
         // Only the hang needs a short timeout; elsewhere a slow machine must not turn answers into timeouts.
-        const editor = yield* editorOf(sandbox, { timeout: fault._tag === "Hang" ? "300 millis" : "10 seconds" })
+        const editor = yield* editorOf(sandbox, {
+          transport: { timeout: fault._tag === "Hang" ? "300 millis" : "10 seconds" }
+        })
         sandbox.server.inject({ fault, times: 1 })
         const error = yield* Effect.flip(editor.update({ ids, text: "after" }))
         assert.strictEqual(error.reason._tag, reason)

@@ -50,7 +50,7 @@ describe("the update request", () => {
       const scope = nock("https://proxy.example.com")
         .post("/acquire/api/v1/crm/messenger/chat/message/8288")
         .reply(200, documentedUpdateAnswer)
-      const editor = yield* makeEditor({ baseUrl: "https://proxy.example.com/acquire/api/v1" })
+      const editor = yield* makeEditor({}, { baseUrl: "https://proxy.example.com/acquire/api/v1" })
       yield* editor.update(request)
       assert.isTrue(scope.isDone())
     })

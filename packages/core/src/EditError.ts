@@ -38,6 +38,20 @@ const ProviderDetail = {
   body: Schema.optional(Schema.String)
 }
 
+/**
+ * What a provider said about a failure, as every reason with provider detail
+ * takes it: the HTTP status, its own code and description, and the raw body.
+ * Adapters build it in their `internal/errors.ts`.
+ *
+ * @since 0.1.0
+ */
+export interface Detail {
+  readonly status?: number | undefined
+  readonly code?: string | undefined
+  readonly description?: string | undefined
+  readonly body?: string | undefined
+}
+
 interface ProviderDetailFields {
   readonly status?: number | undefined
   readonly code?: string | undefined

@@ -186,7 +186,7 @@ const asText = (value: unknown): unknown => {
  */
 export const configProviderOf = (
   source: Source,
-  providers: ReadonlyArray<AnyDescriptor>
+  providers: ReadonlyArray<Pick<AnyDescriptor, "name" | "settings">>
 ): ConfigProvider.ConfigProvider | undefined => {
   if (source._tag === "Environment") {
     return source.env === undefined ? undefined : ConfigProvider.fromEnv({ env: definedOnly(source.env) })
@@ -249,11 +249,13 @@ export const select = Effect.fnUntraced(function* (
 
 /**
  * Reads one provider's settings, naming the exact variable of each one missing.
+ * Needs only the descriptor's `name`, `settings` and `config` (an adapter's
+ * `XConfig.read` passes those, without a descriptor).
  *
  * @since 0.1.0
  */
 export const readSettings = Effect.fnUntraced(function* <Settings>(
-  descriptor: Descriptor<Settings>,
+  descriptor: Pick<Descriptor<Settings>, "name" | "settings" | "config">,
   source?: Source,
   configProvider: ConfigProvider.ConfigProvider | undefined = source === undefined
     ? undefined

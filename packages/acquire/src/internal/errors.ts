@@ -12,12 +12,7 @@ import { type Duration, Predicate, type Schema } from "effect"
 type Reason = EditError.EditErrorReason
 type Problem = EditError.Problem
 
-interface Detail {
-  readonly status?: number
-  readonly code?: string
-  readonly description?: string
-  readonly body?: string
-}
+type Detail = EditError.Detail
 
 /**
  * Acquire's documented error types and the reason each one means. The README's
@@ -197,3 +192,11 @@ const summary = (issue: Schema.SchemaError): string => {
   const text = issue.message.replace(/\s+/g, " ").trim()
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
+
+/** A delete answered `{ "data": { "deleted": 0 } }`: Acquire has no such message. */
+export const nothingDeleted = (response: HttpTransport.HttpResponse): Reason =>
+  new EditError.NotFound({
+    status: response.status,
+    description: "Acquire deleted no message with this id",
+    ...HttpTransport.optionalBody(response.text)
+  })

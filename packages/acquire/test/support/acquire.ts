@@ -3,7 +3,7 @@
  * client on it that never retry unless asked, and nock set to refuse the network.
  */
 import { afterAll, afterEach, beforeAll } from "@effect/vitest"
-import { AcquireClient, AcquireMessageEditor } from "@reword/acquire"
+import { Acquire, AcquireClient, type AcquireConfig } from "@reword/acquire"
 import type { MessageEditor } from "@reword/core"
 import { Effect, Redacted } from "effect"
 import nock from "nock"
@@ -15,11 +15,18 @@ export const messagePath = (id: number | string) => `/api/v1/crm/objects/case-me
 
 export const settings = { accountId: "acme", apiKey: Redacted.make(API_KEY) }
 
-export const makeEditor = (options: Partial<AcquireMessageEditor.Options> = {}): Effect.Effect<MessageEditor.Service> =>
-  Effect.orDie(AcquireMessageEditor.make({ ...settings, retry: { maxAttempts: 1 }, ...options }))
+/** An editor on the documented host that never retries unless asked; `given` overrides settings. */
+export const makeEditor = (
+  options: Acquire.Options = {},
+  given: Partial<AcquireConfig.SettingsInput> = {}
+): Effect.Effect<MessageEditor.Service> =>
+  Effect.orDie(Acquire.make({ ...settings, ...given }, { retry: { maxAttempts: 1 }, ...options }))
 
-export const makeClient = (options: Partial<AcquireClient.Options> = {}): Effect.Effect<AcquireClient.Service> =>
-  Effect.orDie(AcquireClient.make({ ...settings, ...options }))
+/** A client on the documented host. */
+export const makeClient = (
+  options: AcquireClient.Options = {},
+  given: Partial<AcquireConfig.SettingsInput> = {}
+): Effect.Effect<AcquireClient.Service> => Effect.orDie(AcquireClient.make({ ...settings, ...given }, options))
 
 /** nock refuses every request it was not told about, and forgets interceptors between tests. */
 export const useNock = (): void => {
