@@ -28,6 +28,9 @@ const slowUnder = (root: string) => [
 export default defineConfig({
   ...resolution,
   test: {
+    // A green run prints nothing but the results: what passing tests log (warnings they provoke on purpose)
+    // is shown only for the tests that fail, where it helps.
+    silent: "passed-only",
     projects: [
       ...packages.map((name) => ({
         ...resolution,
