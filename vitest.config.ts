@@ -13,7 +13,7 @@ const testTimeout = 30_000
  * slow before that rule, keep their name, and are slow all the same.
  */
 const slowByName = "**/*.slow.test.ts"
-const slowListed = [
+export const slowListed = [
   // 300 updates against a portal enforcing Bitrix24's real default limit (2/s after a burst of 50),
   // unscaled on purpose: at least (300 - 50) / 2 = 125 s. The scaled limits run in integration.test.ts.
   "packages/bitrix24/test/burst.test.ts"

@@ -1,0 +1,57 @@
+/**
+ * `pnpm test` and `pnpm test:slow` split the tests between them: every test file runs in exactly one
+ * project, the `slow` project holds exactly the slow files (named `*.slow.test.ts`, or listed in
+ * vitest.config.ts), and every listed file exists.
+ */
+import { existsSync, globSync } from "node:fs"
+import { join, matchesGlob, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import config, { slowListed } from "../vitest.config.ts"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+interface Project {
+  readonly test: {
+    readonly name: string
+    readonly root?: string
+    readonly include: ReadonlyArray<string>
+    readonly exclude: ReadonlyArray<string>
+  }
+}
+const projects = (config.test?.projects ?? []) as unknown as ReadonlyArray<Project>
+
+const testFiles = globSync(["packages/*/test/**/*.test.ts", "test/**/*.test.ts"], {
+  cwd: root,
+  exclude: (name) => name === "node_modules"
+})
+
+/** The projects whose include and exclude patterns (relative to their root) take the file. */
+const projectsOf = (file: string) =>
+  projects
+    .filter(({ test }) => {
+      const path = relative(join(root, test.root ?? "."), join(root, file))
+      if (path.startsWith("..")) return false
+      const matches = (patterns: ReadonlyArray<string>) => patterns.some((pattern) => matchesGlob(path, pattern))
+      return matches(test.include) && !matches(test.exclude)
+    })
+    .map(({ test }) => test.name)
+
+describe("pnpm test and pnpm test:slow", () => {
+  it("find test files to split", () => {
+    expect(testFiles.length).toBeGreaterThan(20)
+    expect(projects.some(({ test }) => test.name === "slow")).toBe(true)
+  })
+
+  it.each(testFiles)("%s runs in exactly one project, `slow` if and only if it is slow", (file) => {
+    const slow = file.endsWith(".slow.test.ts") || slowListed.includes(file)
+    const taking = projectsOf(file)
+    expect(taking).toHaveLength(1)
+    expect(taking[0] === "slow").toBe(slow)
+  })
+
+  it.each(slowListed)("the listed slow file %s exists and is not named *.slow.test.ts", (file) => {
+    expect(existsSync(join(root, file))).toBe(true)
+    expect(file.endsWith(".slow.test.ts")).toBe(false)
+  })
+})
