@@ -77,7 +77,7 @@ const collect = async () => {
 }
 
 const settings = { accountId: "bench", apiKey: Redacted.make("bench_0123456789abcdef") }
-const editor = await Effect.runPromise(Acquire.make({ ...settings, fetch: fetchAtOnce, concurrency: CONCURRENCY }))
+const editor = await Effect.runPromise(Acquire.make(settings, { transport: { fetch: fetchAtOnce }, concurrency: CONCURRENCY }))
 const promiseEditor = await createEditor({
   providers: Acquire.provider,
   settings: { acquire: { accountId: settings.accountId, apiKey: Redacted.value(settings.apiKey) } },

@@ -36,7 +36,7 @@ export const acquireEditor = async (
   options: { readonly concurrency?: number } = {}
 ): Promise<MessageEditor.Service> => {
   const settings = await acquireSettings(env)
-  return Effect.runPromise(Acquire.make({ ...settings, ...options }))
+  return Effect.runPromise(Acquire.make(settings, options))
 }
 
 /** The Bitrix24 editor (Effect API) with a given limiter. */

@@ -122,14 +122,15 @@ export const bitrix24Editor = (server: HostileServer): Effect.Effect<MessageEdit
 /** An Acquire editor whose base URL is the hostile server. */
 export const acquireEditor = (server: HostileServer): Effect.Effect<MessageEditor.Service> =>
   Effect.orDie(
-    Acquire.make({
-      accountId: "hostile",
-      apiKey: Redacted.make(CREDENTIALS.apiKey),
-      baseUrl: `${server.url}/api/v1`,
-      allowInsecureLoopback: true,
-      retry: FAST.retry,
-      timeout: FAST.transport.timeout
-    })
+    Acquire.make(
+      {
+        accountId: "hostile",
+        apiKey: Redacted.make(CREDENTIALS.apiKey),
+        baseUrl: `${server.url}/api/v1`,
+        allowInsecureLoopback: true
+      },
+      { retry: FAST.retry, transport: { timeout: FAST.transport.timeout } }
+    )
   )
 
 export const bitrix24Request = (id: string) => ({

@@ -44,11 +44,9 @@ describe("known limitations", () => {
           return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
         }
         const editor = yield* Effect.orDie(
-          Acquire.make({
-            ...sandbox.settings,
-            timeout: 500,
+          Acquire.make(sandbox.settings, {
             retry: { maxAttempts: 2, initialDelay: 10 },
-            fetch: holdFirst
+            transport: { timeout: 500, fetch: holdFirst }
           })
         )
         yield* editor.update({ ids, text: "v1" }) // the first attempt times out and is held; the retry lands

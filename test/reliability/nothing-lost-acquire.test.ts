@@ -37,12 +37,10 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
         )
         const client = recordingFetch()
         const editor = yield* Effect.orDie(
-          Acquire.make({
-            ...sandbox.settings,
+          Acquire.make(sandbox.settings, {
             retry: POLICY,
-            timeout: TIMEOUT_MS,
             concurrency: 128,
-            fetch: client.fetch
+            transport: { timeout: TIMEOUT_MS, fetch: client.fetch }
           })
         )
         injectFaults(sandbox.server, acquireFaults)

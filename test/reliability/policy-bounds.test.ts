@@ -154,21 +154,21 @@ describe("option bounds on both adapters", () => {
         assert.instanceOf(rejection, ConfigurationError, JSON.stringify(options))
         assert.include((rejection as Error).message, field)
       }
-      // Acquire.make takes its transport options at the top level: named there.
+      // Acquire.make(settings, options) takes its transport options under transport: named there.
       const direct = { ...acquireSettings, apiKey: Redacted.make(acquireSettings.apiKey) }
       for (const [options, field] of [
-        [{ timeout: 2 ** 31 }, "timeout"],
-        [{ maxResponseBytes: -1 }, "maxResponseBytes"],
-        [{ maxConnectionsPerHost: 0 }, "maxConnectionsPerHost"],
+        [{ transport: { timeout: 2 ** 31 } }, "timeout"],
+        [{ transport: { maxResponseBytes: -1 } }, "maxResponseBytes"],
+        [{ transport: { maxConnectionsPerHost: 0 } }, "maxConnectionsPerHost"],
         [{ concurrency: 0 }, "concurrency"],
         [{ retry: { maxAttempts: Number.NaN } }, "retry.maxAttempts"]
       ] as const) {
-        const made = yield* Effect.flip(Acquire.make({ ...direct, ...options }))
+        const made = yield* Effect.flip(Acquire.make(direct, options))
         assert.strictEqual(made._tag, "ConfigError")
         assert.include(made.message, field)
         assert.notInclude(made.message, acquireSettings.apiKey)
       }
-      const client = yield* Effect.flip(AcquireClient.make({ ...direct, timeout: Number.POSITIVE_INFINITY }))
+      const client = yield* Effect.flip(AcquireClient.make(direct, { transport: { timeout: Number.POSITIVE_INFINITY } }))
       assert.include(client.message, "timeout")
     })
   )

@@ -81,16 +81,12 @@ const bitrix24At = (
     )
   )
 
-const acquireAt = (baseUrl: string, options: Partial<Acquire.Options> = {}) =>
+const acquireAt = (baseUrl: string, transport: NonNullable<Acquire.Options["transport"]> = {}) =>
   Effect.orDie(
-    Acquire.make({
-      accountId: "acme",
-      apiKey: Redacted.make(API_KEY),
-      baseUrl,
-      allowInsecureLoopback: true,
-      retry: { maxAttempts: 1 },
-      ...options
-    })
+    Acquire.make(
+      { accountId: "acme", apiKey: Redacted.make(API_KEY), baseUrl, allowInsecureLoopback: true },
+      { retry: { maxAttempts: 1 }, transport }
+    )
   )
 
 const bitrixRequest = {

@@ -147,7 +147,10 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
   /** The environment that points reword at this sandbox, with {@link Sandbox.apiKey}. */
   readonly env: Environment
   /** The same settings as an object, for `Acquire.make`, `Acquire.layer` and `AcquireClient.make`. */
-  readonly settings: AcquireConfig.SettingsInput
+  readonly settings: AcquireConfig.SettingsInput & {
+    readonly apiKey: Redacted.Redacted<string>
+    readonly baseUrl: string
+  }
   /** Every case, by id (live: it changes as the sandbox does). */
   readonly cases: ReadonlyMap<number, Case>
   /** Every message not deleted, by id (live). */

@@ -52,7 +52,7 @@ describe.each(durable)("SIGKILL mid-delivery on $name", (database) => {
         const sandbox = yield* AcquireSandbox.scoped()
         const place = database.fresh()
         const context = yield* Layer.build(place.client())
-        const editor = yield* Effect.orDie(Acquire.make({ ...sandbox.settings, retry: { maxAttempts: 1 } }))
+        const editor = yield* Effect.orDie(Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 } }))
         const outbox = yield* Effect.provide(
           Outbox.makeWith([{ editor }], { tablePrefix: place.prefix, worker: false }),
           context

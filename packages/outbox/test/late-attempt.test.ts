@@ -34,7 +34,10 @@ describe("an attempt that lands late", () => {
         return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
       }
       const editor = yield* Effect.orDie(
-        Acquire.make({ ...sandbox.settings, timeout: 200, retry: { maxAttempts: 1 }, fetch: slowFirst })
+        Acquire.make(sandbox.settings, {
+          retry: { maxAttempts: 1 },
+          transport: { timeout: 200, fetch: slowFirst }
+        })
       )
       // The settle window is longer than the late attempt's delay.
       const outbox = yield* openOutbox([{ editor }], {

@@ -22,7 +22,7 @@ describe("through the outbox to the sandboxes", () => {
   it.live("Acquire: three quick edits of 30 messages each land as the newest text", () =>
     Effect.gen(function* () {
       const sandbox = yield* AcquireSandbox.scoped()
-      const editor = yield* Effect.orDie(Acquire.make({ ...sandbox.settings, retry: { maxAttempts: 1 } }))
+      const editor = yield* Effect.orDie(Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 } }))
       const outbox = yield* openOutbox([{ editor, account: sandbox.accountId }], fast)
       const seeded = []
       for (let n = 0; n < 30; n++) {
@@ -121,7 +121,7 @@ describe("through the outbox to the sandboxes", () => {
               Effect.gen(function* () {
                 const sandbox = yield* AcquireSandbox.scoped()
                 const editor = yield* Effect.orDie(
-                  Acquire.make({ ...sandbox.settings, timeout: 150, retry: { maxAttempts: 1 } })
+                  Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 }, transport: { timeout: 150 } })
                 )
                 const outbox = yield* openOutbox([{ editor }], fast)
                 const faults = {

@@ -26,14 +26,10 @@ const slow: typeof globalThis.fetch = async (input, init) => {
 
 const program = Effect.gen(function* () {
   const editor = yield* Effect.orDie(
-    Acquire.make({
-      ...args.settings,
-      apiKey: Redacted.make(args.settings.apiKey),
-      allowInsecureLoopback: true,
-      retry: { maxAttempts: 1 },
-      concurrency: 8,
-      fetch: slow
-    })
+    Acquire.make(
+      { ...args.settings, apiKey: Redacted.make(args.settings.apiKey), allowInsecureLoopback: true },
+      { retry: { maxAttempts: 1 }, concurrency: 8, transport: { fetch: slow } }
+    )
   )
   const context = yield* Layer.build(clientOf(args.spec))
   const outbox = yield* Effect.provide(
