@@ -164,7 +164,7 @@ describe.each(Databases.all)(
         const portalBucket = { drainPerSecond: 20, capacity: 10 }
         const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: portalBucket })
         const open = limitersOn(database)
-        const editors = []
+        const editors: Array<Bitrix24MessageEditor.Service> = []
         for (let n = 0; n < 2; n++) {
           const rateLimiter: RateLimiter.Service = yield* open({ bucket: portalBucket, headroom: 2 })
           editors.push(yield* Bitrix24MessageEditor.make(sandbox.settings, { rateLimiter, retry: { maxAttempts: 1 } }))

@@ -170,7 +170,7 @@ describe.skipIf(server === undefined)("PgTokenStore's refresh lock (PostgreSQL s
     Effect.gen(function* () {
       const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
       const place = storeOn(database)
-      const editors = []
+      const editors: Array<Bitrix24MessageEditor.Service> = []
       for (let n = 0; n < 2; n++) {
         const tokenStore = yield* place.open({ portal: sandbox.url, app: sandbox.clientId })
         editors.push(yield* Bitrix24MessageEditor.make(sandbox.settings, { tokenStore, retry: { maxAttempts: 1 } }))

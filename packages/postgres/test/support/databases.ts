@@ -10,6 +10,7 @@
  */
 import {
   pgliteDatabase,
+  prefixOf,
   pgServer,
   startPglite,
   stopAll,
@@ -17,6 +18,9 @@ import {
 } from "../../../outbox/test/support/databases.ts"
 
 export { startPglite, stopAll, type TestDatabase }
+
+/** A fresh table prefix (`t<hex>_`), so that runs never collide. */
+export const prefixOfTables: () => string = prefixOf
 
 /** Every engine: PGlite, and the server when one is named. */
 export const all: ReadonlyArray<TestDatabase> = [pgliteDatabase, ...(pgServer === undefined ? [] : [pgServer])]
