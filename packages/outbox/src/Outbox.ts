@@ -304,10 +304,6 @@ export const makeWith = (
     const store = Store.make(sql, tables, Store.dialectOf(sql))
     const keepText = options.keepText ?? true
     const wake = yield* Queue.sliding<void>(1)
-    const storage =
-      (doing: string) =>
-      <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
-        Effect.mapError(effect, (error) => fromSql(error, doing))
 
     if (routes.length === 0) return yield* Effect.die(new Error("the outbox needs at least one editor"))
     const resolved = routes.map((route) => ({ editor: route.editor, account: route.account ?? DEFAULT_ACCOUNT }))
@@ -479,7 +475,8 @@ export const makeWith = (
     })
     const runWorker = delivery.run.pipe(storage("delivering"))
 
-    const counts = store.counts.pipe(storage("counting"))
+    const journal = journalOf(store)
+    const counts = journal.counts
 
     const drain = (drainOptions?: { readonly timeout?: Duration.Input | undefined }) =>
       Effect.gen(function* () {
@@ -492,77 +489,16 @@ export const makeWith = (
         }
       })
 
-    const list = (state: "pending" | "failed", query: Query = {}) =>
-      Effect.gen(function* () {
-        const olderThan =
-          query.olderThan === undefined
-            ? undefined
-            : (yield* now) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
-        const rows = yield* store.list({
-          state,
-          provider: query.provider,
-          account: query.account,
-          before: olderThan,
-          after:
-            query.after === undefined
-              ? undefined
-              : Store.keyOf(query.after.provider, query.after.account, query.after.ids.externalMessageId),
-          limit: Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
-        })
-        return rows.map(toEntry)
-      }).pipe(storage("listing the outbox"))
-
-    const stream = (state: "pending" | "failed", query: Query = {}): Stream.Stream<Entry, StorageError> =>
-      Stream.paginate(query.after, (after: Entry | undefined) =>
-        Effect.map(list(state, { ...query, after }), (page) => {
-          const last = page[page.length - 1]
-          return [
-            page,
-            page.length < (query.limit ?? 100) || last === undefined ? Option.none() : Option.some(last)
-          ] as const
-        })
-      )
-
     const history = (
       externalMessageId: string,
       where: { readonly provider?: string | undefined; readonly account?: string | undefined } = {}
     ) =>
-      Effect.gen(function* () {
-        const { provider, account } = yield* routeOf(where)
-        const key = Store.keyOf(provider, account, externalMessageId)
-        const row = yield* store.lookup(key)
-        if (row === undefined) return undefined
-        const { edits, attempts } = yield* store.history(key)
-        const versions = edits.map(
-          (edit): Version => ({
-            version: edit.version,
-            text: edit.text,
-            textHash: edit.textHash,
-            source: edit.source,
-            askedAt: new Date(edit.askedAt),
-            status: edit.status,
-            confirmedAt: edit.confirmedAt === undefined ? undefined : new Date(edit.confirmedAt),
-            attempts: attempts
-              .filter((attempt) => attempt.version === edit.version)
-              .map((attempt) => ({
-                worker: attempt.worker,
-                startedAt: new Date(attempt.startedAt),
-                finishedAt: attempt.finishedAt === undefined ? undefined : new Date(attempt.finishedAt),
-                outcome: attempt.outcome,
-                reason: attempt.reason
-              }))
-          })
-        )
-        return { ...toEntry(row), versions }
-      }).pipe(storage("reading a history"))
+      Effect.flatMap(routeOf(where), ({ provider, account }) =>
+        journal.historyOf(Store.keyOf(provider, account, externalMessageId))
+      )
 
     const redrive = (entries?: ReadonlyArray<Entry>) =>
-      Effect.gen(function* () {
-        const keys = entries?.map((entry) => Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId))
-        const count = yield* store.redrive(keys, yield* now)
-        if (count > 0) yield* Queue.offer(wake, undefined)
-        return count
-      }).pipe(storage("re-driving"))
+      Effect.tap(journal.redrive(entries), (count) => (count > 0 ? Queue.offer(wake, undefined) : Effect.void))
 
     if (options.worker ?? true) {
       yield* Effect.forkScoped(
@@ -576,14 +512,152 @@ export const makeWith = (
       submit,
       drain,
       history,
-      pending: (query) => list("pending", query),
-      failed: (query) => list("failed", query),
-      stream,
+      pending: (query) => journal.list("pending", query),
+      failed: (query) => journal.list("failed", query),
+      stream: journal.stream,
       redrive,
       counts,
       runWorker
     })
   })
+
+/**
+ * The journal and the outbox's lists, without an editor nor a worker: what a
+ * person or a tool (the `reword` CLI) reads and re-drives. A re-drive puts a
+ * dead letter back in the outbox; the app's worker delivers it (a worker polls
+ * every `pollInterval`).
+ *
+ * @since 0.1.0
+ */
+export interface Journal {
+  /** The history of every message with this external id (of any provider and account, unless named). */
+  readonly histories: (
+    externalMessageId: string,
+    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<History>, StorageError>
+  /** Messages waiting for delivery, one page. */
+  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Dead letters, one page. */
+  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Every entry `pending` or `failed` would list, page by page from the database. */
+  readonly stream: (state: "pending" | "failed", query?: Query) => Stream.Stream<Entry, StorageError>
+  /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
+  readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
+  readonly counts: Effect.Effect<Counts, StorageError>
+}
+
+/**
+ * Opens the journal on the `SqlClient` in context: checks and migrates the
+ * database as the outbox does (same `tablePrefix`).
+ *
+ * @since 0.1.0
+ */
+export const makeJournal = (
+  options: { readonly tablePrefix?: string | undefined } = {}
+): Effect.Effect<Journal, StorageError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const tables = Schema.tables(options.tablePrefix ?? "reword_outbox_")
+    yield* Schema.prepare(tables)
+    const journal = journalOf(Store.make(sql, tables, Store.dialectOf(sql)))
+    return {
+      histories: journal.histories,
+      pending: (query) => journal.list("pending", query),
+      failed: (query) => journal.list("failed", query),
+      stream: journal.stream,
+      redrive: journal.redrive,
+      counts: journal.counts
+    }
+  })
+
+const storage =
+  (doing: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
+    Effect.mapError(effect, (error) => fromSql(error, doing))
+
+const nowMillis = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+
+const journalOf = (store: Store.Store) => {
+  const counts = store.counts.pipe(storage("counting"))
+
+  const list = (state: "pending" | "failed", query: Query = {}) =>
+    Effect.gen(function* () {
+      const olderThan =
+        query.olderThan === undefined
+          ? undefined
+          : (yield* nowMillis) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
+      const rows = yield* store.list({
+        state,
+        provider: query.provider,
+        account: query.account,
+        before: olderThan,
+        after:
+          query.after === undefined
+            ? undefined
+            : Store.keyOf(query.after.provider, query.after.account, query.after.ids.externalMessageId),
+        limit: Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
+      })
+      return rows.map(toEntry)
+    }).pipe(storage("listing the outbox"))
+
+  const stream = (state: "pending" | "failed", query: Query = {}): Stream.Stream<Entry, StorageError> =>
+    Stream.paginate(query.after, (after: Entry | undefined) =>
+      Effect.map(list(state, { ...query, after }), (page) => {
+        const last = page[page.length - 1]
+        return [
+          page,
+          page.length < (query.limit ?? 100) || last === undefined ? Option.none() : Option.some(last)
+        ] as const
+      })
+    )
+
+  const historyOfRow = (row: Store.MessageRow) =>
+    Effect.map(store.history(row.messageKey), ({ edits, attempts }): History => {
+      const versions = edits.map(
+        (edit): Version => ({
+          version: edit.version,
+          text: edit.text,
+          textHash: edit.textHash,
+          source: edit.source,
+          askedAt: new Date(edit.askedAt),
+          status: edit.status,
+          confirmedAt: edit.confirmedAt === undefined ? undefined : new Date(edit.confirmedAt),
+          attempts: attempts
+            .filter((attempt) => attempt.version === edit.version)
+            .map((attempt) => ({
+              worker: attempt.worker,
+              startedAt: new Date(attempt.startedAt),
+              finishedAt: attempt.finishedAt === undefined ? undefined : new Date(attempt.finishedAt),
+              outcome: attempt.outcome,
+              reason: attempt.reason
+            }))
+        })
+      )
+      return { ...toEntry(row), versions }
+    })
+
+  const historyOf = (key: string) =>
+    Effect.gen(function* () {
+      const row = yield* store.lookup(key)
+      return row === undefined ? undefined : yield* historyOfRow(row)
+    }).pipe(storage("reading a history"))
+
+  const histories = (
+    externalMessageId: string,
+    where: { readonly provider?: string | undefined; readonly account?: string | undefined } = {}
+  ) =>
+    Effect.flatMap(store.find(externalMessageId, where), (rows) => Effect.forEach(rows, historyOfRow)).pipe(
+      storage("reading a history")
+    )
+
+  const redrive = (entries?: ReadonlyArray<Entry>) =>
+    Effect.gen(function* () {
+      const keys = entries?.map((entry) => Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId))
+      return yield* store.redrive(keys, yield* nowMillis)
+    }).pipe(storage("re-driving"))
+
+  return { counts, list, stream, historyOf, histories, redrive }
+}
 
 interface Queued {
   readonly key: string

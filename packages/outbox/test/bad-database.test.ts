@@ -9,13 +9,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
-import { afterAll } from "vitest"
+import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
 import { fromSql, StorageError } from "../src/OutboxError.ts"
 import * as SqliteClient from "../src/SqliteClient.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
+beforeAll(() => Databases.startPglite(), 60_000)
 afterAll(() => Databases.stopAll())
 
 const client = (options: SqliteClient.Options) =>
@@ -135,4 +136,50 @@ describe("bad databases", () => {
       )
     })
   )
+})
+
+const postgres = [Databases.pgliteDatabase, ...(Databases.pgServer ? [Databases.pgServer] : [])]
+
+describe.each(postgres)("bad databases on $name", (database) => {
+  it.live(
+    "a read-only PostgreSQL: a submit is a ReadOnly error (SQLSTATE 25006), reads work, acknowledged edits stay",
+    () =>
+      Effect.gen(function* () {
+        const place = database.fresh()
+        // One connection, so that the session setting holds for every statement (and for nobody else).
+        const layer =
+          place.spec.kind === "pg" && database !== Databases.pgliteDatabase
+            ? Databases.clientOf({ ...place.spec, maxConnections: 1 })
+            : place.client()
+        const [outbox, sql] = yield* openOn(layer, { tablePrefix: place.prefix })
+        yield* outbox.record({ ids: { externalMessageId: "m-1" } })
+        yield* outbox.submit({ ids: { externalMessageId: "m-1" }, text: "kept" })
+        yield* Effect.acquireRelease(Effect.orDie(sql`SET default_transaction_read_only = on`), () =>
+          Effect.orDie(sql`RESET default_transaction_read_only`)
+        )
+        const error = yield* Effect.flip(outbox.submit({ ids: { externalMessageId: "m-1" }, text: "refused" }))
+        assert.strictEqual(error._tag, "StorageError")
+        assert.strictEqual((error as StorageError).problem, "ReadOnly")
+        assert.match(error.message, /read-only/)
+        const history = yield* outbox.history("m-1")
+        assert.deepStrictEqual(
+          history?.versions.map((v) => v.text),
+          ["kept"]
+        )
+        assert.deepStrictEqual(yield* outbox.counts, { pending: 1, failed: 0 })
+      }).pipe(Effect.scoped)
+  )
+})
+
+describe("PostgreSQL's codes for a full or read-only database", () => {
+  // A disk that fills up cannot be provoked on a shared server: the codes the server answers then are mapped.
+  const pgError = (code: string) => ({ reason: { _tag: "UnknownError" }, cause: { code, message: `pg ${code}` } })
+  it("disk_full, out_of_memory and program limits are Full; read_only_sql_transaction is ReadOnly", () => {
+    assert.strictEqual(fromSql(pgError("53100"), "storing").problem, "Full")
+    assert.strictEqual(fromSql(pgError("53200"), "storing").problem, "Full")
+    assert.strictEqual(fromSql(pgError("54000"), "storing").problem, "Full")
+    assert.strictEqual(fromSql(pgError("25006"), "storing").problem, "ReadOnly")
+    assert.strictEqual(fromSql(pgError("08006"), "storing").problem, "Unavailable")
+    assert.strictEqual(fromSql(pgError("23505"), "storing").problem, "Failed")
+  })
 })

@@ -10,8 +10,11 @@ import { fromSql, StorageError } from "../OutboxError.ts"
 /** SQLite's `application_id` of an outbox file ("rwrd"). */
 export const SQLITE_APPLICATION_ID = 0x72777264
 
-/** The schema this version of the package writes and reads. */
-export const SCHEMA_VERSION = 1
+/**
+ * The schema this version of the package writes and reads. 1: the tables
+ * (0.1.0); 2: messages found by their external id alone (`reword history`).
+ */
+export const SCHEMA_VERSION = 2
 
 /** The table names, under a prefix (so several outboxes, or test runs, share one database). */
 export interface Tables {
@@ -84,11 +87,19 @@ const initial = (t: Tables) =>
     yield* sql`CREATE INDEX ${sql(`${t.prefix}attempts_message`)} ON ${sql(t.attempts)} (message_key, version)`
   })
 
+/** Version 2: a message found by its external id alone, whatever its provider and account. */
+const byExternalId = (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE INDEX ${sql(`${t.prefix}messages_external`)} ON ${sql(t.messages)} (external_message_id)`
+  })
+
 /** Every migration, by id: add new ones at the end, never change a released one. */
 export const migrations = (
   t: Tables
 ): ReadonlyArray<readonly [number, string, Effect.Effect<void, unknown, SqlClient.SqlClient>]> => [
-  [1, "initial", initial(t)]
+  [1, "initial", initial(t)],
+  [2, "by_external_id", byExternalId(t)]
 ]
 
 const tableExists = (sql: SqlClient.SqlClient, name: string) =>
@@ -108,7 +119,10 @@ const tableExists = (sql: SqlClient.SqlClient, name: string) =>
  * {@link SCHEMA_VERSION}. Fails with a `StorageError` (`Corrupt`, `Foreign`,
  * `NewerSchema`, `ReadOnly`, ...) and changes nothing when it may not.
  */
-export const prepare = (t: Tables): Effect.Effect<void, StorageError, SqlClient.SqlClient> =>
+export const prepare = (
+  t: Tables,
+  upTo: number = SCHEMA_VERSION
+): Effect.Effect<void, StorageError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
@@ -141,7 +155,11 @@ export const prepare = (t: Tables): Effect.Effect<void, StorageError, SqlClient.
       })
     }
     const ran = yield* Migrator.make({})({
-      loader: Effect.succeed(migrations(t).map(([id, name, effect]) => [id, name, Effect.succeed(effect)] as const)),
+      loader: Effect.succeed(
+        migrations(t)
+          .filter(([id]) => id <= upTo)
+          .map(([id, name, effect]) => [id, name, Effect.succeed(effect)] as const)
+      ),
       table: t.migrations
     })
     if (sqlite && (ran.length > 0 || !hasMigrations)) {

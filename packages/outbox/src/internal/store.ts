@@ -162,6 +162,20 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
       rows[0] === undefined ? undefined : messageRow(rows[0])
     )
 
+  /** Every message with this external id (of any provider and account, unless named). */
+  const find = (
+    externalMessageId: string,
+    where: { readonly provider?: string | undefined; readonly account?: string | undefined }
+  ): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> =>
+    Effect.map(
+      sql`SELECT * FROM ${M} WHERE ${sql.and([
+        sql`external_message_id = ${externalMessageId}`,
+        ...(where.provider === undefined ? [] : [sql`provider = ${where.provider}`]),
+        ...(where.account === undefined ? [] : [sql`account = ${where.account}`])
+      ])} ORDER BY message_key LIMIT 100`,
+      (rows) => rows.map(messageRow)
+    )
+
   /** Stores an edit as the message's next version and makes the message due; in the caller's transaction. */
   const submit = (input: EditInput, now: number): Effect.Effect<number, SqlError.SqlError> =>
     Effect.gen(function* () {
@@ -389,7 +403,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
       (rows) => rows.length
     )
 
-  return { record, lookup, submit, claim, settle, nextDue, counts, list, history, redrive }
+  return { record, lookup, find, submit, claim, settle, nextDue, counts, list, history, redrive }
 }
 
 export type Store = ReturnType<typeof make>
