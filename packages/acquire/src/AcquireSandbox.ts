@@ -32,75 +32,40 @@ import { randomBytes } from "node:crypto"
 import { SandboxServer } from "@reword/core/sandbox"
 import { Context, type Effect, Layer, Redacted, type Scope } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
-import * as Emulator from "./internal/emulator.ts"
-import * as Hold from "./internal/hold.ts"
+import * as Emulator from "./internal/sandbox/emulator.ts"
+import * as Hold from "./internal/sandbox/hold.ts"
+import type { Access, Case, HoldOptions, Message } from "./internal/sandbox/model.ts"
 
-/**
- * What an API key may do with cases and their messages: everything (`full`),
- * read only (`read-only`: sending, updating and deleting are answered 403
- * `ERROR_UNAUTHORIZED_ACCESS`), or nothing (`none`: every call is a 403).
- *
- * @since 0.1.0
- */
-export type Access = "full" | "read-only" | "none"
-
-/**
- * A case (a conversation) as the sandbox holds it. Only active cases take
- * new messages.
- *
- * @since 0.1.0
- */
-export interface Case {
-  readonly id: number
-  readonly contactId: number
-  readonly threadId: number
-  readonly status: "active" | "closed"
-  readonly dateCreated: string
-  readonly dateUpdated: string
-  readonly dateClosed: string | null
-}
-
-/**
- * A message as the sandbox holds it, with every text it had.
- *
- * @since 0.1.0
- */
-export interface Message {
-  /** Acquire's id: the `providerMessageId` an edit needs. */
-  readonly id: number
-  readonly caseId: number
-  readonly threadId: number
-  readonly contactId: number
-  /** `user` for an agent (what apps send), `contact` for the customer. */
-  readonly senderType: "user" | "contact"
-  readonly type: "message" | "note" | "event"
-  /** The text now. */
-  readonly text: string
-  /** The language code the last send or update gave, if any. */
-  readonly translateLangKey: string | undefined
-  readonly dateCreated: string
-  /** When it was last updated; `null` until its first update (as Acquire answers). */
-  readonly dateUpdated: string | null
-  /** Every text it had, oldest first (the first is the text sent). */
-  readonly history: ReadonlyArray<string>
-}
-
-/**
- * How requests are held by {@link Sandbox.holdRequests}.
- *
- * @since 0.1.0
- */
-export interface HoldOptions {
-  /** Hold requests until this many are in flight, then answer them together. */
-  readonly untilInFlight: number
-  /** The longest a request is held when fewer arrive (so that a too-serial client fails a test rather than hangs it). */
-  readonly timeoutMs: number
+export type {
   /**
-   * How long a full group is still held, so that any request beyond the bound
-   * that a client wrongly sends shows up in `maxInFlight`. Default 20 ms.
+   * What an API key may do with cases and their messages.
+   *
+   * @category model
+   * @since 0.1.0
    */
-  readonly graceMs?: number | undefined
-}
+  Access,
+  /**
+   * A case (a conversation) as the sandbox holds it.
+   *
+   * @category model
+   * @since 0.1.0
+   */
+  Case,
+  /**
+   * How requests are held by `Sandbox.holdRequests`.
+   *
+   * @category model
+   * @since 0.1.0
+   */
+  HoldOptions,
+  /**
+   * A message as the sandbox holds it, with every text it had.
+   *
+   * @category model
+   * @since 0.1.0
+   */
+  Message
+} from "./internal/sandbox/model.ts"
 
 /**
  * The ids {@link Sandbox.seedMessage} answers: the app's ids, and Acquire's id
@@ -228,17 +193,6 @@ const checkKey = (key: string, option: string): string => {
   return key
 }
 
-/** An answer the emulator could not give is Acquire's own 500. */
-const guarded =
-  (handler: SandboxServer.Handler): SandboxServer.Handler =>
-  async (request) => {
-    try {
-      return await handler(request)
-    } catch (error) {
-      return Emulator.failure(500, "ERROR_SERVER_ERROR", `Internal server error: ${String(error)}`)
-    }
-  }
-
 /**
  * Starts a sandbox on 127.0.0.1. Rejects when an option is unusable (an
  * account id that is not a DNS label, a key with spaces) or the port is taken.
@@ -267,10 +221,14 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
   emulator.keys.set(apiKey, "full")
   emulator.keys.set(readOnlyKey, "read-only")
   const gate = Hold.make(emulator.handler)
-  const server = await SandboxServer.start(guarded(gate.handler), {
+  const { server, stop } = await SandboxServer.host(gate.handler, {
     port: options.port,
     logLimit: options.logLimit,
-    maxBodyBytes: options.maxBodyBytes
+    maxBodyBytes: options.maxBodyBytes,
+    // An answer the emulator could not give is Acquire's own 500.
+    internalError: (message) => Emulator.failure(500, "ERROR_SERVER_ERROR", message),
+    // Held requests are let go before the server stops.
+    beforeStop: () => gate.hold(undefined)
   })
 
   const baseUrl = `${server.url}/api/v1`
@@ -284,10 +242,10 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
 
   /** The case each external chat was seeded into. */
   const chatCases = new Map<string, number>()
-  let seeded = 0
+  const seed = SandboxServer.makeSeeder()
 
   const seedMessage = async (text: string, ids: Partial<SandboxServer.RelayedIds> = {}): Promise<SeededIds> => {
-    if (typeof text !== "string" || text.length === 0) throw new TypeError("text must be a non-empty string")
+    const external = seed(text, ids)
     const providerMessageId = ids.providerMessageId
     if (providerMessageId !== undefined) {
       if (!Number.isSafeInteger(providerMessageId) || providerMessageId <= 0) {
@@ -297,32 +255,17 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
         throw new Error(`The sandbox already has a message ${providerMessageId}`)
       }
     }
-    seeded += 1
-    const externalChatId = ids.externalChatId ?? "sandbox-chat"
+    const { externalChatId } = external
     const known = chatCases.get(externalChatId)
     const existing = known === undefined ? undefined : emulator.cases.get(known)
     const kase = existing?.status === "active" ? existing : emulator.openCase()
     chatCases.set(externalChatId, kase.id)
     const message = emulator.store({ caseId: kase.id, text, id: providerMessageId })
-    return {
-      externalMessageId: ids.externalMessageId ?? `sandbox-message-${seeded}`,
-      externalChatId,
-      externalAuthorId: ids.externalAuthorId ?? "sandbox-author",
-      providerMessageId: message.id
-    }
+    return { ...external, providerMessageId: message.id }
   }
 
   const message = (id: number | string): Message | undefined =>
     typeof id === "number" || /^[0-9]{1,16}$/.test(id) ? emulator.messages.get(Number(id)) : undefined
-
-  let stopping: Promise<void> | undefined
-  const stop = (): Promise<void> => {
-    if (stopping === undefined) {
-      gate.hold(undefined)
-      stopping = server.stop()
-    }
-    return stopping
-  }
 
   return {
     provider: "acquire",

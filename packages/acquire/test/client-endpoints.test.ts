@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import nock from "nock"
-import { documentedDeleteAnswer, documentedGetAnswer, documentedSendAnswer } from "../src/internal/answers.ts"
+import { documentedDeleteAnswer, documentedGetAnswer, documentedSendAnswer } from "../src/internal/sandbox/answers.ts"
 import { API_KEY, makeClient, messagePath, ORIGIN, useNock } from "./support/acquire.ts"
 
 useNock()

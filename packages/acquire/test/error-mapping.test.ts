@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Result } from "effect"
 import fc from "fast-check"
 import nock from "nock"
-import { documentedUpdateAnswer } from "../src/internal/answers.ts"
+import { documentedUpdateAnswer } from "../src/internal/sandbox/answers.ts"
 import { makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
 
 useNock()

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { AcquireMessageEditor } from "@reword/acquire"
 import { Effect, Result } from "effect"
 import nock from "nock"
-import { documentedUpdateAnswer } from "../src/internal/answers.ts"
+import { documentedUpdateAnswer } from "../src/internal/sandbox/answers.ts"
 import { countRequests, makeClient, makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
 
 useNock()

@@ -17,7 +17,7 @@ import {
   documentedGetAnswer,
   documentedSendAnswer,
   documentedUpdateAnswer
-} from "../src/internal/answers.ts"
+} from "../src/internal/sandbox/answers.ts"
 
 const { Faults } = AcquireSandbox
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import nock from "nock"
-import { documentedUpdateAnswer } from "../src/internal/answers.ts"
+import { documentedUpdateAnswer } from "../src/internal/sandbox/answers.ts"
 import { makeClient, makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
 
 useNock()

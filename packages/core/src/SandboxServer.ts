@@ -615,3 +615,131 @@ export interface ProviderSandbox {
   readonly inspect: (ids: InspectIds) => StoredMessage | undefined
   readonly stop: () => Promise<void>
 }
+
+/**
+ * The ids {@link ProviderSandbox.seedMessage} makes up for those not given:
+ * `sandbox-message-<n>` (n counts the sandbox's seeds from 1), `sandbox-chat`
+ * and `sandbox-author`.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export const SEED_DEFAULTS = {
+  externalMessageIdPrefix: "sandbox-message-",
+  externalChatId: "sandbox-chat",
+  externalAuthorId: "sandbox-author"
+} as const
+
+/**
+ * The external ids of a seeded message, with what a sandbox seeds.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export type ExternalIds = Omit<RelayedIds, "providerMessageId">
+
+/**
+ * A sandbox's seeding rules, once for every provider: the text must be a
+ * non-empty string, each id given a non-empty string, and the ids not given
+ * are made up ({@link SEED_DEFAULTS}). Each call counts one seed; it throws a
+ * `TypeError` (a rejected `seedMessage`) on bad input.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export const makeSeeder = (): ((text: unknown, ids?: Partial<RelayedIds>) => ExternalIds) => {
+  let seeded = 0
+  return (text, ids = {}) => {
+    if (typeof text !== "string" || text.length === 0) throw new TypeError("text must be a non-empty string")
+    for (const name of ["externalMessageId", "externalChatId", "externalAuthorId"] as const) {
+      const value: unknown = ids[name]
+      if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
+        throw new TypeError(`${name} must be a non-empty string`)
+      }
+    }
+    seeded += 1
+    return {
+      externalMessageId: ids.externalMessageId ?? `${SEED_DEFAULTS.externalMessageIdPrefix}${seeded}`,
+      externalChatId: ids.externalChatId ?? SEED_DEFAULTS.externalChatId,
+      externalAuthorId: ids.externalAuthorId ?? SEED_DEFAULTS.externalAuthorId
+    }
+  }
+}
+
+/**
+ * A handler whose exceptions become the provider's own error answer (its 500,
+ * in its own shape), so that a bug in an emulator reads as the provider
+ * failing, never as a connection cut.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export const guard =
+  (handler: Handler, internalError: (message: string) => SandboxAnswer): Handler =>
+  async (request) => {
+    try {
+      return await handler(request)
+    } catch (error) {
+      return internalError(`Internal server error: ${String(error)}`)
+    }
+  }
+
+/**
+ * A stop that runs once: every call answers the same promise.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export const once = (stop: () => Promise<void>): (() => Promise<void>) => {
+  let stopping: Promise<void> | undefined
+  return () => {
+    stopping ??= stop()
+    return stopping
+  }
+}
+
+/**
+ * How a provider's emulator is served: the server's options, the provider's
+ * own 500, and what to do before the server stops.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export interface HostOptions extends ServerOptions {
+  /** The provider's own answer when its emulator throws. */
+  readonly internalError: (message: string) => SandboxAnswer
+  /** Runs once, just before the server stops (to let held requests go, say). */
+  readonly beforeStop?: (() => void) | undefined
+}
+
+/**
+ * A provider's emulator served: the server, and its stop (runs once).
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export interface Hosted {
+  readonly server: SandboxServer
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Serves a provider's emulator on 127.0.0.1, the way every sandbox does: its
+ * exceptions guarded into the provider's own 500 ({@link guard}), and a stop
+ * that runs once ({@link once}). A sandbox's `start` builds its state and
+ * handler, calls this, and answers its {@link ProviderSandbox}.
+ *
+ * @category sandbox kit
+ * @since 0.1.0
+ */
+export const host = async (handler: Handler, options: HostOptions): Promise<Hosted> => {
+  const { internalError, beforeStop, ...serverOptions } = options
+  const server = await start(guard(handler, internalError), serverOptions)
+  return {
+    server,
+    stop: once(() => {
+      beforeStop?.()
+      return server.stop()
+    })
+  }
+}

@@ -4,7 +4,7 @@
  * counts requests in flight and, when asked, holds them in groups.
  */
 import type { SandboxServer } from "@reword/core/sandbox"
-import type { HoldOptions } from "../AcquireSandbox.ts"
+import type { HoldOptions } from "./model.ts"
 
 /** A handler that counts (and can hold) the requests it serves. */
 export interface Gate {
