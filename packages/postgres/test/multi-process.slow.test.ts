@@ -18,8 +18,8 @@ import { createInterface } from "node:readline"
 import { assert, describe, it } from "@effect/vitest"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect } from "effect"
-import type { Args } from "./support/instance.ts"
 import { prefixOfTables, serverUrl } from "./support/databases.ts"
+import type { Args } from "./support/instance.ts"
 
 const INSTANCES = 4
 const PORTAL_BUCKET = { drainPerSecond: 10, capacity: 10 }
@@ -157,26 +157,28 @@ describe.skipIf(serverUrl === undefined)("four app instances (processes) on one 
     60_000
   )
 
-  it.live("an expired token is refreshed exactly once across the instances, and every instance carries on", () =>
-    Effect.gen(function* () {
-      const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: PORTAL_BUCKET })
-      const instances = yield* launch(sandbox, 7_000)
-      for (let expiry = 1; expiry <= 2; expiry++) {
-        yield* Effect.sleep("2 seconds")
-        sandbox.expireAccessToken()
-        for (const instance of instances) instance.send("mark")
-      }
-      const outcomes = yield* outcomesOf(instances)
-      assert.strictEqual(sandbox.refreshes(), 2, "one refresh per expiry")
-      assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
-      assert.strictEqual(sandbox.limitHits(), 0)
-      for (const outcome of outcomes) {
-        assert.deepStrictEqual(outcome?.failed, {})
-        // Edits before the first expiry, between the two, and after the second.
-        assert.strictEqual(outcome?.okByPhase.length, 3)
-        for (const count of outcome?.okByPhase ?? []) assert.isAbove(count, 0)
-      }
-    }).pipe(Effect.scoped),
+  it.live(
+    "an expired token is refreshed exactly once across the instances, and every instance carries on",
+    () =>
+      Effect.gen(function* () {
+        const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: PORTAL_BUCKET })
+        const instances = yield* launch(sandbox, 7_000)
+        for (let expiry = 1; expiry <= 2; expiry++) {
+          yield* Effect.sleep("2 seconds")
+          sandbox.expireAccessToken()
+          for (const instance of instances) instance.send("mark")
+        }
+        const outcomes = yield* outcomesOf(instances)
+        assert.strictEqual(sandbox.refreshes(), 2, "one refresh per expiry")
+        assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
+        assert.strictEqual(sandbox.limitHits(), 0)
+        for (const outcome of outcomes) {
+          assert.deepStrictEqual(outcome?.failed, {})
+          // Edits before the first expiry, between the two, and after the second.
+          assert.strictEqual(outcome?.okByPhase.length, 3)
+          for (const count of outcome?.okByPhase ?? []) assert.isAbove(count, 0)
+        }
+      }).pipe(Effect.scoped),
     60_000
   )
 

@@ -10,8 +10,8 @@
  */
 import {
   pgliteDatabase,
-  prefixOf,
   pgServer,
+  prefixOf,
   startPglite,
   stopAll,
   type TestDatabase

@@ -104,7 +104,10 @@ const program = Effect.gen(function* () {
       }
     }
   })
-  yield* Effect.all(Array.from({ length: args.concurrency }, () => worker), { concurrency: "unbounded" })
+  yield* Effect.all(
+    Array.from({ length: args.concurrency }, () => worker),
+    { concurrency: "unbounded" }
+  )
   say(JSON.stringify({ name: args.name, ok, okByPhase: Array.from(okByPhase, (n) => n ?? 0), failed }))
 }).pipe(Effect.scoped)
 
