@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Cause, Context, Effect, Exit, Option, Result, Stream } from "effect"
+import { Array as Arr, Cause, Clock, Context, Effect, Exit, Option, Result, Stream } from "effect"
 import * as Capabilities from "./Capabilities.ts"
 import {
   EditError,
@@ -20,6 +20,7 @@ import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
 import * as Packer from "./internal/packer.ts"
+import * as Metrics from "./Metrics.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import type * as Secrets from "./Secrets.ts"
 
@@ -249,27 +250,56 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       : undefined
   const sendOne = packer === undefined ? attempt : packer.submit
 
-  const updateError = fail("update")
+  /**
+   * One edit, measured: its outcome, duration (by the current `Clock`) and
+   * attempts go to the metrics (see `Metrics`), and its outcome to the
+   * current span when `annotate`.
+   */
+  const measured = (
+    recorder: Metrics.EditRecorder,
+    operation: Operation,
+    annotate: boolean,
+    send: (request: EditRequest.EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>,
+    input: RequestInput
+  ): Effect.Effect<EditedMessage, EditError> =>
+    Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const started = clock.currentTimeMillisUnsafe()
+      let attempts = 0
+      return prepare(input).pipe(
+        Effect.flatMap((request) => {
+          const sending = send(request)
+          return retrying(
+            Effect.suspend(() => {
+              attempts += 1
+              return sending
+            })
+          )
+        }),
+        Effect.mapError(fail(operation)),
+        Effect.onExit((exit) => {
+          const outcome = outcomeOf(exit)
+          recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, attempts)
+          return annotate ? Effect.annotateCurrentSpan("reword.outcome", outcome) : Effect.void
+        })
+      )
+    })
+
+  const updateRecorder = Metrics.editRecorder(provider, "update")
   const updateSpan = { attributes: { "reword.provider": provider, "reword.operation": "update" } }
   // A stack trace per call costs more than the rest of the span; the span's name says where it is.
   const noStackTrace = { captureStackTrace: false }
   const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
-    prepare(input).pipe(
-      Effect.flatMap((request) => retrying(sendOne(request))),
-      Effect.mapError(updateError),
-      Effect.onExit((exit) => Effect.annotateCurrentSpan("reword.outcome", outcomeOf(exit))),
+    measured(updateRecorder, "update", true, sendOne, input).pipe(
       Effect.withSpan("MessageEditor.update", updateSpan, noStackTrace)
     )
 
   const toError = fail("updateMany")
+  const manyRecorder = Metrics.editRecorder(provider, "updateMany")
 
   /** One request, end to end: validated, sent with retries, and always an outcome. */
   const updateOne = (input: RequestInput): Effect.Effect<Outcome> =>
-    prepare(input).pipe(
-      Effect.flatMap((request) => retrying(attempt(request))),
-      Effect.mapError(toError),
-      Effect.result
-    )
+    Effect.result(measured(manyRecorder, "updateMany", false, attempt, input))
 
   const batchSizeNow = (): number => {
     const size = Math.floor(adapter.batchSize?.() ?? capabilities.maxMessagesPerCall)
@@ -312,31 +342,55 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     )
   }
 
+  /** Records the metrics of a group's outcomes (a group interrupted before its end records none). */
+  const recordGroup = (started: number, outcomes: ReadonlyArray<Outcome>, attempts: ReadonlyArray<number>) =>
+    Effect.withFiber((fiber) => {
+      const elapsed = (fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - started) / 1000
+      outcomes.forEach((outcome, index) => {
+        const tag = Result.isSuccess(outcome) ? "success" : outcome.failure.reason._tag
+        manyRecorder.record(fiber.context, tag, elapsed, attempts[index] ?? 0)
+      })
+      return Effect.void
+    })
+
   /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
   const updateGroup = Effect.fnUntraced(function* (
     updateBatch: NonNullable<Adapter["updateBatch"]>,
     inputs: Arr.NonEmptyReadonlyArray<RequestInput>
   ) {
     const outcomes: Array<Outcome> = new Array(inputs.length)
+    // Metrics: each request's provider calls (0 for the ones refused before sending), recorded when the group ends.
+    const attempts: Array<number> = new Array(inputs.length).fill(0)
+    const started = yield* Clock.currentTimeMillis
     const ready: Array<{ readonly index: number; readonly request: EditRequest.EditRequest }> = []
     const prepared = yield* Effect.forEach(inputs, (input) => Effect.result(prepare(input)))
     prepared.forEach((result, index) => {
       if (Result.isSuccess(result)) ready.push({ index, request: result.success })
       else outcomes[index] = Result.fail(toError(result.failure))
     })
-    if (!Arr.isArrayNonEmpty(ready)) return outcomes
+    if (!Arr.isArrayNonEmpty(ready)) {
+      yield* recordGroup(started, outcomes, attempts)
+      return outcomes
+    }
     const requests = Arr.map(ready, (entry) => entry.request)
     let offset = 0
     for (const part of splitEvenly(requests, batchSizeNow())) {
-      const results = yield* callBatch(updateBatch, part, true)
+      let calls = 0
+      const counted: typeof updateBatch = (batch) => {
+        calls += 1
+        return updateBatch(batch)
+      }
+      const results = yield* callBatch(counted, part, true)
       results.forEach((result, position) => {
         const index = (ready[offset + position] as { readonly index: number }).index
+        attempts[index] = calls
         outcomes[index] = Result.isFailure(result)
           ? Result.fail(toError(result.failure))
           : Result.succeed(result.success)
       })
       offset += part.length
     }
+    yield* recordGroup(started, outcomes, attempts)
     return outcomes
   })
 

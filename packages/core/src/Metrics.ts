@@ -73,7 +73,8 @@ const descriptions = {
   edits: "Edits that ended, by provider, operation and outcome (success or the reason's tag)",
   editDuration: "How long an edit took, validation, attempts and waits between them included",
   editAttempts: "Provider calls per edit (0: refused before anything was sent)",
-  rateLimitWait: "Time a provider call waited for the rate limit (bucket: client-side bucket; operating_time: a method's reset)",
+  rateLimitWait:
+    "Time a provider call waited for the rate limit (bucket: client-side bucket; operating_time: a method's reset)",
   tokenRefreshes: "Access token refreshes, by outcome (refreshed, adopted, or the reason's tag)"
 } as const
 
@@ -229,9 +230,7 @@ export const timeRateLimitWait =
     Effect.withFiber((fiber) => {
       const clock = fiber.getRef(Clock.Clock)
       const started = clock.currentTimeMillisUnsafe()
-      return Effect.onExit(effect, () =>
-        recordRateLimitWait(provider, wait, clock.currentTimeMillisUnsafe() - started)
-      )
+      return Effect.onExit(effect, () => recordRateLimitWait(provider, wait, clock.currentTimeMillisUnsafe() - started))
     })
 
 const refreshSeries = cached((key) => {

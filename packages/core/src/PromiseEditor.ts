@@ -24,6 +24,7 @@ import {
   type SettingsObject,
   type Source
 } from "./Provider.ts"
+import * as Telemetry from "./Telemetry.ts"
 
 /**
  * The result of one request of `updateMany`, shaped like `Promise.allSettled`'s.
@@ -115,6 +116,13 @@ export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> ex
    * from `providers`: a misspelled name or key does not compile.
    */
   readonly providerOptions?: NoInfer<ProviderOptions<D>> | undefined
+  /**
+   * Where the editor's spans and metrics go: the app's OpenTelemetry
+   * `tracerProvider` and `meterProvider` (`trace.getTracerProvider()`,
+   * `metrics.getMeterProvider()`); needs `@opentelemetry/api` installed. See
+   * `Telemetry` and the `Metrics` the editor records.
+   */
+  readonly telemetry?: Telemetry.TelemetryOptions | undefined
 }
 
 const createKeys = {
@@ -122,7 +130,8 @@ const createKeys = {
   providerOptions: true,
   providers: true,
   settings: true,
-  env: true
+  env: true,
+  telemetry: true
 } as const satisfies KeySet<keyof CreateEditorOptions>
 
 const settle = (outcome: Outcome): Settled =>
@@ -142,7 +151,7 @@ const inputProblem = (options: CreateEditorOptions, providers: ReadonlyArray<unk
   }
   if (options.settings !== undefined && !Predicate.isObject(options.settings)) return "settings must be an object"
   if (options.env !== undefined && !Predicate.isObject(options.env)) return "env must be an object of variables"
-  return undefined
+  return Telemetry.problem(options.telemetry)
 }
 
 /** An abort rejects as `fetch` does: with the signal's reason (an `AbortError` unless the app gave another). */
@@ -217,7 +226,9 @@ async function* each(
       ? (requests as Iterable<RequestInput>)
       : Stream.fail(notIterable())
   const outcomes = service.updateStream(source).pipe(Stream.map(settle))
-  const iterator = Stream.toAsyncIterable(outcomes)[Symbol.asyncIterator]()
+  // In the editor's context: its tracer and metric registry (telemetry) apply here too.
+  const context = await running.runtime.context()
+  const iterator = Stream.toAsyncIterableWith(outcomes, context)[Symbol.asyncIterator]()
   try {
     for (;;) {
       if (running.isDisposed()) throw disposedError()
@@ -258,8 +269,11 @@ async function* each(
 export const createEditor = async <const D extends AnyDescriptor>(options: CreateEditorOptions<D>): Promise<Editor> => {
   const prepared = prepare(options as CreateEditorOptions)
   if (typeof prepared === "string") throw new ConfigurationError(configError(prepared))
-  const { providers, selection } = prepared
-  const runtime = ManagedRuntime.make(Layer.effect(MessageEditor, makeEditor(providers, selection)))
+  const { providers, selection, telemetry } = prepared
+  const editorLayer = Layer.effect(MessageEditor, makeEditor(providers, selection))
+  const runtime = ManagedRuntime.make(
+    telemetry === undefined ? editorLayer : Layer.provideMerge(editorLayer, Telemetry.layer(telemetry))
+  )
   const service = await runtime.runPromise(Effect.service(MessageEditor)).catch(async (error: unknown) => {
     await runtime.dispose()
     throw Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
@@ -294,7 +308,11 @@ const prepare = (
   options: CreateEditorOptions
 ):
   | string
-  | { readonly providers: ReadonlyArray<AnyDescriptor>; readonly selection: SelectionOptions<AnyDescriptor> } => {
+  | {
+      readonly providers: ReadonlyArray<AnyDescriptor>
+      readonly selection: SelectionOptions<AnyDescriptor>
+      readonly telemetry: Telemetry.TelemetryOptions | undefined
+    } => {
   try {
     if (!Predicate.isObject(options)) return "createEditor takes an options object: { providers, settings? }"
     const raw: unknown = options.providers
@@ -303,11 +321,12 @@ const prepare = (
       inputProblem(options, providers) ?? checkOptions(providers as ReadonlyArray<AnyDescriptor>, options, createKeys)
     if (problem !== undefined) return problem
     const descriptors = providers as ReadonlyArray<AnyDescriptor>
-    const { providers: _providers, settings, env, ...selection } = options
+    const { providers: _providers, settings, env, telemetry, ...selection } = options
     const source: Source = settings === undefined ? fromEnv(env ?? process.env) : fromObject(settings)
     const single = descriptors.length === 1 ? descriptors[0] : undefined
     return {
       providers: descriptors,
+      telemetry,
       selection: { ...selection, source: single === undefined ? source : withDefaultProvider(source, single.name) }
     }
   } catch (error) {

@@ -1,0 +1,122 @@
+/**
+ * Sends reword's spans and metrics (see `Metrics`) to the OpenTelemetry SDK an
+ * app already runs, through its API objects: a `TracerProvider` and a
+ * `MeterProvider` (`trace.getTracerProvider()` and `metrics.getMeterProvider()`
+ * of `@opentelemetry/api` once the SDK is started, or the SDK's providers).
+ * `createEditor`'s `telemetry` option is this layer. Needs
+ * `@opentelemetry/api` 1.x installed (loaded only when telemetry is asked
+ * for). Effect apps can use `@effect/opentelemetry` instead.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@reword/core"
+ * import { metrics, trace } from "@opentelemetry/api"
+ *
+ * // Provide it with the editor's layer: every span and metric reword makes goes to the SDK.
+ * const TelemetryLive = Telemetry.layer({
+ *   tracerProvider: trace.getTracerProvider(),
+ *   meterProvider: metrics.getMeterProvider()
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { type Config, Effect, Layer, Metric, Predicate, Tracer } from "effect"
+import type { Api } from "./internal/otel.ts"
+import { ForwardingRegistry, makeTracer, SCOPE } from "./internal/otel.ts"
+import { configError } from "./Provider.ts"
+
+/**
+ * What reword needs of an OpenTelemetry `TracerProvider` (the API's type fits).
+ *
+ * @since 0.1.0
+ */
+export interface TracerProvider {
+  getTracer(name: string, version?: string): object
+}
+
+/**
+ * What reword needs of an OpenTelemetry `MeterProvider` (the API's type fits).
+ *
+ * @since 0.1.0
+ */
+export interface MeterProvider {
+  getMeter(name: string, version?: string): object
+}
+
+/**
+ * Where reword's spans and metrics go. Either may be left out.
+ *
+ * @since 0.1.0
+ */
+export interface TelemetryOptions {
+  /** Spans (`MessageEditor.update`, `MessageEditor.updateMany`, each provider call) become spans of this provider's tracer `@reword/core`. */
+  readonly tracerProvider?: TracerProvider | undefined
+  /** Metrics (`reword.edits`, ...) are recorded on this provider's meter `@reword/core` as they happen. */
+  readonly meterProvider?: MeterProvider | undefined
+}
+
+const telemetryKeys: ReadonlyArray<string> = ["tracerProvider", "meterProvider"]
+
+const hasMethod = (value: unknown, method: string): boolean =>
+  Predicate.isObject(value) && typeof (value as Record<string, unknown>)[method] === "function"
+
+/**
+ * What is wrong with telemetry options, or `undefined`: checked by
+ * `createEditor` and {@link layer} before anything starts.
+ *
+ * @since 0.1.0
+ */
+export const problem = (options: unknown): string | undefined => {
+  if (options === undefined) return undefined
+  if (!Predicate.isObject(options) || Array.isArray(options)) {
+    return "telemetry must be an object: { tracerProvider?, meterProvider? }"
+  }
+  const record = options as Record<string, unknown>
+  const unknown = Object.keys(record).filter((key) => !telemetryKeys.includes(key))
+  if (unknown.length > 0) {
+    return `telemetry has no option ${unknown.join(", ")}: its options are ${telemetryKeys.join(", ")}`
+  }
+  if (record.tracerProvider !== undefined && !hasMethod(record.tracerProvider, "getTracer")) {
+    return "telemetry.tracerProvider must be an OpenTelemetry TracerProvider (such as trace.getTracerProvider())"
+  }
+  if (record.meterProvider !== undefined && !hasMethod(record.meterProvider, "getMeter")) {
+    return "telemetry.meterProvider must be an OpenTelemetry MeterProvider (such as metrics.getMeterProvider())"
+  }
+  return undefined
+}
+
+const loadApi: Effect.Effect<Api, Config.ConfigError> = Effect.tryPromise({
+  try: () => import("@opentelemetry/api"),
+  catch: () => configError("telemetry needs the package @opentelemetry/api (1.x): install it beside @reword/core")
+})
+
+/**
+ * A layer that sends the spans and metrics of whatever it is provided to
+ * (an editor's layer, a whole app) to `options`' providers: the current
+ * tracer becomes the provider's tracer, and the metric registry forwards each
+ * update to the provider's meter as it happens (the Effect metrics still hold
+ * their values). It fails with a `ConfigError` when the options are not
+ * providers, or when `@opentelemetry/api` is not installed.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: TelemetryOptions): Layer.Layer<never, Config.ConfigError> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const wrong = problem(options)
+      if (wrong !== undefined) return yield* Effect.fail(configError(wrong))
+      const { tracerProvider, meterProvider } = options
+      if (tracerProvider === undefined && meterProvider === undefined) return Layer.empty
+      const api = yield* loadApi
+      const tracing =
+        tracerProvider === undefined
+          ? Layer.empty
+          : Layer.succeed(Tracer.Tracer)(makeTracer(api, tracerProvider.getTracer(SCOPE) as never))
+      const metering =
+        meterProvider === undefined
+          ? Layer.empty
+          : Layer.succeed(Metric.MetricRegistry)(new ForwardingRegistry(meterProvider.getMeter(SCOPE) as never))
+      return Layer.mergeAll(tracing, metering)
+    })
+  )
