@@ -90,6 +90,13 @@ export interface MessagesInput<Item> {
   readonly connector?: string | undefined
   readonly line?: number | undefined
   readonly messages: Arr.NonEmptyReadonlyArray<Item>
+  /**
+   * The server time this call is expected to take, in seconds (the editor's
+   * estimate from earlier answers). Counted, with this client's other calls of
+   * the method in flight, against the method's operating time: a call that
+   * could take it over the limit waits for its reset instead.
+   */
+  readonly expectedSeconds?: number | undefined
 }
 
 /**
@@ -256,8 +263,21 @@ export const make = (options: Options): Service => {
 
   const urlOf = (method: string): URL => new URL(`rest/${encodeURIComponent(method)}`, portalUrl)
 
-  const waitForOperating = (method: string): Effect.Effect<void, Reason> =>
-    Effect.flatMap(limiter.blockedFor(portal, method), (wait) => {
+  /** Per method: the server time this client's calls in flight are expected to take. */
+  const inFlight = new Map<string, number>()
+  const inFlightOf = (method: string) => inFlight.get(method) ?? 0
+  /** Counts a call's expected server time as in flight while it runs. */
+  const counted = <A, E>(method: string, seconds: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    seconds > 0
+      ? Effect.acquireUseRelease(
+          Effect.sync(() => inFlight.set(method, inFlightOf(method) + seconds)),
+          () => effect,
+          () => Effect.sync(() => inFlight.set(method, Math.max(0, inFlightOf(method) - seconds)))
+        )
+      : effect
+
+  const waitForOperating = (method: string, expected = 0): Effect.Effect<void, Reason> =>
+    Effect.flatMap(limiter.blockedFor(portal, method, expected > 0 ? inFlightOf(method) + expected : 0), (wait) => {
       if (Duration.isZero(wait)) return Effect.void
       if (onOperatingLimit === "fail" || Duration.isGreaterThan(wait, maxOperatingWait)) {
         return Effect.fail(
@@ -334,19 +354,24 @@ export const make = (options: Options): Service => {
   const attempt = (
     method: string,
     params: Readonly<Record<string, unknown>>,
-    token: Redacted.Redacted<string>
+    token: Redacted.Redacted<string>,
+    expected: number
   ): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
-      yield* waitForOperating(method)
+      yield* waitForOperating(method, expected)
       // The request holds a place in the portal's bucket until its answer is back.
-      const response = yield* withPermit(
-        transport.send({
-          method: "POST",
-          url: urlOf(method),
-          headers: { accept: "application/json" },
-          json: { ...params, auth: Redacted.value(token) },
-          secrets: session.secrets()
-        })
+      const response = yield* counted(
+        method,
+        expected,
+        withPermit(
+          transport.send({
+            method: "POST",
+            url: urlOf(method),
+            headers: { accept: "application/json" },
+            json: { ...params, auth: Redacted.value(token) },
+            secrets: session.secrets()
+          })
+        )
       ).pipe(
         Effect.catchIf(
           (error): error is BucketFull => error instanceof BucketFull,
@@ -362,12 +387,16 @@ export const make = (options: Options): Service => {
    * `expired_token` is final; a pair adopted from a shared store (another
    * process's, which may have expired as well) is refreshed in its turn.
    */
-  const callReason = (method: string, params: Readonly<Record<string, unknown>>): Effect.Effect<Answer, Reason> =>
+  const callReason = (
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+    expected = 0
+  ): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
       let token = yield* session.accessToken
       let replaced = false
       for (let refreshes = 0; ; ) {
-        const result = yield* Effect.result(attempt(method, params, token))
+        const result = yield* Effect.result(attempt(method, params, token, expected))
         if (Result.isSuccess(result)) {
           yield* session.accepted(token)
           return result.success
@@ -414,11 +443,17 @@ export const make = (options: Options): Service => {
   const messages =
     (method: string, operation: EditError.Operation) =>
     (input: MessagesInput<unknown>): Effect.Effect<MessagesResponse, EditError.EditError> =>
-      callReason(method, {
-        CONNECTOR: input.connector ?? target.connector,
-        LINE: input.line ?? target.line,
-        MESSAGES: input.messages
-      }).pipe(
+      callReason(
+        method,
+        {
+          CONNECTOR: input.connector ?? target.connector,
+          LINE: input.line ?? target.line,
+          MESSAGES: input.messages
+        },
+        Number.isFinite(input.expectedSeconds) && (input.expectedSeconds as number) > 0
+          ? (input.expectedSeconds as number)
+          : 0
+      ).pipe(
         Effect.flatMap((answer) => guarded(() => readMessages(answer, input.messages.length), answer.response)),
         Effect.mapError(toError(operation)),
         Effect.withSpan(

@@ -24,13 +24,17 @@ import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas
 import { itemReason } from "./internal/errors.ts"
 import * as OAuth from "./OAuth.ts"
 import * as RateLimiter from "./RateLimiter.ts"
+import * as ServerTime from "./ServerTime.ts"
 import * as TokenStore from "./TokenStore.ts"
 
 type Reason = EditError.EditErrorReason
 
 /**
- * How many messages one `imconnector.update.messages` call carries by default:
- * small enough to stay well inside the portal's 60 s per request.
+ * How many messages the first `imconnector.update.messages` calls carry,
+ * before the portal's answers told what a message costs: small enough to stay
+ * well inside the portal's 60 s per request. Without a `chunkSize` option,
+ * later calls carry what the server time per message allows, up to
+ * {@link MAX_CHUNK_SIZE} (see `ServerTime`).
  *
  * @since 0.1.0
  */
@@ -49,7 +53,13 @@ export const MAX_CHUNK_SIZE = 50
  * @since 0.1.0
  */
 export interface Options extends MessageEditor.EditorOptions {
-  /** Messages per `imconnector.update.messages` call in `updateMany`. Default 20, at most 50. */
+  /**
+   * Messages per `imconnector.update.messages` call, fixed (from 1 to 50).
+   * Default: chosen from the portal's answers (`time.duration` of calls
+   * carrying different numbers of messages): 20 until the first answer, then
+   * as many as a call carries within half the time a request may take (the
+   * portal's 60 s, or the transport's timeout when shorter), up to 50.
+   */
   readonly chunkSize?: number | undefined
   /** The rate limiter's bucket and operating-time options (ignored when a `RateLimiter` is given or provided). */
   readonly rateLimit?: RateLimiter.Options | undefined
@@ -283,9 +293,11 @@ const checkChunkSize = (chunkSize: number | undefined): number => {
 export const fromClient = (
   client: Bitrix24Client.Service,
   options: Options = {},
-  target: Partial<Bitrix24Client.Target> = {}
+  target: Partial<Bitrix24Client.Target> = {},
+  serverTime: ServerTime.ServerTime = serverTimeFor(options)
 ): Service => {
-  const chunkSize = checkChunkSize(options.chunkSize)
+  const fixed = options.chunkSize !== undefined
+  const chunkSize = fixed ? checkChunkSize(options.chunkSize) : MAX_CHUNK_SIZE
   const updateBatch = (
     requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
   ): Effect.Effect<ReadonlyArray<Result.Result<EditedMessage.EditedMessage, Reason>>, Reason> =>
@@ -297,8 +309,15 @@ export const fromClient = (
         ...rest.map((request) => toMessageItem(request, now))
       ]
       const response = yield* client
-        .updateMessages({ connector: target.connector, line: target.line, messages })
+        .updateMessages({
+          connector: target.connector,
+          line: target.line,
+          messages,
+          expectedSeconds: serverTime.cost(messages.length)
+        })
         .pipe(Effect.mapError((error) => error.reason))
+      const duration = response.time?.duration
+      if (duration !== undefined) serverTime.observe(messages.length, duration)
       return requests.map((request, index) => {
         const item = response.items[index]
         return item === undefined
@@ -319,15 +338,27 @@ export const fromClient = (
             results[0] ?? Result.fail(new EditError.MalformedResponse({ description: "no result item" }))
           )
         ),
-      updateBatch
+      updateBatch,
+      ...(fixed ? {} : { batchSize: serverTime.size })
     },
     options
   )
   return {
     ...editor,
     client,
-    updateFor: (other) => fromClient(client, options, { ...target, ...other })
+    updateFor: (other) => fromClient(client, options, { ...target, ...other }, serverTime)
   }
+}
+
+/** The server-time model of an editor: its budget is half of the portal's 60 s, or of the transport's timeout. */
+const serverTimeFor = (options: Options): ServerTime.ServerTime => {
+  const timeout = options.transport?.timeout
+  const timeoutSeconds = timeout === undefined ? 30 : Duration.toSeconds(Duration.fromInputUnsafe(timeout))
+  return ServerTime.make({
+    max: MAX_CHUNK_SIZE,
+    initial: DEFAULT_CHUNK_SIZE,
+    budgetSeconds: Math.min(60, timeoutSeconds) / 2
+  })
 }
 
 /**

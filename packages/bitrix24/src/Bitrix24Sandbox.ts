@@ -234,7 +234,8 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
 
 /**
  * The operating-time limit: a method may use `limitSeconds` of server time in
- * `windowSeconds`; each call counts as `costPerCall` seconds.
+ * `windowSeconds`; each call counts as `costPerCall` seconds plus
+ * `costPerMessage` for each message it carries (its `time.duration`).
  *
  * @since 0.1.0
  */
@@ -245,6 +246,8 @@ export interface OperatingLimit {
   readonly windowSeconds?: number | undefined
   /** Default 0.01. */
   readonly costPerCall?: number | undefined
+  /** Seconds each message of a call adds to its server time. Default 0. */
+  readonly costPerMessage?: number | undefined
 }
 
 /**
@@ -289,6 +292,18 @@ export interface Options {
    * `result: { SUCCESS: false, ERRORS: [...] }`) instead of HTTP 400. Default false.
    */
   readonly oldLineErrors?: boolean | undefined
+  /**
+   * The portal's clock, Unix millis (default `Date.now`): a benchmark runs
+   * the portal on a scaled clock (see {@link Options.serverTime}).
+   */
+  readonly now?: (() => number) | undefined
+  /**
+   * Whether a call is answered only once its server time (the operating
+   * model's cost of the call) has passed, and how much faster than real time
+   * the portal's clock runs (`scale`, default 1). Default: answered at once,
+   * the server time reported in `time.duration`.
+   */
+  readonly serverTime?: { readonly wait: boolean; readonly scale?: number | undefined } | undefined
   /** The most requests kept in the log. Default 10,000. */
   readonly logLimit?: number | undefined
   /**
@@ -335,7 +350,11 @@ const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
   return {
     limitSeconds: checkPositive(given.limitSeconds ?? 480, "operatingLimit.limitSeconds"),
     windowSeconds: checkPositive(given.windowSeconds ?? 600, "operatingLimit.windowSeconds"),
-    costPerCall: given.costPerCall === 0 ? 0 : checkPositive(given.costPerCall ?? 0.01, "operatingLimit.costPerCall")
+    costPerCall: given.costPerCall === 0 ? 0 : checkPositive(given.costPerCall ?? 0.01, "operatingLimit.costPerCall"),
+    costPerMessage:
+      given.costPerMessage === undefined || given.costPerMessage === 0
+        ? 0
+        : checkPositive(given.costPerMessage, "operatingLimit.costPerMessage")
   }
 }
 
@@ -387,7 +406,16 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
   const bucketSettings = bucketOf(options.bucket)
   const operatingSettings = operatingOf(options.operatingLimit)
 
-  const now = Date.now()
+  const clock = options.now ?? Date.now
+  const now = clock()
+  const scale = checkPositive(options.serverTime?.scale ?? 1, "serverTime.scale")
+  const takeTime =
+    options.serverTime?.wait === true
+      ? (seconds: number) =>
+          new Promise<void>((resolve) => {
+            setTimeout(resolve, Math.max(0, (seconds * 1000) / scale))
+          })
+      : undefined
   const tokens = Tokens.make({ clientId, clientSecret, accessToken, refreshToken, ttlMillis, now })
   const operating = Operating.make(operatingSettings)
   let url = ""
@@ -397,7 +425,9 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     bucket: bucketSettings === undefined ? undefined : Bucket.make(bucketSettings, now),
     operating,
     enforceOperating: options.operatingLimit !== false,
-    oldLineErrors: options.oldLineErrors === true
+    oldLineErrors: options.oldLineErrors === true,
+    now: clock,
+    takeTime
   })
   portal.setLine(connector, line, true)
   const server = await SandboxServer.start(guarded(portal.handler), {
@@ -491,7 +521,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     errorAnswers: portal.errors,
     calls: portal.calls,
     operating: (method) => {
-      const at = Date.now()
+      const at = clock()
       const key = method.toLowerCase()
       const snapshot = operating.snapshot(key, at)
       return { ...snapshot, blocked: options.operatingLimit !== false && operating.blocked(key, at) }

@@ -108,8 +108,14 @@ export interface Service {
   readonly observe: (portal: string, method: string, time: ObservedTime) => Effect.Effect<void>
   /** The portal answered `OPERATION_TIME_LIMIT`: blocks the method and says for how long. */
   readonly block: (portal: string, method: string) => Effect.Effect<Duration.Duration>
-  /** How long the method is still blocked for; zero when it is not. */
-  readonly blockedFor: (portal: string, method: string) => Effect.Effect<Duration.Duration>
+  /**
+   * How long the method is still blocked for; zero when it is not.
+   * `expected` (seconds, optional) is the server time the caller's calls in
+   * flight and the next one are expected to add: a method whose last known
+   * operating time plus `expected` reaches the limit (less the margin) waits
+   * for its reset, so that those calls cannot take it over the limit.
+   */
+  readonly blockedFor: (portal: string, method: string, expected?: number) => Effect.Effect<Duration.Duration>
 }
 
 /**
@@ -393,12 +399,13 @@ export const make = (options: Options = {}): Service => {
       })
     )
 
-  const blockedFor = (portal: string, method: string): Effect.Effect<Duration.Duration> =>
+  const blockedFor = (portal: string, method: string, expected = 0): Effect.Effect<Duration.Duration> =>
     Effect.map(Clock.currentTimeMillis, (now) => {
       const state = methods.get(keyOf(portal, method))
       if (state === undefined) return Duration.zero
       let until = state.blockedUntil
-      const nearLimit = state.operating >= limitSeconds - marginSeconds
+      const added = Number.isFinite(expected) && expected > 0 ? expected : 0
+      const nearLimit = state.operating + added >= limitSeconds - marginSeconds
       if (nearLimit && state.resetAt !== undefined) until = Math.max(until, state.resetAt)
       return until > now ? Duration.millis(Math.min(until - now, WINDOW_MILLIS)) : Duration.zero
     })

@@ -6,6 +6,8 @@
  * baskets kept; `operating_reset_at` when the oldest one drops out (Unix
  * seconds). A call is refused (`429 OPERATION_TIME_LIMIT`) while the total
  * exceeds the limit; the call that takes it over the limit still runs.
+ * A call costs `costPerCall` plus `costPerMessage` for each message it
+ * carries: its server time, as `time.duration` reports it.
  */
 
 export interface Settings {
@@ -15,6 +17,8 @@ export interface Settings {
   readonly windowSeconds: number
   /** The operating time each call is counted as using, in seconds. */
   readonly costPerCall: number
+  /** The operating time each message a call carries adds, in seconds. */
+  readonly costPerMessage: number
 }
 
 interface Basket {
@@ -37,8 +41,10 @@ export interface Operating {
   readonly snapshot: (method: string, now: number) => Snapshot
   /** Whether the method is blocked at `now`. */
   readonly blocked: (method: string, now: number) => boolean
-  /** Counts one call of the method at `now`, and answers the state after it. */
-  readonly record: (method: string, now: number) => Snapshot
+  /** The server time a call carrying `messages` costs, in seconds. */
+  readonly costOf: (messages: number) => number
+  /** Counts one call of the method carrying `messages` at `now`, and answers the state after it. */
+  readonly record: (method: string, now: number, messages?: number) => Snapshot
 }
 
 export const make = (settings: Settings): Operating => {
@@ -63,16 +69,20 @@ export const make = (settings: Settings): Operating => {
     }
   }
 
+  const costOf = (messages: number) => settings.costPerCall + settings.costPerMessage * Math.max(0, messages)
+
   return {
     settings,
     snapshot,
+    costOf,
     blocked: (method, now) => snapshot(method, now).operating > settings.limitSeconds,
-    record: (method, now) => {
+    record: (method, now, messages = 0) => {
       const baskets = kept(method, now)
       const seconds = now / 1000
+      const cost = costOf(messages)
       const last = baskets.at(-1)
-      if (last !== undefined && seconds < last.start + basketSeconds) last.total += settings.costPerCall
-      else baskets.push({ start: Math.floor(seconds), total: settings.costPerCall })
+      if (last !== undefined && seconds < last.start + basketSeconds) last.total += cost
+      else baskets.push({ start: Math.floor(seconds), total: cost })
       return snapshot(method, now)
     }
   }

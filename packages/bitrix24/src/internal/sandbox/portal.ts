@@ -61,6 +61,8 @@ export interface Options {
   /** Line errors as older portals gave them: HTTP 200 with `result.SUCCESS` false. */
   readonly oldLineErrors: boolean
   readonly now?: () => number
+  /** When given, a call is answered only after its server time (seconds) has passed, as this waits. */
+  readonly takeTime?: ((seconds: number) => Promise<void>) | undefined
 }
 
 export interface Portal {
@@ -159,13 +161,15 @@ export const make = (options: Options): Portal => {
     return answer
   }
 
-  const time = (start: number, snapshot: Operating.Snapshot) => {
+  /** The `time` envelope; `cost` is the call's server time by the model, reported when longer than the real one. */
+  const time = (start: number, snapshot: Operating.Snapshot, cost = 0) => {
     const finish = now()
+    const duration = Math.max((finish - start) / 1000, cost)
     return {
       start: start / 1000,
       finish: finish / 1000,
-      duration: (finish - start) / 1000,
-      processing: (finish - start) / 1000,
+      duration,
+      processing: duration,
       date_start: phpDate(start),
       date_finish: phpDate(finish),
       operating_reset_at: snapshot.resetAt ?? Math.floor(start / 1000) + options.operating.settings.windowSeconds,
@@ -236,7 +240,7 @@ export const make = (options: Options): Portal => {
     }
   }
 
-  const rest = (request: SandboxServer.SandboxRequest, path: string): Answer => {
+  const rest = (request: SandboxServer.SandboxRequest, path: string): Answer | Promise<Answer> => {
     const start = now()
     const webhook = /^(\d+)\/([^/]+)\/(.+)$/.exec(path)
     const method = (webhook?.[3] ?? path).toLowerCase().replace(/\.json$/, "")
@@ -264,7 +268,10 @@ export const make = (options: Options): Portal => {
     if (options.enforceOperating && options.operating.blocked(method, start)) {
       return refuse(failure(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit."))
     }
-    const snapshot = options.operating.record(method, start)
+    // The server time grows with the messages carried (a per-call cost plus one per message).
+    const carried = listOf(param(params, "MESSAGES"))?.length ?? 0
+    const snapshot = options.operating.record(method, start, carried)
+    const cost = options.operating.costOf(carried)
 
     for (const name of ["CONNECTOR", "LINE", "MESSAGES"]) {
       if (isEmpty(param(params, name))) return refuse(argumentError(`Argument '${name}' is null or empty`))
@@ -285,10 +292,11 @@ export const make = (options: Options): Portal => {
     if (lines.get(lineKey(connector, line))?.active !== true) return lineError(start, method)
 
     const result = items.map((item) => itemOf(method, connector, line, item as Params, start))
-    return {
+    const answer = (): Answer => ({
       status: 200,
-      body: { result: { SUCCESS: true, DATA: { RESULT: result } }, time: time(start, snapshot) }
-    }
+      body: { result: { SUCCESS: true, DATA: { RESULT: result } }, time: time(start, snapshot, cost) }
+    })
+    return options.takeTime === undefined ? answer() : options.takeTime(cost).then(answer)
   }
 
   const filesOf = (value: unknown): ReadonlyArray<File> =>
