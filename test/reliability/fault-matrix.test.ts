@@ -13,11 +13,11 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24MessageEditor, TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { EditError, type EditedMessage, type MessageEditor } from "@reword/core"
-import type { SandboxServer } from "@reword/core/sandbox"
-import { Cause, Duration, Effect, Exit, Result, Semaphore } from "effect"
+import { SandboxServer } from "@reword/core/sandbox"
+import { Cause, Duration, Effect, Exit, Option, Redacted, Result, Schema, Semaphore } from "effect"
 import {
   type ApplicableCell,
   CELLS,
@@ -46,6 +46,7 @@ import {
   makeCapture,
   OAUTH_PATH,
   printings,
+  recordingTokenAnswers,
   type Secret,
   texts
 } from "./support.ts"
@@ -57,6 +58,9 @@ const DOC = new URL("../../docs/fault-matrix.md", import.meta.url)
  * whole milliseconds: a retry counts as having waited long enough within this.
  */
 const CLOCK_TOLERANCE_MS = 5
+
+/** How much longer than its deadlines and backoffs a call failing on a hanging token store may take (a busy machine). */
+const STORE_DEADLINE_SLACK_MS = 1_500
 
 interface Seeded {
   readonly ids: SandboxServer.RelayedIds
@@ -79,6 +83,20 @@ interface Observed {
   readonly sent: ReadonlyArray<{ readonly path: string; readonly at: number }>
   readonly secrets: ReadonlyArray<Secret>
   readonly capture: Capture
+  /** How long the measured call took. */
+  readonly elapsedMs: number
+  /** Requests that reached the foreign OAuth server, from the first call on (`ForeignOAuthHost`). */
+  readonly foreignRequests: number | undefined
+  /** The same call made again once the token store answers (`HangTokenStore`). */
+  readonly afterwards:
+    | {
+        readonly outcomes: ReadonlyArray<Result.Result<EditedMessage.EditedMessage, EditError.EditError>>
+        readonly stored: ReadonlyArray<string | undefined>
+        /** Whether the token store then holds the pair the sandbox issued last. */
+        readonly storeHoldsLastPair: boolean
+        readonly capture: Capture
+      }
+    | undefined
 }
 
 /** What the whole matrix wrote and which secrets its sandboxes issued, for the secrets test. */
@@ -126,8 +144,56 @@ const droppingTextAt =
     })
   }
 
+/**
+ * A `fetch` in front of the sandbox that sets the `server_endpoint` of every
+ * token answer to `endpoint`, and takes every request for a host other than
+ * the sandbox's to the foreign server (as if that host resolved to it).
+ */
+const poisoningTokenAnswers =
+  (sandboxUrl: string, foreignUrl: string, endpoint: string, inner: typeof globalThis.fetch): typeof globalThis.fetch =>
+  async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init)
+    const url = new URL(request.url)
+    if (url.origin !== new URL(sandboxUrl).origin) {
+      return inner(`${foreignUrl}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers: request.headers,
+        body: request.method === "GET" || request.method === "HEAD" ? null : await request.arrayBuffer(),
+        signal: request.signal
+      })
+    }
+    const response = await inner(request)
+    if (url.pathname !== OAUTH_PATH || response.status !== 200) return response
+    const answer = (await response.json()) as Record<string, unknown>
+    return Response.json({ ...answer, server_endpoint: endpoint }, { status: response.status })
+  }
+
+/** A second loopback server: where every host but the sandbox's leads. It answers nothing useful, and logs. */
+const foreignServer = Effect.acquireRelease(
+  Effect.promise(() =>
+    SandboxServer.start(() => ({ status: 500, body: { error: "FOREIGN", error_description: "not the OAuth server" } }))
+  ),
+  (server) => Effect.promise(() => server.stop())
+)
+
+/**
+ * A token store whose `save` never returns while `hanging` is on (the editor
+ * must cut it at its deadline).
+ */
+const hangableStore = () => {
+  const memory = TokenStore.makeMemory()
+  const control = { hanging: false }
+  const store: TokenStore.Service = {
+    load: memory.load,
+    save: (tokens) => (control.hanging ? Effect.never : memory.save(tokens))
+  }
+  return { store, memory, control }
+}
+
 const faultsOf = (setup: ReadonlyArray<Setup>) => ({
-  failItem: setup.flatMap((step) => (step._tag === "FailItem" ? [step.index] : []))[0]
+  failItem: setup.flatMap((step) => (step._tag === "FailItem" ? [step.index] : []))[0],
+  foreign: setup.flatMap((step) => (step._tag === "ForeignOAuthHost" ? [step] : []))[0],
+  hang: setup.flatMap((step) => (step._tag === "HangTokenStore" ? [step] : []))[0]
 })
 
 /** The hang cells wait for a short timeout; every other cell has a long one, so a busy machine never times out. */
@@ -163,13 +229,28 @@ const runBitrix24 = (cell: ApplicableCell) =>
   Effect.gen(function* () {
     const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: LARGE_BUCKET })
     const seeded = yield* seed(sandbox, cell)
-    const { failItem } = faultsOf(cell.setup)
-    const client = recording(failItem === undefined ? fetch : droppingTextAt(failItem))
+    const { failItem, foreign, hang } = faultsOf(cell.setup)
+    const base = failItem === undefined ? fetch : droppingTextAt(failItem)
+    const elsewhere = foreign === undefined ? undefined : yield* foreignServer
+    const network =
+      foreign === undefined || elsewhere === undefined
+        ? base
+        : poisoningTokenAnswers(sandbox.url, elsewhere.url, foreign.endpoint, base)
+    if (foreign !== undefined && elsewhere !== undefined) {
+      // The way there works: a request for the foreign host does reach the foreign server.
+      yield* Effect.promise(() => network(new URL(OAUTH_PATH, foreign.endpoint), { method: "POST", body: "probe" }))
+      assert.strictEqual(elsewhere.requests.length, 1, "the foreign server is reachable")
+    }
+    const foreignMark = elsewhere?.requests.length ?? 0
+    const tokenAnswers = recordingTokenAnswers(network)
+    const client = recording(tokenAnswers.fetch)
+    const hangable = hangableStore()
     const editor = yield* Effect.orDie(
       Bitrix24MessageEditor.make(sandbox.settings, {
         retry: POLICY,
         transport: { timeout: timeoutOf(cell), fetch: client.fetch },
-        rateLimit: { bucket: LARGE_BUCKET, operatingFallback: OPERATING_FALLBACK_MS }
+        rateLimit: { bucket: LARGE_BUCKET, operatingFallback: OPERATING_FALLBACK_MS },
+        ...(hang === undefined ? {} : { tokenStore: hangable.store, tokenStoreTimeout: hang.deadlineMs })
       })
     )
     let retryAfterDate: number | undefined
@@ -220,24 +301,61 @@ const runBitrix24 = (cell: ApplicableCell) =>
             path: BITRIX24_UPDATE_PATH
           })
           break
+        case "ForeignOAuthHost": {
+          // A first call refreshes once: its token answer names the foreign host. (`updateMany`, which sends its
+          // own call: a packed `update` would leave the packer to send the measured call from this call's fiber.)
+          const ids = yield* Effect.promise(() => sandbox.seedMessage("before the poisoned answer"))
+          sandbox.expireAccessToken()
+          const [first] = yield* editor.updateMany([{ ids, text: "after the poisoned answer" }])
+          assert.isTrue(first !== undefined && Result.isSuccess(first), "the first call, refreshing once, succeeds")
+          assert.strictEqual(sandbox.refreshes(), 1, "the first call refreshed")
+          break
+        }
+        case "HangTokenStore":
+          hangable.control.hanging = true
+          break
         case "RevokeApiKey":
           throw new Error("Bitrix24 has no API key")
       }
     }
     const mark = sandbox.server.requests.length
     const capture = makeCapture()
+    const started = Date.now()
     const outcomes = yield* runOperation(editor, cell, seeded, capture)
+    const elapsedMs = Date.now() - started
+    const stored = seeded.map(({ ids }) => sandbox.inspect(ids)?.text)
+    const log = sandbox.server.requests.slice(mark)
+    let afterwards: Observed["afterwards"]
+    if (hang !== undefined) {
+      // The store answers again: the same call once more.
+      hangable.control.hanging = false
+      const again = makeCapture()
+      const outcomes = yield* runOperation(editor, cell, seeded, again)
+      const held = Option.getOrUndefined(yield* Effect.orDie(hangable.memory.load))
+      afterwards = {
+        outcomes,
+        stored: seeded.map(({ ids }) => sandbox.inspect(ids)?.text),
+        storeHoldsLastPair:
+          held !== undefined &&
+          Redacted.value(held.accessToken) === sandbox.tokens().accessToken &&
+          Redacted.value(held.refreshToken) === sandbox.tokens().refreshToken,
+        capture: again
+      }
+    }
     return {
       outcomes,
       seeded,
-      stored: seeded.map(({ ids }) => sandbox.inspect(ids)?.text),
-      log: sandbox.server.requests.slice(mark),
+      stored,
+      elapsedMs,
+      foreignRequests: elsewhere === undefined ? undefined : elsewhere.requests.length - foreignMark,
+      afterwards,
+      log,
       isEdit: (request: SandboxServer.LoggedRequest) => request.path === BITRIX24_UPDATE_PATH,
       keyOf: (request: SandboxServer.LoggedRequest) =>
         request.path === BITRIX24_UPDATE_PATH ? bitrix24MessageIds(request).join(",") : request.path,
       retryAfterDate,
       sent: client.sent,
-      secrets: bitrix24Secrets(sandbox),
+      secrets: bitrix24Secrets(sandbox, tokenAnswers.issued),
       capture
     } satisfies Observed
   })
@@ -248,7 +366,7 @@ const runAcquire = (cell: ApplicableCell) =>
     const seeded = yield* seed(sandbox, cell)
     const client = recording()
     const editor = yield* Effect.orDie(
-      Acquire.make({ ...sandbox.settings, retry: POLICY, timeout: timeoutOf(cell), fetch: client.fetch })
+      Acquire.make(sandbox.settings, { retry: POLICY, transport: { timeout: timeoutOf(cell), fetch: client.fetch } })
     )
     // Faults target the first message's requests, so the cell's numbers do not depend on which request came first.
     const firstPath = `${ACQUIRE_UPDATE_PATH}${(seeded[0] as Seeded).ids.providerMessageId}`
@@ -276,7 +394,9 @@ const runAcquire = (cell: ApplicableCell) =>
     }
     const mark = sandbox.server.requests.length
     const capture = makeCapture()
+    const started = Date.now()
     const outcomes = yield* runOperation(editor, cell, seeded, capture)
+    const elapsedMs = Date.now() - started
     return {
       outcomes,
       seeded,
@@ -287,7 +407,10 @@ const runAcquire = (cell: ApplicableCell) =>
       retryAfterDate,
       sent: client.sent,
       secrets: acquireSecrets(sandbox),
-      capture
+      capture,
+      elapsedMs,
+      foreignRequests: undefined,
+      afterwards: undefined
     } satisfies Observed
   })
 
@@ -351,12 +474,15 @@ const check = (cell: ApplicableCell, observed: Observed): void => {
   })
 
   // What each failed attempt was, from the adapter's client spans (one per provider call).
+  const isReason = Schema.is(EditError.EditErrorReason)
   const failedAttempts = observed.capture.spans.flatMap((span) => {
     if (!/^(Bitrix24Client|AcquireClient)\./.test(span.name) || span.status._tag !== "Ended") return []
     const exit = span.status.exit
     if (Exit.isSuccess(exit)) return []
     const error = Cause.squash(exit.cause)
-    return [EditError.isEditError(error) ? error.reason._tag : `not an EditError: ${String(error)}`]
+    // Bitrix24's client spans end with an EditError, Acquire's internal calls with the reason itself.
+    if (EditError.isEditError(error)) return [error.reason._tag]
+    return [isReason(error) ? error._tag : `not an EditError: ${String(error)}`]
   })
   assert.deepStrictEqual(
     [...new Set(failedAttempts)],
@@ -371,6 +497,32 @@ const check = (cell: ApplicableCell, observed: Observed): void => {
     expected.refreshes,
     "token refreshes"
   )
+
+  // A foreign OAuth host named by a token answer: nothing went there, and the answer's host was noted as ignored.
+  if (expected.foreignRequests !== undefined) {
+    assert.strictEqual(observed.foreignRequests, expected.foreignRequests, "requests that reached the foreign host")
+    assert.isTrue(
+      observed.capture.logs.some((line) => line.includes("ignored the server_endpoint")),
+      "the ignored server_endpoint is logged"
+    )
+  }
+
+  // Then the same call, once the store answers, lands every request, and the store holds the newest pair.
+  if (expected.thenSucceeds === true) {
+    const afterwards = observed.afterwards
+    assert.isDefined(afterwards, "the call was made again")
+    assert.deepStrictEqual(
+      afterwards?.outcomes.map(outcomeKey),
+      observed.seeded.map(() => "success"),
+      "then succeeds"
+    )
+    assert.deepStrictEqual(
+      afterwards?.stored,
+      observed.seeded.map(({ after }) => after),
+      "then stored"
+    )
+    assert.isTrue(afterwards?.storeHoldsLastPair, "the store holds the pair the sandbox issued last")
+  }
 
   // The wait before each retry, from the sandbox's own log.
   const gaps = retryGaps(observed)
@@ -399,6 +551,23 @@ const check = (cell: ApplicableCell, observed: Observed): void => {
         assert.isAtLeast((gap.retry ?? 0) - gap.faulted, MIN_BACKOFF_MS - CLOCK_TOLERANCE_MS)
       }
       break
+    case "StoreDeadline": {
+      // No fault in the log to time: the call as a whole waited out the store's deadline on every attempt, no more.
+      assert.strictEqual(gaps.length, 0)
+      assert.isAtLeast(observed.elapsedMs, wait.attempts * wait.ms - CLOCK_TOLERANCE_MS, "each attempt at the deadline")
+      assert.isBelow(
+        observed.elapsedMs,
+        wait.attempts * (wait.ms + POLICY.maxDelay) + STORE_DEADLINE_SLACK_MS,
+        "cut at the deadline"
+      )
+      const attempts = observed.capture.spans.filter((span) => span.name.startsWith("Bitrix24Client."))
+      assert.isAtLeast(attempts.length, wait.attempts, "the policy retried")
+      for (const outcome of outcomes) {
+        assert.isTrue(Result.isFailure(outcome) && outcome.failure.isRetryable, "retryable")
+        if (Result.isFailure(outcome)) assert.include(outcome.failure.message, "token store")
+      }
+      break
+    }
     case "UntilRetryAfterDate": {
       const date = observed.retryAfterDate ?? Number.NaN
       assert.strictEqual(gaps.length, 1)
@@ -434,15 +603,19 @@ describe.concurrent("the fault matrix", () => {
             if (Result.isFailure(outcome)) observed.capture.printed.push(...printings(outcome.failure))
             else observed.capture.printed.push(JSON.stringify(outcome.success))
           }
-          // The sandbox's log shows credentials as `<redacted>`: that is no secret to look for.
-          const secrets = observed.secrets.filter((secret) => !secret.value.includes("<redacted>"))
-          everything.texts.push(...texts(observed.capture))
+          const afterwards = observed.afterwards
+          for (const outcome of afterwards?.outcomes ?? []) {
+            if (Result.isFailure(outcome)) afterwards?.capture.printed.push(...printings(outcome.failure))
+          }
+          const written = [...texts(observed.capture), ...(afterwards === undefined ? [] : texts(afterwards.capture))]
+          const secrets = observed.secrets
+          everything.texts.push(...written)
           everything.secrets.push(...secrets)
           everything.cells += 1
           // Each cell's own secrets, at once (the test below checks the whole matrix against all of them).
-          assert.deepStrictEqual(leaksIn(texts(observed.capture), secrets), [])
+          assert.deepStrictEqual(leaksIn(written, secrets), [])
           // Nor in any encoding (checked independently of reword's own scrub).
-          assert.deepStrictEqual(encodedLeaks(texts(observed.capture), secrets), [])
+          assert.deepStrictEqual(encodedLeaks(written, secrets), [])
           check(cell, observed)
           passed.add(cellName(cell))
         }),

@@ -40,6 +40,15 @@ export const MANY = 3
 export const OPERATING_FALLBACK_MS = 1_000
 
 /**
+ * The OAuth server a poisoned token answer names as its `server_endpoint`: a
+ * look-alike of Bitrix24's own, outside the allowlist (`OAuth.OAUTH_HOSTS`).
+ */
+export const FOREIGN_OAUTH_ENDPOINT = "https://oauth.bitrix.info.evil.example/rest/"
+
+/** The token store's deadline in the hanging-store cells (`tokenStoreTimeout`; the default is 10 s). */
+export const TOKEN_STORE_DEADLINE_MS = 200
+
+/**
  * The Bitrix24 bucket of every cell, on both sides (sandbox and adapter): large,
  * so that no cell waits for it unless it is about it.
  */
@@ -83,6 +92,20 @@ export type Setup =
    */
   | { readonly _tag: "FailItem"; readonly index: number }
   /**
+   * Bitrix24: a `fetch` in front of the sandbox sets the `server_endpoint` of
+   * every token answer to `endpoint`, and takes every request for a host other
+   * than the sandbox's to a second loopback server (the "foreign" one), which
+   * counts them. A first call, before the one measured, refreshes once, so
+   * that the measured call's refresh comes after a poisoned answer.
+   */
+  | { readonly _tag: "ForeignOAuthHost"; readonly endpoint: string }
+  /**
+   * Bitrix24: the token store's `save` never returns until the measured call
+   * ended; the editor runs with `tokenStoreTimeout: deadlineMs`. Then the
+   * store answers again and the same call is made once more.
+   */
+  | { readonly _tag: "HangTokenStore"; readonly deadlineMs: number }
+  /**
    * A fault on the edit endpoint built from the credentials the sandbox
    * issued (so that its body can echo them back in every encoding).
    */
@@ -105,6 +128,12 @@ export type Wait =
   | { readonly _tag: "AfterSending"; readonly ms: number; readonly why: string }
   /** The retry arrives no earlier than the `Retry-After` date. */
   | { readonly _tag: "UntilRetryAfterDate" }
+  /**
+   * Each of `attempts` attempts waited for the token store until its deadline
+   * (`ms`), and failed there: the call took at least `attempts` × `ms`, and
+   * not much more.
+   */
+  | { readonly _tag: "StoreDeadline"; readonly ms: number; readonly attempts: number; readonly why: string }
 
 export type OutcomeKey = "success" | EditError.ReasonTag
 
@@ -126,6 +155,16 @@ export interface Expected {
   readonly attempts: number
   /** Requests to the OAuth token endpoint in the sandbox's log (Bitrix24). */
   readonly refreshes: number
+  /**
+   * Requests that reached the foreign OAuth server (`ForeignOAuthHost`), from
+   * the first call on, its own log's count.
+   */
+  readonly foreignRequests?: number | undefined
+  /**
+   * The same call, made again once the token store answers: every request
+   * succeeds and is stored, and the store holds the pair issued last.
+   */
+  readonly thenSucceeds?: boolean | undefined
   readonly wait: Wait
 }
 
@@ -211,6 +250,7 @@ const endsWith = (
     readonly problemPath?: string
     /** `null`: no attempt failed (the call succeeded; an item inside it did not). Default: `reason`. */
     readonly attemptsFailedWith?: EditError.ReasonTag | null
+    readonly thenSucceeds?: boolean
     readonly wait: Wait
   }
 ): Omit<ApplicableCell, "fault"> => {
@@ -229,6 +269,7 @@ const endsWith = (
       attemptsFailedWith: details.attemptsFailedWith === null ? undefined : (details.attemptsFailedWith ?? reason),
       attempts: details.attempts,
       refreshes: details.refreshes ?? 0,
+      thenSucceeds: details.thenSucceeds,
       wait: details.wait
     }
   }
@@ -534,10 +575,57 @@ export const ROWS = [
           wait: { _tag: "AtLeast", ms: MIN_BACKOFF_MS, why: "the policy's backoff, until `maxAttempts`" }
         }
       )
+  },
+  {
+    id: "foreign-oauth-host",
+    title: "a token answer naming a foreign OAuth host",
+    how: `every token answer's \`server_endpoint\` says \`${FOREIGN_OAUTH_ENDPOINT}\`; a first call refreshes once, then \`sandbox.expireAccessToken()\``,
+    cell: (context) =>
+      context.provider === "bitrix24"
+        ? {
+            _tag: "Applies",
+            provider: context.provider,
+            operation: context.operation,
+            setup: [{ _tag: "ForeignOAuthHost", endpoint: FOREIGN_OAUTH_ENDPOINT }, { _tag: "ExpireAccessToken" }],
+            expected: {
+              outcomes: { success: requestCount(context.operation) },
+              attemptsFailedWith: undefined,
+              attempts: 2,
+              refreshes: 1,
+              foreignRequests: 0,
+              wait: {
+                _tag: "None",
+                why: "the refresh goes to the configured OAuth server, then the call is repeated at once"
+              }
+            }
+          }
+        : notApplicable(context, ACQUIRE_HAS_NO_OAUTH)
+  },
+  {
+    id: "hanging-token-store",
+    title: "a token store that hangs",
+    how: `the token store's \`save\` never returns until the call ends, \`tokenStoreTimeout: ${TOKEN_STORE_DEADLINE_MS}\`, then \`sandbox.expireAccessToken()\``,
+    cell: (context) =>
+      context.provider === "bitrix24"
+        ? endsWith(
+            context,
+            [{ _tag: "HangTokenStore", deadlineMs: TOKEN_STORE_DEADLINE_MS }, { _tag: "ExpireAccessToken" }],
+            "Unavailable",
+            {
+              attempts: 1,
+              refreshes: 1,
+              code: "TOKEN_STORE",
+              thenSucceeds: true,
+              wait: {
+                _tag: "StoreDeadline",
+                ms: TOKEN_STORE_DEADLINE_MS,
+                attempts: POLICY.maxAttempts,
+                why: "each attempt cut at the store's deadline, retried by the policy"
+              }
+            }
+          )
+        : notApplicable(context, "Acquire keeps no tokens: its API key is configured, never stored or refreshed")
   }
-  // Rows still to come from issue 10 (kept here, in this order, so the published table groups them):
-  // - "foreign-oauth-host": a token answer naming an OAuth server outside the allowlist (Bitrix24 only);
-  // - "hanging-token-store": a token store whose save never returns (Bitrix24 only).
 ] as const satisfies ReadonlyArray<FaultRow>
 
 export type FaultId = (typeof ROWS)[number]["id"]
@@ -559,7 +647,8 @@ const outcomeText = (expected: Expected): string => {
     expected.attemptsFailedWith !== undefined && !(expected.attemptsFailedWith in expected.outcomes)
       ? `, retried on \`${expected.attemptsFailedWith}\``
       : ""
-  return `${listOutcomes(expected)}${retriedOn}`
+  const then = expected.thenSucceeds === true ? "; then the same call: all succeed" : ""
+  return `${listOutcomes(expected)}${retriedOn}${then}`
 }
 
 const listOutcomes = (expected: Expected): string =>
@@ -581,7 +670,9 @@ const listOutcomes = (expected: Expected): string =>
     .join(" + ")
 
 const attemptsText = (expected: Expected): string =>
-  `${expected.attempts}${expected.refreshes > 0 ? ` + ${expected.refreshes} refresh` : ""}`
+  `${expected.attempts}${expected.refreshes > 0 ? ` + ${expected.refreshes} refresh` : ""}${
+    expected.foreignRequests === undefined ? "" : `; ${expected.foreignRequests} to the foreign host`
+  }`
 
 const waitText = (wait: Wait): string => {
   switch (wait._tag) {
@@ -592,6 +683,8 @@ const waitText = (wait: Wait): string => {
       return `≥ ${wait.ms} ms (${wait.why})`
     case "UntilRetryAfterDate":
       return "not before the `Retry-After` date (1–2 s)"
+    case "StoreDeadline":
+      return `${wait.attempts} × ≥ ${wait.ms} ms (${wait.why})`
   }
 }
 
@@ -680,6 +773,17 @@ export const render = (): string => {
     "The failed Bitrix24 item is a real refusal by the sandbox: a `fetch` in front of it drops the text of one",
     'message of the call on its way, and the sandbox answers that item `SUCCESS: false` ("Not all required data was',
     'transmitted") inside an otherwise successful answer, as a portal does; reword cannot send such an item itself.',
+    "",
+    "The foreign OAuth host is a look-alike of Bitrix24's own, outside the allowlist (`OAuth.OAUTH_HOSTS`): a `fetch` in",
+    "front of the sandbox writes it into every token answer, and takes any request for a host other than the",
+    "sandbox's to a second loopback server, which counts them (checked first: a request for the foreign host does",
+    "reach it). A first call refreshes once and gets the poisoned answer; the measured call's refresh must still go to",
+    "the configured OAuth server, with nothing ever reaching the foreign one, and the ignored `server_endpoint` is",
+    "logged (without secrets). The hanging token store is the editor's `tokenStore` whose `save` never returns, with",
+    `\`tokenStoreTimeout\` shortened to ${TOKEN_STORE_DEADLINE_MS} ms (the default is 10 s): each attempt fails at the deadline with a retryable`,
+    "`Unavailable` (code `TOKEN_STORE`) naming the token store, and the refreshed pair is never sent before it is",
+    "stored (one request to the edit endpoint in all). Then the store answers again, the same call is made once more",
+    "and every request of it lands, and the store holds the pair the sandbox issued last.",
     "",
     "Across the whole matrix, everything reword writes (debug logs, span attributes and statuses, every error's",
     "`message`, `String`, `JSON.stringify` and `util.inspect`) is captured and checked to contain no access token,",

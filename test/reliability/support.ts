@@ -7,7 +7,7 @@ import { inspect } from "node:util"
 import type { AcquireSandbox } from "@reword/acquire/sandbox"
 import type { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { EditError } from "@reword/core"
-import type { SandboxServer } from "@reword/core/sandbox"
+import { SandboxServer } from "@reword/core/sandbox"
 import { Cause, Effect, Logger, References, Tracer } from "effect"
 
 // --- capturing what reword writes
@@ -114,33 +114,77 @@ const parsedJson = (text: string): unknown => {
   }
 }
 
+/** A token pair as an OAuth server answered it. */
+export interface IssuedPair {
+  readonly accessToken: string
+  readonly refreshToken: string
+}
+
 /**
- * Every secret a Bitrix24 sandbox knows of: the client secret, the first pair,
- * the pair it holds now, and every access token and refresh token a client
- * ever sent it (each issued pair but the last is used before the next refresh).
+ * A secret by name, refusing what is no secret: an empty value, or one that
+ * holds `<redacted>` (what a sandbox's request log shows in a credential's
+ * place; looking for it would find reword's own scrubbing).
  */
-export const bitrix24Secrets = (sandbox: Bitrix24Sandbox.Sandbox): ReadonlyArray<Secret> => {
-  const found = new Map<string, string>([
-    [sandbox.clientSecret, "client secret"],
-    [sandbox.accessToken, "access token"],
-    [sandbox.refreshToken, "refresh token"],
-    [sandbox.tokens().accessToken, "access token"],
-    [sandbox.tokens().refreshToken, "refresh token"]
-  ])
-  for (const request of sandbox.server.requests) {
-    if (request.path.startsWith("/oauth/")) {
-      const form = new URLSearchParams(request.text)
-      const refresh = form.get("refresh_token")
-      if (refresh !== null && refresh.length > 0) found.set(refresh, "refresh token")
-      const secret = form.get("client_secret")
-      if (secret !== null && secret.length > 0) found.set(secret, "client secret")
-    } else {
-      const body = parsedJson(request.text)
-      const auth = typeof body === "object" && body !== null ? (body as { auth?: unknown }).auth : undefined
-      if (typeof auth === "string" && auth.length > 0) found.set(auth, "access token")
-    }
+const secret = (name: string, value: string): Secret => {
+  if (value.length === 0 || value.includes(SandboxServer.REDACTED)) {
+    throw new Error(`not a ${name}: ${JSON.stringify(value)} (read from a redacted log?)`)
   }
-  return [...found].map(([value, name]) => ({ name, value }))
+  return { name, value }
+}
+
+/**
+ * A `fetch` that keeps every token pair the OAuth server answers (the answers
+ * of `/oauth/token/`), as they reach the client. The sandbox's request log
+ * cannot tell them (it redacts credentials), and the sandbox holds only the
+ * pair it issued last: a pair issued by one refresh and used up by the next is
+ * known only here.
+ */
+export const recordingTokenAnswers = (
+  inner: typeof globalThis.fetch = fetch
+): { readonly fetch: typeof globalThis.fetch; readonly issued: ReadonlyArray<IssuedPair> } => {
+  const issued: Array<IssuedPair> = []
+  const recorded: typeof globalThis.fetch = async (input, init) => {
+    const response = await inner(input, init)
+    const url = input instanceof Request ? input.url : String(input)
+    if (new URL(url).pathname === OAUTH_PATH) {
+      // A body cut short or cut off is the client's to meet: here it holds no pair.
+      const answer = parsedJson(
+        await response
+          .clone()
+          .text()
+          .catch(() => "")
+      )
+      if (typeof answer === "object" && answer !== null) {
+        const { access_token, refresh_token } = answer as { access_token?: unknown; refresh_token?: unknown }
+        if (typeof access_token === "string" && typeof refresh_token === "string") {
+          issued.push({ accessToken: access_token, refreshToken: refresh_token })
+        }
+      }
+    }
+    return response
+  }
+  return { fetch: recorded, issued }
+}
+
+/**
+ * Every secret a Bitrix24 sandbox issued: the client secret, the first pair,
+ * the pair it holds now, and the pairs given (those a client received, from
+ * {@link recordingTokenAnswers}: every pair but the last is used up by the
+ * next refresh, and the sandbox no longer holds it). Taken from the sandbox's
+ * state, never from its request log, which shows each credential as
+ * `<redacted>`.
+ */
+export const bitrix24Secrets = (
+  sandbox: Bitrix24Sandbox.Sandbox,
+  issued: ReadonlyArray<IssuedPair> = []
+): ReadonlyArray<Secret> => {
+  const pairs = [{ accessToken: sandbox.accessToken, refreshToken: sandbox.refreshToken }, sandbox.tokens(), ...issued]
+  const found = new Map<string, string>([[sandbox.clientSecret, "client secret"]])
+  for (const pair of pairs) {
+    found.set(pair.accessToken, "access token")
+    found.set(pair.refreshToken, "refresh token")
+  }
+  return [...found].map(([value, name]) => secret(name, value))
 }
 
 /** The API keys of an Acquire sandbox. */
@@ -148,9 +192,9 @@ export const acquireSecrets = (
   sandbox: AcquireSandbox.Sandbox,
   extra: ReadonlyArray<string> = []
 ): ReadonlyArray<Secret> => [
-  { name: "API key", value: sandbox.apiKey },
-  { name: "read-only API key", value: sandbox.readOnlyKey },
-  ...extra.map((value) => ({ name: "API key", value }))
+  secret("API key", sandbox.apiKey),
+  secret("read-only API key", sandbox.readOnlyKey),
+  ...extra.map((value) => secret("API key", value))
 ]
 
 // --- request logs
