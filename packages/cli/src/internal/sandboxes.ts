@@ -9,19 +9,6 @@ export interface Starter {
   readonly start: (options?: { readonly port?: number | undefined }) => Promise<SandboxServer.ProviderSandbox>
 }
 
-/**
- * The sandboxes of the providers the command ships with, by provider name:
- * loaded when one starts (a run without `--sandbox` never loads an emulator).
- */
-export const defaults: Readonly<Record<string, Starter>> = {
-  bitrix24: {
-    start: (options) => import("@reword/bitrix24/sandbox").then(({ Bitrix24Sandbox }) => Bitrix24Sandbox.start(options))
-  },
-  acquire: {
-    start: (options) => import("@reword/acquire/sandbox").then(({ AcquireSandbox }) => AcquireSandbox.start(options))
-  }
-}
-
 /** A sandbox that could not start (an unusable port, most often). */
 export class SandboxStartError extends Data.TaggedError("SandboxStartError")<{
   readonly provider: string

@@ -19,9 +19,6 @@ export type SettingFlags = Record<string, Flag.Flag<SettingValue>>
 /** `ACQUIRE_API_KEY` → `acquire-api-key`. */
 export const flagNameOf = (env: string): string => env.toLowerCase().replaceAll("_", "-")
 
-/** The variable of the Bitrix24 token file: a CLI setting, not an adapter one. */
-export const BITRIX24_TOKEN_FILE = "BITRIX24_TOKEN_FILE"
-
 /** The help text of one setting's flag. */
 export const describeSetting = (provider: string, setting: Provider.Setting): string => {
   const optional = setting.optional === true ? " Optional." : ""

@@ -7,6 +7,7 @@
 import { TokenStore } from "@reword/bitrix24"
 import type { Secrets } from "@reword/core"
 import { Effect, Layer, Option } from "effect"
+import type { Extra } from "./extras.ts"
 
 const learn = (secrets: Secrets.Secrets, tokens: TokenStore.Tokens) => {
   secrets.add(tokens.accessToken).add(tokens.refreshToken)
@@ -33,3 +34,17 @@ export const layer = (file: string | undefined, secrets: Secrets.Secrets): Layer
   Layer.sync(TokenStore.TokenStore, () =>
     watching(file === undefined ? TokenStore.makeMemory() : TokenStore.makeFile(file), secrets)
   )
+
+/** The variable of the Bitrix24 token file: a CLI setting, not an adapter one. */
+export const BITRIX24_TOKEN_FILE = "BITRIX24_TOKEN_FILE"
+
+/** Bitrix24's token file, as a setting of the command (`--bitrix24-token-file`, `BITRIX24_TOKEN_FILE`). */
+export const tokenFile: Extra = {
+  provider: "bitrix24",
+  env: BITRIX24_TOKEN_FILE,
+  flag: "bitrix24-token-file",
+  metavar: "path",
+  description: `[bitrix24] A JSON file that keeps the OAuth token pair: a pair in it wins over the configured one, and a refreshed pair is saved to it (owner-only). Bitrix24 refresh tokens rotate: without it, a pair refreshed during this run is lost at exit. Overrides ${BITRIX24_TOKEN_FILE}.`,
+  help: "[bitrix24] the token file (see --bitrix24-token-file) (optional)",
+  layer
+}
