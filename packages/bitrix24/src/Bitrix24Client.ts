@@ -27,7 +27,7 @@ import {
 import { type DeleteItem, type MessageItem, type MessagesResponse, MessagesSuccess, Time } from "./Bitrix24Schemas.ts"
 import { type Context as ErrorContext, reasonOf, reasonOfCode } from "./internal/errors.ts"
 import type { Session } from "./OAuth.ts"
-import { BucketFull, type Service as RateLimiterService } from "./RateLimiter.ts"
+import { BucketFull, type Service as RateLimiterService, waitForReset } from "./RateLimiter.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -288,7 +288,7 @@ export const make = (options: Options): Service => {
           })
         )
       }
-      return Effect.sleep(wait)
+      return waitForReset(wait)
     })
 
   const interpret = (method: string, response: HttpTransport.HttpResponse): Effect.Effect<Answer, Reason> =>

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, EditError, HttpFailure, type HttpTransport, Secrets } from "@reword/core"
+import { BaseUrl, EditError, HttpFailure, type HttpTransport, Metrics, Secrets } from "@reword/core"
 import { Clock, Deferred, Duration, Effect, Exit, Option, Predicate, Redacted, Semaphore } from "effect"
 import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
@@ -511,7 +511,19 @@ export const makeSession = (options: SessionOptions): Session => {
         const settled: Exit.Exit<Tokens, Reason> = Exit.hasInterrupts(exit)
           ? Exit.fail(new EditError.Unavailable({ description: "the token refresh was interrupted" }))
           : exit
-        return Effect.asVoid(Deferred.done(deferred, settled))
+        // reword.token.refreshes: refreshed (a new pair), adopted (another process's), configured, or the reason.
+        const outcome = Exit.isSuccess(settled)
+          ? state.origin === "minted"
+            ? "refreshed"
+            : state.origin
+          : Option.match(Exit.findErrorOption(settled), {
+              onNone: () => "Unavailable",
+              onSome: (reason) => reason._tag
+            })
+        return Effect.andThen(
+          Metrics.recordTokenRefresh("bitrix24", outcome),
+          Effect.asVoid(Deferred.done(deferred, settled))
+        )
       })
 
   const refresh = (stale: Redacted.Redacted<string>): Effect.Effect<Redacted.Redacted<string>, Reason> =>

@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import { Metrics } from "@reword/core"
 import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Semaphore } from "effect"
 
 /**
@@ -312,6 +313,11 @@ export const make = (options: Options = {}): Service => {
     )
   }
 
+  /** {@link queued}, its wait recorded as `reword.rate_limit.wait` (`bucket`), zero waits and cut waits included. */
+  const bucketWait = Metrics.timeRateLimitWait("bitrix24", "bucket")
+  const waited = (portal: string, now: number, onTaken: () => void): Effect.Effect<void> =>
+    bucketWait(queued(portal, now, onTaken))
+
   const withPermit =
     (portal: string) =>
     <A, E, R>(request: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -319,7 +325,7 @@ export const make = (options: Options = {}): Service => {
         // Set in the same synchronous step that takes the place: whatever
         // interrupts the caller, a place taken is given back exactly once.
         let taken = false
-        return queued(portal, now, () => (taken = true)).pipe(
+        return waited(portal, now, () => (taken = true)).pipe(
           Effect.andThen(request),
           Effect.ensuring(Effect.suspend(() => (taken ? release(portal) : Effect.void)))
         )
@@ -344,7 +350,7 @@ export const make = (options: Options = {}): Service => {
         const projected = projectedWait(portal, now)
         if (projected > limit) return Effect.fail(new BucketFull(Duration.millis(projected), false))
         let taken = false
-        const enter = queued(portal, now, () => (taken = true)).pipe(
+        const enter = waited(portal, now, () => (taken = true)).pipe(
           Effect.timeoutOrElse({
             duration: Duration.millis(limit),
             orElse: () =>
@@ -412,6 +418,17 @@ export const make = (options: Options = {}): Service => {
 
   return RateLimiter.of({ bucket, withPermit, withPermitWithin, acquire, saturated, observe, block, blockedFor })
 }
+
+const operatingWait = Metrics.timeRateLimitWait("bitrix24", "operating_time")
+
+/**
+ * Waits `wait` for a method's operating time to reset (what a client does
+ * when {@link Service.blockedFor} is not zero), recorded as
+ * `reword.rate_limit.wait` with `reword.wait: operating_time`.
+ *
+ * @since 0.1.0
+ */
+export const waitForReset = (wait: Duration.Duration): Effect.Effect<void> => operatingWait(Effect.sleep(wait))
 
 /**
  * A shared {@link RateLimiter}.
