@@ -15,12 +15,14 @@
  */
 import { Cause, Console, Effect, Exit, Layer, Logger, Runtime, Stdio } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
+import * as HistoryCommand from "./HistoryCommand.ts"
 import { ExitCode as Codes, CommandFailed } from "./internal/exit.ts"
 import * as Help from "./internal/help.ts"
 import * as Node from "./internal/node.ts"
 import type * as Providers from "./internal/providers.ts"
 import { safe } from "./internal/terminal.ts"
 import * as Unexpected from "./internal/unexpected.ts"
+import * as OutboxCommand from "./OutboxCommand.ts"
 import * as SandboxCommand from "./SandboxCommand.ts"
 import * as UpdateCommand from "./UpdateCommand.ts"
 
@@ -64,7 +66,12 @@ export const make = (options: Options = {}) =>
     Command.withDescription(
       "Edits chat messages already sent on a helpdesk (Bitrix24, Acquire), for operators who must fix a relayed message by hand."
     ),
-    Command.withSubcommands([UpdateCommand.make(options), SandboxCommand.make(options)]),
+    Command.withSubcommands([
+      UpdateCommand.make(options),
+      SandboxCommand.make(options),
+      HistoryCommand.make(options),
+      OutboxCommand.make(options)
+    ]),
     Command.annotate(Help.HelpSections, [
       {
         title: "EXIT CODES",
