@@ -102,7 +102,7 @@ describe("reword history", () => {
     const [message] = jsonOf(failed.stdout).messages as Array<Record<string, unknown>>
     expect(message?.state).toBe("failed")
     expect(message?.lastReason).toMatch(/^NotFound: .*<redacted>/)
-    const [version] = message?.versions as Array<{ text: string; status: string; attempts: Array<unknown> }>
+    const [version] = (message?.versions ?? []) as Array<{ text: string; status: string; attempts: Array<unknown> }>
     expect(version).toMatchObject({ text: "never there", status: "failed", attempts: [{ outcome: "permanent" }] })
 
     const hostile = await reword(["history", "wa-1", "--json"], { env: env() })
