@@ -17,6 +17,7 @@ import { ID_RULE, MESSAGE_ID_RULE, parsePositiveId } from "./internal/ids.ts"
 /**
  * An Acquire id: a positive integer, or a string of digits only.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Id = number | string
@@ -24,6 +25,7 @@ export type Id = number | string
 /**
  * The kinds of message Acquire stores; chat messages are `message`.
  *
+ * @category models
  * @since 0.1.0
  */
 export type MessageType = "message" | "note" | "event"
@@ -31,6 +33,7 @@ export type MessageType = "message" | "note" | "event"
 /**
  * The content of a message, for update and send.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface MessageInput {
@@ -45,6 +48,7 @@ export interface MessageInput {
 /**
  * A message to send into a case.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SendInput extends MessageInput {
@@ -59,6 +63,7 @@ export interface SendInput extends MessageInput {
 /**
  * The client's interface.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service {

@@ -12,6 +12,7 @@ import { Config, Effect, Option, Redacted, Result } from "effect"
  * The provider's name: the value of `REWORD_PROVIDER` that selects Acquire, and
  * the `provider` of every error and result.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const name = "acquire"
@@ -56,6 +57,7 @@ export interface Settings {
 /**
  * Every setting, with its environment variable and its key in a settings object.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const settings: ReadonlyArray<Provider.Setting> = [
@@ -93,6 +95,7 @@ const NOT_IN_A_KEY = /[\s\u0000-\u001f\u007f]/
  * Whether a value can be an account id: a DNS label (letters, digits and inner
  * hyphens, at most 63 characters), so that it can only ever name a subdomain.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
@@ -100,13 +103,16 @@ export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
 /**
  * The default base URL of an account.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
 
 const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<string> | undefined): Config.ConfigError =>
   // A key pasted into the wrong setting must not be printed either.
-  Provider.configError(HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey]))
+  Provider.configError(
+    HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey])
+  )
 
 /**
  * Checks settings, once: the account id is a DNS label, the key is not empty,
@@ -174,6 +180,7 @@ export const check = (input: SettingsInput): Result.Result<Settings, Config.Conf
  * )
  * ```
  *
+ * @category settings
  * @since 0.1.0
  */
 export const config: Config.Config<Settings> = Config.all({

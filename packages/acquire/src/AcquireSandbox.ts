@@ -71,6 +71,7 @@ export type {
  * The ids {@link Sandbox.seedMessage} answers: the app's ids, and Acquire's id
  * of the stored message (always there).
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SeededIds extends SandboxServer.RelayedIds {
@@ -81,6 +82,7 @@ export interface SeededIds extends SandboxServer.RelayedIds {
  * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
  * `ACQUIRE_*` settings, and the opt-in for plain HTTP to the loopback address.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Environment = {
@@ -95,6 +97,7 @@ export type Environment = {
  * A running Acquire sandbox: core's {@link SandboxServer.ProviderSandbox}
  * contract, plus Acquire's cases, messages and keys.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Sandbox extends SandboxServer.ProviderSandbox {
@@ -155,6 +158,7 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
 /**
  * Options of a sandbox.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface Options {
@@ -180,6 +184,7 @@ export interface Options {
  * Core's fault constructors, for `sandbox.server.inject({ fault, times | share })`:
  * `status`, `retryAfter`, `html`, `malformedJson`, `empty`, `truncated`, `reset`, `hang`.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Faults: typeof SandboxServer.Faults = SandboxServer.Faults
@@ -206,6 +211,7 @@ const checkKey = (key: string, option: string): string => {
  * await sandbox.stop()
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const start = async (options: Options = {}): Promise<Sandbox> => {
@@ -315,6 +321,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
  * }).pipe(Effect.scoped)
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.Scope> = SandboxServer.scopedFrom(start)
@@ -322,6 +329,7 @@ export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.
 /**
  * The sandbox as a service.
  *
+ * @category services
  * @since 0.1.0
  */
 export class AcquireSandbox extends Context.Service<AcquireSandbox, Sandbox>()("@reword/acquire/AcquireSandbox") {}
@@ -341,6 +349,7 @@ export class AcquireSandbox extends Context.Service<AcquireSandbox, Sandbox>()("
  * }).pipe(Effect.provide(AcquireSandbox.layer()))
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<AcquireSandbox> => Layer.effect(AcquireSandbox, scoped(options))

@@ -33,6 +33,7 @@ const Meta = Schema.Record(Schema.String, Schema.Unknown).check(
 /**
  * An Acquire id: a positive integer, also when answered as a string of digits.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const AcquireId = Schema.Union([
@@ -45,6 +46,7 @@ export const AcquireId = Schema.Union([
 /**
  * An ISO 8601 date string, as a `Date`; an unreadable date is left out.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const AcquireDate = Schema.DateFromString.check(
@@ -54,6 +56,7 @@ export const AcquireDate = Schema.DateFromString.check(
 /**
  * The case (conversation) a message belongs to, as far as reword reads it.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export class AcquireCase extends Schema.Class<AcquireCase>("@reword/acquire/AcquireCase")({
@@ -71,6 +74,7 @@ export class AcquireCase extends Schema.Class<AcquireCase>("@reword/acquire/Acqu
 /**
  * Who sent a message: an agent (`user`) or a contact.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export class AcquireSender extends Schema.Class<AcquireSender>("@reword/acquire/AcquireSender")({
@@ -86,6 +90,7 @@ export class AcquireSender extends Schema.Class<AcquireSender>("@reword/acquire/
  * One message as Acquire answers it. `caseId` and `threadId` are filled from
  * the `case` object when the answer carries them only there.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export class AcquireMessage extends Schema.Class<AcquireMessage>("@reword/acquire/AcquireMessage")({
@@ -116,6 +121,7 @@ export class AcquireMessage extends Schema.Class<AcquireMessage>("@reword/acquir
 /**
  * `{ "data": message }`, the answer of update, send and get.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const MessageAnswer = Schema.Struct({ data: AcquireMessage })
@@ -123,6 +129,7 @@ export const MessageAnswer = Schema.Struct({ data: AcquireMessage })
 /**
  * What a delete removed.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
@@ -144,6 +151,7 @@ export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
 /**
  * `{ "data": { "deleted": 1 } }`, the answer of delete.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const DeleteAnswer = Schema.Struct({ data: Deleted })
@@ -152,6 +160,7 @@ export const DeleteAnswer = Schema.Struct({ data: Deleted })
  * The message with `caseId` and `threadId` taken from its `case` where the
  * answer did not carry them at the top level (the send answer, for instance).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const withCaseIds = (message: AcquireMessage): AcquireMessage => {

@@ -18,6 +18,7 @@ import * as Sandboxes from "./internal/sandboxes.ts"
 /**
  * What the command is built from: the providers and their sandboxes.
  *
+ * @category options
  * @since 0.1.0
  */
 export type Options = Providers.Options
@@ -44,6 +45,7 @@ const updateCommandFor = (provider: string, ids: SandboxServer.RelayedIds, text:
 /**
  * Builds the `sandbox` command for a set of providers and their sandboxes.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options = {}) => {
@@ -185,6 +187,7 @@ export const make = (options: Options = {}) => {
 /**
  * The `sandbox` command for Bitrix24 and Acquire.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const command = make()

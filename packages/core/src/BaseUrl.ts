@@ -11,6 +11,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
 /**
  * Whether a host name is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isLoopback = (hostname: string): boolean =>
@@ -21,6 +22,7 @@ export const isLoopback = (hostname: string): boolean =>
  * `allowInsecureLoopback`), no credentials, query or fragment in it. Fails with
  * a sentence that says what is wrong.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const parse = (

@@ -12,16 +12,19 @@ import type { EditRequest } from "./EditRequest.ts"
 /**
  * The ids a provider may need to find a message.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const IdName = Schema.Literals(["externalMessageId", "externalChatId", "externalAuthorId", "providerMessageId"])
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type IdName = typeof IdName.Type
 
 /**
+ * @category services
  * @since 0.1.0
  */
 export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capabilities")({
@@ -44,6 +47,7 @@ export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capab
  * capabilities. Details the provider ignores (author, chat, language) are not
  * errors: they are optional by nature. Content it cannot store is.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const check = (

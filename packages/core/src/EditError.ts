@@ -12,6 +12,7 @@ const TypeId: unique symbol = Symbol.for("@reword/core/EditError")
 /**
  * One field-level problem of a request or a configuration.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Problem = Schema.Struct({
@@ -22,6 +23,7 @@ export const Problem = Schema.Struct({
 })
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Problem = typeof Problem.Type
@@ -43,6 +45,7 @@ const ProviderDetail = {
  * takes it: the HTTP status, its own code and description, and the raw body.
  * Adapters build it in their `internal/errors.ts`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Detail {
@@ -97,6 +100,7 @@ interface Reasonlike {
  * can help, `retryAfterMs` where the provider said how long to wait, and its
  * fields. Nothing in it is a secret: provider text is scrubbed by the transport.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ReasonJson {
@@ -167,6 +171,7 @@ const printable = <C extends new (...args: ReadonlyArray<never>) => Reasonlike &
  * every field-level problem found, and never leaves the process when found
  * before sending.
  *
+ * @category services
  * @since 0.1.0
  */
 export class InvalidRequest extends Schema.Error<InvalidRequest>("@reword/core/EditError/InvalidRequest")({
@@ -187,6 +192,7 @@ export class InvalidRequest extends Schema.Error<InvalidRequest>("@reword/core/E
 /**
  * The credentials are missing, invalid or expired beyond repair: re-authenticate.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Unauthorized extends Schema.Error<Unauthorized>("@reword/core/EditError/Unauthorized")({
@@ -205,6 +211,7 @@ export class Unauthorized extends Schema.Error<Unauthorized>("@reword/core/EditE
 /**
  * The credentials are valid but not allowed to do this (scope, permission, auth type).
  *
+ * @category services
  * @since 0.1.0
  */
 export class Forbidden extends Schema.Error<Forbidden>("@reword/core/EditError/Forbidden")({
@@ -223,6 +230,7 @@ export class Forbidden extends Schema.Error<Forbidden>("@reword/core/EditError/F
 /**
  * The message (or the chat, line, account it lives in) does not exist at the provider.
  *
+ * @category services
  * @since 0.1.0
  */
 export class NotFound extends Schema.Error<NotFound>("@reword/core/EditError/NotFound")({
@@ -242,6 +250,7 @@ export class NotFound extends Schema.Error<NotFound>("@reword/core/EditError/Not
  * The provider (or a gateway in front of it) asked to slow down. `retryAfter`
  * says when, where it said so.
  *
+ * @category services
  * @since 0.1.0
  */
 export class RateLimited extends Schema.Error<RateLimited>("@reword/core/EditError/RateLimited")({
@@ -266,6 +275,7 @@ export class RateLimited extends Schema.Error<RateLimited>("@reword/core/EditErr
 /**
  * The provider is down, overloaded or failing internally; trying again later may work.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Unavailable extends Schema.Error<Unavailable>("@reword/core/EditError/Unavailable")({
@@ -289,6 +299,7 @@ export class Unavailable extends Schema.Error<Unavailable>("@reword/core/EditErr
 /**
  * The request never got an answer: connection refused or reset, DNS failure.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Network extends Schema.Error<Network>("@reword/core/EditError/Network")({
@@ -307,6 +318,7 @@ export class Network extends Schema.Error<Network>("@reword/core/EditError/Netwo
 /**
  * No answer within the time allowed for one attempt.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Timeout extends Schema.Error<Timeout>("@reword/core/EditError/Timeout")({
@@ -325,6 +337,7 @@ export class Timeout extends Schema.Error<Timeout>("@reword/core/EditError/Timeo
 /**
  * The provider refused the request with a code that maps to no other reason.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Rejected extends Schema.Error<Rejected>("@reword/core/EditError/Rejected")({
@@ -344,6 +357,7 @@ export class Rejected extends Schema.Error<Rejected>("@reword/core/EditError/Rej
  * The request needs something this provider cannot do (see `capabilities`),
  * such as files on a provider that edits text only. Nothing was sent.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Unsupported extends Schema.Error<Unsupported>("@reword/core/EditError/Unsupported")({
@@ -366,6 +380,7 @@ export class Unsupported extends Schema.Error<Unsupported>("@reword/core/EditErr
  * trying an edit again is safe (`EditError.isRetryable` says no for a `send`,
  * which may have been stored).
  *
+ * @category services
  * @since 0.1.0
  */
 export class MalformedResponse extends Schema.Error<MalformedResponse>("@reword/core/EditError/MalformedResponse")({
@@ -384,6 +399,7 @@ export class MalformedResponse extends Schema.Error<MalformedResponse>("@reword/
 /**
  * Every reason an edit can fail for. Match on `_tag`.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const EditErrorReason = Schema.Union([
@@ -401,6 +417,7 @@ export const EditErrorReason = Schema.Union([
 ])
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type EditErrorReason = typeof EditErrorReason.Type
@@ -408,6 +425,7 @@ export type EditErrorReason = typeof EditErrorReason.Type
 /**
  * The tags of {@link EditErrorReason}.
  *
+ * @category models
  * @since 0.1.0
  */
 export type ReasonTag = EditErrorReason["_tag"]
@@ -430,11 +448,13 @@ const NEVER_CONNECTED = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)\b/
 /**
  * The reword operations an error can come from.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Operation = Schema.Literals(["update", "updateMany", "send", "delete", "get", "refreshToken"])
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Operation = typeof Operation.Type
@@ -459,6 +479,7 @@ export type Operation = typeof Operation.Type
  * )
  * ```
  *
+ * @category services
  * @since 0.1.0
  */
 export class EditError extends Schema.Error<EditError>("@reword/core/EditError")({
@@ -540,6 +561,7 @@ printable(EditError, "EditError", (error) => error.toJSON())
  * }
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface EditErrorJson {
@@ -556,6 +578,7 @@ export interface EditErrorJson {
 /**
  * Whether a value is an {@link EditError}, also one made by another copy of this package.
  *
+ * @category guards
  * @since 0.1.0
  */
 export const isEditError = (u: unknown): u is EditError => Predicate.hasProperty(u, TypeId)
@@ -563,6 +586,7 @@ export const isEditError = (u: unknown): u is EditError => Predicate.hasProperty
 /**
  * Builds an {@link EditError}.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (params: {

@@ -38,6 +38,7 @@ const noBidiControls = Schema.makeFilter((s: string) =>
  * a URL, an email): well-formed Unicode, with no control or bidirectional
  * control characters.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Label = Schema.String.check(wellFormed, noControlCharacters, noBidiControls)
@@ -49,6 +50,7 @@ export const Label = Schema.String.check(wellFormed, noControlCharacters, noBidi
  * allowed here; adapters encode ids so that no id can change a request's path
  * or host.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Id = Schema.String.check(
@@ -62,6 +64,7 @@ export const Id = Schema.String.check(
 /**
  * An absolute `http:` or `https:` URL.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const HttpUrl = Label.check(
@@ -79,6 +82,7 @@ const isHttpUrl = (s: string): boolean => {
  * Bitrix24 the external ids (as used when the message was sent), Acquire its own
  * message id.
  *
+ * @category services
  * @since 0.1.0
  */
 export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageIds")({
@@ -95,6 +99,7 @@ export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageId
 /**
  * A file attached to a message, by URL.
  *
+ * @category services
  * @since 0.1.0
  */
 export class FileRef extends Schema.Class<FileRef>("@reword/core/FileRef")({
@@ -105,6 +110,7 @@ export class FileRef extends Schema.Class<FileRef>("@reword/core/FileRef")({
 /**
  * Who wrote the message, as the external messenger knows them.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Author extends Schema.Class<Author>("@reword/core/Author")({
@@ -122,6 +128,7 @@ export class Author extends Schema.Class<Author>("@reword/core/Author")({
 /**
  * The chat the message belongs to.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Chat extends Schema.Class<Chat>("@reword/core/Chat")({
@@ -176,6 +183,7 @@ const Fields = Schema.Struct({
  * }
  * ```
  *
+ * @category services
  * @since 0.1.0
  */
 export class EditRequest extends Schema.Class<EditRequest>("@reword/core/EditRequest")(Fields) {}
@@ -183,6 +191,7 @@ export class EditRequest extends Schema.Class<EditRequest>("@reword/core/EditReq
 /**
  * What an app passes to `update`: the plain-object form of {@link EditRequest}.
  *
+ * @category models
  * @since 0.1.0
  */
 export type EditRequestInput = typeof EditRequest.Encoded
@@ -192,6 +201,7 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 /**
  * Turns a schema failure into field-level problems with dotted paths.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const problemsOf = (issue: SchemaIssue.Issue): Array<Problem> =>
@@ -209,6 +219,7 @@ const decodeRequest = SchemaParser.decodeUnknownResult(EditRequest, { errors: "a
  * Validates untrusted input into an {@link EditRequest}, or fails with
  * {@link InvalidRequest} naming every field that is wrong.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const decode = (input: unknown): Effect.Effect<EditRequest, InvalidRequest> => {

@@ -10,6 +10,7 @@ import { FileRef, MessageIds } from "./EditRequest.ts"
  * What the provider stored: its name, the message's ids (with the provider's
  * own id where it told us), the text and files, and the update time where known.
  *
+ * @category services
  * @since 0.1.0
  */
 export class EditedMessage extends Schema.Class<EditedMessage>("@reword/core/EditedMessage")({

@@ -24,6 +24,7 @@ import * as Untrusted from "./Untrusted.ts"
  * Reads a `Retry-After` value, in seconds or as an HTTP date, relative to `now`
  * (Unix millis). A date in the past means "now". Anything unreadable is ignored.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const parseRetryAfter = (value: string | null | undefined, now: number): Duration.Duration | undefined => {
@@ -39,6 +40,7 @@ export const parseRetryAfter = (value: string | null | undefined, now: number): 
 /**
  * A provider's code and description, from whichever usual field holds them.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ErrorFields {
@@ -100,6 +102,7 @@ const flat = (record: Record<string, unknown>): Record<string, unknown> =>
  * or shape of body gives an answer, never an exception; each text is cut to
  * `Untrusted.MAX_FIELD_LENGTH`.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const errorFields = (response: Pick<HttpResponse, "json" | "isJson" | "text">): ErrorFields => {
@@ -135,6 +138,7 @@ const fieldsOf = (json: unknown): ErrorFields => {
  * The neutral reason an HTTP status means, for answers whose own code maps to
  * nothing more precise. `now` (Unix millis) is for `Retry-After` dates.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const reasonFromStatus = (response: HttpResponse, fields: ErrorFields, now: number): EditErrorReason => {

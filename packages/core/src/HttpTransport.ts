@@ -16,6 +16,7 @@ import * as Secrets from "./Secrets.ts"
 /**
  * Transport settings, per editor.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface TransportOptions {
@@ -45,6 +46,7 @@ export interface TransportOptions {
 /**
  * One HTTP request.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface HttpRequest {
@@ -67,6 +69,7 @@ export interface HttpRequest {
  * One HTTP answer, whatever its status. `json` is the parsed body when the body
  * is JSON, and `undefined` otherwise.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface HttpResponse {
@@ -81,6 +84,7 @@ export interface HttpResponse {
 /**
  * The failures of the transport itself; HTTP statuses are answers, not failures.
  *
+ * @category models
  * @since 0.1.0
  */
 export type TransportError = Network | Timeout | MalformedResponse | Rejected
@@ -88,6 +92,7 @@ export type TransportError = Network | Timeout | MalformedResponse | Rejected
 /**
  * The most of a body kept on an error, in characters.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const MAX_KEPT_BODY = 2_048
@@ -98,6 +103,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 /**
  * The default of `maxConnectionsPerHost` (the AWS SDK for JavaScript's `maxSockets` default).
  *
+ * @category constants
  * @since 0.1.0
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 50
@@ -106,6 +112,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 50
  * The problems of transport options, each naming its field under `prefix`
  * (`transport.timeout`); none when they are usable.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const validate = (options: TransportOptions | undefined, prefix = "transport"): ReadonlyArray<Problem> => {
@@ -144,6 +151,7 @@ const checkHeaders = (path: string, headers: unknown): ReadonlyArray<Problem> =>
 /**
  * Sends requests.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface HttpTransport {
@@ -155,6 +163,7 @@ export interface HttpTransport {
  * Replaces every occurrence of the secrets in a text with `<redacted>`, in
  * every common encoding (see `Secrets.scrub`).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<string>> | Secrets.Secrets = []): string =>
@@ -163,6 +172,7 @@ export const scrub = (text: string, secrets: ReadonlyArray<Redacted.Redacted<str
 /**
  * A body cut to {@link MAX_KEPT_BODY} characters, for errors.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const keptBody = (text: string): string | undefined =>
@@ -229,6 +239,7 @@ const describeNetworkFailure = (error: unknown): string => {
 /**
  * Makes a transport.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: TransportOptions = {}): HttpTransport => {
@@ -339,6 +350,7 @@ const toResponse = (response: Response, text: string): HttpResponse => {
 /**
  * Fails with `MalformedResponse` when an answer's body is not JSON.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const requireJson = (response: HttpResponse): Effect.Effect<unknown, MalformedResponse> =>
@@ -355,6 +367,7 @@ export const requireJson = (response: HttpResponse): Effect.Effect<unknown, Malf
 /**
  * `{ body }` with the capped body, or nothing when the body is empty.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const optionalBody = (text: string): { readonly body?: string } => {

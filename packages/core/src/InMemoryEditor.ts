@@ -17,6 +17,7 @@ import { describe } from "./Provider.ts"
 /**
  * One stored message and every version it went through, oldest first.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface StoredMessage {
@@ -33,6 +34,7 @@ export interface StoredMessage {
 /**
  * The messages an in-memory editor edits, by external message id.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Store {
@@ -44,6 +46,7 @@ export interface Store {
 /**
  * An empty store.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeStore = (): Store => {
@@ -66,6 +69,7 @@ export const makeStore = (): Store => {
 /**
  * What the in-memory provider can do: everything, one message per call.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const capabilities: Capabilities = new Capabilities({
@@ -80,6 +84,7 @@ export const capabilities: Capabilities = new Capabilities({
 /**
  * An editor over a store. Editing a message the store does not hold is `NotFound`.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (store: Store, options?: EditorOptions): Service =>
@@ -112,6 +117,7 @@ export const make = (store: Store, options?: EditorOptions): Service =>
 /**
  * A `MessageEditor` layer over a store (a new, empty one when omitted).
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (store: Store = makeStore(), options?: EditorOptions): Layer.Layer<MessageEditor> =>
@@ -120,6 +126,7 @@ export const layer = (store: Store = makeStore(), options?: EditorOptions): Laye
 /**
  * The descriptor of an in-memory editor over the given store: `REWORD_PROVIDER=memory` selects it.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const providerFor = (store: Store) =>
@@ -137,6 +144,7 @@ export const providerFor = (store: Store) =>
 /**
  * The descriptor of an in-memory editor over a new, empty store each time one is built.
  *
+ * @category descriptor
  * @since 0.1.0
  */
 export const provider = describe({

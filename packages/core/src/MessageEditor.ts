@@ -27,6 +27,7 @@ import type * as Secrets from "./Secrets.ts"
 /**
  * The result of one request in `updateMany`: the edited message, or why not.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Outcome = Result.Result<EditedMessage, EditError>
@@ -34,6 +35,7 @@ export type Outcome = Result.Result<EditedMessage, EditError>
 /**
  * What an app accepts as a request: the plain object, or an `EditRequest`.
  *
+ * @category models
  * @since 0.1.0
  */
 export type RequestInput = EditRequest.EditRequestInput | EditRequest.EditRequest
@@ -41,6 +43,7 @@ export type RequestInput = EditRequest.EditRequestInput | EditRequest.EditReques
 /**
  * The editor's interface.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service {
@@ -82,6 +85,7 @@ export interface Service {
  * })
  * ```
  *
+ * @category services
  * @since 0.1.0
  */
 export class MessageEditor extends Context.Service<MessageEditor, Service>()("@reword/core/MessageEditor") {}
@@ -89,6 +93,7 @@ export class MessageEditor extends Context.Service<MessageEditor, Service>()("@r
 /**
  * What an adapter provides to {@link make}: the provider-specific part only.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Adapter {
@@ -128,6 +133,7 @@ export interface Adapter {
 /**
  * What every editor can be tuned with, whatever the provider.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface EditorOptions {
@@ -197,6 +203,7 @@ const unreadableRequest = (defect: unknown): EditErrorReason =>
 /**
  * Builds a `MessageEditor` from an adapter.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (adapter: Adapter, options: EditorOptions = {}): Service => {

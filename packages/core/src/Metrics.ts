@@ -31,6 +31,7 @@ import { Clock, type Context, Effect, Metric } from "effect"
 /**
  * The metrics' names.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const names = {
@@ -44,6 +45,7 @@ export const names = {
 /**
  * The attributes' keys (the spans use the same ones).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const attributes = {
@@ -57,6 +59,7 @@ export const attributes = {
  * What a rate-limit wait waited for: room in the client-side bucket, or a
  * method's operating time (Bitrix24) to reset.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Wait = "bucket" | "operating_time"
@@ -83,6 +86,7 @@ const seconds = { unit: "s" } as const
 /**
  * Edits that ended: one per request, whichever API sent it.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const edits: Metric.Counter<number> = Metric.counter(names.edits, {
@@ -93,6 +97,7 @@ export const edits: Metric.Counter<number> = Metric.counter(names.edits, {
 /**
  * How long each edit took, in seconds.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const editDuration: Metric.Histogram<number> = Metric.histogram(names.editDuration, {
@@ -106,6 +111,7 @@ export const editDuration: Metric.Histogram<number> = Metric.histogram(names.edi
  * retries, 0 when the request was refused before anything was sent. In a
  * batch (Bitrix24's chunks), the attempts of the call that carried it.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const editAttempts: Metric.Histogram<number> = Metric.histogram(names.editAttempts, {
@@ -118,6 +124,7 @@ export const editAttempts: Metric.Histogram<number> = Metric.histogram(names.edi
  * for every call through the client-side bucket, zero waits included;
  * `operating_time` for each wait for a method's reset).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const rateLimitWait: Metric.Histogram<number> = Metric.histogram(names.rateLimitWait, {
@@ -129,6 +136,7 @@ export const rateLimitWait: Metric.Histogram<number> = Metric.histogram(names.ra
 /**
  * Access token refreshes, by outcome.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const tokenRefreshes: Metric.Counter<number> = Metric.counter(names.tokenRefreshes, {
@@ -158,6 +166,7 @@ interface EditSeries {
 /**
  * The edit metrics of one provider and operation.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface EditRecorder {
@@ -169,6 +178,7 @@ export interface EditRecorder {
  * The edit metrics of one provider and operation (`MessageEditor.make` records
  * them; an adapter has nothing to do).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const editRecorder = (provider: string, operation: string): EditRecorder => {
@@ -210,6 +220,7 @@ const waitSeries = cached((key) => {
 /**
  * Records one wait for the rate limit, in milliseconds.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const recordRateLimitWait = (provider: string, wait: Wait, millis: number): Effect.Effect<void> =>
@@ -222,6 +233,7 @@ export const recordRateLimitWait = (provider: string, wait: Wait, millis: number
  * Runs `effect` (a wait for the rate limit) and records how long it took,
  * by the current `Clock`, whatever its end.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const timeRateLimitWait =
@@ -246,6 +258,7 @@ const refreshSeries = cached((key) => {
  * Records one access token refresh and its outcome (`refreshed`, `adopted`,
  * or the reason's tag).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const recordTokenRefresh = (provider: string, outcome: string): Effect.Effect<void> =>

@@ -90,6 +90,7 @@ export {
  * (an integer of at least 1) and `transport`. Adapters whose transport
  * options sit at the top level (Acquire's) pass `transport: ""`.
  *
+ * @category options
  * @since 0.1.0
  */
 export const editorOptions = (
@@ -113,6 +114,7 @@ export const editorOptions = (
  * configuration reports them (`createEditor` rejects with it as a
  * `ConfigurationError`).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const toConfigError = (problems: ReadonlyArray<Problem>): Config.ConfigError =>
@@ -125,6 +127,7 @@ export const toConfigError = (problems: ReadonlyArray<Problem>): Config.ConfigEr
 /**
  * Succeeds when there are no problems, and fails with {@link toConfigError} otherwise.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const check = (problems: ReadonlyArray<Problem>): Effect.Effect<void, Config.ConfigError> =>

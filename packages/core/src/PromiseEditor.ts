@@ -29,6 +29,7 @@ import * as Telemetry from "./Telemetry.ts"
 /**
  * The result of one request of `updateMany`, shaped like `Promise.allSettled`'s.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Settled =
@@ -38,6 +39,7 @@ export type Settled =
 /**
  * Per-call options.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface CallOptions {
@@ -48,6 +50,7 @@ export interface CallOptions {
 /**
  * A message editor with a Promise API.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Editor {
@@ -80,6 +83,7 @@ export interface Editor {
  * known ones. (The Effect API fails with Effect's `Config.ConfigError` for
  * the same problems: this class wraps it, as `configError`.)
  *
+ * @category services
  * @since 0.1.0
  */
 export class ConfigurationError extends Error {
@@ -98,6 +102,7 @@ export class ConfigurationError extends Error {
  * `concurrency` and `transport` (with `timeout`, `maxResponseBytes`, `fetch`,
  * `headers`) for every provider, `providerOptions` for one provider's own.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> extends EditorOptions {
@@ -264,6 +269,7 @@ async function* each(
  * }
  * ```
  *
+ * @category utils
  * @since 0.1.0
  */
 export const createEditor = async <const D extends AnyDescriptor>(options: CreateEditorOptions<D>): Promise<Editor> => {

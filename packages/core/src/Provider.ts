@@ -14,6 +14,7 @@ import type * as RetryPolicy from "./RetryPolicy.ts"
 /**
  * The variable that names the provider.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
@@ -22,6 +23,7 @@ export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
  * One setting a provider reads: its environment variable, its key in a plain
  * settings object, and what it is for.
  *
+ * @category settings
  * @since 0.1.0
  */
 export interface Setting {
@@ -39,6 +41,7 @@ export interface Setting {
 /**
  * The options of a provider that takes none of its own.
  *
+ * @category options
  * @since 0.1.0
  */
 export type NoOptions = Readonly<Record<never, never>>
@@ -49,6 +52,7 @@ export type NoOptions = Readonly<Record<never, never>>
  * store, a shared rate limiter), passed as `providerOptions[name]`; `Name` is
  * its literal name, so that `providerOptions` is typed by the providers listed.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Descriptor<Settings = unknown, Options extends object = NoOptions, Name extends string = string> {
@@ -93,6 +97,7 @@ export type OptionsOf<D> = D extends Descriptor<any, infer Options, string> ? Op
  * A descriptor typed with a plain `string` name cannot be told apart: when it
  * declares options, any name is accepted (the run-time check still applies).
  *
+ * @category options
  * @since 0.1.0
  */
 export type ProviderOptions<D extends AnyDescriptor> = {
@@ -108,6 +113,7 @@ export type ProviderOptions<D extends AnyDescriptor> = {
 /**
  * Types a descriptor (an identity, for inference: the name stays literal).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const describe = <Settings, Options extends object = NoOptions, const Name extends string = string>(
@@ -126,6 +132,7 @@ export const describe = <Settings, Options extends object = NoOptions, const Nam
  * }
  * ```
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SettingsObject {
@@ -137,6 +144,7 @@ export interface SettingsObject {
  * Where settings come from: the environment (a map of variables), or a plain
  * settings object.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Source =
@@ -146,6 +154,7 @@ export type Source =
 /**
  * Settings from environment variables (`process.env` when `env` is omitted).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromEnv = (env?: Readonly<Record<string, string | undefined>>): Source => ({ _tag: "Environment", env })
@@ -153,6 +162,7 @@ export const fromEnv = (env?: Readonly<Record<string, string | undefined>>): Sou
 /**
  * Settings from a plain object.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object", settings })
@@ -160,6 +170,7 @@ export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object
 /**
  * A `ConfigError` with a sentence of its own (adapters use it for their own checks).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const configError = (message: string): Config.ConfigError =>
@@ -182,6 +193,7 @@ const asText = (value: unknown): unknown => {
  * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
  * `REWORD_PROVIDER` at `provider`.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const configProviderOf = (
@@ -221,6 +233,7 @@ const readWith = <A>(config: Config.Config<A>, provider: ConfigProvider.ConfigPr
  * unknown name fails listing the known ones; a missing setting fails naming
  * its variable.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const select = Effect.fnUntraced(function* (
@@ -252,6 +265,7 @@ export const select = Effect.fnUntraced(function* (
  * Needs only the descriptor's `name`, `settings` and `config` (an adapter's
  * `XConfig.read` passes those, without a descriptor).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const readSettings = Effect.fnUntraced(function* <Settings>(
@@ -283,6 +297,7 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
  * the wrong place (`timeout` beside `transport`, a misspelled provider or
  * option name) fail with a `ConfigError` naming the key and the known ones.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>(
@@ -305,6 +320,7 @@ export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>
  * provider understands, by provider name (`{ bitrix24: { tokenStore } }`),
  * given to the selected provider only.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> extends EditorOptions {
@@ -317,6 +333,7 @@ export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> exten
 /**
  * One `true` per key of an options type: a list of keys the compiler keeps complete.
  *
+ * @category models
  * @since 0.1.0
  */
 export type KeySet<K extends PropertyKey> = { readonly [Key in K]: true }
@@ -422,6 +439,7 @@ const checkProviderOptions = (providers: ReadonlyArray<AnyDescriptor>, value: un
  * name). The sentence of the first problem, naming the key and the known ones,
  * or `undefined`. An options object that cannot be read is a problem too.
  *
+ * @category options
  * @since 0.1.0
  */
 export const checkOptions = (
@@ -447,6 +465,7 @@ export const checkOptions = (
  * The keys of `EditorOptions` (what every editor takes), for {@link checkOptions}
  * of options objects that extend it.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
@@ -473,6 +492,7 @@ export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
  * })
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = <const Providers extends ReadonlyArray<AnyDescriptor>>(

@@ -12,6 +12,7 @@ import * as Check from "./internal/options.ts"
 /**
  * How hard to try. Every field has a default ({@link defaults}).
  *
+ * @category services
  * @since 0.1.0
  */
 export class RetryPolicy extends Schema.Class<RetryPolicy>("@reword/core/RetryPolicy")({
@@ -34,6 +35,7 @@ export class RetryPolicy extends Schema.Class<RetryPolicy>("@reword/core/RetryPo
 /**
  * Four attempts, 250 ms doubling to at most 10 s, at most 60 s of waiting, with jitter.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const defaults: RetryPolicy = new RetryPolicy({
@@ -50,6 +52,7 @@ export const defaults: RetryPolicy = new RetryPolicy({
  * Node keeps); `maxAttempts` is an integer of at least 1. A `maxDelay` below
  * `initialDelay` caps every backoff at `maxDelay`.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface RetryOptions {
@@ -66,6 +69,7 @@ const delayBounds = { minMillis: 0, maxMillis: Check.MAX_TIMER_MILLIS }
  * The problems of retry options, each naming its field under `prefix`
  * (`retry.maxAttempts`); none when they are usable.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const validate = (options: RetryOptions | undefined, prefix = "retry"): ReadonlyArray<Problem> => {
@@ -87,6 +91,7 @@ export const validate = (options: RetryOptions | undefined, prefix = "retry"): R
  * naming each field that makes no sense (see {@link validate}), which are
  * programming errors; adapters' `make` report them as a `ConfigError` instead.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: RetryOptions = {}): RetryPolicy => {
@@ -104,6 +109,7 @@ export const make = (options: RetryOptions = {}): RetryPolicy => {
 /**
  * What the policy looks at in a failure.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Retryable {
@@ -116,6 +122,7 @@ export interface Retryable {
  * failures, while attempts and the time budget last, and waits at least the
  * failure's `retryAfter`.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const schedule = (policy: RetryPolicy): Schedule.Schedule<number, Retryable> => {
@@ -142,6 +149,7 @@ export const schedule = (policy: RetryPolicy): Schedule.Schedule<number, Retryab
 /**
  * Retries an effect under the policy.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const retry = (policy: RetryPolicy) => {

@@ -16,6 +16,7 @@ import * as Secrets from "./Secrets.ts"
 /**
  * One request as a handler sees it.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SandboxRequest {
@@ -31,6 +32,7 @@ export interface SandboxRequest {
  * A handler's answer: a status, a body (an object is sent as JSON, a string as
  * it is) and headers.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SandboxAnswer {
@@ -42,6 +44,7 @@ export interface SandboxAnswer {
 /**
  * A provider's routes and state.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Handler = (request: SandboxRequest) => SandboxAnswer | Promise<SandboxAnswer>
@@ -49,6 +52,7 @@ export type Handler = (request: SandboxRequest) => SandboxAnswer | Promise<Sandb
 /**
  * What can go wrong on purpose.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Fault =
@@ -68,6 +72,7 @@ export type Fault =
 /**
  * Fault constructors.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const Faults = {
@@ -103,6 +108,7 @@ export const Faults = {
  * When a fault applies: to the next `times` requests, or to a seeded random
  * `share` of requests (0 to 1), optionally only to paths containing `path`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface FaultRule {
@@ -118,6 +124,7 @@ export interface FaultRule {
  * in it replaced by {@link REDACTED} (see {@link redact}), so that the log can
  * be printed, inspected or kept without holding one.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface LoggedRequest extends SandboxRequest {
@@ -131,6 +138,7 @@ export interface LoggedRequest extends SandboxRequest {
 /**
  * What a credential reads as in the request log.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const REDACTED = Secrets.REDACTED
@@ -138,6 +146,7 @@ export const REDACTED = Secrets.REDACTED
 /**
  * The default cap on a request body: 1 MiB.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -145,6 +154,7 @@ export const DEFAULT_MAX_BODY_BYTES = 1_048_576
 /**
  * Headers whose value is a credential (lower case).
  *
+ * @category constants
  * @since 0.1.0
  */
 export const SECRET_HEADERS: ReadonlySet<string> = new Set([
@@ -163,6 +173,7 @@ export const SECRET_HEADERS: ReadonlySet<string> = new Set([
  * Query, form and JSON fields whose value is a credential (compared in lower
  * case). `client_id` is not one: OAuth sends it in the clear, in URLs.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set([
@@ -183,6 +194,7 @@ export const SECRET_FIELDS: ReadonlySet<string> = new Set([
 /**
  * A running sandbox server.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface SandboxServer {
@@ -202,6 +214,7 @@ export interface SandboxServer {
 /**
  * Options of a sandbox server.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface ServerOptions {
@@ -333,6 +346,7 @@ const secretsInHeader = (value: string, found: Set<string>) => {
  * encoding (`Secrets.scrub`), from the path, the query, the other headers and
  * the body text.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const redact = (request: SandboxRequest): SandboxRequest => {
@@ -428,6 +442,7 @@ const play = (fault: Fault, response: http.ServerResponse): number | undefined =
  * Starts a sandbox server on 127.0.0.1 that answers with the handler, unless a
  * fault rule applies.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const start = (handler: Handler, options: ServerOptions = {}): Promise<SandboxServer> => {
@@ -520,6 +535,7 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
 /**
  * Runs a sandbox server for the life of a scope.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const scoped = (handler: Handler, options?: ServerOptions): Effect.Effect<SandboxServer, never, Scope.Scope> =>
@@ -532,6 +548,7 @@ export const scoped = (handler: Handler, options?: ServerOptions): Effect.Effect
  * A provider sandbox's `scoped` from its `start`: started when the scope
  * opens, stopped when it closes.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const scopedFrom =
@@ -545,6 +562,7 @@ export const scopedFrom =
 /**
  * Reads a JSON body, or `undefined` when it is not JSON.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const jsonOf = (request: SandboxRequest): unknown => {
@@ -558,6 +576,7 @@ export const jsonOf = (request: SandboxRequest): unknown => {
 /**
  * The ids an app keeps for a message it relayed.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface RelayedIds {
@@ -572,6 +591,7 @@ export interface RelayedIds {
  * (`EditRequestInput["ids"]`), so that an app reads back a message by the ids
  * it edited it with; each sandbox uses those its provider needs.
  *
+ * @category models
  * @since 0.1.0
  */
 export type InspectIds = EditRequestInput["ids"]
@@ -579,6 +599,7 @@ export type InspectIds = EditRequestInput["ids"]
 /**
  * A stored message as a sandbox holds it: its text now and every version, oldest first.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface StoredMessage {
@@ -591,6 +612,7 @@ export interface StoredMessage {
  * to point reword at it, a way to create a message to edit, and a way to read
  * what is stored.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ProviderSandbox {

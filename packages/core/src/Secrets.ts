@@ -23,6 +23,7 @@ const TypeId: unique symbol = Symbol.for("@reword/core/Secrets")
 /**
  * Secrets shorter than this are not scrubbed (they would redact ordinary text).
  *
+ * @category constants
  * @since 0.2.0
  */
 export const MIN_SECRET_LENGTH = 4
@@ -30,6 +31,7 @@ export const MIN_SECRET_LENGTH = 4
 /**
  * What a secret is replaced with.
  *
+ * @category constants
  * @since 0.2.0
  */
 export const REDACTED = "<redacted>"
@@ -38,6 +40,7 @@ export const REDACTED = "<redacted>"
  * A live set of known secrets. Add each secret as soon as it is known (a token
  * from a file, a refreshed pair): every later scrub uses it.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface Secrets {
@@ -68,6 +71,7 @@ export interface Secrets {
 /**
  * Whether a value is a {@link Secrets} set.
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isSecrets = (u: unknown): u is Secrets => Predicate.hasProperty(u, TypeId)
@@ -486,6 +490,7 @@ const scrubReasonWith = <R extends EditErrorReason>(reason: R, scrub: (text: str
  * secrets.scrub('{"echo":"s3cr3t\\/token"}') // '{"echo":"<redacted>"}'
  * ```
  *
+ * @category constructors
  * @since 0.2.0
  */
 export const make = (initial?: Iterable<Redacted.Redacted<string>>): Secrets => {
@@ -497,6 +502,7 @@ export const make = (initial?: Iterable<Redacted.Redacted<string>>): Secrets => 
 /**
  * A set from what a request names: the set itself, or a new set of the given secrets.
  *
+ * @category constructors
  * @since 0.2.0
  */
 export const from = (secrets: Secrets | Iterable<Redacted.Redacted<string>> | undefined): Secrets =>
@@ -505,6 +511,7 @@ export const from = (secrets: Secrets | Iterable<Redacted.Redacted<string>> | un
 /**
  * Scrubs a text of the given secrets, in every common encoding.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const scrub = (text: string, secrets: Secrets | Iterable<Redacted.Redacted<string>> | undefined): string =>
@@ -513,6 +520,7 @@ export const scrub = (text: string, secrets: Secrets | Iterable<Redacted.Redacte
 /**
  * Scrubs every string of a JSON-like value (bounded) of the given secrets.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const scrubDeep = <A>(value: A, secrets: Secrets | Iterable<Redacted.Redacted<string>> | undefined): A =>
@@ -521,6 +529,7 @@ export const scrubDeep = <A>(value: A, secrets: Secrets | Iterable<Redacted.Reda
 /**
  * Scrubs every text field of a reason of the given secrets.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const scrubReason = <R extends EditErrorReason>(

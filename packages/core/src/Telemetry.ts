@@ -29,6 +29,7 @@ import { configError } from "./Provider.ts"
 /**
  * What reword needs of an OpenTelemetry `TracerProvider` (the API's type fits).
  *
+ * @category models
  * @since 0.1.0
  */
 export interface TracerProvider {
@@ -38,6 +39,7 @@ export interface TracerProvider {
 /**
  * What reword needs of an OpenTelemetry `MeterProvider` (the API's type fits).
  *
+ * @category models
  * @since 0.1.0
  */
 export interface MeterProvider {
@@ -47,6 +49,7 @@ export interface MeterProvider {
 /**
  * Where reword's spans and metrics go. Either may be left out.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface TelemetryOptions {
@@ -65,6 +68,7 @@ const hasMethod = (value: unknown, method: string): boolean =>
  * What is wrong with telemetry options, or `undefined`: checked by
  * `createEditor` and {@link layer} before anything starts.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const problem = (options: unknown): string | undefined => {
@@ -99,6 +103,7 @@ const loadApi: Effect.Effect<Api, Config.ConfigError> = Effect.tryPromise({
  * their values). It fails with a `ConfigError` when the options are not
  * providers, or when `@opentelemetry/api` is not installed.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options: TelemetryOptions): Layer.Layer<never, Config.ConfigError> =>

@@ -11,6 +11,7 @@ import { Predicate } from "effect"
 /**
  * The deepest level a walk goes into a value (the value itself is level 0).
  *
+ * @category constants
  * @since 0.2.0
  */
 export const MAX_DEPTH = 32
@@ -18,6 +19,7 @@ export const MAX_DEPTH = 32
 /**
  * The most entries a walk reads of one object or array.
  *
+ * @category constants
  * @since 0.2.0
  */
 export const MAX_WIDTH = 1_000
@@ -25,6 +27,7 @@ export const MAX_WIDTH = 1_000
 /**
  * The most values one walk visits in all.
  *
+ * @category constants
  * @since 0.2.0
  */
 export const MAX_NODES = 10_000
@@ -32,6 +35,7 @@ export const MAX_NODES = 10_000
 /**
  * The longest text kept from one field of an answer (a code, a description).
  *
+ * @category constants
  * @since 0.2.0
  */
 export const MAX_FIELD_LENGTH = 1_000
@@ -39,6 +43,7 @@ export const MAX_FIELD_LENGTH = 1_000
 /**
  * Whether a value is a plain record: an object that is not an array (nor `null`).
  *
+ * @category guards
  * @since 0.2.0
  */
 export const isRecord = (value: unknown): value is Record<string, unknown> => Predicate.isObject(value)
@@ -46,6 +51,7 @@ export const isRecord = (value: unknown): value is Record<string, unknown> => Pr
 /**
  * Reads a property without ever throwing (a throwing getter or `Proxy` trap reads as `undefined`).
  *
+ * @category utils
  * @since 0.2.0
  */
 export const get = (value: unknown, key: PropertyKey): unknown => {
@@ -61,6 +67,7 @@ export const get = (value: unknown, key: PropertyKey): unknown => {
  * The first of `keys` whose value is a non-blank string, or a finite number
  * (as text). Never throws.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const firstString = (record: unknown, keys: ReadonlyArray<string>): string | undefined => {
@@ -76,6 +83,7 @@ export const firstString = (record: unknown, keys: ReadonlyArray<string>): strin
  * A text cut to `max` characters (an ellipsis marks the cut), never in the
  * middle of a surrogate pair.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const clip = (text: string, max: number = MAX_FIELD_LENGTH): string => {
@@ -90,6 +98,7 @@ export const clip = (text: string, max: number = MAX_FIELD_LENGTH): string => {
  * The entries of an object or an array, at most {@link MAX_WIDTH} (or `width`)
  * of them, without ever throwing.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const entries = (value: unknown, width: number = MAX_WIDTH): Array<readonly [string, unknown]> => {
@@ -116,6 +125,7 @@ export const entries = (value: unknown, width: number = MAX_WIDTH): Array<readon
 /**
  * Limits of a walk.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface Limits {
@@ -129,6 +139,7 @@ export interface Limits {
  * order, within the limits (default {@link MAX_DEPTH}, {@link MAX_WIDTH},
  * {@link MAX_NODES}). Iterative: any depth of nesting is safe.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const findFirst = <A>(
@@ -157,6 +168,7 @@ export const findFirst = <A>(
 /**
  * Options of {@link safeStringify}.
  *
+ * @category options
  * @since 0.2.0
  */
 export interface StringifyOptions {
@@ -171,6 +183,7 @@ export interface StringifyOptions {
  * cycles, deeper levels and what JSON cannot hold (`BigInt`, functions,
  * throwing getters) are written as `"…"` or left out.
  *
+ * @category utils
  * @since 0.2.0
  */
 export const safeStringify = (value: unknown, options: StringifyOptions = {}): string => {

@@ -111,7 +111,11 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
     update: (messageId, content) =>
       call(
         "update",
-        { method: "POST", path: ["crm", "messenger", "chat", "message", messageId], json: { message: messageBody(content) } },
+        {
+          method: "POST",
+          path: ["crm", "messenger", "chat", "message", messageId],
+          json: { message: messageBody(content) }
+        },
         decodeMessage
       ),
     send: (message) =>
@@ -128,9 +132,9 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
         },
         decodeMessage
       ),
-    get: (messageId) => call("get", { method: "GET", path: ["crm", "objects", "case-message", messageId] }, decodeMessage),
+    get: (messageId) =>
+      call("get", { method: "GET", path: ["crm", "objects", "case-message", messageId] }, decodeMessage),
     delete: (messageId) =>
       call("delete", { method: "DELETE", path: ["crm", "objects", "case-message", messageId] }, decodeDeleted)
   }
 }
-

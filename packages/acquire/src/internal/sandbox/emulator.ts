@@ -5,8 +5,8 @@
  * itself (loopback HTTP, request log, faults) is core's `SandboxServer`.
  */
 import type { SandboxServer } from "@reword/core/sandbox"
-import type { Access, Case, Message } from "./model.ts"
 import { documentedGetAnswer, documentedSendAnswer, documentedUpdateAnswer } from "./answers.ts"
+import type { Access, Case, Message } from "./model.ts"
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] }
 
