@@ -19,6 +19,7 @@ import * as Providers from "./internal/providers.ts"
 /**
  * What the command is built from: the providers (their secrets are scrubbed).
  *
+ * @category options
  * @since 0.1.0
  */
 export type Options = Providers.Options
@@ -59,6 +60,7 @@ export const lines = (history: Outbox.History, now: number): ReadonlyArray<strin
 /**
  * Builds the `history` command.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options = {}) => {
@@ -140,6 +142,7 @@ export const make = (options: Options = {}) => {
 /**
  * The `history` command for Bitrix24 and Acquire.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const command = make()

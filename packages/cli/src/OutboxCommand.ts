@@ -19,6 +19,7 @@ import * as Providers from "./internal/providers.ts"
 /**
  * What the command is built from: the providers (their secrets are scrubbed).
  *
+ * @category options
  * @since 0.1.0
  */
 export type Options = Providers.Options
@@ -145,6 +146,7 @@ const redrive = (resolved: Providers.Resolved) =>
 /**
  * Builds the `outbox` command (and `outbox redrive`).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options = {}) => {
@@ -265,6 +267,7 @@ export const make = (options: Options = {}) => {
 /**
  * The `outbox` command for Bitrix24 and Acquire.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const command = make()

@@ -29,6 +29,7 @@ import * as UpdateCommand from "./UpdateCommand.ts"
 /**
  * The version `reword --version` prints.
  *
+ * @category constants
  * @since 0.1.0
  */
 export const VERSION = "0.1.0"
@@ -38,6 +39,7 @@ export const VERSION = "0.1.0"
  * configuration), 3 the provider refused or failed. (1 is left to unexpected
  * errors.)
  *
+ * @category utils
  * @since 0.1.0
  */
 export const ExitCode = Codes
@@ -52,6 +54,7 @@ export { CommandFailed }
 /**
  * What the command tree is built from: the providers, their sandboxes, the environment.
  *
+ * @category options
  * @since 0.1.0
  */
 export type Options = Providers.Options
@@ -59,6 +62,7 @@ export type Options = Providers.Options
 /**
  * Builds the command tree.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options = {}) =>
@@ -89,6 +93,7 @@ export const make = (options: Options = {}) =>
 /**
  * The command tree for Bitrix24 and Acquire.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const command = make()
@@ -120,6 +125,7 @@ const reportDefect = (args: ReadonlyArray<string>, defect: unknown): Effect.Effe
  * {@link CommandFailed} with code 2, an unexpected error one with code 1,
  * reported on one line: never a stack trace).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const runWith = (
@@ -144,6 +150,7 @@ export const runWith = (
 /**
  * Runs the command tree with the process's arguments (from `Stdio`).
  *
+ * @category utils
  * @since 0.1.0
  */
 export const run = (options: Options = {}): Effect.Effect<void, CommandFailed, Command.Environment> =>
@@ -153,6 +160,7 @@ export const run = (options: Options = {}): Effect.Effect<void, CommandFailed, C
  * The Node services the command needs (arguments and standard streams, reading
  * `--from` files), on `effect` alone: no other platform package.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layerNode: Layer.Layer<Command.Environment> = Node.layer
@@ -163,6 +171,7 @@ export const layerNode: Layer.Layer<Command.Environment> = Node.layer
  * ends once its output is flushed. Nothing is logged on the way out: every
  * failure was reported already, on one line.
  *
+ * @category utils
  * @since 0.1.0
  */
 export const runMain = <E, A>(effect: Effect.Effect<A, E>): void =>
