@@ -17,18 +17,20 @@ import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { acquireBulk } from "./acquire-bulk.ts"
 import { bitrix24Bulk } from "./bitrix24-bulk.ts"
+import { bitrix24Limits } from "./bitrix24-limits.ts"
 import { importCost } from "./import-cost.ts"
 import { memory } from "./memory.ts"
 import { overhead } from "./overhead.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 
-const benchmarks: ReadonlyArray<Benchmark> = [overhead, bitrix24Bulk, acquireBulk, memory, importCost]
+const benchmarks: ReadonlyArray<Benchmark> = [overhead, bitrix24Bulk, acquireBulk, memory, importCost, bitrix24Limits]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
   "bitrix24-bulk": "2. Bitrix24 bulk",
   "acquire-bulk": "3. Acquire bulk",
   memory: "4. Memory",
-  "import-cost": "5. Import cost"
+  "import-cost": "5. Import cost",
+  "bitrix24-limits": "6. Bitrix24 at the portal's limits"
 }
 
 const { values } = parseArgs({

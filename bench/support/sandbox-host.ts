@@ -20,6 +20,8 @@ let sandbox: SandboxServer.ProviderSandbox | undefined
 
 let limitHits: () => number = () => 0
 let calls: (method: string) => number = () => 0
+let errorAnswers: (code: string) => number = () => 0
+let operating: () => number = () => 0
 
 const handle = async (request: HostRequest): Promise<unknown> => {
   switch (request.op) {
@@ -28,13 +30,22 @@ const handle = async (request: HostRequest): Promise<unknown> => {
         const started = await AcquireSandbox.start({ logLimit: request.logLimit })
         sandbox = started
       } else {
+        const clock = request.clock
         const started = await Bitrix24Sandbox.start({
           logLimit: request.logLimit,
           bucket: request.bucket,
-          operatingLimit: request.operatingLimit
+          operatingLimit: request.operatingLimit,
+          ...(clock === undefined
+            ? {}
+            : {
+                now: () => clock.epoch + (Date.now() - clock.epoch) * clock.scale,
+                serverTime: { wait: true, scale: clock.scale }
+              })
         })
         limitHits = started.limitHits
         calls = started.calls
+        errorAnswers = started.errorAnswers
+        operating = () => started.operating("imconnector.update.messages").operating
         sandbox = started
       }
       return { env: sandbox.env, url: sandbox.url }
@@ -54,7 +65,12 @@ const handle = async (request: HostRequest): Promise<unknown> => {
       return ids
     }
     case "stats":
-      return { limitHits: limitHits(), updateCalls: calls("imconnector.update.messages") }
+      return {
+        limitHits: limitHits(),
+        updateCalls: calls("imconnector.update.messages"),
+        operatingHits: errorAnswers("OPERATION_TIME_LIMIT"),
+        operating: operating()
+      }
     case "stop":
       await sandbox?.stop()
       sandbox = undefined

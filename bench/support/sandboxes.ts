@@ -15,8 +15,13 @@ export interface Bucket {
 export interface SandboxOptions {
   /** Bitrix24 only: the portal's leaky bucket, or `false` for none. */
   readonly bucket?: Bucket | false | undefined
-  /** Bitrix24 only: `false` never refuses a call for operating time. */
-  readonly operatingLimit?: false | undefined
+  /** Bitrix24 only: `false` never refuses a call for operating time; or the server time a call costs. */
+  readonly operatingLimit?: false | { readonly costPerCall: number; readonly costPerMessage: number } | undefined
+  /**
+   * Bitrix24 only: the portal runs on a scaled clock, `epoch + (now - epoch) × scale`, and answers a call once
+   * its server time has passed on that clock.
+   */
+  readonly clock?: { readonly epoch: number; readonly scale: number } | undefined
 }
 
 export type HostRequest =
@@ -26,7 +31,8 @@ export type HostRequest =
       readonly provider: ProviderName
       readonly logLimit: number
       readonly bucket?: Bucket | false | undefined
-      readonly operatingLimit?: false | undefined
+      readonly operatingLimit?: SandboxOptions["operatingLimit"]
+      readonly clock?: SandboxOptions["clock"]
     }
   | {
       readonly id: number
@@ -49,6 +55,10 @@ export interface Stats {
   readonly limitHits: number
   /** Bitrix24: `imconnector.update.messages` calls received, refused ones included. */
   readonly updateCalls: number
+  /** Bitrix24: calls refused with `429 OPERATION_TIME_LIMIT`. */
+  readonly operatingHits: number
+  /** Bitrix24: the server time `imconnector.update.messages` used in the window, seconds. */
+  readonly operating: number
 }
 
 export interface RemoteSandbox {
@@ -105,7 +115,8 @@ export const startSandbox = async (provider: ProviderName, options: SandboxOptio
     provider,
     logLimit: 100,
     bucket: options.bucket,
-    operatingLimit: options.operatingLimit
+    operatingLimit: options.operatingLimit,
+    clock: options.clock
   })
   return {
     provider,
