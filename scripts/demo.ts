@@ -24,6 +24,7 @@ import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { type EditError, MessageEditor, Provider } from "@reword/core"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Result } from "effect"
+import { outboxTour } from "./demo-outbox.ts"
 
 const providers = [Bitrix24.provider, Acquire.provider]
 const line = (text = "") => console.log(text)
@@ -183,7 +184,7 @@ const main = (argv: ReadonlyArray<string>) => {
       `(REWORD_PROVIDER=${process.env.REWORD_PROVIDER} is ignored here: only \`pnpm demo --real ...\` edits a real message.)`
     )
   }
-  return sandboxTour
+  return Effect.andThen(sandboxTour, outboxTour)
 }
 
 const argv = process.argv.slice(2).filter((arg) => arg !== "--")
