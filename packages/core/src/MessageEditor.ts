@@ -1,8 +1,9 @@
 /**
  * The port: "update a message that was already sent", the same on every
  * provider. Adapters build it with {@link make}, which owns what all providers
- * share: validation before anything is sent, the retry policy, spans and the
- * one-outcome-per-request contract of `updateMany`.
+ * share: validation before anything is sent, the retry policy, spans, the
+ * edit metrics (see `Metrics`) and the one-outcome-per-request contract of
+ * `updateMany`.
  *
  * @since 0.1.0
  */

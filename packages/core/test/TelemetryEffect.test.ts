@@ -8,7 +8,7 @@ import {
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { EditError, MessageEditor, Metrics, Provider } from "@reword/core"
+import { EditError, MessageEditor, Metrics, Provider, Telemetry } from "@reword/core"
 import { Effect, Fiber, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { recordingAdapter } from "./support/recordingAdapter.ts"
@@ -168,7 +168,6 @@ describe("telemetry (Effect API)", () => {
 
   it.effect("Telemetry.layer refuses what is not a provider, as a ConfigError", () =>
     Effect.gen(function* () {
-      const { Telemetry } = yield* Effect.promise(() => import("@reword/core"))
       const error = yield* Effect.flip(
         Layer.build(Telemetry.layer({ tracerProvider: {} as never })).pipe(Effect.scoped)
       )
