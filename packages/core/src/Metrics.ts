@@ -32,7 +32,6 @@ import { Clock, type Context, Effect, Metric } from "effect"
  * The metrics' names.
  *
  * @category utils
- * @category constants
  * @since 0.1.0
  */
 export const names = {
@@ -47,7 +46,6 @@ export const names = {
  * The attributes' keys (the spans use the same ones).
  *
  * @category utils
- * @category constants
  * @since 0.1.0
  */
 export const attributes = {
@@ -61,7 +59,6 @@ export const attributes = {
  * What a rate-limit wait waited for: room in the client-side bucket, or a
  * method's operating time (Bitrix24) to reset.
  *
- * @category models
  * @category models
  * @since 0.1.0
  */
@@ -90,7 +87,6 @@ const seconds = { unit: "s" } as const
  * Edits that ended: one per request, whichever API sent it.
  *
  * @category utils
- * @category metrics
  * @since 0.1.0
  */
 export const edits: Metric.Counter<number> = Metric.counter(names.edits, {
@@ -102,7 +98,6 @@ export const edits: Metric.Counter<number> = Metric.counter(names.edits, {
  * How long each edit took, in seconds.
  *
  * @category utils
- * @category metrics
  * @since 0.1.0
  */
 export const editDuration: Metric.Histogram<number> = Metric.histogram(names.editDuration, {
@@ -117,7 +112,6 @@ export const editDuration: Metric.Histogram<number> = Metric.histogram(names.edi
  * batch (Bitrix24's chunks), the attempts of the call that carried it.
  *
  * @category utils
- * @category metrics
  * @since 0.1.0
  */
 export const editAttempts: Metric.Histogram<number> = Metric.histogram(names.editAttempts, {
@@ -131,7 +125,6 @@ export const editAttempts: Metric.Histogram<number> = Metric.histogram(names.edi
  * `operating_time` for each wait for a method's reset).
  *
  * @category utils
- * @category metrics
  * @since 0.1.0
  */
 export const rateLimitWait: Metric.Histogram<number> = Metric.histogram(names.rateLimitWait, {
@@ -144,7 +137,6 @@ export const rateLimitWait: Metric.Histogram<number> = Metric.histogram(names.ra
  * Access token refreshes, by outcome.
  *
  * @category utils
- * @category metrics
  * @since 0.1.0
  */
 export const tokenRefreshes: Metric.Counter<number> = Metric.counter(names.tokenRefreshes, {
@@ -175,7 +167,6 @@ interface EditSeries {
  * The edit metrics of one provider and operation.
  *
  * @category models
- * @category models
  * @since 0.1.0
  */
 export interface EditRecorder {
@@ -188,7 +179,6 @@ export interface EditRecorder {
  * them; an adapter has nothing to do).
  *
  * @category utils
- * @category constructors
  * @since 0.1.0
  */
 export const editRecorder = (provider: string, operation: string): EditRecorder => {
@@ -231,7 +221,6 @@ const waitSeries = cached((key) => {
  * Records one wait for the rate limit, in milliseconds.
  *
  * @category utils
- * @category recording
  * @since 0.1.0
  */
 export const recordRateLimitWait = (provider: string, wait: Wait, millis: number): Effect.Effect<void> =>
@@ -245,7 +234,6 @@ export const recordRateLimitWait = (provider: string, wait: Wait, millis: number
  * by the current `Clock`, whatever its end.
  *
  * @category utils
- * @category recording
  * @since 0.1.0
  */
 export const timeRateLimitWait =
@@ -271,7 +259,6 @@ const refreshSeries = cached((key) => {
  * or the reason's tag).
  *
  * @category utils
- * @category recording
  * @since 0.1.0
  */
 export const recordTokenRefresh = (provider: string, outcome: string): Effect.Effect<void> =>

@@ -30,7 +30,6 @@ import { configError } from "./Provider.ts"
  * What reword needs of an OpenTelemetry `TracerProvider` (the API's type fits).
  *
  * @category models
- * @category models
  * @since 0.1.0
  */
 export interface TracerProvider {
@@ -40,7 +39,6 @@ export interface TracerProvider {
 /**
  * What reword needs of an OpenTelemetry `MeterProvider` (the API's type fits).
  *
- * @category models
  * @category models
  * @since 0.1.0
  */
@@ -52,7 +50,6 @@ export interface MeterProvider {
  * Where reword's spans and metrics go. Either may be left out.
  *
  * @category options
- * @category models
  * @since 0.1.0
  */
 export interface TelemetryOptions {
@@ -71,7 +68,6 @@ const hasMethod = (value: unknown, method: string): boolean =>
  * What is wrong with telemetry options, or `undefined`: checked by
  * `createEditor` and {@link layer} before anything starts.
  *
- * @category utils
  * @category utils
  * @since 0.1.0
  */
@@ -107,7 +103,6 @@ const loadApi: Effect.Effect<Api, Config.ConfigError> = Effect.tryPromise({
  * their values). It fails with a `ConfigError` when the options are not
  * providers, or when `@opentelemetry/api` is not installed.
  *
- * @category layers
  * @category layers
  * @since 0.1.0
  */
