@@ -29,7 +29,7 @@ const editorOn = (subject: ContractSubject, sandbox: SandboxServer.ProviderSandb
   Provider.makeEditor([subject.provider], { source: Provider.fromEnv(sandbox.env), retry: { maxAttempts: 1 } })
 
 /** Runs the contract against one sandbox. */
-export const sandboxContract = (subject: ContractSubject): void =>
+export const sandboxContract = (subject: ContractSubject): void => {
   describe(`the ${subject.name} sandbox fulfils the sandbox contract`, () => {
     it.live("listens on 127.0.0.1 and names its provider in env", () =>
       withSandbox(subject, (sandbox) =>
@@ -130,3 +130,4 @@ export const sandboxContract = (subject: ContractSubject): void =>
       })
     )
   })
+}
