@@ -128,7 +128,10 @@ export interface FaultRule {
  * @since 0.1.0
  */
 export interface LoggedRequest extends SandboxRequest {
+  /** When the answer went out (or the fault was played). */
   readonly at: Date
+  /** When the request arrived: from it to `at`, the request was in flight at the server. */
+  readonly receivedAt: Date
   /** The status answered (413 for a body over the cap), or `undefined` when the connection was reset, cut or left hanging. */
   readonly status: number | undefined
   /** The fault applied, if any. */
@@ -475,6 +478,7 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
 
   const server = http.createServer(async (incoming, response) => {
     const url = new URL(incoming.url ?? "/", "http://127.0.0.1")
+    const receivedAt = new Date()
     const text = await readBody(incoming, maxBodyBytes).catch(() => "")
     const request: SandboxRequest = {
       method: incoming.method ?? "GET",
@@ -485,12 +489,12 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
     }
     if (text === undefined) {
       refuseTooLarge(response, maxBodyBytes)
-      log(request, { at: new Date(), status: 413, fault: undefined })
+      log(request, { at: new Date(), receivedAt, status: 413, fault: undefined })
       return
     }
     const fault = faultFor(url.pathname)
     if (fault !== undefined) {
-      log(request, { at: new Date(), status: play(fault, response), fault: fault._tag })
+      log(request, { at: new Date(), receivedAt, status: play(fault, response), fault: fault._tag })
       return
     }
     try {
@@ -498,11 +502,11 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
       const { text: body, type } = encode(answer.body)
       response.writeHead(answer.status, { "content-type": type, ...answer.headers })
       response.end(body)
-      log(request, { at: new Date(), status: answer.status, fault: undefined })
+      log(request, { at: new Date(), receivedAt, status: answer.status, fault: undefined })
     } catch (error) {
       response.writeHead(500, { "content-type": "application/json" })
       response.end(JSON.stringify({ error: "SANDBOX_ERROR", error_description: String(error) }))
-      log(request, { at: new Date(), status: 500, fault: undefined })
+      log(request, { at: new Date(), receivedAt, status: 500, fault: undefined })
     }
   })
   // As Node does by default: clients such as fetch reuse connections only when they outlive a request or two.

@@ -101,7 +101,7 @@ export class Delivery {
       group.claims.push(claim)
       groups.set(key, group)
     }
-    const settled = yield* Effect.forEach(
+    const delivered = Effect.forEach(
       [...groups.values()],
       (group) =>
         Effect.gen({ self: this }, function* () {
@@ -121,9 +121,56 @@ export class Delivery {
         }),
       { concurrency: "unbounded" }
     )
-    yield* config.store.settle(settled.flat(), yield* this.now, config.settleMs, config.keepText)
+    // The claims are renewed while the delivery runs, so that no other worker takes a message over from a
+    // live one, however long its calls take; a delivery whose lease cannot be renewed stops before it runs out.
+    const settled = yield* Effect.raceFirst(
+      Effect.map(delivered, (groups) => groups.flat()),
+      this.keepLease(
+        claims.map((claim) => claim.attemptId),
+        at + config.leaseMs
+      ).pipe(
+        Effect.as(
+          claims.map(
+            (claim): Store.Settled => ({
+              claim,
+              outcome: {
+                kind: "unknown",
+                reason: "the worker could not renew its lease: delivery stopped",
+                retryAt: at
+              }
+            })
+          )
+        )
+      )
+    )
+    yield* config.store.settle(settled, yield* this.now, config.settleMs, config.keepText)
     return claims.length
   })
+
+  /**
+   * Renews the claims of these attempts every quarter of the lease. Ends (so
+   * that the delivery is interrupted) only when the lease was not renewed and
+   * less than 5/8 of it is left: the next renewal could come too late.
+   */
+  private keepLease(attemptIds: ReadonlyArray<string>, leaseUntil: number): Effect.Effect<void> {
+    const config = this.config
+    const every = Math.max(1, Math.floor(config.leaseMs / 4))
+    const now = this.now
+    return Effect.gen(function* () {
+      let heldUntil = leaseUntil
+      while (true) {
+        yield* Effect.sleep(Duration.millis(every))
+        const at = yield* now
+        const renewed = yield* config.store.renew(attemptIds, at + config.leaseMs).pipe(
+          Effect.timeout(Duration.millis(every)),
+          Effect.map((count) => count > 0),
+          Effect.catch(() => Effect.succeed(false))
+        )
+        if (renewed) heldUntil = at + config.leaseMs
+        else if (heldUntil - (yield* now) < (config.leaseMs * 5) / 8) return
+      }
+    })
+  }
 
   /** Waits for work: a submit's signal, the next due time, or the poll interval. */
   private readonly idle = Effect.gen({ self: this }, function* () {

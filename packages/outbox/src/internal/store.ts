@@ -13,12 +13,18 @@ export interface Dialect {
   readonly name: "sqlite" | "pg"
   /** What ends the claim query: row locks skipped by other claimers on PostgreSQL, nothing on SQLite. */
   readonly claimLock: (sql: SqlClient.SqlClient) => Statement.Fragment
+  /** What ends a read of a row about to be changed: its row lock on PostgreSQL, nothing on SQLite. */
+  readonly rowLock: (sql: SqlClient.SqlClient) => Statement.Fragment
 }
 
 export const dialectOf = (sql: SqlClient.SqlClient): Dialect =>
   sql.onDialectOrElse({
-    pg: (): Dialect => ({ name: "pg", claimLock: (sql) => sql.literal("FOR UPDATE SKIP LOCKED") }),
-    orElse: (): Dialect => ({ name: "sqlite", claimLock: (sql) => sql.literal("") })
+    pg: (): Dialect => ({
+      name: "pg",
+      claimLock: (sql) => sql.literal("FOR UPDATE SKIP LOCKED"),
+      rowLock: (sql) => sql.literal("FOR UPDATE")
+    }),
+    orElse: (): Dialect => ({ name: "sqlite", claimLock: (sql) => sql.literal(""), rowLock: (sql) => sql.literal("") })
   })
 
 export const keyOf = (provider: string, account: string, externalMessageId: string): string =>
@@ -260,7 +266,27 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
       })
     )
 
-  /** Records the outcomes of delivered claims, in one transaction. */
+  /**
+   * Extends the claims of these attempts to `leaseUntil`, while the delivery
+   * runs; answers how many claims were still this worker's (an attempt another
+   * worker marked abandoned no longer holds its message).
+   */
+  const renew = (attemptIds: ReadonlyArray<string>, leaseUntil: number): Effect.Effect<number, SqlError.SqlError> =>
+    attemptIds.length === 0
+      ? Effect.succeed(0)
+      : Effect.map(
+          sql`UPDATE ${M} SET claimed_until = ${leaseUntil}
+            WHERE message_key IN (SELECT message_key FROM ${A} WHERE ${sql.in("id", attemptIds)} AND outcome IS NULL)
+            RETURNING message_key`,
+          (rows) => rows.length
+        )
+
+  /**
+   * Records the outcomes of delivered claims, in one transaction. A claim
+   * another worker took over (its lease ran out: the attempt was marked
+   * abandoned) only gets its attempt's outcome: the message is the new
+   * claimer's.
+   */
   const settle = (
     settled: ReadonlyArray<Settled>,
     now: number,
@@ -269,15 +295,25 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   ): Effect.Effect<void, SqlError.SqlError> =>
     sql.withTransaction(
       Effect.forEach(
-        settled,
+        // One order for every worker: row locks taken in the same order never deadlock.
+        [...settled].sort((a, b) => (a.claim.message.messageKey < b.claim.message.messageKey ? -1 : 1)),
         ({ claim, outcome }) =>
           Effect.gen(function* () {
             const key = claim.message.messageKey
             const v = claim.version
-            yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind},
-              reason = ${outcome.kind === "confirmed" ? null : outcome.reason}
+            const [current] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key} ${dialect.rowLock(sql)}`).map(
+              messageRow
+            )
+            const held = yield* sql`SELECT id FROM ${A} WHERE id = ${claim.attemptId} AND outcome IS NULL`
+            const reason = outcome.kind === "confirmed" ? null : outcome.reason
+            if (held.length === 0) {
+              yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind},
+                reason = ${`answered after another worker took the message over${reason === null ? "" : `: ${reason}`}`}
+                WHERE id = ${claim.attemptId}`
+              return
+            }
+            yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind}, reason = ${reason}
               WHERE id = ${claim.attemptId}`
-            const [current] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key}`).map(messageRow)
             if (current === undefined) return
             const newer = current.latestVersion > v
             const release = sql`claimed_by = NULL, claimed_until = NULL, updated_at = ${now}`
@@ -403,7 +439,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
       (rows) => rows.length
     )
 
-  return { record, lookup, find, submit, claim, settle, nextDue, counts, list, history, redrive }
+  return { record, lookup, find, submit, claim, renew, settle, nextDue, counts, list, history, redrive }
 }
 
 export type Store = ReturnType<typeof make>
