@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { configDefaults, defineConfig } from "vitest/config"
 
 // Tests run against `src` through the `@reword/source` export condition: no build needed.
@@ -31,6 +32,10 @@ export default defineConfig({
     // A green run prints nothing but the results: what passing tests log (warnings they provoke on purpose)
     // is shown only for the tests that fail, where it helps.
     silent: "passed-only",
+    // At least two test files at a time: vitest's default (one fewer than the cores) is a single worker on
+    // a 2-core machine, where most of a file's time waits on child processes and sockets; a second worker
+    // halves `pnpm test` there.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       ...packages.map((name) => ({
         ...resolution,
