@@ -20,17 +20,33 @@ import { bitrix24Bulk } from "./bitrix24-bulk.ts"
 import { bitrix24Limits } from "./bitrix24-limits.ts"
 import { importCost } from "./import-cost.ts"
 import { memory } from "./memory.ts"
+import { outboxDelivery } from "./outbox-delivery.ts"
+import { outboxMemory } from "./outbox-memory.ts"
+import { outboxSubmit } from "./outbox-submit.ts"
 import { overhead } from "./overhead.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 
-const benchmarks: ReadonlyArray<Benchmark> = [overhead, bitrix24Bulk, acquireBulk, memory, importCost, bitrix24Limits]
+const benchmarks: ReadonlyArray<Benchmark> = [
+  overhead,
+  bitrix24Bulk,
+  acquireBulk,
+  memory,
+  importCost,
+  bitrix24Limits,
+  outboxSubmit,
+  outboxDelivery,
+  outboxMemory
+]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
   "bitrix24-bulk": "2. Bitrix24 bulk",
   "acquire-bulk": "3. Acquire bulk",
   memory: "4. Memory",
   "import-cost": "5. Import cost",
-  "bitrix24-limits": "6. Bitrix24 at the portal's limits"
+  "bitrix24-limits": "6. Bitrix24 at the portal's limits",
+  "outbox-submit": "7. Outbox submit (durable edits/s, SQLite)",
+  "outbox-delivery": "8. Outbox delivery against direct calls",
+  "outbox-memory": "9. Outbox memory with 100,000 pending"
 }
 
 const { values } = parseArgs({
