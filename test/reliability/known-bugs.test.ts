@@ -9,7 +9,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Effect } from "effect"
+import { Outbox, sqliteClient } from "@reword/outbox"
+import { Effect, Layer } from "effect"
 
 describe("known limitations", () => {
   /**
@@ -59,5 +60,71 @@ describe("known limitations", () => {
         yield* Effect.promise(() => deliverLate?.() ?? Promise.resolve())
         assert.deepStrictEqual(sandbox.inspect(ids), { text: "v1", history: ["v0", "v1", "v2", "v1"] })
       })
+  )
+  /**
+   * The same late attempt, through the outbox (`@reword/outbox`): it sees the
+   * timeout, so for a settle window (set above the longest a request may take
+   * to arrive) it confirms no newer edit, then sends the newest text: the late
+   * attempt overwrites nothing, and the provider ends with `v2`. The limitation stays for direct `update` calls
+   * only. More in packages/outbox/test/late-attempt.test.ts and the Bitrix24
+   * property of packages/outbox/test/bitrix24-bursts.test.ts.
+   */
+  it.live(
+    "through the outbox, the abandoned attempt delivered late overwrites nothing: the provider ends with the newest text",
+    () =>
+      Effect.gen(function* () {
+        const sandbox = yield* AcquireSandbox.scoped()
+        const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
+        let deliverLate: (() => Promise<void>) | undefined
+        const holdFirst: typeof globalThis.fetch = async (input, init) => {
+          const request = input instanceof Request ? input : new Request(input, init)
+          if (deliverLate !== undefined) return fetch(request)
+          const body = await request.clone().text()
+          deliverLate = () =>
+            fetch(request.url, { method: request.method, headers: request.headers, body }).then((response) => {
+              assert.strictEqual(response.status, 200)
+            })
+          const signal = init?.signal ?? request.signal
+          return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
+        }
+        const editor = yield* Effect.orDie(
+          Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 }, transport: { timeout: 300, fetch: holdFirst } })
+        )
+        const context = yield* Layer.build(sqliteClient({ filename: ":memory:" }))
+        const outbox = yield* Effect.provide(
+          Outbox.makeWith([{ editor }], {
+            settleWindow: "1500 millis",
+            pollInterval: "20 millis",
+            retry: { initialDelay: 10, maxDelay: 50 }
+          }),
+          context
+        )
+        yield* outbox.record({ ids })
+        const landed = (text: string) =>
+          Effect.gen(function* () {
+            for (let n = 0; n < 300 && sandbox.inspect(ids)?.text !== text; n++) yield* Effect.sleep("10 millis")
+            assert.strictEqual(sandbox.inspect(ids)?.text, text)
+          })
+        yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v1" })
+        yield* landed("v1") // the first attempt times out and is held; the outbox's retry lands
+        yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v2" })
+        // While the abandoned attempt may still land (the settle window), no newer edit is confirmed over it ...
+        yield* Effect.sleep("200 millis")
+        assert.strictEqual(sandbox.inspect(ids)?.text, "v1")
+
+        // ... so when it arrives late, it overwrites nothing newer; the outbox then sends the newest text.
+        assert.isDefined(deliverLate)
+        yield* Effect.promise(() => deliverLate?.() ?? Promise.resolve())
+        assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })
+        assert.deepStrictEqual(sandbox.inspect(ids), { text: "v2", history: ["v0", "v1", "v1", "v2"] })
+        const journal = yield* outbox.history(ids.externalMessageId)
+        assert.deepStrictEqual(
+          journal?.versions.map((version) => [version.status, version.attempts.map((attempt) => attempt.outcome)]),
+          [
+            ["confirmed", ["unknown", "confirmed"]],
+            ["confirmed", ["confirmed"]]
+          ]
+        )
+      }).pipe(Effect.scoped)
   )
 })
