@@ -47,8 +47,8 @@ const build = (settings: AcquireConfig.Settings, options: Options): MessageEdito
       validate,
       update: (request) =>
         Effect.map(
-          calls.update(Number(request.ids.providerMessageId), { text: request.text ?? "", language: request.language }),
-          (message) => toEditedMessage(request, message)
+          calls.edit(Number(request.ids.providerMessageId), { text: request.text ?? "", language: request.language }),
+          (edited) => toEditedMessage(request, edited)
         )
     },
     options

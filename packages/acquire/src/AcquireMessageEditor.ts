@@ -63,7 +63,11 @@ export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditEr
  */
 export const toEditedMessage = (
   request: EditRequest.EditRequest,
-  message: AcquireMessage
+  message: {
+    readonly id: AcquireMessage["id"]
+    readonly message?: string | undefined
+    readonly dateUpdated?: Date | undefined
+  }
 ): EditedMessage.EditedMessage =>
   new EditedMessage.EditedMessage({
     provider: AcquireConfig.name,

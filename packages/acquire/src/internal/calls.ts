@@ -7,9 +7,11 @@
  */
 import type { EditError, HttpTransport } from "@reword/core"
 import { Clock, Effect, Redacted, Result, Schema } from "effect"
-import * as AcquireConfig from "../AcquireConfig.ts"
+import type * as AcquireConfig from "../AcquireConfig.ts"
 import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "../AcquireSchemas.ts"
+import * as Edited from "./edited.ts"
 import { malformed, nothingDeleted, reasonOf } from "./errors.ts"
+import { traced } from "./traced.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -31,6 +33,11 @@ export interface Send extends Content {
 export interface Calls {
   readonly baseUrl: URL
   readonly update: (messageId: number, content: Content) => Effect.Effect<AcquireMessage, Reason>
+  /**
+   * The same request as `update`, for the editor: it answers only the fields
+   * an edit reads (see `./edited.ts`), read without decoding the whole message.
+   */
+  readonly edit: (messageId: number, content: Content) => Effect.Effect<Edited.Edited, Reason>
   readonly send: (message: Send) => Effect.Effect<AcquireMessage, Reason>
   readonly get: (messageId: number) => Effect.Effect<AcquireMessage, Reason>
   readonly delete: (messageId: number) => Effect.Effect<Deleted, Reason>
@@ -49,10 +56,12 @@ const messageBody = (content: Content) => ({
   ...(content.language === undefined ? {} : { translateLangKey: content.language })
 })
 
-const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>) => {
+type Decode<A> = (response: HttpTransport.HttpResponse, now: number) => Effect.Effect<A, Reason>
+
+const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>): Decode<A> => {
   // The decoder is built once; decoding is synchronous.
   const decodeAnswer = Schema.decodeUnknownResult(schema)
-  return (response: HttpTransport.HttpResponse, now: number): Effect.Effect<A, Reason> => {
+  return (response, now) => {
     if (!response.isJson) return Effect.fail(malformed(response, undefined, now))
     const answer = decodeAnswer(response.json)
     return Result.isSuccess(answer)
@@ -63,12 +72,34 @@ const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>) => {
 
 const decodeMessageAnswer = decodeWith(MessageAnswer)
 const decodeDeleteAnswer = decodeWith(DeleteAnswer)
-const decodeMessage = (response: HttpTransport.HttpResponse, now: number) =>
+const decodeMessage: Decode<AcquireMessage> = (response, now) =>
   Effect.map(decodeMessageAnswer(response, now), withCaseIds)
-const decodeDeleted = (response: HttpTransport.HttpResponse, now: number) =>
+const decodeDeleted: Decode<Deleted> = (response, now) =>
   Effect.flatMap(decodeDeleteAnswer(response, now), (deleted) =>
     deleted.deleted > 0 ? Effect.succeed(deleted) : Effect.fail(nothingDeleted(response))
   )
+
+/**
+ * How a call reads a 2xx answer: `fast` reads the usual answer directly, in the
+ * same turn (`undefined` when it cannot), and `decode` judges every other one
+ * with the Schemas (and the clock, for a `Retry-After` date in an error it finds).
+ */
+interface Reader<A> {
+  readonly fast?: ((response: HttpTransport.HttpResponse) => A | undefined) | undefined
+  readonly decode: Decode<A>
+}
+
+const messageReader: Reader<AcquireMessage> = { decode: decodeMessage }
+const deletedReader: Reader<Deleted> = { decode: decodeDeleted }
+const editedReader: Reader<Edited.Edited> = {
+  fast: (response) => (response.isJson ? Edited.read(response.json) : undefined),
+  decode: (response, now) =>
+    Effect.map(decodeMessageAnswer(response, now), (message) => ({
+      id: message.id,
+      message: message.message,
+      dateUpdated: message.dateUpdated
+    }))
+}
 
 /** The calls over checked settings and a transport. */
 export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.HttpTransport): Calls => {
@@ -82,27 +113,31 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
     return url
   }
 
-  const call = <A>(
-    operation: EditError.Operation,
-    endpoint: Endpoint,
-    decode: (response: HttpTransport.HttpResponse, now: number) => Effect.Effect<A, Reason>
-  ): Effect.Effect<A, Reason> =>
-    Effect.gen(function* () {
-      const response = yield* transport.send({
-        method: endpoint.method,
-        url: urlOf(endpoint),
-        headers,
-        ...(endpoint.json === undefined ? {} : { json: endpoint.json }),
-        secrets: [apiKey]
-      })
-      const now = yield* Clock.currentTimeMillis
-      if (response.status < 200 || response.status > 299) return yield* Effect.fail(reasonOf(response, now))
-      return yield* decode(response, now)
-    }).pipe(
-      Effect.withSpan(
-        `AcquireClient.${operation}`,
-        { attributes: { "reword.provider": AcquireConfig.name } },
-        { captureStackTrace: false }
+  const call = <A>(operation: EditError.Operation, endpoint: Endpoint, reader: Reader<A>): Effect.Effect<A, Reason> =>
+    traced(
+      `AcquireClient.${operation}`,
+      Effect.flatMap(
+        Effect.suspend(() =>
+          transport.send({
+            method: endpoint.method,
+            url: urlOf(endpoint),
+            headers,
+            ...(endpoint.json === undefined ? {} : { json: endpoint.json }),
+            secrets: [apiKey]
+          })
+        ),
+        (response) => {
+          if (response.status >= 200 && response.status <= 299) {
+            const read = reader.fast?.(response)
+            if (read !== undefined) return Effect.succeed(read)
+          }
+          // Every other answer: the clock is read only here, for a `Retry-After` date.
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            response.status < 200 || response.status > 299
+              ? Effect.fail(reasonOf(response, now))
+              : reader.decode(response, now)
+          )
+        }
       )
     )
 
@@ -116,7 +151,17 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
           path: ["crm", "messenger", "chat", "message", messageId],
           json: { message: messageBody(content) }
         },
-        decodeMessage
+        messageReader
+      ),
+    edit: (messageId, content) =>
+      call(
+        "update",
+        {
+          method: "POST",
+          path: ["crm", "messenger", "chat", "message", messageId],
+          json: { message: messageBody(content) }
+        },
+        editedReader
       ),
     send: (message) =>
       call(
@@ -130,11 +175,11 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
           },
           json: { channel: "chat", message: messageBody(message), caseId: message.caseId }
         },
-        decodeMessage
+        messageReader
       ),
     get: (messageId) =>
-      call("get", { method: "GET", path: ["crm", "objects", "case-message", messageId] }, decodeMessage),
+      call("get", { method: "GET", path: ["crm", "objects", "case-message", messageId] }, messageReader),
     delete: (messageId) =>
-      call("delete", { method: "DELETE", path: ["crm", "objects", "case-message", messageId] }, decodeDeleted)
+      call("delete", { method: "DELETE", path: ["crm", "objects", "case-message", messageId] }, deletedReader)
   }
 }
