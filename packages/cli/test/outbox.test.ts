@@ -4,7 +4,7 @@
  * attempts, the pending edits and dead letters by provider, a re-drive; the
  * provider's text escaped and every secret scrubbed; bad database settings.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Capabilities, EditError, EditedMessage, MessageEditor } from "@reword/core"
@@ -169,5 +169,27 @@ describe("reword outbox", () => {
     expect(unreachable.code).toBe(3)
     expect(jsonOf(unreachable.stdout).error).toMatchObject({ reason: "Storage", problem: "Unavailable" })
     expect(`${unreachable.stdout}${unreachable.stderr}`).not.toContain(password)
+  }, 30_000)
+})
+
+describe("the README", () => {
+  it("documents every flag of history, outbox and outbox redrive", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const runs = await Promise.all([
+      reword(["history", "--help"]),
+      reword(["outbox", "--help"]),
+      reword(["outbox", "redrive", "--help"])
+    ])
+    const flags = new Set(
+      runs.flatMap((run) =>
+        run.stdout
+          .split("\n")
+          .map((line) => /^\s+(--[a-z0-9-]+)/.exec(line)?.[1])
+          .filter((flag): flag is string => flag !== undefined)
+      )
+    )
+    expect(flags.size).toBeGreaterThanOrEqual(9)
+    for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
+    for (const variable of ["REWORD_OUTBOX_DATABASE", "REWORD_OUTBOX_TABLE_PREFIX"]) expect(readme).toContain(variable)
   }, 30_000)
 })
