@@ -63,9 +63,10 @@ describe("known limitations", () => {
   )
   /**
    * The same late attempt, through the outbox (`@reword/outbox`): it sees the
-   * timeout, so for a settle window (set above the longest a request may take
-   * to arrive) it confirms no newer edit, then sends the newest text: the late
-   * attempt overwrites nothing, and the provider ends with `v2`. The limitation stays for direct `update` calls
+   * timeout, and sends the newest text again once a settle window (set above
+   * the longest a request may take to arrive) has passed; an edit submitted
+   * meanwhile waits for the window. The late attempt overwrites nothing that
+   * stays: the provider ends with `v2`. The limitation stays for direct `update` calls
    * only. More in packages/outbox/test/late-attempt.test.ts and the Bitrix24
    * property of packages/outbox/test/bitrix24-bursts.test.ts.
    */
@@ -108,7 +109,7 @@ describe("known limitations", () => {
         yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v1" })
         yield* landed("v1") // the first attempt times out and is held; the outbox's retry lands
         yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v2" })
-        // While the abandoned attempt may still land (the settle window), no newer edit is confirmed over it ...
+        // While the abandoned attempt may still land (the settle window), the newer edit waits ...
         yield* Effect.sleep("200 millis")
         assert.strictEqual(sandbox.inspect(ids)?.text, "v1")
 
