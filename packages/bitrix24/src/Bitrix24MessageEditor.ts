@@ -286,7 +286,10 @@ const checkChunkSize = (chunkSize: number | undefined): number => {
 }
 
 /**
- * An editor over a client (for a given connector and line).
+ * An editor over a client (for a given connector and line). Concurrent
+ * `update` calls packed into one portal call run in `context` (the one
+ * {@link make} was run in; default: Effect's defaults), never in one of
+ * their callers'.
  *
  * @since 0.1.0
  */
@@ -294,7 +297,8 @@ export const fromClient = (
   client: Bitrix24Client.Service,
   options: Options = {},
   target: Partial<Bitrix24Client.Target> = {},
-  serverTime: ServerTime.ServerTime = serverTimeFor(options)
+  serverTime: ServerTime.ServerTime = serverTimeFor(options),
+  context?: Context.Context<never>
 ): Service => {
   const fixed = options.chunkSize !== undefined
   const chunkSize = fixed ? checkChunkSize(options.chunkSize) : MAX_CHUNK_SIZE
@@ -339,14 +343,15 @@ export const fromClient = (
           )
         ),
       updateBatch,
-      ...(fixed ? {} : { batchSize: serverTime.size })
+      ...(fixed ? {} : { batchSize: serverTime.size }),
+      ...(context === undefined ? {} : { context })
     },
     options
   )
   return {
     ...editor,
     client,
-    updateFor: (other) => fromClient(client, options, { ...target, ...other }, serverTime)
+    updateFor: (other) => fromClient(client, options, { ...target, ...other }, serverTime, context)
   }
 }
 
@@ -458,8 +463,10 @@ export const make = (
       // A wait for the operating reset is part of the retry budget.
       maxOperatingWait: options.retry?.maxElapsed
     })
+    // Packed calls run in the context the editor is built in (its Clock, logger, tracer), never a caller's.
+    const context = yield* Effect.context<never>()
     return yield* Effect.try({
-      try: () => fromClient(client, options),
+      try: () => fromClient(client, options, {}, serverTimeFor(options), context),
       catch: (error) => Provider.configError(error instanceof Error ? error.message : String(error))
     })
   })

@@ -215,6 +215,79 @@ const segmentOf = (segment: PropertyKey | { readonly key: PropertyKey }): string
 
 const decodeRequest = SchemaParser.decodeUnknownResult(EditRequest, { errors: "all", onExcessProperty: "ignore" })
 
+const ID_KEYS: ReadonlyArray<string> = ["externalMessageId", "externalChatId", "externalAuthorId", "providerMessageId"]
+const trusted = { disableChecks: true } as const
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== "object" || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** Whether a string passes every check of {@link Id}. */
+const isId = (s: unknown): s is string =>
+  typeof s === "string" &&
+  s.length <= MAX_ID_LENGTH &&
+  s.trim().length > 0 &&
+  !LONE_SURROGATE.test(s) &&
+  !CONTROL_CHARACTERS.test(s) &&
+  !BIDI_CONTROLS.test(s)
+
+/**
+ * The common request (`{ ids, text }`, every value given and valid) without
+ * Schema's walk: the same checks, written out. `undefined` for anything else
+ * (another field, a value to refuse, an odd object), which Schema then
+ * decodes, naming every problem.
+ */
+const decodeCommon = (input: unknown): EditRequest | undefined => {
+  if (!isPlainObject(input)) return undefined
+  let count = 0
+  for (const key in input) {
+    if (key !== "ids" && key !== "text") return undefined
+    count += 1
+  }
+  const ids = input.ids
+  const text = input.text
+  if (count !== 2 || !isPlainObject(ids)) return undefined
+  if (typeof text !== "string" || text.length === 0 || text.length > MAX_TEXT_LENGTH || LONE_SURROGATE.test(text)) {
+    return undefined
+  }
+  const fields: Record<string, string | number> = {}
+  let idCount = 0
+  for (const key in ids) {
+    if (!ID_KEYS.includes(key)) return undefined
+    idCount += 1
+  }
+  // In the schema's order, as Schema would build them.
+  for (const key of ID_KEYS) {
+    if (!(key in ids)) continue
+    const value = ids[key]
+    if (key === "providerMessageId" && typeof value === "number") {
+      if (!Number.isFinite(value)) return undefined
+    } else if (!isId(value)) return undefined
+    fields[key] = value as string | number
+    idCount -= 1
+  }
+  if (idCount !== 0) return undefined
+  return new EditRequest({ ids: new MessageIds(fields, trusted), text }, trusted)
+}
+
+/**
+ * {@link decode} as a `Result`, synchronously.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const decodeResult = (input: unknown): Result.Result<EditRequest, InvalidRequest> => {
+  if (input instanceof EditRequest) return Result.succeed(input)
+  const common = decodeCommon(input)
+  if (common !== undefined) return Result.succeed(common)
+  const result = decodeRequest(input)
+  return Result.isSuccess(result)
+    ? Result.succeed(result.success)
+    : Result.fail(new InvalidRequest({ problems: problemsOf(result.failure) }))
+}
+
 /**
  * Validates untrusted input into an {@link EditRequest}, or fails with
  * {@link InvalidRequest} naming every field that is wrong.
@@ -223,10 +296,7 @@ const decodeRequest = SchemaParser.decodeUnknownResult(EditRequest, { errors: "a
  * @since 0.1.0
  */
 export const decode = (input: unknown): Effect.Effect<EditRequest, InvalidRequest> => {
-  if (input instanceof EditRequest) return Effect.succeed(input)
   // Decoding is synchronous: no fiber is needed to run it.
-  const result = decodeRequest(input)
-  return Result.isSuccess(result)
-    ? Effect.succeed(result.success)
-    : Effect.fail(new InvalidRequest({ problems: problemsOf(result.failure) }))
+  const result = decodeResult(input)
+  return Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(result.failure)
 }

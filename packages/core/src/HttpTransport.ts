@@ -283,7 +283,8 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
         // `AbortSignal.timeout` and `AbortSignal.any` would keep every request's
         // signal and timer alive for the whole timeout.
         const controller = new AbortController()
-        const timedOut = new TimedOut()
+        // A plain object as the abort reason: an Error would capture a stack on every request.
+        const timedOut = { timedOut: true }
         const timer = setTimeout(() => controller.abort(timedOut), timeoutMillis)
         const onAbort = () => controller.abort(signal.reason)
         signal.addEventListener("abort", onAbort, { once: true })
@@ -297,7 +298,7 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
             connections.release(origin)
           }
         } catch (error) {
-          throw controller.signal.reason === timedOut ? timedOut : error
+          throw controller.signal.aborted && controller.signal.reason === timedOut ? new TimedOut() : error
         } finally {
           clearTimeout(timer)
           signal.removeEventListener("abort", onAbort)

@@ -21,6 +21,7 @@ import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
 import * as Packer from "./internal/packer.ts"
+import { isTracing } from "./internal/tracing.ts"
 import * as Metrics from "./Metrics.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import type * as Secrets from "./Secrets.ts"
@@ -124,6 +125,14 @@ export interface Adapter {
    */
   readonly batchSize?: (() => number) | undefined
   /**
+   * The context the editor was built in (its `Clock`, logger, tracer, metric
+   * registry): shared calls (concurrent `update` calls packed into one
+   * provider call) run in it, never in one of their callers'. Default:
+   * Effect's defaults. A call that carries one caller's request alone runs in
+   * that caller's context.
+   */
+  readonly context?: Context.Context<never> | undefined
+  /**
    * Every secret the adapter knows (configured, stored, refreshed), kept up to
    * date: each reason is scrubbed of them once more before it leaves, in every
    * common encoding (the transport already scrubbed what it kept).
@@ -214,28 +223,54 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     ? Math.max(1, Math.floor(options.concurrency as number))
     : DEFAULT_CONCURRENCY
   const retry = RetryPolicy.retry(policy)
-  const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> =>
-    retry(attempt.pipe(Effect.tapError((reason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`))))
+  const logFailure = (reason: EditErrorReason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`)
+  /**
+   * Retries under the policy, at no cost to a first attempt that succeeds:
+   * the schedule starts at the first failure (as `Effect.retry`'s does), by
+   * replaying that failure to it, then runs the next attempts.
+   */
+  const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> => {
+    const logged = Effect.tapError(attempt, logFailure)
+    return policy.maxAttempts <= 1
+      ? logged
+      : Effect.catch(attempt, (reason) => {
+          let first = true
+          const replay = Effect.suspend(() => {
+            if (!first) return logged
+            first = false
+            return Effect.fail(reason)
+          })
+          return Effect.andThen(logFailure(reason), retry(replay))
+        })
+  }
 
   const secrets = adapter.secrets
   const fail = (operation: Operation) => (reason: EditErrorReason) =>
     new EditError({ provider, operation, reason: secrets === undefined ? reason : secrets.scrubReason(reason) })
 
+  /** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
+  const prepareNow = (input: RequestInput): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
+    try {
+      const decoded = EditRequest.decodeResult(input)
+      if (Result.isFailure(decoded)) return decoded
+      const request = decoded.success
+      const checked = Capabilities.check(capabilities, request)
+      const extra = adapter.validate?.(request)
+      const problems =
+        extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
+      if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
+      if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
+      return Result.succeed(request)
+    } catch (defect) {
+      return Result.fail(unreadableRequest(defect))
+    }
+  }
   const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
-    Effect.suspend(() => EditRequest.decode(input)).pipe(
-      Effect.flatMap((request): Effect.Effect<EditRequest.EditRequest, EditErrorReason> => {
-        const checked = Capabilities.check(capabilities, request)
-        const problems = [...checked.problems, ...(adapter.validate?.(request) ?? [])]
-        if (problems.length > 0) return Effect.fail(new InvalidRequest({ problems }))
-        if (checked.unsupported !== undefined) return Effect.fail(checked.unsupported)
-        return Effect.succeed(request)
-      }),
-      contained(unreadableRequest)
-    )
+    Effect.suspend(() => Effect.fromResult(prepareNow(input)))
 
   /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
   const attempt = (request: EditRequest.EditRequest) =>
-    Effect.suspend(() => adapter.update(request)).pipe(contained(unreadableAnswer))
+    contained(unreadableAnswer)(Effect.suspend(() => adapter.update(request)))
 
   const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
     if (Exit.isSuccess(exit)) return "success"
@@ -253,7 +288,8 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       ? Packer.make({
           size: () => batchSizeNow(),
           slots: concurrency,
-          send: (requests) => callBatch(adapter.updateBatch as NonNullable<Adapter["updateBatch"]>, requests, false)
+          send: (requests) => callBatch(adapter.updateBatch as NonNullable<Adapter["updateBatch"]>, requests, false),
+          ...(adapter.context === undefined ? {} : { context: adapter.context })
         })
       : undefined
   const sendOne = packer === undefined ? attempt : packer.submit
@@ -273,17 +309,22 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     Effect.withFiber((fiber) => {
       const clock = fiber.getRef(Clock.Clock)
       const started = clock.currentTimeMillisUnsafe()
+      const prepared = prepareNow(input)
+      if (Result.isFailure(prepared)) {
+        // Refused before anything was sent: no provider call.
+        const error = fail(operation)(prepared.failure)
+        const outcome = error.reason._tag
+        recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, 0)
+        const failed = Effect.fail(error)
+        return annotate ? Effect.andThen(Effect.annotateCurrentSpan("reword.outcome", outcome), failed) : failed
+      }
+      const request = prepared.success
       let attempts = 0
-      return prepare(input).pipe(
-        Effect.flatMap((request) => {
-          const sending = send(request)
-          return retrying(
-            Effect.suspend(() => {
-              attempts += 1
-              return sending
-            })
-          )
-        }),
+      const sending = Effect.suspend(() => {
+        attempts += 1
+        return send(request)
+      })
+      return retrying(sending).pipe(
         Effect.mapError(fail(operation)),
         Effect.onExit((exit) => {
           const outcome = outcomeOf(exit)
@@ -295,11 +336,18 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
 
   const updateRecorder = Metrics.editRecorder(provider, "update")
   const updateSpan = { attributes: { "reword.provider": provider, "reword.operation": "update" } }
-  // A stack trace per call costs more than the rest of the span; the span's name says where it is.
-  const noStackTrace = { captureStackTrace: false }
+  /**
+   * With a tracer installed, the call is the span `MessageEditor.update` with
+   * its outcome; with none (Effect's default tracer keeps nothing) no span is
+   * made at all.
+   */
   const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
-    measured(updateRecorder, "update", true, sendOne, input).pipe(
-      Effect.withSpan("MessageEditor.update", updateSpan, noStackTrace)
+    Effect.withFiber((fiber) =>
+      isTracing(fiber)
+        ? Effect.withSpan(measured(updateRecorder, "update", true, sendOne, input), "MessageEditor.update", updateSpan, {
+            captureStackTrace: false
+          })
+        : measured(updateRecorder, "update", false, sendOne, input)
     )
 
   const toError = fail("updateMany")

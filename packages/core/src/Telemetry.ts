@@ -21,10 +21,34 @@
  *
  * @since 0.1.0
  */
-import { type Config, Effect, Layer, Metric, Predicate, Tracer } from "effect"
+import { type Config, Effect, type Fiber, Layer, Metric, Predicate, Tracer } from "effect"
 import type { Api } from "./internal/otel.ts"
 import { ForwardingRegistry, makeTracer, SCOPE } from "./internal/otel.ts"
+import * as Tracing from "./internal/tracing.ts"
 import { configError } from "./Provider.ts"
+
+/**
+ * Whether spans made in a fiber go anywhere: a tracer other than Effect's
+ * default is installed (`@effect/opentelemetry`, {@link layer},
+ * `Effect.withTracer`) and tracing is enabled. reword makes its spans only
+ * then: Effect's default tracer keeps nothing.
+ *
+ * @category guards
+ * @since 0.2.0
+ */
+export const isTracing: (fiber: Fiber.Fiber<unknown, unknown>) => boolean = Tracing.isTracing
+
+/**
+ * `Effect.withSpan` without a stack trace when {@link isTracing}, and the
+ * effect alone otherwise: how reword's adapters make their spans.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const traced: (
+  name: string,
+  options?: Tracer.SpanOptionsNoTrace
+) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = Tracing.traced
 
 /**
  * What reword needs of an OpenTelemetry `TracerProvider` (the API's type fits).

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EditError, EditedMessage, type EditRequest, MessageEditor } from "@reword/core"
-import { Cause, Deferred, Effect, Exit, Fiber, Result } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Logger, Result, Tracer } from "effect"
 import { recordingAdapter } from "./support/recordingAdapter.ts"
 
 const request = (id: string, text = `text of ${id}`) => ({ ids: { externalMessageId: id }, text })
@@ -213,4 +213,102 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
       assert.deepStrictEqual(sizes, [["first"], ["a", "c"]])
     })
   )
+
+  describe("whose context a call runs in", () => {
+    /** A logger and a tracer of one caller (or of the editor): what reached them. */
+    const observer = () => {
+      const lines: Array<string> = []
+      const spans: Array<Tracer.NativeSpan> = []
+      const logger = Logger.make((options) => {
+        lines.push(String(Array.isArray(options.message) ? options.message.join(" ") : options.message))
+      })
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const within = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.withTracer(tracer), Effect.provide(Logger.layer([logger])))
+      return { lines, spans, within, logger }
+    }
+    const spanIds = (spans: ReadonlyArray<Tracer.NativeSpan>, name: string) =>
+      spans
+        .filter((span) => span.name === name)
+        .map((span) => span.attributes.get("ids"))
+        .sort()
+
+    /** An adapter whose calls log, make a span, and wait for a gate before they answer. */
+    const gatedAdapter = (gate: Deferred.Deferred<void>) => {
+      const { adapter } = recordingAdapter({ capabilities: { maxMessagesPerCall: 50 } })
+      const batched: MessageEditor.Adapter["updateBatch"] = (requests) => {
+        const ids = requests.map((r) => r.ids.externalMessageId).join(",")
+        return Effect.logInfo(`call carrying ${ids}`).pipe(
+          Effect.andThen(Deferred.await(gate)),
+          Effect.as(requests.map((r) => Result.succeed(confirm(r)))),
+          Effect.withSpan("adapter.call", { attributes: { ids } })
+        )
+      }
+      return { ...adapter, updateBatch: batched }
+    }
+
+    it.live("an update() sent after another caller's call ends runs in its own caller's context", () =>
+      Effect.gen(function* () {
+        const gate = yield* Deferred.make<void>()
+        const editor = MessageEditor.make(gatedAdapter(gate), { ...noRetry, concurrency: 1 })
+        const a = observer()
+        const b = observer()
+        // A's call holds the only slot; B's request waits for it and leaves once A's call ends.
+        const first = yield* Effect.forkChild(a.within(editor.update(request("a"))))
+        yield* Effect.sleep("10 millis")
+        const second = yield* Effect.forkChild(b.within(editor.update(request("b"))))
+        yield* Effect.sleep("10 millis")
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(first)
+        yield* Fiber.join(second)
+        assert.deepStrictEqual(a.lines, ["call carrying a"])
+        assert.deepStrictEqual(b.lines, ["call carrying b"])
+        assert.deepStrictEqual(spanIds(a.spans, "adapter.call"), ["a"])
+        assert.deepStrictEqual(spanIds(b.spans, "adapter.call"), ["b"])
+        // Each caller's call is a child of its own update span.
+        for (const { spans } of [a, b]) {
+          const update = spans.find((span) => span.name === "MessageEditor.update")
+          const call = spans.find((span) => span.name === "adapter.call")
+          assert.isDefined(update)
+          assert.strictEqual(call?.parent._tag === "Some" ? call.parent.value : undefined, update)
+          assert.strictEqual(update?.attributes.get("reword.outcome"), "success")
+        }
+      })
+    )
+
+    it.live("a call shared by several callers runs in the editor's context, never in one caller's", () =>
+      Effect.gen(function* () {
+        const gate = yield* Deferred.make<void>()
+        const editorSide = observer()
+        const built = yield* editorSide.within(Effect.context<never>())
+        const editor = MessageEditor.make({ ...gatedAdapter(gate), context: built }, noRetry)
+        const a = observer()
+        const b = observer()
+        const fibers = [
+          yield* Effect.forkChild(a.within(editor.update(request("a")))),
+          yield* Effect.forkChild(b.within(editor.update(request("b"))))
+        ]
+        yield* Effect.sleep("10 millis")
+        yield* Deferred.succeed(gate, undefined)
+        for (const fiber of fibers) yield* Fiber.join(fiber)
+        assert.deepStrictEqual(editorSide.lines, ["call carrying a,b"])
+        assert.deepStrictEqual(spanIds(editorSide.spans, "adapter.call"), ["a,b"])
+        for (const caller of [a, b]) {
+          assert.deepStrictEqual(caller.lines, [])
+          assert.deepStrictEqual(spanIds(caller.spans, "adapter.call"), [])
+          // Each caller's own span covers its wait and outcome.
+          assert.deepStrictEqual(
+            caller.spans.map((span) => [span.name, span.attributes.get("reword.outcome"), span.status._tag]),
+            [["MessageEditor.update", "success", "Ended"]]
+          )
+        }
+      })
+    )
+  })
 })

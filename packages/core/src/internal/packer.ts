@@ -1,17 +1,25 @@
 /**
  * Packs concurrent single edits into shared provider calls. Each caller
- * submits one request and waits for its own result; the packer sends a call
- * as soon as one of its slots is free, carrying every request waiting then (up
+ * submits one request and waits for its own result; a call leaves as soon as
+ * one of the packer's slots is free, carrying every request waiting then (up
  * to the size the adapter asks for now). While every slot is taken (calls in
  * flight, or queued behind the provider's limiter), requests collect; a lone
  * request waits only for the current turn of the scheduler.
  *
- * A call runs in a fiber of its own: one caller's interruption never cancels
- * the others'. A request whose caller is interrupted before its call leaves
- * is dropped; a call whose callers are all interrupted is interrupted too
- * (its HTTP request aborted), as a lone `update()` always was.
+ * Whose context a call runs in: a call carrying one caller's request alone
+ * runs in that caller's context (its logger, tracer and span, as an unpacked
+ * call would), in the caller's own fiber when that caller sends it; a call
+ * shared by several callers runs in a fiber of its own with the editor's
+ * context (the one the editor was built in, `Options.context`), never in
+ * one caller's: its logs and spans belong to no caller in particular. No
+ * call is ever sent from another caller's fiber.
+ *
+ * One caller's interruption never cancels the others'. A request whose
+ * caller is interrupted before its call leaves is dropped; a call whose
+ * callers are all interrupted is interrupted too (its HTTP request aborted),
+ * as a lone `update()` always was.
  */
-import { type Array as Arr, Deferred, Effect, Exit, Fiber, Result } from "effect"
+import { type Array as Arr, Context, Deferred, Effect, Exit, Fiber, Result } from "effect"
 import type { EditErrorReason } from "../EditError.ts"
 import type { EditedMessage } from "../EditedMessage.ts"
 import type { EditRequest } from "../EditRequest.ts"
@@ -26,6 +34,8 @@ export interface Options {
   readonly slots: number
   /** One provider call for the group: one result per request, in order; never fails. */
   readonly send: (requests: Arr.NonEmptyReadonlyArray<EditRequest>) => Effect.Effect<ReadonlyArray<ItemResult>>
+  /** The context shared calls run in (the editor's). Default: Effect's defaults. */
+  readonly context?: Context.Context<never> | undefined
 }
 
 export interface Packer {
@@ -36,6 +46,10 @@ export interface Packer {
 interface Entry {
   readonly request: EditRequest
   readonly done: Deferred.Deferred<ItemResult>
+  /** The caller's context, for a call that carries this request alone. */
+  readonly context: Context.Context<never>
+  /** Its result, once its call ended (interrupted when the call could not answer it). */
+  settled: Exit.Exit<ItemResult> | undefined
   /** The caller stopped waiting. */
   gone: boolean
   /** The call carrying it, once sent. */
@@ -50,12 +64,12 @@ interface Call {
 
 export const make = (options: Options): Packer => {
   const slots = Math.max(1, Math.floor(options.slots))
+  const shared = options.context ?? Context.empty()
   let queue: Array<Entry> = []
   let head = 0
   /** Entries queued whose caller still waits. */
   let live = 0
   let inFlight = 0
-  let scheduled = false
 
   const sizeNow = (): number => {
     const size = Math.floor(options.size())
@@ -73,75 +87,73 @@ export const make = (options: Options): Packer => {
       live -= 1
       group.push(entry)
     }
-    if (head > 1024 && head * 2 > queue.length) {
+    if (head >= queue.length) {
+      queue = []
+      head = 0
+    } else if (head > 1024 && head * 2 > queue.length) {
       queue = queue.slice(head)
       head = 0
     }
     return group
   }
 
-  const settle = (group: ReadonlyArray<Entry>, results: ReadonlyArray<ItemResult> | undefined) => {
-    group.forEach((entry, index) => {
-      const result = results?.[index]
-      if (result !== undefined) Deferred.doneUnsafe(entry.done, Exit.succeed(result))
-    })
+  const requestsOf = (group: ReadonlyArray<Entry>) =>
+    group.map((entry) => entry.request) as unknown as Arr.NonEmptyReadonlyArray<EditRequest>
+
+  /** A call ended: its slot is free for the requests waiting. */
+  const ended = (call: Call) => {
+    inFlight -= 1
+    call.fiber = undefined
+    pump()
   }
 
-  const run = (group: Arr.NonEmptyReadonlyArray<Entry>, call: Call): Effect.Effect<void> =>
-    options.send(group.map((entry) => entry.request) as unknown as Arr.NonEmptyReadonlyArray<EditRequest>).pipe(
-      Effect.flatMap((results) => Effect.sync(() => settle(group, results))),
+  /** A call in a fiber of its own: it settles every entry, whatever its end. */
+  const run = (group: ReadonlyArray<Entry>, call: Call): Effect.Effect<void> =>
+    options.send(requestsOf(group)).pipe(
       Effect.onExit((exit) =>
-        Effect.suspend(() => {
-          inFlight -= 1
-          call.fiber = undefined
-          // Interrupted (every caller left) or a defect: the callers still waiting learn it as interruption.
-          if (!Exit.isSuccess(exit)) {
-            for (const entry of group) Deferred.doneUnsafe(entry.done, Exit.interrupt())
-          }
-          return pump
+        Effect.sync(() => {
+          const results = Exit.isSuccess(exit) ? exit.value : undefined
+          group.forEach((entry, index) => {
+            const result = results?.[index]
+            // Interrupted (every caller left), a defect, or no result: the callers still waiting learn it as interruption.
+            entry.settled = result === undefined ? Exit.interrupt() : Exit.succeed(result)
+            Deferred.doneUnsafe(entry.done, entry.settled)
+          })
+          ended(call)
         })
       )
     )
 
-  /** Sends a call for the waiting requests while a slot is free. */
-  const pump: Effect.Effect<void> = Effect.suspend(() => {
-    const forks: Array<Effect.Effect<void>> = []
+  const open = (group: ReadonlyArray<Entry>): Call => {
+    inFlight += 1
+    const call: Call = { waiting: group.length, fiber: undefined }
+    for (const entry of group) entry.call = call
+    return call
+  }
+
+  /**
+   * Sends a call for the waiting requests while a slot is free, each in a
+   * fiber of its own with its context (never the fiber that runs this). When
+   * `own` is given and its request makes a group alone, that group is not
+   * forked: it is answered for its caller to send in its own fiber.
+   */
+  const pump = (own?: Entry): Call | undefined => {
+    let inline: Call | undefined
     while (inFlight < slots && live > 0) {
       const group = takeGroup()
       const [first] = group
       if (first === undefined) break
-      inFlight += 1
-      const call: Call = { waiting: group.length, fiber: undefined }
-      for (const entry of group) entry.call = call
-      forks.push(
-        Effect.flatMap(Effect.forkDetach(run(group as unknown as Arr.NonEmptyReadonlyArray<Entry>, call)), (fiber) =>
-          Effect.sync(() => {
-            // The call may have ended already (an answer in the same turn).
-            if (fiber.pollUnsafe() === undefined) call.fiber = fiber
-          })
-        )
-      )
+      const call = open(group)
+      if (group.length === 1 && first === own) {
+        inline = call
+        continue
+      }
+      const fiber = Effect.runForkWith(group.length === 1 ? first.context : shared)(run(group, call))
+      // The call may have ended already (an answer in the same turn).
+      if (fiber.pollUnsafe() === undefined && call.waiting > 0) call.fiber = fiber
     }
-    return forks.length === 0 ? Effect.void : Effect.all(forks, { discard: true })
-  })
-
-  /** The first request of a turn schedules one pump after the others of that turn joined it. */
-  const schedule: Effect.Effect<void> = Effect.suspend(() => {
-    if (scheduled || inFlight >= slots) return Effect.void
-    scheduled = true
-    return Effect.asVoid(
-      Effect.forkDetach(
-        Effect.yieldNow.pipe(
-          Effect.andThen(
-            Effect.suspend(() => {
-              scheduled = false
-              return pump
-            })
-          )
-        )
-      )
-    )
-  })
+    return inline
+  }
 
   const leave = (entry: Entry): Effect.Effect<void> =>
     Effect.suspend(() => {
@@ -157,15 +169,46 @@ export const make = (options: Options): Packer => {
       return call.waiting === 0 && fiber !== undefined ? Effect.asVoid(Fiber.interrupt(fiber)) : Effect.void
     })
 
+  /** The caller's own request, alone in its call: sent from the caller's fiber, in its context. */
+  const sendInline = (entry: Entry, call: Call): Effect.Effect<EditedMessage, EditErrorReason> =>
+    options.send([entry.request]).pipe(
+      Effect.onExit(() => Effect.sync(() => ended(call))),
+      Effect.flatMap((results) => {
+        const result = results[0]
+        return result === undefined ? Effect.interrupt : Effect.fromResult(result)
+      })
+    )
+
+  const waitFor = (entry: Entry): Effect.Effect<EditedMessage, EditErrorReason> => {
+    // Already answered (its call ended within this turn): on at once, as the callers that were waiting go on.
+    const settled = entry.settled
+    if (settled !== undefined) return Exit.isSuccess(settled) ? Effect.fromResult(settled.value) : settled
+    return Deferred.await(entry.done).pipe(
+      Effect.onInterrupt(() => leave(entry)),
+      Effect.flatMap((result) => Effect.fromResult(result))
+    )
+  }
+
   const submit = (request: EditRequest): Effect.Effect<EditedMessage, EditErrorReason> =>
-    Effect.suspend(() => {
-      const entry: Entry = { request, done: Deferred.makeUnsafe<ItemResult>(), gone: false, call: undefined }
+    Effect.withFiber((fiber) => {
+      const entry: Entry = {
+        request,
+        done: Deferred.makeUnsafe<ItemResult>(),
+        context: fiber.context,
+        settled: undefined,
+        gone: false,
+        call: undefined
+      }
       queue.push(entry)
       live += 1
-      return schedule.pipe(
-        Effect.andThen(Deferred.await(entry.done)),
+      // The other requests of this turn join it first.
+      return Effect.yieldNow.pipe(
         Effect.onInterrupt(() => leave(entry)),
-        Effect.flatMap((result) => Effect.fromResult(result))
+        Effect.flatMap(() => {
+          if (entry.call !== undefined || entry.gone) return waitFor(entry)
+          const inline = pump(entry)
+          return inline === undefined ? waitFor(entry) : sendInline(entry, inline)
+        })
       )
     })
 
