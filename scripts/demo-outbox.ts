@@ -19,14 +19,21 @@ const MESSAGES = 12
 const VERSIONS = 3
 
 /** An outbox on the file, in its own scope (closing it stops its worker, as a process that ends would). */
-const openOutbox = (filename: string, sandbox: AcquireSandbox.Sandbox, name: string) =>
+const openOutbox = (filename: string, sandbox: AcquireSandbox.Sandbox, name: string, slowNetwork: boolean) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
-    // Each call is slow (200 ms on its way), so that stopping the worker catches deliveries in flight.
-    const slow: typeof globalThis.fetch = (input, init) =>
-      new Promise((resolve, reject) => setTimeout(() => fetch(input, init).then(resolve, reject), 200))
+    // On a slow network, the n-th call takes 100 + 100 n ms on its way: stopping the worker once
+    // the first has landed catches the others in flight.
+    let calls = 0
+    const slow: typeof globalThis.fetch = (input, init) => {
+      const delay = 100 + 100 * calls++
+      return new Promise((resolve, reject) => setTimeout(() => fetch(input, init).then(resolve, reject), delay))
+    }
     const editor = yield* Effect.orDie(
-      Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 }, transport: { fetch: slow } })
+      Acquire.make(sandbox.settings, {
+        retry: { maxAttempts: 1 },
+        ...(slowNetwork ? { transport: { fetch: slow } } : {})
+      })
     )
     const context = yield* Layer.buildWithScope(sqliteClient({ filename }), scope)
     const outbox = yield* Outbox.makeWith([{ editor, account: sandbox.accountId }], {
@@ -46,7 +53,7 @@ const openOutbox = (filename: string, sandbox: AcquireSandbox.Sandbox, name: str
   })
 
 /** The outbox tour: durable edits across a worker that stops mid-delivery. */
-export const outboxTour = Effect.gen(function* () {
+export const outboxTour: Effect.Effect<void, unknown> = Effect.gen(function* () {
   line()
   line("[outbox] durable edits (@reword/outbox): an id map, a journal, and a worker that lands the newest text")
   const directory = mkdtempSync(join(tmpdir(), "reword-demo-outbox-"))

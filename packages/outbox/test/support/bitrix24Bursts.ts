@@ -9,7 +9,7 @@
  */
 import { Bitrix24MessageEditor } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
-import { Effect } from "effect"
+import { type Duration, Effect } from "effect"
 import * as fc from "fast-check"
 import { openOutbox } from "./sqlite.ts"
 
@@ -17,7 +17,7 @@ const BUCKET = { drainPerSecond: 1_000, capacity: 1_000 } as const
 const TIMEOUT_MS = 150
 /** Latencies go up to this: past the timeout, an attempt lands late (before the settle window ends). */
 const MAX_LATENCY_MS = 250
-const SETTLE = process.env.REWORD_TEST_SETTLE ?? "400 millis"
+const SETTLE = (process.env.REWORD_TEST_SETTLE ?? "400 millis") as Duration.Input
 
 const faults = {
   status: Bitrix24Sandbox.Faults.status(500, { error: "INTERNAL_SERVER_ERROR", error_description: "Internal" }),
@@ -74,7 +74,7 @@ const slowNetwork = (random: () => number, slowShare: number) => {
       fetch(request.url, {
         method: request.method,
         headers: request.headers,
-        body,
+        ...(body === undefined ? {} : { body }),
         signal: AbortSignal.timeout(MAX_LATENCY_MS + 1_000)
       })
     )
