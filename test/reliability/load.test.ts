@@ -124,7 +124,12 @@ describe("1,000 concurrent updates across both providers, under the sandboxes' r
       const bitrixIds = await seed(bitrix24, "bitrix24")
       const acquireIds = await seed(acquire, "acquire")
       // Configured as an app is, with the default retry policy and limiter.
-      const bitrixEditor = await createEditor({ providers: [Bitrix24.provider, Acquire.provider], env: bitrix24.env })
+      // A fixed chunk size, so the call count is known: 20 to a call (the size the portal's answers would otherwise set).
+      const bitrixEditor = await createEditor({
+        providers: [Bitrix24.provider, Acquire.provider],
+        env: bitrix24.env,
+        providerOptions: { bitrix24: { chunkSize: 20 } }
+      })
       const acquireEditor = await createEditor({ providers: [Bitrix24.provider, Acquire.provider], env: acquire.env })
       try {
         const first = await burst(bitrix24, acquire, bitrixEditor, acquireEditor, bitrixIds, acquireIds, 1)
@@ -160,7 +165,8 @@ describe("1,000 concurrent updates across both providers, under the sandboxes' r
         const acquireIds = yield* Effect.promise(() => seed(acquire, "acquire"))
         // The limiter's bucket is the portal's, scaled with it.
         const bitrixEditor = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(bitrix24.settings, { rateLimiter: RateLimiter.make({ bucket }) })
+          // chunkSize 1: one portal call per update, so the limiter meets all 500 (update() would pack them otherwise).
+          Bitrix24MessageEditor.make(bitrix24.settings, { rateLimiter: RateLimiter.make({ bucket }), chunkSize: 1 })
         )
         const acquireEditor = yield* Effect.orDie(Acquire.make(acquire.settings))
         const all = (editor: MessageEditor.Service, ids: ReadonlyArray<SandboxServer.RelayedIds>, prefix: string) =>
