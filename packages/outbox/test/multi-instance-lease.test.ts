@@ -20,9 +20,9 @@ import * as Databases from "./support/databases.ts"
 
 afterAll(() => Databases.stopAll())
 
-const LEASE_MS = 250
+const LEASE_MS = 500
 /** Seconds the sandbox takes to answer each call. */
-const CALL_SECONDS = 0.8
+const CALL_SECONDS = 1.5
 
 interface InFlight {
   readonly from: number

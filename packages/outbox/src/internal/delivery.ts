@@ -122,54 +122,38 @@ export class Delivery {
       { concurrency: "unbounded" }
     )
     // The claims are renewed while the delivery runs, so that no other worker takes a message over from a
-    // live one, however long its calls take; a delivery whose lease cannot be renewed stops before it runs out.
+    // live one, however long its calls take.
     const settled = yield* Effect.raceFirst(
       Effect.map(delivered, (groups) => groups.flat()),
-      this.keepLease(
-        claims.map((claim) => claim.attemptId),
-        at + config.leaseMs
-      ).pipe(
-        Effect.as(
-          claims.map(
-            (claim): Store.Settled => ({
-              claim,
-              outcome: {
-                kind: "unknown",
-                reason: "the worker could not renew its lease: delivery stopped",
-                retryAt: at
-              }
-            })
-          )
-        )
-      )
+      this.keepLease(claims.map((claim) => claim.attemptId))
     )
     yield* config.store.settle(settled, yield* this.now, config.settleMs, config.keepText)
     return claims.length
   })
 
   /**
-   * Renews the claims of these attempts every quarter of the lease. Ends (so
-   * that the delivery is interrupted) only when the lease was not renewed and
-   * less than 5/8 of it is left: the next renewal could come too late.
+   * Renews the claims of these attempts every quarter of the lease, for as
+   * long as the delivery runs. A renewal that fails or takes more than half
+   * the lease (the database slow or away) is tried again a quarter later; the delivery is not interrupted for
+   * it: a call interrupted here may still reach the provider, so stopping it
+   * would not keep another worker from sending the same message meanwhile.
    */
-  private keepLease(attemptIds: ReadonlyArray<string>, leaseUntil: number): Effect.Effect<void> {
+  private keepLease(attemptIds: ReadonlyArray<string>): Effect.Effect<never> {
     const config = this.config
-    const every = Math.max(1, Math.floor(config.leaseMs / 4))
+    const every = Duration.millis(Math.max(1, Math.floor(config.leaseMs / 4)))
     const now = this.now
-    return Effect.gen(function* () {
-      let heldUntil = leaseUntil
-      while (true) {
-        yield* Effect.sleep(Duration.millis(every))
+    return Effect.forever(
+      Effect.gen(function* () {
+        yield* Effect.sleep(every)
         const at = yield* now
-        const renewed = yield* config.store.renew(attemptIds, at + config.leaseMs).pipe(
-          Effect.timeout(Duration.millis(every)),
-          Effect.map((count) => count > 0),
-          Effect.catch(() => Effect.succeed(false))
+        yield* config.store.renew(attemptIds, at + config.leaseMs).pipe(
+          Effect.timeout(Duration.millis(Math.max(1, Math.floor(config.leaseMs / 2)))),
+          Effect.catch((error) =>
+            Effect.logWarning(`reword outbox: could not renew the lease of a delivery (trying again): ${String(error)}`)
+          )
         )
-        if (renewed) heldUntil = at + config.leaseMs
-        else if (heldUntil - (yield* now) < (config.leaseMs * 5) / 8) return
-      }
-    })
+      })
+    )
   }
 
   /** Waits for work: a submit's signal, the next due time, or the poll interval. */
