@@ -24,6 +24,7 @@ import { outboxDelivery } from "./outbox-delivery.ts"
 import { outboxMemory } from "./outbox-memory.ts"
 import { outboxSubmit } from "./outbox-submit.ts"
 import { overhead } from "./overhead.ts"
+import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 
 const benchmarks: ReadonlyArray<Benchmark> = [
@@ -35,7 +36,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   bitrix24Limits,
   outboxSubmit,
   outboxDelivery,
-  outboxMemory
+  outboxMemory,
+  scaleOut
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -46,7 +48,8 @@ const TITLES: Record<string, string> = {
   "bitrix24-limits": "6. Bitrix24 at the portal's limits",
   "outbox-submit": "7. Outbox submit (durable edits/s, SQLite)",
   "outbox-delivery": "8. Outbox delivery against direct calls",
-  "outbox-memory": "9. Outbox memory with 100,000 pending"
+  "outbox-memory": "9. Outbox memory with 100,000 pending",
+  "scale-out": "10. Many instances, one portal"
 }
 
 const { values } = parseArgs({
