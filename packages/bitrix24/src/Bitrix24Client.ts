@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpFailure, HttpTransport, RetryPolicy, type Secrets, Untrusted } from "@reword/core"
+import { EditError, HttpFailure, HttpTransport, RetryPolicy, type Secrets, Telemetry, Untrusted } from "@reword/core"
 import {
   type Array as Arr,
   Clock,
@@ -24,7 +24,14 @@ import {
   Result,
   Schema
 } from "effect"
-import { type DeleteItem, type MessageItem, type MessagesResponse, MessagesSuccess, Time } from "./Bitrix24Schemas.ts"
+import {
+  type DeleteItem,
+  type MessageItem,
+  type MessagesResponse,
+  MessagesSuccess,
+  type Time
+} from "./Bitrix24Schemas.ts"
+import { readSuccess, readTime } from "./internal/answers.ts"
 import { type Context as ErrorContext, reasonOf, reasonOfCode } from "./internal/errors.ts"
 import type { Session } from "./OAuth.ts"
 import { BucketFull, type Service as RateLimiterService, waitForReset } from "./RateLimiter.ts"
@@ -155,8 +162,9 @@ export interface Service {
  */
 export class Bitrix24Client extends Context.Service<Bitrix24Client, Service>()("@reword/bitrix24/Bitrix24Client") {}
 
-const decodeTime = Schema.decodeUnknownOption(Time)
 const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
+
+const ACCEPT_JSON: Readonly<Record<string, string>> = { accept: "application/json" }
 
 /**
  * A REST method name: letters, digits, dots and underscores, with at least one
@@ -269,11 +277,14 @@ export const make = (options: Options): Service => {
   /** Counts a call's expected server time as in flight while it runs. */
   const counted = <A, E>(method: string, seconds: number, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     seconds > 0
-      ? Effect.acquireUseRelease(
-          Effect.sync(() => inFlight.set(method, inFlightOf(method) + seconds)),
-          () => effect,
-          () => Effect.sync(() => inFlight.set(method, Math.max(0, inFlightOf(method) - seconds)))
-        )
+      ? Effect.suspend(() => {
+          // Counted and its release installed in one synchronous step: nothing can interrupt in between.
+          inFlight.set(method, inFlightOf(method) + seconds)
+          return Effect.ensuring(
+            effect,
+            Effect.sync(() => inFlight.set(method, Math.max(0, inFlightOf(method) - seconds)))
+          )
+        })
       : effect
 
   const waitForOperating = (method: string, expected = 0): Effect.Effect<void, Reason> =>
@@ -291,7 +302,24 @@ export const make = (options: Options): Service => {
       return waitForReset(wait)
     })
 
-  const interpret = (method: string, response: HttpTransport.HttpResponse): Effect.Effect<Answer, Reason> =>
+  /**
+   * A successful answer (JSON, a status under 300, `result` and no `error`):
+   * its `result` and `time`, read without a Schema walk; anything else is
+   * judged by {@link interpretOther}.
+   */
+  const interpret = (method: string, response: HttpTransport.HttpResponse): Effect.Effect<Answer, Reason> => {
+    const envelope = response.isJson && response.status < 300 ? lowerKeys(response.json) : undefined
+    if (envelope === undefined || !("result" in envelope)) return interpretOther(method, response)
+    const code = envelope.error
+    if (Predicate.isString(code) && code.length > 0) return interpretOther(method, response)
+    const time = readTime(envelope.time)
+    const answer: Answer = { result: envelope.result, time, response }
+    return time === undefined || (time.operating === undefined && time.operating_reset_at === undefined)
+      ? Effect.succeed(answer)
+      : Effect.as(limiter.observe(portal, method, time), answer)
+  }
+
+  const interpretOther = (method: string, response: HttpTransport.HttpResponse): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (!response.isJson) {
@@ -328,8 +356,7 @@ export const make = (options: Options): Service => {
           })
         )
       }
-      const time = decodeTime(envelope.time)
-      const timeValue = time._tag === "Some" ? time.value : undefined
+      const timeValue = readTime(envelope.time)
       if (timeValue !== undefined) yield* limiter.observe(portal, method, timeValue)
       return { result: envelope.result, time: timeValue, response }
     })
@@ -357,29 +384,31 @@ export const make = (options: Options): Service => {
     token: Redacted.Redacted<string>,
     expected: number
   ): Effect.Effect<Answer, Reason> =>
-    Effect.gen(function* () {
-      yield* waitForOperating(method, expected)
+    Effect.andThen(
+      waitForOperating(method, expected),
       // The request holds a place in the portal's bucket until its answer is back.
-      const response = yield* counted(
+      counted(
         method,
         expected,
         withPermit(
-          transport.send({
-            method: "POST",
-            url: urlOf(method),
-            headers: { accept: "application/json" },
-            json: { ...params, auth: Redacted.value(token) },
-            secrets: session.secrets()
-          })
+          Effect.suspend(() =>
+            transport.send({
+              method: "POST",
+              url: urlOf(method),
+              headers: ACCEPT_JSON,
+              json: { ...params, auth: Redacted.value(token) },
+              secrets: session.secrets()
+            })
+          )
         )
       ).pipe(
         Effect.catchIf(
           (error): error is BucketFull => error instanceof BucketFull,
           (full) => Effect.fail(bucketFull(full))
-        )
+        ),
+        Effect.flatMap((response) => guarded(() => interpret(method, response), response))
       )
-      return yield* guarded(() => interpret(method, response), response)
-    })
+    )
 
   /**
    * One call; after `expired_token`, a refresh (shared) and a repeat. Once a
@@ -392,29 +421,48 @@ export const make = (options: Options): Service => {
     params: Readonly<Record<string, unknown>>,
     expected = 0
   ): Effect.Effect<Answer, Reason> =>
+    Effect.flatMap(session.accessToken, (token) =>
+      Effect.matchEffect(attempt(method, params, token, expected), {
+        onSuccess: (answer) => Effect.as(session.accepted(token), answer),
+        onFailure: (reason) => afterFailure(method, params, expected, token, reason)
+      })
+    )
+
+  /** The rest of {@link callReason} once an attempt with `first` failed: a replaced pair, refreshes and repeats. */
+  const afterFailure = (
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+    expected: number,
+    first: Redacted.Redacted<string>,
+    firstReason: Reason
+  ): Effect.Effect<Answer, Reason> =>
     Effect.gen(function* () {
-      let token = yield* session.accessToken
+      let token = first
+      let reason = firstReason
       let replaced = false
       for (let refreshes = 0; ; ) {
-        const result = yield* Effect.result(attempt(method, params, token, expected))
-        if (Result.isSuccess(result)) {
-          yield* session.accepted(token)
-          return result.success
-        }
-        const reason = result.failure
+        let repeat = false
         if (isInvalidToken(reason) && !replaced) {
           // A stale stored pair, and a re-authorized configuration: try the configured pair once.
           replaced = true
           const next = yield* session.replace(token)
           if (Option.isSome(next)) {
             token = next.value
-            continue
+            repeat = true
           }
         }
-        const mayRefresh = refreshes === 0 || (refreshes < MAX_REFRESHES && !session.minted(token))
-        if (!isExpired(reason) || !mayRefresh) return yield* Effect.fail(reason)
-        refreshes += 1
-        token = yield* session.refresh(token)
+        if (!repeat) {
+          const mayRefresh = refreshes === 0 || (refreshes < MAX_REFRESHES && !session.minted(token))
+          if (!isExpired(reason) || !mayRefresh) return yield* Effect.fail(reason)
+          refreshes += 1
+          token = yield* session.refresh(token)
+        }
+        const result = yield* Effect.result(attempt(method, params, token, expected))
+        if (Result.isSuccess(result)) {
+          yield* session.accepted(token)
+          return result.success
+        }
+        reason = result.failure
       }
     })
 
@@ -456,11 +504,9 @@ export const make = (options: Options): Service => {
       ).pipe(
         Effect.flatMap((answer) => guarded(() => readMessages(answer, input.messages.length), answer.response)),
         Effect.mapError(toError(operation)),
-        Effect.withSpan(
-          `Bitrix24Client.${method}`,
-          { attributes: { "bitrix24.method": method, "bitrix24.messages": input.messages.length } },
-          { captureStackTrace: false }
-        )
+        Telemetry.traced(`Bitrix24Client.${method}`, {
+          attributes: { "bitrix24.method": method, "bitrix24.messages": input.messages.length }
+        })
       )
 
   return Bitrix24Client.of({
@@ -480,6 +526,9 @@ export const make = (options: Options): Service => {
  */
 const readMessages = (answer: Answer, expected: number): Effect.Effect<MessagesResponse, Reason> => {
   const { result, response } = answer
+  // The usual answer, read without a Schema walk; Schema judges every other.
+  const items = readSuccess(result, expected)
+  if (items !== undefined) return Effect.succeed({ items, time: answer.time })
   const success = lowerKeys(result)?.success
   if (success === false) {
     const fields = oldFormFields(result)

@@ -313,6 +313,9 @@ export const make = (options: Options = {}): Service => {
     )
   }
 
+  /** A pass through the bucket without a wait, recorded as one. */
+  const zeroBucketWait = Metrics.recordRateLimitWait("bitrix24", "bucket", 0)
+
   /** {@link queued}, its wait recorded as `reword.rate_limit.wait` (`bucket`), zero waits and cut waits included. */
   const bucketWait = Metrics.timeRateLimitWait("bitrix24", "bucket")
   const waited = (portal: string, now: number, onTaken: () => void): Effect.Effect<void> =>
@@ -345,10 +348,21 @@ export const make = (options: Options = {}): Service => {
   const withPermitWithin =
     (portal: string, maxWait: Duration.Duration) =>
     <A, E, R>(request: Effect.Effect<A, E | BucketFull, R>): Effect.Effect<A, E | BucketFull, R> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.withFiber((fiber) => {
+        const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
         const limit = Duration.toMillis(maxWait)
         const projected = projectedWait(portal, now)
         if (projected > limit) return Effect.fail(new BucketFull(Duration.millis(projected), false))
+        const state = stateOf(portal, now)
+        if (projected === 0 && state.waiting === 0) {
+          // Nobody queued or holding the turn, and room now: the place is taken at once, in this synchronous
+          // step (what the turn and the wait below would do, without them), its release installed in the same step.
+          state.inFlight += 1
+          return Effect.ensuring(
+            Effect.andThen(zeroBucketWait, request),
+            Effect.suspend(() => release(portal))
+          )
+        }
         let taken = false
         const enter = waited(portal, now, () => (taken = true)).pipe(
           Effect.timeoutOrElse({

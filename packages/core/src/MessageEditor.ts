@@ -256,8 +256,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       const request = decoded.success
       const checked = Capabilities.check(capabilities, request)
       const extra = adapter.validate?.(request)
-      const problems =
-        extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
+      const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
       if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
       if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
       return Result.succeed(request)
@@ -335,7 +334,11 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     })
 
   const updateRecorder = Metrics.editRecorder(provider, "update")
-  const updateSpan = { attributes: { "reword.provider": provider, "reword.operation": "update" } }
+  const updateSpan = {
+    attributes: { "reword.provider": provider, "reword.operation": "update" },
+    // A stack trace per call costs more than the rest of the span; the span's name says where it is.
+    captureStackTrace: false
+  }
   /**
    * With a tracer installed, the call is the span `MessageEditor.update` with
    * its outcome; with none (Effect's default tracer keeps nothing) no span is
@@ -344,9 +347,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
     Effect.withFiber((fiber) =>
       isTracing(fiber)
-        ? Effect.withSpan(measured(updateRecorder, "update", true, sendOne, input), "MessageEditor.update", updateSpan, {
-            captureStackTrace: false
-          })
+        ? Effect.withSpan(measured(updateRecorder, "update", true, sendOne, input), "MessageEditor.update", updateSpan)
         : measured(updateRecorder, "update", false, sendOne, input)
     )
 
@@ -372,30 +373,44 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>,
     retried: boolean
   ): Effect.Effect<Array<Packer.ItemResult>> => {
-    const call = Effect.suspend(() => updateBatch(requests)).pipe(contained(unreadableAnswer))
-    return (retried ? retrying(call) : call).pipe(
-      Effect.flatMap((results) =>
-        results.length === requests.length
-          ? Effect.succeed(results)
-          : Effect.fail(
-              new MalformedResponse({
-                description: `the provider answered ${results.length} results for ${requests.length} messages`
-              })
-            )
-      ),
-      Effect.result,
-      Effect.map((answered) =>
-        requests.map((_, position): Packer.ItemResult => {
-          if (Result.isFailure(answered)) return Result.fail(answered.failure)
-          const result: unknown = answered.success[position]
-          return !Packer.isItemResult(result)
-            ? Result.fail(unreadableAnswer(undefined))
-            : Result.isFailure(result)
-              ? Result.fail(result.failure as EditErrorReason)
-              : Result.succeed(result.success as EditedMessage)
+    const call = Effect.suspend(() => updateBatch(requests))
+    const itemsOf = (answered: Result.Result<ReadonlyArray<unknown>, EditErrorReason>): Array<Packer.ItemResult> => {
+      if (Result.isSuccess(answered) && answered.success.length !== requests.length) {
+        const wrong = new MalformedResponse({
+          description: `the provider answered ${answered.success.length} results for ${requests.length} messages`
         })
+        return requests.map(() => Result.fail(wrong))
+      }
+      return requests.map((_, position): Packer.ItemResult => {
+        if (Result.isFailure(answered)) return Result.fail(answered.failure)
+        const result: unknown = answered.success[position]
+        return !Packer.isItemResult(result)
+          ? Result.fail(unreadableAnswer(undefined))
+          : Result.isFailure(result)
+            ? Result.fail(result.failure as EditErrorReason)
+            : Result.succeed(result.success as EditedMessage)
+      })
+    }
+    if (retried) {
+      return contained(unreadableAnswer)(call).pipe(
+        retrying,
+        Effect.result,
+        Effect.map((answered) => itemsOf(answered))
       )
-    )
+    }
+    // One attempt (a packed call): one step for its answer, whatever it is.
+    return Effect.matchCauseEffect(call, {
+      onSuccess: (results) => Effect.succeed(itemsOf(Result.succeed(results))),
+      onFailure: (cause) => {
+        // Interruption (every caller left) goes on as such: it holds no typed failure.
+        if (Cause.hasInterrupts(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        if (Cause.hasDies(cause)) return Effect.succeed(itemsOf(Result.fail(unreadableAnswer(Cause.squash(cause)))))
+        const error = Cause.findErrorOption(cause)
+        return Option.isSome(error)
+          ? Effect.succeed(itemsOf(Result.fail(error.value)))
+          : Effect.failCause(cause as Cause.Cause<never>)
+      }
+    })
   }
 
   /** Records the metrics of a group's outcomes (a group interrupted before its end records none). */

@@ -182,7 +182,7 @@ export const make = (options: Options): Packer => {
   const waitFor = (entry: Entry): Effect.Effect<EditedMessage, EditErrorReason> => {
     // Already answered (its call ended within this turn): on at once, as the callers that were waiting go on.
     const settled = entry.settled
-    if (settled !== undefined) return Exit.isSuccess(settled) ? Effect.fromResult(settled.value) : settled
+    if (settled !== undefined) return Exit.isSuccess(settled) ? Effect.fromResult(settled.value) : Effect.interrupt
     return Deferred.await(entry.done).pipe(
       Effect.onInterrupt(() => leave(entry)),
       Effect.flatMap((result) => Effect.fromResult(result))

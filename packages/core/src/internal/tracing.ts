@@ -18,9 +18,8 @@ export const isTracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
  * `Effect.withSpan` (without a stack trace: the span's name says where it is)
  * when {@link isTracing}; the effect alone otherwise.
  */
-export const traced =
-  (name: string, options?: Tracer.SpanOptionsNoTrace) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withFiber((fiber) =>
-      isTracing(fiber) ? Effect.withSpan(effect, name, options, { captureStackTrace: false }) : effect
-    )
+export const traced = (name: string, options?: Tracer.SpanOptionsNoTrace) => {
+  const spanOptions: Tracer.SpanOptions = { ...options, captureStackTrace: false }
+  return <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiber((fiber) => (isTracing(fiber) ? Effect.withSpan(effect, name, spanOptions) : effect))
+}
