@@ -289,6 +289,7 @@ describe("dependencies", () => {
       "@reword/acquire",
       "@reword/bitrix24",
       "@reword/core",
+      "@reword/outbox",
       "effect"
     ])
   })
