@@ -7,7 +7,9 @@
  * a generator: the outcomes accumulate in the answered array), `stream`
  * (`updateStream` over a generator, outcomes counted as they come),
  * `stream-source` (`updateStream` over an Effect `Stream`), `each` (the
- * Promise API's `updateEach` over an async generator).
+ * Promise API's `updateEach` over an async generator), `ky` (the baseline:
+ * the same requests written by hand with ky over the same `fetch`, 16 workers
+ * each awaiting its own, as a plain loop at the same concurrency would).
  *
  * The target is the Acquire adapter over a `fetch` that answers in this
  * process (`transport.fetch`): the whole adapter path runs (validation, ky,
@@ -16,10 +18,13 @@
  * every edit (its memory grows with the run), and the InMemoryEditor holds a
  * store of every message and skips HTTP. Prints one line of JSON.
  */
+
+import { getHeapSpaceStatistics } from "node:v8"
 import { Acquire } from "@reword/acquire"
 import type { MessageEditor } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
 import { Effect, Redacted, Result, Stream } from "effect"
+import ky from "./support/ky.ts"
 
 const [mode = "stream", countText = "100000"] = process.argv.slice(2)
 const total = Number(countText)
@@ -77,7 +82,9 @@ const collect = async () => {
 }
 
 const settings = { accountId: "bench", apiKey: Redacted.make("bench_0123456789abcdef") }
-const editor = await Effect.runPromise(Acquire.make(settings, { transport: { fetch: fetchAtOnce }, concurrency: CONCURRENCY }))
+const editor = await Effect.runPromise(
+  Acquire.make(settings, { transport: { fetch: fetchAtOnce }, concurrency: CONCURRENCY })
+)
 const promiseEditor = await createEditor({
   providers: Acquire.provider,
   settings: { acquire: { accountId: settings.accountId, apiKey: Redacted.value(settings.apiKey) } },
@@ -93,12 +100,31 @@ let done = 0
 let failed = 0
 answered = 0
 const samples: Array<
-  readonly [seconds: number, rss: number, heapUsed: number, external: number, answered: number, done: number]
+  readonly [
+    seconds: number,
+    rss: number,
+    heapUsed: number,
+    external: number,
+    answered: number,
+    done: number,
+    oldSpace: number
+  ]
 > = []
 const started = performance.now()
+/** V8's old generation, used: what survived young collections (promoted), until a full GC. */
+const oldSpaceUsed = () =>
+  getHeapSpaceStatistics().find((space) => space.space_name === "old_space")?.space_used_size ?? 0
 const sample = () => {
   const usage = process.memoryUsage()
-  samples.push([(performance.now() - started) / 1000, usage.rss, usage.heapUsed, usage.external, answered, done])
+  samples.push([
+    (performance.now() - started) / 1000,
+    usage.rss,
+    usage.heapUsed,
+    usage.external,
+    answered,
+    done,
+    oldSpaceUsed()
+  ])
 }
 sample()
 const baseline = { rss: samples[0]?.[1] ?? 0, heapUsed: samples[0]?.[2] ?? 0 }
@@ -128,6 +154,31 @@ switch (mode) {
       Stream.runForEach(editor.updateStream(Stream.range(0, total - 1).pipe(Stream.map(requestOf))), counted)
     )
     break
+  case "ky": {
+    // The baseline: the same requests by hand, ky over the same fetch, at the same concurrency.
+    const client = ky.create({ fetch: fetchAtOnce, retry: 0 })
+    const headers = { authorization: `Bearer ${Redacted.value(settings.apiKey)}`, accept: "application/json" }
+    let next = 0
+    const worker = async () => {
+      while (next < total) {
+        const request = requestOf(next++)
+        try {
+          const answer = await client
+            .post(`https://acquire.example/crm/messenger/chat/message/${request.ids.providerMessageId}`, {
+              headers,
+              json: { message: { type: "message", message: request.text } }
+            })
+            .json<{ readonly data?: { readonly id?: unknown } }>()
+          if (answer.data?.id === undefined) failed += 1
+        } catch {
+          failed += 1
+        }
+        done += 1
+      }
+    }
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+    break
+  }
   case "each":
     for await (const settled of promiseEditor.updateEach(asyncRequests())) {
       done += 1
@@ -144,8 +195,12 @@ const seconds = (performance.now() - started) / 1000
 await collect()
 const retained = process.memoryUsage().heapUsed
 const peak = samples.reduce(
-  (highest, [, rss, heapUsed]) => ({ rss: Math.max(highest.rss, rss), heapUsed: Math.max(highest.heapUsed, heapUsed) }),
-  { rss: 0, heapUsed: 0 }
+  (highest, [, rss, heapUsed, , , , oldSpace]) => ({
+    rss: Math.max(highest.rss, rss),
+    heapUsed: Math.max(highest.heapUsed, heapUsed),
+    oldSpace: Math.max(highest.oldSpace, oldSpace)
+  }),
+  { rss: 0, heapUsed: 0, oldSpace: 0 }
 )
 process.stdout.write(
   `${JSON.stringify({
