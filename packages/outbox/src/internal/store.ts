@@ -377,7 +377,10 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   )
 
   const counts = Effect.map(
-    sql<{ state: string; n: unknown }>`SELECT state, COUNT(*) AS n FROM ${M} WHERE state IN ('pending', 'failed') GROUP BY state`,
+    sql<{
+      state: string
+      n: unknown
+    }>`SELECT state, COUNT(*) AS n FROM ${M} WHERE state IN ('pending', 'failed') GROUP BY state`,
     (rows) => {
       const of = (state: string) => num(rows.find((row) => row.state === state)?.n ?? 0)
       return { pending: of("pending"), failed: of("failed") }
