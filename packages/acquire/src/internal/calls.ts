@@ -5,13 +5,12 @@
  * each wrap a reason once, with their own operation). Ids and text arrive
  * checked; answers become reasons in `./errors.ts` only.
  */
-import type { EditError, HttpTransport } from "@reword/core"
+import { type EditError, type HttpTransport, Secrets, Telemetry } from "@reword/core"
 import { Clock, Effect, Redacted, Result, Schema } from "effect"
-import type * as AcquireConfig from "../AcquireConfig.ts"
+import * as AcquireConfig from "../AcquireConfig.ts"
 import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "../AcquireSchemas.ts"
 import * as Edited from "./edited.ts"
 import { malformed, nothingDeleted, reasonOf } from "./errors.ts"
-import { traced } from "./traced.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -101,10 +100,14 @@ const editedReader: Reader<Edited.Edited> = {
     }))
 }
 
+const spanOptions = { attributes: { "reword.provider": AcquireConfig.name } }
+
 /** The calls over checked settings and a transport. */
 export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.HttpTransport): Calls => {
   const { apiKey, apiUrl: baseUrl } = settings
   const headers = { authorization: `Bearer ${Redacted.value(apiKey)}`, accept: "application/json" }
+  // Built once: the key's encodings are worked out here, not on every request.
+  const secrets = Secrets.make([apiKey])
 
   const urlOf = (endpoint: Endpoint): URL => {
     // Every segment is encoded (ids are digits already): nothing can leave the base URL.
@@ -113,9 +116,16 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
     return url
   }
 
-  const call = <A>(operation: EditError.Operation, endpoint: Endpoint, reader: Reader<A>): Effect.Effect<A, Reason> =>
-    traced(
-      `AcquireClient.${operation}`,
+  // One span per call, only when the app installed a tracer (`Telemetry.traced`).
+  const spans = {
+    update: Telemetry.traced("AcquireClient.update", spanOptions),
+    send: Telemetry.traced("AcquireClient.send", spanOptions),
+    get: Telemetry.traced("AcquireClient.get", spanOptions),
+    delete: Telemetry.traced("AcquireClient.delete", spanOptions)
+  } as const
+
+  const call = <A>(operation: keyof typeof spans, endpoint: Endpoint, reader: Reader<A>): Effect.Effect<A, Reason> =>
+    spans[operation](
       Effect.flatMap(
         Effect.suspend(() =>
           transport.send({
@@ -123,7 +133,7 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
             url: urlOf(endpoint),
             headers,
             ...(endpoint.json === undefined ? {} : { json: endpoint.json }),
-            secrets: [apiKey]
+            secrets
           })
         ),
         (response) => {
