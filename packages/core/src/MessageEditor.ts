@@ -20,6 +20,7 @@ import {
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
+import * as OrderedWindow from "./internal/orderedWindow.ts"
 import * as Packer from "./internal/packer.ts"
 import { isTracing } from "./internal/tracing.ts"
 import * as Metrics from "./Metrics.ts"
@@ -465,6 +466,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     return outcomes
   })
 
+  const inOrder = { concurrency, window: OrderedWindow.windowFor(concurrency) }
   const updateStream = <E, R>(
     inputs: Iterable<RequestInput> | Stream.Stream<RequestInput, E, R>
   ): Stream.Stream<Outcome, E, R> => {
@@ -475,11 +477,12 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
         // A full group goes at once; a trickle (a queue, a file read line by line) waits at most a moment.
         Stream.groupedWithin(capabilities.maxMessagesPerCall, BATCH_WINDOW),
         Stream.filter(Arr.isArrayNonEmpty),
-        Stream.mapEffect((group) => updateGroup(updateBatch, group), { concurrency }),
+        (groups) => OrderedWindow.mapEffect(groups, (group) => updateGroup(updateBatch, group), inOrder),
         Stream.flattenIterable
       )
     }
-    return source.pipe(Stream.mapEffect(updateOne, { concurrency }))
+    // In input order, but a slow request never holds the other slots idle (see `internal/orderedWindow.ts`).
+    return OrderedWindow.mapEffect(source, updateOne, inOrder)
   }
 
   const updateMany = Effect.fn("MessageEditor.updateMany")(function* (inputs: Iterable<RequestInput>) {
