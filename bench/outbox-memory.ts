@@ -112,7 +112,7 @@ export const outboxMemory: Benchmark = {
           `Delivered ${count(state.delivered)} in ${seconds(elapsed)} (${perSecond(pending / elapsed, "edits/s")}: claim, call, record each outcome).`,
           `Peak above the heap before the worker started: ${mb(peak - baseline)}; holding the requests in memory would add ${mb(inMemory)}.`
         ],
-        data: { baseline, first, last, peak, growth, inMemory, elapsed, samples }
+        data: { baseline, first, last, peak, growth, inMemory, elapsed, samples: shown }
       }
     } finally {
       database.cleanup()
