@@ -147,9 +147,14 @@ const GLOBAL_DISPATCHER = Symbol.for("undici.globalDispatcher.1")
  * (`setGlobalDispatcher(new ProxyAgent(...))`, Node's `NODE_USE_ENV_PROXY`),
  * a mock. Its requests are left to it; only Node's default `Agent` is replaced.
  */
+/** `NODE_USE_ENV_PROXY`, read once: Node itself reads it at start-up only, and `process.env` is slow to read per request. */
+let envProxy: boolean | undefined
 const appDispatcher = (): boolean => {
-  const env = globalThis.process?.env?.NODE_USE_ENV_PROXY
-  if (env !== undefined && env !== "" && env !== "0") return true
+  if (envProxy === undefined) {
+    const env = globalThis.process?.env?.NODE_USE_ENV_PROXY
+    envProxy = env !== undefined && env !== "" && env !== "0"
+  }
+  if (envProxy) return true
   const current = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as
     | { readonly constructor?: { readonly name?: string } }
     | undefined

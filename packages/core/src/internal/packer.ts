@@ -201,7 +201,9 @@ export const make = (options: Options): Packer => {
       }
       queue.push(entry)
       live += 1
-      // The other requests of this turn join it first.
+      // The other requests of this turn of the event loop join it first (a microtask would be sooner, but
+      // requests arriving in the same turn from other callbacks, such as retries whose timers fire together,
+      // would then each take a provider call of their own: calls are the scarce resource).
       return Effect.yieldNow.pipe(
         Effect.onInterrupt(() => leave(entry)),
         Effect.flatMap(() => {
