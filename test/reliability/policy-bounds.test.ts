@@ -168,7 +168,9 @@ describe("option bounds on both adapters", () => {
         assert.include(made.message, field)
         assert.notInclude(made.message, acquireSettings.apiKey)
       }
-      const client = yield* Effect.flip(AcquireClient.make(direct, { transport: { timeout: Number.POSITIVE_INFINITY } }))
+      const client = yield* Effect.flip(
+        AcquireClient.make(direct, { transport: { timeout: Number.POSITIVE_INFINITY } })
+      )
       assert.include(client.message, "timeout")
     })
   )

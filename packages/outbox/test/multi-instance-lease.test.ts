@@ -122,7 +122,7 @@ describe.each(databases)("two workers, deliveries slower than the lease, on $nam
           const journal = yield* first.history(ids.externalMessageId)
           const attempts = journal?.versions.flatMap((version) => version.attempts) ?? []
           assert.deepStrictEqual(
-            attempts.map((attempt) => attempt.outcome),
+            attempts.map((attempt): string | undefined => attempt.outcome),
             attempts.map(() => "confirmed"),
             `message ${n}: no attempt abandoned`
           )

@@ -55,7 +55,9 @@ describe("through the outbox to the sandboxes", () => {
       Effect.gen(function* () {
         const sandbox = yield* Bitrix24Sandbox.scoped()
         // A fixed 20 per call, so the call count is known (without it the size follows the portal's server time).
-        const editor = yield* Effect.orDie(Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, chunkSize: 20 }))
+        const editor = yield* Effect.orDie(
+          Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, chunkSize: 20 })
+        )
         const outbox = yield* openOutbox([{ editor, account: `${sandbox.url}/${sandbox.connector}/${sandbox.line}` }], {
           ...fast,
           worker: false
