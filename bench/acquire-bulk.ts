@@ -128,8 +128,9 @@ export const acquireBulk: Benchmark = {
       /** This process's CPU time per contender: the client's own work (the sandbox runs in another process). */
       const cpuMicros = new Map<Name, number>()
       const cpuPerEdit = (name: Name) => (cpuMicros.get(name) ?? 0) / sizes.rounds / sizes.edits
-      /** Connections opened during the measured runs, per contender. */
-      const opened = new Map<Name, number>()
+      /** Connections opened during each measured run, per contender. */
+      const opened = new Map<Name, Array<number>>(contenders.map((contender) => [contender.name, []]))
+      const openedOf = (name: Name) => (opened.get(name) ?? []).reduce((sum, value) => sum + value, 0)
       for (let roundIndex = 0; roundIndex < sizes.rounds; roundIndex++) {
         const edits = editsOf(`Round ${roundIndex}`)
         for (let turn = 0; turn < contenders.length; turn++) {
@@ -143,7 +144,7 @@ export const acquireBulk: Benchmark = {
           const used = process.cpuUsage(cpu)
           rates.get(contender.name)?.push(edits.length / elapsed)
           cpuMicros.set(contender.name, (cpuMicros.get(contender.name) ?? 0) + used.user + used.system)
-          opened.set(contender.name, (opened.get(contender.name) ?? 0) + connections.opened() - openedBefore)
+          opened.get(contender.name)?.push(connections.opened() - openedBefore)
         }
         context.log(`  round ${roundIndex + 1} of ${sizes.rounds}`)
       }
@@ -204,7 +205,7 @@ export const acquireBulk: Benchmark = {
                 ratio(rate / rateOf("kyBatches")),
                 ratio(rate / rateOf("kyPool")),
                 `${count(cpuPerEdit(contender.name))} µs`,
-                `${count(opened.get(contender.name) ?? 0)} for ${count(sizes.edits * sizes.rounds)} edits`,
+                `${count(openedOf(contender.name))} for ${count(sizes.edits * sizes.rounds)} edits (per round: ${(opened.get(contender.name) ?? []).join(", ")})`,
                 (rates.get(contender.name) ?? []).map((value) => count(value)).join(", ")
               ]
             })
@@ -232,7 +233,7 @@ export const acquireBulk: Benchmark = {
               median: round(rateOf(contender.name), 1),
               paired: round(pairedOf(contender.name)),
               cpuMicrosPerEdit: round(cpuPerEdit(contender.name), 1),
-              connectionsOpened: opened.get(contender.name) ?? 0,
+              connectionsOpened: opened.get(contender.name) ?? [],
               rounds: (rates.get(contender.name) ?? []).map((value) => round(value, 1))
             }
           ])
