@@ -71,7 +71,11 @@ export const toEditedMessage = (
 ): EditedMessage.EditedMessage =>
   new EditedMessage.EditedMessage({
     provider: AcquireConfig.name,
-    ids: new EditRequest.MessageIds({ ...request.ids, providerMessageId: message.id }),
+    // The request's own ids when the answer names the same message (as it does): nothing to build again.
+    ids:
+      message.id === request.ids.providerMessageId
+        ? request.ids
+        : new EditRequest.MessageIds({ ...request.ids, providerMessageId: message.id }),
     text: message.message ?? request.text,
     files: [],
     ...(message.dateUpdated === undefined ? {} : { updatedAt: message.dateUpdated })

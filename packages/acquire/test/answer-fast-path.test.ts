@@ -173,6 +173,23 @@ describe("the editor over an answer of any shape", () => {
   )
 })
 
+describe("the edited message's ids", () => {
+  const editor = Effect.orDie(
+    Acquire.make(settings, { transport: { fetch: async () => Response.json(documentedUpdateAnswer) } })
+  )
+  const ids = { externalMessageId: "wa-881", externalChatId: "chat-7", externalAuthorId: "u-3" }
+
+  it.effect("are the request's own, with the answered id as Acquire's number", () =>
+    Effect.gen(function* () {
+      const asNumber = yield* (yield* editor).update({ ids: { ...ids, providerMessageId: 8288 }, text: "hi" })
+      const asDigits = yield* (yield* editor).update({ ids: { ...ids, providerMessageId: "8288" }, text: "hi" })
+      for (const edited of [asNumber, asDigits]) {
+        assert.deepStrictEqual({ ...edited.ids }, { ...ids, providerMessageId: 8288 })
+      }
+    })
+  )
+})
+
 describe("the client's span", () => {
   it.live("is made inside the editor's span when the app installed a tracer", () =>
     Effect.gen(function* () {
