@@ -6,7 +6,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
@@ -93,7 +93,7 @@ describe("the same app code on both providers", () => {
       }
 
       // Relaying: the message is sent to each provider, and the app keeps every id it gets.
-      const bitrix = yield* Bitrix24MessageEditor.make(
+      const bitrix = yield* Bitrix24.make(
         yield* Provider.readSettings(Bitrix24.provider, Provider.fromEnv(environments.bitrix24))
       )
       yield* bitrix.client.sendMessages({

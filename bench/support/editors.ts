@@ -3,7 +3,7 @@
  * way in every benchmark.
  */
 import { Acquire } from "@reword/acquire"
-import { Bitrix24, Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, type Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
 import { type MessageEditor, Provider } from "@reword/core"
 import { Effect } from "effect"
 import ky from "./ky.ts"
@@ -42,10 +42,10 @@ export const acquireEditor = async (
 /** The Bitrix24 editor (Effect API) with a given limiter. */
 export const bitrix24Editor = async (
   env: Readonly<Record<string, string>>,
-  options: Bitrix24MessageEditor.Options
+  options: Bitrix24.Options
 ): Promise<Bitrix24MessageEditor.Service> => {
   const settings = await bitrix24Settings(env)
-  return Effect.runPromise(Bitrix24MessageEditor.make(settings, options))
+  return Effect.runPromise(Bitrix24.make(settings, options))
 }
 
 /**
@@ -56,7 +56,7 @@ export const bitrix24Editor = async (
 export const bitrix24Descriptor = (limiter: () => RateLimiter.Service) =>
   Provider.describe({
     ...Bitrix24.provider,
-    make: (settings, options) => Bitrix24MessageEditor.make(settings, { ...options, rateLimiter: limiter() })
+    make: (settings, options) => Bitrix24.make(settings, { ...options, rateLimiter: limiter() })
   })
 
 /**

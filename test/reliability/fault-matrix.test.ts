@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24MessageEditor, TokenStore } from "@reword/bitrix24"
+import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { EditError, type EditedMessage, type MessageEditor } from "@reword/core"
 import { SandboxServer } from "@reword/core/sandbox"
@@ -246,7 +246,7 @@ const runBitrix24 = (cell: ApplicableCell) =>
     const client = recording(tokenAnswers.fetch)
     const hangable = hangableStore()
     const editor = yield* Effect.orDie(
-      Bitrix24MessageEditor.make(sandbox.settings, {
+      Bitrix24.make(sandbox.settings, {
         retry: POLICY,
         transport: { timeout: timeoutOf(cell), fetch: client.fetch },
         rateLimit: { bucket: LARGE_BUCKET, operatingFallback: OPERATING_FALLBACK_MS },

@@ -8,7 +8,7 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Acquire } from "@reword/acquire"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import type { MessageEditor } from "@reword/core"
 import { Effect, Redacted } from "effect"
 
@@ -99,7 +99,7 @@ const FAST = {
 /** A Bitrix24 editor whose portal and OAuth server are the hostile server. */
 export const bitrix24Editor = (server: HostileServer): Effect.Effect<MessageEditor.Service> =>
   Effect.orDie(
-    Bitrix24MessageEditor.make(
+    Bitrix24.make(
       {
         portalUrl: new URL(`${server.url}/`),
         oauthUrl: new URL(server.url),

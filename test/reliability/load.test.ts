@@ -22,7 +22,7 @@ import { runInNewContext } from "node:vm"
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24, Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, RateLimiter } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { MessageEditor } from "@reword/core"
 import { createEditor, type Editor, type Settled } from "@reword/core/promise"
@@ -166,7 +166,7 @@ describe("1,000 concurrent updates across both providers, under the sandboxes' r
         // The limiter's bucket is the portal's, scaled with it.
         const bitrixEditor = yield* Effect.orDie(
           // chunkSize 1: one portal call per update, so the limiter meets all 500 (update() would pack them otherwise).
-          Bitrix24MessageEditor.make(bitrix24.settings, { rateLimiter: RateLimiter.make({ bucket }), chunkSize: 1 })
+          Bitrix24.make(bitrix24.settings, { rateLimiter: RateLimiter.make({ bucket }), chunkSize: 1 })
         )
         const acquireEditor = yield* Effect.orDie(Acquire.make(acquire.settings))
         const all = (editor: MessageEditor.Service, ids: ReadonlyArray<SandboxServer.RelayedIds>, prefix: string) =>

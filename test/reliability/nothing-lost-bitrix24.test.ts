@@ -10,7 +10,7 @@
  */
 
 import { assert, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Stream } from "effect"
@@ -49,7 +49,7 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
         const tokens = flakyStore(3)
         const client = recordingFetch()
         const editor = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, {
+          Bitrix24.make(sandbox.settings, {
             retry: POLICY,
             transport: { timeout: TIMEOUT_MS, fetch: client.fetch },
             concurrency: 16,

@@ -8,7 +8,7 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire, AcquireClient } from "@reword/acquire"
-import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Provider } from "@reword/core"
 import { ConfigurationError, createEditor } from "@reword/core/promise"
@@ -31,9 +31,7 @@ describe("no call waits past the retry budget", () => {
           operatingLimit: { limitSeconds: 0.5, windowSeconds: 20, costPerCall: 1 }
         })
         const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
-        const editor = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxElapsed: "1 second" } })
-        )
+        const editor = yield* Effect.orDie(Bitrix24.make(sandbox.settings, { retry: { maxElapsed: "1 second" } }))
         yield* editor.update({ ids, text: "v1" }) // takes the method over its operating time
         const limited = yield* Effect.flip(editor.update({ ids, text: "v2" }))
         assert.strictEqual(limited.reason._tag, "RateLimited")

@@ -10,7 +10,7 @@ import { mkdtemp } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, TokenStore } from "@reword/bitrix24"
+import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect, Fiber, Result } from "effect"
 import { LARGE_BUCKET } from "./faultMatrix.ts"
@@ -25,7 +25,7 @@ describe("rotated refresh tokens are never lost, also when the token store fails
         const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
         const tokens = failingFirst(2)
         const editor = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: tokens.store })
+          Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: tokens.store })
         )
         sandbox.expireAccessToken()
 
@@ -59,7 +59,7 @@ describe("rotated refresh tokens are never lost, also when the token store fails
 
         // An app restarted with its original (now used-up) settings takes the store's pair, which wins.
         const restarted = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: tokens.store })
+          Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: tokens.store })
         )
         yield* restarted.update({ ids, text: "v3" })
         sandbox.expireAccessToken()
@@ -82,7 +82,7 @@ describe("rotated refresh tokens are never lost, also when the token store fails
         )
         const tokens = failingFirst(2)
         const editor = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, {
+          Bitrix24.make(sandbox.settings, {
             retry: { initialDelay: 5, maxDelay: 20, maxAttempts: 4 },
             tokenStore: tokens.store,
             rateLimit: { bucket: LARGE_BUCKET }
@@ -120,7 +120,7 @@ describe("processes sharing one token file (issue 10, item 7)", () => {
         const path = yield* tokenFile
         const make = () =>
           Effect.orDie(
-            Bitrix24MessageEditor.make(sandbox.settings, {
+            Bitrix24.make(sandbox.settings, {
               retry: { maxAttempts: 1 },
               tokenStore: TokenStore.makeFile(path)
             })
@@ -150,10 +150,10 @@ describe("processes sharing one token file (issue 10, item 7)", () => {
           save: (tokens) => Effect.andThen(Effect.sleep("400 millis"), file.save(tokens))
         }
         const first = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: slow })
+          Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: slow })
         )
         const second = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: file })
+          Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 }, tokenStore: file })
         )
         sandbox.expireAccessToken()
         const running = yield* Effect.forkChild(first.update({ ids, text: "v1" }))
@@ -174,12 +174,12 @@ describe("processes sharing one token file (issue 10, item 7)", () => {
       const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
       const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
       // Another app used the configured refresh token and kept the pair to itself (no shared store).
-      const other = yield* Effect.orDie(Bitrix24MessageEditor.make(sandbox.settings, { retry: { maxAttempts: 1 } }))
+      const other = yield* Effect.orDie(Bitrix24.make(sandbox.settings, { retry: { maxAttempts: 1 } }))
       sandbox.expireAccessToken()
       yield* other.update({ ids, text: "v1" })
       const path = yield* tokenFile
       const editor = yield* Effect.orDie(
-        Bitrix24MessageEditor.make(sandbox.settings, {
+        Bitrix24.make(sandbox.settings, {
           retry: { maxAttempts: 1 },
           tokenStore: TokenStore.makeFile(path)
         })

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
-import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { type EditError, HttpTransport, type MessageEditor } from "@reword/core"
 import { ConfigurationError, createEditor } from "@reword/core/promise"
@@ -68,10 +68,10 @@ const server = (
 const bitrix24At = (
   sandbox: Bitrix24Sandbox.Sandbox,
   urls: { readonly portal?: string; readonly oauth?: string },
-  options: Bitrix24MessageEditor.Options = {}
+  options: Bitrix24.Options = {}
 ) =>
   Effect.orDie(
-    Bitrix24MessageEditor.make(
+    Bitrix24.make(
       {
         ...sandbox.settings,
         ...(urls.portal === undefined ? {} : { portalUrl: new URL(`${urls.portal}/`) }),

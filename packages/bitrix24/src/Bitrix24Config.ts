@@ -11,8 +11,10 @@ import { Config, Effect, Option, Redacted, Result } from "effect"
 import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
 
 /**
- * The checked settings.
+ * The settings checked and ready to use: what {@link check}, {@link config}
+ * and {@link read} answer, and what the editor and the client are built from.
  *
+ * @category settings
  * @since 0.1.0
  */
 export interface Settings {
@@ -36,6 +38,7 @@ export interface Settings {
 /**
  * The environment variable of each setting.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const env = {
@@ -53,14 +56,17 @@ export const env = {
 /**
  * The key of a setting in a plain settings object.
  *
+ * @category settings
  * @since 0.1.0
  */
 export type Key = keyof typeof env
 
 /**
- * The provider's name: `REWORD_PROVIDER=bitrix24`, and its section of a
- * settings object.
+ * The provider's name: the value of `REWORD_PROVIDER` that selects Bitrix24,
+ * its section of a settings object, and the `provider` of every error and
+ * result.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const name = "bitrix24"
@@ -68,13 +74,15 @@ export const name = "bitrix24"
 /**
  * The default OAuth server.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 
 /**
- * Every setting, for documentation and for core's provider selection.
+ * Every setting, with its environment variable and its key in a settings object.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const settings: ReadonlyArray<Provider.Setting> = [
@@ -104,6 +112,7 @@ const where = (key: Key): string => `${env[key]} (${key})`
 /**
  * Whether a URL is an incoming-webhook URL (`https://<portal>/rest/<user id>/<code>/...`).
  *
+ * @category settings
  * @since 0.1.0
  */
 export const isWebhookUrl = (value: string): boolean => {
@@ -114,6 +123,27 @@ export const isWebhookUrl = (value: string): boolean => {
 const webhookMessage = (key: Key, value: string): string => {
   const origin = URL.canParse(value) ? new URL(value).origin : "the portal"
   return `${where(key)} looks like an incoming-webhook URL (${origin}/rest/<user>/<code>/); ${WEBHOOK_EXPLANATION}. Set ${env.portalUrl} to ${origin} and give the application's tokens in ${env.accessToken} and ${env.refreshToken}`
+}
+
+/**
+ * The settings as a person writes them (in code, or under `bitrix24` in a
+ * settings object): the raw values, before {@link check}. Secrets may be
+ * strings or `Redacted`; `line` a number or a string; URLs strings or `URL`s
+ * (so checked {@link Settings} are valid input too).
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export interface SettingsInput {
+  readonly portalUrl: string | URL
+  readonly accessToken: string | Redacted.Redacted<string>
+  readonly refreshToken: string | Redacted.Redacted<string>
+  readonly clientId: string
+  readonly clientSecret: string | Redacted.Redacted<string>
+  readonly oauthUrl?: string | URL | undefined
+  readonly connector: string
+  readonly line: number | string
+  readonly allowInsecureLoopback?: boolean | undefined
 }
 
 /**
@@ -162,7 +192,7 @@ const portalBase = (url: URL): URL => {
  * (by its variable and its key) and never echoing a secret: the message is
  * scrubbed of the tokens and the client secret, wherever they were pasted.
  */
-const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
+const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
   const problems: Array<string> = []
   const allowRaw = Option.getOrUndefined(raw.allowInsecureLoopback)
   const allowInsecureLoopback = allowRaw === undefined ? false : parseBoolean(allowRaw)
@@ -206,11 +236,11 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
   if (problems.length > 0 || portalUrl === undefined || oauthUrl === undefined) {
     // A secret pasted into the wrong variable must not be printed back from another one's message.
     const secrets = [raw.accessToken, raw.refreshToken, raw.clientSecret]
-    return Effect.fail(
+    return Result.fail(
       Provider.configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets))
     )
   }
-  return Effect.succeed({
+  return Result.succeed({
     portalUrl,
     accessToken: raw.accessToken,
     refreshToken: raw.refreshToken,
@@ -223,6 +253,52 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
   })
 }
 
+const text = (value: unknown): string =>
+  typeof value === "string" ? value : value instanceof URL ? value.href : typeof value === "number" ? String(value) : ""
+
+const secret = (value: unknown): Redacted.Redacted<string> =>
+  Redacted.isRedacted(value) ? Redacted.make(text(Redacted.value(value))) : Redacted.make(text(value))
+
+/**
+ * Checks settings, once: HTTPS URLs (plain HTTP only to a loopback address,
+ * when allowed), never an incoming-webhook URL, tokens that are not URLs, a
+ * positive line id. A failure names every wrong setting (by its variable and
+ * its key) and never contains a secret.
+ *
+ * @example
+ * ```ts
+ * import { Bitrix24Config } from "@reword/bitrix24"
+ *
+ * const checked = Bitrix24Config.check({
+ *   portalUrl: "https://acme.bitrix24.com",
+ *   accessToken: process.env.B24_ACCESS ?? "",
+ *   refreshToken: process.env.B24_REFRESH ?? "",
+ *   clientId: "local.65f0c0ffee.12345678",
+ *   clientSecret: process.env.B24_SECRET ?? "",
+ *   connector: "my_connector",
+ *   line: 7
+ * })
+ * ```
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => {
+  const allow = input.allowInsecureLoopback as unknown
+  return checkRaw({
+    portalUrl: text(input.portalUrl),
+    accessToken: secret(input.accessToken),
+    refreshToken: secret(input.refreshToken),
+    clientId: text(input.clientId),
+    clientSecret: secret(input.clientSecret),
+    oauthUrl: input.oauthUrl === undefined ? Option.none() : Option.some(text(input.oauthUrl)),
+    connector: text(input.connector),
+    line: text(input.line),
+    allowInsecureLoopback:
+      allow === undefined ? Option.none() : Option.some(typeof allow === "boolean" ? String(allow) : text(allow))
+  })
+}
+
 /**
  * The settings, read by environment-variable name from the current
  * `ConfigProvider` (the environment by default), then checked. A setting that
@@ -230,6 +306,7 @@ const check = (raw: Raw): Effect.Effect<Settings, Config.ConfigError> => {
  * {@link read}, `layerConfig` and provider selection go through) names every
  * missing one first.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const config: Config.Config<Settings> = Config.all({
@@ -245,60 +322,32 @@ export const config: Config.Config<Settings> = Config.all({
 }).pipe(
   Config.mapEffect((read) => {
     const value = <A>(option: Option.Option<A>, fallback: A): A => Option.getOrElse(option, () => fallback)
-    return check({
-      portalUrl: value(read.portalUrl, ""),
-      accessToken: value(read.accessToken, Redacted.make("")),
-      refreshToken: value(read.refreshToken, Redacted.make("")),
-      clientId: value(read.clientId, ""),
-      clientSecret: value(read.clientSecret, Redacted.make("")),
-      oauthUrl: read.oauthUrl,
-      connector: value(read.connector, ""),
-      line: value(read.line, ""),
-      allowInsecureLoopback: read.allowInsecureLoopback
-    })
+    return Effect.fromResult(
+      checkRaw({
+        portalUrl: value(read.portalUrl, ""),
+        accessToken: value(read.accessToken, Redacted.make("")),
+        refreshToken: value(read.refreshToken, Redacted.make("")),
+        clientId: value(read.clientId, ""),
+        clientSecret: value(read.clientSecret, Redacted.make("")),
+        oauthUrl: read.oauthUrl,
+        connector: value(read.connector, ""),
+        line: value(read.line, ""),
+        allowInsecureLoopback: read.allowInsecureLoopback
+      })
+    )
   })
 )
-
-/**
- * The settings as a plain object: the same settings, by key. Secrets may be
- * strings or `Redacted`; `line` a number or a string.
- *
- * @since 0.1.0
- */
-export interface SettingsInput {
-  readonly portalUrl: string
-  readonly accessToken: string | Redacted.Redacted<string>
-  readonly refreshToken: string | Redacted.Redacted<string>
-  readonly clientId: string
-  readonly clientSecret: string | Redacted.Redacted<string>
-  readonly oauthUrl?: string | undefined
-  readonly connector: string
-  readonly line: number | string
-  readonly allowInsecureLoopback?: boolean | undefined
-}
-
-/**
- * Core reads a provider's settings through its descriptor; reading never
- * builds an editor, so this one's `make` is never called (`Bitrix24.provider`
- * is the whole descriptor).
- */
-const reading: Provider.Descriptor<Settings> = Provider.describe({
-  name,
-  settings,
-  config,
-  make: () =>
-    Effect.fail(Provider.configError("Bitrix24Config only reads settings: build the editor with Bitrix24.provider"))
-})
 
 /**
  * Reads and checks the settings from a source (the current `ConfigProvider`
  * when none is given), through core's `Provider.readSettings`: a missing
  * setting fails naming every one missing, as provider selection does.
  *
+ * @category settings
  * @since 0.1.0
  */
 export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> =>
-  Provider.readSettings(reading, source)
+  Provider.readSettings({ name, settings, config }, source)
 
 /**
  * Checks settings given as a plain object (through core's settings-object
@@ -320,6 +369,7 @@ export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.C
  * })
  * ```
  *
+ * @category settings
  * @since 0.1.0
  */
 export const fromObject = (input: SettingsInput): Effect.Effect<Settings, Config.ConfigError> =>

@@ -7,25 +7,14 @@
  *
  * @since 0.1.0
  */
-import {
-  Capabilities,
-  EditError,
-  EditedMessage,
-  type EditRequest,
-  HttpTransport,
-  MessageEditor,
-  OptionCheck,
-  Provider
-} from "@reword/core"
-import { type Array as Arr, Clock, type Config, Context, Duration, Effect, Layer, Option, Result } from "effect"
+import { Capabilities, EditError, EditedMessage, type EditRequest, MessageEditor } from "@reword/core"
+import { type Array as Arr, Clock, Context, Duration, Effect, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas.ts"
+import type * as Calls from "./internal/calls.ts"
 import { itemReason } from "./internal/errors.ts"
-import * as OAuth from "./OAuth.ts"
-import * as RateLimiter from "./RateLimiter.ts"
 import * as ServerTime from "./ServerTime.ts"
-import * as TokenStore from "./TokenStore.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -36,6 +25,7 @@ type Reason = EditError.EditErrorReason
  * later calls carry what the server time per message allows, up to
  * {@link MAX_CHUNK_SIZE} (see `ServerTime`).
  *
+ * @category options
  * @since 0.1.0
  */
 export const DEFAULT_CHUNK_SIZE = 20
@@ -43,51 +33,16 @@ export const DEFAULT_CHUNK_SIZE = 20
 /**
  * The most a chunk may hold (the size of a REST `batch`, the portal's own unit of "many").
  *
+ * @category options
  * @since 0.1.0
  */
 export const MAX_CHUNK_SIZE = 50
 
 /**
- * Editor options (not settings: they are code, not configuration).
- *
- * @since 0.1.0
- */
-export interface Options extends MessageEditor.EditorOptions {
-  /**
-   * Messages per `imconnector.update.messages` call, fixed (from 1 to 50).
-   * Default: chosen from the portal's answers (`time.duration` of calls
-   * carrying different numbers of messages): 20 until the first answer, then
-   * as many as a call carries within half the time a request may take (the
-   * portal's 60 s, or the transport's timeout when shorter), up to 50.
-   */
-  readonly chunkSize?: number | undefined
-  /** The rate limiter's bucket and operating-time options (ignored when a `RateLimiter` is given or provided). */
-  readonly rateLimit?: RateLimiter.Options | undefined
-  /** A limiter to share with other editors of the same portals. A `RateLimiter` service in context works too. */
-  readonly rateLimiter?: RateLimiter.Service | undefined
-  /** When a method used up its operating time: `wait` for the reset (default), or `fail` with `retryAfter`. */
-  readonly onOperatingLimit?: Bitrix24Client.OnOperatingLimit | undefined
-  /**
-   * Where refreshed tokens are stored: an Effect `TokenStore.Service`, or a
-   * Promise-shaped store (`{ load(): Promise<PlainTokens | undefined>,
-   * save(tokens): Promise<void> }`, plain strings). A `TokenStore` service in
-   * context works too; default: memory.
-   */
-  readonly tokenStore?: TokenStore.Service | TokenStore.PromiseStore | undefined
-  /**
-   * How long one `load` or `save` of the token store may take (default 10 s,
-   * at most 2^31-1 ms). Past it the call fails with a retryable `Unavailable`
-   * (code `TOKEN_STORE`) and later calls go on.
-   */
-  readonly tokenStoreTimeout?: Duration.Input | undefined
-  /** HTTP settings (timeout, body cap, custom fetch, headers). */
-  readonly transport?: HttpTransport.TransportOptions | undefined
-}
-
-/**
  * The Bitrix24 editor: the neutral editor, plus the low-level client and
  * editors for other connectors or lines.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service extends MessageEditor.Service {
@@ -112,9 +67,11 @@ export interface Service extends MessageEditor.Service {
 }
 
 /**
- * The Bitrix24 editor as a service (its layers also provide it as the neutral
- * `MessageEditor` and the `Bitrix24Client`).
+ * The Bitrix24 editor as a service (`Bitrix24.layer` and
+ * `Bitrix24.layerConfig` also provide it as the neutral `MessageEditor` and
+ * the `Bitrix24Client`).
  *
+ * @category services
  * @since 0.1.0
  */
 export class Bitrix24MessageEditor extends Context.Service<Bitrix24MessageEditor, Service>()(
@@ -124,6 +81,7 @@ export class Bitrix24MessageEditor extends Context.Service<Bitrix24MessageEditor
 /**
  * What Bitrix24 can do.
  *
+ * @category adapter
  * @since 0.1.0
  */
 export const capabilities = (chunkSize: number = DEFAULT_CHUNK_SIZE): Capabilities.Capabilities =>
@@ -147,6 +105,7 @@ const MAX_UNIX_SECONDS = 253_402_300_799
  * spaces, hyphens, apostrophes; at most 25 characters) and the date as Unix
  * seconds. Core checks the rest (ids, text or files, URLs, gender).
  *
+ * @category adapter
  * @since 0.1.0
  */
 export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditError.Problem> => {
@@ -174,6 +133,7 @@ export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditEr
  * The `MESSAGES[i]` of a neutral request. `now` (Unix seconds) dates an edit
  * that carries no `editedAt`.
  *
+ * @category adapter
  * @since 0.1.0
  */
 export const toMessageItem = (request: EditRequest.EditRequest, now: number): MessageItem => {
@@ -215,6 +175,7 @@ export const toMessageItem = (request: EditRequest.EditRequest, now: number): Me
  * The outcome of one request from its result item: the edited message, or that
  * item's own reason with the portal's `ERRORS` text.
  *
+ * @category adapter
  * @since 0.1.0
  */
 export const outcomeOf = (
@@ -227,7 +188,7 @@ export const outcomeOf = (
   return Result.succeed(
     new EditedMessage.EditedMessage(
       {
-        provider: Bitrix24Client.PROVIDER,
+        provider: Bitrix24Config.name,
         ids: request.ids,
         ...(text !== undefined && text !== null ? { text } : request.text === undefined ? {} : { text: request.text }),
         files: request.files ?? []
@@ -283,31 +244,55 @@ const itemOutcome = (
   }
 }
 
-const checkChunkSize = (chunkSize: number | undefined): number => {
-  const size = chunkSize ?? DEFAULT_CHUNK_SIZE
-  if (!Number.isInteger(size) || size < 1 || size > MAX_CHUNK_SIZE) {
-    throw new RangeError(`chunkSize must be an integer from 1 to ${MAX_CHUNK_SIZE}`)
-  }
-  return size
+/**
+ * What the editor's adapter reads of the options: core's, and `chunkSize`.
+ *
+ * @category adapter
+ * @since 0.1.0
+ */
+export interface AdapterOptions extends MessageEditor.EditorOptions {
+  /** Messages per `imconnector.update.messages` call, fixed (from 1 to 50); default: from the server time. */
+  readonly chunkSize?: number | undefined
 }
 
 /**
- * An editor over a client (for a given connector and line). Concurrent
- * `update` calls packed into one portal call run in `context` (the one
- * {@link make} was run in; default: Effect's defaults), never in one of
- * their callers'.
+ * The server-time model of an editor: its budget is half of the portal's 60 s,
+ * or of the transport's timeout.
  *
+ * @category adapter
  * @since 0.1.0
  */
-export const fromClient = (
-  client: Bitrix24Client.Service,
-  options: Options = {},
+export const serverTimeFor = (options: AdapterOptions): ServerTime.ServerTime => {
+  const timeout = options.transport?.timeout
+  const timeoutSeconds = timeout === undefined ? 30 : Duration.toSeconds(Duration.fromInputUnsafe(timeout))
+  return ServerTime.make({
+    max: MAX_CHUNK_SIZE,
+    initial: DEFAULT_CHUNK_SIZE,
+    budgetSeconds: Math.min(60, timeoutSeconds) / 2
+  })
+}
+
+/**
+ * The editor over the internal calls (for a given connector and line), with
+ * options already checked: each edit is one `MESSAGES[i]`, and many edits are
+ * packed into one call (`updateBatch`); a call's reason goes back to core as
+ * it is. Concurrent `update` calls packed into one portal call run in
+ * `context` (the one `Bitrix24.make` was run in), never in one of their
+ * callers'.
+ *
+ * @category adapter
+ * @since 0.1.0
+ */
+export const fromCalls = (
+  calls: Calls.Calls,
+  options: AdapterOptions = {},
   target: Partial<Bitrix24Client.Target> = {},
   serverTime: ServerTime.ServerTime = serverTimeFor(options),
-  context?: Context.Context<never>
+  context?: Context.Context<never>,
+  client: Bitrix24Client.Service = Bitrix24Client.fromCalls(calls)
 ): Service => {
   const fixed = options.chunkSize !== undefined
-  const chunkSize = fixed ? checkChunkSize(options.chunkSize) : MAX_CHUNK_SIZE
+  const chunkSize = options.chunkSize ?? MAX_CHUNK_SIZE
   const updateBatch = (
     requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
   ): Effect.Effect<ReadonlyArray<Result.Result<EditedMessage.EditedMessage, Reason>>, Reason> =>
@@ -316,31 +301,29 @@ export const fromClient = (
       const messages = requests.map((request) =>
         toMessageItem(request, now)
       ) as unknown as Arr.NonEmptyReadonlyArray<MessageItem>
-      return client
-        .updateMessages({
+      return Effect.map(
+        calls.updateMessages({
           connector: target.connector,
           line: target.line,
           messages,
           expectedSeconds: serverTime.cost(messages.length)
-        })
-        .pipe(
-          Effect.mapError((error) => error.reason),
-          Effect.map((response) => {
-            const duration = response.time?.duration
-            if (duration !== undefined) serverTime.observe(messages.length, duration)
-            return requests.map((request, index) => {
-              const item = response.items[index]
-              return item === undefined
-                ? Result.fail<Reason>(new EditError.MalformedResponse({ description: `no result item ${index}` }))
-                : itemOutcome(request, messages[index]?.message.id ?? "", item, index)
-            })
+        }),
+        (response) => {
+          const duration = response.time?.duration
+          if (duration !== undefined) serverTime.observe(messages.length, duration)
+          return requests.map((request, index) => {
+            const item = response.items[index]
+            return item === undefined
+              ? Result.fail<Reason>(new EditError.MalformedResponse({ description: `no result item ${index}` }))
+              : itemOutcome(request, messages[index]?.message.id ?? "", item, index)
           })
-        )
+        }
+      )
     })
 
   const editor = MessageEditor.make(
     {
-      provider: Bitrix24Client.PROVIDER,
+      provider: Bitrix24Config.name,
       capabilities: capabilities(chunkSize),
       validate,
       ...(client.secrets === undefined ? {} : { secrets: client.secrets }),
@@ -359,170 +342,6 @@ export const fromClient = (
   return {
     ...editor,
     client,
-    updateFor: (other) => fromClient(client, options, { ...target, ...other }, serverTime, context)
+    updateFor: (other) => fromCalls(calls, options, { ...target, ...other }, serverTime, context, client)
   }
 }
-
-/** The server-time model of an editor: its budget is half of the portal's 60 s, or of the transport's timeout. */
-const serverTimeFor = (options: Options): ServerTime.ServerTime => {
-  const timeout = options.transport?.timeout
-  const timeoutSeconds = timeout === undefined ? 30 : Duration.toSeconds(Duration.fromInputUnsafe(timeout))
-  return ServerTime.make({
-    max: MAX_CHUNK_SIZE,
-    initial: DEFAULT_CHUNK_SIZE,
-    budgetSeconds: Math.min(60, timeoutSeconds) / 2
-  })
-}
-
-/**
- * The problems of the editor's options, each naming its field (core's checks,
- * plus `chunkSize`, `onOperatingLimit` and `rateLimit`).
- *
- * @since 0.1.0
- */
-export const validateOptions = (options: Options): ReadonlyArray<EditError.Problem> => {
-  const rateLimit = options.rateLimit
-  const bucket = rateLimit?.bucket
-  const durationBounds = { minMillis: 0, maxMillis: Duration.toMillis(RateLimiter.OPERATING_WINDOW) }
-  return [
-    ...OptionCheck.editorOptions(options),
-    ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: MAX_CHUNK_SIZE }),
-    ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
-    ...(typeof bucket === "object" && bucket !== null
-      ? [
-          ...OptionCheck.finite("rateLimit.bucket.drainPerSecond", bucket.drainPerSecond, {
-            min: 0,
-            exclusiveMin: true
-          }),
-          ...OptionCheck.integer("rateLimit.bucket.capacity", bucket.capacity, { min: 1 })
-        ]
-      : OptionCheck.oneOf("rateLimit.bucket", bucket, Object.keys(RateLimiter.presets))),
-    ...OptionCheck.integer("rateLimit.headroom", rateLimit?.headroom, { min: 0 }),
-    ...OptionCheck.duration("rateLimit.operatingLimit", rateLimit?.operatingLimit, durationBounds),
-    ...OptionCheck.duration("rateLimit.operatingMargin", rateLimit?.operatingMargin, durationBounds),
-    ...OptionCheck.duration("rateLimit.operatingFallback", rateLimit?.operatingFallback, durationBounds)
-  ]
-}
-
-/**
- * Builds the editor from checked settings: the token store's pair wins over the
- * configured one (it is newer: refresh tokens rotate), unless the portal or the
- * OAuth server refuses it while the configuration holds another pair (the
- * application was authorized again): then the configured pair takes over, and
- * is stored once it works.
- *
- * @since 0.1.0
- */
-export const make = (
-  settings: Bitrix24Config.Settings,
-  options: Options = {}
-): Effect.Effect<Service, Config.ConfigError> =>
-  Effect.gen(function* () {
-    yield* OptionCheck.check(validateOptions(options))
-    const timeoutProblem = TokenStore.checkTimeout(options.tokenStoreTimeout)
-    if (timeoutProblem !== undefined) return yield* Effect.fail(Provider.configError(`Invalid ${timeoutProblem}`))
-    const given = options.tokenStore
-    if (given !== undefined && !isStore(given)) {
-      return yield* Effect.fail(
-        Provider.configError(
-          "Invalid tokenStore: give a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
-        )
-      )
-    }
-    const store = TokenStore.withDeadline(
-      given === undefined
-        ? (Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ?? TokenStore.makeMemory())
-        : TokenStore.fromAny(given),
-      options.tokenStoreTimeout ?? TokenStore.DEFAULT_TIMEOUT
-    )
-    const stored = yield* store.load.pipe(
-      Effect.mapError((error) => Provider.configError(`Could not read the Bitrix24 token store: ${error.message}`))
-    )
-    const tokens: TokenStore.Tokens = Option.getOrElse(stored, () => ({
-      accessToken: settings.accessToken,
-      refreshToken: settings.refreshToken
-    }))
-    const transport = HttpTransport.make(options.transport)
-    const session = OAuth.makeSession({
-      tokens,
-      configured: { accessToken: settings.accessToken, refreshToken: settings.refreshToken },
-      clientId: settings.clientId,
-      clientSecret: settings.clientSecret,
-      oauthUrl: settings.oauthUrl,
-      allowInsecureLoopback: settings.allowInsecureLoopback,
-      store,
-      transport
-    })
-    const limiter =
-      options.rateLimiter ??
-      Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??
-      (yield* Effect.try({
-        try: () => RateLimiter.make(options.rateLimit),
-        catch: (error) =>
-          Provider.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
-      }))
-    const client = Bitrix24Client.make({
-      portalUrl: settings.portalUrl,
-      target: { connector: settings.connector, line: settings.line },
-      session,
-      limiter,
-      transport,
-      onOperatingLimit: options.onOperatingLimit,
-      // A wait for the operating reset is part of the retry budget.
-      maxOperatingWait: options.retry?.maxElapsed
-    })
-    // Packed calls run in the context the editor is built in (its Clock, logger, tracer), never a caller's.
-    const context = yield* Effect.context<never>()
-    return yield* Effect.try({
-      try: () => fromClient(client, options, {}, serverTimeFor(options), context),
-      catch: (error) => Provider.configError(error instanceof Error ? error.message : String(error))
-    })
-  })
-
-const isStore = (value: unknown): value is TokenStore.Service | TokenStore.PromiseStore =>
-  typeof value === "object" &&
-  value !== null &&
-  "load" in value &&
-  "save" in value &&
-  typeof value.save === "function" &&
-  (typeof value.load === "function" || Effect.isEffect(value.load))
-
-const contextOf = (service: Service) =>
-  Context.make(Bitrix24MessageEditor, service).pipe(
-    Context.add(MessageEditor.MessageEditor, service),
-    Context.add(Bitrix24Client.Bitrix24Client, service.client)
-  )
-
-/**
- * The editor as a layer, from settings. Provides the neutral `MessageEditor`,
- * the `Bitrix24MessageEditor` and the `Bitrix24Client`. Uses the `TokenStore`
- * and `RateLimiter` in context when there are some.
- *
- * @since 0.1.0
- */
-export const layer = (
-  settings: Bitrix24Config.Settings,
-  options: Options = {}
-): Layer.Layer<
-  Bitrix24MessageEditor | MessageEditor.MessageEditor | Bitrix24Client.Bitrix24Client,
-  Config.ConfigError
-> => Layer.effectContext(Effect.map(make(settings, options), contextOf))
-
-/**
- * The editor as a layer, with its settings read from the environment (or the
- * current `ConfigProvider`): `BITRIX24_PORTAL_URL`, `BITRIX24_ACCESS_TOKEN`, ...
- *
- * @since 0.1.0
- */
-export const layerConfig = (
-  options: Options = {}
-): Layer.Layer<
-  Bitrix24MessageEditor | MessageEditor.MessageEditor | Bitrix24Client.Bitrix24Client,
-  Config.ConfigError
-> =>
-  Layer.effectContext(
-    Effect.gen(function* () {
-      const settings = yield* Bitrix24Config.read()
-      return contextOf(yield* make(settings, options))
-    })
-  )

@@ -1,5 +1,5 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
 import type { EditError, EditRequest } from "@reword/core"
 import { Effect, Result } from "effect"
 import nock from "nock"
@@ -24,8 +24,7 @@ afterEach(() => {
   nock.cleanAll()
 })
 
-const editor = (options: Bitrix24MessageEditor.Options = {}) =>
-  Bitrix24MessageEditor.make(settings(), { retry: fastRetry, ...options })
+const editor = (options: Bitrix24.Options = {}) => Bitrix24.make(settings(), { retry: fastRetry, ...options })
 
 /** A portal that answers each call by echoing its messages, recording every body. */
 const echoPortal = (

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, TokenStore } from "@reword/bitrix24"
+import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
 import nock from "nock"
 import {
@@ -87,7 +87,7 @@ describe("OAuth refresh", () => {
       const urls: Array<string> = []
       portalAccepting(new Set([NEW_ACCESS]), events)
       oauthServer(forms, urls, [rotated])
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: fastRetry,
         tokenStore: recordingStore(events)
       })
@@ -109,7 +109,7 @@ describe("OAuth refresh", () => {
       portalAccepting(new Set([NEW_ACCESS]), events)
       oauthServer(forms, [], [rotated, rotated])
       // One message per call: concurrent update() calls would otherwise share calls; this test is about 6 calls.
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, chunkSize: 1 })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, chunkSize: 1 })
       const edited = yield* Effect.all(
         [1, 2, 3, 4, 5, 6].map((n) => editor.update(request(n))),
         { concurrency: "unbounded" }
@@ -128,7 +128,7 @@ describe("OAuth refresh", () => {
       const valid = new Set([NEW_ACCESS])
       portalAccepting(valid, events)
       oauthServer(forms, [], [rotated, third])
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
       yield* editor.update(request(1))
       valid.clear()
       valid.add(third.access_token)
@@ -149,7 +149,7 @@ describe("OAuth refresh", () => {
         const failing = { now: true }
         portalAccepting(new Set([NEW_ACCESS]), events)
         oauthServer(forms, [], [rotated])
-        const editor = yield* Bitrix24MessageEditor.make(settings(), {
+        const editor = yield* Bitrix24.make(settings(), {
           retry: { maxAttempts: 1 },
           tokenStore: recordingStore(events, failing)
         })
@@ -184,7 +184,7 @@ describe("OAuth refresh", () => {
         const other = nock("https://oauth.bitrix24.tech")
           .post(TOKEN_PATH)
           .reply(200, { access_token: "access-token-0003-ffff", refresh_token: "refresh-token-0003-gggg" })
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+        const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
         yield* editor.update(request(1))
         valid.clear()
         valid.add("access-token-0003-ffff")
@@ -197,7 +197,7 @@ describe("OAuth refresh", () => {
     Effect.gen(function* () {
       const events: Array<string> = []
       portalAccepting(new Set(["stored-access-token"]), events)
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
         Effect.provide(
           TokenStore.layerMemory({
             accessToken: Redacted.make("stored-access-token"),
@@ -227,7 +227,7 @@ describe("OAuth refresh", () => {
           )
           return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
       const edited = yield* editor.update(request(1))
       assert.strictEqual(edited.ids.externalMessageId, "m-1")
       assert.isTrue(oauth.isDone())
@@ -255,7 +255,7 @@ describe("OAuth refresh", () => {
           forms.push(new URLSearchParams(await req.text()))
           return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: { maxAttempts: 1 },
         tokenStore: recordingStore(events)
       })
@@ -289,7 +289,7 @@ describe("OAuth refresh", () => {
           server_endpoint: false,
           client_endpoint: {}
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: { maxAttempts: 1 },
         tokenStore: recordingStore(events)
       })
@@ -305,7 +305,7 @@ describe("OAuth refresh", () => {
       nock(OAUTH)
         .post(TOKEN_PATH)
         .reply(200, { ...rotated, error: "", status: "L" })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: { maxAttempts: 1 },
         tokenStore: recordingStore(events)
       })
@@ -337,7 +337,7 @@ describe("OAuth refresh", () => {
           )
           return [400, { error: "invalid_grant", error_description: "Invalid grant" }]
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
       const edited = yield* editor.update(request(1))
       assert.strictEqual(edited.ids.externalMessageId, "m-1")
       assert.deepStrictEqual(
@@ -382,7 +382,7 @@ describe("OAuth refresh", () => {
         const events: Array<string> = []
         portal(events, new Set([ACCESS]), new Set())
         const store = TokenStore.makeMemory(stale)
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
         yield* editor.update(request(1))
         assert.deepStrictEqual(events, ["call:stale-stored-access", `call:${ACCESS}`])
         assert.strictEqual(yield* storedPair(store), `${ACCESS}:${REFRESH}`)
@@ -407,7 +407,7 @@ describe("OAuth refresh", () => {
               : [400, { error: "invalid_grant", error_description: "Invalid grant" }]
           })
         const store = TokenStore.makeMemory(stale)
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
         yield* editor.update(request(1))
         assert.deepStrictEqual(
           forms.map((form) => form.get("refresh_token")),
@@ -424,7 +424,7 @@ describe("OAuth refresh", () => {
           .post(UPDATE_PATH)
           .reply(500, { error: "INTERNAL_SERVER_ERROR", error_description: `odd: ${ACCESS} ${REFRESH}` })
         const store = TokenStore.makeMemory(stale)
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
         const error = yield* Effect.flip(editor.update(request(1)))
         const printed = [error.message, JSON.stringify(error.reason)].join(" ")
         assert.notInclude(printed, ACCESS)
@@ -440,7 +440,7 @@ describe("OAuth refresh", () => {
           accessToken: Redacted.make(ACCESS),
           refreshToken: Redacted.make(REFRESH)
         })
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
+        const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 }, tokenStore: store })
         const error = yield* Effect.flip(editor.update(request(1)))
         assert.strictEqual(error.reason._tag, "Unauthorized")
         assert.include(error.message, "authorize the application again")
@@ -454,7 +454,7 @@ describe("OAuth refresh", () => {
       const events: Array<string> = []
       portalAccepting(new Set([ACCESS]), events)
       const oauth = nock(OAUTH).post(TOKEN_PATH).reply(200, rotated)
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
       yield* editor.update(request(1))
       yield* editor.update(request(2))
       assert.deepStrictEqual(events, [`call:${ACCESS}`, `call:${ACCESS}`])
@@ -516,7 +516,7 @@ describe("TokenStore", () => {
           return success((await bodyOf(req)).MESSAGES.map((item) => okItem(item)))
         })
       nock(OAUTH).post(TOKEN_PATH).reply(200, rotated)
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } }).pipe(
         Effect.provide(Layer.mergeAll(TokenStore.layerFile(path)))
       )
       yield* editor.update(request(1))

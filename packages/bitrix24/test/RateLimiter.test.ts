@@ -1,5 +1,5 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, RateLimiter } from "@reword/bitrix24"
 import { Clock, Deferred, Duration, Effect, Fiber, Result } from "effect"
 import { TestClock } from "effect/testing"
 import nock from "nock"
@@ -185,7 +185,7 @@ describe("RateLimiter options", () => {
   it.effect("an editor given a bad rateLimit fails with a ConfigError, not a defect", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        Bitrix24MessageEditor.make(settings(), { rateLimit: { bucket: { drainPerSecond: 0, capacity: 50 } } })
+        Bitrix24.make(settings(), { rateLimit: { bucket: { drainPerSecond: 0, capacity: 50 } } })
       )
       assert.strictEqual(error._tag, "ConfigError")
       assert.include(error.message, "drainPerSecond")
@@ -274,7 +274,7 @@ describe("RateLimiter operating time", () => {
             { operating: 479, finish: 1000, operating_reset_at: 1045 }
           )
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: { maxAttempts: 1, maxElapsed: "10 seconds" }
       })
       yield* editor.update(request(1))
@@ -301,7 +301,7 @@ describe("RateLimiter operating time", () => {
             { operating: 479, finish: 1000, operating_reset_at: 1045 }
           )
         })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
       yield* editor.update(request(1))
       assert.strictEqual(calls, 1)
       const second = yield* Effect.forkChild(editor.update(request(2)))
@@ -324,7 +324,7 @@ describe("RateLimiter operating time", () => {
             { operating: 479, finish: 1000, operating_reset_at: 1045 }
           )
         )
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         retry: { maxAttempts: 1 },
         onOperatingLimit: "fail"
       })
@@ -349,8 +349,8 @@ describe("RateLimiter operating time", () => {
           return success((await bodyOf(req)).MESSAGES.map((item) => okItem(item)))
         })
       const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 1 } })
-      const a = yield* Bitrix24MessageEditor.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
-      const b = yield* Bitrix24MessageEditor.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
+      const a = yield* Bitrix24.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
+      const b = yield* Bitrix24.make(settings(), { rateLimiter: limiter, retry: { maxAttempts: 1 } })
       yield* a.update(request(1))
       const second = yield* Effect.forkChild(b.update(request(2)))
       yield* TestClock.adjust(0)

@@ -5,7 +5,7 @@
  * `OPERATION_TIME_LIMIT`.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, ServerTime } from "@reword/bitrix24"
+import { Bitrix24, ServerTime } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect, Result } from "effect"
 import * as fc from "fast-check"
@@ -109,7 +109,7 @@ describe("the sandbox's server time per message, and the editor's chunks", () =>
         bucket: false,
         operatingLimit: { costPerCall: 0.05, costPerMessage: 0.01 }
       })
-      const editor = yield* Bitrix24MessageEditor.make(sandbox.settings, { chunkSize: 40 })
+      const editor = yield* Bitrix24.make(sandbox.settings, { chunkSize: 40 })
       const answer = yield* editor.client.updateMessages({
         messages: edits(40).map((edit) => ({
           user: { id: edit.ids.externalAuthorId },
@@ -125,7 +125,7 @@ describe("the sandbox's server time per message, and the editor's chunks", () =>
   it.live("without a chunkSize, the editor carries 20 first, then 50 when messages are cheap", () =>
     Effect.gen(function* () {
       const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: false })
-      const editor = yield* Bitrix24MessageEditor.make(sandbox.settings, { concurrency: 1 })
+      const editor = yield* Bitrix24.make(sandbox.settings, { concurrency: 1 })
       const outcomes = yield* editor.updateMany(edits(170))
       assert.isTrue(outcomes.every(Result.isSuccess))
       const sizes = chunks(sandbox)
@@ -146,14 +146,14 @@ describe("the sandbox's server time per message, and the editor's chunks", () =>
         bucket: false,
         operatingLimit: { costPerCall: 0.1, costPerMessage: 0.9, limitSeconds: 10_000 }
       })
-      const editor = yield* Bitrix24MessageEditor.make(sandbox.settings, { concurrency: 1 })
+      const editor = yield* Bitrix24.make(sandbox.settings, { concurrency: 1 })
       const outcomes = yield* editor.updateMany(edits(100))
       assert.isTrue(outcomes.every(Result.isSuccess))
       // 17, 17 and 16 first (50 at most 20 a call); the answers fit 0.1 s a call and 0.9 s a message: 16 a call,
       // so the next 50 go in 4 calls.
       assert.deepStrictEqual(chunks(sandbox), [17, 17, 16, 13, 13, 12, 12])
       // A shorter transport timeout, smaller calls: 4 s a call holds 4.
-      const quick = yield* Bitrix24MessageEditor.make(sandbox.settings, {
+      const quick = yield* Bitrix24.make(sandbox.settings, {
         concurrency: 1,
         transport: { timeout: "8 seconds" }
       })
@@ -176,7 +176,7 @@ describe("the sandbox's server time per message, and the editor's chunks", () =>
           bucket: false,
           operatingLimit: { limitSeconds: 10, costPerCall: 0.05, costPerMessage: 0.1 }
         })
-        const editor = yield* Bitrix24MessageEditor.make(sandbox.settings, {
+        const editor = yield* Bitrix24.make(sandbox.settings, {
           concurrency: 4,
           onOperatingLimit: "fail",
           retry: { maxAttempts: 1 },
@@ -204,7 +204,7 @@ describe("the sandbox's server time per message, and the editor's chunks", () =>
         bucket: false,
         operatingLimit: { limitSeconds: 1, costPerCall: 0, costPerMessage: 0.1 }
       })
-      const editor = yield* Bitrix24MessageEditor.make(sandbox.settings, { chunkSize: 20, retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(sandbox.settings, { chunkSize: 20, retry: { maxAttempts: 1 } })
       // One call of 20: 2 s, over the limit (the call that takes it over still runs); the next is refused.
       const first = yield* editor.updateMany(edits(20))
       assert.isTrue(first.every(Result.isSuccess))

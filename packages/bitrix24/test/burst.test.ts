@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, RateLimiter } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Array as Arr, Effect, Result } from "effect"
 import nock from "nock"
@@ -33,7 +33,7 @@ describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 
         const server = yield* Bitrix24Sandbox.scoped({ bucket: RateLimiter.presets.standard })
         // No rateLimit or rateLimiter option: the default limiter. A call waits for the bucket only within its
         // retry budget (maxElapsed): the last of 300 waits about 125 s, so the budget here is 180 s.
-        const editor = yield* Bitrix24MessageEditor.make(server.settings, {
+        const editor = yield* Bitrix24.make(server.settings, {
           retry: { maxAttempts: 1, maxElapsed: "180 seconds" },
           // One message per call: concurrent update() calls would otherwise share calls; this test is about 300 calls.
           chunkSize: 1

@@ -1,5 +1,5 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import type { EditError } from "@reword/core"
 import { Duration, Effect, Result } from "effect"
 import nock from "nock"
@@ -31,9 +31,9 @@ afterEach(() => {
 
 const once = { retry: { maxAttempts: 1 } } as const
 
-const failureOf = (options: Bitrix24MessageEditor.Options = once) =>
+const failureOf = (options: Bitrix24.Options = once) =>
   Effect.gen(function* () {
-    const editor = yield* Bitrix24MessageEditor.make(settings(), options)
+    const editor = yield* Bitrix24.make(settings(), options)
     const result = yield* Effect.result(editor.update(request(1)))
     if (Result.isSuccess(result)) throw new Error("expected a failure")
     return result.failure
@@ -125,7 +125,7 @@ describe("the error table", () => {
           .post(UPDATE_PATH)
           .reply(503, { error: "QUERY_LIMIT_EXCEEDED", error_description: "Too many requests" }, { "retry-after": "0" })
         echo()
-        const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: fastRetry })
+        const editor = yield* Bitrix24.make(settings(), { retry: fastRetry })
         const edited = yield* editor.update(request(1))
         assert.strictEqual(edited.ids.externalMessageId, "m-1")
       })
@@ -157,7 +157,7 @@ describe("the error table", () => {
         error: "OPERATION_TIME_LIMIT",
         error_description: "Method is blocked due to operation time limit."
       })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { ...once, onOperatingLimit: "fail" })
+      const editor = yield* Bitrix24.make(settings(), { ...once, onOperatingLimit: "fail" })
       yield* editor.update(request(1))
       const result = yield* Effect.result(editor.update(request(2)))
       assert.isTrue(Result.isFailure(result))
@@ -222,7 +222,7 @@ describe("old and new forms of line and provider errors", () => {
     it.live(`the old form (HTTP 200, SUCCESS: false, ${shape}) of NOT_ACTIVE_LINE is NotFound for the whole call`, () =>
       Effect.gen(function* () {
         nock(PORTAL).post(UPDATE_PATH).reply(200, { result, time: {} })
-        const editor = yield* Bitrix24MessageEditor.make(settings(), once)
+        const editor = yield* Bitrix24.make(settings(), once)
         const outcomes = yield* editor.updateMany([request(1), request(2)])
         for (const outcome of outcomes) {
           assert.isTrue(Result.isFailure(outcome))
@@ -301,7 +301,7 @@ describe("answers that are not what the portal documents", () => {
             okItem((await bodyOf(req)).MESSAGES[0] ?? { user: { id: "" }, message: { id: "" }, chat: { id: "" } })
           ])
         )
-      const editor = yield* Bitrix24MessageEditor.make(settings(), once)
+      const editor = yield* Bitrix24.make(settings(), once)
       const outcomes = yield* editor.updateMany([request(1), request(2)])
       assert.deepStrictEqual(
         outcomes.map((outcome) => (Result.isFailure(outcome) ? outcome.failure.reason._tag : "ok")),

@@ -2,7 +2,7 @@
  * A portal and an OAuth server as a `fetch` function (the transport's `fetch`
  * option): no socket, no nock, each answer computed from the request.
  */
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Effect } from "effect"
 import { type RequestBody, settings } from "./helpers.ts"
 
@@ -34,8 +34,8 @@ export const bodyJson = (seen: Seen): RequestBody => JSON.parse(seen.text) as Re
 export const formOf = (seen: Seen): URLSearchParams => new URLSearchParams(seen.text)
 
 /** An editor on the fake servers, no retries unless asked. */
-export const editorOn = (handler: Handler, options: Bitrix24MessageEditor.Options = {}, seen: Array<Seen> = []) =>
-  Bitrix24MessageEditor.make(settings(), {
+export const editorOn = (handler: Handler, options: Bitrix24.Options = {}, seen: Array<Seen> = []) =>
+  Bitrix24.make(settings(), {
     retry: { maxAttempts: 1 },
     ...options,
     transport: { ...options.transport, fetch: fakeFetch(handler, seen) }

@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, RateLimiter, TokenStore } from "@reword/bitrix24"
+import { Bitrix24, RateLimiter, TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Array as Arr, Effect, Option, Redacted, Result } from "effect"
 import nock from "nock"
@@ -36,7 +36,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
   it.live("sends a message, edits it, and the portal holds the new text", () =>
     Effect.gen(function* () {
       const server = yield* Bitrix24Sandbox.scoped()
-      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(server.settings, { retry: { maxAttempts: 1 } })
       const sent = yield* editor.client.sendMessages({
         messages: [
           { user: { id: "user-1", name: "Ann" }, message: { id: "m-1", text: "Meet at 11" }, chat: { id: "chat-1" } }
@@ -58,7 +58,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
   it.live("updateMany edits many messages in one call, and a failed item leaves its neighbours edited", () =>
     Effect.gen(function* () {
       const server = yield* Bitrix24Sandbox.scoped()
-      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(server.settings, { retry: { maxAttempts: 1 } })
       yield* editor.client.sendMessages({
         messages: Arr.map([1, 2, 3] as const, (n) => ({
           user: { id: "user-1" },
@@ -83,7 +83,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
   it.live("a failed item inside SUCCESS: true comes back as that message's own error", () =>
     Effect.gen(function* () {
       const server = yield* Bitrix24Sandbox.scoped()
-      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(server.settings, { retry: { maxAttempts: 1 } })
       const response = yield* editor.client.updateMessages({
         messages: [
           { user: { id: "u" }, message: { id: "a", text: "fine" }, chat: { id: "c" } },
@@ -105,7 +105,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
         const bucket = { drainPerSecond: 1000, capacity: 1000 }
         const server = yield* Bitrix24Sandbox.scoped({ bucket })
         const { store, saved } = countingStore()
-        const editor = yield* Bitrix24MessageEditor.make(server.settings, {
+        const editor = yield* Bitrix24.make(server.settings, {
           retry: { maxAttempts: 1 },
           // One message per call: concurrent update() calls would otherwise share calls; this test is about 100 calls.
           chunkSize: 1,
@@ -159,7 +159,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
   it.live("an inactive line is NotFound over real HTTP, for the whole call", () =>
     Effect.gen(function* () {
       const server = yield* Bitrix24Sandbox.scoped()
-      const editor = yield* Bitrix24MessageEditor.make(server.settings, { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(server.settings, { retry: { maxAttempts: 1 } })
       const result = yield* Effect.result(editor.updateFor({ line: 999 }).update(request(1)))
       assert.isTrue(Result.isFailure(result) && result.failure.reason._tag === "NotFound")
     }).pipe(Effect.scoped)
@@ -168,7 +168,7 @@ describe("over real HTTP against the Bitrix24 sandbox", () => {
   const bucket = { drainPerSecond: 20, capacity: 5 }
   const burstOf = (server: Bitrix24Sandbox.Sandbox, limiter: RateLimiter.Service) =>
     Effect.gen(function* () {
-      const editor = yield* Bitrix24MessageEditor.make(server.settings, {
+      const editor = yield* Bitrix24.make(server.settings, {
         retry: { maxAttempts: 1 },
         // One message per call: concurrent update() calls would otherwise share calls; this test is about 20 calls.
         chunkSize: 1,

@@ -1,5 +1,5 @@
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, RateLimiter } from "@reword/bitrix24"
 import { Metrics } from "@reword/core"
 import { Clock, Duration, Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
@@ -85,7 +85,7 @@ describe("Bitrix24 metrics", () => {
       // The portal said OPERATION_TIME_LIMIT for this method a moment ago: blocked for 10 s.
       yield* limiter.block(new URL(PORTAL).origin, "imconnector.update.messages")
       // One message per call: the call leaves at once, without waiting for others to share it.
-      const editor = yield* Bitrix24MessageEditor.make(settings(), {
+      const editor = yield* Bitrix24.make(settings(), {
         rateLimiter: limiter,
         chunkSize: 1,
         retry: { maxAttempts: 1 }
@@ -105,13 +105,13 @@ describe("Bitrix24 metrics", () => {
       nock(OAUTH)
         .post(TOKEN_PATH)
         .reply(200, { access_token: NEW_ACCESS, refresh_token: NEW_REFRESH, expires_in: 3600 })
-      const editor = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const editor = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
       yield* editor.update(request(1))
       assert.strictEqual(yield* refreshes("refreshed"), 1)
 
       // Another session whose refresh token the OAuth server refuses.
       nock(OAUTH).post(TOKEN_PATH).reply(400, { error: "invalid_grant", error_description: "refresh token expired" })
-      const refused = yield* Bitrix24MessageEditor.make(settings(), { retry: { maxAttempts: 1 } })
+      const refused = yield* Bitrix24.make(settings(), { retry: { maxAttempts: 1 } })
       const failure = yield* Effect.flip(refused.update(request(2)))
       assert.strictEqual(failure.reason._tag, "Unauthorized")
       assert.strictEqual(yield* refreshes("Unauthorized"), 1)

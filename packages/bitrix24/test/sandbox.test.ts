@@ -9,7 +9,7 @@
  */
 import { inspect } from "node:util"
 import { afterAll, assert, beforeAll, describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Bitrix24, Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { type EditError, type EditRequest, MessageEditor, Provider } from "@reword/core"
 import { createEditor } from "@reword/core/promise"
@@ -108,9 +108,9 @@ const edit = (n: number | string, text: string, chat = "chat-1") => ({
   text
 })
 
-const editorOf = (sandbox: Bitrix24Sandbox.Sandbox, options: Bitrix24MessageEditor.Options = {}) =>
+const editorOf = (sandbox: Bitrix24Sandbox.Sandbox, options: Bitrix24.Options = {}) =>
   Effect.orDie(
-    Bitrix24MessageEditor.make(sandbox.settings, {
+    Bitrix24.make(sandbox.settings, {
       retry: { maxAttempts: 1 },
       // Short enough for the hang cases, long enough for a loaded machine.
       transport: { timeout: "2 seconds" },
@@ -611,7 +611,7 @@ describe("OAuth", () => {
 
         // An app with no valid token at all is Unauthorized (invalid_token), and does not refresh.
         const stranger = yield* Effect.orDie(
-          Bitrix24MessageEditor.make(
+          Bitrix24.make(
             { ...sandbox.settings, accessToken: Redacted.make("access-of-another-portal") },
             { retry: { maxAttempts: 1 } }
           )

@@ -74,10 +74,10 @@ describe("a token store under a deadline (item 4)", () => {
   it.live("a load that never resolves at start fails the editor's construction at the deadline", () =>
     Effect.gen(function* () {
       const store: TokenStore.PromiseStore = { load: () => never(), save: async () => {} }
-      const { Bitrix24MessageEditor } = yield* Effect.promise(() => import("@reword/bitrix24"))
+      const { Bitrix24 } = yield* Effect.promise(() => import("@reword/bitrix24"))
       const { settings } = yield* Effect.promise(() => import("./helpers.ts"))
       const error = yield* Effect.flip(
-        Bitrix24MessageEditor.make(settings(), {
+        Bitrix24.make(settings(), {
           tokenStore: store,
           tokenStoreTimeout: "100 millis",
           transport: { fetch: fakeFetch(rotatingPortal) }
@@ -91,9 +91,9 @@ describe("a token store under a deadline (item 4)", () => {
     "tokenStoreTimeout %s is a configuration error naming the field",
     (timeout) =>
       Effect.gen(function* () {
-        const { Bitrix24MessageEditor } = yield* Effect.promise(() => import("@reword/bitrix24"))
+        const { Bitrix24 } = yield* Effect.promise(() => import("@reword/bitrix24"))
         const { settings } = yield* Effect.promise(() => import("./helpers.ts"))
-        const error = yield* Effect.flip(Bitrix24MessageEditor.make(settings(), { tokenStoreTimeout: timeout }))
+        const error = yield* Effect.flip(Bitrix24.make(settings(), { tokenStoreTimeout: timeout }))
         assert.include(String(error), "tokenStoreTimeout")
       })
   )

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, type RateLimiter } from "@reword/bitrix24"
+import { Bitrix24, type Bitrix24MessageEditor, type RateLimiter } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -167,7 +167,7 @@ describe.each(Databases.all)(
         const editors: Array<Bitrix24MessageEditor.Service> = []
         for (let n = 0; n < 2; n++) {
           const rateLimiter: RateLimiter.Service = yield* open({ bucket: portalBucket, headroom: 2 })
-          editors.push(yield* Bitrix24MessageEditor.make(sandbox.settings, { rateLimiter, retry: { maxAttempts: 1 } }))
+          editors.push(yield* Bitrix24.make(sandbox.settings, { rateLimiter, retry: { maxAttempts: 1 } }))
         }
         const seeded = []
         for (let n = 0; n < 60; n++) seeded.push(yield* Effect.promise(() => sandbox.seedMessage(`m${n} v0`)))

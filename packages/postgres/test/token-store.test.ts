@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Bitrix24MessageEditor, type TokenStore } from "@reword/bitrix24"
+import { Bitrix24, type Bitrix24MessageEditor, type TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -173,7 +173,7 @@ describe.skipIf(server === undefined)("PgTokenStore's refresh lock (PostgreSQL s
       const editors: Array<Bitrix24MessageEditor.Service> = []
       for (let n = 0; n < 2; n++) {
         const tokenStore = yield* place.open({ portal: sandbox.url, app: sandbox.clientId })
-        editors.push(yield* Bitrix24MessageEditor.make(sandbox.settings, { tokenStore, retry: { maxAttempts: 1 } }))
+        editors.push(yield* Bitrix24.make(sandbox.settings, { tokenStore, retry: { maxAttempts: 1 } }))
       }
       const ids = yield* Effect.promise(() => sandbox.seedMessage("v0"))
       for (let round = 1; round <= 3; round++) {

@@ -7,8 +7,10 @@
  *
  * @internal
  */
-import { Option, Schema } from "effect"
-import { type ResultItem, Time } from "../Bitrix24Schemas.ts"
+import type { EditError, HttpTransport } from "@reword/core"
+import { Effect, Option, Predicate, Schema } from "effect"
+import { type MessagesResponse, MessagesSuccess, type ResultItem, Time } from "../Bitrix24Schemas.ts"
+import { lowerKeys, malformedResult, oldFormReason } from "./errors.ts"
 
 const decodeTime = Schema.decodeUnknownOption(Time)
 
@@ -125,4 +127,62 @@ export const readSuccess = (result: unknown, expected: number): ReadonlyArray<Re
     items.push(item)
   }
   return items
+}
+
+/**
+ * A successful REST answer: its `result` (not yet read) and `time`.
+ */
+export interface Answer {
+  readonly result: unknown
+  readonly time: Time | undefined
+  readonly response: HttpTransport.HttpResponse
+}
+
+/**
+ * The usual answer (JSON, a status under 300, `result` and no `error`): its
+ * `result` and `time`, read without a Schema walk; `undefined` for anything
+ * else, which `./errors.ts` (`refusal`) judges.
+ */
+export const readAnswer = (response: HttpTransport.HttpResponse): Answer | undefined => {
+  const envelope = response.isJson && response.status < 300 ? lowerKeys(response.json) : undefined
+  if (envelope === undefined || !("result" in envelope)) return undefined
+  const code = envelope.error
+  if (Predicate.isString(code) && code.length > 0) return undefined
+  return { result: envelope.result, time: readTime(envelope.time), response }
+}
+
+const decodeSuccess = Schema.decodeUnknownEffect(MessagesSuccess)
+
+/**
+ * Reads the `result` of a message method: the old refusal form (HTTP 200,
+ * `SUCCESS: false`) becomes the call's reason; otherwise one item per message.
+ */
+export const readMessages = (
+  answer: Answer,
+  expected: number
+): Effect.Effect<MessagesResponse, EditError.EditErrorReason> => {
+  const { result, response } = answer
+  // The usual answer, read without a Schema walk; Schema judges every other.
+  const items = readSuccess(result, expected)
+  if (items !== undefined) return Effect.succeed({ items, time: answer.time })
+  const refused = oldFormReason(result, response)
+  if (refused !== undefined) return Effect.fail(refused)
+  return decodeSuccess(result, { onExcessProperty: "ignore" }).pipe(
+    Effect.mapError((error) =>
+      malformedResult(
+        response,
+        `the portal's result is not the documented { SUCCESS, DATA: { RESULT } } (${error.message})`
+      )
+    ),
+    Effect.flatMap((decoded) =>
+      decoded.DATA.RESULT.length === expected
+        ? Effect.succeed({ items: decoded.DATA.RESULT, time: answer.time })
+        : Effect.fail(
+            malformedResult(
+              response,
+              `the portal answered ${decoded.DATA.RESULT.length} result items for ${expected} messages`
+            )
+          )
+    )
+  )
 }

@@ -1,20 +1,16 @@
 /**
- * The ONE place where Bitrix24's error codes become neutral reasons. The
- * README's error table is this table; `codes` is exported so a test can walk
- * every row.
+ * The ONE place where Bitrix24's answers become neutral reasons: an error
+ * answer (new form, old `SUCCESS: false` form, a proxy's page), a failed
+ * result item, an answer that cannot be read. The README's error table is
+ * this table; `codes` is exported so a test can walk every row.
  */
 import { EditError, HttpFailure, HttpTransport, Untrusted } from "@reword/core"
-import { type Duration, Predicate } from "effect"
+import { Clock, type Duration, Effect, Predicate } from "effect"
 
 type Reason = EditError.EditErrorReason
 
 /** What the portal (or the OAuth server) said about a failure. */
-export interface Detail {
-  readonly status?: number | undefined
-  readonly code?: string | undefined
-  readonly description?: string | undefined
-  readonly body?: string | undefined
-}
+export type Detail = EditError.Detail
 
 /** What the caller knows beyond the answer: when a rate limit ends. */
 export interface Context {
@@ -402,3 +398,121 @@ const textOf = (error: unknown): string => {
     .map((part) => Untrusted.clip(part.trim(), 300))
     .join(": ")
 }
+
+/** A record's first entries (bounded) under lower-case keys; never throws. */
+export const lowerKeys = (value: unknown): Record<string, unknown> | undefined => {
+  if (!Untrusted.isRecord(value)) return undefined
+  const record: Record<string, unknown> = {}
+  for (const [key, inner] of Untrusted.entries(value)) {
+    const lower = key.toLowerCase()
+    if (!(lower in record)) record[lower] = inner
+  }
+  return record
+}
+
+/** The first non-blank text (or number) under one of `keys`, cut to a field's length. */
+const firstText = (record: unknown, keys: ReadonlyArray<string>): string | undefined => {
+  const text = Untrusted.firstString(record, keys)
+  return text === undefined ? undefined : Untrusted.clip(text)
+}
+
+/**
+ * The code and text of an old-form refusal: HTTP 200 with `result.SUCCESS`
+ * false and the code beside it, in whichever of the shapes older servers used
+ * (`ERROR_CODE`/`ERROR_MESSAGE`, `ERROR: {CODE, MESSAGE}`, `ERRORS: [{code,
+ * message}]` or texts, `error`/`error_description`).
+ */
+const oldFormFields = (result: unknown): HttpFailure.ErrorFields => {
+  const record = lowerKeys(result)
+  const error = lowerKeys(record?.error)
+  const errors = record?.errors
+  const list: ReadonlyArray<unknown> = Array.isArray(errors)
+    ? Untrusted.entries(errors, 50).map(([, value]) => value)
+    : Predicate.isObject(errors)
+      ? Untrusted.entries(errors, 50).map(([key, value]) =>
+          Predicate.isString(value) && /^[A-Z_]+$/.test(key) ? { code: key, message: value } : value
+        )
+      : []
+  const entries = list.map((entry) => (Predicate.isString(entry) ? { message: entry } : (lowerKeys(entry) ?? {})))
+  const code =
+    firstText(record, ["error_code", "code"]) ??
+    (Predicate.isString(record?.error) && record.error.trim().length > 0 ? Untrusted.clip(record.error) : undefined) ??
+    firstText(error, ["code", "error_code"]) ??
+    entries.map((entry) => firstText(entry, ["code", "error_code"])).find(Predicate.isNotUndefined)
+  const texts = entries
+    .map((entry) => firstText(entry, ["message", "error_message", "text"]))
+    .filter(Predicate.isNotUndefined)
+  const description =
+    firstText(record, ["error_description", "error_message", "message"]) ??
+    firstText(error, ["message", "error_message", "description"]) ??
+    (texts.length > 0 ? Untrusted.clip(texts.join("; ")) : undefined)
+  return {
+    ...(code === undefined ? {} : { code }),
+    ...(description === undefined ? {} : { description })
+  }
+}
+
+/**
+ * The reason of an old-form refusal (`result.SUCCESS` false), or `undefined`
+ * when `result` is not one.
+ */
+export const oldFormReason = (result: unknown, response: HttpTransport.HttpResponse): Reason | undefined =>
+  lowerKeys(result)?.success === false
+    ? reasonOfCode({ status: response.status, ...oldFormFields(result), ...HttpTransport.optionalBody(response.text) })
+    : undefined
+
+/** A `result` that is not what the message methods answer. */
+export const malformedResult = (response: HttpTransport.HttpResponse, description: string): Reason =>
+  new EditError.MalformedResponse({
+    status: response.status,
+    description,
+    ...HttpTransport.optionalBody(response.text)
+  })
+
+/** Whatever an answer holds, reading it never escapes as a defect: it is this call's `MalformedResponse`. */
+export const guarded = <A>(
+  read: () => Effect.Effect<A, Reason>,
+  response: HttpTransport.HttpResponse | undefined
+): Effect.Effect<A, Reason> =>
+  Effect.catchDefect(Effect.suspend(read), () =>
+    Effect.fail(
+      new EditError.MalformedResponse({
+        ...(response === undefined ? {} : { status: response.status }),
+        description: "the answer could not be read (its shape is beyond what reword reads)"
+      })
+    )
+  )
+
+/**
+ * The reason of an answer that is not a success (the usual one is read by
+ * `./answers.ts`): an `error` code (with what the caller knows of it from
+ * `contextOf`: the rate limiter's view), a status of 300 or more, a body that
+ * is not JSON or has neither `result` nor `error`.
+ */
+export const refusal = (
+  response: HttpTransport.HttpResponse,
+  contextOf: (code: string, now: number) => Effect.Effect<Context>
+): Effect.Effect<never, Reason> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    if (!response.isJson) {
+      if (response.status >= 200 && response.status < 300) {
+        return Effect.fail(
+          malformedResult(
+            response,
+            response.text.length === 0 ? "the portal's answer is empty" : "the portal's answer is not JSON"
+          )
+        )
+      }
+      // A proxy's page in front of an overloaded portal: the status says it all.
+      return Effect.fail(reasonOf(response, HttpFailure.errorFields(response), now))
+    }
+    const envelope = lowerKeys(response.json)
+    const code = envelope === undefined ? undefined : envelope.error
+    if (Predicate.isString(code) && code.length > 0) {
+      const description = firstText(envelope, ["error_description"])
+      const fields = { code, ...(description === undefined ? {} : { description }) }
+      return Effect.flatMap(contextOf(code, now), (context) => Effect.fail(reasonOf(response, fields, now, context)))
+    }
+    if (response.status >= 300) return Effect.fail(reasonOf(response, HttpFailure.errorFields(response), now))
+    return Effect.fail(malformedResult(response, "the portal's answer has neither result nor error"))
+  })

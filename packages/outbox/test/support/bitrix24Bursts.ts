@@ -7,7 +7,7 @@
  * the newest text of every message. Shared by a quick run in `pnpm test` and
  * many seeds in `pnpm test:slow`.
  */
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { type Duration, Effect } from "effect"
 import * as fc from "fast-check"
@@ -97,7 +97,7 @@ export const run = (testCase: Case): Promise<boolean> =>
       const sandbox = yield* Bitrix24Sandbox.scoped({ bucket: BUCKET })
       const network = slowNetwork(seeded(testCase.seed), testCase.slowShare)
       const editor = yield* Effect.orDie(
-        Bitrix24MessageEditor.make(sandbox.settings, {
+        Bitrix24.make(sandbox.settings, {
           retry: { maxAttempts: 1 },
           transport: { timeout: TIMEOUT_MS, fetch: network.fetch },
           rateLimit: { bucket: BUCKET },

@@ -9,7 +9,7 @@
  */
 import { createInterface } from "node:readline"
 import { PgClient } from "@effect/sql-pg"
-import { Bitrix24MessageEditor } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Effect, Layer, Redacted } from "effect"
 import * as PgRateLimiter from "../../src/PgRateLimiter.ts"
 import * as PgTokenStore from "../../src/PgTokenStore.ts"
@@ -67,7 +67,7 @@ const program = Effect.gen(function* () {
     PgRateLimiter.make({ bucket: args.bucket, headroom: args.headroom, table: args.bucketTable }),
     context
   )
-  const editor = yield* Bitrix24MessageEditor.make(
+  const editor = yield* Bitrix24.make(
     {
       portalUrl: new URL(args.settings.portalUrl),
       accessToken: Redacted.make(args.settings.accessToken),
