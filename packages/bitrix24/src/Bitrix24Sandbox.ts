@@ -36,80 +36,22 @@ import { SandboxServer } from "@reword/core/sandbox"
 import { Context, Duration, type Effect, Layer, Redacted, type Scope } from "effect"
 import type * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bucket from "./internal/sandbox/bucket.ts"
+import type { Line, Message, User } from "./internal/sandbox/model.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
 import * as Portal from "./internal/sandbox/portal.ts"
 import * as Tokens from "./internal/sandbox/tokens.ts"
 import { type Bucket as BucketShape, type Preset, presets } from "./RateLimiter.ts"
 
-/**
- * An open line as the sandbox holds it: a connector, a line id, and whether
- * the connector is active on it (message methods on an inactive or unknown
- * line are answered `400 NOT_ACTIVE_LINE`).
- *
- * @since 0.1.0
- */
-export interface Line {
-  readonly connector: string
-  readonly line: number
-  readonly active: boolean
-}
-
-/**
- * A Bitrix24 user a connector created for an external author, the first
- * time a message method named them.
- *
- * @since 0.1.0
- */
-export interface User {
-  /** Bitrix24's id (answered as a number by the call that created the user, as a string afterwards). */
-  readonly id: number
-  readonly connector: string
-  /** The external system's user id (`MESSAGES[i].user.id`). */
-  readonly externalId: string
-  readonly name: string | undefined
-  readonly lastName: string | undefined
-}
-
-/**
- * A file of a message.
- *
- * @since 0.1.0
- */
-export interface File {
-  readonly url: string
-  readonly name: string | undefined
-}
-
-/**
- * A message as the sandbox holds it, with every text it had.
- *
- * @since 0.1.0
- */
-export interface Message {
-  readonly connector: string
-  readonly line: number
-  /** The external chat id (`MESSAGES[i].chat.id`). */
-  readonly chatId: string
-  /** The external message id (`MESSAGES[i].message.id`). */
-  readonly messageId: string
-  /** The external author id (`MESSAGES[i].user.id`). */
-  readonly authorId: string
-  /** The Bitrix24 user the author is. */
-  readonly userId: number
-  /** The text now (`undefined` when the last version had only files). */
-  readonly text: string | undefined
-  readonly files: ReadonlyArray<File>
-  /** When it was sent, Unix seconds (`message.date`, or the time it arrived). */
-  readonly date: number
-  /** When it was last edited, Unix seconds; `undefined` until its first edit. */
-  readonly editedAt: number | undefined
-  /** Whether `imconnector.delete.messages` deleted it. */
-  readonly deleted: boolean
-  /** The open line session and Bitrix24 chat the message went into. */
-  readonly session: { readonly id: number; readonly chatId: number }
-  /** Every text it had, oldest first (the first is the text sent). */
-  readonly history: ReadonlyArray<string | undefined>
-}
+export type {
+  /** A file of a message. */
+  File,
+  /** An open line as the sandbox holds it. */
+  Line,
+  /** A message as the sandbox holds it, with every text it had. */
+  Message,
+  /** A Bitrix24 user a connector created for an external author. */
+  User
+} from "./internal/sandbox/model.ts"
 
 /**
  * An access and refresh token pair.
@@ -358,17 +300,6 @@ const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
   }
 }
 
-/** An answer the emulator could not give is the portal's own 500. */
-const guarded =
-  (handler: SandboxServer.Handler): SandboxServer.Handler =>
-  async (request) => {
-    try {
-      return await handler(request)
-    } catch (error) {
-      return Portal.failure(500, "INTERNAL_SERVER_ERROR", `Internal server error: ${String(error)}`)
-    }
-  }
-
 /**
  * Starts a sandbox on 127.0.0.1. Rejects when an option is unusable (a token
  * with spaces, a line that is not a positive integer, a bucket that does not
@@ -430,10 +361,12 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     takeTime
   })
   portal.setLine(connector, line, true)
-  const server = await SandboxServer.start(guarded(portal.handler), {
+  const { server, stop } = await SandboxServer.host(portal.handler, {
     port: options.port,
     logLimit: options.logLimit,
-    maxBodyBytes: options.maxBodyBytes
+    maxBodyBytes: options.maxBodyBytes,
+    // An answer the emulator could not give is the portal's own 500.
+    internalError: (message) => Portal.failure(500, "INTERNAL_SERVER_ERROR", message)
   })
   url = server.url
 
@@ -453,21 +386,12 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
   const message: Sandbox["message"] = (chatId, messageId, where = {}) =>
     portal.messages.get(portal.messageKey(where.connector ?? connector, where.line ?? line, chatId, messageId))
 
-  let seeded = 0
+  const seed = SandboxServer.makeSeeder()
   const seedMessage = async (
     text: string,
     ids: Partial<SandboxServer.RelayedIds> = {}
   ): Promise<SandboxServer.RelayedIds> => {
-    if (typeof text !== "string" || text.length === 0) throw new TypeError("text must be a non-empty string")
-    seeded += 1
-    const relayed = {
-      externalMessageId: ids.externalMessageId ?? `sandbox-message-${seeded}`,
-      externalChatId: ids.externalChatId ?? "sandbox-chat",
-      externalAuthorId: ids.externalAuthorId ?? "sandbox-author"
-    }
-    for (const [name, value] of Object.entries(relayed)) {
-      if (typeof value !== "string" || value.length === 0) throw new TypeError(`${name} must be a non-empty string`)
-    }
+    const relayed = seed(text, ids)
     const existing = message(relayed.externalChatId, relayed.externalMessageId)
     if (existing !== undefined && !existing.deleted) {
       throw new Error(`The sandbox already has message ${relayed.externalMessageId} in chat ${relayed.externalChatId}`)
@@ -483,12 +407,6 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
       date: Math.floor(Date.now() / 1000)
     })
     return relayed
-  }
-
-  let stopping: Promise<void> | undefined
-  const stop = (): Promise<void> => {
-    if (stopping === undefined) stopping = server.stop()
-    return stopping
   }
 
   return {

@@ -14,8 +14,8 @@
  * faults) is core's `SandboxServer`.
  */
 import type { SandboxServer } from "@reword/core/sandbox"
-import type { File, Line, Message, User } from "../../Bitrix24Sandbox.ts"
 import type * as Bucket from "./bucket.ts"
+import type { File, Line, Message, User } from "./model.ts"
 import type * as Operating from "./operating.ts"
 import { isEmpty, isRecord, listOf, lowerKeys, type Params, param, paramsOf, parseForm, textOf } from "./params.ts"
 import type * as Tokens from "./tokens.ts"
