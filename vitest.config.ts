@@ -16,7 +16,7 @@ const testTimeout = 30_000
 const slowByName = "**/*.slow.test.ts"
 export const slowListed = [
   // 300 updates against a portal enforcing Bitrix24's real default limit (2/s after a burst of 50),
-  // unscaled on purpose: at least (300 - 50) / 2 = 125 s. The scaled limits run in integration.test.ts.
+  // unscaled on purpose: at least (300 - 50) / 2 = 125 s. The scaled limits run in edit-over-http.test.ts.
   "packages/bitrix24/test/burst.test.ts"
 ]
 

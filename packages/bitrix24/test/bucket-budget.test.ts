@@ -6,8 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RateLimiter } from "@reword/bitrix24"
 import { Duration, Effect, Exit, Fiber, Result } from "effect"
-import { bodyJson, editorOn, json } from "./fakeServer.ts"
-import { okItem, request, success } from "./helpers.ts"
+import { okItem, request, success } from "./support/bitrix24.ts"
+import { bodyJson, editorOn, json } from "./support/fakeServer.ts"
 
 const BUDGET_MS = 300
 /** Scheduling slack on a loaded machine. */

@@ -22,7 +22,7 @@ const request = (n: number, text: string) => ({
  * Slow on purpose: about two minutes of real time. The sandbox here enforces
  * the real default limit (drains 2 requests/s, refuses above 50), unscaled, so
  * 300 requests cannot finish sooner than (300 - 50) / 2 = 125 s. Scaled-down
- * buckets are tested in integration.test.ts; this one shows the default
+ * buckets are tested in edit-over-http.test.ts; this one shows the default
  * limiter against the real numbers, over real HTTP.
  */
 describe("a burst of 300 updates against a portal enforcing 2/s with a burst of 50 (slow: ~2 minutes)", () => {

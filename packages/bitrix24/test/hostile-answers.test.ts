@@ -7,8 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { EditError } from "@reword/core"
 import { Effect, Exit, Result } from "effect"
 import fc from "fast-check"
-import { bodyJson, editorOn, formOf, type Handler, json } from "./fakeServer.ts"
-import { okItem, request, success, TOKEN_PATH } from "./helpers.ts"
+import { okItem, request, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { bodyJson, editorOn, formOf, type Handler, json } from "./support/fakeServer.ts"
 
 /** `{"<key>": {"<key>": ... "leaf" ...}}`, `depth` levels, as JSON text (built without recursion). */
 const nested = (depth: number, key = "error", leaf = '"deep"'): string =>

@@ -19,7 +19,7 @@ import {
   success,
   TOKEN_PATH,
   UPDATE_PATH
-} from "./helpers.ts"
+} from "./support/bitrix24.ts"
 
 beforeAll(() => {
   nock.disableNetConnect()

@@ -7,8 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { OAuth, TokenStore } from "@reword/bitrix24"
 import { Effect, Option, Redacted } from "effect"
 import fc from "fast-check"
-import { bodyJson, editorOn, type Handler, json, type Seen } from "./fakeServer.ts"
-import { OAUTH, okItem, request, SECRET, success, TOKEN_PATH } from "./helpers.ts"
+import { OAUTH, okItem, request, SECRET, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { bodyJson, editorOn, type Handler, json, type Seen } from "./support/fakeServer.ts"
 
 /**
  * A portal that takes only the access token the OAuth server issued last, and

@@ -8,8 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { TokenStore } from "@reword/bitrix24"
 import type { EditError } from "@reword/core"
 import { Cause, Effect, Redacted } from "effect"
-import { editorOn, type Handler, json } from "./fakeServer.ts"
-import { okItem, request, SECRET, success, TOKEN_PATH } from "./helpers.ts"
+import { okItem, request, SECRET, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { editorOn, type Handler, json } from "./support/fakeServer.ts"
 
 /** Secrets with characters that every encoding changes. */
 const STORED_ACCESS = "stored/access+token=0003&x"

@@ -8,8 +8,8 @@ import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { createEditor, isEditError } from "@reword/core/promise"
 import { Effect, Option, Redacted } from "effect"
 import { expectTypeOf } from "vitest"
-import { bodyJson, editorOn, fakeFetch, type Handler, json } from "./fakeServer.ts"
-import { ACCESS, NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./helpers.ts"
+import { ACCESS, NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { bodyJson, editorOn, fakeFetch, type Handler, json } from "./support/fakeServer.ts"
 
 /** A portal taking only NEW_ACCESS, and an OAuth server that rotates to NEW_ACCESS/NEW_REFRESH. */
 const rotatingPortal: Handler = (seen) => {
@@ -75,7 +75,7 @@ describe("a token store under a deadline (item 4)", () => {
     Effect.gen(function* () {
       const store: TokenStore.PromiseStore = { load: () => never(), save: async () => {} }
       const { Bitrix24 } = yield* Effect.promise(() => import("@reword/bitrix24"))
-      const { settings } = yield* Effect.promise(() => import("./helpers.ts"))
+      const { settings } = yield* Effect.promise(() => import("./support/bitrix24.ts"))
       const error = yield* Effect.flip(
         Bitrix24.make(settings(), {
           tokenStore: store,
@@ -92,7 +92,7 @@ describe("a token store under a deadline (item 4)", () => {
     (timeout) =>
       Effect.gen(function* () {
         const { Bitrix24 } = yield* Effect.promise(() => import("@reword/bitrix24"))
-        const { settings } = yield* Effect.promise(() => import("./helpers.ts"))
+        const { settings } = yield* Effect.promise(() => import("./support/bitrix24.ts"))
         const error = yield* Effect.flip(Bitrix24.make(settings(), { tokenStoreTimeout: timeout }))
         assert.include(String(error), "tokenStoreTimeout")
       })

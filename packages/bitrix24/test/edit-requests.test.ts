@@ -15,7 +15,7 @@ import {
   settings,
   success,
   UPDATE_PATH
-} from "./helpers.ts"
+} from "./support/bitrix24.ts"
 
 beforeAll(() => {
   nock.disableNetConnect()

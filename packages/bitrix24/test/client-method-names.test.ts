@@ -2,7 +2,7 @@ import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Bitrix24 } from "@reword/bitrix24"
 import { Effect } from "effect"
 import nock from "nock"
-import { PORTAL, settings } from "./helpers.ts"
+import { PORTAL, settings } from "./support/bitrix24.ts"
 
 beforeAll(() => {
   nock.disableNetConnect()

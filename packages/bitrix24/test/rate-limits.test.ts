@@ -3,7 +3,7 @@ import { Bitrix24, RateLimiter } from "@reword/bitrix24"
 import { Clock, Deferred, Duration, Effect, Fiber, Result } from "effect"
 import { TestClock } from "effect/testing"
 import nock from "nock"
-import { bodyOf, okItem, PORTAL, request, settings, success, UPDATE_PATH } from "./helpers.ts"
+import { bodyOf, okItem, PORTAL, request, settings, success, UPDATE_PATH } from "./support/bitrix24.ts"
 
 beforeAll(() => {
   nock.disableNetConnect()

@@ -20,7 +20,7 @@ import {
   success,
   TOKEN_PATH,
   UPDATE_PATH
-} from "./helpers.ts"
+} from "./support/bitrix24.ts"
 
 beforeAll(() => {
   nock.disableNetConnect()

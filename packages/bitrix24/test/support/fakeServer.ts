@@ -4,7 +4,7 @@
  */
 import { Bitrix24 } from "@reword/bitrix24"
 import { Effect } from "effect"
-import { type RequestBody, settings } from "./helpers.ts"
+import { type RequestBody, settings } from "./bitrix24.ts"
 
 export interface Seen {
   readonly url: URL
