@@ -9,7 +9,7 @@
  */
 import { EditError, HttpFailure, HttpTransport, OptionCheck, Provider, RetryPolicy, Telemetry } from "@reword/core"
 import { type Config, Duration, Effect, Option, Redacted, Result } from "effect"
-import type { MessagesInput, OnOperatingLimit, Target } from "../Bitrix24Client.ts"
+import type { Options as ClientOptions, MessagesInput, OnOperatingLimit, Target } from "../Bitrix24Client.ts"
 import type * as Bitrix24Config from "../Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse } from "../Bitrix24Schemas.ts"
 import * as OAuth from "../OAuth.ts"
@@ -249,16 +249,8 @@ export const make = (deps: Deps): Calls => {
   }
 }
 
-/** The options the calls are set up with (the client's; the editor's add to them). */
-export interface SetupOptions {
-  readonly transport?: HttpTransport.TransportOptions | undefined
-  readonly rateLimit?: RateLimiter.Options | undefined
-  readonly rateLimiter?: RateLimiter.Service | undefined
-  readonly onOperatingLimit?: OnOperatingLimit | undefined
-  readonly tokenStore?: TokenStore.Service | TokenStore.PromiseStore | undefined
-  readonly tokenStoreTimeout?: Duration.Input | undefined
-  readonly maxOperatingWait?: Duration.Input | undefined
-}
+/** The options the calls are set up with: the client's (the editor's hold them too). */
+export type SetupOptions = ClientOptions
 
 /**
  * The problems of the options only Bitrix24 understands, each naming its
