@@ -43,19 +43,40 @@ import * as Tokens from "./internal/sandbox/tokens.ts"
 import { type Bucket as BucketShape, type Preset, presets } from "./RateLimiter.ts"
 
 export type {
-  /** A file of a message. */
+  /**
+   * A file of a message.
+   *
+   * @category models
+   * @since 0.1.0
+   */
   File,
-  /** An open line as the sandbox holds it. */
+  /**
+   * An open line as the sandbox holds it.
+   *
+   * @category models
+   * @since 0.1.0
+   */
   Line,
-  /** A message as the sandbox holds it, with every text it had. */
+  /**
+   * A message as the sandbox holds it, with every text it had.
+   *
+   * @category models
+   * @since 0.1.0
+   */
   Message,
-  /** A Bitrix24 user a connector created for an external author. */
+  /**
+   * A Bitrix24 user a connector created for an external author.
+   *
+   * @category models
+   * @since 0.1.0
+   */
   User
 } from "./internal/sandbox/model.ts"
 
 /**
  * An access and refresh token pair.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface TokenPair {
@@ -66,6 +87,7 @@ export interface TokenPair {
 /**
  * A method's operating time, as an answer's `time` reports it.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface OperatingTime {
@@ -81,6 +103,7 @@ export interface OperatingTime {
  * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
  * `BITRIX24_*` settings, and the opt-in for plain HTTP to the loopback address.
  *
+ * @category models
  * @since 0.1.0
  */
 export type Environment = {
@@ -100,6 +123,7 @@ export type Environment = {
  * A running Bitrix24 sandbox: core's {@link SandboxServer.ProviderSandbox}
  * contract, plus the portal's lines, users, messages, tokens and limits.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Sandbox extends SandboxServer.ProviderSandbox {
@@ -179,6 +203,7 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
  * `windowSeconds`; each call counts as `costPerCall` seconds plus
  * `costPerMessage` for each message it carries (its `time.duration`).
  *
+ * @category models
  * @since 0.1.0
  */
 export interface OperatingLimit {
@@ -195,6 +220,7 @@ export interface OperatingLimit {
 /**
  * Options of a sandbox.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface Options {
@@ -260,6 +286,7 @@ export interface Options {
  * Core's fault constructors, for `sandbox.server.inject({ fault, times | share })`:
  * `status`, `retryAfter`, `html`, `malformedJson`, `empty`, `truncated`, `reset`, `hang`.
  *
+ * @category sandbox
  * @since 0.1.0
  */
 export const Faults: typeof SandboxServer.Faults = SandboxServer.Faults
@@ -314,6 +341,7 @@ const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
  * await sandbox.stop()
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const start = async (options: Options = {}): Promise<Sandbox> => {
@@ -478,6 +506,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
  * }).pipe(Effect.scoped)
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.Scope> = SandboxServer.scopedFrom(start)
@@ -485,6 +514,7 @@ export const scoped: (options?: Options) => Effect.Effect<Sandbox, never, Scope.
 /**
  * The sandbox as a service.
  *
+ * @category services
  * @since 0.1.0
  */
 export class Bitrix24Sandbox extends Context.Service<Bitrix24Sandbox, Sandbox>()("@reword/bitrix24/Bitrix24Sandbox") {}
@@ -504,6 +534,7 @@ export class Bitrix24Sandbox extends Context.Service<Bitrix24Sandbox, Sandbox>()
  * }).pipe(Effect.provide(Bitrix24Sandbox.layer()))
  * ```
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<Bitrix24Sandbox> => Layer.effect(Bitrix24Sandbox, scoped(options))

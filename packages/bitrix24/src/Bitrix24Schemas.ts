@@ -13,11 +13,13 @@ import { Schema } from "effect"
 /**
  * A string or a number, as PHP serialises ids.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const IdValue = Schema.Union([Schema.String, Schema.Number])
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type IdValue = typeof IdValue.Type
@@ -29,6 +31,7 @@ export type IdValue = typeof IdValue.Type
 /**
  * `MESSAGES[i].user`: the author as the external system knows them.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const User = Schema.Struct({
@@ -45,6 +48,7 @@ export const User = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type User = typeof User.Type
@@ -52,6 +56,7 @@ export type User = typeof User.Type
 /**
  * A file of a message, by URL.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const File = Schema.Struct({
@@ -60,6 +65,7 @@ export const File = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type File = typeof File.Type
@@ -67,6 +73,7 @@ export type File = typeof File.Type
 /**
  * `MESSAGES[i].message`: the message, by the external system's id.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const Message = Schema.Struct({
@@ -82,6 +89,7 @@ export const Message = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type Message = typeof Message.Type
@@ -89,6 +97,7 @@ export type Message = typeof Message.Type
 /**
  * `MESSAGES[i].chat`: the chat, by the external system's id.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const Chat = Schema.Struct({
@@ -98,6 +107,7 @@ export const Chat = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type Chat = typeof Chat.Type
@@ -106,11 +116,13 @@ export type Chat = typeof Chat.Type
  * One element of `MESSAGES` for `imconnector.send.messages` and
  * `imconnector.update.messages`.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const MessageItem = Schema.Struct({ user: User, message: Message, chat: Chat })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type MessageItem = typeof MessageItem.Type
@@ -118,6 +130,7 @@ export type MessageItem = typeof MessageItem.Type
 /**
  * One element of `MESSAGES` for `imconnector.delete.messages`: ids only.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const DeleteItem = Schema.Struct({
@@ -127,6 +140,7 @@ export const DeleteItem = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type DeleteItem = typeof DeleteItem.Type
@@ -136,6 +150,7 @@ export type DeleteItem = typeof DeleteItem.Type
  * Top-level keys are upper case; the portal lower-cases every key inside
  * `MESSAGES`, so they are written lower case here.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const MessagesRequest = <Item extends Schema.Top>(item: Item) =>
@@ -153,6 +168,7 @@ export const MessagesRequest = <Item extends Schema.Top>(item: Item) =>
  * The `time` object of every successful answer. `operating` and
  * `operating_reset_at` feed the operating-time tracking.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const Time = Schema.Struct({
@@ -169,6 +185,7 @@ export const Time = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type Time = typeof Time.Type
@@ -176,6 +193,7 @@ export type Time = typeof Time.Type
 /**
  * The session an item was routed to (send only).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const Session = Schema.Struct({
@@ -187,6 +205,7 @@ export const Session = Schema.Struct({
  * One element of `result.DATA.RESULT`: how one input message fared. Judge each
  * by its own `SUCCESS`: a failed item does not fail the call.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const ResultItem = Schema.Struct({
@@ -217,6 +236,7 @@ export const ResultItem = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type ResultItem = typeof ResultItem.Type
@@ -224,6 +244,7 @@ export type ResultItem = typeof ResultItem.Type
 /**
  * `result` of a successful call: `SUCCESS: true` and one item per input.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const MessagesSuccess = Schema.Struct({
@@ -235,6 +256,7 @@ export const MessagesSuccess = Schema.Struct({
  * `result` of a call that an older portal refused with HTTP 200 (`SUCCESS:
  * false`, the code somewhere beside it).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const MessagesFailure = Schema.Struct({ SUCCESS: Schema.Literal(false) })
@@ -243,6 +265,7 @@ export const MessagesFailure = Schema.Struct({ SUCCESS: Schema.Literal(false) })
  * The envelope of an answer: `result` and `time`, or `error` and
  * `error_description` (older servers add `argument`).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const Envelope = Schema.Struct({
@@ -257,6 +280,7 @@ export const Envelope = Schema.Struct({
  * What a message method answered: one item per input, in input order, and the
  * call's `time` where the portal sent one.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export interface MessagesResponse {
@@ -268,6 +292,7 @@ export interface MessagesResponse {
  * The `ERRORS` of a failed item as texts (the portal sends strings; anything
  * else is read for a message).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const itemErrors = (item: ResultItem): ReadonlyArray<unknown> =>
@@ -310,6 +335,7 @@ const tokenAnswerExtras = {
  * never lets an odd extra field cost the new pair (the old refresh token is
  * dead once the server answered).
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const TokenResponse = Schema.Struct({
@@ -327,6 +353,7 @@ export const TokenResponse = Schema.Struct({
 })
 
 /**
+ * @category schemas
  * @since 0.1.0
  */
 export type TokenResponse = typeof TokenResponse.Type
@@ -337,6 +364,7 @@ const isNonEmptyString = (value: unknown): value is string => typeof value === "
  * Reads a token answer leniently: `undefined` unless it carries both tokens as
  * non-empty strings; every other field is kept only when it has its type.
  *
+ * @category schemas
  * @since 0.1.0
  */
 export const readTokenResponse = (json: unknown): TokenResponse | undefined => {

@@ -22,6 +22,7 @@ type Reason = EditError.EditErrorReason
 /**
  * What a session needs.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface SessionOptions {
@@ -57,6 +58,7 @@ export interface SessionOptions {
 /**
  * A session's interface.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Session {
@@ -101,6 +103,7 @@ export interface Session {
  * server; `oauth.bitrix24.tech` the one Bitrix24 names for its newer and its
  * `.ru` zone portals.
  *
+ * @category oauth
  * @since 0.1.0
  */
 export const OAUTH_HOSTS: ReadonlyArray<string> = ["oauth.bitrix.info", "oauth.bitrix24.tech"]
@@ -114,6 +117,7 @@ export const OAUTH_HOSTS: ReadonlyArray<string> = ["oauth.bitrix.info", "oauth.b
  * address (local test servers). Anything else (another host, an IP literal,
  * another port, credentials in the URL) is `undefined`.
  *
+ * @category oauth
  * @since 0.1.0
  */
 export const trustedOAuthUrl = (
@@ -135,6 +139,7 @@ export const trustedOAuthUrl = (
 /**
  * The token endpoint of an OAuth server.
  *
+ * @category oauth
  * @since 0.1.0
  */
 export const tokenUrl = (oauthUrl: URL): URL => new URL("/oauth/token/", oauthUrl.origin)
@@ -143,6 +148,7 @@ export const tokenUrl = (oauthUrl: URL): URL => new URL("/oauth/token/", oauthUr
  * Exchanges a refresh token for a new pair: a form-encoded POST, so that no
  * secret is ever in a URL.
  *
+ * @category oauth
  * @since 0.1.0
  */
 export const requestTokens = (params: {
@@ -282,6 +288,7 @@ const same = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boole
 /**
  * Starts a session.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeSession = (options: SessionOptions): Session => {

@@ -22,6 +22,7 @@ import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Semaphore } fr
 /**
  * A bucket: how fast it drains, and how many requests it holds.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Bucket {
@@ -34,6 +35,7 @@ export interface Bucket {
 /**
  * The plans' buckets: `standard` (2/s, 50) and `enterprise` (5/s, 250).
  *
+ * @category rate limits
  * @since 0.1.0
  */
 export const presets = {
@@ -42,6 +44,7 @@ export const presets = {
 } as const satisfies Record<string, Bucket>
 
 /**
+ * @category models
  * @since 0.1.0
  */
 export type Preset = keyof typeof presets
@@ -49,6 +52,7 @@ export type Preset = keyof typeof presets
 /**
  * Limiter options.
  *
+ * @category options
  * @since 0.1.0
  */
 export interface Options {
@@ -74,6 +78,7 @@ export interface Options {
 /**
  * The limiter's interface. `portal` is the portal's origin; `method` a REST method name.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service {
@@ -123,6 +128,7 @@ export interface Service {
  * A request would wait longer than it may for room in the portal's bucket:
  * `retryAfter` is when room is projected to be there.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class BucketFull {
@@ -139,6 +145,7 @@ export class BucketFull {
 /**
  * What the limiter reads of an answer's `time`.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface ObservedTime {
@@ -155,6 +162,7 @@ export interface ObservedTime {
 /**
  * The operating-time window: no method is ever blocked for longer.
  *
+ * @category rate limits
  * @since 0.1.0
  */
 export const OPERATING_WINDOW: Duration.Duration = Duration.minutes(10)
@@ -189,6 +197,7 @@ const resetAtOf = (time: ObservedTime, now: number): number | undefined => {
  * layer to share the portal's budget across editors; without it, each editor
  * makes its own.
  *
+ * @category services
  * @since 0.1.0
  */
 export class RateLimiter extends Context.Service<RateLimiter, Service>()("@reword/bitrix24/RateLimiter") {}
@@ -222,6 +231,7 @@ const bucketOf = (option: Options["bucket"]): Bucket =>
 /**
  * Makes a limiter.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const make = (options: Options = {}): Service => {
@@ -440,6 +450,7 @@ const operatingWait = Metrics.timeRateLimitWait("bitrix24", "operating_time")
  * when {@link Service.blockedFor} is not zero), recorded as
  * `reword.rate_limit.wait` with `reword.wait: operating_time`.
  *
+ * @category rate limits
  * @since 0.1.0
  */
 export const waitForReset = (wait: Duration.Duration): Effect.Effect<void> => operatingWait(Effect.sleep(wait))
@@ -447,6 +458,7 @@ export const waitForReset = (wait: Duration.Duration): Effect.Effect<void> => op
 /**
  * A shared {@link RateLimiter}.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<RateLimiter> => Layer.sync(RateLimiter, () => make(options))

@@ -15,6 +15,7 @@
 /**
  * Options of the model.
  *
+ * @category options
  * @since 0.2.0
  */
 export interface Options {
@@ -31,6 +32,7 @@ export interface Options {
 /**
  * A call's server time, fitted from the answers.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface Estimate {
@@ -43,6 +45,7 @@ export interface Estimate {
 /**
  * The model.
  *
+ * @category models
  * @since 0.2.0
  */
 export interface ServerTime {
@@ -62,6 +65,7 @@ export interface ServerTime {
  * fit is not physical (a negative part), the whole cost is counted per
  * message: an upper bound for calls carrying more, so sizes err small.
  *
+ * @category server time
  * @since 0.2.0
  */
 export const fit = (samples: ReadonlyArray<readonly [messages: number, seconds: number]>): Estimate | undefined => {
@@ -92,6 +96,7 @@ export const fit = (samples: ReadonlyArray<readonly [messages: number, seconds: 
  * The most messages a call may carry so that it is expected to take at most
  * `budgetSeconds`, from 1 to `max`.
  *
+ * @category server time
  * @since 0.2.0
  */
 export const sizeFor = (estimate: Estimate, budgetSeconds: number, max: number): number => {
@@ -104,6 +109,7 @@ export const sizeFor = (estimate: Estimate, budgetSeconds: number, max: number):
 /**
  * Makes a model.
  *
+ * @category constructors
  * @since 0.2.0
  */
 export const make = (options: Options = {}): ServerTime => {

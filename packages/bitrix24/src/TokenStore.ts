@@ -14,6 +14,7 @@ import { Context, Duration, Effect, Fiber, Layer, Option, Predicate, Redacted, S
 /**
  * A token pair, with what the OAuth server said along with it.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Tokens {
@@ -29,6 +30,7 @@ export interface Tokens {
  * The store failed to read or write, or did not answer within its deadline
  * (`timedOut`). Its message never contains a token.
  *
+ * @category errors
  * @since 0.1.0
  */
 export class TokenStoreError extends Schema.TaggedError<TokenStoreError>()("TokenStoreError", {
@@ -39,6 +41,7 @@ export class TokenStoreError extends Schema.TaggedError<TokenStoreError>()("Toke
 /**
  * The store's interface.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface Service {
@@ -62,6 +65,7 @@ export interface Service {
  * The token store an app provides. When none is provided, the editor keeps
  * the tokens in memory (and a restart falls back to the configured pair).
  *
+ * @category services
  * @since 0.1.0
  */
 export class TokenStore extends Context.Service<TokenStore, Service>()("@reword/bitrix24/TokenStore") {}
@@ -69,6 +73,7 @@ export class TokenStore extends Context.Service<TokenStore, Service>()("@reword/
 /**
  * A store in memory, optionally holding a first pair.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeMemory = (initial?: Tokens): Service => {
@@ -85,6 +90,7 @@ export const makeMemory = (initial?: Tokens): Service => {
 /**
  * A {@link TokenStore} in memory.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layerMemory = (initial?: Tokens): Layer.Layer<TokenStore> =>
@@ -121,6 +127,7 @@ const syncDirectory = async (path: string): Promise<void> => {
  * that a save that succeeded survives a crash or a power loss. Owner-only
  * permissions (0600). A missing file is an empty store.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const makeFile = (path: string): Service =>
@@ -192,6 +199,7 @@ export const makeFile = (path: string): Service =>
 /**
  * A {@link TokenStore} in one JSON file.
  *
+ * @category layers
  * @since 0.1.0
  */
 export const layerFile = (path: string): Layer.Layer<TokenStore> => Layer.sync(TokenStore, () => makeFile(path))
@@ -200,6 +208,7 @@ export const layerFile = (path: string): Layer.Layer<TokenStore> => Layer.sync(T
  * How long a token store's `load` or `save` may take by default before it
  * fails with a {@link TokenStoreError} (`timedOut: true`): 10 seconds.
  *
+ * @category token store
  * @since 0.1.0
  */
 export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(10)
@@ -211,6 +220,7 @@ const MAX_TIMER_MILLIS = 2 ** 31 - 1
  * Checks a store deadline: a positive, finite duration of at most 2^31-1 ms
  * (about 24.8 days, Node's timer limit). Answers the problem, or undefined.
  *
+ * @category token store
  * @since 0.1.0
  */
 export const checkTimeout = (timeout: Duration.Input | undefined): string | undefined => {
@@ -264,6 +274,7 @@ const bounded = <A>(
  * editor wraps every store it is given in one. A `withRefreshLock` is kept as
  * it is (it spans a token request, and bounds its own wait).
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_TIMEOUT): Service => {
@@ -285,6 +296,7 @@ export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_T
  * A token pair as plain values, for a {@link PromiseStore}: what it saves is
  * what it must load back.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface PlainTokens {
@@ -302,6 +314,7 @@ export interface PlainTokens {
  * is aborted when the store's deadline passes: a store that can cancel its
  * write should, so that a late write never lands over a newer pair.
  *
+ * @category models
  * @since 0.1.0
  */
 export interface PromiseStore {
@@ -315,6 +328,7 @@ export interface PromiseStore {
  * Whether a value is a {@link PromiseStore} (its `load` is a function) rather
  * than a {@link Service} (its `load` is an effect).
  *
+ * @category token store
  * @since 0.1.0
  */
 export const isPromiseStore = (store: Service | PromiseStore): store is PromiseStore => typeof store.load === "function"
@@ -346,6 +360,7 @@ const describeThrown = (error: unknown): string => {
  * })
  * ```
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromPromise = (store: PromiseStore): Service =>
@@ -403,6 +418,7 @@ export const fromPromise = (store: PromiseStore): Service =>
 /**
  * A store of either shape as a {@link Service}.
  *
+ * @category constructors
  * @since 0.1.0
  */
 export const fromAny = (store: Service | PromiseStore): Service => (isPromiseStore(store) ? fromPromise(store) : store)
