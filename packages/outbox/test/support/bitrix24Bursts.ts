@@ -9,6 +9,7 @@
  */
 import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+import type { SandboxServer } from "@reword/core/sandbox"
 import { type Duration, Effect } from "effect"
 import * as fc from "fast-check"
 import { openOutbox } from "./sqlite.ts"
@@ -19,12 +20,12 @@ const TIMEOUT_MS = 150
 const MAX_LATENCY_MS = 250
 const SETTLE = (process.env.REWORD_TEST_SETTLE ?? "400 millis") as Duration.Input
 
-const faults = {
+const faults: Readonly<Record<"status" | "queryLimit" | "reset" | "hang", SandboxServer.Fault>> = {
   status: Bitrix24Sandbox.Faults.status(500, { error: "INTERNAL_SERVER_ERROR", error_description: "Internal" }),
   queryLimit: Bitrix24Sandbox.Faults.status(503, { error: "QUERY_LIMIT_EXCEEDED", error_description: "Too many" }),
   reset: Bitrix24Sandbox.Faults.reset(),
   hang: Bitrix24Sandbox.Faults.hang()
-} as const
+}
 
 export interface Case {
   readonly messages: number
