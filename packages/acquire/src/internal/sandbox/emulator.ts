@@ -73,13 +73,11 @@ const senderOf = (message: MessageRecord) =>
         sender: { type: "contact", id: message.contactId, name: `#${message.contactId}`, photo: null }
       }
 
-/** The `case` of an update answer, shaped like the documented one. */
-const updateCaseJson = (kase: CaseRecord) => ({
-  ...documentedUpdateAnswer.data.case,
+/** What the `case` of an update answer and of a send answer both say of the case (the rest is the documented one's). */
+const caseFields = (kase: CaseRecord) => ({
   dateCreated: kase.dateCreated,
   dateUpdated: kase.dateUpdated,
   id: kase.id,
-  contactId: kase.contactId,
   visitId: kase.id - 690,
   title: `#${kase.contactId} has just started a chat`,
   description: "Opened in the reword sandbox",
@@ -92,24 +90,20 @@ const updateCaseJson = (kase: CaseRecord) => ({
   threadId: kase.threadId
 })
 
+/** The `case` of an update answer, shaped like the documented one. */
+const updateCaseJson = (kase: CaseRecord) => ({
+  ...documentedUpdateAnswer.data.case,
+  ...caseFields(kase),
+  contactId: kase.contactId
+})
+
 /** The `case` of a send answer, shaped like the documented one: with its `contact` and `users`. */
 const sendCaseJson = (kase: CaseRecord) => {
   const template = documentedSendAnswer.data.case
   const [agent, contact] = template.users
   return {
     ...template,
-    dateCreated: kase.dateCreated,
-    dateUpdated: kase.dateUpdated,
-    id: kase.id,
-    visitId: kase.id - 690,
-    title: `#${kase.contactId} has just started a chat`,
-    description: "Opened in the reword sandbox",
-    status: kase.status,
-    dateQueue: kase.dateCreated,
-    datePending: kase.dateCreated,
-    dateActive: kase.dateCreated,
-    dateClosed: kase.dateClosed,
-    parentId: kase.threadId,
+    ...caseFields(kase),
     contact: { ...template.contact, dateCreated: kase.dateCreated, dateUpdated: kase.dateCreated, id: kase.contactId },
     users: [
       {
@@ -130,8 +124,7 @@ const sendCaseJson = (kase: CaseRecord) => {
         dateLastAssigned: kase.dateCreated,
         user: { ...contact.user, id: kase.contactId, name: `#${kase.contactId}` }
       }
-    ],
-    threadId: kase.threadId
+    ]
   }
 }
 
