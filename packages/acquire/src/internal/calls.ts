@@ -55,6 +55,13 @@ const messageBody = (content: Content) => ({
   ...(content.language === undefined ? {} : { translateLangKey: content.language })
 })
 
+/** `POST /crm/messenger/chat/message/{messageId}`: what `update` and `edit` both send (they read its answer apart). */
+const updateEndpoint = (messageId: number, content: Content): Endpoint => ({
+  method: "POST",
+  path: ["crm", "messenger", "chat", "message", messageId],
+  json: { message: messageBody(content) }
+})
+
 type Decode<A> = (response: HttpTransport.HttpResponse, now: number) => Effect.Effect<A, Reason>
 
 const decodeWith = <A>(schema: Schema.Decoder<{ readonly data: A }>): Decode<A> => {
@@ -153,26 +160,8 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
 
   return {
     baseUrl,
-    update: (messageId, content) =>
-      call(
-        "update",
-        {
-          method: "POST",
-          path: ["crm", "messenger", "chat", "message", messageId],
-          json: { message: messageBody(content) }
-        },
-        messageReader
-      ),
-    edit: (messageId, content) =>
-      call(
-        "update",
-        {
-          method: "POST",
-          path: ["crm", "messenger", "chat", "message", messageId],
-          json: { message: messageBody(content) }
-        },
-        editedReader
-      ),
+    update: (messageId, content) => call("update", updateEndpoint(messageId, content), messageReader),
+    edit: (messageId, content) => call("update", updateEndpoint(messageId, content), editedReader),
     send: (message) =>
       call(
         "send",
