@@ -62,6 +62,16 @@ const durationOf = (text: string): Duration.Duration | undefined => {
   return Option.isSome(parsed) && Duration.isFinite(parsed.value) ? parsed.value : undefined
 }
 
+/** A bad flag or argument: printed, exit 2. */
+const usage = (output: Output.Output, operation: string, message: string) =>
+  Journal.fail(output, operation, { reason: "Usage", message, exitCode: ExitCode.BadInput })
+
+/** The entries `--provider` and `--account` choose (all, when neither is given). */
+const scopeOf = (input: { readonly provider: Option.Option<string>; readonly account: Option.Option<string> }) => ({
+  provider: Option.getOrUndefined(input.provider),
+  account: Option.getOrUndefined(input.account)
+})
+
 const redrive = (resolved: Providers.Resolved) =>
   Command.make(
     "redrive",
@@ -82,17 +92,10 @@ const redrive = (resolved: Providers.Resolved) =>
           const output = Output.make({ json: input.json })
           const id = Option.getOrUndefined(input.externalMessageId)
           if ((id === undefined) === !input.all) {
-            return yield* Journal.fail(output, "redrive", {
-              reason: "Usage",
-              message: "name one dead letter (its external message id), or --all",
-              exitCode: ExitCode.BadInput
-            })
+            return yield* usage(output, "redrive", "name one dead letter (its external message id), or --all")
           }
           const journal = yield* Journal.open(resolved, output, "redrive", input)
-          const where = {
-            provider: Option.getOrUndefined(input.provider),
-            account: Option.getOrUndefined(input.account)
-          }
+          const where = scopeOf(input)
           const storage = <A, R>(effect: Effect.Effect<A, OutboxError.StorageError, R>) =>
             Effect.catchTag(effect, "StorageError", (error) => Journal.storageFailure(output, "redrive", error))
           const chosen: ReadonlyArray<Outbox.Entry> =
@@ -173,23 +176,14 @@ export const make = (options: Options = {}) => {
           const olderThanText = Option.getOrUndefined(input.olderThan)
           const olderThan = olderThanText === undefined ? undefined : durationOf(olderThanText)
           if (olderThanText !== undefined && olderThan === undefined) {
-            return yield* Journal.fail(output, "outbox", {
-              reason: "Usage",
-              message: '--older-than must be a duration, such as "10 minutes" or "2 hours"',
-              exitCode: ExitCode.BadInput
-            })
+            return yield* usage(output, "outbox", '--older-than must be a duration, such as "10 minutes" or "2 hours"')
           }
           if (input.limit < 1 || input.limit > 10_000) {
-            return yield* Journal.fail(output, "outbox", {
-              reason: "Usage",
-              message: "--limit must be from 1 to 10000",
-              exitCode: ExitCode.BadInput
-            })
+            return yield* usage(output, "outbox", "--limit must be from 1 to 10000")
           }
           const journal = yield* Journal.open(resolved, output, "outbox", input)
           const query = {
-            provider: Option.getOrUndefined(input.provider),
-            account: Option.getOrUndefined(input.account),
+            ...scopeOf(input),
             olderThan,
             limit: input.limit
           }

@@ -170,6 +170,26 @@ describe("reword outbox", () => {
     expect(jsonOf(unreachable.stdout).error).toMatchObject({ reason: "Storage", problem: "Unavailable" })
     expect(`${unreachable.stdout}${unreachable.stderr}`).not.toContain(password)
   }, 30_000)
+
+  it("bad flags: --older-than not a duration, --limit out of range, redrive with neither an id nor --all (or both)", async () => {
+    const runs = await Promise.all([
+      reword(["outbox", "--database", database, "--older-than", "soon", "--json"]),
+      reword(["outbox", "--database", database, "--limit", "0", "--json"]),
+      reword(["outbox", "redrive", "--database", database, "--json"]),
+      reword(["outbox", "redrive", "wa-404", "--all", "--database", database, "--json"])
+    ])
+    const messages = [
+      '--older-than must be a duration, such as "10 minutes" or "2 hours"',
+      "--limit must be from 1 to 10000",
+      "name one dead letter (its external message id), or --all",
+      "name one dead letter (its external message id), or --all"
+    ]
+    runs.forEach((run, n) => {
+      expect(run.code).toBe(2)
+      expect(jsonOf(run.stdout).error).toMatchObject({ reason: "Usage", message: messages[n], retryable: false })
+      expect(run.stderr).toContain(`error: ${messages[n]}`)
+    })
+  }, 30_000)
 })
 
 describe("the README", () => {
