@@ -57,6 +57,13 @@ const build = (settings: AcquireConfig.Settings, options: Options): MessageEdito
 
 const checkOptions = (options: Options | undefined) => OptionCheck.check(OptionCheck.editorOptions(options))
 
+const construct = Provider.constructors({
+  checkOptions,
+  check: AcquireConfig.check,
+  read: AcquireConfig.read,
+  build: (settings: AcquireConfig.Settings, options: Options) => Effect.succeed(build(settings, options))
+})
+
 /**
  * Builds the editor from settings in code (checked once here). Fails with a
  * `ConfigError` naming the wrong setting or option (never printing the key).
@@ -78,10 +85,7 @@ const checkOptions = (options: Options | undefined) => OptionCheck.check(OptionC
 export const make = (
   settings: AcquireConfig.SettingsInput,
   options: Options = {}
-): Effect.Effect<MessageEditor.Service, Config.ConfigError> =>
-  Effect.andThen(checkOptions(options), () =>
-    Effect.map(Effect.fromResult(AcquireConfig.check(settings)), (checked) => build(checked, options))
-  )
+): Effect.Effect<MessageEditor.Service, Config.ConfigError> => construct.make(settings, options)
 
 /**
  * The `MessageEditor` layer of Acquire, from settings given in code.
@@ -116,12 +120,7 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = (options: Options = {}): Layer.Layer<MessageEditor.MessageEditor, Config.ConfigError> =>
-  Layer.effect(
-    MessageEditor.MessageEditor,
-    Effect.andThen(checkOptions(options), () =>
-      Effect.map(AcquireConfig.read(), (settings) => build(settings, options))
-    )
-  )
+  Layer.effect(MessageEditor.MessageEditor, construct.fromConfig(options))
 
 /**
  * The descriptor that lets core select Acquire by configuration

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, OptionCheck } from "@reword/core"
+import { EditError, HttpTransport, OptionCheck, Provider } from "@reword/core"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import type { AcquireMessage, Deleted } from "./AcquireSchemas.ts"
@@ -171,10 +171,7 @@ const fromCalls = (calls: Calls.Calls): Service => {
 export const make = (
   settings: AcquireConfig.SettingsInput,
   options: Options = {}
-): Effect.Effect<Service, Config.ConfigError> =>
-  Effect.andThen(OptionCheck.check(HttpTransport.validate(options.transport)), () =>
-    Effect.map(Effect.fromResult(AcquireConfig.check(settings)), (checked) => fromSettings(checked, options))
-  )
+): Effect.Effect<Service, Config.ConfigError> => construct.make(settings, options)
 
 /**
  * Builds a client from settings already checked (`AcquireConfig.check`,
@@ -182,6 +179,13 @@ export const make = (
  */
 const fromSettings = (settings: AcquireConfig.Settings, options: Options): Service =>
   fromCalls(Calls.make(settings, HttpTransport.make(options.transport)))
+
+const construct = Provider.constructors({
+  checkOptions: (options: Options) => OptionCheck.check(HttpTransport.validate(options.transport)),
+  check: AcquireConfig.check,
+  read: AcquireConfig.read,
+  build: (settings: AcquireConfig.Settings, options: Options) => Effect.succeed(fromSettings(settings, options))
+})
 
 /**
  * The client as a layer, from settings in code.
@@ -204,9 +208,4 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = (options: Options = {}): Layer.Layer<AcquireClient, Config.ConfigError> =>
-  Layer.effect(
-    AcquireClient,
-    Effect.andThen(OptionCheck.check(HttpTransport.validate(options.transport)), () =>
-      Effect.map(AcquireConfig.read(), (settings) => fromSettings(settings, options))
-    )
-  )
+  Layer.effect(AcquireClient, construct.fromConfig(options))

@@ -90,6 +90,13 @@ const build = (
 
 const checkOptions = (options: Options | undefined) => OptionCheck.check(validateOptions(options ?? {}))
 
+const construct = Provider.constructors({
+  checkOptions,
+  check: Bitrix24Config.check,
+  read: Bitrix24Config.read,
+  build
+})
+
 /**
  * Builds the editor from settings in code (checked once here). Fails with a
  * `ConfigError` naming the wrong setting or option (never printing a secret).
@@ -123,10 +130,7 @@ const checkOptions = (options: Options | undefined) => OptionCheck.check(validat
 export const make = (
   settings: Bitrix24Config.SettingsInput,
   options: Options = {}
-): Effect.Effect<Bitrix24MessageEditor.Service, Config.ConfigError> =>
-  Effect.andThen(checkOptions(options), () =>
-    Effect.flatMap(Effect.fromResult(Bitrix24Config.check(settings)), (checked) => build(checked, options))
-  )
+): Effect.Effect<Bitrix24MessageEditor.Service, Config.ConfigError> => construct.make(settings, options)
 
 const contextOf = (service: Bitrix24MessageEditor.Service) =>
   Context.make(Bitrix24MessageEditor.Bitrix24MessageEditor, service).pipe(
@@ -170,15 +174,7 @@ export const layerConfig = (
 ): Layer.Layer<
   Bitrix24MessageEditor.Bitrix24MessageEditor | MessageEditor.MessageEditor | Bitrix24Client.Bitrix24Client,
   Config.ConfigError
-> =>
-  Layer.effectContext(
-    Effect.andThen(checkOptions(options), () =>
-      Effect.map(
-        Effect.flatMap(Bitrix24Config.read(), (settings) => build(settings, options)),
-        contextOf
-      )
-    )
-  )
+> => Layer.effectContext(Effect.map(construct.fromConfig(options), contextOf))
 
 /**
  * The descriptor that lets core select Bitrix24 by configuration

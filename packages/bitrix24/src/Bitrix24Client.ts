@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, OptionCheck, type Secrets } from "@reword/core"
+import { EditError, HttpTransport, OptionCheck, Provider, type Secrets } from "@reword/core"
 import { type Array as Arr, type Config, Context, type Duration, Effect, Layer } from "effect"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse, Time } from "./Bitrix24Schemas.ts"
@@ -213,6 +213,13 @@ const checkOptions = (options: Options) =>
 const fromSettings = (settings: Bitrix24Config.Settings, options: Options) =>
   Effect.map(Calls.setup(settings, options), fromCalls)
 
+const construct = Provider.constructors({
+  checkOptions,
+  check: Bitrix24Config.check,
+  read: Bitrix24Config.read,
+  build: fromSettings
+})
+
 /**
  * Builds a client from settings (checked once here). Fails with a
  * `ConfigError` naming the wrong setting or option (never printing a secret).
@@ -243,10 +250,7 @@ const fromSettings = (settings: Bitrix24Config.Settings, options: Options) =>
 export const make = (
   settings: Bitrix24Config.SettingsInput,
   options: Options = {}
-): Effect.Effect<Service, Config.ConfigError> =>
-  Effect.andThen(checkOptions(options), () =>
-    Effect.flatMap(Effect.fromResult(Bitrix24Config.check(settings)), (checked) => fromSettings(checked, options))
-  )
+): Effect.Effect<Service, Config.ConfigError> => construct.make(settings, options)
 
 /**
  * The client as a layer, from settings in code.
@@ -268,9 +272,4 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = (options: Options = {}): Layer.Layer<Bitrix24Client, Config.ConfigError> =>
-  Layer.effect(
-    Bitrix24Client,
-    Effect.andThen(checkOptions(options), () =>
-      Effect.flatMap(Bitrix24Config.read(), (settings) => fromSettings(settings, options))
-    )
-  )
+  Layer.effect(Bitrix24Client, construct.fromConfig(options))

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Scope } from "effect"
+import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Result, type Scope } from "effect"
 import type * as HttpTransport from "./HttpTransport.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import type * as RetryPolicy from "./RetryPolicy.ts"
@@ -258,6 +258,46 @@ export const select = Effect.fnUntraced(function* (
     )
   }
   return { descriptor, settings: yield* readSettings(descriptor, source, configProvider) }
+})
+
+/**
+ * The two ways an adapter builds a service, written once: from settings given
+ * in code (`make`: the options checked, then the settings checked) and from
+ * settings read from the configuration (`fromConfig`: the options checked,
+ * then the settings read, which checks them). Each checks the settings once
+ * and ends in the adapter's one `build`. See "One shape for every adapter" in
+ * core's README.
+ *
+ * @example
+ * ```ts
+ * const constructors = Provider.constructors({ checkOptions, check: XConfig.check, read: XConfig.read, build })
+ * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const constructors = <Input, Settings, Options, A, E, R>(parts: {
+  /** Checks the options: a `ConfigError` naming each wrong field. */
+  readonly checkOptions: (options: Options) => Effect.Effect<void, Config.ConfigError>
+  /** Checks settings given in code. */
+  readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
+  /** Reads and checks the settings from the current `ConfigProvider`. */
+  readonly read: () => Effect.Effect<Settings, Config.ConfigError>
+  /** Builds the service from checked settings and checked options. */
+  readonly build: (settings: Settings, options: Options) => Effect.Effect<A, E, R>
+}): {
+  readonly make: (input: Input, options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
+  readonly fromConfig: (options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
+} => ({
+  make: (input, options) =>
+    Effect.andThen(parts.checkOptions(options), () =>
+      Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, options))
+    ),
+  fromConfig: (options) =>
+    Effect.andThen(parts.checkOptions(options), () =>
+      Effect.flatMap(parts.read(), (settings) => parts.build(settings, options))
+    )
 })
 
 /**
