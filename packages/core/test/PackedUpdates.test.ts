@@ -85,7 +85,7 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
                 : Effect.succeed(requests.map((r) => Result.succeed(confirm(r))))
             })
         },
-        { retry: { maxAttempts: 3, initialDelay: 5, maxDelay: 5, jitter: false } }
+        { retry: { maxAttempts: 3, initialDelay: 20, maxDelay: 20, jitter: false } }
       )
       const edited = yield* Effect.forEach(["a", "b", "c"], (id) => editor.update(request(id)), {
         concurrency: "unbounded"
@@ -94,7 +94,14 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
         edited.map((m) => m.ids.externalMessageId),
         ["a", "b", "c"]
       )
-      assert.deepStrictEqual(sizes, [3, 3])
+      // The first call carries all three; their retries are packed again. On a loaded machine the three
+      // retry timers may not all fire in one turn, so at least two of them share a call (usually all three).
+      assert.strictEqual(sizes[0], 3)
+      assert.strictEqual(
+        sizes.slice(1).reduce((sum, size) => sum + size, 0),
+        3
+      )
+      assert.isBelow(sizes.length - 1, 3, `retries packed again: ${sizes.join(", ")}`)
     })
   )
 
