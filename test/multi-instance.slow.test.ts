@@ -51,10 +51,16 @@ describe.skipIf(serverUrl === undefined)("four app instances on one portal (proc
       leave: false,
       kill: false,
       expireToken: false,
-      leaseMs: 1_000,
+      // A lease renewed every quarter of it: 2 s leaves a live instance 1.5 s of slack on a loaded machine.
+      leaseMs: 2_000,
       settleMs: 500,
-      callMs: 3_000,
-      timeoutMs: 10_000
+      callMs: 6_000,
+      timeoutMs: 15_000,
+      // Calls held 6 s whatever they carry, against a 15 s timeout: sized from the portal's server time, an
+      // editor whose first answer was a 1-message call counts the 6 s per message, so carries one message per
+      // call (7.5 s budget) and never learns otherwise; 48 claimed messages then take 48 calls one after
+      // another (288 s), past the rehearsal's 120 s. What this test pins is the lease, not the sizing.
+      chunkSize: 20
     })
     expect(report.concurrentDeliveries, lines(report).join("\n")).toEqual([])
     // Live instances renewed their claims: none was taken over.

@@ -38,6 +38,8 @@ export interface InstanceArgs {
   readonly leaseMs: number
   readonly settleMs: number
   readonly timeoutMs: number
+  /** Messages per update call; `undefined`: the editor sizes calls from the portal's server time. */
+  readonly chunkSize: number | undefined
   /** The edits this instance submits, in order. */
   readonly edits: ReadonlyArray<{ readonly externalMessageId: string; readonly text: string }>
   /** A pause between two edits of this instance, so that deliveries and submits interleave. */
@@ -111,6 +113,7 @@ const program = Effect.gen(function* () {
       rateLimiter,
       // The outbox retries itself, and must see every attempt that timed out.
       retry: { maxAttempts: 1 },
+      ...(args.chunkSize === undefined ? {} : { chunkSize: args.chunkSize }),
       transport: { fetch: traced, timeout: args.timeoutMs }
     }
   )

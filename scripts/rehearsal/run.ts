@@ -52,6 +52,11 @@ export interface Options {
   readonly settleMs?: number | undefined
   /** The transport's timeout, ms. Default 1,500, or 3 × `callMs` when longer. */
   readonly timeoutMs?: number | undefined
+  /**
+   * Messages per update call. Default: the editor sizes its calls from the
+   * portal's server time (see `@reword/bitrix24`'s `ServerTime`).
+   */
+  readonly chunkSize?: number | undefined
   /** The portal's bucket, scaled down. Default 10 requests/s, 10 at most. */
   readonly bucket?: { readonly drainPerSecond: number; readonly capacity: number } | undefined
   /** Requests of the bucket each instance leaves free. Default 2. */
@@ -148,6 +153,7 @@ const spawnInstance = (args: InstanceArgs, joinedLate: boolean, log: (line: stri
     else if (line === "answered") counters.answered += 1
     else if (line === "token-request") counters.tokenRequests += 1
     else if (line.startsWith("ack ")) acks.push(JSON.parse(line.slice(4)) as Ack)
+    else log(`  [${args.name}] ${line}`)
   })
   createInterface({ input: child.stderr }).on("line", (line) => log(`  [${args.name}] ${line}`))
   const exited = new Promise<number | null>((resolve) => {
@@ -321,6 +327,7 @@ export const rehearse = async (options: Options = {}): Promise<Report> => {
             leaseMs,
             settleMs,
             timeoutMs,
+            chunkSize: options.chunkSize,
             edits: plan[n] ?? [],
             submitPauseMs: options.submitPauseMs ?? 10
           })
