@@ -94,6 +94,11 @@ export interface Report {
   readonly openAttempts: number
   /** Attempts recorded as abandoned (a worker stopped before the portal answered), by worker. */
   readonly abandoned: Readonly<Record<string, number>>
+  /**
+   * Attempts whose outcome is unknown (a timeout, a cut connection), by worker: the call may still have
+   * been held at the portal when the outbox sent the message again.
+   */
+  readonly unknown: Readonly<Record<string, number>>
   /** Pairs of update calls carrying one message that were in flight at the portal at the same time. */
   readonly concurrentDeliveries: ReadonlyArray<{ readonly messageId: string; readonly at: string }>
   /** Whether the killed instance had a call in flight when it was killed. */
@@ -431,6 +436,7 @@ export const rehearse = async (options: Options = {}): Promise<Report> => {
           const unconfirmed: Array<string> = []
           const lost: Array<Ack> = []
           const abandoned: Record<string, number> = {}
+          const unknown: Record<string, number> = {}
           let openAttempts = 0
           for (const ids of seeded) {
             const history = yield* Effect.orDie(outbox.history(ids.externalMessageId))
@@ -452,6 +458,7 @@ export const rehearse = async (options: Options = {}): Promise<Report> => {
             for (const attempt of versionsOf.flatMap((version) => version.attempts)) {
               if (attempt.outcome === undefined) openAttempts += 1
               if (attempt.outcome === "abandoned") abandoned[attempt.worker] = (abandoned[attempt.worker] ?? 0) + 1
+              if (attempt.outcome === "unknown") unknown[attempt.worker] = (unknown[attempt.worker] ?? 0) + 1
             }
           }
           const updates = sandbox.server.requests.filter((request) => request.path.includes(UPDATE_PATH))
@@ -479,6 +486,7 @@ export const rehearse = async (options: Options = {}): Promise<Report> => {
             unconfirmed,
             openAttempts,
             abandoned,
+            unknown,
             concurrentDeliveries: concurrentDeliveries(sandbox.server.requests),
             killedMidDelivery,
             calls: {
@@ -525,6 +533,10 @@ export const describe = (report: Report): ReadonlyArray<string> => {
   const abandoned = Object.entries(report.abandoned)
   lines.push(
     `attempts abandoned (taken over from a stopped instance): ${abandoned.length === 0 ? "none" : abandoned.map(([w, n]) => `${n} of ${w}`).join(", ")}; left open: ${report.openAttempts}`
+  )
+  const unknown = Object.entries(report.unknown)
+  lines.push(
+    `attempts with an unknown outcome (timeouts, cut connections): ${unknown.length === 0 ? "none" : unknown.map(([w, n]) => `${n} of ${w}`).join(", ")}`
   )
   lines.push(
     `concurrent deliveries of one message: ${report.concurrentDeliveries.length === 0 ? "none" : report.concurrentDeliveries.length}`
