@@ -128,6 +128,13 @@ export const make = (options: Options = {}): ServerTime => {
       if (samples.length > window) samples.shift()
       current = fit(samples)
       chosen = current === undefined ? initial : sizeFor(current, budget, max)
+      // Calls that all carried as many cannot tell a call's fixed cost from its messages' cost, so the fit
+      // counts it all per message and would keep that size for ever, however much of it is fixed. One more
+      // message tells them apart; its cost is at most twice what such a call took, within the hard limit
+      // (twice the budget) since the call took at most the budget.
+      if (chosen <= messages && messages < max && seconds <= budget && samples.every(([n]) => n === messages)) {
+        chosen = messages + 1
+      }
     },
     estimate: () => current,
     cost: (messages) => (current === undefined ? 0 : current.perCall + current.perMessage * messages),

@@ -100,6 +100,25 @@ describe("ServerTime: the chunk size from the server time a message costs", () =
     assert.strictEqual(slow.size(), 29)
     assert.approximately(slow.cost(29), 29.5, 1e-9)
   })
+
+  it("never stays at one size whose calls cannot tell a fixed cost from a per-message one", () => {
+    // A portal holding every call 6 s whatever it carries, against a 7.5 s budget: one-message calls alone
+    // would count all 6 s per message and keep one message a call for ever.
+    const model = ServerTime.make({ budgetSeconds: 7.5 })
+    model.observe(1, 6)
+    assert.strictEqual(model.size(), 2, "one more message, to tell the parts apart")
+    model.observe(2, 6)
+    assert.strictEqual(model.size(), 50, "the cost is all fixed: the most a call carries")
+    // Costs that really are per message keep the size: 7 s for one message is already near the budget.
+    const costly = ServerTime.make({ budgetSeconds: 7.5 })
+    costly.observe(1, 7)
+    costly.observe(2, 14)
+    assert.strictEqual(costly.size(), 1)
+    // Over the budget, no probe: smaller calls.
+    const over = ServerTime.make({ budgetSeconds: 7.5 })
+    over.observe(4, 10)
+    assert.strictEqual(over.size(), 3)
+  })
 })
 
 describe("the sandbox's server time per message, and the editor's chunks", () => {
