@@ -405,12 +405,7 @@ export const rehearse = async (options: Options = {}): Promise<Report> => {
             )
           )
           // Until the outbox is empty (bounded).
-          const deadline = Date.now() + 120_000
-          let left = yield* Effect.orDie(outbox.counts)
-          while (left.pending > 0 && Date.now() < deadline) {
-            yield* Effect.sleep("100 millis")
-            left = yield* Effect.orDie(outbox.counts)
-          }
+          const left = yield* Effect.orDie(outbox.drain({ timeout: "120 seconds" }))
           const seconds = (Date.now() - (backlog ? startedAt : goAt)) / 1000
           log(`outbox empty after ${seconds.toFixed(1)} s: ${left.pending} pending, ${left.failed} failed`)
           for (const instance of running) {

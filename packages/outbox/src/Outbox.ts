@@ -577,6 +577,9 @@ const storage =
 
 const nowMillis = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
 
+/** A listing's page: the query's limit, from 1 to 10,000 (100 when none). */
+const pageSize = (query: Query): number => Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
+
 const journalOf = (store: Store.Store) => {
   const counts = store.counts.pipe(storage("counting"))
 
@@ -595,7 +598,7 @@ const journalOf = (store: Store.Store) => {
           query.after === undefined
             ? undefined
             : Store.keyOf(query.after.provider, query.after.account, query.after.ids.externalMessageId),
-        limit: Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
+        limit: pageSize(query)
       })
       return rows.map(toEntry)
     }).pipe(storage("listing the outbox"))
@@ -604,10 +607,7 @@ const journalOf = (store: Store.Store) => {
     Stream.paginate(query.after, (after: Entry | undefined) =>
       Effect.map(list(state, { ...query, after }), (page) => {
         const last = page[page.length - 1]
-        return [
-          page,
-          page.length < (query.limit ?? 100) || last === undefined ? Option.none() : Option.some(last)
-        ] as const
+        return [page, page.length < pageSize(query) || last === undefined ? Option.none() : Option.some(last)] as const
       })
     )
 

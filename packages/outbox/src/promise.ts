@@ -165,10 +165,10 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
   const close = () => runtime.dispose()
   return {
     record: (message) => run(service.record(message)),
-    recordSent: (message, send, providerIdOf) => run(service.recordSent(message, Effect.promise(send), providerIdOf)),
+    recordSent: (message, send, providerIdOf) =>
+      run(service.recordSent(message, Effect.tryPromise({ try: send, catch: (error) => error }), providerIdOf)),
     submit: (edit) => run(service.submit(edit)),
-    drain: (drainOptions) =>
-      run(service.drain({ timeout: drainOptions?.timeoutMs === undefined ? undefined : drainOptions.timeoutMs })),
+    drain: (drainOptions) => run(service.drain({ timeout: drainOptions?.timeoutMs })),
     history: (externalMessageId, where) => run(service.history(externalMessageId, where)),
     pending: (query) => run(service.pending(query)),
     failed: (query) => run(service.failed(query)),

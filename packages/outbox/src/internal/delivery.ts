@@ -37,11 +37,15 @@ export const backoffMs = (policy: RetryPolicy.RetryPolicy, failures: number, ran
 }
 
 const outcomeOf = (
-  result: MessageEditor.Outcome,
+  result: MessageEditor.Outcome | undefined,
   failures: number,
   now: number,
   config: DeliveryConfig
 ): Store.Outcome => {
+  // The port answers one outcome per request; were one missing, the provider's state would be unknown.
+  if (result === undefined) {
+    return { kind: "unknown", reason: "the editor answered no outcome", retryAt: now + config.settleMs }
+  }
   if (Result.isSuccess(result)) return { kind: "confirmed" }
   const reason = result.failure.reason
   const described = `${reason._tag}: ${reason.message}`
@@ -68,6 +72,8 @@ const requestOf = (claim: Store.Claim): MessageEditor.RequestInput => {
     }
   } as MessageEditor.RequestInput
 }
+
+const defectName = (defect: unknown): string => (defect instanceof Error ? defect.name : typeof defect)
 
 export class Delivery {
   readonly config: DeliveryConfig
@@ -110,12 +116,7 @@ export class Delivery {
           return group.claims.map(
             (claim, index): Store.Settled => ({
               claim,
-              outcome: outcomeOf(
-                outcomes[index] ?? Result.fail(undefined as never),
-                claim.message.failures,
-                done,
-                config
-              )
+              outcome: outcomeOf(outcomes[index], claim.message.failures, done, config)
             })
           )
         }),
@@ -173,7 +174,14 @@ export class Delivery {
   private readonly loop = Effect.gen({ self: this }, function* () {
     while (true) {
       const claimed = yield* this.round.pipe(
-        Effect.catch((error) => Effect.as(Effect.logWarning(`reword outbox: ${error.message}; trying again`), -1))
+        Effect.catch((error) => Effect.as(Effect.logWarning(`reword outbox: ${error.message}; trying again`), -1)),
+        // A bug in one round must not stop the worker while submits go on being accepted.
+        Effect.catchDefect((defect) =>
+          Effect.as(
+            Effect.logError(`reword outbox: a round failed unexpectedly (${defectName(defect)}); trying again`),
+            -1
+          )
+        )
       )
       if (claimed === 0) yield* this.idle.pipe(Effect.catch(() => Effect.sleep(Duration.millis(this.config.pollMs))))
       else if (claimed < 0) yield* Effect.sleep(Duration.millis(this.config.pollMs))
