@@ -169,29 +169,46 @@ export const make = (
         )
       })
 
+    /** The most taking the lock may take in all (a connection, the transaction, the lock's own wait). */
+    const acquireMs = lockTimeoutMs + 5_000
     const withRefreshLock: NonNullable<TokenStore.Service["withRefreshLock"]> = (refresh) =>
       Effect.scoped(
         Effect.gen(function* () {
-          const connection = yield* sql.reserve.pipe(
-            Effect.mapError(storeError("could not open a connection for the refresh lock"))
-          )
-          const run = (statement: string, params: ReadonlyArray<unknown> = []) =>
-            connection.executeRaw(statement, params)
-          // Rolled back when the refresh ends, whatever its outcome; the lock goes with it.
-          yield* Effect.acquireRelease(
-            run("BEGIN").pipe(Effect.mapError(storeError("could not start the refresh lock's transaction"))),
-            () => Effect.ignore(run("ROLLBACK"))
-          )
-          yield* run("SELECT set_config('lock_timeout', $1, true)", [`${lockTimeoutMs}ms`]).pipe(
-            Effect.andThen(run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey])),
-            Effect.mapError((error) =>
-              sqlState(error) === "55P03"
-                ? new TokenStore.TokenStoreError({
-                    message: `another process has held the refresh lock for longer than ${lockTimeoutMs} ms`,
+          // Bounded and interruptible: the session runs a refresh uninterruptibly, so a database that stops
+          // answering (or a pool with no free connection) must not hold it for ever.
+          yield* Effect.interruptible(
+            Effect.gen(function* () {
+              const reserved = yield* sql.reserve.pipe(
+                Effect.mapError(storeError("could not open a connection for the refresh lock"))
+              )
+              const run = (statement: string, params: ReadonlyArray<unknown> = []) =>
+                reserved.executeRaw(statement, params)
+              // Rolled back when the refresh ends, whatever its outcome; the lock goes with it.
+              yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(run("ROLLBACK"), acquireMs)))
+              yield* run("BEGIN").pipe(Effect.mapError(storeError("could not start the refresh lock's transaction")))
+              yield* run("SELECT set_config('lock_timeout', $1, true)", [`${lockTimeoutMs}ms`]).pipe(
+                Effect.andThen(run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey])),
+                Effect.mapError((error) =>
+                  sqlState(error) === "55P03"
+                    ? new TokenStore.TokenStoreError({
+                        message: `another process has held the refresh lock for longer than ${lockTimeoutMs} ms`,
+                        timedOut: true
+                      })
+                    : storeError("could not take the refresh lock")(error)
+                )
+              )
+            })
+          ).pipe(
+            Effect.timeoutOrElse({
+              duration: acquireMs,
+              orElse: () =>
+                Effect.fail(
+                  new TokenStore.TokenStoreError({
+                    message: `the database did not give the refresh lock within ${acquireMs} ms`,
                     timedOut: true
                   })
-                : storeError("could not take the refresh lock")(error)
-            )
+                )
+            })
           )
           return yield* refresh
         })
