@@ -33,12 +33,6 @@ const escaped = (character: string): string => `\\u${character.charCodeAt(0).toS
 export const safe = (text: string, options: { readonly lines?: boolean } = {}): string =>
   text.replace(options.lines === true ? UNSAFE_BUT_NEWLINE_AND_TAB : UNSAFE, escaped)
 
-/** Whether a text holds anything {@link safe} would escape (newlines and tabs aside). */
-export const isSafe = (text: string): boolean => {
-  UNSAFE_BUT_NEWLINE_AND_TAB.lastIndex = 0
-  return !UNSAFE_BUT_NEWLINE_AND_TAB.test(text)
-}
-
 const WRITERS = ["log", "error", "warn", "info", "debug", "trace"] as const
 
 /**

@@ -61,45 +61,48 @@ const readErrorMessage = (source: string, error: unknown): string => {
 
 /**
  * Every request's outcome, in order, through `updateStream`; should the
- * stream die as a whole (a bug), each request again on its own, so that one
+ * stream die as a whole (a bug), the requests it had not answered yet go again
+ * each on its own (never one it answered: it may have landed), so that one
  * request's defect is that request's outcome and never loses another's.
  */
 const editAll = (
   editor: MessageEditor.Service,
   requests: ReadonlyArray<EditRequest.EditRequest>
 ): Effect.Effect<ReadonlyArray<LineOutcome>> =>
-  requests.length === 0
-    ? Effect.succeed([])
-    : Stream.runCollect(editor.updateStream(requests)).pipe(
-        Effect.map(
-          (outcomes): ReadonlyArray<LineOutcome> =>
-            requests.map(
-              (_, index) =>
-                outcomes[index] ??
-                Result.fail(
-                  new Unexpected.Unexpected({
-                    provider: editor.provider,
-                    operation: "updateMany",
-                    detail: "the editor answered no outcome for this request"
-                  })
-                )
-            )
-        ),
-        Effect.catchDefect(() =>
-          Effect.forEach(
-            requests,
-            (request) =>
-              Effect.result(
-                editor
-                  .update(request)
-                  .pipe(
-                    Effect.catchDefect((defect) => Effect.fail(unexpectedOf(editor.provider, "updateMany")(defect)))
-                  )
-              ),
-            { concurrency: 4 }
+  Effect.suspend(() => {
+    const answered: Array<LineOutcome> = []
+    const one = (request: EditRequest.EditRequest) =>
+      Effect.result(
+        editor
+          .update(request)
+          .pipe(Effect.catchDefect((defect) => Effect.fail(unexpectedOf(editor.provider, "updateMany")(defect))))
+      )
+    return Stream.runForEach(editor.updateStream(requests), (outcome) =>
+      Effect.sync(() => answered.push(outcome))
+    ).pipe(
+      Effect.andThen(
+        Effect.sync(() =>
+          requests.map(
+            (_, index): LineOutcome =>
+              answered[index] ??
+              Result.fail(
+                new Unexpected.Unexpected({
+                  provider: editor.provider,
+                  operation: "updateMany",
+                  detail: "the editor answered no outcome for this request"
+                })
+              )
           )
         )
+      ),
+      Effect.catchDefect(() =>
+        Effect.map(
+          Effect.forEach(requests.slice(answered.length), one, { concurrency: 4 }),
+          (rest): ReadonlyArray<LineOutcome> => [...answered, ...rest]
+        )
       )
+    )
+  })
 
 /** The counts of a run, by outcome. */
 interface Counts {
