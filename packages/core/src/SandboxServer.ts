@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from "node:net"
 import { Effect, Redacted, type Scope } from "effect"
 import type { EditRequestInput } from "./EditRequest.ts"
 import * as Secrets from "./Secrets.ts"
+import * as Untrusted from "./Untrusted.ts"
 
 /**
  * One request as a handler sees it.
@@ -306,18 +307,15 @@ const refuseTooLarge = (response: http.ServerResponse, limit: number) => {
   )
 }
 
-const MAX_REDACT_DEPTH = 32
-const MAX_REDACT_NODES = 10_000
-
-/** The values of secret fields in a JSON value (bounded: depth and nodes visited). */
+/** The values of secret fields in a JSON value (bounded like every walk over untrusted data: `Untrusted`). */
 const secretsInJson = (value: unknown, found: Set<string>) => {
   const stack: Array<readonly [unknown, number]> = [[value, 0]]
   let visited = 0
-  while (stack.length > 0 && visited < MAX_REDACT_NODES) {
+  while (stack.length > 0 && visited < Untrusted.MAX_NODES) {
     const [node, depth] = stack.pop() as readonly [unknown, number]
     visited += 1
-    if (node === null || typeof node !== "object" || depth >= MAX_REDACT_DEPTH) continue
-    for (const [key, entry] of Object.entries(node)) {
+    if (node === null || typeof node !== "object" || depth >= Untrusted.MAX_DEPTH) continue
+    for (const [key, entry] of Untrusted.entries(node)) {
       if (SECRET_FIELDS.has(key.toLowerCase()) && (typeof entry === "string" || typeof entry === "number")) {
         found.add(String(entry))
       } else if (entry !== null && typeof entry === "object") {
