@@ -21,11 +21,13 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Effect } from "effect"
+import type { Config } from "effect"
+import { Effect } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as HttpTransport from "./HttpTransport.ts"
 import * as Check from "./internal/options.ts"
 import type { EditorOptions } from "./MessageEditor.ts"
+import { configError } from "./Provider.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
 export {
@@ -118,11 +120,7 @@ export const editorOptions = (
  * @since 0.1.0
  */
 export const toConfigError = (problems: ReadonlyArray<Problem>): Config.ConfigError =>
-  new Config.ConfigError(
-    new ConfigProvider.SourceError({
-      message: `Invalid option${problems.length > 1 ? "s" : ""}: ${Check.describe(problems)}`
-    })
-  )
+  configError(`Invalid option${problems.length > 1 ? "s" : ""}: ${Check.describe(problems)}`)
 
 /**
  * Succeeds when there are no problems, and fails with {@link toConfigError} otherwise.

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import type { EditError, HttpTransport } from "@reword/core"
+import { type EditError, type HttpTransport, Untrusted } from "@reword/core"
 import { Effect, Option, Predicate, Schema } from "effect"
 import { type MessagesResponse, MessagesSuccess, type ResultItem, Time } from "../Bitrix24Schemas.ts"
 import { lowerKeys, malformedResult, oldFormReason } from "./errors.ts"
@@ -20,16 +20,13 @@ const MAX_SUCCESS_KEYS = 16
 const TIME_NUMBERS = ["start", "finish", "duration", "processing", "operating_reset_at", "operating"] as const
 const TIME_STRINGS = ["date_start", "date_finish"] as const
 
-const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
 /**
  * An answer's `time`, as `Time` decodes it (its known fields, each of its
  * type; none when one has another type), read without Schema for the usual
  * object of numbers and dates.
  */
 export const readTime = (value: unknown): Time | undefined => {
-  if (!isPlainRecord(value)) return Option.getOrUndefined(decodeTime(value))
+  if (!Untrusted.isRecord(value)) return Option.getOrUndefined(decodeTime(value))
   const time: Record<string, number | string> = {}
   for (const key of TIME_NUMBERS) {
     if (!(key in value)) continue
@@ -55,7 +52,7 @@ const isTextOrNull = (value: unknown): value is string | null => value === null 
  * it reads a fixed set of fields, a level deep.
  */
 const readResultItem = (value: unknown): ResultItem | undefined => {
-  if (!isPlainRecord(value) || typeof value.SUCCESS !== "boolean") return undefined
+  if (!Untrusted.isRecord(value) || typeof value.SUCCESS !== "boolean") return undefined
   const item: Record<string, unknown> = {}
   if ("user" in value) {
     if (value.user !== null && !isIdValue(value.user)) return undefined
@@ -63,7 +60,7 @@ const readResultItem = (value: unknown): ResultItem | undefined => {
   }
   if ("message" in value) {
     const message = value.message
-    if (!isPlainRecord(message)) return undefined
+    if (!Untrusted.isRecord(message)) return undefined
     const read: Record<string, unknown> = {}
     if ("id" in message) {
       if (!isIdValue(message.id)) return undefined
@@ -79,7 +76,7 @@ const readResultItem = (value: unknown): ResultItem | undefined => {
   }
   if ("chat" in value) {
     const chat = value.chat
-    if (!isPlainRecord(chat)) return undefined
+    if (!Untrusted.isRecord(chat)) return undefined
     const read: Record<string, unknown> = {}
     if ("id" in chat) {
       if (!isIdValue(chat.id)) return undefined
@@ -109,7 +106,7 @@ const readResultItem = (value: unknown): ResultItem | undefined => {
  * what is wrong).
  */
 export const readSuccess = (result: unknown, expected: number): ReadonlyArray<ResultItem> | undefined => {
-  if (!isPlainRecord(result) || result.SUCCESS !== true) return undefined
+  if (!Untrusted.isRecord(result) || result.SUCCESS !== true) return undefined
   // Another spelling of SUCCESS beside it (which `lowerKeys` may read first), or a crowd of keys: Schema's turn.
   let keys = 0
   for (const key in result) {
@@ -117,7 +114,7 @@ export const readSuccess = (result: unknown, expected: number): ReadonlyArray<Re
     if (keys > MAX_SUCCESS_KEYS || (key !== "SUCCESS" && key.toLowerCase() === "success")) return undefined
   }
   const data = result.DATA
-  if (!isPlainRecord(data)) return undefined
+  if (!Untrusted.isRecord(data)) return undefined
   const list = data.RESULT
   if (!Array.isArray(list) || list.length !== expected) return undefined
   const items: Array<ResultItem> = []

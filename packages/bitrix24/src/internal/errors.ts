@@ -507,8 +507,9 @@ export const refusal = (
       return Effect.fail(reasonOf(response, HttpFailure.errorFields(response), now))
     }
     const envelope = lowerKeys(response.json)
-    const code = envelope === undefined ? undefined : envelope.error
-    if (Predicate.isString(code) && code.length > 0) {
+    const error = envelope === undefined ? undefined : envelope.error
+    const code = Predicate.isString(error) ? Untrusted.clip(error) : undefined
+    if (code !== undefined && code.length > 0) {
       const description = firstText(envelope, ["error_description"])
       const fields = { code, ...(description === undefined ? {} : { description }) }
       return Effect.flatMap(contextOf(code, now), (context) => Effect.fail(reasonOf(response, fields, now, context)))
