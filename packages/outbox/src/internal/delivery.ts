@@ -7,10 +7,10 @@
 import type { MessageEditor, RetryPolicy } from "@reword/core"
 import { Duration, Effect, Queue, Result } from "effect"
 import type { SqlError } from "effect/sql"
-import type * as Store from "./store.ts"
+import type * as Claims from "./claims.ts"
 
 export interface DeliveryConfig {
-  readonly store: Store.Store
+  readonly claims: Claims.Claims
   readonly routes: ReadonlyArray<{ readonly editor: MessageEditor.Service; readonly account: string }>
   readonly policy: RetryPolicy.RetryPolicy
   readonly settleMs: number
@@ -41,7 +41,7 @@ const outcomeOf = (
   failures: number,
   now: number,
   config: DeliveryConfig
-): Store.Outcome => {
+): Claims.Outcome => {
   // The port answers one outcome per request; were one missing, the provider's state would be unknown.
   if (result === undefined) {
     return { kind: "unknown", reason: "the editor answered no outcome", retryAt: now + config.settleMs }
@@ -58,7 +58,7 @@ const outcomeOf = (
     : { kind: "unknown", reason: described, retryAt }
 }
 
-const requestOf = (claim: Store.Claim): MessageEditor.RequestInput => {
+const requestOf = (claim: Claims.Claim): MessageEditor.RequestInput => {
   const body = JSON.parse(claim.request) as Record<string, unknown>
   const { message } = claim
   return {
@@ -87,7 +87,7 @@ export class Delivery {
   readonly round: Effect.Effect<number, SqlError.SqlError> = Effect.gen({ self: this }, function* () {
     const config = this.config
     const at = yield* this.now
-    const claims = yield* config.store.claim(
+    const claims = yield* config.claims.claim(
       config.worker,
       config.batchSize,
       at,
@@ -96,7 +96,7 @@ export class Delivery {
       config.routes.map((route) => [route.editor.provider, route.account] as const)
     )
     if (claims.length === 0) return 0
-    const groups = new Map<string, { readonly editor: MessageEditor.Service; readonly claims: Array<Store.Claim> }>()
+    const groups = new Map<string, { readonly editor: MessageEditor.Service; readonly claims: Array<Claims.Claim> }>()
     for (const claim of claims) {
       const route = config.routes.find(
         (r) => r.editor.provider === claim.message.provider && r.account === claim.message.account
@@ -114,7 +114,7 @@ export class Delivery {
           const outcomes = yield* group.editor.updateMany(group.claims.map(requestOf))
           const done = yield* this.now
           return group.claims.map(
-            (claim, index): Store.Settled => ({
+            (claim, index): Claims.Settled => ({
               claim,
               outcome: outcomeOf(outcomes[index], claim.message.failures, done, config)
             })
@@ -128,7 +128,7 @@ export class Delivery {
       Effect.map(delivered, (groups) => groups.flat()),
       this.keepLease(claims.map((claim) => claim.attemptId))
     )
-    yield* config.store.settle(settled, yield* this.now, config.settleMs, config.keepText)
+    yield* config.claims.settle(settled, yield* this.now, config.settleMs, config.keepText)
     return claims.length
   })
 
@@ -147,7 +147,7 @@ export class Delivery {
       Effect.gen(function* () {
         yield* Effect.sleep(every)
         const at = yield* now
-        yield* config.store.renew(attemptIds, at + config.leaseMs).pipe(
+        yield* config.claims.renew(attemptIds, at + config.leaseMs).pipe(
           Effect.timeout(Duration.millis(Math.max(1, Math.floor(config.leaseMs / 2)))),
           Effect.catch((error) =>
             Effect.logWarning(`reword outbox: could not renew the lease of a delivery (trying again): ${String(error)}`)
@@ -160,7 +160,7 @@ export class Delivery {
   /** Waits for work: a submit's signal, the next due time, or the poll interval. */
   private readonly idle = Effect.gen({ self: this }, function* () {
     const config = this.config
-    const due = yield* config.store.nextDue
+    const due = yield* config.claims.nextDue
     const at = yield* this.now
     const wait = due === undefined ? config.pollMs : Math.max(1, Math.min(config.pollMs, due - at))
     const woken = yield* Effect.raceFirst(

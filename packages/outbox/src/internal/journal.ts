@@ -1,0 +1,115 @@
+/**
+ * The journal: the outbox's lists, counts, histories and re-drives, read from
+ * the store and shaped as the model's entries and histories.
+ */
+import { Duration, Effect, Option, Stream } from "effect"
+import { fromSql, type StorageError } from "../OutboxError.ts"
+import type { Entry, History, Query, Version } from "./model.ts"
+import * as Store from "./store.ts"
+
+export const toEntry = (row: Store.MessageRow): Entry => ({
+  provider: row.provider,
+  account: row.account,
+  ids: {
+    externalMessageId: row.externalMessageId,
+    ...(row.externalChatId === undefined ? {} : { externalChatId: row.externalChatId }),
+    ...(row.externalAuthorId === undefined ? {} : { externalAuthorId: row.externalAuthorId }),
+    ...(row.providerMessageId === undefined ? {} : { providerMessageId: row.providerMessageId })
+  },
+  state: row.state,
+  latestVersion: row.latestVersion,
+  confirmedVersion: row.confirmedVersion,
+  nextAttemptAt: row.nextAttemptAt === undefined ? undefined : new Date(row.nextAttemptAt),
+  failures: row.failures,
+  lastReason: row.lastReason,
+  since: new Date(row.updatedAt)
+})
+
+export const storage =
+  (doing: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
+    Effect.mapError(effect, (error) => fromSql(error, doing))
+
+export const nowMillis = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+
+/** A listing's page: the query's limit, from 1 to 10,000 (100 when none). */
+const pageSize = (query: Query): number => Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
+
+export const journalOf = (store: Store.Store) => {
+  const counts = store.counts.pipe(storage("counting"))
+
+  const list = (state: "pending" | "failed", query: Query = {}) =>
+    Effect.gen(function* () {
+      const olderThan =
+        query.olderThan === undefined
+          ? undefined
+          : (yield* nowMillis) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
+      const rows = yield* store.list({
+        state,
+        provider: query.provider,
+        account: query.account,
+        before: olderThan,
+        after:
+          query.after === undefined
+            ? undefined
+            : Store.keyOf(query.after.provider, query.after.account, query.after.ids.externalMessageId),
+        limit: pageSize(query)
+      })
+      return rows.map(toEntry)
+    }).pipe(storage("listing the outbox"))
+
+  const stream = (state: "pending" | "failed", query: Query = {}): Stream.Stream<Entry, StorageError> =>
+    Stream.paginate(query.after, (after: Entry | undefined) =>
+      Effect.map(list(state, { ...query, after }), (page) => {
+        const last = page[page.length - 1]
+        return [page, page.length < pageSize(query) || last === undefined ? Option.none() : Option.some(last)] as const
+      })
+    )
+
+  const historyOfRow = (row: Store.MessageRow) =>
+    Effect.map(store.history(row.messageKey), ({ edits, attempts }): History => {
+      const versions = edits.map(
+        (edit): Version => ({
+          version: edit.version,
+          text: edit.text,
+          textHash: edit.textHash,
+          source: edit.source,
+          askedAt: new Date(edit.askedAt),
+          status: edit.status,
+          confirmedAt: edit.confirmedAt === undefined ? undefined : new Date(edit.confirmedAt),
+          attempts: attempts
+            .filter((attempt) => attempt.version === edit.version)
+            .map((attempt) => ({
+              worker: attempt.worker,
+              startedAt: new Date(attempt.startedAt),
+              finishedAt: attempt.finishedAt === undefined ? undefined : new Date(attempt.finishedAt),
+              outcome: attempt.outcome,
+              reason: attempt.reason
+            }))
+        })
+      )
+      return { ...toEntry(row), versions }
+    })
+
+  const historyOf = (key: string) =>
+    Effect.gen(function* () {
+      const row = yield* store.lookup(key)
+      return row === undefined ? undefined : yield* historyOfRow(row)
+    }).pipe(storage("reading a history"))
+
+  const histories = (
+    externalMessageId: string,
+    where: { readonly provider?: string | undefined; readonly account?: string | undefined } = {}
+  ) =>
+    Effect.flatMap(store.find(externalMessageId, where), (rows) => Effect.forEach(rows, historyOfRow)).pipe(
+      storage("reading a history")
+    )
+
+  const redrive = (entries?: ReadonlyArray<Entry>) =>
+    Effect.gen(function* () {
+      const keys = entries?.map((entry) => Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId))
+      return yield* store.redrive(keys, yield* nowMillis)
+    }).pipe(storage("re-driving"))
+
+  return { counts, list, stream, historyOf, histories, redrive }
+}

@@ -1,0 +1,265 @@
+/**
+ * The outbox's model: what an app gives it (routes, options, submissions) and
+ * what it answers (receipts, entries, histories, counts), and the shapes of
+ * the service and the journal. Re-exported by `Outbox.ts`.
+ */
+import type { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
+import type { Duration, Effect, Stream } from "effect"
+import type { NotFound, StorageError } from "../OutboxError.ts"
+
+/**
+ * Where edits go: an editor, and the account it edits in (Bitrix24: the portal,
+ * connector and line, for instance `acme.bitrix24.com/my_connector/7`;
+ * Acquire: the account id). The provider is the editor's.
+ *
+ * @since 0.1.0
+ */
+export interface Route {
+  readonly editor: MessageEditor.Service
+  /** A label of the account; `default` when omitted. */
+  readonly account?: string | undefined
+}
+
+/**
+ * How the outbox behaves.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * The editors edits go to. When omitted, the layer uses the `MessageEditor` in
+   * its context, on account `default`. Build them with `retry: { maxAttempts: 1 }`:
+   * the outbox retries itself, and must see every attempt that timed out to
+   * overwrite it after the settle window (`createOutbox` does this for you).
+   */
+  readonly editors?: ReadonlyArray<Route> | undefined
+  /** Prefix of the outbox's tables, so several outboxes share one database. Default `reword_outbox_`. */
+  readonly tablePrefix?: string | undefined
+  /** Keep each edit's text in the journal (`true`, the default), or only its SHA-256 once delivered (`false`). */
+  readonly keepText?: boolean | undefined
+  /**
+   * An edit naming a message the id map does not hold: `reject` (the default) fails
+   * with `NotFound`; `record` records the ids the edit gives.
+   */
+  readonly unknownMessages?: "reject" | "record" | undefined
+  /**
+   * After an attempt whose outcome is unknown (timeout, network error, a 5xx, a
+   * worker stopped mid-call), the newest text is sent again this long after it,
+   * so that the unknown attempt, if it lands late, is overwritten. Default 30 s:
+   * set it above the longest a request can take to reach the provider.
+   */
+  readonly settleWindow?: Duration.Input | undefined
+  /** The backoff of retryable failures: core's retry policy (`initialDelay`, `maxDelay`, `jitter`). */
+  readonly retry?: RetryPolicy.RetryOptions | undefined
+  /** Messages a worker claims at once (read from the database page by page). Default 100. */
+  readonly batchSize?: number | undefined
+  /** How long a claim holds before another worker may take it over. Default 5 minutes. */
+  readonly lease?: Duration.Input | undefined
+  /** How often an idle worker looks for due work it was not told about. Default 1 s. */
+  readonly pollInterval?: Duration.Input | undefined
+  /** Run the worker in the layer's scope (default `true`); `false` to only submit and query. */
+  readonly worker?: boolean | undefined
+  /** The worker's name in the journal's attempts. Default a random id. */
+  readonly workerId?: string | undefined
+}
+
+/**
+ * An edit to submit: the neutral request, where `ids` needs only the external
+ * message id when the id map holds the message.
+ *
+ * @since 0.1.0
+ */
+export interface Submission extends Omit<EditRequest.EditRequestInput, "ids"> {
+  readonly ids: EditRequest.EditRequestInput["ids"] & { readonly externalMessageId: string }
+  /** The provider, when the outbox has editors of several. */
+  readonly provider?: string | undefined
+  /** The account, when the outbox has several of one provider. */
+  readonly account?: string | undefined
+  /** Who asked for it: a free label such as `customer`, `agent`, `cli`. */
+  readonly source?: string | undefined
+}
+
+/**
+ * What `submit` answers once the edit is committed.
+ *
+ * @since 0.1.0
+ */
+export interface Receipt {
+  readonly provider: string
+  readonly account: string
+  readonly externalMessageId: string
+  /** The edit's version: 1 for the first edit of the message, increasing by one. */
+  readonly version: number
+}
+
+/**
+ * A message to record in the id map.
+ *
+ * @since 0.1.0
+ */
+export interface Recorded {
+  readonly provider?: string | undefined
+  readonly account?: string | undefined
+  readonly ids: EditRequest.EditRequestInput["ids"] & { readonly externalMessageId: string }
+}
+
+/**
+ * One version of a message in its history.
+ *
+ * @since 0.1.0
+ */
+export interface Version {
+  readonly version: number
+  /** The text asked for; absent when the outbox keeps only hashes (`keepText: false`). */
+  readonly text: string | undefined
+  readonly textHash: string
+  readonly source: string | undefined
+  readonly askedAt: Date
+  /** `pending`, `superseded` (a newer version was sent instead), `confirmed` or `failed`. */
+  readonly status: "pending" | "superseded" | "confirmed" | "failed"
+  readonly confirmedAt: Date | undefined
+  readonly attempts: ReadonlyArray<Attempt>
+}
+
+/**
+ * One delivery attempt.
+ *
+ * @since 0.1.0
+ */
+export interface Attempt {
+  readonly worker: string
+  readonly startedAt: Date
+  readonly finishedAt: Date | undefined
+  /**
+   * `confirmed`; `unknown` (timeout, network, 5xx: it may have landed); `retryable`
+   * (refused for now, such as rate limited); `permanent`; `abandoned` (the worker
+   * stopped before an answer); absent while in flight.
+   */
+  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | undefined
+  readonly reason: string | undefined
+}
+
+/**
+ * A message's state in the outbox.
+ *
+ * @since 0.1.0
+ */
+export interface Entry {
+  readonly provider: string
+  readonly account: string
+  readonly ids: {
+    readonly externalMessageId: string
+    readonly externalChatId?: string | undefined
+    readonly externalAuthorId?: string | undefined
+    readonly providerMessageId?: string | undefined
+  }
+  /** `idle` (nothing to deliver), `pending` or `failed` (a dead letter, waiting for a re-drive or a newer edit). */
+  readonly state: "idle" | "pending" | "failed"
+  readonly latestVersion: number
+  readonly confirmedVersion: number
+  readonly nextAttemptAt: Date | undefined
+  /** Failed attempts since the last success. */
+  readonly failures: number
+  readonly lastReason: string | undefined
+  /** When its state last changed. */
+  readonly since: Date
+}
+
+/**
+ * A message's history: its ids and state, and every version with its attempts.
+ *
+ * @since 0.1.0
+ */
+export interface History extends Entry {
+  readonly versions: ReadonlyArray<Version>
+}
+
+/**
+ * Which messages `pending`, `failed` and `redrive` look at.
+ *
+ * @since 0.1.0
+ */
+export interface Query {
+  readonly provider?: string | undefined
+  readonly account?: string | undefined
+  /** Only messages in this state since before this long ago (`"1 hour"`). */
+  readonly olderThan?: Duration.Input | undefined
+  /** At most this many. Default 100. */
+  readonly limit?: number | undefined
+  /** Paging: the entries after this one (pass the last entry of the previous page). */
+  readonly after?: Entry | undefined
+}
+
+/**
+ * Counts of messages waiting (`pending`) and dead letters (`failed`).
+ *
+ * @since 0.1.0
+ */
+export interface Counts {
+  readonly pending: number
+  readonly failed: number
+}
+
+/**
+ * The outbox's interface.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Records a message in the id map (its external ids and the provider's); recording again completes it. */
+  readonly record: (message: Recorded) => Effect.Effect<void, StorageError>
+  /**
+   * Runs a send (such as `AcquireClient.send` or `Bitrix24Client.sendMessages`) and records the message
+   * with the provider id `providerIdOf` takes from its answer. A failed send records nothing.
+   */
+  readonly recordSent: <A, E, R>(
+    message: Recorded,
+    send: Effect.Effect<A, E, R>,
+    providerIdOf?: ((answer: A) => string | number | undefined) | undefined
+  ) => Effect.Effect<A, E | StorageError, R>
+  /** Stores the edit durably as the message's next version; the worker delivers it. */
+  readonly submit: (edit: Submission) => Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError>
+  /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */
+  readonly drain: (options?: { readonly timeout?: Duration.Input | undefined }) => Effect.Effect<Counts, StorageError>
+  /** A message's history, or `undefined` when the id map does not hold it. */
+  readonly history: (
+    externalMessageId: string,
+    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+  ) => Effect.Effect<History | undefined, StorageError>
+  /** Messages waiting for delivery, one page. */
+  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Dead letters (a permanent failure), one page. */
+  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Every entry `pending` or `failed` would list, page by page from the database. */
+  readonly stream: (state: "pending" | "failed", query?: Query) => Stream.Stream<Entry, StorageError>
+  /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
+  readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
+  readonly counts: Effect.Effect<Counts, StorageError>
+  /** The worker, for apps that run it themselves (`worker: false`): runs until interrupted. */
+  readonly runWorker: Effect.Effect<never, StorageError>
+}
+
+/**
+ * The journal and the outbox's lists, without an editor nor a worker: what a
+ * person or a tool (the `reword` CLI) reads and re-drives. A re-drive puts a
+ * dead letter back in the outbox; the app's worker delivers it (a worker polls
+ * every `pollInterval`).
+ *
+ * @since 0.1.0
+ */
+export interface Journal {
+  /** The history of every message with this external id (of any provider and account, unless named). */
+  readonly histories: (
+    externalMessageId: string,
+    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<History>, StorageError>
+  /** Messages waiting for delivery, one page. */
+  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Dead letters, one page. */
+  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  /** Every entry `pending` or `failed` would list, page by page from the database. */
+  readonly stream: (state: "pending" | "failed", query?: Query) => Stream.Stream<Entry, StorageError>
+  /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
+  readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
+  readonly counts: Effect.Effect<Counts, StorageError>
+}
