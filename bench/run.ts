@@ -22,6 +22,7 @@ import { importCost } from "./import-cost.ts"
 import { memory } from "./memory.ts"
 import { outboxDelivery } from "./outbox-delivery.ts"
 import { outboxMemory } from "./outbox-memory.ts"
+import { outboxQueues } from "./outbox-queues.ts"
 import { outboxSubmit } from "./outbox-submit.ts"
 import { overhead } from "./overhead.ts"
 import { scaleOut } from "./scale-out.ts"
@@ -37,7 +38,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxSubmit,
   outboxDelivery,
   outboxMemory,
-  scaleOut
+  scaleOut,
+  outboxQueues
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -49,7 +51,8 @@ const TITLES: Record<string, string> = {
   "outbox-submit": "7. Outbox submit (durable edits/s, SQLite)",
   "outbox-delivery": "8. Outbox delivery against direct calls",
   "outbox-memory": "9. Outbox memory with 100,000 pending",
-  "scale-out": "10. Many instances, one portal"
+  "scale-out": "10. Many instances, one portal",
+  "outbox-queues": "11. Outbox against job queues on PostgreSQL"
 }
 
 const { values } = parseArgs({
