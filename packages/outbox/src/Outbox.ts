@@ -6,14 +6,15 @@
  *
  * @since 0.1.0
  */
-import { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
-import { Context, Deferred, Duration, Effect, Layer, Queue, type Scope } from "effect"
+import { EditError, EditRequest, MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { type Config, Context, Deferred, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Claims from "./internal/claims.ts"
 import { Delivery } from "./internal/delivery.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
 import type { Journal, Options, Receipt, Recorded, Route, Service, Submission } from "./internal/model.ts"
+import * as OutboxOptions from "./internal/options.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
 import * as Store from "./internal/store.ts"
@@ -44,17 +45,24 @@ export class Outbox extends Context.Service<Outbox, Service>()("@reword/outbox/O
 
 /**
  * Builds the outbox on the `SqlClient` in context (SQLite or PostgreSQL):
- * checks and migrates the database, and starts the worker in the scope
- * unless `worker: false`.
+ * checks the options (a `ConfigError` naming each wrong one), checks and
+ * migrates the database, and starts the worker in the scope unless `worker: false`.
  *
  * @since 0.1.0
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<Service, StorageError, SqlClient.SqlClient | Scope.Scope | MessageEditor.MessageEditor> =>
+): Effect.Effect<
+  Service,
+  StorageError | Config.ConfigError,
+  SqlClient.SqlClient | Scope.Scope | MessageEditor.MessageEditor
+> =>
   Effect.gen(function* () {
-    const routes = options.editors ?? [{ editor: yield* MessageEditor.MessageEditor, account: Routing.DEFAULT_ACCOUNT }]
-    return yield* makeWith(routes, options)
+    const settings = yield* OutboxOptions.decode(options)
+    const routes = settings.editors ?? [
+      { editor: yield* MessageEditor.MessageEditor, account: Routing.DEFAULT_ACCOUNT }
+    ]
+    return yield* build(routes, settings)
   })
 
 /**
@@ -65,17 +73,27 @@ export const make = (
 export const makeWith = (
   routes: ReadonlyArray<Route>,
   options: Options = {}
+): Effect.Effect<Service, StorageError | Config.ConfigError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const settings = yield* OutboxOptions.decode(options)
+    const checked = OutboxOptions.decodeRoutes(routes)
+    if (Result.isFailure(checked)) return yield* Effect.fail(OptionCheck.toConfigError(checked.failure))
+    return yield* build(checked.success, settings)
+  })
+
+const build = (
+  routes: ReadonlyArray<Route>,
+  settings: OutboxOptions.Settings
 ): Effect.Effect<Service, StorageError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const tables = Schema.tables(options.tablePrefix ?? "reword_outbox_")
+    const tables = Schema.tables(settings.tablePrefix)
     yield* Schema.prepare(tables)
     const dialect = Store.dialectOf(sql)
     const store = Store.make(sql, tables)
-    const keepText = options.keepText ?? true
+    const keepText = settings.keepText
     const wake = yield* Queue.sliding<void>(1)
 
-    if (routes.length === 0) return yield* Effect.die(new Error("the outbox needs at least one editor"))
     const resolved = Routing.resolve(routes)
     const routeOf = (where: Routing.Where) => Routing.routeOf(resolved, where)
 
@@ -106,7 +124,7 @@ export const makeWith = (
       sql,
       store,
       keepText,
-      unknownMessages: options.unknownMessages ?? "reject"
+      unknownMessages: settings.unknownMessages
     })
 
     const submit = (edit: Submission): Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError> =>
@@ -139,13 +157,13 @@ export const makeWith = (
     const delivery = new Delivery({
       claims: Claims.make(sql, tables, dialect),
       routes: resolved,
-      policy: RetryPolicy.make(options.retry),
-      settleMs: Duration.toMillis(Duration.fromInputUnsafe(options.settleWindow ?? "30 seconds")),
-      leaseMs: Duration.toMillis(Duration.fromInputUnsafe(options.lease ?? "5 minutes")),
-      pollMs: Duration.toMillis(Duration.fromInputUnsafe(options.pollInterval ?? "1 second")),
-      batchSize: Math.max(1, Math.floor(options.batchSize ?? 100)),
+      policy: RetryPolicy.make(settings.retry),
+      settleMs: settings.settleMs,
+      leaseMs: settings.leaseMs,
+      pollMs: settings.pollMs,
+      batchSize: settings.batchSize,
       keepText,
-      worker: options.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
+      worker: settings.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
       wake
     })
     const runWorker = delivery.run.pipe(storage("delivering"))
@@ -172,7 +190,7 @@ export const makeWith = (
     const redrive = (entries?: Parameters<Service["redrive"]>[0]) =>
       Effect.tap(journal.redrive(entries), (count) => (count > 0 ? Queue.offer(wake, undefined) : Effect.void))
 
-    if (options.worker ?? true) {
+    if (settings.worker) {
       yield* Effect.forkScoped(
         runWorker.pipe(Effect.tapCause((cause) => Effect.logError("reword outbox: the worker stopped", cause)))
       )
@@ -201,10 +219,10 @@ export const makeWith = (
  */
 export const makeJournal = (
   options: { readonly tablePrefix?: string | undefined } = {}
-): Effect.Effect<Journal, StorageError, SqlClient.SqlClient> =>
+): Effect.Effect<Journal, StorageError | Config.ConfigError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const tables = Schema.tables(options.tablePrefix ?? "reword_outbox_")
+    const tables = Schema.tables(yield* OutboxOptions.decodePrefix(options))
     yield* Schema.prepare(tables)
     const journal = journalOf(Store.make(sql, tables))
     return {
@@ -225,7 +243,7 @@ export const makeJournal = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<Outbox, StorageError, SqlClient.SqlClient | MessageEditor.MessageEditor> =>
+): Layer.Layer<Outbox, StorageError | Config.ConfigError, SqlClient.SqlClient | MessageEditor.MessageEditor> =>
   Layer.effect(Outbox, make(options))
 
 /**
@@ -236,4 +254,5 @@ export const layer = (
 export const layerWith = (
   routes: ReadonlyArray<Route>,
   options: Options = {}
-): Layer.Layer<Outbox, StorageError, SqlClient.SqlClient> => Layer.effect(Outbox, makeWith(routes, options))
+): Layer.Layer<Outbox, StorageError | Config.ConfigError, SqlClient.SqlClient> =>
+  Layer.effect(Outbox, makeWith(routes, options))

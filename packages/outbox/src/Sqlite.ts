@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { MessageEditor } from "@reword/core"
-import { Effect, Layer } from "effect"
+import { type Config, Effect, Layer } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import * as Outbox from "./Outbox.ts"
@@ -31,5 +31,7 @@ export const sqliteClient = (options: SqliteClient.Options): Layer.Layer<SqlClie
  */
 export const layerSqlite = (
   options: Outbox.Options & SqliteClient.Options
-): Layer.Layer<Outbox.Outbox, StorageError, MessageEditor.MessageEditor> =>
-  Outbox.layer(options).pipe(Layer.provide(sqliteClient(options)))
+): Layer.Layer<Outbox.Outbox, StorageError | Config.ConfigError, MessageEditor.MessageEditor> => {
+  const { filename, readOnly, busyTimeoutMs, synchronous, ...outbox } = options
+  return Outbox.layer(outbox).pipe(Layer.provide(sqliteClient({ filename, readOnly, busyTimeoutMs, synchronous })))
+}

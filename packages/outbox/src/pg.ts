@@ -6,7 +6,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import type { MessageEditor } from "@reword/core"
-import { Effect, Layer } from "effect"
+import { type Config, Effect, Layer } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
 import * as Outbox from "./Outbox.ts"
@@ -39,5 +39,7 @@ export const pgClient = (connection: ConnectionOptions): Layer.Layer<SqlClient.S
  */
 export const layerPg = (
   options: Outbox.Options & { readonly connection: ConnectionOptions }
-): Layer.Layer<Outbox.Outbox, StorageError, MessageEditor.MessageEditor> =>
-  Outbox.layer(options).pipe(Layer.provide(pgClient(options.connection)))
+): Layer.Layer<Outbox.Outbox, StorageError | Config.ConfigError, MessageEditor.MessageEditor> => {
+  const { connection, ...outbox } = options
+  return Outbox.layer(outbox).pipe(Layer.provide(pgClient(connection)))
+}

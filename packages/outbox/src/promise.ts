@@ -5,12 +5,20 @@
  *
  * @since 0.1.0
  */
-import { Provider, type RetryPolicy } from "@reword/core"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { OptionCheck, Provider, type RetryPolicy } from "@reword/core"
+import { ConfigurationError } from "@reword/core/promise"
+import { type Config, Effect, Layer, ManagedRuntime, Predicate, Redacted, Result } from "effect"
+import * as OutboxOptions from "./internal/options.ts"
 import * as Outbox from "./Outbox.ts"
 import type { StorageError } from "./OutboxError.ts"
 import { sqliteClient } from "./Sqlite.ts"
 
+/**
+ * The options are wrong (core's `ConfigurationError`): its message names every wrong field.
+ *
+ * @since 0.2.0
+ */
+export { ConfigurationError } from "@reword/core/promise"
 export type { Attempt, Counts, Entry, History, Query, Receipt, Recorded, Submission, Version } from "./Outbox.ts"
 export { NotFound, StorageError } from "./OutboxError.ts"
 
@@ -84,10 +92,60 @@ const withDefaultProvider = (source: Provider.Source, name: string): Provider.So
   return Provider.fromEnv({ [Provider.PROVIDER_VARIABLE]: name, ...(source.env ?? process.env) })
 }
 
+/** The keys `createOutbox` takes besides the outbox's options, and where keys of other places belong. */
+const CREATE_KEYS = [
+  "providers",
+  "settings",
+  "env",
+  "providerOptions",
+  "account",
+  "editors",
+  "transport",
+  "concurrency",
+  "database"
+]
+const HOMES: Readonly<Record<string, string>> = {
+  sqlite: "database: { sqlite }",
+  filename: "database",
+  postgres: "database: { postgres }",
+  url: "database: { postgres }",
+  maxConnections: "database: { postgres, maxConnections }",
+  synchronous: "database: { sqlite, synchronous }",
+  timeout: "transport: { timeout }",
+  maxAttempts: "retry: { maxAttempts }",
+  initialDelay: "retry: { initialDelay }",
+  maxDelay: "retry: { maxDelay }"
+}
+
+/** Every problem of `createOutbox`'s own options (the outbox's, the database, the account); none when fine. */
+const createProblems = (options: unknown) => {
+  if (!Predicate.isObject(options) || Array.isArray(options)) {
+    return [{ path: "(options)", message: "must be an object with providers (or editors) and database" }]
+  }
+  const given = options as Partial<CreateOutboxOptions>
+  const outbox = Object.fromEntries(Object.entries(options).filter(([key]) => !CREATE_KEYS.includes(key)))
+  const decoded = OutboxOptions.decodeResult(
+    { ...outbox, ...(given.editors === undefined ? {} : { editors: given.editors }) },
+    [],
+    HOMES
+  )
+  return [
+    ...(Result.isFailure(decoded) ? decoded.failure : []),
+    ...OutboxOptions.databaseProblems(given.database),
+    ...(given.editors === undefined && given.providers === undefined
+      ? [{ path: "providers", message: "is required (or editors): the providers edits go to" }]
+      : []),
+    ...(given.account === undefined ? [] : OutboxOptions.accountProblems(given.account))
+  ]
+}
+
+const asConfigurationError = (error: unknown): unknown =>
+  Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
+
 const editorLayer = (options: CreateOutboxOptions) => {
   if (options.editors !== undefined) return undefined
   const raw = options.providers
-  if (raw === undefined) throw new TypeError("createOutbox needs providers (or editors)")
+  if (raw === undefined) return undefined
   const descriptors: ReadonlyArray<Provider.AnyDescriptor> = Array.isArray(raw) ? raw : [raw as Provider.AnyDescriptor]
   const base: Provider.Source =
     options.settings === undefined
@@ -122,6 +180,8 @@ const editorLayer = (options: CreateOutboxOptions) => {
  * @since 0.1.0
  */
 export const createOutbox = async (options: CreateOutboxOptions): Promise<PromiseOutbox> => {
+  const problems = createProblems(options)
+  if (problems.length > 0) throw new ConfigurationError(OptionCheck.toConfigError(problems))
   const {
     database,
     providers: _p,
@@ -135,7 +195,9 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
     ...outboxOptions
   } = options
   const built = editorLayer(options)
-  const outboxLayer = (editors: ReadonlyArray<Outbox.Route>): Layer.Layer<Outbox.Outbox, StorageError> => {
+  const outboxLayer = (
+    editors: ReadonlyArray<Outbox.Route>
+  ): Layer.Layer<Outbox.Outbox, StorageError | Config.ConfigError> => {
     const outbox = Outbox.layerWith(editors, outboxOptions)
     const spec = typeof database === "string" ? { sqlite: database } : database
     if ("sqlite" in spec) {
@@ -159,7 +221,7 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
   const runtime = ManagedRuntime.make(layer)
   const service = await runtime.runPromise(Effect.service(Outbox.Outbox)).catch(async (error: unknown) => {
     await runtime.dispose()
-    throw error
+    throw asConfigurationError(error)
   })
   const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => runtime.runPromise(effect)
   const close = () => runtime.dispose()

@@ -55,7 +55,9 @@ describe("bad databases", () => {
       const db = new DatabaseSync(filename as string)
       db.exec("PRAGMA application_id = 1234; CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine')")
       db.close()
-      const error = yield* Effect.flip(Effect.scoped(openOn(client({ filename: filename as string }))))
+      const error = (yield* Effect.flip(
+        Effect.scoped(openOn(client({ filename: filename as string })))
+      )) as StorageError
       assert.strictEqual(error.problem, "Foreign")
       assert.match(error.message, /another application/)
       // Its content is untouched (opening switched the journal to WAL, as any SQLite client may).

@@ -4,7 +4,7 @@
  * `REWORD_TEST_POSTGRES_URL` names one.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, type Scope } from "effect"
+import { type Config, Effect, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
@@ -25,7 +25,7 @@ const open = (
   place: Databases.Place,
   scripted: ScriptedEditor.Scripted,
   options: Outbox.Options = {}
-): Effect.Effect<Outbox.Service, StorageError, Scope.Scope> =>
+): Effect.Effect<Outbox.Service, StorageError | Config.ConfigError, Scope.Scope> =>
   Layer.build(place.client()).pipe(
     Effect.flatMap((context) =>
       Effect.provide(
@@ -82,7 +82,7 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       const table = `${place.prefix}migrations`
       yield* Effect.orDie(sqlDo((sql) => sql`INSERT INTO ${sql(table)} (migration_id, name) VALUES (99, 'future')`))
       const error = yield* Effect.flip(Effect.scoped(open(place, scripted, { worker: false })))
-      assert.strictEqual(error.problem, "NewerSchema")
+      assert.strictEqual((error as StorageError).problem, "NewerSchema")
       assert.match(error.message, /newer than the 2 this reword knows/)
       const left = yield* Effect.orDie(
         sqlDo((sql) => sql`SELECT migration_id FROM ${sql(table)} ORDER BY migration_id`)

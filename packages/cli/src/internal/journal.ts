@@ -195,7 +195,10 @@ export const open = (
     const { Outbox } = yield* Effect.promise(() => import("@reword/outbox"))
     return yield* Layer.build(client).pipe(
       Effect.flatMap((context) => Effect.provide(Outbox.makeJournal({ tablePrefix }), context)),
-      Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error))
+      Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error)),
+      Effect.catchTag("ConfigError", (error) =>
+        fail(output, operation, { reason: "Configuration", message: error.message, exitCode: ExitCode.BadInput })
+      )
     )
   })
 

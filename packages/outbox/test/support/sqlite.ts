@@ -1,5 +1,5 @@
 /** An outbox on a fresh SQLite file, over the given editors, in the current scope. */
-import { Effect, Layer, type Scope } from "effect"
+import { type Config, Effect, Layer, type Scope } from "effect"
 import * as Outbox from "../../src/Outbox.ts"
 import type { StorageError } from "../../src/OutboxError.ts"
 import * as Databases from "./databases.ts"
@@ -7,7 +7,7 @@ import * as Databases from "./databases.ts"
 export const openOutbox = (
   routes: ReadonlyArray<Outbox.Route>,
   options: Outbox.Options = {}
-): Effect.Effect<Outbox.Service, StorageError, Scope.Scope> => {
+): Effect.Effect<Outbox.Service, StorageError | Config.ConfigError, Scope.Scope> => {
   const place = Databases.sqliteFile.fresh()
   return Effect.flatMap(Layer.build(place.client()), (context) =>
     Effect.provide(Outbox.makeWith(routes, { pollInterval: "20 millis", ...options }), context)
