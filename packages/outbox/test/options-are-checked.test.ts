@@ -14,7 +14,7 @@ import * as Databases from "./support/databases.ts"
 
 afterAll(Databases.stopAll)
 
-const editor = InMemoryEditor.make({ provider: "acquire" })
+const editor = InMemoryEditor.make(InMemoryEditor.makeStore())
 
 /** The configuration error building an outbox with these options fails with (on a fresh SQLite file). */
 const refusal = (options: unknown) =>
