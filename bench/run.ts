@@ -24,6 +24,7 @@ import { outboxDelivery } from "./outbox-delivery.ts"
 import { outboxMemory } from "./outbox-memory.ts"
 import { outboxQueues } from "./outbox-queues.ts"
 import { outboxSubmit } from "./outbox-submit.ts"
+import { outboxWakeup } from "./outbox-wakeup.ts"
 import { overhead } from "./overhead.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
@@ -39,7 +40,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxDelivery,
   outboxMemory,
   scaleOut,
-  outboxQueues
+  outboxQueues,
+  outboxWakeup
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -52,7 +54,8 @@ const TITLES: Record<string, string> = {
   "outbox-delivery": "8. Outbox delivery against direct calls",
   "outbox-memory": "9. Outbox memory with 100,000 pending",
   "scale-out": "10. Many instances, one portal",
-  "outbox-queues": "11. Outbox against job queues on PostgreSQL"
+  "outbox-queues": "11. Outbox against job queues on PostgreSQL",
+  "outbox-wakeup": "12. Outbox wake-up latency across processes"
 }
 
 const { values } = parseArgs({
