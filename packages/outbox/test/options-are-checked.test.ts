@@ -21,9 +21,7 @@ const refusal = (options: unknown) =>
   Effect.gen(function* () {
     const place = Databases.sqliteFile.fresh()
     const context = yield* Layer.build(place.client())
-    const error = yield* Effect.flip(
-      Effect.provide(Outbox.makeWith([{ editor }], options as Outbox.Options), context)
-    )
+    const error = yield* Effect.flip(Effect.provide(Outbox.makeWith([{ editor }], options as Outbox.Options), context))
     assert.strictEqual(error._tag, "ConfigError")
     return error.message
   }).pipe(Effect.scoped)
