@@ -599,3 +599,31 @@ describe("no usable answer", () => {
     })
   )
 })
+
+describe("codes named like members of Object.prototype", () => {
+  // Found by a property test (seed 1031166484): the code table was indexed with the answer's code as is.
+  const names = ["toString", "constructor", "valueOf", "hasOwnProperty", "__proto__", "isPrototypeOf"]
+  for (const name of names) {
+    it.live(
+      `{"error":"${name}"} under 400 is an unknown code: Rejected, as any other code Acquire does not document`,
+      () =>
+        Effect.gen(function* () {
+          nock(ORIGIN).post(updatePath(8288)).reply(400, `{"error":"${name}"}`, { "Content-Type": "application/json" })
+          const error = yield* failedUpdate()
+          assert.strictEqual(error.name, "EditError")
+          assert.strictEqual(error.reason._tag, "Rejected")
+          assert.strictEqual((error.reason as { code?: string }).code, name)
+          assert.isFalse(error.isRetryable)
+        })
+    )
+
+    it.live(`{"error":"${name}"} under 200 is a MalformedResponse, not a success nor a known refusal`, () =>
+      Effect.gen(function* () {
+        nock(ORIGIN).post(updatePath(8288)).reply(200, `{"error":"${name}"}`, { "Content-Type": "application/json" })
+        const error = yield* failedUpdate()
+        assert.strictEqual(error.name, "EditError")
+        assert.strictEqual(error.reason._tag, "MalformedResponse")
+      })
+    )
+  }
+})

@@ -40,7 +40,7 @@ import type { Line, Message, User } from "./internal/sandbox/model.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
 import * as Portal from "./internal/sandbox/portal.ts"
 import * as Tokens from "./internal/sandbox/tokens.ts"
-import { type Bucket as BucketShape, type Preset, presets } from "./RateLimiter.ts"
+import { type Bucket as BucketShape, type Preset, presetOf, presets } from "./RateLimiter.ts"
 
 export type {
   /**
@@ -306,7 +306,7 @@ const checkPositive = (value: number, option: string): number => {
 const bucketOf = (option: Options["bucket"]): BucketShape | undefined => {
   if (option === false) return undefined
   const settings: BucketShape | undefined =
-    option === undefined ? presets.standard : typeof option === "string" ? presets[option] : option
+    option === undefined ? presets.standard : typeof option === "string" ? presetOf(option) : option
   if (settings === undefined)
     throw new TypeError(`bucket must be "standard", "enterprise", { drainPerSecond, capacity } or false`)
   checkPositive(settings.drainPerSecond, "bucket.drainPerSecond")
