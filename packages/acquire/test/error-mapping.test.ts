@@ -542,9 +542,9 @@ describe("hostile error bodies: any shape is a typed reason for its own request"
       yield* Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(fc.integer({ min: 200, max: 599 }), shape, async (status, body) => {
-            nock(ORIGIN).post(updatePath(1)).reply(200, documentedUpdateAnswer)
+            nock(ORIGIN).post(updatePath(1)).reply(200, answerAbout(1))
             nock(ORIGIN).post(updatePath(2)).reply(status, body, { "Content-Type": "application/json" })
-            nock(ORIGIN).post(updatePath(3)).reply(200, documentedUpdateAnswer)
+            nock(ORIGIN).post(updatePath(3)).reply(200, answerAbout(3))
             const outcomes = await Effect.runPromise(
               editor.updateMany([1, 2, 3].map((id) => ({ ids: { providerMessageId: id }, text: "hello" })))
             )
@@ -561,6 +561,9 @@ describe("hostile error bodies: any shape is a typed reason for its own request"
     })
   )
 })
+
+/** The documented answer, about message `id`. */
+const answerAbout = (id: number) => ({ data: { ...documentedUpdateAnswer.data, id } })
 
 describe("no usable answer", () => {
   it.live("a refused connection is Network, retryable", () =>

@@ -202,3 +202,11 @@ export const nothingDeleted = (response: HttpTransport.HttpResponse): Reason =>
     description: "Acquire deleted no message with this id",
     ...HttpTransport.optionalBody(response.text)
   })
+
+/** A success that names another message than the one asked about: it cannot be matched to this request. */
+export const otherMessage = (response: HttpTransport.HttpResponse, asked: number, answered: number): Reason =>
+  new EditError.MalformedResponse({
+    status: response.status,
+    description: `the answer names message ${answered}, not message ${asked} that was asked about: it cannot be matched to this request`,
+    ...HttpTransport.optionalBody(response.text)
+  })
