@@ -85,6 +85,22 @@ export interface TokenPair {
 }
 
 /**
+ * How the sandbox refuses a whole call (see {@link Sandbox.poisonMessage}):
+ * the answer `{ error, error_description }` with this HTTP status.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Refusal {
+  /** Default 400. */
+  readonly status?: number | undefined
+  /** Default `ERROR_ARGUMENT`. */
+  readonly error?: string | undefined
+  /** Default "The incorrect structure of a message inside MESSAGES parameter". */
+  readonly description?: string | undefined
+}
+
+/**
  * A method's operating time, as an answer's `time` reports it.
  *
  * @category models
@@ -194,6 +210,16 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
    * {@link Sandbox.seedMessage} answered.
    */
   readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
+  /**
+   * Poisons a message: from now on, every call that carries a message with this
+   * external id (`message.id`, in any chat) is refused AS A WHOLE, as a portal
+   * refuses a call for one item it cannot take, with `refusal` (default `400
+   * ERROR_ARGUMENT`, "The incorrect structure of a message inside MESSAGES
+   * parameter"). The other messages of such a call are not touched.
+   */
+  readonly poisonMessage: (externalMessageId: string, refusal?: Refusal) => void
+  /** Lifts the poison of one message, or of every message when no id is given. */
+  readonly curePoison: (externalMessageId?: string) => void
   /** Stops the server (hanging requests are cut). Safe to call twice. */
   readonly stop: () => Promise<void>
 }
@@ -487,6 +513,21 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
       const found = message(chatId, messageId)
       return found === undefined || found.deleted ? undefined : { text: found.text, history: [...found.history] }
     },
+    poisonMessage: (externalMessageId, refusal = {}) => {
+      const status = refusal.status ?? 400
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new TypeError("refusal.status must be an HTTP status from 200 to 599")
+      }
+      portal.poison(
+        externalMessageId,
+        Portal.failure(
+          status,
+          refusal.error ?? "ERROR_ARGUMENT",
+          refusal.description ?? "The incorrect structure of a message inside MESSAGES parameter"
+        )
+      )
+    },
+    curePoison: (externalMessageId) => portal.cure(externalMessageId),
     stop
   }
 }
