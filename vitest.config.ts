@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os"
+import { fileURLToPath } from "node:url"
 import { configDefaults, defineConfig } from "vitest/config"
 
 // Tests run against `src` through the `@reword/source` export condition: no build needed.
@@ -6,6 +7,8 @@ const conditions = ["@reword/source"]
 const resolution = { resolve: { conditions }, ssr: { resolve: { conditions } } }
 const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres"]
 const testTimeout = 30_000
+/** Property tests replay a fixed seed unless `pnpm test:explore` asks for new ones (see the file). */
+const setupFiles = [fileURLToPath(new URL("./test/setup/fast-check-seed.ts", import.meta.url))]
 
 /**
  * Slow tests run in real time for more than about 5 s each. `pnpm test` (every project but `slow`) leaves
@@ -44,6 +47,7 @@ export default defineConfig({
           root: `packages/${name}`,
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...slowUnder(`packages/${name}/`)],
+          setupFiles,
           testTimeout
         }
       })),
@@ -53,6 +57,7 @@ export default defineConfig({
           name: "workspace",
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...slowUnder("")],
+          setupFiles,
           testTimeout
         }
       },
@@ -66,6 +71,7 @@ export default defineConfig({
             ...slowListed
           ],
           exclude: [...configDefaults.exclude],
+          setupFiles,
           testTimeout
         }
       }

@@ -3,11 +3,13 @@
  * project, the `slow` project holds exactly the slow files (named `*.slow.test.ts`, or listed in
  * vitest.config.ts), and every listed file exists.
  */
-import { existsSync, globSync } from "node:fs"
+import { existsSync, globSync, readFileSync } from "node:fs"
 import { join, matchesGlob, relative } from "node:path"
 import { fileURLToPath } from "node:url"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import config, { slowListed } from "../vitest.config.ts"
+import { FIXED_SEED } from "./setup/fast-check-seed.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -17,6 +19,7 @@ interface Project {
     readonly root?: string
     readonly include: ReadonlyArray<string>
     readonly exclude: ReadonlyArray<string>
+    readonly setupFiles?: ReadonlyArray<string>
   }
 }
 const projects = (config.test?.projects ?? []) as unknown as ReadonlyArray<Project>
@@ -53,5 +56,27 @@ describe("pnpm test and pnpm test:slow", () => {
   it.each(slowListed)("the listed slow file %s exists and is not named *.slow.test.ts", (file) => {
     expect(existsSync(join(root, file))).toBe(true)
     expect(file.endsWith(".slow.test.ts")).toBe(false)
+  })
+})
+
+describe("property tests: fixed seeds in pnpm test, new ones in pnpm test:explore", () => {
+  it.each(projects.map(({ test }) => test.name))(
+    "project %s replays the fixed seed (its setup file sets it)",
+    (name) => {
+      const project = projects.find(({ test }) => test.name === name)
+      expect(project?.test.setupFiles?.some((file) => file.endsWith("test/setup/fast-check-seed.ts"))).toBe(true)
+    }
+  )
+
+  it("fast-check runs this very file with the fixed seed, unless exploring", () => {
+    const exploring = process.env.REWORD_EXPLORE === "1" || process.env.REWORD_FAST_CHECK_SEED !== undefined
+    if (!exploring) expect(fc.readConfigureGlobal().seed).toBe(FIXED_SEED)
+    expect(typeof fc.readConfigureGlobal().seed).toBe("number")
+  })
+
+  it("pnpm test:explore is a root script", () => {
+    const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>
+    expect(scripts["test:explore"]).toBe("node scripts/explore.ts")
+    expect(existsSync(join(root, "scripts/explore.ts"))).toBe(true)
   })
 })

@@ -542,9 +542,9 @@ describe("hostile error bodies: any shape is a typed reason for its own request"
       yield* Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(fc.integer({ min: 200, max: 599 }), shape, async (status, body) => {
-            nock(ORIGIN).post(updatePath(1)).reply(200, documentedUpdateAnswer)
+            nock(ORIGIN).post(updatePath(1)).reply(200, answerAbout(1))
             nock(ORIGIN).post(updatePath(2)).reply(status, body, { "Content-Type": "application/json" })
-            nock(ORIGIN).post(updatePath(3)).reply(200, documentedUpdateAnswer)
+            nock(ORIGIN).post(updatePath(3)).reply(200, answerAbout(3))
             const outcomes = await Effect.runPromise(
               editor.updateMany([1, 2, 3].map((id) => ({ ids: { providerMessageId: id }, text: "hello" })))
             )
@@ -561,6 +561,9 @@ describe("hostile error bodies: any shape is a typed reason for its own request"
     })
   )
 })
+
+/** The documented answer, about message `id`. */
+const answerAbout = (id: number) => ({ data: { ...documentedUpdateAnswer.data, id } })
 
 describe("no usable answer", () => {
   it.live("a refused connection is Network, retryable", () =>
@@ -598,4 +601,32 @@ describe("no usable answer", () => {
       assert.isFalse(elsewhere.isDone())
     })
   )
+})
+
+describe("codes named like members of Object.prototype", () => {
+  // Found by a property test (seed 1031166484): the code table was indexed with the answer's code as is.
+  const names = ["toString", "constructor", "valueOf", "hasOwnProperty", "__proto__", "isPrototypeOf"]
+  for (const name of names) {
+    it.live(
+      `{"error":"${name}"} under 400 is an unknown code: Rejected, as any other code Acquire does not document`,
+      () =>
+        Effect.gen(function* () {
+          nock(ORIGIN).post(updatePath(8288)).reply(400, `{"error":"${name}"}`, { "Content-Type": "application/json" })
+          const error = yield* failedUpdate()
+          assert.strictEqual(error.name, "EditError")
+          assert.strictEqual(error.reason._tag, "Rejected")
+          assert.strictEqual((error.reason as { code?: string }).code, name)
+          assert.isFalse(error.isRetryable)
+        })
+    )
+
+    it.live(`{"error":"${name}"} under 200 is a MalformedResponse, not a success nor a known refusal`, () =>
+      Effect.gen(function* () {
+        nock(ORIGIN).post(updatePath(8288)).reply(200, `{"error":"${name}"}`, { "Content-Type": "application/json" })
+        const error = yield* failedUpdate()
+        assert.strictEqual(error.name, "EditError")
+        assert.strictEqual(error.reason._tag, "MalformedResponse")
+      })
+    )
+  }
 })

@@ -55,7 +55,8 @@ describe("README examples", () => {
       try {
         await import(file)
         const promised = [...code.matchAll(/\/\/ (".*")$/gm)].map((match) => (match[1] as string).replaceAll('"', ""))
-        if (promised.length > 0) await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")))
+        if (promised.length > 0)
+          await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")), { timeout: 15_000 })
         else expect(sandbox.server.requests.length).toBe(requestsBefore)
       } finally {
         log.mockRestore()

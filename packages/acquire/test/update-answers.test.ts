@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import nock from "nock"
 import { documentedUpdateAnswer } from "../src/internal/sandbox/answers.ts"
-import { makeClient, makeEditor, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
+import { makeClient, makeEditor, messagePath, ORIGIN, updatePath, useNock } from "./support/acquire.ts"
 
 useNock()
 
@@ -210,6 +210,30 @@ describe("success answers that are not the documented shape", () => {
       assert.deepStrictEqual([empty.reason._tag, html.reason._tag], ["MalformedResponse", "MalformedResponse"])
       assert.include(empty.message, "empty body")
       assert.include(html.message, "not JSON")
+    })
+  )
+
+  it.live("an answer about another message is MalformedResponse naming both ids, never a success", () =>
+    Effect.gen(function* () {
+      for (const id of [8289, "8289", 1]) {
+        const error = yield* malformed({ data: { ...documentedUpdateAnswer.data, id } })
+        assert.strictEqual(error.reason._tag, "MalformedResponse")
+        assert.include(error.message, "names message")
+        assert.include(error.message, "8288")
+        assert.include(error.message, String(id))
+      }
+    })
+  )
+
+  it.live("the client's update and get refuse an answer about another message too", () =>
+    Effect.gen(function* () {
+      const other = { data: { ...documentedUpdateAnswer.data, id: 8289 } }
+      nock(ORIGIN).post(updatePath(8288)).reply(200, other)
+      nock(ORIGIN).get(messagePath(8288)).reply(200, other)
+      const client = yield* makeClient()
+      const updated = yield* Effect.flip(client.update(8288, { text: "updating the sent message" }))
+      const got = yield* Effect.flip(client.get(8288))
+      assert.deepStrictEqual([updated.reason._tag, got.reason._tag], ["MalformedResponse", "MalformedResponse"])
     })
   )
 

@@ -14,6 +14,7 @@ import * as Bitrix24Config from "./Bitrix24Config.ts"
 import { itemErrors, type MessageItem, type ResultItem } from "./Bitrix24Schemas.ts"
 import type * as Calls from "./internal/calls.ts"
 import { itemReason } from "./internal/errors.ts"
+import { sendSplitting } from "./internal/split.ts"
 import * as ServerTime from "./ServerTime.ts"
 
 type Reason = EditError.EditErrorReason
@@ -293,7 +294,8 @@ export const fromCalls = (
 ): Service => {
   const fixed = options.chunkSize !== undefined
   const chunkSize = options.chunkSize ?? MAX_CHUNK_SIZE
-  const updateBatch = (
+  /** One `imconnector.update.messages` call for these requests. */
+  const updateCall = (
     requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
   ): Effect.Effect<ReadonlyArray<Result.Result<EditedMessage.EditedMessage, Reason>>, Reason> =>
     Effect.withFiber((fiber) => {
@@ -320,6 +322,19 @@ export const fromCalls = (
         }
       )
     })
+
+  /**
+   * The chunk in one call; a call the portal refuses as a whole for one of
+   * its messages is split until that message stands alone (`./internal/split.ts`).
+   */
+  const updateBatch = (
+    requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
+  ): Effect.Effect<ReadonlyArray<Result.Result<EditedMessage.EditedMessage, Reason>>, Reason> =>
+    sendSplitting(requests.length, (indices) =>
+      updateCall(
+        indices.map((index) => requests[index]) as unknown as Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>
+      )
+    )
 
   const editor = MessageEditor.make(
     {

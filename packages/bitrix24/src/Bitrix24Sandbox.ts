@@ -40,7 +40,7 @@ import type { Line, Message, User } from "./internal/sandbox/model.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
 import * as Portal from "./internal/sandbox/portal.ts"
 import * as Tokens from "./internal/sandbox/tokens.ts"
-import { type Bucket as BucketShape, type Preset, presets } from "./RateLimiter.ts"
+import { type Bucket as BucketShape, type Preset, presetOf, presets } from "./RateLimiter.ts"
 
 export type {
   /**
@@ -82,6 +82,22 @@ export type {
 export interface TokenPair {
   readonly accessToken: string
   readonly refreshToken: string
+}
+
+/**
+ * How the sandbox refuses a whole call (see {@link Sandbox.poisonMessage}):
+ * the answer `{ error, error_description }` with this HTTP status.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Refusal {
+  /** Default 400. */
+  readonly status?: number | undefined
+  /** Default `ERROR_ARGUMENT`. */
+  readonly error?: string | undefined
+  /** Default "The incorrect structure of a message inside MESSAGES parameter". */
+  readonly description?: string | undefined
 }
 
 /**
@@ -194,6 +210,16 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
    * {@link Sandbox.seedMessage} answered.
    */
   readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
+  /**
+   * Poisons a message: from now on, every call that carries a message with this
+   * external id (`message.id`, in any chat) is refused AS A WHOLE, as a portal
+   * refuses a call for one item it cannot take, with `refusal` (default `400
+   * ERROR_ARGUMENT`, "The incorrect structure of a message inside MESSAGES
+   * parameter"). The other messages of such a call are not touched.
+   */
+  readonly poisonMessage: (externalMessageId: string, refusal?: Refusal) => void
+  /** Lifts the poison of one message, or of every message when no id is given. */
+  readonly curePoison: (externalMessageId?: string) => void
   /** Stops the server (hanging requests are cut). Safe to call twice. */
   readonly stop: () => Promise<void>
 }
@@ -306,7 +332,7 @@ const checkPositive = (value: number, option: string): number => {
 const bucketOf = (option: Options["bucket"]): BucketShape | undefined => {
   if (option === false) return undefined
   const settings: BucketShape | undefined =
-    option === undefined ? presets.standard : typeof option === "string" ? presets[option] : option
+    option === undefined ? presets.standard : typeof option === "string" ? presetOf(option) : option
   if (settings === undefined)
     throw new TypeError(`bucket must be "standard", "enterprise", { drainPerSecond, capacity } or false`)
   checkPositive(settings.drainPerSecond, "bucket.drainPerSecond")
@@ -487,6 +513,21 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
       const found = message(chatId, messageId)
       return found === undefined || found.deleted ? undefined : { text: found.text, history: [...found.history] }
     },
+    poisonMessage: (externalMessageId, refusal = {}) => {
+      const status = refusal.status ?? 400
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new TypeError("refusal.status must be an HTTP status from 200 to 599")
+      }
+      portal.poison(
+        externalMessageId,
+        Portal.failure(
+          status,
+          refusal.error ?? "ERROR_ARGUMENT",
+          refusal.description ?? "The incorrect structure of a message inside MESSAGES parameter"
+        )
+      )
+    },
+    curePoison: (externalMessageId) => portal.cure(externalMessageId),
     stop
   }
 }

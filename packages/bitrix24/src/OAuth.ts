@@ -6,8 +6,12 @@
  * started it: interrupting a call never interrupts the token request, so the
  * rotated pair is never lost. Refresh tokens rotate, so the new pair goes to the
  * {@link TokenStore} before it is used; if storing fails, the call fails with a
- * clear error and the pair stays in memory, to be stored again before its first
- * use.
+ * clear error and the pair stays in memory: storing it is tried again in the
+ * background (a pause doubling from 250 ms to 30 s), before its first use, and
+ * when the session closes (the editor's scope: `dispose`). A caller stops
+ * waiting for a refresh at the transport's timeout, but the token request goes
+ * on (up to 2 minutes): its answer holds the only valid pair, and is used and
+ * stored when it comes.
  *
  * @since 0.1.0
  */
@@ -15,6 +19,7 @@ import { BaseUrl, EditError, HttpFailure, type HttpTransport, Metrics, Secrets }
 import { Clock, Deferred, Duration, Effect, Exit, Option, Predicate, Redacted, Semaphore } from "effect"
 import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
+import * as KeepSaving from "./internal/keepSaving.ts"
 import { TokenStoreError, type Service as TokenStoreService, type Tokens } from "./TokenStore.ts"
 
 type Reason = EditError.EditErrorReason
@@ -53,6 +58,14 @@ export interface SessionOptions {
    * Default 1 s.
    */
   readonly rotationGrace?: Duration.Input | undefined
+  /**
+   * How long a caller waits for a refresh (default: until it ends). The
+   * refresh itself goes on past it (bounded by the transport's timeout): an
+   * answer that comes later holds the only valid pair, and is used and stored.
+   */
+  readonly callerTimeout?: Duration.Input | undefined
+  /** On `close`, how long to wait for a refresh still in flight before storing what is held. Default 5 s. */
+  readonly closeGrace?: Duration.Input | undefined
 }
 
 /**
@@ -94,6 +107,14 @@ export interface Session {
    * refreshed or adopted since, to scrub from kept answers in every encoding.
    */
   readonly secrets: () => Secrets.Secrets
+  /**
+   * Ends the session: waits for a refresh in flight (up to `closeGrace`),
+   * stops the background tries to store a refreshed pair, and tries once more
+   * (within the store's deadline). A pair it still cannot store is lost with
+   * this process: the log says so, and that the application must be
+   * authorized again.
+   */
+  readonly close: Effect.Effect<void>
 }
 
 /**
@@ -253,9 +274,26 @@ const storeFailure = (message: string, timedOut: boolean): Reason =>
   new EditError.Unavailable({
     code: "TOKEN_STORE",
     description: timedOut
-      ? `the token store did not answer in time (${message}); the refreshed tokens are kept in memory and storing them is tried again before their first use`
-      : `the refreshed tokens could not be stored (${message}); they are kept in memory and storing them is tried again before their first use`
+      ? `the token store did not answer in time (${message}); the refreshed tokens are kept in memory, and storing them is tried again in the background and before their first use`
+      : `the refreshed tokens could not be stored (${message}); they are kept in memory, and storing them is tried again in the background and before their first use`
   })
+
+/** A refresh still waiting for the OAuth server's answer when its caller stops waiting. */
+const refreshPending = (waited: Duration.Duration): Reason =>
+  new EditError.Unavailable({
+    code: "TOKEN_REFRESH_PENDING",
+    retryAfter: Duration.seconds(1),
+    description: `the OAuth server has not answered the token refresh within ${Duration.format(waited)}; its answer is still awaited, and the pair it brings is used and stored as soon as it comes: retry`
+  })
+
+/** `invalid_grant`, while the store could not be read to find the pair another process may have stored. */
+const storeUnreadable = (reason: Reason, problem: string): Reason =>
+  new EditError.Unavailable({
+    code: "TOKEN_STORE",
+    description: `the OAuth server refused the refresh token (invalid_grant), and the token store could not be read (${problem}) to find the pair another process sharing it may have stored: whether the application must be authorized again is not known yet; retry once the store answers${"code" in reason && reason.code !== undefined ? ` (OAuth code ${reason.code})` : ""}`
+  })
+
+const DEFAULT_CLOSE_GRACE = Duration.seconds(5)
 
 /** How often the store is read again while waiting for another process's pair. */
 const ROTATION_POLL = Duration.millis(100)
@@ -359,6 +397,11 @@ export const makeSession = (options: SessionOptions): Session => {
     })
   )
 
+  const saver = KeepSaving.make(persist, () => state.unsaved)
+  const callerTimeout =
+    options.callerTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.callerTimeout)
+  const closeGrace = Duration.fromInputUnsafe(options.closeGrace ?? DEFAULT_CLOSE_GRACE)
+
   const accessToken: Effect.Effect<Redacted.Redacted<string>, Reason> = Effect.suspend(() =>
     state.unsaved ? persist : Effect.void
   ).pipe(Effect.map(() => state.tokens.accessToken))
@@ -372,10 +415,22 @@ export const makeSession = (options: SessionOptions): Session => {
     return tokens
   }
 
+  /** Why the store's last load failed, if it did (cleared by a load that works). */
+  let lastLoadProblem: string | undefined
   /** The store's pair, when it is another live pair than `current` (another process rotated). */
   const newerStored = (current: Redacted.Redacted<string>): Effect.Effect<Option.Option<Tokens>> =>
     options.store.load.pipe(
-      Effect.orElseSucceed(() => Option.none<Tokens>()),
+      Effect.tap(() =>
+        Effect.sync(() => {
+          lastLoadProblem = undefined
+        })
+      ),
+      Effect.catch((error) =>
+        Effect.sync(() => {
+          lastLoadProblem = error.message
+          return Option.none<Tokens>()
+        })
+      ),
       Effect.map((stored) =>
         Option.filter(
           stored,
@@ -417,14 +472,20 @@ export const makeSession = (options: SessionOptions): Session => {
     return Option.some(use(configured, "configured"))
   }
 
-  /** What really happened when `invalid_grant` stands: no other process rotated the pair. */
+  /**
+   * What really happened when `invalid_grant` stands: no other process rotated
+   * the pair, as far as the store tells; when it could not be read, nobody
+   * knows, and "authorize again" may be wrong: retry.
+   */
   const explainInvalidGrant = (reason: Reason): Reason =>
-    reason._tag === "Unauthorized"
-      ? new EditError.Unauthorized({
-          ...reason,
-          description: `${reason.description ?? "refreshing the access token failed"} (no newer pair appeared in the token store within ${Duration.format(Duration.millis(grace))}, so no other process sharing it had just rotated the pair)`
-        })
-      : reason
+    lastLoadProblem !== undefined
+      ? storeUnreadable(reason, lastLoadProblem)
+      : reason._tag === "Unauthorized"
+        ? new EditError.Unauthorized({
+            ...reason,
+            description: `${reason.description ?? "refreshing the access token failed"} (no newer pair appeared in the token store within ${Duration.format(Duration.millis(grace))}, so no other process sharing it had just rotated the pair)`
+          })
+        : reason
 
   /**
    * The refresh itself, run in a fiber of its own that no caller owns: a
@@ -469,7 +530,12 @@ export const makeSession = (options: SessionOptions): Session => {
               state.tokens = tokens
               state.origin = "minted"
               state.unsaved = true
-            }).pipe(Effect.andThen(persist), Effect.as(tokens))
+            }).pipe(
+              Effect.andThen(persist),
+              // The pair lives only here until it is stored: keep trying in the background.
+              Effect.tapError(() => saver.start),
+              Effect.as(tokens)
+            )
         })
       )
     return Effect.uninterruptible(
@@ -544,11 +610,37 @@ export const makeSession = (options: SessionOptions): Session => {
         return Effect.as(Effect.forkDetach(runRefresh(deferred)), deferred)
       })
     ).pipe(
-      // Every caller, the first included, waits interruptibly.
+      // Every caller, the first included, waits interruptibly, and no longer than `callerTimeout`.
       Effect.flatMap((deferred) =>
-        deferred === undefined ? accessToken : Effect.map(Deferred.await(deferred), (tokens) => tokens.accessToken)
+        deferred === undefined ? accessToken : Effect.map(awaitRefresh(deferred), (tokens) => tokens.accessToken)
       )
     )
+
+  const awaitRefresh = (deferred: Deferred.Deferred<Tokens, Reason>): Effect.Effect<Tokens, Reason> =>
+    callerTimeout === undefined
+      ? Deferred.await(deferred)
+      : Effect.timeoutOrElse(Deferred.await(deferred), {
+          duration: callerTimeout,
+          orElse: () => Effect.fail(refreshPending(callerTimeout))
+        })
+
+  const close: Effect.Effect<void> = Effect.gen(function* () {
+    const inflight = state.inflight
+    if (inflight !== undefined) {
+      // Its answer may hold the only valid pair: give it a moment, then store what is held.
+      yield* Effect.ignore(Effect.timeout(Deferred.await(inflight), closeGrace))
+    }
+    yield* saver.stop
+    if (!state.unsaved) return
+    const stored = yield* Effect.result(persist)
+    if (stored._tag === "Success") {
+      yield* Effect.logInfo("Bitrix24: the refreshed token pair was stored as the session closed")
+    } else {
+      yield* Effect.logError(
+        "Bitrix24: the refreshed token pair could not be stored before this process stopped, and it was the only valid one (refresh tokens rotate): the processes sharing the token store will be refused, and the application must be authorized again"
+      )
+    }
+  })
 
   const replace = (refused: Redacted.Redacted<string>): Effect.Effect<Option.Option<Redacted.Redacted<string>>> =>
     Effect.sync(() => {
@@ -575,5 +667,5 @@ export const makeSession = (options: SessionOptions): Session => {
     return known
   }
 
-  return { accessToken, refresh, minted, replace, accepted, secrets }
+  return { accessToken, refresh, minted, replace, accepted, secrets, close }
 }

@@ -225,8 +225,24 @@ interface Operating {
   blockedUntil: number
 }
 
-const bucketOf = (option: Options["bucket"]): Bucket =>
-  option === undefined ? presets.standard : typeof option === "string" ? presets[option] : option
+/**
+ * The bucket of a plan's name, or `undefined` for a name that is not one of
+ * {@link presets} (its own keys only: `"constructor"` is no plan).
+ *
+ * @category rate limits
+ * @since 0.2.0
+ */
+export const presetOf = (name: string): Bucket | undefined =>
+  Object.hasOwn(presets, name) ? presets[name as Preset] : undefined
+
+const bucketOf = (option: Options["bucket"]): Bucket => {
+  if (option === undefined) return presets.standard
+  if (typeof option !== "string") return option
+  const preset = presetOf(option)
+  if (preset === undefined)
+    throw new RangeError(`bucket must be one of ${Object.keys(presets).join(", ")}, or a custom bucket`)
+  return preset
+}
 
 /**
  * Makes a limiter.

@@ -10,8 +10,8 @@ import { okItem, request, success } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, json } from "./support/fakeServer.ts"
 
 const BUDGET_MS = 300
-/** Scheduling slack on a loaded machine. */
-const SLACK_MS = 250
+/** Scheduling slack on a loaded machine (still far below the 4 s that 40 calls at 10/s would wait unbounded). */
+const SLACK_MS = 1_500
 
 describe("the client-side bucket within the retry budget (item 9)", () => {
   it.live(

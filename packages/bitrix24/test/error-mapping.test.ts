@@ -411,3 +411,61 @@ describe("the README", () => {
     })
   )
 })
+
+describe("codes named like members of Object.prototype", () => {
+  // The code table is indexed with the answer's code: only its own rows may match.
+  const names = ["valueOf", "toString", "constructor", "hasOwnProperty", "__proto__", "isPrototypeOf"]
+  for (const name of names) {
+    it.live(`a 400 with error "${name}" is the portal's refusal (Rejected, its code kept), as any unknown code`, () =>
+      Effect.gen(function* () {
+        nock(PORTAL)
+          .post(UPDATE_PATH)
+          .reply(400, `{"error":"${name}","error_description":"odd"}`, { "Content-Type": "application/json" })
+        const error = yield* failureOf()
+        assert.strictEqual(error.reason._tag, "Rejected")
+        assert.strictEqual((error.reason as { code?: string }).code, name)
+        assert.strictEqual((error.reason as { status?: number }).status, 400)
+      })
+    )
+
+    it.live(`an old-form refusal with code "${name}" is Rejected with that code`, () =>
+      Effect.gen(function* () {
+        nock(PORTAL)
+          .post(UPDATE_PATH)
+          .reply(200, { result: { SUCCESS: false, ERRORS: [{ code: name, message: "odd" }] } })
+        const error = yield* failureOf()
+        assert.strictEqual(error.reason._tag, "Rejected")
+        assert.strictEqual((error.reason as { code?: string }).code, name)
+      })
+    )
+  }
+
+  it.live(`an OAuth answer {"error":"constructor"} to a refresh is the OAuth server's refusal, not Unauthorized`, () =>
+    Effect.gen(function* () {
+      nock(PORTAL).post(UPDATE_PATH).reply(401, { error: "expired_token", error_description: "expired" })
+      nock(OAUTH).post(TOKEN_PATH).reply(400, `{"error":"constructor"}`, { "Content-Type": "application/json" })
+      const error = yield* failureOf()
+      assert.strictEqual(error.reason._tag, "Rejected")
+      assert.strictEqual((error.reason as { code?: string }).code, "constructor")
+    })
+  )
+
+  it.live("a success whose envelope holds a __proto__ key is read from its own keys: the edit succeeds", () =>
+    Effect.gen(function* () {
+      nock(PORTAL)
+        .post(UPDATE_PATH)
+        .reply(
+          200,
+          async (req: Request) => {
+            const body = await bodyOf(req)
+            const answer = JSON.stringify(success(body.MESSAGES.map((item) => okItem(item))))
+            return `{"__proto__":{"error":"QUERY_LIMIT_EXCEEDED"},${answer.slice(1)}`
+          },
+          { "Content-Type": "application/json" }
+        )
+      const editor = yield* Bitrix24.make(settings(), once)
+      const edited = yield* editor.update(request(1))
+      assert.strictEqual(edited.text, "text 1")
+    })
+  )
+})

@@ -94,8 +94,9 @@ describe("README examples", () => {
         await import(file)
         const promised = [...code.matchAll(/\/\/ (".*")$/gm)].map((match) => (match[1] as string).replaceAll('"', ""))
         const effect = effects.find(({ marker }) => code.includes(marker))
-        if (promised.length > 0) await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")))
-        else if (effect !== undefined) await vi.waitFor(effect.check)
+        if (promised.length > 0)
+          await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")), { timeout: 15_000 })
+        else if (effect !== undefined) await vi.waitFor(effect.check, { timeout: 15_000 })
         // An example that only defines an effect sends nothing.
         else expect(sandbox.server.requests.length).toBe(requestsBefore)
       } finally {

@@ -1079,7 +1079,7 @@ describe("faults reach the adapter as the right reason", () => {
             )
             sandbox.server.inject({ fault, share: 0.25, seed: 7 })
             // Only the hang needs a short timeout; elsewhere a slow machine must not turn answers into timeouts.
-            const timeout = fault._tag === "Hang" ? "150 millis" : "10 seconds"
+            const timeout = fault._tag === "Hang" ? "750 millis" : "10 seconds"
             const editor = yield* editorOf(sandbox, { transport: { timeout } })
             const outcomes = yield* Effect.forEach(seeded, (ids, n) =>
               Effect.result(editor.update({ ids, text: `edited ${n}` }))

@@ -213,7 +213,11 @@ const NETWORK_CODES: Record<string, string> = {
 /** The first error code in a chain of causes (ky wraps fetch's error, which wraps the socket's). */
 const findCode = (error: unknown, depth = 0): string | undefined => {
   if (depth > 5 || !Predicate.isObject(error)) return undefined
-  if (Predicate.hasProperty(error, "code") && Predicate.isString(error.code) && error.code in NETWORK_CODES) {
+  if (
+    Predicate.hasProperty(error, "code") &&
+    Predicate.isString(error.code) &&
+    Object.hasOwn(NETWORK_CODES, error.code)
+  ) {
     return error.code
   }
   if (Predicate.hasProperty(error, "errors") && Array.isArray(error.errors)) {

@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { RateLimiter } from "@reword/bitrix24"
-import { Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { checkName, createBucketTable, DEFAULT_BUCKET_TABLE, describe } from "./internal/tables.ts"
 
@@ -39,10 +39,13 @@ export interface Options extends RateLimiter.Options {
   readonly table?: string | undefined
   /**
    * How long one reservation statement may take (a database that does not
-   * answer). Past it, or when the database fails, `withPermitWithin` fails
-   * with `BucketFull` (the adapter's retryable `RateLimited`), and
-   * `withPermit` falls back to this process's own bucket, with a warning in
-   * the log. Default 5 s.
+   * answer). Past it, or when the database fails, `withPermit` and
+   * `withPermitWithin` fall back to this process's own bucket (the adapter's
+   * in-process limiter, with the same options), with one warning in the log
+   * naming the database; the database is asked again after a pause that
+   * doubles while it stays away (1 s, up to 30 s), and one line in the log
+   * says when it is back. A database outage is never reported as the
+   * portal's budget being full. Default 5 s.
    */
   readonly statementTimeout?: Duration.Input | undefined
 }
@@ -136,36 +139,34 @@ export const make = (
         ? Effect.void
         : Effect.sleep(Duration.millis(wait)).pipe(Effect.onInterrupt(() => Effect.forkDetach(giveBack(portal))))
 
-    const warn = (portal: string, problem: string) =>
-      Effect.logWarning(`Bitrix24: the shared rate limit in PostgreSQL could not be used for ${portal} (${problem})`)
+    const outage = makeOutage(table)
+    /** A statement on the shared bucket, unless the database is away (`undefined` then: use the local bucket). */
+    const shared = <A>(statement: Effect.Effect<A, string>): Effect.Effect<A | undefined> =>
+      Effect.flatMap(outage.away, (away) =>
+        away
+          ? Effect.succeed(undefined)
+          : Effect.matchEffect(statement, {
+              onFailure: (problem) => Effect.as(outage.failed(problem), undefined),
+              onSuccess: (value) => Effect.as(outage.answered, value)
+            })
+      )
 
     const withPermit =
       (portal: string) =>
       <A, E, R>(request: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-        Effect.flatMap(Effect.result(reserve(portal, NO_LIMIT)), (reservation) => {
-          if (reservation._tag === "Failure") {
-            return Effect.andThen(
-              warn(portal, `${reservation.failure}; this process's own bucket is used meanwhile`),
-              local.withPermit(portal)(request)
-            )
-          }
-          const reserved = reservation.success
-          return Effect.andThen(awaitSlot(portal, reserved._tag === "Reserved" ? reserved.wait : 0), request)
-        })
+        Effect.flatMap(shared(reserve(portal, NO_LIMIT)), (reserved) =>
+          reserved === undefined
+            ? local.withPermit(portal)(request)
+            : Effect.andThen(awaitSlot(portal, reserved._tag === "Reserved" ? reserved.wait : 0), request)
+        )
 
     const withPermitWithin =
       (portal: string, maxWait: Duration.Duration) =>
       <A, E, R>(request: Effect.Effect<A, E, R>): Effect.Effect<A, E | RateLimiter.BucketFull, R> =>
         Effect.flatMap(
-          Effect.result(reserve(portal, Duration.toMillis(maxWait))),
-          (reservation): Effect.Effect<A, E | RateLimiter.BucketFull, R> => {
-            if (reservation._tag === "Failure") {
-              return Effect.andThen(
-                warn(portal, reservation.failure),
-                Effect.fail(new RateLimiter.BucketFull(Duration.seconds(1), true))
-              )
-            }
-            const reserved = reservation.success
+          shared(reserve(portal, Duration.toMillis(maxWait))),
+          (reserved): Effect.Effect<A, E | RateLimiter.BucketFull, R> => {
+            if (reserved === undefined) return local.withPermitWithin(portal, maxWait)(request)
             if (reserved._tag === "Full")
               return Effect.fail(new RateLimiter.BucketFull(Duration.millis(reserved.retryAfter), false))
             return Effect.andThen(awaitSlot(portal, reserved.wait), request)
@@ -175,10 +176,14 @@ export const make = (
     const saturated = (portal: string): Effect.Effect<void> =>
       Effect.andThen(
         local.saturated(portal),
-        bounded(
-          sql`INSERT INTO ${T} AS b (portal, tat) VALUES (${portal}, ${now} + ${full})
-              ON CONFLICT (portal) DO UPDATE SET tat = greatest(b.tat, ${now} + ${full})`
-        ).pipe(Effect.catch((problem) => warn(portal, problem)))
+        Effect.asVoid(
+          shared(
+            bounded(
+              sql`INSERT INTO ${T} AS b (portal, tat) VALUES (${portal}, ${now} + ${full})
+                  ON CONFLICT (portal) DO UPDATE SET tat = greatest(b.tat, ${now} + ${full})`
+            )
+          )
+        )
       )
 
     return RateLimiter.RateLimiter.of({
@@ -192,6 +197,40 @@ export const make = (
       blockedFor: local.blockedFor
     })
   })
+
+/** The first pause before the database is asked again after it failed; it doubles up to {@link MAX_PAUSE_MS}. */
+const FIRST_PAUSE_MS = 1_000
+const MAX_PAUSE_MS = 30_000
+
+/**
+ * Whether the database is away: after a failure, the local bucket serves
+ * every call for a pause (doubling while failures go on), then the database
+ * is asked again. One warning when it goes away, one line when it is back.
+ */
+const makeOutage = (table: string) => {
+  let pause = 0
+  let until = 0
+  let down = false
+  return {
+    away: Effect.map(Clock.currentTimeMillis, (now) => down && now < until),
+    failed: (problem: string): Effect.Effect<void> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        pause = Math.min(MAX_PAUSE_MS, pause === 0 ? FIRST_PAUSE_MS : pause * 2)
+        until = now + pause
+        if (down) return Effect.void
+        down = true
+        return Effect.logWarning(
+          `Bitrix24: the shared rate limit in PostgreSQL (table ${table}) could not be used (${problem}); this process's own bucket is used until the database answers again (asked again in ${Duration.format(Duration.millis(pause))}, then less and less often)`
+        )
+      }),
+    answered: Effect.suspend(() => {
+      pause = 0
+      if (!down) return Effect.void
+      down = false
+      return Effect.logInfo(`Bitrix24: the shared rate limit in PostgreSQL (table ${table}) is used again`)
+    })
+  }
+}
 
 /**
  * The limiter as a `RateLimiter` layer, over the `SqlClient` in context.

@@ -10,7 +10,7 @@ import { Clock, Effect, Redacted, Result, Schema } from "effect"
 import * as AcquireConfig from "../AcquireConfig.ts"
 import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "../AcquireSchemas.ts"
 import * as Edited from "./edited.ts"
-import { malformed, nothingDeleted, reasonOf } from "./errors.ts"
+import { malformed, nothingDeleted, otherMessage, reasonOf } from "./errors.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -107,6 +107,28 @@ const editedReader: Reader<Edited.Edited> = {
     }))
 }
 
+/**
+ * A reader of an answer about one message (`update`, `edit`, `get`): an answer
+ * that names another message than the one asked about is `MalformedResponse`,
+ * never a success reported for another message (as on Bitrix24).
+ */
+const aboutMessage = <A extends { readonly id: number }>(reader: Reader<A>, messageId: number): Reader<A> => {
+  const checked = (response: HttpTransport.HttpResponse, read: A): Result.Result<A, Reason> =>
+    read.id === messageId ? Result.succeed(read) : Result.fail(otherMessage(response, messageId, read.id))
+  return {
+    fast:
+      reader.fast === undefined
+        ? undefined
+        : (response) => {
+            const read = reader.fast?.(response)
+            // Another id: the slow path (`decode`) gives the reason.
+            return read === undefined || read.id !== messageId ? undefined : read
+          },
+    decode: (response, now) =>
+      Effect.flatMap(reader.decode(response, now), (read) => Effect.fromResult(checked(response, read)))
+  }
+}
+
 const spanOptions = { attributes: { "reword.provider": AcquireConfig.name } }
 
 /** The calls over checked settings and a transport. */
@@ -160,8 +182,10 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
 
   return {
     baseUrl,
-    update: (messageId, content) => call("update", updateEndpoint(messageId, content), messageReader),
-    edit: (messageId, content) => call("update", updateEndpoint(messageId, content), editedReader),
+    update: (messageId, content) =>
+      call("update", updateEndpoint(messageId, content), aboutMessage(messageReader, messageId)),
+    edit: (messageId, content) =>
+      call("update", updateEndpoint(messageId, content), aboutMessage(editedReader, messageId)),
     send: (message) =>
       call(
         "send",
@@ -177,7 +201,11 @@ export const make = (settings: AcquireConfig.Settings, transport: HttpTransport.
         messageReader
       ),
     get: (messageId) =>
-      call("get", { method: "GET", path: ["crm", "objects", "case-message", messageId] }, messageReader),
+      call(
+        "get",
+        { method: "GET", path: ["crm", "objects", "case-message", messageId] },
+        aboutMessage(messageReader, messageId)
+      ),
     delete: (messageId) =>
       call("delete", { method: "DELETE", path: ["crm", "objects", "case-message", messageId] }, deletedReader)
   }

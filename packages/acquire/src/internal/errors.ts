@@ -14,27 +14,29 @@ type Problem = EditError.Problem
 
 type Detail = EditError.Detail
 
+type FromCode = (detail: Detail, problems: ReadonlyArray<Problem>, retryAfter: Duration.Duration | undefined) => Reason
+
 /**
  * Acquire's documented error types and the reason each one means. The README's
- * error table is this table.
+ * error table is this table. A `Map`: a code from an answer finds its own
+ * entries only (`"toString"` or `"constructor"` is an unknown code, never a
+ * member of `Object.prototype`).
  */
-const BY_CODE: Readonly<
-  Record<
-    string,
-    (detail: Detail, problems: ReadonlyArray<Problem>, retryAfter: Duration.Duration | undefined) => Reason
-  >
-> = {
-  ERROR_INVALID_INPUT: (detail, problems) => new EditError.InvalidRequest({ ...detail, problems }),
-  ERROR_RECORD_NOT_FOUND: (detail) => new EditError.NotFound(detail),
-  ERROR_DUPLICATE_RECORD_FOUND: (detail) => new EditError.Rejected(detail),
-  ERROR_UNAUTHORIZED: (detail) => new EditError.Unauthorized(detail),
-  ERROR_UNAUTHORIZED_ACCESS: (detail) => new EditError.Forbidden(detail),
-  ERROR_SERVER_ERROR: (detail, _problems, retryAfter) =>
-    new EditError.Unavailable({ ...detail, ...(retryAfter === undefined ? {} : { retryAfter }) })
-}
+const BY_CODE: ReadonlyMap<string, FromCode> = new Map<string, FromCode>([
+  ["ERROR_INVALID_INPUT", (detail, problems) => new EditError.InvalidRequest({ ...detail, problems })],
+  ["ERROR_RECORD_NOT_FOUND", (detail) => new EditError.NotFound(detail)],
+  ["ERROR_DUPLICATE_RECORD_FOUND", (detail) => new EditError.Rejected(detail)],
+  ["ERROR_UNAUTHORIZED", (detail) => new EditError.Unauthorized(detail)],
+  ["ERROR_UNAUTHORIZED_ACCESS", (detail) => new EditError.Forbidden(detail)],
+  [
+    "ERROR_SERVER_ERROR",
+    (detail, _problems, retryAfter) =>
+      new EditError.Unavailable({ ...detail, ...(retryAfter === undefined ? {} : { retryAfter }) })
+  ]
+])
 
 /** The documented codes. */
-export const KNOWN_CODES: ReadonlyArray<string> = Object.keys(BY_CODE)
+export const KNOWN_CODES: ReadonlyArray<string> = [...BY_CODE.keys()]
 
 const CODE_SHAPE = /^ERROR_[A-Z0-9_]+$/
 const KNOWN_CODE_IN_TEXT = new RegExp(`\\b(${KNOWN_CODES.join("|")})\\b`)
@@ -148,7 +150,7 @@ const problemsOf = (response: HttpTransport.HttpResponse, description: string | 
  */
 export const reasonOf = (response: HttpTransport.HttpResponse, now: number): Reason => {
   const fields = fieldsOf(response)
-  const byCode = fields.code === undefined ? undefined : BY_CODE[fields.code]
+  const byCode = fields.code === undefined ? undefined : BY_CODE.get(fields.code)
   if (byCode !== undefined) {
     const retryAfter = HttpFailure.parseRetryAfter(response.headers.get("retry-after"), now)
     const detail = { status: response.status, ...fields, ...HttpTransport.optionalBody(response.text) }
@@ -174,7 +176,7 @@ export const malformed = (
   now: number
 ): Reason => {
   const fields = fieldsOf(response)
-  if (fields.code !== undefined && BY_CODE[fields.code] !== undefined) return reasonOf(response, now)
+  if (fields.code !== undefined && BY_CODE.has(fields.code)) return reasonOf(response, now)
   const why =
     response.text.trim().length === 0
       ? "the answer has an empty body"
@@ -198,5 +200,13 @@ export const nothingDeleted = (response: HttpTransport.HttpResponse): Reason =>
   new EditError.NotFound({
     status: response.status,
     description: "Acquire deleted no message with this id",
+    ...HttpTransport.optionalBody(response.text)
+  })
+
+/** A success that names another message than the one asked about: it cannot be matched to this request. */
+export const otherMessage = (response: HttpTransport.HttpResponse, asked: number, answered: number): Reason =>
+  new EditError.MalformedResponse({
+    status: response.status,
+    description: `the answer names message ${answered}, not message ${asked} that was asked about: it cannot be matched to this request`,
     ...HttpTransport.optionalBody(response.text)
   })

@@ -8,7 +8,7 @@
  * attempt, so nothing was done twice).
  */
 import { EditError, HttpFailure, HttpTransport, OptionCheck, Provider, RetryPolicy, Telemetry } from "@reword/core"
-import { type Config, Duration, Effect, Option, Redacted, Result } from "effect"
+import { type Config, Duration, Effect, Option, Redacted, Result, Scope } from "effect"
 import type { Options as ClientOptions, MessagesInput, OnOperatingLimit, Target } from "../Bitrix24Client.ts"
 import type * as Bitrix24Config from "../Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse } from "../Bitrix24Schemas.ts"
@@ -44,6 +44,12 @@ export interface Deps {
 }
 
 const ACCEPT_JSON: Readonly<Record<string, string>> = { accept: "application/json" }
+
+/**
+ * How long a token request may wait for its answer, whatever the transport's
+ * timeout: its callers stop waiting at that timeout, the request goes on.
+ */
+const LATE_TOKEN_ANSWER = Duration.minutes(2)
 
 /** The most refreshes one call may lead to (each after a pair it did not mint itself). */
 const MAX_REFRESHES = 3
@@ -324,6 +330,11 @@ export const setup = (
       refreshToken: settings.refreshToken
     }))
     const transport = HttpTransport.make(options.transport)
+    // The token request outlives its callers' wait: its answer holds the only valid pair (refresh tokens rotate).
+    const oauthTransport = HttpTransport.make({
+      ...options.transport,
+      timeout: Duration.max(transport.timeout, LATE_TOKEN_ANSWER)
+    })
     const session = OAuth.makeSession({
       tokens,
       configured: { accessToken: settings.accessToken, refreshToken: settings.refreshToken },
@@ -332,8 +343,12 @@ export const setup = (
       oauthUrl: settings.oauthUrl,
       allowInsecureLoopback: settings.allowInsecureLoopback,
       store,
-      transport
+      transport: oauthTransport,
+      callerTimeout: transport.timeout
     })
+    // Stores a refreshed pair still held only here when the editor's scope closes (dispose, layer release).
+    const scope = yield* Effect.serviceOption(Scope.Scope)
+    if (Option.isSome(scope)) yield* Scope.addFinalizer(scope.value, session.close)
     const limiter =
       options.rateLimiter ??
       Option.getOrUndefined(yield* Effect.serviceOption(RateLimiter.RateLimiter)) ??

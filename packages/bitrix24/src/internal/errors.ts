@@ -311,11 +311,15 @@ export const codes: Readonly<Record<string, Row>> = {
   }
 }
 
-const lowerCaseCodes = new Map(Object.entries(codes).map(([code, row]) => [code.toLowerCase(), row]))
+// Maps: a code from an answer finds the table's own rows only (`valueOf` is an unknown code, never Object.prototype's).
+const exactCodes: ReadonlyMap<string, Row> = new Map(Object.entries(codes))
+const lowerCaseCodes: ReadonlyMap<string, Row> = new Map(
+  Object.entries(codes).map(([code, row]) => [code.toLowerCase(), row])
+)
 
 /** The row of a code, matched exactly, then case-insensitively. */
 export const rowOf = (code: string | undefined): Row | undefined =>
-  code === undefined ? undefined : (codes[code] ?? lowerCaseCodes.get(code.toLowerCase()))
+  code === undefined ? undefined : (exactCodes.get(code) ?? lowerCaseCodes.get(code.toLowerCase()))
 
 /**
  * The reason for an error answer: the table's row for its code, or, for a code
@@ -399,13 +403,17 @@ const textOf = (error: unknown): string => {
     .join(": ")
 }
 
-/** A record's first entries (bounded) under lower-case keys; never throws. */
+/**
+ * A record's first entries (bounded) under lower-case keys; never throws. The
+ * copy has no prototype: a key such as `__proto__` or `constructor` is an entry
+ * like any other, and a missing key reads `undefined`.
+ */
 export const lowerKeys = (value: unknown): Record<string, unknown> | undefined => {
   if (!Untrusted.isRecord(value)) return undefined
-  const record: Record<string, unknown> = {}
+  const record: Record<string, unknown> = Object.create(null)
   for (const [key, inner] of Untrusted.entries(value)) {
     const lower = key.toLowerCase()
-    if (!(lower in record)) record[lower] = inner
+    if (!Object.hasOwn(record, lower)) record[lower] = inner
   }
   return record
 }

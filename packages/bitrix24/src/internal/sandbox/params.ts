@@ -26,6 +26,12 @@ const pathOf = (key: string): ReadonlyArray<string> => {
   return [head, ...[...rest.matchAll(/\[([^\]]*)\]/g)].map((part) => part[1] ?? "")]
 }
 
+/**
+ * A record without a prototype: a key from a request (`__proto__`,
+ * `constructor`) is an entry like any other, never a member of `Object.prototype`.
+ */
+const record = (): Params => Object.create(null) as Params
+
 /** Sets `value` at `path` in `target`, as PHP builds `$_POST` (an empty part appends). */
 const setPath = (target: Params, path: ReadonlyArray<string>, value: string): void => {
   let current: Params = target
@@ -35,10 +41,10 @@ const setPath = (target: Params, path: ReadonlyArray<string>, value: string): vo
       current[key] = value
       return
     }
-    const next = current[key]
+    const next = Object.hasOwn(current, key) ? current[key] : undefined
     if (isRecord(next)) current = next
     else {
-      const created: Params = {}
+      const created = record()
       current[key] = created
       current = created
     }
@@ -47,7 +53,7 @@ const setPath = (target: Params, path: ReadonlyArray<string>, value: string): vo
 
 /** Form data with PHP's nested keys. */
 export const parseForm = (text: string): Params => {
-  const result: Params = {}
+  const result = record()
   for (const [key, value] of new URLSearchParams(text)) setPath(result, pathOf(key), value)
   return result
 }

@@ -89,6 +89,10 @@ export interface Portal {
   }) => MessageRecord
   readonly calls: (method: string) => number
   readonly errors: (code: string) => number
+  /** Every call carrying a message with this external id is refused as a whole with `refusal`. */
+  readonly poison: (messageId: string, refusal: Answer) => void
+  /** Lifts the poison of one message id, or of all. */
+  readonly cure: (messageId?: string) => void
 }
 
 export const make = (options: Options): Portal => {
@@ -99,6 +103,7 @@ export const make = (options: Options): Portal => {
   const sessions = new Map<string, { readonly id: number; readonly chatId: number }>()
   const callCounts = new Map<string, number>()
   const errorCounts = new Map<string, number>()
+  const poisoned = new Map<string, Answer>()
   let nextUser = FIRST_USER_ID
   let nextSession = FIRST_SESSION_ID
   let nextChat = FIRST_CHAT_ID
@@ -286,6 +291,8 @@ export const make = (options: Options): Portal => {
     if (!items.every((item) => isRecord(item.user) && isRecord(item.message) && isRecord(item.chat))) {
       return refuse(argumentError("The incorrect structure of a message inside MESSAGES parameter"))
     }
+    const poison = poisonIn(items as ReadonlyArray<Params>)
+    if (poison !== undefined) return refuse(poison)
     const connector = textOf(param(params, "CONNECTOR")) ?? ""
     const lineText = textOf(param(params, "LINE")) ?? ""
     const line = /^\s*-?\d+/.test(lineText) ? Number.parseInt(lineText, 10) : 0
@@ -297,6 +304,17 @@ export const make = (options: Options): Portal => {
       body: { result: { SUCCESS: true, DATA: { RESULT: result } }, time: time(start, snapshot, cost) }
     })
     return options.takeTime === undefined ? answer() : options.takeTime(cost).then(answer)
+  }
+
+  /** The refusal of the first poisoned message a call carries, if any. */
+  const poisonIn = (items: ReadonlyArray<Params>): Answer | undefined => {
+    if (poisoned.size === 0) return undefined
+    for (const item of items) {
+      const id = textOf((item.message as Params).id)
+      const refusal = id === undefined ? undefined : poisoned.get(id)
+      if (refusal !== undefined) return refusal
+    }
+    return undefined
   }
 
   const filesOf = (value: unknown): ReadonlyArray<File> =>
@@ -420,6 +438,13 @@ export const make = (options: Options): Portal => {
     userOf: (connector, externalId, details) => userOf(connector, externalId, details),
     store,
     calls: (method) => callCounts.get(method.toLowerCase()) ?? 0,
-    errors: (code) => errorCounts.get(code) ?? 0
+    errors: (code) => errorCounts.get(code) ?? 0,
+    poison: (messageId, refusal) => {
+      poisoned.set(messageId, refusal)
+    },
+    cure: (messageId) => {
+      if (messageId === undefined) poisoned.clear()
+      else poisoned.delete(messageId)
+    }
   }
 }
