@@ -130,10 +130,15 @@ export const layerConfig = (options: Options = {}): Layer.Layer<MessageEditor.Me
  * @category descriptor
  * @since 0.1.0
  */
-export const provider: Provider.Descriptor<AcquireConfig.Settings, ProviderOptions, typeof AcquireConfig.name> =
-  Provider.describe({
+export const provider: Provider.Descriptor<
+  AcquireConfig.Settings,
+  ProviderOptions,
+  typeof AcquireConfig.name,
+  AcquireConfig.SettingsInput
+> = Provider.describe({
     name: AcquireConfig.name,
     settings: AcquireConfig.settings,
     config: AcquireConfig.config,
+    declaration: AcquireConfig.declaration,
     make: (settings, options) => Effect.map(checkOptions(options), () => build(settings, options ?? {}))
   })

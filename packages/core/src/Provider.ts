@@ -6,9 +6,21 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Result, type Scope } from "effect"
+import {
+  Config,
+  ConfigProvider,
+  Effect,
+  Layer,
+  Option,
+  Predicate,
+  Redacted,
+  Result,
+  type Schema,
+  type Scope
+} from "effect"
 import type * as HttpTransport from "./HttpTransport.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
+import * as SettingsKit from "./internal/settings.ts"
 import type * as RetryPolicy from "./RetryPolicy.ts"
 
 /**
@@ -26,17 +38,119 @@ export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
  * @category settings
  * @since 0.1.0
  */
-export interface Setting {
-  /** The environment variable, such as `ACQUIRE_API_KEY`. */
-  readonly env: string
-  /** The key in the provider's section of a settings object, such as `apiKey`. */
-  readonly key: string
-  readonly description: string
-  /** Secrets are read as `Redacted` and never printed. */
-  readonly secret?: boolean | undefined
-  /** Optional settings have a default or are not always needed. */
-  readonly optional?: boolean | undefined
-}
+export type Setting = SettingsKit.Setting
+
+/**
+ * What a setting declares besides its key: its environment variable and what it is for.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingSpec = SettingsKit.Spec
+
+/**
+ * A setting read as text, declared with its environment variable: a field of
+ * {@link declareSettings}.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const text = SettingsKit.text
+
+/**
+ * A URL setting (text or a `URL`), declared with its environment variable.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const url = SettingsKit.url
+
+/**
+ * A number setting (a number or text), declared with its environment variable.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const number = SettingsKit.number
+
+/**
+ * A `true`/`false` setting (a boolean or text), declared with its environment variable.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const boolean = SettingsKit.boolean
+
+/**
+ * A secret setting (text or `Redacted` text, always `Redacted` once read), declared with its environment variable.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const secret = SettingsKit.secret
+
+/**
+ * A setting that may be left out.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const optional = SettingsKit.optional
+
+/**
+ * The raw values of declared settings (see {@link declareSettings}): text,
+ * secrets `Redacted`, optional ones possibly `undefined`.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type RawSettings<F extends SettingsKit.Fields> = Schema.Struct.Type<F>
+
+/**
+ * Declared settings as a person writes them: in code, or in a provider's
+ * section of a settings object.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingsInputOf<F extends SettingsKit.Fields> = Schema.Struct.Encoded<F>
+
+/**
+ * A provider's settings declared once (see {@link declareSettings}).
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingsDeclaration<F extends SettingsKit.Fields, A> = SettingsKit.Declaration<F, A>
+
+/**
+ * Declares a provider's settings once: one Schema whose fields carry their
+ * environment variables, and the check from the raw values to the settings.
+ * The table of settings (for the CLI's flags and the messages), the type of
+ * the settings as written, the environment reader and the key check of a
+ * settings object (an unknown key refused with a "did you mean") all derive
+ * from it.
+ *
+ * @example
+ * ```ts
+ * import { Provider } from "@reword/core"
+ * import { Result } from "effect"
+ *
+ * const AcmeSettings = Provider.declareSettings({
+ *   name: "acme",
+ *   fields: {
+ *     account: Provider.text({ env: "ACME_ACCOUNT", description: "the account name" }),
+ *     apiKey: Provider.secret({ env: "ACME_API_KEY", description: "the API key" }),
+ *     region: Provider.optional(Provider.text({ env: "ACME_REGION", description: "the region (default eu)" }))
+ *   },
+ *   check: (raw) => Result.succeed({ ...raw, region: raw.region ?? "eu" })
+ * })
+ * ```
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const declareSettings = SettingsKit.declare
 
 /**
  * The options of a provider that takes none of its own.
@@ -55,13 +169,29 @@ export type NoOptions = Readonly<Record<never, never>>
  * @category models
  * @since 0.1.0
  */
-export interface Descriptor<Settings = unknown, Options extends object = NoOptions, Name extends string = string> {
+export interface Descriptor<
+  Settings = unknown,
+  Options extends object = NoOptions,
+  Name extends string = string,
+  Input = Readonly<Record<string, unknown>>
+> {
   /** The value of `REWORD_PROVIDER` that selects it. */
   readonly name: Name
   /** Every setting it reads, for documentation and for precise errors. */
   readonly settings: ReadonlyArray<Setting>
   /** Reads its settings by environment-variable name from the current `ConfigProvider`. */
   readonly config: Config.Config<Settings>
+  /**
+   * Its settings declared once ({@link declareSettings}): when given, a
+   * settings object's section is read through it (unknown keys refused with a
+   * "did you mean", typed by `Input`).
+   */
+  readonly declaration?:
+    | {
+        readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
+        readonly read: (source?: Source) => Effect.Effect<Settings, Config.ConfigError>
+      }
+    | undefined
   /**
    * Each option only this provider understands, with what it is for. Any other
    * key in `providerOptions[name]` is a configuration error. Omitted: it takes none.
@@ -80,7 +210,7 @@ export interface Descriptor<Settings = unknown, Options extends object = NoOptio
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds descriptors of unrelated settings types
-export type AnyDescriptor = Descriptor<any, any, string>
+export type AnyDescriptor = Descriptor<any, any, string, any>
 
 /**
  * The provider-only options a descriptor declares.
@@ -88,7 +218,15 @@ export type AnyDescriptor = Descriptor<any, any, string>
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: matches any settings type
-export type OptionsOf<D> = D extends Descriptor<any, infer Options, string> ? Options : never
+export type OptionsOf<D> = D extends Descriptor<any, infer Options, string, any> ? Options : never
+
+/**
+ * The settings a descriptor takes as written (its section of a settings object).
+ *
+ * @since 0.3.0
+ */
+// biome-ignore lint/suspicious/noExplicitAny: matches any settings type
+export type InputOf<D> = D extends Descriptor<any, any, string, infer Input> ? Input : never
 
 /**
  * `providerOptions`, typed from the providers listed: each provider's own
@@ -116,13 +254,20 @@ export type ProviderOptions<D extends AnyDescriptor> = {
  * @category constructors
  * @since 0.1.0
  */
-export const describe = <Settings, Options extends object = NoOptions, const Name extends string = string>(
-  descriptor: Descriptor<Settings, Options, Name>
-): Descriptor<Settings, Options, Name> => descriptor
+export const describe = <
+  Settings,
+  Options extends object = NoOptions,
+  const Name extends string = string,
+  Input = Readonly<Record<string, unknown>>
+>(
+  descriptor: Descriptor<Settings, Options, Name, Input>
+): Descriptor<Settings, Options, Name, Input> => descriptor
 
 /**
  * A plain settings object: `provider` names the provider, and each provider's
- * settings sit under its name, by key.
+ * settings sit under its name, by key. Typed from the providers listed: a
+ * misspelled provider name or setting key does not compile (and is refused at
+ * run time with a "did you mean").
  *
  * @example
  * ```ts
@@ -135,10 +280,9 @@ export const describe = <Settings, Options extends object = NoOptions, const Nam
  * @category models
  * @since 0.1.0
  */
-export interface SettingsObject {
+export type SettingsObject<D extends AnyDescriptor = AnyDescriptor> = {
   readonly provider?: string | undefined
-  readonly [provider: string]: unknown
-}
+} & { readonly [P in D as P["name"]]?: InputOf<P> | undefined }
 
 /**
  * Where settings come from: the environment (a map of variables), or a plain
@@ -147,9 +291,7 @@ export interface SettingsObject {
  * @category models
  * @since 0.1.0
  */
-export type Source =
-  | { readonly _tag: "Environment"; readonly env?: Readonly<Record<string, string | undefined>> | undefined }
-  | { readonly _tag: "Object"; readonly settings: SettingsObject }
+export type Source = SettingsKit.Source
 
 /**
  * Settings from environment variables (`process.env` when `env` is omitted).
@@ -165,7 +307,10 @@ export const fromEnv = (env?: Readonly<Record<string, string | undefined>>): Sou
  * @category constructors
  * @since 0.1.0
  */
-export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object", settings })
+export const fromObject = <D extends AnyDescriptor = AnyDescriptor>(settings: SettingsObject<D>): Source => ({
+  _tag: "Object",
+  settings
+})
 
 /**
  * A `ConfigError` with a sentence of its own (adapters use it for their own checks).
@@ -173,8 +318,7 @@ export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object
  * @category utils
  * @since 0.1.0
  */
-export const configError = (message: string): Config.ConfigError =>
-  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
+export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
 
 /** Settings objects may hold `Redacted` secrets, `URL`s, numbers and booleans: the config reads them as text. */
 const asText = (value: unknown): unknown => {
@@ -215,18 +359,29 @@ export const configProviderOf = (
   )
 }
 
-const definedOnly = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
+const definedOnly = SettingsKit.definedOnly
 
-const whereToSet = (source: Source | undefined, providerName: string, setting: Setting): string =>
-  source?._tag === "Object" ? `${setting.env} (${providerName}.${setting.key} in the settings object)` : setting.env
+const readWith = SettingsKit.parseWith
 
-const readWith = <A>(config: Config.Config<A>, provider: ConfigProvider.ConfigProvider | undefined) =>
-  provider === undefined
-    ? Effect.gen(function* () {
-        return yield* config
-      })
-    : config.parse(provider)
+/** The keys of a settings object: `provider` and the providers' names; any other is refused with a "did you mean". */
+const checkSettingsObject = (
+  source: Source | undefined,
+  providers: ReadonlyArray<AnyDescriptor>
+): Result.Result<void, Config.ConfigError> => {
+  if (source?._tag !== "Object") return Result.void
+  if (!Predicate.isObject(source.settings) || Array.isArray(source.settings)) {
+    return Result.fail(configError("The settings object must be an object, with provider and a section per provider"))
+  }
+  const known = ["provider", ...providers.map((descriptor) => descriptor.name)]
+  const extra = Object.keys(source.settings).find((key) => !known.includes(key))
+  return extra === undefined
+    ? Result.void
+    : Result.fail(
+        configError(
+          `Unknown key "${extra}" in the settings object${SettingsKit.didYouMean(extra, known)}; the known keys are ${known.join(", ")}`
+        )
+      )
+}
 
 /**
  * Picks the provider named by `REWORD_PROVIDER` and reads its settings. An
@@ -241,6 +396,7 @@ export const select = Effect.fnUntraced(function* (
   source?: Source
 ): Effect.fn.Return<{ readonly descriptor: AnyDescriptor; readonly settings: unknown }, Config.ConfigError> {
   const known = providers.map((descriptor) => descriptor.name)
+  yield* Effect.fromResult(checkSettingsObject(source, providers))
   const configProvider = source === undefined ? undefined : configProviderOf(source, providers)
   const name = yield* readWith(Config.option(Config.String(PROVIDER_VARIABLE)), configProvider)
   const knownList = known.length === 0 ? "(none: pass the adapters' descriptors)" : known.join(", ")
@@ -302,34 +458,36 @@ export const constructors = <Input, Settings, Options, A, E, R>(parts: {
 
 /**
  * Reads one provider's settings, naming the exact variable of each one missing.
- * Needs only the descriptor's `name`, `settings` and `config` (an adapter's
- * `XConfig.read` passes those, without a descriptor).
+ * Reads each variable once. A descriptor built on {@link declareSettings}
+ * reads through its declaration (a settings object's unknown keys refused
+ * with a "did you mean"); any other needs only its `name`, `settings` and
+ * `config`.
  *
  * @category utils
  * @since 0.1.0
  */
 export const readSettings = Effect.fnUntraced(function* <Settings>(
-  descriptor: Pick<Descriptor<Settings>, "name" | "settings" | "config">,
+  descriptor: Pick<Descriptor<Settings, NoOptions, string, unknown>, "name" | "settings" | "config" | "declaration">,
   source?: Source,
   configProvider: ConfigProvider.ConfigProvider | undefined = source === undefined
     ? undefined
     : configProviderOf(source, [descriptor])
 ): Effect.fn.Return<Settings, Config.ConfigError> {
-  const missing: Array<Setting> = []
-  for (const setting of descriptor.settings) {
-    if (setting.optional === true) continue
-    const value = yield* readWith(Config.option(Config.String(setting.env)), configProvider)
-    if (Option.isNone(value) || value.value.trim().length === 0) missing.push(setting)
-  }
+  if (descriptor.declaration !== undefined) return yield* descriptor.declaration.read(source)
+  const section = yield* readWith(SettingsKit.sectionConfig(descriptor.settings), configProvider)
+  const missing = descriptor.settings.filter(
+    (setting) => setting.optional !== true && (section[setting.key] ?? "").trim().length === 0
+  )
   if (missing.length > 0) {
-    const listed = missing
-      .map((setting) => `${whereToSet(source, descriptor.name, setting)}: ${setting.description}`)
-      .join("; ")
-    return yield* Effect.fail(
-      configError(`Missing setting${missing.length > 1 ? "s" : ""} for ${descriptor.name}: ${listed}`)
-    )
+    const origin = source?._tag === "Object" ? "object" : "environment"
+    return yield* Effect.fail(configError(SettingsKit.missingMessage(descriptor.name, missing, origin)))
   }
-  return yield* readWith(descriptor.config, configProvider)
+  // Each variable was read once: the descriptor's config reads them from what was read.
+  const env = Object.fromEntries(descriptor.settings.flatMap((setting) => {
+    const value = section[setting.key]
+    return value === undefined ? [] : [[setting.env, value]]
+  }))
+  return yield* descriptor.config.parse(ConfigProvider.fromEnv({ env }))
 })
 
 /**
