@@ -136,9 +136,9 @@ export const provider: Provider.Descriptor<
   typeof AcquireConfig.name,
   AcquireConfig.SettingsInput
 > = Provider.describe({
-    name: AcquireConfig.name,
-    settings: AcquireConfig.settings,
-    config: AcquireConfig.config,
-    declaration: AcquireConfig.declaration,
-    make: (settings, options) => Effect.map(checkOptions(options), () => build(settings, options ?? {}))
-  })
+  name: AcquireConfig.name,
+  settings: AcquireConfig.settings,
+  config: AcquireConfig.config,
+  declaration: AcquireConfig.declaration,
+  make: (settings, options) => Effect.map(checkOptions(options), () => build(settings, options ?? {}))
+})

@@ -74,23 +74,26 @@ const parseBoolean = (value: string | undefined): boolean | undefined => {
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
-    accountId: Provider.text({
-      env: "ACQUIRE_ACCOUNT_ID",
-      description: "your Acquire account id, the subdomain of {accountId}.acquire.io"
-    }),
-    apiKey: Provider.secret({
-      env: "ACQUIRE_API_KEY",
-      description: "an API key from Settings > For Developers > API Key, with access to cases"
-    }),
-    baseUrl: Provider.optional(
-      Provider.url({ env: "ACQUIRE_BASE_URL", description: "the API base URL (default https://{accountId}.acquire.io/api/v1)" })
-    ),
-    allowInsecureLoopback: Provider.optional(
-      Provider.boolean({
-        env: "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
-        description: "true to allow plain http to a loopback address, for local test servers (default false)"
-      })
-    )
+  accountId: Provider.text({
+    env: "ACQUIRE_ACCOUNT_ID",
+    description: "your Acquire account id, the subdomain of {accountId}.acquire.io"
+  }),
+  apiKey: Provider.secret({
+    env: "ACQUIRE_API_KEY",
+    description: "an API key from Settings > For Developers > API Key, with access to cases"
+  }),
+  baseUrl: Provider.optional(
+    Provider.url({
+      env: "ACQUIRE_BASE_URL",
+      description: "the API base URL (default https://{accountId}.acquire.io/api/v1)"
+    })
+  ),
+  allowInsecureLoopback: Provider.optional(
+    Provider.boolean({
+      env: "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
+      description: "true to allow plain http to a loopback address, for local test servers (default false)"
+    })
+  )
 }
 
 /**
@@ -139,7 +142,9 @@ const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Setti
   }
   const allowInsecureLoopback = parseBoolean(raw.allowInsecureLoopback)
   if (allowInsecureLoopback === undefined) {
-    return Result.fail(invalid("ACQUIRE_ALLOW_INSECURE_LOOPBACK (allowInsecureLoopback)", "must be true or false", apiKey))
+    return Result.fail(
+      invalid("ACQUIRE_ALLOW_INSECURE_LOOPBACK (allowInsecureLoopback)", "must be true or false", apiKey)
+    )
   }
   const given = raw.baseUrl?.trim()
   const base = given === undefined || given.length === 0 ? defaultBaseUrl(accountId) : given

@@ -184,19 +184,24 @@ export const layerConfig = (
  * @category descriptor
  * @since 0.1.0
  */
-export const provider: Provider.Descriptor<Bitrix24Config.Settings, ProviderOptions, typeof Bitrix24Config.name> =
-  Provider.describe({
-    name: Bitrix24Config.name,
-    settings: Bitrix24Config.settings,
-    config: Bitrix24Config.config,
-    options: {
-      tokenStore:
-        "where refreshed tokens are kept between runs: a TokenStore service or a Promise-shaped { load, save } (default: memory)",
-      tokenStoreTimeout: "how long one load or save of the token store may take (default 10 s)",
-      chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
-      rateLimit: "the client-side rate limiter's bucket and operating-time options",
-      rateLimiter: "a rate limiter shared with other editors of the same portals",
-      onOperatingLimit: "when a method used up its operating time: wait (default) or fail"
-    },
-    make: (settings, options) => Effect.andThen(checkOptions(options), () => build(settings, options ?? {}))
-  })
+export const provider: Provider.Descriptor<
+  Bitrix24Config.Settings,
+  ProviderOptions,
+  typeof Bitrix24Config.name,
+  Bitrix24Config.SettingsInput
+> = Provider.describe({
+  name: Bitrix24Config.name,
+  settings: Bitrix24Config.settings,
+  config: Bitrix24Config.config,
+  declaration: Bitrix24Config.declaration,
+  options: {
+    tokenStore:
+      "where refreshed tokens are kept between runs: a TokenStore service or a Promise-shaped { load, save } (default: memory)",
+    tokenStoreTimeout: "how long one load or save of the token store may take (default 10 s)",
+    chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
+    rateLimit: "the client-side rate limiter's bucket and operating-time options",
+    rateLimiter: "a rate limiter shared with other editors of the same portals",
+    onOperatingLimit: "when a method used up its operating time: wait (default) or fail"
+  },
+  make: (settings, options) => Effect.andThen(checkOptions(options), () => build(settings, options ?? {}))
+})

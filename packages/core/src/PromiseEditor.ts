@@ -112,7 +112,7 @@ export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> ex
    */
   readonly providers: ReadonlyArray<D> | D
   /** A plain settings object; when omitted, settings come from `env`. */
-  readonly settings?: SettingsObject | undefined
+  readonly settings?: NoInfer<SettingsObject<D>> | undefined
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /**

@@ -19,8 +19,8 @@ import {
   type Scope
 } from "effect"
 import type * as HttpTransport from "./HttpTransport.ts"
-import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import * as SettingsKit from "./internal/settings.ts"
+import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import type * as RetryPolicy from "./RetryPolicy.ts"
 
 /**
@@ -467,7 +467,7 @@ export const constructors = <Input, Settings, Options, A, E, R>(parts: {
  * @since 0.1.0
  */
 export const readSettings = Effect.fnUntraced(function* <Settings>(
-  descriptor: Pick<Descriptor<Settings, NoOptions, string, unknown>, "name" | "settings" | "config" | "declaration">,
+  descriptor: Pick<Descriptor<Settings, NoOptions, string, never>, "name" | "settings" | "config" | "declaration">,
   source?: Source,
   configProvider: ConfigProvider.ConfigProvider | undefined = source === undefined
     ? undefined
@@ -483,10 +483,12 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
     return yield* Effect.fail(configError(SettingsKit.missingMessage(descriptor.name, missing, origin)))
   }
   // Each variable was read once: the descriptor's config reads them from what was read.
-  const env = Object.fromEntries(descriptor.settings.flatMap((setting) => {
-    const value = section[setting.key]
-    return value === undefined ? [] : [[setting.env, value]]
-  }))
+  const env = Object.fromEntries(
+    descriptor.settings.flatMap((setting) => {
+      const value = section[setting.key]
+      return value === undefined ? [] : [[setting.env, value]]
+    })
+  )
   return yield* descriptor.config.parse(ConfigProvider.fromEnv({ env }))
 })
 

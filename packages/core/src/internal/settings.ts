@@ -6,7 +6,17 @@
  *
  * @internal
  */
-import { Config, ConfigProvider, Effect, Predicate, Redacted, Result, Schema, SchemaAST, SchemaTransformation } from "effect"
+import {
+  Config,
+  ConfigProvider,
+  Effect,
+  Predicate,
+  Redacted,
+  Result,
+  Schema,
+  SchemaAST,
+  SchemaTransformation
+} from "effect"
 
 /** What a setting declares besides its key: its variable and what it is for. */
 export interface Spec {
@@ -77,8 +87,7 @@ export const secret = (spec: Spec) =>
       Schema.decodeTo(
         Schema.Redacted(Schema.String),
         SchemaTransformation.transform<Redacted.Redacted<string>, string | Redacted.Redacted<string>>({
-          decode: (value) =>
-            Redacted.isRedacted(value) ? value : Redacted.make(value),
+          decode: (value) => (Redacted.isRedacted(value) ? value : Redacted.make(value)),
           encode: (value) => value
         })
       )
@@ -226,9 +235,7 @@ export const configError = (message: string): Config.ConfigError =>
 
 /** Each declared variable, read once, by key (the ones not set left out). */
 export const sectionConfig = (table: ReadonlyArray<Setting>): Config.Config<Record<string, string>> =>
-  Config.all(
-    Object.fromEntries(table.map((setting) => [setting.key, Config.option(Config.String(setting.env))]))
-  ).pipe(
+  Config.all(Object.fromEntries(table.map((setting) => [setting.key, Config.option(Config.String(setting.env))]))).pipe(
     Config.map((values) => {
       const section: Record<string, string> = {}
       for (const [key, value] of Object.entries(values)) if (value._tag === "Some") section[key] = value.value
