@@ -305,9 +305,9 @@ describe("a settings object's keys", () => {
 
   it("does not compile with a misspelled key or provider section", () => {
     const typed = () => [
-      // @ts-expect-error a key in the wrong case
       createEditor({
         providers: Acquire.provider,
+        // @ts-expect-error a key in the wrong case
         settings: { acquire: { accountId: "acme", apiKey: KEY, baseURL: "x" } }
       }),
       // @ts-expect-error a misspelled key
