@@ -180,7 +180,8 @@ const expectedOf = (ast: SchemaAST.AST): string => {
 const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Array<Problem>): void => {
   switch (issue._tag) {
     case "Pointer":
-      return collect(issue.issue, [...path, ...issue.path], out)
+      collect(issue.issue, [...path, ...issue.path], out)
+      return
     case "AnyOf":
       if (issue.issues.length === 0) {
         out.push({ path: path.join("."), message: expectedOf(issue.ast) })
@@ -193,7 +194,8 @@ const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out
       return
     case "Filter":
     case "Encoding":
-      return collect(issue.issue, path, out)
+      collect(issue.issue, path, out)
+      return
     case "InvalidValue":
       out.push({ path: path.join("."), message: String(issue.annotations?.message ?? "is not valid") })
       return
