@@ -26,8 +26,8 @@ import { Effect, Predicate, Result, Schema } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as HttpTransport from "./HttpTransport.ts"
 import * as Check from "./internal/options.ts"
+import { configError } from "./internal/settings.ts"
 import type { EditorOptions } from "./MessageEditor.ts"
-import { configError } from "./Provider.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
 export {
@@ -128,6 +128,35 @@ export const decodeEditorOptions = <O extends EditorOptions>(
     decoded.add(out)
     return out as O
   })
+}
+
+/**
+ * Decoded options with the problems of the options checked beside them (a
+ * provider's own): the decoded options when there is no problem at all,
+ * every problem otherwise.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const withProblems = <O>(
+  decodedOptions: Result.Result<O, ReadonlyArray<Problem>>,
+  problems: ReadonlyArray<Problem>
+): Result.Result<O, ReadonlyArray<Problem>> => {
+  const all = [...(Result.isFailure(decodedOptions) ? decodedOptions.failure : []), ...problems]
+  return all.length === 0 ? decodedOptions : Result.fail(all)
+}
+
+/**
+ * Decoded editor options with a provider's own options beside them (which
+ * its `make` checks): still decoded, so not checked again.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const withOwnOptions = <O extends EditorOptions>(options: O, own: object | undefined): O => {
+  const merged = own === undefined ? options : { ...options, ...own }
+  if (Predicate.isObject(merged)) decoded.add(merged)
+  return merged
 }
 
 /**

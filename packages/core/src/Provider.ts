@@ -18,10 +18,11 @@ import {
   type Schema,
   type Scope
 } from "effect"
-import type * as HttpTransport from "./HttpTransport.ts"
+import type { Problem } from "./EditError.ts"
+import * as OptionKeys from "./internal/optionKeys.ts"
 import * as SettingsKit from "./internal/settings.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
-import type * as RetryPolicy from "./RetryPolicy.ts"
+import * as OptionCheck from "./OptionCheck.ts"
 
 /**
  * The variable that names the provider.
@@ -418,15 +419,16 @@ export const select = Effect.fnUntraced(function* (
 
 /**
  * The two ways an adapter builds a service, written once: from settings given
- * in code (`make`: the options checked, then the settings checked) and from
- * settings read from the configuration (`fromConfig`: the options checked,
- * then the settings read, which checks them). Each checks the settings once
- * and ends in the adapter's one `build`. See "One shape for every adapter" in
- * core's README.
+ * in code (`make`: the options decoded, then the settings checked) and from
+ * settings read from the configuration (`fromConfig`: the options decoded,
+ * then the settings read, which checks them). Each decodes the options and
+ * checks the settings once, and ends in the adapter's one `build`, which
+ * takes the decoded options and checks nothing again. See "One shape for
+ * every adapter" in core's README.
  *
  * @example
  * ```ts
- * const constructors = Provider.constructors({ checkOptions, check: XConfig.check, read: XConfig.read, build })
+ * const constructors = Provider.constructors({ decodeOptions, check: XConfig.check, read: XConfig.read, build })
  * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
  * ```
  *
@@ -434,27 +436,31 @@ export const select = Effect.fnUntraced(function* (
  * @since 0.2.0
  */
 export const constructors = <Input, Settings, Options, A, E, R>(parts: {
-  /** Checks the options: a `ConfigError` naming each wrong field. */
-  readonly checkOptions: (options: Options) => Effect.Effect<void, Config.ConfigError>
+  /** Decodes the options once (`OptionCheck.decodeEditorOptions`...): every problem names its field. */
+  readonly decodeOptions: (options: Options) => Result.Result<Options, ReadonlyArray<Problem>>
   /** Checks settings given in code. */
   readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
   /** Reads and checks the settings from the current `ConfigProvider`. */
   readonly read: () => Effect.Effect<Settings, Config.ConfigError>
-  /** Builds the service from checked settings and checked options. */
+  /** Builds the service from checked settings and decoded options. */
   readonly build: (settings: Settings, options: Options) => Effect.Effect<A, E, R>
 }): {
   readonly make: (input: Input, options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
   readonly fromConfig: (options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
-} => ({
-  make: (input, options) =>
-    Effect.andThen(parts.checkOptions(options), () =>
-      Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, options))
-    ),
-  fromConfig: (options) =>
-    Effect.andThen(parts.checkOptions(options), () =>
-      Effect.flatMap(parts.read(), (settings) => parts.build(settings, options))
-    )
-})
+} => {
+  const decode = (options: Options) =>
+    Effect.fromResult(Result.mapError(parts.decodeOptions(options), OptionCheck.toConfigError))
+  return {
+    make: (input, options) =>
+      Effect.flatMap(decode(options), (decoded) =>
+        Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, decoded))
+      ),
+    fromConfig: (options) =>
+      Effect.flatMap(decode(options), (decoded) =>
+        Effect.flatMap(parts.read(), (settings) => parts.build(settings, decoded))
+      )
+  }
+}
 
 /**
  * Reads one provider's settings, naming the exact variable of each one missing.
@@ -505,12 +511,15 @@ export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>
   options: SelectionOptions<Providers[number]> = {}
 ): Effect.Effect<Service, Config.ConfigError, Scope.Scope> =>
   Effect.suspend(() => {
-    const problem = checkOptions(providers, options, selectionKeys)
+    // The edge: keys checked once (createEditor checks its own and says so), values decoded once.
+    const problem = OptionKeys.isChecked(options) ? undefined : checkOptions(providers, options, selectionKeys)
     if (problem !== undefined) return Effect.fail(configError(problem))
-    return Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => {
-      const { source: _source, providerOptions, ...editorOptions } = options
+    const { source, providerOptions, ...editorOptions } = options
+    const decoded = OptionCheck.decodeEditorOptions(editorOptions)
+    if (Result.isFailure(decoded)) return Effect.fail(OptionCheck.toConfigError(decoded.failure))
+    return Effect.flatMap(select(providers, source), ({ descriptor, settings }) => {
       const own = (providerOptions as Readonly<Record<string, object | undefined>> | undefined)?.[descriptor.name]
-      return descriptor.make(settings, { ...editorOptions, ...own })
+      return descriptor.make(settings, OptionCheck.withOwnOptions(decoded.success, own))
     })
   })
 
@@ -536,139 +545,41 @@ export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> exten
  * @category models
  * @since 0.1.0
  */
-export type KeySet<K extends PropertyKey> = { readonly [Key in K]: true }
-
-const editorKeys = { retry: true, concurrency: true, transport: true } as const satisfies KeySet<keyof EditorOptions>
-
-const selectionKeys = {
-  ...editorKeys,
-  source: true,
-  providerOptions: true
-} as const satisfies KeySet<keyof SelectionOptions>
-
-const transportKeys = {
-  timeout: true,
-  maxResponseBytes: true,
-  maxConnectionsPerHost: true,
-  fetch: true,
-  headers: true
-} as const satisfies KeySet<keyof HttpTransport.TransportOptions>
-
-const retryKeys = {
-  maxAttempts: true,
-  initialDelay: true,
-  maxDelay: true,
-  maxElapsed: true,
-  jitter: true
-} as const satisfies KeySet<keyof RetryPolicy.RetryOptions>
-
-const listOf = (keys: ReadonlyArray<string>): string => (keys.length === 0 ? "(none)" : keys.join(", "))
-
-const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  Predicate.isObject(value) && !Array.isArray(value) && typeof value !== "function"
-
-/** "did you mean tokenStore?" for a key that differs from a known one only in case. */
-const suggestion = (key: string, known: ReadonlyArray<string>): string => {
-  const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase())
-  return near === undefined ? "" : ` (did you mean ${near}?)`
-}
-
-/** Where a misplaced key belongs, when it is known somewhere else. */
-const homeOf = (key: string, providers: ReadonlyArray<AnyDescriptor>): string | undefined => {
-  if (Object.hasOwn(transportKeys, key)) return `transport: { ${key} }`
-  if (Object.hasOwn(retryKeys, key)) return `retry: { ${key} }`
-  const owner = providers.find((descriptor) => Object.hasOwn(descriptor.options ?? {}, key))
-  return owner === undefined ? undefined : `providerOptions: { ${owner.name}: { ${key} } }`
-}
-
-const unknownKey = (
-  key: string,
-  where: string,
-  known: ReadonlyArray<string>,
-  providers: ReadonlyArray<AnyDescriptor>
-): string => {
-  const home = homeOf(key, providers)
-  const hint = home === undefined ? suggestion(key, known) : `: it belongs in ${home}`
-  return `Unknown option "${key}" in ${where}${hint}; the known options there are ${listOf(known)}`
-}
-
-const checkKeys = (
-  value: unknown,
-  where: string,
-  known: Readonly<Record<string, true>>,
-  providers: ReadonlyArray<AnyDescriptor>
-): string | undefined => {
-  if (value === undefined) return undefined
-  if (!isPlainObject(value)) return `${where} must be an object (with ${listOf(Object.keys(known))})`
-  const knownKeys = Object.keys(known)
-  const extra = Object.keys(value).find((key) => !Object.hasOwn(known, key))
-  return extra === undefined ? undefined : unknownKey(extra, where, knownKeys, providers)
-}
-
-const checkProviderOptions = (providers: ReadonlyArray<AnyDescriptor>, value: unknown): string | undefined => {
-  if (value === undefined) return undefined
-  const names = providers.map((descriptor) => descriptor.name)
-  if (!isPlainObject(value)) return `providerOptions must be an object keyed by provider name (${listOf(names)})`
-  for (const [name, options] of Object.entries(value)) {
-    const descriptor = providers.find((candidate) => candidate.name === name)
-    if (descriptor === undefined) {
-      return `Unknown provider "${name}" in providerOptions${suggestion(name, names)}; the known providers are ${listOf(names)}`
-    }
-    if (options === undefined) continue
-    const where = `providerOptions.${name}`
-    const known = Object.keys(descriptor.options ?? {})
-    if (!isPlainObject(options)) return `${where} must be an object (with ${listOf(known)})`
-    const extra = Object.keys(options).find((key) => !known.includes(key))
-    if (extra === undefined) continue
-    if (known.length === 0) {
-      const home = homeOf(
-        extra,
-        providers.filter((other) => other !== descriptor)
-      )
-      return `Unknown option "${extra}" in ${where}: ${name} takes no options of its own${home === undefined ? "" : `; "${extra}" belongs in ${home}`}`
-    }
-    return unknownKey(extra, where, known, [])
-  }
-  return undefined
-}
+export type KeySet<K extends PropertyKey> = OptionKeys.KeySet<K>
 
 /**
  * Checks that every option is in its documented place, for values from
  * untyped code: the keys of the options object (`known`), of `transport`, of
  * `retry`, and of `providerOptions` (each listed provider's own options, by
- * name). The sentence of the first problem, naming the key and the known ones,
- * or `undefined`. An options object that cannot be read is a problem too.
+ * name). The sentence of the first problem, naming the key and the known ones
+ * (a misplaced key with where it belongs), or `undefined`. An options object
+ * that cannot be read is a problem too. The keys of `transport` and `retry`
+ * are their Schemas' fields.
  *
  * @category options
  * @since 0.1.0
  */
-export const checkOptions = (
+export const checkOptions: (
   providers: ReadonlyArray<AnyDescriptor>,
   options: unknown,
-  known: Readonly<Record<string, true>> = selectionKeys
-): string | undefined => {
-  try {
-    if (options === undefined) return undefined
-    if (!isPlainObject(options)) return "The options must be an object"
-    return (
-      checkKeys(options, "the options", known, providers) ??
-      checkKeys(options.transport, "transport", transportKeys, providers) ??
-      checkKeys(options.retry, "retry", retryKeys, providers) ??
-      checkProviderOptions(providers, options.providerOptions)
-    )
-  } catch (error) {
-    return `The options could not be read: ${error instanceof Error ? error.message : "reading them threw"}`
-  }
-}
+  known?: Readonly<Record<string, true>>
+) => string | undefined = (providers, options, known = selectionKeys) =>
+  OptionKeys.checkOptions(providers, options, known)
 
 /**
  * The keys of `EditorOptions` (what every editor takes), for {@link checkOptions}
- * of options objects that extend it.
+ * of options objects that extend it: the fields of `OptionCheck.EditorOptionsSchema`.
  *
  * @category utils
  * @since 0.1.0
  */
-export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
+export const editorOptionKeys: KeySet<keyof EditorOptions> = OptionKeys.editorKeys
+
+const selectionKeys = {
+  ...OptionKeys.editorKeys,
+  source: true,
+  providerOptions: true
+} as const satisfies KeySet<keyof SelectionOptions>
 
 /**
  * The `MessageEditor` layer of the provider that the configuration names:
