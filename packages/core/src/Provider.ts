@@ -6,35 +6,87 @@
  *
  * @since 0.1.0
  */
-import {
-  Config,
-  ConfigProvider,
-  Effect,
-  Layer,
-  Option,
-  Predicate,
-  Redacted,
-  Result,
-  type Schema,
-  type Scope
-} from "effect"
+import { type Config, Effect, Layer, Result, type Schema, type Scope } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as OptionKeys from "./internal/optionKeys.ts"
 import * as SettingsKit from "./internal/settings.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import * as OptionCheck from "./OptionCheck.ts"
 
-/**
- * The variable that names the provider.
- *
- * @category constants
- * @since 0.1.0
- */
-export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
+export {
+  /**
+   * A `true`/`false` setting (a boolean or text), with its environment variable: a field of {@link declareSettings}.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  boolean,
+  /**
+   * Declares a provider's settings once (see `internal/settings.ts`): one Schema whose fields carry their
+   * environment variables, and the check from the raw values to the settings. The table (the CLI's flags, the
+   * messages), the input type, the environment reader (each variable once) and the key check of a settings
+   * object (an unknown key refused with a "did you mean") derive from it.
+   *
+   * @example
+   * ```ts
+   * import { Provider } from "@reword/core"
+   * import { Result } from "effect"
+   *
+   * const AcmeSettings = Provider.declareSettings({
+   *   name: "acme",
+   *   fields: {
+   *     account: Provider.text({ env: "ACME_ACCOUNT", description: "the account name" }),
+   *     apiKey: Provider.secret({ env: "ACME_API_KEY", description: "the API key" }),
+   *     region: Provider.optional(Provider.text({ env: "ACME_REGION", description: "the region (default eu)" }))
+   *   },
+   *   check: (raw) => Result.succeed({ ...raw, region: raw.region ?? "eu" })
+   * })
+   * ```
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  declare as declareSettings,
+  /**
+   * A number setting (a number or text), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  number,
+  /**
+   * A setting that may be left out.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  optional,
+  /**
+   * A secret setting (text or `Redacted` text; always `Redacted` once read), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  secret,
+  /**
+   * A setting read as text, with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  text,
+  /**
+   * A URL setting (text or a `URL`), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  url
+} from "./internal/settings.ts"
 
 /**
  * One setting a provider reads: its environment variable, its key in a plain
- * settings object, and what it is for.
+ * settings object, what it is for, whether it is secret or optional.
  *
  * @category settings
  * @since 0.1.0
@@ -42,7 +94,7 @@ export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
 export type Setting = SettingsKit.Setting
 
 /**
- * What a setting declares besides its key: its environment variable and what it is for.
+ * A setting's environment variable and what it is for.
  *
  * @category settings
  * @since 0.3.0
@@ -50,57 +102,7 @@ export type Setting = SettingsKit.Setting
 export type SettingSpec = SettingsKit.Spec
 
 /**
- * A setting read as text, declared with its environment variable: a field of
- * {@link declareSettings}.
- *
- * @category settings
- * @since 0.3.0
- */
-export const text = SettingsKit.text
-
-/**
- * A URL setting (text or a `URL`), declared with its environment variable.
- *
- * @category settings
- * @since 0.3.0
- */
-export const url = SettingsKit.url
-
-/**
- * A number setting (a number or text), declared with its environment variable.
- *
- * @category settings
- * @since 0.3.0
- */
-export const number = SettingsKit.number
-
-/**
- * A `true`/`false` setting (a boolean or text), declared with its environment variable.
- *
- * @category settings
- * @since 0.3.0
- */
-export const boolean = SettingsKit.boolean
-
-/**
- * A secret setting (text or `Redacted` text, always `Redacted` once read), declared with its environment variable.
- *
- * @category settings
- * @since 0.3.0
- */
-export const secret = SettingsKit.secret
-
-/**
- * A setting that may be left out.
- *
- * @category settings
- * @since 0.3.0
- */
-export const optional = SettingsKit.optional
-
-/**
- * The raw values of declared settings (see {@link declareSettings}): text,
- * secrets `Redacted`, optional ones possibly `undefined`.
+ * Declared settings' raw values (text, secrets `Redacted`, optional ones possibly `undefined`), and as written.
  *
  * @category settings
  * @since 0.3.0
@@ -108,8 +110,7 @@ export const optional = SettingsKit.optional
 export type RawSettings<F extends SettingsKit.Fields> = Schema.Struct.Type<F>
 
 /**
- * Declared settings as a person writes them: in code, or in a provider's
- * section of a settings object.
+ * Declared settings as a person writes them: in code, or in a provider's section of a settings object.
  *
  * @category settings
  * @since 0.3.0
@@ -123,35 +124,6 @@ export type SettingsInputOf<F extends SettingsKit.Fields> = Schema.Struct.Encode
  * @since 0.3.0
  */
 export type SettingsDeclaration<F extends SettingsKit.Fields, A> = SettingsKit.Declaration<F, A>
-
-/**
- * Declares a provider's settings once: one Schema whose fields carry their
- * environment variables, and the check from the raw values to the settings.
- * The table of settings (for the CLI's flags and the messages), the type of
- * the settings as written, the environment reader and the key check of a
- * settings object (an unknown key refused with a "did you mean") all derive
- * from it.
- *
- * @example
- * ```ts
- * import { Provider } from "@reword/core"
- * import { Result } from "effect"
- *
- * const AcmeSettings = Provider.declareSettings({
- *   name: "acme",
- *   fields: {
- *     account: Provider.text({ env: "ACME_ACCOUNT", description: "the account name" }),
- *     apiKey: Provider.secret({ env: "ACME_API_KEY", description: "the API key" }),
- *     region: Provider.optional(Provider.text({ env: "ACME_REGION", description: "the region (default eu)" }))
- *   },
- *   check: (raw) => Result.succeed({ ...raw, region: raw.region ?? "eu" })
- * })
- * ```
- *
- * @category settings
- * @since 0.3.0
- */
-export const declareSettings = SettingsKit.declare
 
 /**
  * The options of a provider that takes none of its own.
@@ -321,101 +293,45 @@ export const fromObject = <D extends AnyDescriptor = AnyDescriptor>(settings: Se
  */
 export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
 
-/** Settings objects may hold `Redacted` secrets, `URL`s, numbers and booleans: the config reads them as text. */
-const asText = (value: unknown): unknown => {
-  if (Redacted.isRedacted(value)) return Redacted.value(value as Redacted.Redacted<unknown>)
-  if (value instanceof URL) return value.href
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value)
-  if (Array.isArray(value)) return value.map(asText)
-  if (Predicate.isObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, asText(inner)]))
-  }
-  return value
-}
+export {
+  /**
+   * The `ConfigProvider` that answers environment-variable names from a source.
+   * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
+   * `REWORD_PROVIDER` at `provider`.
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  configProviderOf,
+  /**
+   * The variable that names the provider.
+   *
+   * @category constants
+   * @since 0.1.0
+   */
+  PROVIDER_VARIABLE,
+  /**
+   * Reads one provider's settings, each variable once, naming the exact
+   * variable of each one missing. A descriptor built on {@link declareSettings}
+   * reads through its declaration (a settings object's unknown keys refused
+   * with a "did you mean"); any other needs only its `name`, `settings` and `config`.
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  readSettings,
+  /**
+   * Picks the provider named by `REWORD_PROVIDER` and reads its settings. An
+   * unknown name fails listing the known ones; a missing setting fails naming
+   * its variable; a settings object's unknown key fails with a "did you mean".
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  select
+} from "./internal/reading.ts"
 
-/**
- * The `ConfigProvider` that answers environment-variable names from a source.
- * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
- * `REWORD_PROVIDER` at `provider`.
- *
- * @category utils
- * @since 0.1.0
- */
-export const configProviderOf = (
-  source: Source,
-  providers: ReadonlyArray<Pick<AnyDescriptor, "name" | "settings">>
-): ConfigProvider.ConfigProvider | undefined => {
-  if (source._tag === "Environment") {
-    return source.env === undefined ? undefined : ConfigProvider.fromEnv({ env: definedOnly(source.env) })
-  }
-  const locations = new Map<string, ReadonlyArray<string>>([[PROVIDER_VARIABLE, ["provider"]]])
-  for (const descriptor of providers) {
-    for (const setting of descriptor.settings) locations.set(setting.env, [descriptor.name, setting.key])
-  }
-  return ConfigProvider.fromUnknown(asText(source.settings)).pipe(
-    ConfigProvider.mapInput((path) => {
-      const [head] = path
-      return path.length === 1 && typeof head === "string" ? (locations.get(head) ?? path) : path
-    })
-  )
-}
-
-const definedOnly = SettingsKit.definedOnly
-
-const readWith = SettingsKit.parseWith
-
-/** The keys of a settings object: `provider` and the providers' names; any other is refused with a "did you mean". */
-const checkSettingsObject = (
-  source: Source | undefined,
-  providers: ReadonlyArray<AnyDescriptor>
-): Result.Result<void, Config.ConfigError> => {
-  if (source?._tag !== "Object") return Result.void
-  if (!Predicate.isObject(source.settings) || Array.isArray(source.settings)) {
-    return Result.fail(configError("The settings object must be an object, with provider and a section per provider"))
-  }
-  const known = ["provider", ...providers.map((descriptor) => descriptor.name)]
-  const extra = Object.keys(source.settings).find((key) => !known.includes(key))
-  return extra === undefined
-    ? Result.void
-    : Result.fail(
-        configError(
-          `Unknown key "${extra}" in the settings object${SettingsKit.didYouMean(extra, known)}; the known keys are ${known.join(", ")}`
-        )
-      )
-}
-
-/**
- * Picks the provider named by `REWORD_PROVIDER` and reads its settings. An
- * unknown name fails listing the known ones; a missing setting fails naming
- * its variable.
- *
- * @category utils
- * @since 0.1.0
- */
-export const select = Effect.fnUntraced(function* (
-  providers: ReadonlyArray<AnyDescriptor>,
-  source?: Source
-): Effect.fn.Return<{ readonly descriptor: AnyDescriptor; readonly settings: unknown }, Config.ConfigError> {
-  const known = providers.map((descriptor) => descriptor.name)
-  yield* Effect.fromResult(checkSettingsObject(source, providers))
-  const configProvider = source === undefined ? undefined : configProviderOf(source, providers)
-  const name = yield* readWith(Config.option(Config.String(PROVIDER_VARIABLE)), configProvider)
-  const knownList = known.length === 0 ? "(none: pass the adapters' descriptors)" : known.join(", ")
-  if (Option.isNone(name)) {
-    const where =
-      source?._tag === "Object" ? `${PROVIDER_VARIABLE} (provider in the settings object)` : PROVIDER_VARIABLE
-    return yield* Effect.fail(
-      configError(`Missing setting ${where}: set it to one of the known providers: ${knownList}`)
-    )
-  }
-  const descriptor = providers.find((candidate) => candidate.name === name.value.trim())
-  if (descriptor === undefined) {
-    return yield* Effect.fail(
-      configError(`Unknown provider "${name.value}" in ${PROVIDER_VARIABLE}: the known providers are ${knownList}`)
-    )
-  }
-  return { descriptor, settings: yield* readSettings(descriptor, source, configProvider) }
-})
+import { select } from "./internal/reading.ts"
 
 /**
  * The two ways an adapter builds a service, written once: from settings given
@@ -461,42 +377,6 @@ export const constructors = <Input, Settings, Options, A, E, R>(parts: {
       )
   }
 }
-
-/**
- * Reads one provider's settings, naming the exact variable of each one missing.
- * Reads each variable once. A descriptor built on {@link declareSettings}
- * reads through its declaration (a settings object's unknown keys refused
- * with a "did you mean"); any other needs only its `name`, `settings` and
- * `config`.
- *
- * @category utils
- * @since 0.1.0
- */
-export const readSettings = Effect.fnUntraced(function* <Settings>(
-  descriptor: Pick<Descriptor<Settings, NoOptions, string, never>, "name" | "settings" | "config" | "declaration">,
-  source?: Source,
-  configProvider: ConfigProvider.ConfigProvider | undefined = source === undefined
-    ? undefined
-    : configProviderOf(source, [descriptor])
-): Effect.fn.Return<Settings, Config.ConfigError> {
-  if (descriptor.declaration !== undefined) return yield* descriptor.declaration.read(source)
-  const section = yield* readWith(SettingsKit.sectionConfig(descriptor.settings), configProvider)
-  const missing = descriptor.settings.filter(
-    (setting) => setting.optional !== true && (section[setting.key] ?? "").trim().length === 0
-  )
-  if (missing.length > 0) {
-    const origin = source?._tag === "Object" ? "object" : "environment"
-    return yield* Effect.fail(configError(SettingsKit.missingMessage(descriptor.name, missing, origin)))
-  }
-  // Each variable was read once: the descriptor's config reads them from what was read.
-  const env = Object.fromEntries(
-    descriptor.settings.flatMap((setting) => {
-      const value = section[setting.key]
-      return value === undefined ? [] : [[setting.env, value]]
-    })
-  )
-  return yield* descriptor.config.parse(ConfigProvider.fromEnv({ env }))
-})
 
 /**
  * Builds the editor of the provider that the configuration names. Options in
