@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Effect, Predicate, type Redacted, Result, type Schema } from "effect"
+import { Data, Duration, Effect, Predicate, type Redacted, Result, Schema, SchemaTransformation } from "effect"
 import ky from "ky"
 import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
 import * as Connections from "./internal/connections.ts"
@@ -156,6 +156,33 @@ export class DecodedTransportOptions extends Data.Class<{
   readonly headers?: Readonly<Record<string, string>> | undefined
 }> {}
 
+/** Decoded options from valid ones, with their defaults. */
+const fromValid = (valid: TransportOptions): DecodedTransportOptions =>
+  new DecodedTransportOptions({
+    timeout: valid.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(valid.timeout),
+    maxResponseBytes: valid.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxConnectionsPerHost: valid.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    ...(valid.fetch === undefined ? {} : { fetch: valid.fetch }),
+    ...(valid.headers === undefined ? {} : { headers: valid.headers })
+  })
+
+/**
+ * Transport options decoded, with their defaults, in one pass: the
+ * `transport` field of `OptionCheck.EditorOptionsSchema`.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const DecodedFromOptions = TransportOptionsSchema.pipe(
+  Schema.decodeTo(
+    Schema.instanceOf(DecodedTransportOptions),
+    SchemaTransformation.transform<DecodedTransportOptions, typeof TransportOptionsSchema.Type>({
+      decode: fromValid,
+      encode: (decoded) => decoded
+    })
+  )
+)
+
 /**
  * Decodes transport options once, with their defaults: every problem is named
  * by its path under `prefix` (`transport.timeout`). Decoded options are
@@ -167,18 +194,10 @@ export class DecodedTransportOptions extends Data.Class<{
 export const decode = (
   options: TransportOptions | undefined,
   prefix = "transport"
-): Result.Result<DecodedTransportOptions, ReadonlyArray<Problem>> => {
-  if (options instanceof DecodedTransportOptions) return Result.succeed(options)
-  return Result.map(Check.decode(TransportOptionsSchema, options ?? {}, prefix), (valid) => {
-    return new DecodedTransportOptions({
-      timeout: valid.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(valid.timeout),
-      maxResponseBytes: valid.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      maxConnectionsPerHost: valid.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST,
-      ...(valid.fetch === undefined ? {} : { fetch: valid.fetch }),
-      ...(valid.headers === undefined ? {} : { headers: valid.headers })
-    })
-  })
-}
+): Result.Result<DecodedTransportOptions, ReadonlyArray<Problem>> =>
+  options instanceof DecodedTransportOptions
+    ? Result.succeed(options)
+    : Check.decode(DecodedFromOptions, options ?? {}, prefix)
 
 /**
  * The problems of transport options, each naming its field under `prefix`

@@ -88,9 +88,9 @@ export {
 } from "./internal/options.ts"
 
 const fields = {
-  retry: Schema.optional(RetryPolicy.RetryOptionsSchema),
+  retry: Schema.optional(RetryPolicy.RetryPolicyFromOptions),
   concurrency: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
-  transport: Schema.optional(HttpTransport.TransportOptionsSchema)
+  transport: Schema.optional(HttpTransport.DecodedFromOptions)
 } satisfies { readonly [K in keyof Required<EditorOptions>]: Schema.Top }
 
 /**
@@ -121,10 +121,12 @@ export const decodeEditorOptions = <O extends EditorOptions>(
 ): Result.Result<O, ReadonlyArray<Problem>> => {
   if (options === undefined) return Result.succeed({} as O)
   if (Predicate.isObject(options) && decoded.has(options)) return Result.succeed(options)
-  return Result.map(Check.decode(EditorOptionsSchema, options, ""), () => {
+  // One pass: retry becomes a RetryPolicy and transport its decoded options, each checked once.
+  return Result.map(Check.decode(EditorOptionsSchema, options, ""), (valid) => {
     const out: Record<string, unknown> = { ...(options as object) }
-    if (options.retry !== undefined) out.retry = Result.getOrThrow(RetryPolicy.decode(options.retry))
-    if (options.transport !== undefined) out.transport = Result.getOrThrow(HttpTransport.decode(options.transport))
+    for (const key of ["retry", "concurrency", "transport"] as const) {
+      if (valid[key] !== undefined) out[key] = valid[key]
+    }
     decoded.add(out)
     return out as O
   })

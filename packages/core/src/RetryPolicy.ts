@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Data, Duration, Effect, Random, Result, Schedule, type Schema } from "effect"
+import { Cause, Data, Duration, Effect, Random, Result, Schedule, Schema, SchemaTransformation } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as Check from "./internal/options.ts"
 
@@ -84,6 +84,34 @@ const fields = {
  */
 export const RetryOptionsSchema = Check.options(fields, "must be an object of retry options")
 
+/** A policy from valid options, over the defaults. */
+const fromValid = (valid: RetryOptions): RetryPolicy =>
+  new RetryPolicy({
+    maxAttempts: valid.maxAttempts ?? defaults.maxAttempts,
+    initialDelay:
+      valid.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(valid.initialDelay),
+    maxDelay: valid.maxDelay === undefined ? defaults.maxDelay : Duration.fromInputUnsafe(valid.maxDelay),
+    maxElapsed: valid.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(valid.maxElapsed),
+    jitter: valid.jitter ?? defaults.jitter
+  })
+
+/**
+ * Retry options decoded into a policy, over the defaults, in one pass: the
+ * `retry` field of `OptionCheck.EditorOptionsSchema`.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const RetryPolicyFromOptions = RetryOptionsSchema.pipe(
+  Schema.decodeTo(
+    Schema.instanceOf(RetryPolicy),
+    SchemaTransformation.transform<RetryPolicy, typeof RetryOptionsSchema.Type>({
+      decode: fromValid,
+      encode: (policy) => policy
+    })
+  )
+)
+
 /**
  * Decodes retry options once into a policy, over the defaults: every problem
  * is named by its path under `prefix` (`retry.maxAttempts`). A policy is
@@ -98,18 +126,7 @@ export const decode = (
 ): Result.Result<RetryPolicy, ReadonlyArray<Problem>> => {
   if (options instanceof RetryPolicy) return Result.succeed(options)
   if (options === undefined) return Result.succeed(defaults)
-  return Result.map(
-    Check.decode(RetryOptionsSchema, options, prefix),
-    (valid) =>
-      new RetryPolicy({
-        maxAttempts: valid.maxAttempts ?? defaults.maxAttempts,
-        initialDelay:
-          valid.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(valid.initialDelay),
-        maxDelay: valid.maxDelay === undefined ? defaults.maxDelay : Duration.fromInputUnsafe(valid.maxDelay),
-        maxElapsed: valid.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(valid.maxElapsed),
-        jitter: valid.jitter ?? defaults.jitter
-      })
-  )
+  return Check.decode(RetryPolicyFromOptions, options, prefix)
 }
 
 /**

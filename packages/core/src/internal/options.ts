@@ -164,18 +164,28 @@ export const option = <A>(check: (value: unknown) => ReadonlyArray<Problem>) =>
 export const options = <const F extends Schema.Struct.Fields>(fields: F, expected: string) =>
   Schema.Struct(fields).annotate({ [EXPECTED]: expected })
 
-/** What a value should have been, from the annotation of its schema (or of a member of an optional one's union). */
-const expectedOf = (ast: SchemaAST.AST): string => {
+/**
+ * What a value should have been, from the annotation of its schema, of what
+ * it is decoded from, or of a member of an optional one's union.
+ */
+const expectedOf = (ast: SchemaAST.AST, depth = 0): string | undefined => {
   const own = SchemaAST.resolve(ast)?.[EXPECTED]
   if (own !== undefined) return String(own)
+  if (depth > 4) return undefined
+  for (const link of ast.encoding ?? []) {
+    const from = expectedOf(link.to, depth + 1)
+    if (from !== undefined) return from
+  }
   if (SchemaAST.isUnion(ast)) {
     for (const member of ast.types) {
-      const inner = SchemaAST.resolve(member)?.[EXPECTED]
-      if (inner !== undefined) return String(inner)
+      const inner = expectedOf(member, depth + 1)
+      if (inner !== undefined) return inner
     }
   }
-  return "has the wrong type"
+  return undefined
 }
+
+const wrongType = (ast: SchemaAST.AST): string => expectedOf(ast) ?? "has the wrong type"
 
 const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Array<Problem>): void => {
   switch (issue._tag) {
@@ -184,7 +194,7 @@ const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out
       return
     case "AnyOf":
       if (issue.issues.length === 0) {
-        out.push({ path: path.join("."), message: expectedOf(issue.ast) })
+        out.push({ path: path.join("."), message: wrongType(issue.ast) })
         return
       }
       for (const inner of issue.issues) collect(inner, path, out)
@@ -200,7 +210,7 @@ const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out
       out.push({ path: path.join("."), message: String(issue.annotations?.message ?? "is not valid") })
       return
     case "InvalidType":
-      out.push({ path: path.join("."), message: expectedOf(issue.ast) })
+      out.push({ path: path.join("."), message: wrongType(issue.ast) })
       return
     default:
       out.push({ path: path.join("."), message: "is not valid" })
