@@ -320,3 +320,24 @@ describe("a settings object's keys", () => {
     assert.isFunction(typed)
   })
 })
+
+describe("options through Acquire", () => {
+  it("are decoded once: each retry and transport option read once from createEditor to the transport", async () => {
+    const reads: Record<string, number> = {}
+    const counted = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get: (object, key, receiver) => {
+          if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1
+          return Reflect.get(object, key, receiver)
+        }
+      })
+    const editor = await createEditor({
+      providers: Acquire.provider,
+      settings: { acquire: { accountId: "acme", apiKey: KEY } },
+      retry: counted({ maxAttempts: 2 }),
+      transport: counted({ timeout: "2 seconds", maxConnectionsPerHost: 4 })
+    })
+    await editor.dispose()
+    assert.deepStrictEqual(reads, { maxAttempts: 1, timeout: 1, maxConnectionsPerHost: 1 })
+  })
+})
