@@ -324,7 +324,7 @@ describe("a settings object's keys", () => {
 describe("options through Acquire", () => {
   it("are decoded once: each retry and transport option read once from createEditor to the transport", async () => {
     const reads: Record<string, number> = {}
-    const counted = <T extends object>(target: T): T =>
+    const counted = <const T extends object>(target: T): T =>
       new Proxy(target, {
         get: (object, key, receiver) => {
           if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1

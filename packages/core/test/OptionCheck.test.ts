@@ -188,7 +188,7 @@ describe("editor options", () => {
 })
 
 /** An options object that counts how often each of its fields is read. */
-const counted = <T extends object>(target: T, reads: Record<string, number>): T =>
+const counted = <const T extends object>(target: T, reads: Record<string, number>): T =>
   new Proxy(target, {
     get: (object, key, receiver) => {
       if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1
