@@ -130,6 +130,13 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
     : configProviderOf(source, [descriptor])
 ): Effect.fn.Return<Settings, Config.ConfigError> {
   if (descriptor.declaration !== undefined) return yield* descriptor.declaration.read(source)
+  // A settings object's section: every key a setting of the table, as for declared settings.
+  const given = source?._tag === "Object" ? source.settings[descriptor.name] : undefined
+  if (Predicate.isObject(given) && !Array.isArray(given)) {
+    const keys = descriptor.settings.map((setting) => setting.key)
+    const unknown = SettingsKit.unknownKey(descriptor.name, given as Record<string, unknown>, keys, "object")
+    if (unknown !== undefined) return yield* Effect.fail(unknown)
+  }
   const section = yield* readWith(SettingsKit.sectionConfig(descriptor.settings), configProvider)
   const missing = descriptor.settings.filter(
     (setting) => setting.optional !== true && (section[setting.key] ?? "").trim().length === 0

@@ -179,6 +179,21 @@ const isBlank = (value: unknown): boolean =>
 const sectionName = (provider: string, origin: Origin): string =>
   origin === "object" ? `${provider} (the settings object)` : `the ${provider} settings`
 
+/** A section's first key that is not a setting, refused with a "did you mean" and the known ones. */
+export const unknownKey = (
+  provider: string,
+  section: Readonly<Record<string, unknown>>,
+  keys: ReadonlyArray<string>,
+  origin: Origin
+): Config.ConfigError | undefined => {
+  const extra = Object.keys(section).find((key) => !keys.includes(key))
+  return extra === undefined
+    ? undefined
+    : configError(
+        `Unknown setting "${extra}" in ${sectionName(provider, origin)}${didYouMean(extra, keys)}; the known settings there are ${keys.join(", ")}`
+      )
+}
+
 /**
  * Reads a section of settings into the declaration's raw values: an object
  * whose every key is a declared setting (an unknown key is refused with a
@@ -198,14 +213,8 @@ export const decodeSection = <F extends Fields>(
   if (!isPlainObject(section)) {
     return Result.fail(configError(`The ${provider} settings must be an object (with ${keys.join(", ")})`))
   }
-  const extra = Object.keys(section).find((key) => !keys.includes(key))
-  if (extra !== undefined) {
-    return Result.fail(
-      configError(
-        `Unknown setting "${extra}" in ${sectionName(provider, origin)}${didYouMean(extra, keys)}; the known settings there are ${keys.join(", ")}`
-      )
-    )
-  }
+  const unknown = unknownKey(provider, section, keys, origin)
+  if (unknown !== undefined) return Result.fail(unknown)
   const missing = table.filter(
     (setting) =>
       setting.optional !== true &&
