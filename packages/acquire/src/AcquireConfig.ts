@@ -173,7 +173,9 @@ const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Setti
 export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
   name,
   fields,
-  check: checkRaw
+  check: checkRaw,
+  // Checked settings are valid input too: their apiUrl is computed again.
+  derived: ["apiUrl"]
 })
 
 /**

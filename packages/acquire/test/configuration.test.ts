@@ -303,6 +303,14 @@ describe("a settings object's keys", () => {
     })
   )
 
+  it.effect("take checked settings, even copied, as input: their computed apiUrl is computed again", () =>
+    Effect.gen(function* () {
+      const checked = yield* fromEnv({ ACQUIRE_ACCOUNT_ID: "acme", ACQUIRE_API_KEY: KEY })
+      const client = yield* AcquireClient.make({ ...checked })
+      assert.strictEqual(client.baseUrl.href, "https://acme.acquire.io/api/v1/")
+    })
+  )
+
   it("does not compile with a misspelled key or provider section", () => {
     const typed = () => [
       createEditor({

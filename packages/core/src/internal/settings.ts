@@ -304,6 +304,12 @@ export const declare = <const F extends Fields, Settings>(parts: {
   readonly name: string
   readonly fields: F
   readonly check: (raw: Schema.Struct.Type<F>) => Result.Result<Settings, Config.ConfigError>
+  /**
+   * Keys the checked settings add (computed from the others, such as an API
+   * URL): settings given in code may carry them back (checked settings are
+   * valid input too), and they are computed again.
+   */
+  readonly derived?: ReadonlyArray<Exclude<keyof Settings, keyof F> & string> | undefined
 }): Declaration<F, Settings> => {
   const { name, fields } = parts
   const settings = tableOf(fields)
@@ -330,7 +336,7 @@ export const declare = <const F extends Fields, Settings>(parts: {
     check: (input) =>
       Predicate.isObject(input) && checked.has(input)
         ? Result.succeed(input as unknown as Settings)
-        : fromSection(input, "code", false),
+        : fromSection(withoutDerived(input, parts.derived ?? []), "code", false),
     read: (source) => {
       if (source === undefined) return fromEnvironment()
       if (source._tag === "Object") return Effect.fromResult(fromSection(source.settings[name], "object", true))
@@ -339,6 +345,12 @@ export const declare = <const F extends Fields, Settings>(parts: {
       )
     }
   }
+}
+
+/** Settings given in code without the keys the check computes (they are computed again). */
+const withoutDerived = (input: unknown, derived: ReadonlyArray<string>): unknown => {
+  if (derived.length === 0 || !isPlainObject(input)) return input
+  return Object.fromEntries(Object.entries(input).filter(([key]) => !derived.includes(key)))
 }
 
 /** The variables that are set. */
