@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { HttpTransport, MessageEditor, OptionCheck, Provider } from "@reword/core"
-import { type Config, Effect, Layer } from "effect"
+import { type Config, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import { capabilities, toEditedMessage, validate } from "./AcquireMessageEditor.ts"
 import * as Calls from "./internal/calls.ts"
@@ -55,10 +55,11 @@ const build = (settings: AcquireConfig.Settings, options: Options): MessageEdito
   )
 }
 
-const checkOptions = (options: Options | undefined) => OptionCheck.check(OptionCheck.editorOptions(options))
+/** The options decoded once: what `build` takes, checking nothing again. */
+const decodeOptions = (options: Options | undefined) => OptionCheck.decodeEditorOptions(options)
 
 const construct = Provider.constructors({
-  checkOptions,
+  decodeOptions,
   check: AcquireConfig.check,
   read: AcquireConfig.read,
   build: (settings: AcquireConfig.Settings, options: Options) => Effect.succeed(build(settings, options))
@@ -130,10 +131,18 @@ export const layerConfig = (options: Options = {}): Layer.Layer<MessageEditor.Me
  * @category descriptor
  * @since 0.1.0
  */
-export const provider: Provider.Descriptor<AcquireConfig.Settings, ProviderOptions, typeof AcquireConfig.name> =
-  Provider.describe({
-    name: AcquireConfig.name,
-    settings: AcquireConfig.settings,
-    config: AcquireConfig.config,
-    make: (settings, options) => Effect.map(checkOptions(options), () => build(settings, options ?? {}))
-  })
+export const provider: Provider.Descriptor<
+  AcquireConfig.Settings,
+  ProviderOptions,
+  typeof AcquireConfig.name,
+  AcquireConfig.SettingsInput
+> = Provider.describe({
+  name: AcquireConfig.name,
+  settings: AcquireConfig.settings,
+  config: AcquireConfig.config,
+  declaration: AcquireConfig.declaration,
+  make: (settings, options) =>
+    Effect.map(Effect.fromResult(Result.mapError(decodeOptions(options), OptionCheck.toConfigError)), (decoded) =>
+      build(settings, decoded)
+    )
+})

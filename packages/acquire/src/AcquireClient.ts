@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, OptionCheck, Provider } from "@reword/core"
+import { EditError, HttpTransport, Provider } from "@reword/core"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import type { AcquireMessage, Deleted } from "./AcquireSchemas.ts"
@@ -181,7 +181,8 @@ const fromSettings = (settings: AcquireConfig.Settings, options: Options): Servi
   fromCalls(Calls.make(settings, HttpTransport.make(options.transport)))
 
 const construct = Provider.constructors({
-  checkOptions: (options: Options) => OptionCheck.check(HttpTransport.validate(options.transport)),
+  decodeOptions: (options: Options) =>
+    Result.map(HttpTransport.decode(options.transport), (transport): Options => ({ ...options, transport })),
   check: AcquireConfig.check,
   read: AcquireConfig.read,
   build: (settings: AcquireConfig.Settings, options: Options) => Effect.succeed(fromSettings(settings, options))

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { BaseUrl, HttpTransport, Provider } from "@reword/core"
-import { Config, Effect, Option, Redacted, Result } from "effect"
+import type { Config, Effect } from "effect"
+import { Redacted, Result } from "effect"
 
 /**
  * The provider's name: the value of `REWORD_PROVIDER` that selects Acquire, and
@@ -16,24 +17,6 @@ import { Config, Effect, Option, Redacted, Result } from "effect"
  * @since 0.1.0
  */
 export const name = "acquire"
-
-/**
- * The settings as a person writes them (in code, or under `acquire` in a
- * settings object): the raw values, before {@link check}.
- *
- * @category settings
- * @since 0.1.0
- */
-export interface SettingsInput {
-  /** The account id: the subdomain of `{accountId}.acquire.io`. A DNS label. */
-  readonly accountId: string
-  /** An API key from Settings > For Developers > API Key, with case access. */
-  readonly apiKey: string | Redacted.Redacted<string>
-  /** The API's base URL; `https://{accountId}.acquire.io/api/v1` when omitted. */
-  readonly baseUrl?: string | URL | undefined
-  /** Allows `http:` to a loopback address (local test servers). Off by default. */
-  readonly allowInsecureLoopback?: boolean | undefined
-}
 
 /**
  * The settings checked and ready to use: what {@link check} and {@link config}
@@ -53,38 +36,6 @@ export interface Settings {
   /** The base URL every request resolves under: the given one or the default, its path ending with `/`. */
   readonly apiUrl: URL
 }
-
-/**
- * Every setting, with its environment variable and its key in a settings object.
- *
- * @category settings
- * @since 0.1.0
- */
-export const settings: ReadonlyArray<Provider.Setting> = [
-  {
-    env: "ACQUIRE_ACCOUNT_ID",
-    key: "accountId",
-    description: "your Acquire account id, the subdomain of {accountId}.acquire.io"
-  },
-  {
-    env: "ACQUIRE_API_KEY",
-    key: "apiKey",
-    description: "an API key from Settings > For Developers > API Key, with access to cases",
-    secret: true
-  },
-  {
-    env: "ACQUIRE_BASE_URL",
-    key: "baseUrl",
-    description: "the API base URL (default https://{accountId}.acquire.io/api/v1)",
-    optional: true
-  },
-  {
-    env: "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
-    key: "allowInsecureLoopback",
-    description: "true to allow plain http to a loopback address, for local test servers (default false)",
-    optional: true
-  }
-]
 
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
 // Header values cannot hold line breaks, and a key never holds spaces.
@@ -114,17 +65,59 @@ const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<str
     HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey])
   )
 
+const parseBoolean = (value: string | undefined): boolean | undefined => {
+  const normalized = value?.trim().toLowerCase() ?? ""
+  if (["true", "1", "yes", "on"].includes(normalized)) return true
+  if (["false", "0", "no", "off", ""].includes(normalized)) return false
+  return undefined
+}
+
+/** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
+const fields = {
+  accountId: Provider.text({
+    env: "ACQUIRE_ACCOUNT_ID",
+    description: "your Acquire account id, the subdomain of {accountId}.acquire.io"
+  }),
+  apiKey: Provider.secret({
+    env: "ACQUIRE_API_KEY",
+    description: "an API key from Settings > For Developers > API Key, with access to cases"
+  }),
+  baseUrl: Provider.optional(
+    Provider.url({
+      env: "ACQUIRE_BASE_URL",
+      description: "the API base URL (default https://{accountId}.acquire.io/api/v1)"
+    })
+  ),
+  allowInsecureLoopback: Provider.optional(
+    Provider.boolean({
+      env: "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
+      description: "true to allow plain http to a loopback address, for local test servers (default false)"
+    })
+  )
+}
+
 /**
- * Checks settings, once: the account id is a DNS label, the key is not empty,
- * the base URL is `https:` (or `http:` to loopback when allowed). The message
- * of a failure names the setting and never contains the key.
+ * The settings as a person writes them (in code, or under `acquire` in a
+ * settings object): the raw values, before {@link check}. The account id is
+ * the subdomain of `{accountId}.acquire.io`; the API key comes from Settings >
+ * For Developers > API Key, with case access; the base URL defaults to
+ * `https://{accountId}.acquire.io/api/v1`; `allowInsecureLoopback` allows
+ * `http:` to a loopback address (local test servers), off by default.
  *
  * @category settings
  * @since 0.1.0
  */
-export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => {
-  const apiKey = Redacted.make((Redacted.isRedacted(input.apiKey) ? Redacted.value(input.apiKey) : input.apiKey).trim())
-  const accountId = input.accountId.trim()
+export type SettingsInput = Provider.SettingsInputOf<typeof fields>
+
+/**
+ * Checks the raw values (text, the key `Redacted`): the account id is a DNS
+ * label, the key is not empty, the base URL is `https:` (or `http:` to
+ * loopback when allowed). The message of a failure names the setting and
+ * never contains the key.
+ */
+const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Settings, Config.ConfigError> => {
+  const apiKey = Redacted.make(Redacted.value(raw.apiKey).trim())
+  const accountId = raw.accountId.trim()
   if (!isAccountId(accountId)) {
     return Result.fail(
       invalid(
@@ -147,9 +140,15 @@ export const check = (input: SettingsInput): Result.Result<Settings, Config.Conf
       )
     )
   }
-  const given = (input.baseUrl instanceof URL ? input.baseUrl.href : input.baseUrl)?.trim()
-  const raw = given === undefined || given.length === 0 ? defaultBaseUrl(accountId) : given
-  const parsed = BaseUrl.parse(raw, { allowInsecureLoopback: input.allowInsecureLoopback === true })
+  const allowInsecureLoopback = parseBoolean(raw.allowInsecureLoopback)
+  if (allowInsecureLoopback === undefined) {
+    return Result.fail(
+      invalid("ACQUIRE_ALLOW_INSECURE_LOOPBACK (allowInsecureLoopback)", "must be true or false", apiKey)
+    )
+  }
+  const given = raw.baseUrl?.trim()
+  const base = given === undefined || given.length === 0 ? defaultBaseUrl(accountId) : given
+  const parsed = BaseUrl.parse(base, { allowInsecureLoopback })
   if (Result.isFailure(parsed)) {
     return Result.fail(invalid("ACQUIRE_BASE_URL (baseUrl)", parsed.failure, apiKey))
   }
@@ -159,16 +158,49 @@ export const check = (input: SettingsInput): Result.Result<Settings, Config.Conf
     accountId,
     apiKey,
     baseUrl: given === undefined || given.length === 0 ? undefined : given,
-    allowInsecureLoopback: input.allowInsecureLoopback === true,
+    allowInsecureLoopback,
     apiUrl
   })
 }
 
 /**
+ * The settings declared once: the table, {@link SettingsInput}, {@link config},
+ * {@link check} and {@link read} derive from it.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
+  name,
+  fields,
+  check: checkRaw,
+  // Checked settings are valid input too: their apiUrl is computed again.
+  derived: ["apiUrl"]
+})
+
+/**
+ * Every setting, with its environment variable and its key in a settings object.
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const settings: ReadonlyArray<Provider.Setting> = declaration.settings
+
+/**
+ * Checks settings, once: the account id is a DNS label, the key is not empty,
+ * the base URL is `https:` (or `http:` to loopback when allowed). An unknown
+ * key is refused with a "did you mean". The message of a failure names the
+ * setting and never contains the key. Settings it answered are taken as they are.
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => declaration.check(input)
+
+/**
  * The settings, read by environment-variable name from the current
- * `ConfigProvider` (the environment by default) and checked (by {@link check}).
- * A missing setting reads as Effect's own error here: {@link read} (which
- * `layerConfig` and provider selection go through) names every missing one.
+ * `ConfigProvider` (the environment by default), each variable once, and
+ * checked (by {@link check}). A missing setting fails naming its variable.
  *
  * @example
  * ```ts
@@ -183,31 +215,15 @@ export const check = (input: SettingsInput): Result.Result<Settings, Config.Conf
  * @category settings
  * @since 0.1.0
  */
-export const config: Config.Config<Settings> = Config.all({
-  accountId: Config.String("ACQUIRE_ACCOUNT_ID"),
-  apiKey: Config.Redacted("ACQUIRE_API_KEY"),
-  baseUrl: Config.option(Config.String("ACQUIRE_BASE_URL")),
-  allowInsecureLoopback: Config.Boolean("ACQUIRE_ALLOW_INSECURE_LOOPBACK").pipe(Config.withDefault(false))
-}).pipe(
-  Config.mapEffect((read) =>
-    Effect.fromResult(
-      check({
-        accountId: read.accountId,
-        apiKey: read.apiKey,
-        baseUrl: Option.getOrUndefined(read.baseUrl),
-        allowInsecureLoopback: read.allowInsecureLoopback
-      })
-    )
-  )
-)
+export const config: Config.Config<Settings> = declaration.config
 
 /**
  * Reads and checks the settings from a source (the current `ConfigProvider`
- * when none is given), through core's `Provider.readSettings`: a missing
- * setting fails naming every one missing, as provider selection does.
+ * when none is given): a missing setting fails naming every one missing, as
+ * provider selection does; a settings object's unknown key is refused with a
+ * "did you mean".
  *
  * @category settings
  * @since 0.1.0
  */
-export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> =>
-  Provider.readSettings({ name, settings, config }, source)
+export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> => declaration.read(source)

@@ -253,3 +253,99 @@ describe("layers", () => {
     })
   )
 })
+
+describe("a settings object's keys", () => {
+  const rejection = (settings: unknown) =>
+    createEditor({ providers: Acquire.provider, settings: settings as never }).then(
+      async (editor) => {
+        await editor.dispose()
+        return undefined
+      },
+      (error: unknown) => error
+    )
+
+  it("refuses a key in the wrong case with a did you mean, never falling back to the production address", async () => {
+    const error = await rejection({ acquire: { accountId: "acme", apiKey: KEY, baseURL: "http://127.0.0.1:9/api/v1" } })
+    assert.instanceOf(error, ConfigurationError)
+    assert.strictEqual(
+      (error as Error).message,
+      `Unknown setting "baseURL" in acquire (the settings object) (did you mean baseUrl?); the known settings there are accountId, apiKey, baseUrl, allowInsecureLoopback`
+    )
+    assert.notInclude((error as Error).message, KEY)
+  })
+
+  it("refuses a misspelled key with a did you mean instead of calling it missing", async () => {
+    const error = await rejection({ acquire: { acountId: "acme", apiKey: KEY } })
+    assert.instanceOf(error, ConfigurationError)
+    assert.include(
+      (error as Error).message,
+      `Unknown setting "acountId" in acquire (the settings object) (did you mean accountId?)`
+    )
+    assert.notInclude((error as Error).message, "Missing setting")
+  })
+
+  it("refuses a misspelled provider section with a did you mean", async () => {
+    const error = await rejection({ provider: "acquire", acquier: { accountId: "acme", apiKey: KEY } })
+    assert.instanceOf(error, ConfigurationError)
+    assert.include((error as Error).message, `Unknown key "acquier" in the settings object (did you mean acquire?)`)
+  })
+
+  it.effect("refuses an unknown key in settings given in code, and a value of the wrong type without printing it", () =>
+    Effect.gen(function* () {
+      const wrongKey = yield* Effect.flip(
+        Acquire.make({ accountId: "acme", apiKey: KEY, baseURL: "https://x.example.com" } as never)
+      )
+      assert.include(wrongKey.message, `Unknown setting "baseURL" in the acquire settings (did you mean baseUrl?)`)
+      const wrongType = yield* Effect.flip(Acquire.make({ accountId: 42, apiKey: KEY } as never))
+      assert.include(wrongType.message, "ACQUIRE_ACCOUNT_ID (accountId) must be text")
+      const missing = yield* Effect.flip(Acquire.make({ accountId: "acme" } as never))
+      assert.include(missing.message, "Missing setting for acquire: ACQUIRE_API_KEY (apiKey)")
+    })
+  )
+
+  it.effect("take checked settings, even copied, as input: their computed apiUrl is computed again", () =>
+    Effect.gen(function* () {
+      const checked = yield* fromEnv({ ACQUIRE_ACCOUNT_ID: "acme", ACQUIRE_API_KEY: KEY })
+      const client = yield* AcquireClient.make({ ...checked })
+      assert.strictEqual(client.baseUrl.href, "https://acme.acquire.io/api/v1/")
+    })
+  )
+
+  it("does not compile with a misspelled key or provider section", () => {
+    const typed = () => [
+      createEditor({
+        providers: Acquire.provider,
+        // @ts-expect-error a key in the wrong case
+        settings: { acquire: { accountId: "acme", apiKey: KEY, baseURL: "x" } }
+      }),
+      // @ts-expect-error a misspelled key
+      createEditor({ providers: Acquire.provider, settings: { acquire: { acountId: "acme", apiKey: KEY } } }),
+      // @ts-expect-error a misspelled provider section
+      createEditor({ providers: Acquire.provider, settings: { acquier: { accountId: "acme", apiKey: KEY } } }),
+      // @ts-expect-error a key in the wrong case, in code
+      Acquire.make({ accountId: "acme", apiKey: KEY, baseURL: "x" })
+    ]
+    assert.isFunction(typed)
+  })
+})
+
+describe("options through Acquire", () => {
+  it("are decoded once: each retry and transport option read once from createEditor to the transport", async () => {
+    const reads: Record<string, number> = {}
+    const counted = <const T extends object>(target: T): T =>
+      new Proxy(target, {
+        get: (object, key, receiver) => {
+          if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1
+          return Reflect.get(object, key, receiver)
+        }
+      })
+    const editor = await createEditor({
+      providers: Acquire.provider,
+      settings: { acquire: { accountId: "acme", apiKey: KEY } },
+      retry: counted({ maxAttempts: 2 }),
+      transport: counted({ timeout: "2 seconds", maxConnectionsPerHost: 4 })
+    })
+    await editor.dispose()
+    assert.deepStrictEqual(reads, { maxAttempts: 1, timeout: 1, maxConnectionsPerHost: 1 })
+  })
+})

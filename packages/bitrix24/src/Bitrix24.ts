@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { type EditError, MessageEditor, OptionCheck, Provider } from "@reword/core"
-import { type Config, Context, Effect, Layer } from "effect"
+import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
@@ -68,6 +68,11 @@ export type ProviderOptions = Pick<
  */
 export const validateOptions = (options: Options): ReadonlyArray<EditError.Problem> => [
   ...OptionCheck.editorOptions(options),
+  ...ownProblems(options)
+]
+
+/** The problems of the options only Bitrix24 understands. */
+const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => [
   ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: Bitrix24MessageEditor.MAX_CHUNK_SIZE }),
   ...Calls.optionProblems(options)
 ]
@@ -88,10 +93,15 @@ const build = (
     )
   )
 
-const checkOptions = (options: Options | undefined) => OptionCheck.check(validateOptions(options ?? {}))
+/**
+ * The options decoded once (core's, then Bitrix24's own checked): what
+ * `build` takes, checking nothing again.
+ */
+const decodeOptions = (options: Options | undefined) =>
+  OptionCheck.withProblems(OptionCheck.decodeEditorOptions(options ?? {}), ownProblems(options ?? {}))
 
 const construct = Provider.constructors({
-  checkOptions,
+  decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,
   build
@@ -184,19 +194,27 @@ export const layerConfig = (
  * @category descriptor
  * @since 0.1.0
  */
-export const provider: Provider.Descriptor<Bitrix24Config.Settings, ProviderOptions, typeof Bitrix24Config.name> =
-  Provider.describe({
-    name: Bitrix24Config.name,
-    settings: Bitrix24Config.settings,
-    config: Bitrix24Config.config,
-    options: {
-      tokenStore:
-        "where refreshed tokens are kept between runs: a TokenStore service or a Promise-shaped { load, save } (default: memory)",
-      tokenStoreTimeout: "how long one load or save of the token store may take (default 10 s)",
-      chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
-      rateLimit: "the client-side rate limiter's bucket and operating-time options",
-      rateLimiter: "a rate limiter shared with other editors of the same portals",
-      onOperatingLimit: "when a method used up its operating time: wait (default) or fail"
-    },
-    make: (settings, options) => Effect.andThen(checkOptions(options), () => build(settings, options ?? {}))
-  })
+export const provider: Provider.Descriptor<
+  Bitrix24Config.Settings,
+  ProviderOptions,
+  typeof Bitrix24Config.name,
+  Bitrix24Config.SettingsInput
+> = Provider.describe({
+  name: Bitrix24Config.name,
+  settings: Bitrix24Config.settings,
+  config: Bitrix24Config.config,
+  declaration: Bitrix24Config.declaration,
+  options: {
+    tokenStore:
+      "where refreshed tokens are kept between runs: a TokenStore service or a Promise-shaped { load, save } (default: memory)",
+    tokenStoreTimeout: "how long one load or save of the token store may take (default 10 s)",
+    chunkSize: "messages per imconnector.update.messages call in updateMany (default 20, at most 50)",
+    rateLimit: "the client-side rate limiter's bucket and operating-time options",
+    rateLimiter: "a rate limiter shared with other editors of the same portals",
+    onOperatingLimit: "when a method used up its operating time: wait (default) or fail"
+  },
+  make: (settings, options) =>
+    Effect.flatMap(Effect.fromResult(Result.mapError(decodeOptions(options), OptionCheck.toConfigError)), (decoded) =>
+      build(settings, decoded)
+    )
+})

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { EditError, HttpTransport, OptionCheck, Provider, type Secrets } from "@reword/core"
-import { type Array as Arr, type Config, Context, type Duration, Effect, Layer } from "effect"
+import { type Array as Arr, type Config, Context, type Duration, Effect, Layer, Result } from "effect"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse, Time } from "./Bitrix24Schemas.ts"
 import * as Calls from "./internal/calls.ts"
@@ -206,15 +206,19 @@ export const fromCalls = (calls: Calls.Calls): Service =>
     deleteMessages: (input) => Effect.mapError(calls.deleteMessages(input), toError("delete"))
   })
 
-const checkOptions = (options: Options) =>
-  OptionCheck.check([...HttpTransport.validate(options.transport), ...Calls.optionProblems(options)])
+/** The options decoded once (the transport's, then Bitrix24's own checked). */
+const decodeOptions = (options: Options) =>
+  OptionCheck.withProblems(
+    Result.map(HttpTransport.decode(options.transport), (transport): Options => ({ ...options, transport })),
+    Calls.optionProblems(options)
+  )
 
 /** A client from settings already checked and options already checked. */
 const fromSettings = (settings: Bitrix24Config.Settings, options: Options) =>
   Effect.map(Calls.setup(settings, options), fromCalls)
 
 const construct = Provider.constructors({
-  checkOptions,
+  decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,
   build: fromSettings

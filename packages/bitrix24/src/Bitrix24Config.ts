@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import { BaseUrl, HttpTransport, Provider } from "@reword/core"
-import { Config, Effect, Option, Redacted, Result } from "effect"
+import type { Config, Effect } from "effect"
+import { Redacted, Result } from "effect"
 import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
 
 /**
@@ -36,32 +37,6 @@ export interface Settings {
 }
 
 /**
- * The environment variable of each setting.
- *
- * @category settings
- * @since 0.1.0
- */
-export const env = {
-  portalUrl: "BITRIX24_PORTAL_URL",
-  accessToken: "BITRIX24_ACCESS_TOKEN",
-  refreshToken: "BITRIX24_REFRESH_TOKEN",
-  clientId: "BITRIX24_CLIENT_ID",
-  clientSecret: "BITRIX24_CLIENT_SECRET",
-  oauthUrl: "BITRIX24_OAUTH_URL",
-  connector: "BITRIX24_CONNECTOR",
-  line: "BITRIX24_LINE",
-  allowInsecureLoopback: "BITRIX24_ALLOW_INSECURE_LOOPBACK"
-} as const
-
-/**
- * The key of a setting in a plain settings object.
- *
- * @category settings
- * @since 0.1.0
- */
-export type Key = keyof typeof env
-
-/**
  * The provider's name: the value of `REWORD_PROVIDER` that selects Bitrix24,
  * its section of a settings object, and the `provider` of every error and
  * result.
@@ -79,33 +54,42 @@ export const name = "bitrix24"
  */
 export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 
+/** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
+const fields = {
+  portalUrl: Provider.url({
+    env: "BITRIX24_PORTAL_URL",
+    description: "the portal's base URL, such as https://acme.bitrix24.com"
+  }),
+  accessToken: Provider.secret({ env: "BITRIX24_ACCESS_TOKEN", description: "the application's OAuth access token" }),
+  refreshToken: Provider.secret({
+    env: "BITRIX24_REFRESH_TOKEN",
+    description: "the application's OAuth refresh token"
+  }),
+  clientId: Provider.text({ env: "BITRIX24_CLIENT_ID", description: "the application's client_id" }),
+  clientSecret: Provider.secret({ env: "BITRIX24_CLIENT_SECRET", description: "the application's client_secret" }),
+  oauthUrl: Provider.optional(
+    Provider.url({ env: "BITRIX24_OAUTH_URL", description: `the OAuth server (default ${DEFAULT_OAUTH_URL})` })
+  ),
+  connector: Provider.text({
+    env: "BITRIX24_CONNECTOR",
+    description: "the connector code registered with imconnector.register"
+  }),
+  line: Provider.number({ env: "BITRIX24_LINE", description: "the open line's id (an integer)" }),
+  allowInsecureLoopback: Provider.optional(
+    Provider.boolean({
+      env: "BITRIX24_ALLOW_INSECURE_LOOPBACK",
+      description: "true to allow plain http to a loopback address (local test servers only)"
+    })
+  )
+}
+
 /**
- * Every setting, with its environment variable and its key in a settings object.
+ * The key of a setting in a plain settings object.
  *
  * @category settings
  * @since 0.1.0
  */
-export const settings: ReadonlyArray<Provider.Setting> = [
-  { env: env.portalUrl, key: "portalUrl", description: "the portal's base URL, such as https://acme.bitrix24.com" },
-  { env: env.accessToken, key: "accessToken", description: "the application's OAuth access token", secret: true },
-  { env: env.refreshToken, key: "refreshToken", description: "the application's OAuth refresh token", secret: true },
-  { env: env.clientId, key: "clientId", description: "the application's client_id" },
-  { env: env.clientSecret, key: "clientSecret", description: "the application's client_secret", secret: true },
-  {
-    env: env.oauthUrl,
-    key: "oauthUrl",
-    description: `the OAuth server (default ${DEFAULT_OAUTH_URL})`,
-    optional: true
-  },
-  { env: env.connector, key: "connector", description: "the connector code registered with imconnector.register" },
-  { env: env.line, key: "line", description: "the open line's id (an integer)" },
-  {
-    env: env.allowInsecureLoopback,
-    key: "allowInsecureLoopback",
-    description: "true to allow plain http to a loopback address (local test servers only)",
-    optional: true
-  }
-]
+export type Key = keyof typeof fields
 
 const where = (key: Key): string => `${env[key]} (${key})`
 
@@ -134,32 +118,10 @@ const webhookMessage = (key: Key, value: string): string => {
  * @category settings
  * @since 0.1.0
  */
-export interface SettingsInput {
-  readonly portalUrl: string | URL
-  readonly accessToken: string | Redacted.Redacted<string>
-  readonly refreshToken: string | Redacted.Redacted<string>
-  readonly clientId: string
-  readonly clientSecret: string | Redacted.Redacted<string>
-  readonly oauthUrl?: string | URL | undefined
-  readonly connector: string
-  readonly line: number | string
-  readonly allowInsecureLoopback?: boolean | undefined
-}
+export type SettingsInput = Provider.SettingsInputOf<typeof fields>
 
-/**
- * The raw values, before checks: strings (secrets Redacted), possibly missing.
- */
-interface Raw {
-  readonly portalUrl: string
-  readonly accessToken: Redacted.Redacted<string>
-  readonly refreshToken: Redacted.Redacted<string>
-  readonly clientId: string
-  readonly clientSecret: Redacted.Redacted<string>
-  readonly oauthUrl: Option.Option<string>
-  readonly connector: string
-  readonly line: string
-  readonly allowInsecureLoopback: Option.Option<string>
-}
+/** The raw values, before checks: text (secrets Redacted), the optional ones possibly missing. */
+type Raw = Provider.RawSettings<typeof fields>
 
 const parseBoolean = (value: string): boolean | undefined => {
   const normalized = value.trim().toLowerCase()
@@ -194,8 +156,8 @@ const portalBase = (url: URL): URL => {
  */
 const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
   const problems: Array<string> = []
-  const allowRaw = Option.getOrUndefined(raw.allowInsecureLoopback)
-  const allowInsecureLoopback = allowRaw === undefined ? false : parseBoolean(allowRaw)
+  const allowInsecureLoopback =
+    raw.allowInsecureLoopback === undefined ? false : parseBoolean(raw.allowInsecureLoopback)
   if (allowInsecureLoopback === undefined) problems.push(`${where("allowInsecureLoopback")} must be true or false`)
   const loopback = { allowInsecureLoopback: allowInsecureLoopback === true }
 
@@ -211,7 +173,7 @@ const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
   }
 
   let oauthUrl: URL | undefined
-  const oauthRaw = Option.getOrUndefined(raw.oauthUrl)?.trim()
+  const oauthRaw = raw.oauthUrl?.trim()
   const parsedOauth = BaseUrl.parse(oauthRaw === undefined || oauthRaw === "" ? DEFAULT_OAUTH_URL : oauthRaw, loopback)
   if (Result.isFailure(parsedOauth)) problems.push(`${where("oauthUrl")} ${parsedOauth.failure}`)
   else oauthUrl = parsedOauth.success
@@ -253,17 +215,41 @@ const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
   })
 }
 
-const text = (value: unknown): string =>
-  typeof value === "string" ? value : value instanceof URL ? value.href : typeof value === "number" ? String(value) : ""
+/**
+ * The settings declared once: the table, {@link SettingsInput}, {@link env},
+ * {@link config}, {@link check} and {@link read} derive from it.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
+  name,
+  fields,
+  check: checkRaw
+})
 
-const secret = (value: unknown): Redacted.Redacted<string> =>
-  Redacted.isRedacted(value) ? Redacted.make(text(Redacted.value(value))) : Redacted.make(text(value))
+/**
+ * Every setting, with its environment variable and its key in a settings object.
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const settings: ReadonlyArray<Provider.Setting> = declaration.settings
+
+/**
+ * The environment variable of each setting.
+ *
+ * @category settings
+ * @since 0.1.0
+ */
+export const env: { readonly [K in Key]: string } = declaration.env
 
 /**
  * Checks settings, once: HTTPS URLs (plain HTTP only to a loopback address,
  * when allowed), never an incoming-webhook URL, tokens that are not URLs, a
  * positive line id. A failure names every wrong setting (by its variable and
- * its key) and never contains a secret.
+ * its key) and never contains a secret; an unknown key is refused with a "did
+ * you mean". Settings it answered are taken as they are.
  *
  * @example
  * ```ts
@@ -283,71 +269,29 @@ const secret = (value: unknown): Redacted.Redacted<string> =>
  * @category settings
  * @since 0.1.0
  */
-export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => {
-  const allow = input.allowInsecureLoopback as unknown
-  return checkRaw({
-    portalUrl: text(input.portalUrl),
-    accessToken: secret(input.accessToken),
-    refreshToken: secret(input.refreshToken),
-    clientId: text(input.clientId),
-    clientSecret: secret(input.clientSecret),
-    oauthUrl: input.oauthUrl === undefined ? Option.none() : Option.some(text(input.oauthUrl)),
-    connector: text(input.connector),
-    line: text(input.line),
-    allowInsecureLoopback:
-      allow === undefined ? Option.none() : Option.some(typeof allow === "boolean" ? String(allow) : text(allow))
-  })
-}
+export const check = (input: SettingsInput): Result.Result<Settings, Config.ConfigError> => declaration.check(input)
 
 /**
  * The settings, read by environment-variable name from the current
- * `ConfigProvider` (the environment by default), then checked. A setting that
- * is missing reads as blank here; core's `Provider.readSettings` (which
- * {@link read}, `layerConfig` and provider selection go through) names every
- * missing one first.
+ * `ConfigProvider` (the environment by default), each variable once, then
+ * checked. A missing setting fails naming every one missing, as core's
+ * provider selection does.
  *
  * @category settings
  * @since 0.1.0
  */
-export const config: Config.Config<Settings> = Config.all({
-  portalUrl: Config.option(Config.String(env.portalUrl)),
-  accessToken: Config.option(Config.Redacted(env.accessToken)),
-  refreshToken: Config.option(Config.Redacted(env.refreshToken)),
-  clientId: Config.option(Config.String(env.clientId)),
-  clientSecret: Config.option(Config.Redacted(env.clientSecret)),
-  oauthUrl: Config.option(Config.String(env.oauthUrl)),
-  connector: Config.option(Config.String(env.connector)),
-  line: Config.option(Config.String(env.line)),
-  allowInsecureLoopback: Config.option(Config.String(env.allowInsecureLoopback))
-}).pipe(
-  Config.mapEffect((read) => {
-    const value = <A>(option: Option.Option<A>, fallback: A): A => Option.getOrElse(option, () => fallback)
-    return Effect.fromResult(
-      checkRaw({
-        portalUrl: value(read.portalUrl, ""),
-        accessToken: value(read.accessToken, Redacted.make("")),
-        refreshToken: value(read.refreshToken, Redacted.make("")),
-        clientId: value(read.clientId, ""),
-        clientSecret: value(read.clientSecret, Redacted.make("")),
-        oauthUrl: read.oauthUrl,
-        connector: value(read.connector, ""),
-        line: value(read.line, ""),
-        allowInsecureLoopback: read.allowInsecureLoopback
-      })
-    )
-  })
-)
+export const config: Config.Config<Settings> = declaration.config
 
 /**
  * Reads and checks the settings from a source (the current `ConfigProvider`
- * when none is given), through core's `Provider.readSettings`: a missing
- * setting fails naming every one missing, as provider selection does.
+ * when none is given): a missing setting fails naming every one missing, as
+ * provider selection does; a settings object's unknown key is refused with a
+ * "did you mean".
  *
  * @category settings
  * @since 0.1.0
  */
-export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> =>
-  Provider.readSettings({ name, settings, config }, source)
+export const read = (source?: Provider.Source): Effect.Effect<Settings, Config.ConfigError> => declaration.read(source)
 
 /**
  * Checks settings given as a plain object (through core's settings-object

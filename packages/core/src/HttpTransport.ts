@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Predicate, type Redacted } from "effect"
+import { Data, Duration, Effect, Predicate, type Redacted, Result, Schema, SchemaTransformation } from "effect"
 import ky from "ky"
 import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
 import * as Connections from "./internal/connections.ts"
@@ -108,30 +108,9 @@ const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_HOST = 50
 
-/**
- * The problems of transport options, each naming its field under `prefix`
- * (`transport.timeout`); none when they are usable.
- *
- * @category utils
- * @since 0.1.0
- */
-export const validate = (options: TransportOptions | undefined, prefix = "transport"): ReadonlyArray<Problem> => {
-  if (options === undefined) return []
-  if (options === null || typeof options !== "object") {
-    return [{ path: prefix, message: "must be an object of transport options" }]
-  }
-  return [
-    ...Check.duration(Check.at(prefix, "timeout"), options.timeout, { minMillis: 0, exclusiveMin: true }),
-    ...Check.integer(Check.at(prefix, "maxResponseBytes"), options.maxResponseBytes, { min: 1 }),
-    ...Check.integer(Check.at(prefix, "maxConnectionsPerHost"), options.maxConnectionsPerHost, { min: 1 }),
-    ...Check.func(Check.at(prefix, "fetch"), options.fetch),
-    ...checkHeaders(Check.at(prefix, "headers"), options.headers)
-  ]
-}
-
-const checkHeaders = (path: string, headers: unknown): ReadonlyArray<Problem> => {
-  if (headers === undefined) return []
-  if (headers === null || typeof headers !== "object") return [{ path, message: "must be an object of header values" }]
+const checkHeaders = (headers: unknown): ReadonlyArray<Problem> => {
+  if (headers === null || typeof headers !== "object")
+    return [{ path: "", message: "must be an object of header values" }]
   const problems: Array<Problem> = []
   for (const [name, value] of Object.entries(headers)) {
     try {
@@ -139,14 +118,96 @@ const checkHeaders = (path: string, headers: unknown): ReadonlyArray<Problem> =>
       if (typeof value !== "string") throw new TypeError("not a string")
     } catch {
       // The value is never repeated: it may be a credential.
-      problems.push({
-        path: `${path}.${name}`,
-        message: "must be a valid header name with a string value (no line breaks or NUL)"
-      })
+      problems.push({ path: name, message: "must be a valid header name with a string value (no line breaks or NUL)" })
     }
   }
   return problems
 }
+
+const fields = {
+  timeout: Check.option<Duration.Input>((value) => Check.duration("", value, { minMillis: 0, exclusiveMin: true })),
+  maxResponseBytes: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
+  maxConnectionsPerHost: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
+  fetch: Check.option<typeof globalThis.fetch>((value) => Check.func("", value)),
+  headers: Check.option<Readonly<Record<string, string>>>(checkHeaders)
+} satisfies { readonly [K in keyof Required<TransportOptions>]: Schema.Top }
+
+/**
+ * The transport options, declared once: each field with its check. What
+ * `createEditor`, `Provider` and every adapter decode `transport` with, once.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const TransportOptionsSchema = Check.options(fields, "must be an object of transport options")
+
+/**
+ * Transport options decoded: every default filled in. A transport built from
+ * them checks nothing again.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export class DecodedTransportOptions extends Data.Class<{
+  readonly timeout: Duration.Duration
+  readonly maxResponseBytes: number
+  readonly maxConnectionsPerHost: number
+  readonly fetch?: typeof globalThis.fetch | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}> {}
+
+/** Decoded options from valid ones, with their defaults. */
+const fromValid = (valid: TransportOptions): DecodedTransportOptions =>
+  new DecodedTransportOptions({
+    timeout: valid.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(valid.timeout),
+    maxResponseBytes: valid.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxConnectionsPerHost: valid.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    ...(valid.fetch === undefined ? {} : { fetch: valid.fetch }),
+    ...(valid.headers === undefined ? {} : { headers: valid.headers })
+  })
+
+/**
+ * Transport options decoded, with their defaults, in one pass: the
+ * `transport` field of `OptionCheck.EditorOptionsSchema`.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const DecodedFromOptions = TransportOptionsSchema.pipe(
+  Schema.decodeTo(
+    Schema.instanceOf(DecodedTransportOptions),
+    SchemaTransformation.transform<DecodedTransportOptions, typeof TransportOptionsSchema.Type>({
+      decode: fromValid,
+      encode: (decoded) => decoded
+    })
+  )
+)
+
+/**
+ * Decodes transport options once, with their defaults: every problem is named
+ * by its path under `prefix` (`transport.timeout`). Decoded options are
+ * answered as they are.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const decode = (
+  options: TransportOptions | undefined,
+  prefix = "transport"
+): Result.Result<DecodedTransportOptions, ReadonlyArray<Problem>> =>
+  options instanceof DecodedTransportOptions
+    ? Result.succeed(options)
+    : Check.decode(DecodedFromOptions, options ?? {}, prefix)
+
+/**
+ * The problems of transport options, each naming its field under `prefix`
+ * (`transport.timeout`); none when they are usable (see {@link decode}).
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const validate = (options: TransportOptions | undefined, prefix = "transport"): ReadonlyArray<Problem> =>
+  options === undefined ? [] : Check.problemsOf(decode(options, prefix))
 
 /**
  * Sends requests.
@@ -241,24 +302,27 @@ const describeNetworkFailure = (error: unknown): string => {
 }
 
 /**
- * Makes a transport.
+ * Makes a transport. Options that make no sense throw `InvalidOptions` (a
+ * `RangeError`) naming each field; options decoded by {@link decode} are not
+ * checked again.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const make = (options: TransportOptions = {}): HttpTransport => {
-  Check.orThrow(validate(options, ""))
-  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
-  const maxConnections = options.maxConnectionsPerHost ?? DEFAULT_MAX_CONNECTIONS_PER_HOST
+  // Options decoded at the edge come as they are: nothing is checked twice.
+  const decoded = Check.getOrThrow(decode(options, ""))
+  const timeout = decoded.timeout
+  const maxBytes = decoded.maxResponseBytes
+  const maxConnections = decoded.maxConnectionsPerHost
   const connections = Connections.make(maxConnections)
   const client = ky.create({
     retry: 0,
     timeout: false,
     throwHttpErrors: false,
     redirect: "manual",
-    fetch: options.fetch ?? Connections.pooledFetch(maxConnections),
-    ...(options.headers === undefined ? {} : { headers: options.headers })
+    fetch: decoded.fetch ?? Connections.pooledFetch(maxConnections),
+    ...(decoded.headers === undefined ? {} : { headers: decoded.headers })
   })
 
   // Node fires a timer of a fraction of a millisecond after 1 ms anyway.

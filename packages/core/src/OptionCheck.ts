@@ -22,12 +22,12 @@
  * @since 0.1.0
  */
 import type { Config } from "effect"
-import { Effect } from "effect"
+import { Effect, Predicate, Result, Schema } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as HttpTransport from "./HttpTransport.ts"
 import * as Check from "./internal/options.ts"
+import { configError } from "./internal/settings.ts"
 import type { EditorOptions } from "./MessageEditor.ts"
-import { configError } from "./Provider.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
 export {
@@ -87,6 +87,80 @@ export {
   oneOf
 } from "./internal/options.ts"
 
+const fields = {
+  retry: Schema.optional(RetryPolicy.RetryPolicyFromOptions),
+  concurrency: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
+  transport: Schema.optional(HttpTransport.DecodedFromOptions)
+} satisfies { readonly [K in keyof Required<EditorOptions>]: Schema.Top }
+
+/**
+ * The options every editor takes, declared once: `retry`, `concurrency` (an
+ * integer of at least 1) and `transport`, each with its own Schema.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const EditorOptionsSchema = Check.options(fields, "must be an object")
+
+/** Editor options decoded at the edge: given again, they are taken as they are. */
+const decoded = new WeakSet<object>()
+
+/**
+ * Decodes the options every editor takes, once, at the edge: `retry` into a
+ * `RetryPolicy`, `transport` into `DecodedTransportOptions` (defaults filled
+ * in), `concurrency` checked; every other key (a provider's own options) kept
+ * as it is, and every key absent stays absent. Every problem is named by its
+ * path. What the editor, the transport and the retry policy are built from
+ * checks nothing again.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const decodeEditorOptions = <O extends EditorOptions>(
+  options: O | undefined
+): Result.Result<O, ReadonlyArray<Problem>> => {
+  if (options === undefined) return Result.succeed({} as O)
+  if (Predicate.isObject(options) && decoded.has(options)) return Result.succeed(options)
+  // One pass: retry becomes a RetryPolicy and transport its decoded options, each checked once.
+  return Result.map(Check.decode(EditorOptionsSchema, options, ""), (valid) => {
+    const out: Record<string, unknown> = { ...(options as object) }
+    for (const key of ["retry", "concurrency", "transport"] as const) {
+      if (valid[key] !== undefined) out[key] = valid[key]
+    }
+    decoded.add(out)
+    return out as O
+  })
+}
+
+/**
+ * Decoded options with the problems of the options checked beside them (a
+ * provider's own): the decoded options when there is no problem at all,
+ * every problem otherwise.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const withProblems = <O>(
+  decodedOptions: Result.Result<O, ReadonlyArray<Problem>>,
+  problems: ReadonlyArray<Problem>
+): Result.Result<O, ReadonlyArray<Problem>> => {
+  const all = [...(Result.isFailure(decodedOptions) ? decodedOptions.failure : []), ...problems]
+  return all.length === 0 ? decodedOptions : Result.fail(all)
+}
+
+/**
+ * Decoded editor options with a provider's own options beside them (which
+ * its `make` checks): still decoded, so not checked again.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const withOwnOptions = <O extends EditorOptions>(options: O, own: object | undefined): O => {
+  const merged = own === undefined ? options : { ...options, ...own }
+  if (Predicate.isObject(merged)) decoded.add(merged)
+  return merged
+}
+
 /**
  * The problems of the options every editor takes: `retry`, `concurrency`
  * (an integer of at least 1) and `transport`. Adapters whose transport
@@ -100,15 +174,12 @@ export const editorOptions = (
   prefixes: { readonly transport?: string | undefined } = {}
 ): ReadonlyArray<Problem> => {
   if (options === undefined) return []
-  if (options === null || typeof options !== "object") return [{ path: "(options)", message: "must be an object" }]
-  return [
-    ...RetryPolicy.validate(options.retry, "retry"),
-    ...Check.integer("concurrency", options.concurrency, { min: 1 }),
-    ...HttpTransport.validate(
-      prefixes.transport === "" ? (options as HttpTransport.TransportOptions) : options.transport,
-      prefixes.transport ?? "transport"
-    )
-  ]
+  if (prefixes.transport === "") {
+    if (options === null || typeof options !== "object") return [{ path: "(options)", message: "must be an object" }]
+    const { retry, concurrency, ...transport } = options as EditorOptions & HttpTransport.TransportOptions
+    return [...Check.problemsOf(decodeEditorOptions({ retry, concurrency })), ...HttpTransport.validate(transport, "")]
+  }
+  return Check.problemsOf(decodeEditorOptions(options))
 }
 
 /**

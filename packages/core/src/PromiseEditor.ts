@@ -9,6 +9,7 @@ import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Res
 import type { Capabilities } from "./Capabilities.ts"
 import type { EditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
+import { markChecked } from "./internal/optionKeys.ts"
 import { type EditorOptions, MessageEditor, type Outcome, type RequestInput, type Service } from "./MessageEditor.ts"
 import {
   type AnyDescriptor,
@@ -112,7 +113,7 @@ export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> ex
    */
   readonly providers: ReadonlyArray<D> | D
   /** A plain settings object; when omitted, settings come from `env`. */
-  readonly settings?: SettingsObject | undefined
+  readonly settings?: NoInfer<SettingsObject<D>> | undefined
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /**
@@ -333,7 +334,11 @@ const prepare = (
     return {
       providers: descriptors,
       telemetry,
-      selection: { ...selection, source: single === undefined ? source : withDefaultProvider(source, single.name) }
+      // Its keys are checked here: makeEditor does not check them again.
+      selection: markChecked({
+        ...selection,
+        source: single === undefined ? source : withDefaultProvider(source, single.name)
+      })
     }
   } catch (error) {
     return `The options could not be read: ${error instanceof Error ? error.message : "reading them threw"}`

@@ -6,37 +6,124 @@
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Effect, Layer, Option, Predicate, Redacted, type Result, type Scope } from "effect"
-import type * as HttpTransport from "./HttpTransport.ts"
+import { type Config, Effect, Layer, Result, type Schema, type Scope } from "effect"
+import type { Problem } from "./EditError.ts"
+import * as OptionKeys from "./internal/optionKeys.ts"
+import * as SettingsKit from "./internal/settings.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
-import type * as RetryPolicy from "./RetryPolicy.ts"
+import * as OptionCheck from "./OptionCheck.ts"
 
-/**
- * The variable that names the provider.
- *
- * @category constants
- * @since 0.1.0
- */
-export const PROVIDER_VARIABLE = "REWORD_PROVIDER"
+export {
+  /**
+   * A `true`/`false` setting (a boolean or text), with its environment variable: a field of {@link declareSettings}.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  boolean,
+  /**
+   * Declares a provider's settings once (see `internal/settings.ts`): one Schema whose fields carry their
+   * environment variables, and the check from the raw values to the settings. The table (the CLI's flags, the
+   * messages), the input type, the environment reader (each variable once) and the key check of a settings
+   * object (an unknown key refused with a "did you mean") derive from it.
+   *
+   * @example
+   * ```ts
+   * import { Provider } from "@reword/core"
+   * import { Result } from "effect"
+   *
+   * const AcmeSettings = Provider.declareSettings({
+   *   name: "acme",
+   *   fields: {
+   *     account: Provider.text({ env: "ACME_ACCOUNT", description: "the account name" }),
+   *     apiKey: Provider.secret({ env: "ACME_API_KEY", description: "the API key" }),
+   *     region: Provider.optional(Provider.text({ env: "ACME_REGION", description: "the region (default eu)" }))
+   *   },
+   *   check: (raw) => Result.succeed({ ...raw, region: raw.region ?? "eu" })
+   * })
+   * ```
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  declare as declareSettings,
+  /**
+   * A number setting (a number or text), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  number,
+  /**
+   * A setting that may be left out.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  optional,
+  /**
+   * A secret setting (text or `Redacted` text; always `Redacted` once read), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  secret,
+  /**
+   * A setting read as text, with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  text,
+  /**
+   * A URL setting (text or a `URL`), with its environment variable.
+   *
+   * @category settings
+   * @since 0.3.0
+   */
+  url
+} from "./internal/settings.ts"
 
 /**
  * One setting a provider reads: its environment variable, its key in a plain
- * settings object, and what it is for.
+ * settings object, what it is for, whether it is secret or optional.
  *
  * @category settings
  * @since 0.1.0
  */
-export interface Setting {
-  /** The environment variable, such as `ACQUIRE_API_KEY`. */
-  readonly env: string
-  /** The key in the provider's section of a settings object, such as `apiKey`. */
-  readonly key: string
-  readonly description: string
-  /** Secrets are read as `Redacted` and never printed. */
-  readonly secret?: boolean | undefined
-  /** Optional settings have a default or are not always needed. */
-  readonly optional?: boolean | undefined
-}
+export type Setting = SettingsKit.Setting
+
+/**
+ * A setting's environment variable and what it is for.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingSpec = SettingsKit.Spec
+
+/**
+ * Declared settings' raw values (text, secrets `Redacted`, optional ones possibly `undefined`), and as written.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type RawSettings<F extends SettingsKit.Fields> = Schema.Struct.Type<F>
+
+/**
+ * Declared settings as a person writes them: in code, or in a provider's section of a settings object.
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingsInputOf<F extends SettingsKit.Fields> = Schema.Struct.Encoded<F>
+
+/**
+ * A provider's settings declared once (see {@link declareSettings}).
+ *
+ * @category settings
+ * @since 0.3.0
+ */
+export type SettingsDeclaration<F extends SettingsKit.Fields, A> = SettingsKit.Declaration<F, A>
 
 /**
  * The options of a provider that takes none of its own.
@@ -55,13 +142,29 @@ export type NoOptions = Readonly<Record<never, never>>
  * @category models
  * @since 0.1.0
  */
-export interface Descriptor<Settings = unknown, Options extends object = NoOptions, Name extends string = string> {
+export interface Descriptor<
+  Settings = unknown,
+  Options extends object = NoOptions,
+  Name extends string = string,
+  Input = Readonly<Record<string, unknown>>
+> {
   /** The value of `REWORD_PROVIDER` that selects it. */
   readonly name: Name
   /** Every setting it reads, for documentation and for precise errors. */
   readonly settings: ReadonlyArray<Setting>
   /** Reads its settings by environment-variable name from the current `ConfigProvider`. */
   readonly config: Config.Config<Settings>
+  /**
+   * Its settings declared once ({@link declareSettings}): when given, a
+   * settings object's section is read through it (unknown keys refused with a
+   * "did you mean", typed by `Input`).
+   */
+  readonly declaration?:
+    | {
+        readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
+        readonly read: (source?: Source) => Effect.Effect<Settings, Config.ConfigError>
+      }
+    | undefined
   /**
    * Each option only this provider understands, with what it is for. Any other
    * key in `providerOptions[name]` is a configuration error. Omitted: it takes none.
@@ -80,7 +183,7 @@ export interface Descriptor<Settings = unknown, Options extends object = NoOptio
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds descriptors of unrelated settings types
-export type AnyDescriptor = Descriptor<any, any, string>
+export type AnyDescriptor = Descriptor<any, any, string, any>
 
 /**
  * The provider-only options a descriptor declares.
@@ -88,7 +191,15 @@ export type AnyDescriptor = Descriptor<any, any, string>
  * @since 0.1.0
  */
 // biome-ignore lint/suspicious/noExplicitAny: matches any settings type
-export type OptionsOf<D> = D extends Descriptor<any, infer Options, string> ? Options : never
+export type OptionsOf<D> = D extends Descriptor<any, infer Options, string, any> ? Options : never
+
+/**
+ * The settings a descriptor takes as written (its section of a settings object).
+ *
+ * @since 0.3.0
+ */
+// biome-ignore lint/suspicious/noExplicitAny: matches any settings type
+export type InputOf<D> = D extends Descriptor<any, any, string, infer Input> ? Input : never
 
 /**
  * `providerOptions`, typed from the providers listed: each provider's own
@@ -116,13 +227,20 @@ export type ProviderOptions<D extends AnyDescriptor> = {
  * @category constructors
  * @since 0.1.0
  */
-export const describe = <Settings, Options extends object = NoOptions, const Name extends string = string>(
-  descriptor: Descriptor<Settings, Options, Name>
-): Descriptor<Settings, Options, Name> => descriptor
+export const describe = <
+  Settings,
+  Options extends object = NoOptions,
+  const Name extends string = string,
+  Input = Readonly<Record<string, unknown>>
+>(
+  descriptor: Descriptor<Settings, Options, Name, Input>
+): Descriptor<Settings, Options, Name, Input> => descriptor
 
 /**
  * A plain settings object: `provider` names the provider, and each provider's
- * settings sit under its name, by key.
+ * settings sit under its name, by key. Typed from the providers listed: a
+ * misspelled provider name or setting key does not compile (and is refused at
+ * run time with a "did you mean").
  *
  * @example
  * ```ts
@@ -135,10 +253,9 @@ export const describe = <Settings, Options extends object = NoOptions, const Nam
  * @category models
  * @since 0.1.0
  */
-export interface SettingsObject {
+export type SettingsObject<D extends AnyDescriptor = AnyDescriptor> = {
   readonly provider?: string | undefined
-  readonly [provider: string]: unknown
-}
+} & { readonly [P in D as P["name"]]?: InputOf<P> | undefined }
 
 /**
  * Where settings come from: the environment (a map of variables), or a plain
@@ -147,9 +264,7 @@ export interface SettingsObject {
  * @category models
  * @since 0.1.0
  */
-export type Source =
-  | { readonly _tag: "Environment"; readonly env?: Readonly<Record<string, string | undefined>> | undefined }
-  | { readonly _tag: "Object"; readonly settings: SettingsObject }
+export type Source = SettingsKit.Source
 
 /**
  * Settings from environment variables (`process.env` when `env` is omitted).
@@ -165,7 +280,10 @@ export const fromEnv = (env?: Readonly<Record<string, string | undefined>>): Sou
  * @category constructors
  * @since 0.1.0
  */
-export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object", settings })
+export const fromObject = <D extends AnyDescriptor = AnyDescriptor>(settings: SettingsObject<D>): Source => ({
+  _tag: "Object",
+  settings
+})
 
 /**
  * A `ConfigError` with a sentence of its own (adapters use it for their own checks).
@@ -173,104 +291,60 @@ export const fromObject = (settings: SettingsObject): Source => ({ _tag: "Object
  * @category utils
  * @since 0.1.0
  */
-export const configError = (message: string): Config.ConfigError =>
-  new Config.ConfigError(new ConfigProvider.SourceError({ message }))
+export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
 
-/** Settings objects may hold `Redacted` secrets, `URL`s, numbers and booleans: the config reads them as text. */
-const asText = (value: unknown): unknown => {
-  if (Redacted.isRedacted(value)) return Redacted.value(value as Redacted.Redacted<unknown>)
-  if (value instanceof URL) return value.href
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value)
-  if (Array.isArray(value)) return value.map(asText)
-  if (Predicate.isObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, asText(inner)]))
-  }
-  return value
-}
+export {
+  /**
+   * The `ConfigProvider` that answers environment-variable names from a source.
+   * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
+   * `REWORD_PROVIDER` at `provider`.
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  configProviderOf,
+  /**
+   * The variable that names the provider.
+   *
+   * @category constants
+   * @since 0.1.0
+   */
+  PROVIDER_VARIABLE,
+  /**
+   * Reads one provider's settings, each variable once, naming the exact
+   * variable of each one missing. A descriptor built on {@link declareSettings}
+   * reads through its declaration (a settings object's unknown keys refused
+   * with a "did you mean"); any other needs only its `name`, `settings` and `config`.
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  readSettings,
+  /**
+   * Picks the provider named by `REWORD_PROVIDER` and reads its settings. An
+   * unknown name fails listing the known ones; a missing setting fails naming
+   * its variable; a settings object's unknown key fails with a "did you mean".
+   *
+   * @category utils
+   * @since 0.1.0
+   */
+  select
+} from "./internal/reading.ts"
 
-/**
- * The `ConfigProvider` that answers environment-variable names from a source.
- * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
- * `REWORD_PROVIDER` at `provider`.
- *
- * @category utils
- * @since 0.1.0
- */
-export const configProviderOf = (
-  source: Source,
-  providers: ReadonlyArray<Pick<AnyDescriptor, "name" | "settings">>
-): ConfigProvider.ConfigProvider | undefined => {
-  if (source._tag === "Environment") {
-    return source.env === undefined ? undefined : ConfigProvider.fromEnv({ env: definedOnly(source.env) })
-  }
-  const locations = new Map<string, ReadonlyArray<string>>([[PROVIDER_VARIABLE, ["provider"]]])
-  for (const descriptor of providers) {
-    for (const setting of descriptor.settings) locations.set(setting.env, [descriptor.name, setting.key])
-  }
-  return ConfigProvider.fromUnknown(asText(source.settings)).pipe(
-    ConfigProvider.mapInput((path) => {
-      const [head] = path
-      return path.length === 1 && typeof head === "string" ? (locations.get(head) ?? path) : path
-    })
-  )
-}
-
-const definedOnly = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
-
-const whereToSet = (source: Source | undefined, providerName: string, setting: Setting): string =>
-  source?._tag === "Object" ? `${setting.env} (${providerName}.${setting.key} in the settings object)` : setting.env
-
-const readWith = <A>(config: Config.Config<A>, provider: ConfigProvider.ConfigProvider | undefined) =>
-  provider === undefined
-    ? Effect.gen(function* () {
-        return yield* config
-      })
-    : config.parse(provider)
-
-/**
- * Picks the provider named by `REWORD_PROVIDER` and reads its settings. An
- * unknown name fails listing the known ones; a missing setting fails naming
- * its variable.
- *
- * @category utils
- * @since 0.1.0
- */
-export const select = Effect.fnUntraced(function* (
-  providers: ReadonlyArray<AnyDescriptor>,
-  source?: Source
-): Effect.fn.Return<{ readonly descriptor: AnyDescriptor; readonly settings: unknown }, Config.ConfigError> {
-  const known = providers.map((descriptor) => descriptor.name)
-  const configProvider = source === undefined ? undefined : configProviderOf(source, providers)
-  const name = yield* readWith(Config.option(Config.String(PROVIDER_VARIABLE)), configProvider)
-  const knownList = known.length === 0 ? "(none: pass the adapters' descriptors)" : known.join(", ")
-  if (Option.isNone(name)) {
-    const where =
-      source?._tag === "Object" ? `${PROVIDER_VARIABLE} (provider in the settings object)` : PROVIDER_VARIABLE
-    return yield* Effect.fail(
-      configError(`Missing setting ${where}: set it to one of the known providers: ${knownList}`)
-    )
-  }
-  const descriptor = providers.find((candidate) => candidate.name === name.value.trim())
-  if (descriptor === undefined) {
-    return yield* Effect.fail(
-      configError(`Unknown provider "${name.value}" in ${PROVIDER_VARIABLE}: the known providers are ${knownList}`)
-    )
-  }
-  return { descriptor, settings: yield* readSettings(descriptor, source, configProvider) }
-})
+import { select } from "./internal/reading.ts"
 
 /**
  * The two ways an adapter builds a service, written once: from settings given
- * in code (`make`: the options checked, then the settings checked) and from
- * settings read from the configuration (`fromConfig`: the options checked,
- * then the settings read, which checks them). Each checks the settings once
- * and ends in the adapter's one `build`. See "One shape for every adapter" in
- * core's README.
+ * in code (`make`: the options decoded, then the settings checked) and from
+ * settings read from the configuration (`fromConfig`: the options decoded,
+ * then the settings read, which checks them). Each decodes the options and
+ * checks the settings once, and ends in the adapter's one `build`, which
+ * takes the decoded options and checks nothing again. See "One shape for
+ * every adapter" in core's README.
  *
  * @example
  * ```ts
- * const constructors = Provider.constructors({ checkOptions, check: XConfig.check, read: XConfig.read, build })
+ * const constructors = Provider.constructors({ decodeOptions, check: XConfig.check, read: XConfig.read, build })
  * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
  * ```
  *
@@ -278,59 +352,31 @@ export const select = Effect.fnUntraced(function* (
  * @since 0.2.0
  */
 export const constructors = <Input, Settings, Options, A, E, R>(parts: {
-  /** Checks the options: a `ConfigError` naming each wrong field. */
-  readonly checkOptions: (options: Options) => Effect.Effect<void, Config.ConfigError>
+  /** Decodes the options once (`OptionCheck.decodeEditorOptions`...): every problem names its field. */
+  readonly decodeOptions: (options: Options) => Result.Result<Options, ReadonlyArray<Problem>>
   /** Checks settings given in code. */
   readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
   /** Reads and checks the settings from the current `ConfigProvider`. */
   readonly read: () => Effect.Effect<Settings, Config.ConfigError>
-  /** Builds the service from checked settings and checked options. */
+  /** Builds the service from checked settings and decoded options. */
   readonly build: (settings: Settings, options: Options) => Effect.Effect<A, E, R>
 }): {
   readonly make: (input: Input, options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
   readonly fromConfig: (options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
-} => ({
-  make: (input, options) =>
-    Effect.andThen(parts.checkOptions(options), () =>
-      Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, options))
-    ),
-  fromConfig: (options) =>
-    Effect.andThen(parts.checkOptions(options), () =>
-      Effect.flatMap(parts.read(), (settings) => parts.build(settings, options))
-    )
-})
-
-/**
- * Reads one provider's settings, naming the exact variable of each one missing.
- * Needs only the descriptor's `name`, `settings` and `config` (an adapter's
- * `XConfig.read` passes those, without a descriptor).
- *
- * @category utils
- * @since 0.1.0
- */
-export const readSettings = Effect.fnUntraced(function* <Settings>(
-  descriptor: Pick<Descriptor<Settings>, "name" | "settings" | "config">,
-  source?: Source,
-  configProvider: ConfigProvider.ConfigProvider | undefined = source === undefined
-    ? undefined
-    : configProviderOf(source, [descriptor])
-): Effect.fn.Return<Settings, Config.ConfigError> {
-  const missing: Array<Setting> = []
-  for (const setting of descriptor.settings) {
-    if (setting.optional === true) continue
-    const value = yield* readWith(Config.option(Config.String(setting.env)), configProvider)
-    if (Option.isNone(value) || value.value.trim().length === 0) missing.push(setting)
+} => {
+  const decode = (options: Options) =>
+    Effect.fromResult(Result.mapError(parts.decodeOptions(options), OptionCheck.toConfigError))
+  return {
+    make: (input, options) =>
+      Effect.flatMap(decode(options), (decoded) =>
+        Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, decoded))
+      ),
+    fromConfig: (options) =>
+      Effect.flatMap(decode(options), (decoded) =>
+        Effect.flatMap(parts.read(), (settings) => parts.build(settings, decoded))
+      )
   }
-  if (missing.length > 0) {
-    const listed = missing
-      .map((setting) => `${whereToSet(source, descriptor.name, setting)}: ${setting.description}`)
-      .join("; ")
-    return yield* Effect.fail(
-      configError(`Missing setting${missing.length > 1 ? "s" : ""} for ${descriptor.name}: ${listed}`)
-    )
-  }
-  return yield* readWith(descriptor.config, configProvider)
-})
+}
 
 /**
  * Builds the editor of the provider that the configuration names. Options in
@@ -345,12 +391,15 @@ export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>
   options: SelectionOptions<Providers[number]> = {}
 ): Effect.Effect<Service, Config.ConfigError, Scope.Scope> =>
   Effect.suspend(() => {
-    const problem = checkOptions(providers, options, selectionKeys)
+    // The edge: keys checked once (createEditor checks its own and says so), values decoded once.
+    const problem = OptionKeys.isChecked(options) ? undefined : checkOptions(providers, options, selectionKeys)
     if (problem !== undefined) return Effect.fail(configError(problem))
-    return Effect.flatMap(select(providers, options.source), ({ descriptor, settings }) => {
-      const { source: _source, providerOptions, ...editorOptions } = options
+    const { source, providerOptions, ...editorOptions } = options
+    const decoded = OptionCheck.decodeEditorOptions(editorOptions)
+    if (Result.isFailure(decoded)) return Effect.fail(OptionCheck.toConfigError(decoded.failure))
+    return Effect.flatMap(select(providers, source), ({ descriptor, settings }) => {
       const own = (providerOptions as Readonly<Record<string, object | undefined>> | undefined)?.[descriptor.name]
-      return descriptor.make(settings, { ...editorOptions, ...own })
+      return descriptor.make(settings, OptionCheck.withOwnOptions(decoded.success, own))
     })
   })
 
@@ -376,139 +425,41 @@ export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> exten
  * @category models
  * @since 0.1.0
  */
-export type KeySet<K extends PropertyKey> = { readonly [Key in K]: true }
-
-const editorKeys = { retry: true, concurrency: true, transport: true } as const satisfies KeySet<keyof EditorOptions>
-
-const selectionKeys = {
-  ...editorKeys,
-  source: true,
-  providerOptions: true
-} as const satisfies KeySet<keyof SelectionOptions>
-
-const transportKeys = {
-  timeout: true,
-  maxResponseBytes: true,
-  maxConnectionsPerHost: true,
-  fetch: true,
-  headers: true
-} as const satisfies KeySet<keyof HttpTransport.TransportOptions>
-
-const retryKeys = {
-  maxAttempts: true,
-  initialDelay: true,
-  maxDelay: true,
-  maxElapsed: true,
-  jitter: true
-} as const satisfies KeySet<keyof RetryPolicy.RetryOptions>
-
-const listOf = (keys: ReadonlyArray<string>): string => (keys.length === 0 ? "(none)" : keys.join(", "))
-
-const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  Predicate.isObject(value) && !Array.isArray(value) && typeof value !== "function"
-
-/** "did you mean tokenStore?" for a key that differs from a known one only in case. */
-const suggestion = (key: string, known: ReadonlyArray<string>): string => {
-  const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase())
-  return near === undefined ? "" : ` (did you mean ${near}?)`
-}
-
-/** Where a misplaced key belongs, when it is known somewhere else. */
-const homeOf = (key: string, providers: ReadonlyArray<AnyDescriptor>): string | undefined => {
-  if (Object.hasOwn(transportKeys, key)) return `transport: { ${key} }`
-  if (Object.hasOwn(retryKeys, key)) return `retry: { ${key} }`
-  const owner = providers.find((descriptor) => Object.hasOwn(descriptor.options ?? {}, key))
-  return owner === undefined ? undefined : `providerOptions: { ${owner.name}: { ${key} } }`
-}
-
-const unknownKey = (
-  key: string,
-  where: string,
-  known: ReadonlyArray<string>,
-  providers: ReadonlyArray<AnyDescriptor>
-): string => {
-  const home = homeOf(key, providers)
-  const hint = home === undefined ? suggestion(key, known) : `: it belongs in ${home}`
-  return `Unknown option "${key}" in ${where}${hint}; the known options there are ${listOf(known)}`
-}
-
-const checkKeys = (
-  value: unknown,
-  where: string,
-  known: Readonly<Record<string, true>>,
-  providers: ReadonlyArray<AnyDescriptor>
-): string | undefined => {
-  if (value === undefined) return undefined
-  if (!isPlainObject(value)) return `${where} must be an object (with ${listOf(Object.keys(known))})`
-  const knownKeys = Object.keys(known)
-  const extra = Object.keys(value).find((key) => !Object.hasOwn(known, key))
-  return extra === undefined ? undefined : unknownKey(extra, where, knownKeys, providers)
-}
-
-const checkProviderOptions = (providers: ReadonlyArray<AnyDescriptor>, value: unknown): string | undefined => {
-  if (value === undefined) return undefined
-  const names = providers.map((descriptor) => descriptor.name)
-  if (!isPlainObject(value)) return `providerOptions must be an object keyed by provider name (${listOf(names)})`
-  for (const [name, options] of Object.entries(value)) {
-    const descriptor = providers.find((candidate) => candidate.name === name)
-    if (descriptor === undefined) {
-      return `Unknown provider "${name}" in providerOptions${suggestion(name, names)}; the known providers are ${listOf(names)}`
-    }
-    if (options === undefined) continue
-    const where = `providerOptions.${name}`
-    const known = Object.keys(descriptor.options ?? {})
-    if (!isPlainObject(options)) return `${where} must be an object (with ${listOf(known)})`
-    const extra = Object.keys(options).find((key) => !known.includes(key))
-    if (extra === undefined) continue
-    if (known.length === 0) {
-      const home = homeOf(
-        extra,
-        providers.filter((other) => other !== descriptor)
-      )
-      return `Unknown option "${extra}" in ${where}: ${name} takes no options of its own${home === undefined ? "" : `; "${extra}" belongs in ${home}`}`
-    }
-    return unknownKey(extra, where, known, [])
-  }
-  return undefined
-}
+export type KeySet<K extends PropertyKey> = OptionKeys.KeySet<K>
 
 /**
  * Checks that every option is in its documented place, for values from
  * untyped code: the keys of the options object (`known`), of `transport`, of
  * `retry`, and of `providerOptions` (each listed provider's own options, by
- * name). The sentence of the first problem, naming the key and the known ones,
- * or `undefined`. An options object that cannot be read is a problem too.
+ * name). The sentence of the first problem, naming the key and the known ones
+ * (a misplaced key with where it belongs), or `undefined`. An options object
+ * that cannot be read is a problem too. The keys of `transport` and `retry`
+ * are their Schemas' fields.
  *
  * @category options
  * @since 0.1.0
  */
-export const checkOptions = (
+export const checkOptions: (
   providers: ReadonlyArray<AnyDescriptor>,
   options: unknown,
-  known: Readonly<Record<string, true>> = selectionKeys
-): string | undefined => {
-  try {
-    if (options === undefined) return undefined
-    if (!isPlainObject(options)) return "The options must be an object"
-    return (
-      checkKeys(options, "the options", known, providers) ??
-      checkKeys(options.transport, "transport", transportKeys, providers) ??
-      checkKeys(options.retry, "retry", retryKeys, providers) ??
-      checkProviderOptions(providers, options.providerOptions)
-    )
-  } catch (error) {
-    return `The options could not be read: ${error instanceof Error ? error.message : "reading them threw"}`
-  }
-}
+  known?: Readonly<Record<string, true>>
+) => string | undefined = (providers, options, known = selectionKeys) =>
+  OptionKeys.checkOptions(providers, options, known)
 
 /**
  * The keys of `EditorOptions` (what every editor takes), for {@link checkOptions}
- * of options objects that extend it.
+ * of options objects that extend it: the fields of `OptionCheck.EditorOptionsSchema`.
  *
  * @category utils
  * @since 0.1.0
  */
-export const editorOptionKeys: KeySet<keyof EditorOptions> = editorKeys
+export const editorOptionKeys: KeySet<keyof EditorOptions> = OptionKeys.editorKeys
+
+const selectionKeys = {
+  ...OptionKeys.editorKeys,
+  source: true,
+  providerOptions: true
+} as const satisfies KeySet<keyof SelectionOptions>
 
 /**
  * The `MessageEditor` layer of the provider that the configuration names:

@@ -5,32 +5,33 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Random, Schedule, Schema } from "effect"
+import { Cause, Data, Duration, Effect, Random, Result, Schedule, Schema, SchemaTransformation } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as Check from "./internal/options.ts"
 
 /**
- * How hard to try. Every field has a default ({@link defaults}).
+ * How hard to try: retry options decoded ({@link decode}, {@link make}), every
+ * field checked once and its default filled in ({@link defaults}).
  *
  * @category services
  * @since 0.1.0
  */
-export class RetryPolicy extends Schema.Class<RetryPolicy>("@reword/core/RetryPolicy")({
+export class RetryPolicy extends Data.Class<{
   /** Attempts in all, the first included: 1 means never retry. */
-  maxAttempts: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  readonly maxAttempts: number
   /** The delay before the first retry; each next one doubles, up to `maxDelay`. */
-  initialDelay: Schema.Duration,
+  readonly initialDelay: Duration.Duration
   /** The longest backoff between two attempts (a provider's `retryAfter` may ask for more). */
-  maxDelay: Schema.Duration,
+  readonly maxDelay: Duration.Duration
   /**
    * The most time from the first failure to the last retry, attempts and
    * waits included. A retry whose wait would go past it is not made: the error
    * is returned at once, with its `retryAfter`, so the app can decide.
    */
-  maxElapsed: Schema.Duration,
+  readonly maxElapsed: Duration.Duration
   /** Whether to spread each delay randomly (0.8x to 1.2x) so that clients do not retry in lockstep. */
-  jitter: Schema.Boolean
-}) {}
+  readonly jitter: boolean
+}> {}
 
 /**
  * Four attempts, 250 ms doubling to at most 10 s, at most 60 s of waiting, with jitter.
@@ -65,46 +66,89 @@ export interface RetryOptions {
 
 const delayBounds = { minMillis: 0, maxMillis: Check.MAX_TIMER_MILLIS }
 
+const fields = {
+  maxAttempts: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
+  initialDelay: Check.option<Duration.Input>((value) => Check.duration("", value, delayBounds)),
+  maxDelay: Check.option<Duration.Input>((value) => Check.duration("", value, delayBounds)),
+  maxElapsed: Check.option<Duration.Input>((value) => Check.duration("", value, delayBounds)),
+  jitter: Check.option<boolean>((value) => Check.boolean("", value))
+} satisfies { readonly [K in keyof Required<RetryOptions>]: Schema.Top }
+
+/**
+ * The retry options, declared once: each field with its check. What
+ * `createEditor`, `Provider`, every adapter and the outbox decode `retry`
+ * with, once.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const RetryOptionsSchema = Check.options(fields, "must be an object of retry options")
+
+/** A policy from valid options, over the defaults. */
+const fromValid = (valid: RetryOptions): RetryPolicy =>
+  new RetryPolicy({
+    maxAttempts: valid.maxAttempts ?? defaults.maxAttempts,
+    initialDelay:
+      valid.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(valid.initialDelay),
+    maxDelay: valid.maxDelay === undefined ? defaults.maxDelay : Duration.fromInputUnsafe(valid.maxDelay),
+    maxElapsed: valid.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(valid.maxElapsed),
+    jitter: valid.jitter ?? defaults.jitter
+  })
+
+/**
+ * Retry options decoded into a policy, over the defaults, in one pass: the
+ * `retry` field of `OptionCheck.EditorOptionsSchema`.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const RetryPolicyFromOptions = RetryOptionsSchema.pipe(
+  Schema.decodeTo(
+    Schema.instanceOf(RetryPolicy),
+    SchemaTransformation.transform<RetryPolicy, typeof RetryOptionsSchema.Type>({
+      decode: fromValid,
+      encode: (policy) => policy
+    })
+  )
+)
+
+/**
+ * Decodes retry options once into a policy, over the defaults: every problem
+ * is named by its path under `prefix` (`retry.maxAttempts`). A policy is
+ * answered as it is.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const decode = (
+  options: RetryOptions | undefined,
+  prefix = "retry"
+): Result.Result<RetryPolicy, ReadonlyArray<Problem>> => {
+  if (options instanceof RetryPolicy) return Result.succeed(options)
+  if (options === undefined) return Result.succeed(defaults)
+  return Check.decode(RetryPolicyFromOptions, options, prefix)
+}
+
 /**
  * The problems of retry options, each naming its field under `prefix`
- * (`retry.maxAttempts`); none when they are usable.
+ * (`retry.maxAttempts`); none when they are usable (see {@link decode}).
  *
  * @category utils
  * @since 0.1.0
  */
-export const validate = (options: RetryOptions | undefined, prefix = "retry"): ReadonlyArray<Problem> => {
-  if (options === undefined) return []
-  if (options === null || typeof options !== "object") {
-    return [{ path: prefix, message: "must be an object of retry options" }]
-  }
-  return [
-    ...Check.integer(Check.at(prefix, "maxAttempts"), options.maxAttempts, { min: 1 }),
-    ...Check.duration(Check.at(prefix, "initialDelay"), options.initialDelay, delayBounds),
-    ...Check.duration(Check.at(prefix, "maxDelay"), options.maxDelay, delayBounds),
-    ...Check.duration(Check.at(prefix, "maxElapsed"), options.maxElapsed, delayBounds),
-    ...Check.boolean(Check.at(prefix, "jitter"), options.jitter)
-  ]
-}
+export const validate = (options: RetryOptions | undefined, prefix = "retry"): ReadonlyArray<Problem> =>
+  options === undefined ? [] : Check.problemsOf(decode(options, prefix))
 
 /**
  * Builds a policy from options over the defaults. Throws a `RangeError`
  * naming each field that makes no sense (see {@link validate}), which are
  * programming errors; adapters' `make` report them as a `ConfigError` instead.
+ * A policy (options decoded at the edge) is taken as it is.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options: RetryOptions = {}): RetryPolicy => {
-  Check.orThrow(validate(options, ""))
-  return new RetryPolicy({
-    maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
-    initialDelay:
-      options.initialDelay === undefined ? defaults.initialDelay : Duration.fromInputUnsafe(options.initialDelay),
-    maxDelay: options.maxDelay === undefined ? defaults.maxDelay : Duration.fromInputUnsafe(options.maxDelay),
-    maxElapsed: options.maxElapsed === undefined ? defaults.maxElapsed : Duration.fromInputUnsafe(options.maxElapsed),
-    jitter: options.jitter ?? defaults.jitter
-  })
-}
+export const make = (options: RetryOptions = {}): RetryPolicy => Check.getOrThrow(decode(options, ""))
 
 /**
  * What the policy looks at in a failure.

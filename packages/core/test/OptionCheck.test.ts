@@ -186,3 +186,54 @@ describe("editor options", () => {
     }
   })
 })
+
+/** An options object that counts how often each of its fields is read. */
+const counted = <const T extends object>(target: T, reads: Record<string, number>): T =>
+  new Proxy(target, {
+    get: (object, key, receiver) => {
+      if (typeof key === "string") reads[key] = (reads[key] ?? 0) + 1
+      return Reflect.get(object, key, receiver)
+    }
+  })
+
+describe("options are decoded once, at the edge", () => {
+  it("createEditor reads each retry and transport option once, and builds from what it decoded", async () => {
+    const reads: Record<string, number> = {}
+    const editor = await createEditor({
+      providers: InMemoryEditor.provider,
+      settings: {},
+      retry: counted({ maxAttempts: 2, initialDelay: "10 millis" }, reads),
+      transport: counted({ timeout: "2 seconds", maxResponseBytes: 4096 }, reads),
+      concurrency: 4
+    })
+    await editor.dispose()
+    assert.deepStrictEqual(reads, { maxAttempts: 1, initialDelay: 1, timeout: 1, maxResponseBytes: 1 })
+  })
+
+  it.effect("Provider.layer reads each option once too", () =>
+    Effect.gen(function* () {
+      const reads: Record<string, number> = {}
+      yield* Effect.scoped(
+        Layer.build(
+          Provider.layer([InMemoryEditor.provider], {
+            source: Provider.fromObject({ provider: "memory" }),
+            retry: counted({ maxAttempts: 3, jitter: false }, reads),
+            transport: counted({ maxConnectionsPerHost: 8 }, reads)
+          })
+        )
+      )
+      assert.deepStrictEqual(reads, { maxAttempts: 1, jitter: 1, maxConnectionsPerHost: 1 })
+    })
+  )
+
+  it("what the edge decoded is built from as it is: a RetryPolicy, transport options with their defaults", () => {
+    const policy = RetryPolicy.make({ maxAttempts: 2 })
+    assert.strictEqual(RetryPolicy.make(policy), policy)
+    const decoded = HttpTransport.decode({ timeout: "3 seconds" })
+    assert.isTrue(decoded._tag === "Success")
+    if (decoded._tag === "Success") {
+      assert.strictEqual(decoded.success.maxResponseBytes, 1024 * 1024)
+      assert.strictEqual(HttpTransport.make(decoded.success).timeout, decoded.success.timeout)
+    }
+  })
+})

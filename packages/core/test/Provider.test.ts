@@ -111,6 +111,23 @@ describe("Provider.select", () => {
   )
 })
 
+describe("a settings object's keys", () => {
+  it.effect("an unknown key of a provider's section, or an unknown section, fails with a did you mean", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(
+        yield* failure(
+          Provider.fromObject({ provider: "alpha", alpha: { account: "acme", apiKey: "k", Region: "us" } })
+        ),
+        `Unknown setting "Region" in alpha (the settings object) (did you mean region?); the known settings there are account, apiKey, region`
+      )
+      assert.strictEqual(
+        yield* failure(Provider.fromObject({ provider: "beta", bta: { line: 7 } })),
+        `Unknown key "bta" in the settings object (did you mean beta?); the known keys are provider, alpha, beta`
+      )
+    })
+  )
+})
+
 describe("Provider.fromObject with typed values", () => {
   it.effect("reads Redacted secrets, URLs, numbers and booleans as the environment would", () =>
     Effect.gen(function* () {

@@ -258,16 +258,37 @@ export const make = (deps: Deps): Calls => {
 /** The options the calls are set up with: the client's (the editor's hold them too). */
 export type SetupOptions = ClientOptions
 
+/** The token store's options: a store of either shape, and a deadline a timer can keep. */
+const tokenStoreProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
+  const timeout = TokenStore.checkTimeout(options.tokenStoreTimeout)
+  const store = options.tokenStore
+  return [
+    ...(timeout === undefined
+      ? []
+      : [{ path: "tokenStoreTimeout", message: timeout.replace(/^tokenStoreTimeout /, "") }]),
+    ...(store === undefined || isStore(store)
+      ? []
+      : [
+          {
+            path: "tokenStore",
+            message:
+              "must be a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
+          }
+        ])
+  ]
+}
+
 /**
  * The problems of the options only Bitrix24 understands, each naming its
- * field (`onOperatingLimit`, `rateLimit`); the token store's are checked by
- * {@link setup}.
+ * field (`tokenStore`, `tokenStoreTimeout`, `onOperatingLimit`, `rateLimit`):
+ * checked once, when the options are decoded; {@link setup} takes them as they are.
  */
 export const optionProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
   const rateLimit = options.rateLimit
   const bucket = rateLimit?.bucket
   const durationBounds = { minMillis: 0, maxMillis: Duration.toMillis(RateLimiter.OPERATING_WINDOW) }
   return [
+    ...tokenStoreProblems(options),
     ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
     ...(typeof bucket === "object" && bucket !== null
       ? [
@@ -294,7 +315,8 @@ const isStore = (value: unknown): value is TokenStore.Service | TokenStore.Promi
   (typeof value.load === "function" || Effect.isEffect(value.load))
 
 /**
- * The calls from checked settings: the token store's pair wins over the
+ * The calls from checked settings and decoded options (see
+ * {@link optionProblems}): the token store's pair wins over the
  * configured one (it is newer: refresh tokens rotate), unless the portal or
  * the OAuth server refuses it while the configuration holds another pair (the
  * application was authorized again): then the configured pair takes over, and
@@ -306,16 +328,8 @@ export const setup = (
   options: SetupOptions
 ): Effect.Effect<Calls, Config.ConfigError> =>
   Effect.gen(function* () {
-    const timeoutProblem = TokenStore.checkTimeout(options.tokenStoreTimeout)
-    if (timeoutProblem !== undefined) return yield* Effect.fail(Provider.configError(`Invalid ${timeoutProblem}`))
+    // The options were decoded (optionProblems): the token store's are not checked again.
     const given = options.tokenStore
-    if (given !== undefined && !isStore(given)) {
-      return yield* Effect.fail(
-        Provider.configError(
-          "Invalid tokenStore: give a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
-        )
-      )
-    }
     const store = TokenStore.withDeadline(
       given === undefined
         ? (Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ?? TokenStore.makeMemory())

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Duration, Option, Predicate } from "effect"
+import { Duration, Option, Predicate, Result, Schema, SchemaAST, type SchemaIssue } from "effect"
 import type { Problem } from "../EditError.ts"
 
 /**
@@ -139,4 +139,107 @@ export class InvalidOptions extends RangeError {
 /** Throws {@link InvalidOptions} when there are problems. */
 export const orThrow = (problems: ReadonlyArray<Problem>): void => {
   if (problems.length > 0) throw new InvalidOptions(problems)
+}
+
+const EXPECTED = "@reword/core/options/expected"
+
+/**
+ * A field of an options Schema: typed `A` as written, any value decoded, and
+ * checked by `check` (its problems, paths relative to the field: `""` for the
+ * field itself, a key below it otherwise).
+ */
+export const option = <A>(check: (value: unknown) => ReadonlyArray<Problem>) =>
+  Schema.optional(
+    Schema.declare((_: unknown): _ is A => true).check(
+      Schema.makeFilter((value: A) => {
+        const problems = value === undefined ? [] : check(value)
+        return problems.map((entry) =>
+          entry.path === "" ? entry.message : { path: [entry.path], issue: entry.message }
+        )
+      })
+    )
+  )
+
+/** An options object, declared once: its fields, and what it must be when it is not an object. */
+export const options = <const F extends Schema.Struct.Fields>(fields: F, expected: string) =>
+  Schema.Struct(fields).annotate({ [EXPECTED]: expected })
+
+/**
+ * What a value should have been, from the annotation of its schema, of what
+ * it is decoded from, or of a member of an optional one's union.
+ */
+const expectedOf = (ast: SchemaAST.AST, depth = 0): string | undefined => {
+  const own = SchemaAST.resolve(ast)?.[EXPECTED]
+  if (own !== undefined) return String(own)
+  if (depth > 4) return undefined
+  for (const link of ast.encoding ?? []) {
+    const from = expectedOf(link.to, depth + 1)
+    if (from !== undefined) return from
+  }
+  if (SchemaAST.isUnion(ast)) {
+    for (const member of ast.types) {
+      const inner = expectedOf(member, depth + 1)
+      if (inner !== undefined) return inner
+    }
+  }
+  return undefined
+}
+
+const wrongType = (ast: SchemaAST.AST): string => expectedOf(ast) ?? "has the wrong type"
+
+const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Array<Problem>): void => {
+  switch (issue._tag) {
+    case "Pointer":
+      collect(issue.issue, [...path, ...issue.path], out)
+      return
+    case "AnyOf":
+      if (issue.issues.length === 0) {
+        out.push({ path: path.join("."), message: wrongType(issue.ast) })
+        return
+      }
+      for (const inner of issue.issues) collect(inner, path, out)
+      return
+    case "Composite":
+      for (const inner of issue.issues) collect(inner, path, out)
+      return
+    case "Filter":
+    case "Encoding":
+      collect(issue.issue, path, out)
+      return
+    case "InvalidValue":
+      out.push({ path: path.join("."), message: String(issue.annotations?.message ?? "is not valid") })
+      return
+    case "InvalidType":
+      out.push({ path: path.join("."), message: wrongType(issue.ast) })
+      return
+    default:
+      out.push({ path: path.join("."), message: "is not valid" })
+  }
+}
+
+/**
+ * Decodes options with their Schema, once: the valid value, or every problem,
+ * each named by its path under `prefix` (`transport.timeout`).
+ */
+export const decode = <S extends Schema.Top>(
+  schema: S,
+  value: unknown,
+  prefix: string
+): Result.Result<S["Type"], ReadonlyArray<Problem>> => {
+  const decoded = Schema.decodeUnknownResult(schema as unknown as Schema.Codec<S["Type"]>)(value, { errors: "all" })
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  const problems: Array<Problem> = []
+  collect(decoded.failure.issue, prefix === "" ? [] : [prefix], problems)
+  if (problems.length === 0) problems.push({ path: prefix, message: "is not valid" })
+  return Result.fail(problems.map((entry) => (entry.path === "" ? { ...entry, path: "(options)" } : entry)))
+}
+
+/** The problems of a decoding (none when it succeeded). */
+export const problemsOf = (result: Result.Result<unknown, ReadonlyArray<Problem>>): ReadonlyArray<Problem> =>
+  Result.isFailure(result) ? result.failure : []
+
+/** The decoded value, or {@link InvalidOptions} thrown (for constructors that cannot fail otherwise). */
+export const getOrThrow = <A>(result: Result.Result<A, ReadonlyArray<Problem>>): A => {
+  if (Result.isFailure(result)) throw new InvalidOptions(result.failure)
+  return result.success
 }
