@@ -206,8 +206,11 @@ export interface Counts {
  * @since 0.1.0
  */
 export interface Service {
-  /** Records a message in the id map (its external ids and the provider's); recording again completes it. */
-  readonly record: (message: Recorded) => Effect.Effect<void, StorageError>
+  /**
+   * Records a message in the id map (its external ids and the provider's); recording again completes it.
+   * An id that differs from the one the map holds is refused (`InvalidRequest` naming both): see `repoint`.
+   */
+  readonly record: (message: Recorded) => Effect.Effect<void, EditError.EditError | StorageError>
   /**
    * Runs a send (such as `AcquireClient.send` or `Bitrix24Client.sendMessages`) and records the message
    * with the provider id `providerIdOf` takes from its answer. A failed send records nothing.
@@ -216,7 +219,7 @@ export interface Service {
     message: Recorded,
     send: Effect.Effect<A, E, R>,
     providerIdOf?: ((answer: A) => string | number | undefined) | undefined
-  ) => Effect.Effect<A, E | StorageError, R>
+  ) => Effect.Effect<A, E | EditError.EditError | StorageError, R>
   /** Stores the edit durably as the message's next version; the worker delivers it. */
   readonly submit: (edit: Submission) => Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError>
   /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */
@@ -225,7 +228,7 @@ export interface Service {
   readonly history: (
     externalMessageId: string,
     where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
-  ) => Effect.Effect<History | undefined, StorageError>
+  ) => Effect.Effect<History | undefined, EditError.EditError | StorageError>
   /** Messages waiting for delivery, one page. */
   readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
   /** Dead letters (a permanent failure), one page. */

@@ -127,7 +127,11 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const E = sql(t.edits)
   const A = sql(t.attempts)
 
-  const record = (input: RecordInput, now: number): Effect.Effect<void, SqlError.SqlError> => {
+  /**
+   * Records a message in the id map, or completes it: an id the map holds is
+   * never overwritten (a re-point is `repoint`'s). Answers the row as stored.
+   */
+  const record = (input: RecordInput, now: number): Effect.Effect<MessageRow, SqlError.SqlError> => {
     const key = keyOf(input.provider, input.account, input.externalMessageId)
     return sql`INSERT INTO ${M} ${sql.insert({
       message_key: key,
@@ -140,9 +144,10 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       recorded_at: now,
       updated_at: now
     })} ON CONFLICT (message_key) DO UPDATE SET
-      external_chat_id = COALESCE(excluded.external_chat_id, ${M}.external_chat_id),
-      external_author_id = COALESCE(excluded.external_author_id, ${M}.external_author_id),
-      provider_message_id = COALESCE(excluded.provider_message_id, ${M}.provider_message_id)`.pipe(Effect.asVoid)
+      external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
+      external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
+      provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id)
+      RETURNING *`.pipe(Effect.map((rows) => messageRow(rows[0] ?? {})))
   }
 
   const lookup = (key: string): Effect.Effect<MessageRow | undefined, SqlError.SqlError> =>
