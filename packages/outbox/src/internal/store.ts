@@ -122,6 +122,13 @@ export interface ListQuery {
   readonly limit: number
 }
 
+/** The most values one statement lists (`IN (...)`): far within every database's limit on variables. */
+export const MAX_LIST = 1_000
+
+/** A list in slices of at most {@link MAX_LIST}. */
+export const chunked = <A>(values: ReadonlyArray<A>, size = MAX_LIST): ReadonlyArray<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size))
+
 export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
@@ -247,17 +254,30 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       }
     })
 
-  const redrive = (keys: ReadonlyArray<string> | undefined, now: number) =>
-    Effect.map(
-      keys === undefined
-        ? sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
-            WHERE state = 'failed' RETURNING message_key`
-        : keys.length === 0
-          ? Effect.succeed([])
-          : sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
-            WHERE state = 'failed' AND ${sql.in("message_key", keys)} RETURNING message_key`,
-      (rows) => rows.length
+  /**
+   * Puts dead letters back (all, or the ones keyed), answering how many. The
+   * keys go in lists of {@link MAX_LIST} (every statement stays far within
+   * SQLite's 32,766 variables and PostgreSQL's 65,535 parameters), in one
+   * transaction.
+   */
+  const redrive = (keys: ReadonlyArray<string> | undefined, now: number): Effect.Effect<number, SqlError.SqlError> => {
+    const set = sql`state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}`
+    if (keys === undefined) {
+      return Effect.map(sql`UPDATE ${M} SET ${set} WHERE state = 'failed' RETURNING message_key`, (rows) => rows.length)
+    }
+    if (keys.length === 0) return Effect.succeed(0)
+    return sql.withTransaction(
+      Effect.reduce(
+        chunked(keys),
+        () => 0,
+        (count, chunk) =>
+          Effect.map(
+            sql`UPDATE ${M} SET ${set} WHERE state = 'failed' AND ${sql.in("message_key", chunk)} RETURNING message_key`,
+            (rows) => count + rows.length
+          )
+      )
     )
+  }
 
   return { record, lookup, find, submit, counts, list, history, redrive }
 }
