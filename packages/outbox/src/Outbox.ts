@@ -26,11 +26,13 @@ export type {
   Counts,
   Entry,
   History,
+  IdChange,
   Journal,
   Options,
   Query,
   Receipt,
   Recorded,
+  Repoint,
   Route,
   Service,
   Submission,
@@ -102,7 +104,7 @@ const build = (
       keepText,
       unknownMessages: settings.unknownMessages
     })
-    const { routeOf, record, recordSent, submit } = Intake.make({ store, routes: resolved, enqueue, wake })
+    const { routeOf, record, recordSent, repoint, submit } = Intake.make({ store, routes: resolved, enqueue, wake })
 
     const delivery = new Delivery({
       claims: Claims.make(sql, tables, dialect),
@@ -149,6 +151,7 @@ const build = (
     return Outbox.of({
       record,
       recordSent,
+      repoint,
       submit,
       drain,
       history,

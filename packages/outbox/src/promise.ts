@@ -19,7 +19,19 @@ import { sqliteClient } from "./Sqlite.ts"
  * @since 0.2.0
  */
 export { ConfigurationError } from "@reword/core/promise"
-export type { Attempt, Counts, Entry, History, Query, Receipt, Recorded, Submission, Version } from "./Outbox.ts"
+export type {
+  Attempt,
+  Counts,
+  Entry,
+  History,
+  IdChange,
+  Query,
+  Receipt,
+  Recorded,
+  Repoint,
+  Submission,
+  Version
+} from "./Outbox.ts"
 export { NotFound, StorageError } from "./OutboxError.ts"
 
 /**
@@ -72,6 +84,8 @@ export interface PromiseOutbox {
     send: () => Promise<A>,
     providerIdOf?: (answer: A) => string | number | undefined
   ) => Promise<A>
+  /** Points a message at other ids, deliberately (an id that conflicts is refused by `record` and `submit`). */
+  readonly repoint: (message: Outbox.Repoint) => Promise<void>
   readonly submit: (edit: Outbox.Submission) => Promise<Outbox.Receipt>
   readonly drain: (options?: { readonly timeoutMs?: number | undefined }) => Promise<Outbox.Counts>
   readonly history: (
@@ -251,6 +265,7 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
     record: (message) => run(service.record(message), true),
     recordSent: (message, send, providerIdOf) =>
       run(service.recordSent(message, Effect.tryPromise({ try: send, catch: (error) => error }), providerIdOf), true),
+    repoint: (message) => run(service.repoint(message), true),
     submit: (edit) => run(service.submit(edit), true),
     drain: (drainOptions) => run(service.drain({ timeout: drainOptions?.timeoutMs })),
     history: (externalMessageId, where) => run(service.history(externalMessageId, where)),

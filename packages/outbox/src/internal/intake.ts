@@ -7,13 +7,13 @@
  */
 import { EditError } from "@reword/core"
 import { Deferred, Effect, Queue, Result } from "effect"
-import type { NotFound, StorageError } from "../OutboxError.ts"
+import { NotFound, type StorageError } from "../OutboxError.ts"
 import * as GroupCommit from "./groupCommit.ts"
 import { nowMillis, storage } from "./journal.ts"
-import type { Receipt, Recorded, Submission } from "./model.ts"
+import type { Receipt, Recorded, Repoint, Submission } from "./model.ts"
 import * as Routing from "./routing.ts"
 import * as Store from "./store.ts"
-import { decodeRecordedMessage, decodeSubmission } from "./submission.ts"
+import { decodeRecordedMessage, decodeRepoint, decodeSubmission } from "./submission.ts"
 
 export interface IntakeConfig {
   readonly store: Store.Store
@@ -93,5 +93,27 @@ export const make = (config: IntakeConfig) => {
       return { provider, account, externalMessageId, version }
     })
 
-  return { routeOf, record, recordSent, submit }
+  /** Points a message at other ids, deliberately; the journal keeps the change. */
+  const repoint = (message: Repoint): Effect.Effect<void, EditError.EditError | NotFound | StorageError> =>
+    Effect.gen(function* () {
+      const { source, ...rest } = (message ?? {}) as Repoint
+      const checked = yield* decoded(message, decodeRepoint(rest, source))
+      const { provider, account } = yield* routeOf(checked.message)
+      const { externalMessageId, ...ids } = checked.message.ids
+      const changes = yield* config.store
+        .repoint(
+          Store.keyOf(provider, account, externalMessageId),
+          {
+            ...(ids.externalChatId === undefined ? {} : { externalChatId: ids.externalChatId }),
+            ...(ids.externalAuthorId === undefined ? {} : { externalAuthorId: ids.externalAuthorId }),
+            ...(ids.providerMessageId === undefined ? {} : { providerMessageId: String(ids.providerMessageId) })
+          },
+          checked.source,
+          yield* nowMillis
+        )
+        .pipe(storage("re-pointing a message"))
+      if (changes === undefined) return yield* new NotFound({ provider, account, externalMessageId })
+    })
+
+  return { routeOf, record, recordSent, repoint, submit }
 }

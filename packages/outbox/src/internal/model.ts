@@ -172,6 +172,33 @@ export interface Entry {
  */
 export interface History extends Entry {
   readonly versions: ReadonlyArray<Version>
+  /** Every deliberate change of the message's ids (`repoint`), oldest first. */
+  readonly idChanges: ReadonlyArray<IdChange>
+}
+
+/**
+ * A deliberate change of one id of a message (`repoint`), as the journal keeps it.
+ *
+ * @since 0.2.0
+ */
+export interface IdChange {
+  readonly field: "externalChatId" | "externalAuthorId" | "providerMessageId"
+  /** The id before; absent when the map held none. */
+  readonly from: string | undefined
+  readonly to: string
+  /** Who asked for it (`repoint`'s `source`). */
+  readonly source: string | undefined
+  readonly at: Date
+}
+
+/**
+ * What `repoint` takes: the message (its external id) and the ids it now points at.
+ *
+ * @since 0.2.0
+ */
+export interface Repoint extends Recorded {
+  /** Who asks for it: a free label such as `agent`, `cli`. */
+  readonly source?: string | undefined
 }
 
 /**
@@ -220,6 +247,12 @@ export interface Service {
     send: Effect.Effect<A, E, R>,
     providerIdOf?: ((answer: A) => string | number | undefined) | undefined
   ) => Effect.Effect<A, E | EditError.EditError | StorageError, R>
+  /**
+   * Points a message of the id map at other ids (such as the provider's id of a message sent again), and
+   * keeps the change in the journal (`History.idChanges`). Edits not yet delivered go to the new ids.
+   * `NotFound` when the map has no such message.
+   */
+  readonly repoint: (message: Repoint) => Effect.Effect<void, EditError.EditError | NotFound | StorageError>
   /** Stores the edit durably as the message's next version; the worker delivers it. */
   readonly submit: (edit: Submission) => Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError>
   /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */

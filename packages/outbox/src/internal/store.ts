@@ -4,7 +4,7 @@
  * messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer,
  * whose `BEGIN IMMEDIATE` transaction already excludes every other claimer).
  */
-import { createHash } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import type { Tables } from "./schema.ts"
@@ -107,8 +107,25 @@ export interface AttemptRow {
   readonly worker: string
   readonly startedAt: number
   readonly finishedAt: number | undefined
-  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | undefined
+  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | "repointed" | undefined
   readonly reason: string | undefined
+}
+
+/** An id of the id map a re-point changes. */
+export type IdField = "externalChatId" | "externalAuthorId" | "providerMessageId"
+
+const ID_COLUMNS: Readonly<Record<IdField, string>> = {
+  externalChatId: "external_chat_id",
+  externalAuthorId: "external_author_id",
+  providerMessageId: "provider_message_id"
+}
+
+/** One change of the id map, as the journal keeps it. */
+export interface IdChange {
+  readonly field: IdField
+  readonly from: string | undefined
+  readonly to: string
+  readonly source: string | undefined
 }
 
 export interface ListQuery {
@@ -279,7 +296,45 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
     )
   }
 
-  return { record, lookup, find, submit, counts, list, history, redrive }
+  /**
+   * Points a message at other ids, in one transaction: each id given that
+   * differs is changed, and the change is kept in the journal (as an entry of
+   * the attempts table, outcome `repointed`: the worker never reads those).
+   * Answers the changes made; `undefined` when the id map has no such message.
+   */
+  const repoint = (
+    key: string,
+    ids: Partial<Record<IdField, string>>,
+    source: string | undefined,
+    now: number
+  ): Effect.Effect<ReadonlyArray<IdChange> | undefined, SqlError.SqlError> =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const lock = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+        const [row] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key} ${lock}`).map(messageRow)
+        if (row === undefined) return undefined
+        const changes: Array<IdChange> = []
+        for (const field of Object.keys(ID_COLUMNS) as Array<IdField>) {
+          const to = ids[field]
+          if (to === undefined || to === row[field]) continue
+          changes.push({ field, from: row[field], to, source })
+          yield* sql`UPDATE ${M} SET ${sql(ID_COLUMNS[field])} = ${to} WHERE message_key = ${key}`
+          yield* sql`INSERT INTO ${A} ${sql.insert({
+            id: randomUUID(),
+            message_key: key,
+            version: row.latestVersion,
+            worker: "id map",
+            started_at: now,
+            finished_at: now,
+            outcome: "repointed",
+            reason: JSON.stringify({ field, from: row[field] ?? null, to, source: source ?? null })
+          })}`
+        }
+        return changes
+      })
+    )
+
+  return { record, lookup, find, submit, counts, list, history, redrive, repoint }
 }
 
 export type Store = ReturnType<typeof make>

@@ -135,3 +135,25 @@ export const decodeRecordedMessage = (input: unknown): Result.Result<RecordedTyp
     ? Result.fail(invalid(problems))
     : Result.succeed(decoded.success)
 }
+
+const decodeSource = SchemaParser.decodeUnknownResult(Source)
+
+/** Decodes what `repoint` takes: a message to record, and who asks. */
+export const decodeRepoint = (
+  message: unknown,
+  source: unknown
+): Result.Result<{ readonly message: RecordedType; readonly source: string | undefined }, EditError.InvalidRequest> => {
+  const recorded = decodeRecordedMessage(message)
+  const who = source === undefined ? Result.succeed(undefined) : decodeSource(source)
+  if (Result.isSuccess(recorded) && Result.isSuccess(who)) {
+    return Result.succeed({ message: recorded.success, source: who.success })
+  }
+  return Result.fail(
+    invalid([
+      ...(Result.isFailure(recorded) ? recorded.failure.problems : []),
+      ...(Result.isFailure(who)
+        ? EditRequest.problemsOf(who.failure).map((problem) => ({ ...problem, path: "source" }))
+        : [])
+    ])
+  )
+}
