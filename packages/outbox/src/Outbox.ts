@@ -6,30 +6,33 @@
  *
  * @since 0.1.0
  */
-import { EditError, EditRequest, MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
-import { type Config, Context, Deferred, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
+import { MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { type Config, Context, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Claims from "./internal/claims.ts"
 import { Delivery } from "./internal/delivery.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
+import * as Intake from "./internal/intake.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
-import type { Journal, Options, Receipt, Recorded, Route, Service, Submission } from "./internal/model.ts"
+import type { Journal, Options, Route, Service } from "./internal/model.ts"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
 import * as Store from "./internal/store.ts"
-import type { NotFound, StorageError } from "./OutboxError.ts"
+import type { StorageError } from "./OutboxError.ts"
 
 export type {
   Attempt,
   Counts,
   Entry,
   History,
+  IdChange,
   Journal,
   Options,
   Query,
   Receipt,
   Recorded,
+  Repoint,
   Route,
   Service,
   Submission,
@@ -95,64 +98,13 @@ const build = (
     const wake = yield* Queue.sliding<void>(1)
 
     const resolved = Routing.resolve(routes)
-    const routeOf = (where: Routing.Where) => Routing.routeOf(resolved, where)
-
-    const record = (message: Recorded) =>
-      Effect.gen(function* () {
-        const { provider, account } = yield* routeOf(message)
-        yield* store.record(GroupCommit.recordOf({ provider, account, ids: message.ids }), yield* nowMillis)
-      }).pipe(storage("recording a message"))
-
-    const recordSent = <A, E, R>(
-      message: Recorded,
-      send: Effect.Effect<A, E, R>,
-      providerIdOf?: (answer: A) => string | number | undefined
-    ) =>
-      Effect.tap(send, (answer) => {
-        const taken =
-          providerIdOf?.(answer) ??
-          (typeof answer === "object" && answer !== null && "id" in answer
-            ? (answer as { id: string | number }).id
-            : undefined)
-        return record({
-          ...message,
-          ids: { ...message.ids, ...(taken === undefined ? {} : { providerMessageId: taken }) }
-        })
-      })
-
     const enqueue = yield* GroupCommit.start({
       sql,
       store,
       keepText,
       unknownMessages: settings.unknownMessages
     })
-
-    const submit = (edit: Submission): Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError> =>
-      Effect.gen(function* () {
-        const { provider, account } = yield* routeOf(edit)
-        const externalMessageId = edit.ids.externalMessageId
-        const key = Store.keyOf(provider, account, externalMessageId)
-        const { provider: _p, account: _a, source, ids, ...rest } = edit
-        // Reject junk before it is stored: the request must be one the editor would take.
-        const checked = yield* Effect.mapError(
-          EditRequest.decode({ ...rest, ids }),
-          (reason) => new EditError.EditError({ provider, operation: "update", reason })
-        )
-        const deferred = yield* Deferred.make<number, NotFound | StorageError>()
-        yield* enqueue({
-          key,
-          provider,
-          account,
-          ids,
-          request: JSON.stringify(rest),
-          text: checked.text,
-          source,
-          deferred
-        })
-        const version = yield* Deferred.await(deferred)
-        yield* Queue.offer(wake, undefined)
-        return { provider, account, externalMessageId, version }
-      })
+    const { routeOf, record, recordSent, repoint, submit } = Intake.make({ store, routes: resolved, enqueue, wake })
 
     const delivery = new Delivery({
       claims: Claims.make(sql, tables, dialect),
@@ -199,6 +151,7 @@ const build = (
     return Outbox.of({
       record,
       recordSent,
+      repoint,
       submit,
       drain,
       history,

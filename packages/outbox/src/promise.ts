@@ -7,10 +7,10 @@
  */
 import { OptionCheck, Provider, type RetryPolicy } from "@reword/core"
 import { ConfigurationError } from "@reword/core/promise"
-import { type Config, Effect, Layer, ManagedRuntime, Predicate, Redacted, Result } from "effect"
+import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted, Result } from "effect"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Outbox from "./Outbox.ts"
-import type { StorageError } from "./OutboxError.ts"
+import { StorageError } from "./OutboxError.ts"
 import { sqliteClient } from "./Sqlite.ts"
 
 /**
@@ -19,7 +19,19 @@ import { sqliteClient } from "./Sqlite.ts"
  * @since 0.2.0
  */
 export { ConfigurationError } from "@reword/core/promise"
-export type { Attempt, Counts, Entry, History, Query, Receipt, Recorded, Submission, Version } from "./Outbox.ts"
+export type {
+  Attempt,
+  Counts,
+  Entry,
+  History,
+  IdChange,
+  Query,
+  Receipt,
+  Recorded,
+  Repoint,
+  Submission,
+  Version
+} from "./Outbox.ts"
 export { NotFound, StorageError } from "./OutboxError.ts"
 
 /**
@@ -72,6 +84,8 @@ export interface PromiseOutbox {
     send: () => Promise<A>,
     providerIdOf?: (answer: A) => string | number | undefined
   ) => Promise<A>
+  /** Points a message at other ids, deliberately (an id that conflicts is refused by `record` and `submit`). */
+  readonly repoint: (message: Outbox.Repoint) => Promise<void>
   readonly submit: (edit: Outbox.Submission) => Promise<Outbox.Receipt>
   readonly drain: (options?: { readonly timeoutMs?: number | undefined }) => Promise<Outbox.Counts>
   readonly history: (
@@ -223,20 +237,60 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
     await runtime.dispose()
     throw asConfigurationError(error)
   })
-  const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => runtime.runPromise(effect)
-  const close = () => runtime.dispose()
+  let closing: Promise<void> | undefined
+  const writes = new Set<Promise<unknown>>()
+  /** Runs a call; rejects with the typed error it failed with (`Closed` once the outbox is closed). */
+  const run = <A, E>(effect: Effect.Effect<A, E>, write = false): Promise<A> => {
+    if (closing !== undefined) return Promise.reject(closedError("this call came after close()"))
+    const running = runtime.runPromiseExit(effect).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw rejectionOf(exit.cause)
+    })
+    if (write) {
+      writes.add(running)
+      const done = () => writes.delete(running)
+      running.then(done, done)
+    }
+    return running
+  }
+  /** Lets the writes under way finish (bounded), then stops the worker and closes the database. */
+  const close = (): Promise<void> => {
+    closing ??= Promise.race([
+      Promise.allSettled([...writes]),
+      new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())
+    ]).then(() => runtime.dispose())
+    return closing
+  }
   return {
-    record: (message) => run(service.record(message)),
+    record: (message) => run(service.record(message), true),
     recordSent: (message, send, providerIdOf) =>
-      run(service.recordSent(message, Effect.tryPromise({ try: send, catch: (error) => error }), providerIdOf)),
-    submit: (edit) => run(service.submit(edit)),
+      run(service.recordSent(message, Effect.tryPromise({ try: send, catch: (error) => error }), providerIdOf), true),
+    repoint: (message) => run(service.repoint(message), true),
+    submit: (edit) => run(service.submit(edit), true),
     drain: (drainOptions) => run(service.drain({ timeout: drainOptions?.timeoutMs })),
     history: (externalMessageId, where) => run(service.history(externalMessageId, where)),
     pending: (query) => run(service.pending(query)),
     failed: (query) => run(service.failed(query)),
-    redrive: (entries) => run(service.redrive(entries)),
+    redrive: (entries) => run(service.redrive(entries), true),
     counts: () => run(service.counts),
     close,
     [Symbol.asyncDispose]: close
   }
+}
+
+/** How long `close()` lets the writes under way (submits, records, re-drives) finish. */
+const CLOSE_GRACE_MS = 5_000
+
+const closedError = (why: string) =>
+  new StorageError({ problem: "Closed", description: `${why}: create the outbox again to go on` })
+
+/** The error a failed call rejects with: its typed failure, `Closed` when interrupted by `close()`, or the defect. */
+const rejectionOf = (cause: Cause.Cause<unknown>): unknown => {
+  const failure = Cause.findErrorOption(cause)
+  if (Option.isSome(failure)) return asConfigurationError(failure.value)
+  if (Cause.hasInterruptsOnly(cause)) {
+    return closedError("the outbox was closed before this call finished (a submit cut short was not acknowledged)")
+  }
+  const defect = Cause.squash(cause)
+  return defect instanceof Error ? defect : new Error(`reword outbox: an unexpected failure: ${String(defect)}`)
 }

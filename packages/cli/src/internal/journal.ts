@@ -98,6 +98,10 @@ const hintOf: Record<OutboxError.StorageError["problem"], string> = {
   ReadOnly: "the database refuses writes: check its permissions (and the PostgreSQL role)",
   Full: "the disk or the database is full",
   Unavailable: "the database cannot be reached, or another process holds its lock: try again",
+  Missing: "no such database: check --database (the file's directory, or the PostgreSQL database name)",
+  Denied: "the database refused the credentials or the permission: check the user and its grants",
+  Conflict: "concurrent transactions kept colliding: try again",
+  Closed: "the outbox was closed",
   Failed: "check the database"
 }
 
@@ -108,7 +112,10 @@ export const storageFailure = (output: Output.Output, operation: string, error: 
     message: error.message,
     hint: hintOf[error.problem],
     exitCode:
-      error.problem === "Corrupt" || error.problem === "Foreign" || error.problem === "NewerSchema"
+      error.problem === "Corrupt" ||
+      error.problem === "Foreign" ||
+      error.problem === "NewerSchema" ||
+      error.problem === "Missing"
         ? ExitCode.BadInput
         : ExitCode.ProviderFailure,
     extra: { problem: error.problem }

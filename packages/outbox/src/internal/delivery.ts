@@ -25,6 +25,9 @@ export interface DeliveryConfig {
 /** How long a worker woken by a submit waits for more (core's batch window is the same). */
 const GATHER_WINDOW = Duration.millis(20)
 
+/** Consecutive failed attempts, the last a malformed answer, after which a message is a dead letter. */
+export const MALFORMED_ATTEMPTS = 5
+
 /** The reasons after which the provider has certainly not applied the edit, yet may later. */
 const REFUSED_FOR_NOW = new Set(["RateLimited"])
 
@@ -50,6 +53,10 @@ const outcomeOf = (
   const reason = result.failure.reason
   const described = `${reason._tag}: ${reason.message}`
   if (!reason.isRetryable) return { kind: "permanent", reason: described }
+  // An answer reword cannot read may come again for ever (the provider changed its answers): a few tries, then a dead letter.
+  if (reason._tag === "MalformedResponse" && failures + 1 >= MALFORMED_ATTEMPTS) {
+    return { kind: "permanent", reason: `${described} (${failures + 1} failed attempts in a row)` }
+  }
   const retryAfter =
     "retryAfter" in reason && reason.retryAfter !== undefined ? Duration.toMillis(reason.retryAfter) : 0
   const retryAt = now + Math.max(retryAfter, backoffMs(config.policy, failures, Math.random()))

@@ -4,7 +4,7 @@
  */
 import { Duration, Effect, Option, Stream } from "effect"
 import { fromSql, type StorageError } from "../OutboxError.ts"
-import type { Entry, History, Query, Version } from "./model.ts"
+import type { Attempt, Entry, History, IdChange, Query, Version } from "./model.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
@@ -24,6 +24,23 @@ export const toEntry = (row: Store.MessageRow): Entry => ({
   lastReason: row.lastReason,
   since: new Date(row.updatedAt)
 })
+
+/** A change of the id map, from the journal's entry of it. */
+const idChangeOf = (entry: Store.AttemptRow): IdChange => {
+  const change = JSON.parse(entry.reason ?? "{}") as {
+    readonly field?: IdChange["field"]
+    readonly from?: string | null
+    readonly to?: string
+    readonly source?: string | null
+  }
+  return {
+    field: change.field ?? "providerMessageId",
+    from: change.from ?? undefined,
+    to: change.to ?? "",
+    source: change.source ?? undefined,
+    at: new Date(entry.startedAt)
+  }
+}
 
 export const storage =
   (doing: string) =>
@@ -67,7 +84,9 @@ export const journalOf = (store: Store.Store) => {
     )
 
   const historyOfRow = (row: Store.MessageRow) =>
-    Effect.map(store.history(row.messageKey), ({ edits, attempts }): History => {
+    Effect.map(store.history(row.messageKey), ({ edits, attempts: all }): History => {
+      const attempts = all.filter((attempt) => attempt.outcome !== "repointed")
+      const idChanges = all.filter((attempt) => attempt.outcome === "repointed").map(idChangeOf)
       const versions = edits.map(
         (edit): Version => ({
           version: edit.version,
@@ -83,12 +102,12 @@ export const journalOf = (store: Store.Store) => {
               worker: attempt.worker,
               startedAt: new Date(attempt.startedAt),
               finishedAt: attempt.finishedAt === undefined ? undefined : new Date(attempt.finishedAt),
-              outcome: attempt.outcome,
+              outcome: attempt.outcome as Attempt["outcome"],
               reason: attempt.reason
             }))
         })
       )
-      return { ...toEntry(row), versions }
+      return { ...toEntry(row), versions, idChanges }
     })
 
   const historyOf = (key: string) =>

@@ -172,6 +172,33 @@ export interface Entry {
  */
 export interface History extends Entry {
   readonly versions: ReadonlyArray<Version>
+  /** Every deliberate change of the message's ids (`repoint`), oldest first. */
+  readonly idChanges: ReadonlyArray<IdChange>
+}
+
+/**
+ * A deliberate change of one id of a message (`repoint`), as the journal keeps it.
+ *
+ * @since 0.2.0
+ */
+export interface IdChange {
+  readonly field: "externalChatId" | "externalAuthorId" | "providerMessageId"
+  /** The id before; absent when the map held none. */
+  readonly from: string | undefined
+  readonly to: string
+  /** Who asked for it (`repoint`'s `source`). */
+  readonly source: string | undefined
+  readonly at: Date
+}
+
+/**
+ * What `repoint` takes: the message (its external id) and the ids it now points at.
+ *
+ * @since 0.2.0
+ */
+export interface Repoint extends Recorded {
+  /** Who asks for it: a free label such as `agent`, `cli`. */
+  readonly source?: string | undefined
 }
 
 /**
@@ -206,8 +233,11 @@ export interface Counts {
  * @since 0.1.0
  */
 export interface Service {
-  /** Records a message in the id map (its external ids and the provider's); recording again completes it. */
-  readonly record: (message: Recorded) => Effect.Effect<void, StorageError>
+  /**
+   * Records a message in the id map (its external ids and the provider's); recording again completes it.
+   * An id that differs from the one the map holds is refused (`InvalidRequest` naming both): see `repoint`.
+   */
+  readonly record: (message: Recorded) => Effect.Effect<void, EditError.EditError | StorageError>
   /**
    * Runs a send (such as `AcquireClient.send` or `Bitrix24Client.sendMessages`) and records the message
    * with the provider id `providerIdOf` takes from its answer. A failed send records nothing.
@@ -216,7 +246,13 @@ export interface Service {
     message: Recorded,
     send: Effect.Effect<A, E, R>,
     providerIdOf?: ((answer: A) => string | number | undefined) | undefined
-  ) => Effect.Effect<A, E | StorageError, R>
+  ) => Effect.Effect<A, E | EditError.EditError | StorageError, R>
+  /**
+   * Points a message of the id map at other ids (such as the provider's id of a message sent again), and
+   * keeps the change in the journal (`History.idChanges`). Edits not yet delivered go to the new ids.
+   * `NotFound` when the map has no such message.
+   */
+  readonly repoint: (message: Repoint) => Effect.Effect<void, EditError.EditError | NotFound | StorageError>
   /** Stores the edit durably as the message's next version; the worker delivers it. */
   readonly submit: (edit: Submission) => Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError>
   /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */
@@ -225,7 +261,7 @@ export interface Service {
   readonly history: (
     externalMessageId: string,
     where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
-  ) => Effect.Effect<History | undefined, StorageError>
+  ) => Effect.Effect<History | undefined, EditError.EditError | StorageError>
   /** Messages waiting for delivery, one page. */
   readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
   /** Dead letters (a permanent failure), one page. */

@@ -172,7 +172,8 @@ export const nearest = (key: string, known: ReadonlyArray<string>): string | und
 export const unknownKeys = (
   value: object,
   known: ReadonlyArray<string>,
-  homes: Readonly<Record<string, string>> = {}
+  homes: Readonly<Record<string, string>> = {},
+  noun = "option"
 ): ReadonlyArray<Problem> =>
   Object.keys(value)
     .filter((key) => !known.includes(key))
@@ -180,7 +181,8 @@ export const unknownKeys = (
       const home = Object.hasOwn(homes, key) ? homes[key] : undefined
       const near = nearest(key, known)
       const hint = home !== undefined ? `: it belongs in ${home}` : near === undefined ? "" : ` (did you mean ${near}?)`
-      return { path: key, message: `is not an option${hint}; the known options are ${known.join(", ")}` }
+      const article = /^[aeiou]/.test(noun) ? "an" : "a"
+      return { path: key, message: `is not ${article} ${noun}${hint}; the known ${noun}s are ${known.join(", ")}` }
     })
 
 /** The problems of a Schema's failure, as core names them (`batchSize: must be ...`). */

@@ -3,7 +3,7 @@
  * from the provider and account it names (either may be left out when the
  * outbox has one editor that fits).
  */
-import type { MessageEditor } from "@reword/core"
+import { EditError, type MessageEditor } from "@reword/core"
 import { Effect } from "effect"
 import type { Route } from "./model.ts"
 
@@ -43,17 +43,35 @@ const target = (
   return undefined
 }
 
-/** The provider and account a call goes to; a defect when several editors fit and the call names none. */
+/**
+ * The provider and account a call goes to; an `InvalidRequest` (naming the
+ * field to add) when several editors fit and the call names none.
+ */
 export const routeOf = (
   resolved: ReadonlyArray<Resolved>,
   where: Where
-): Effect.Effect<{ readonly provider: string; readonly account: string }> => {
+): Effect.Effect<{ readonly provider: string; readonly account: string }, EditError.EditError> => {
   const found = target(resolved, where)
-  return found === undefined
-    ? Effect.die(
-        new Error(
-          `the outbox has several editors: name the provider (${resolved.map((r) => r.editor.provider).join(", ")}) and the account`
-        )
-      )
-    : Effect.succeed(found)
+  if (found !== undefined) return Effect.succeed(found)
+  const fitting = resolved.filter((route) => where.provider === undefined || route.editor.provider === where.provider)
+  const providers = [...new Set(fitting.map((route) => route.editor.provider))]
+  const problem =
+    where.provider === undefined && providers.length > 1
+      ? {
+          path: "provider",
+          message: `is required: the outbox has editors of several providers (${providers.join(", ")})`
+        }
+      : {
+          path: "account",
+          message: `is required: the outbox has several accounts of ${providers.join(", ")} (${fitting
+            .map((route) => route.account)
+            .join(", ")})`
+        }
+  return Effect.fail(
+    new EditError.EditError({
+      provider: where.provider ?? providers[0] ?? "outbox",
+      operation: "update",
+      reason: new EditError.InvalidRequest({ problems: [problem] })
+    })
+  )
 }

@@ -4,7 +4,7 @@
  * messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer,
  * whose `BEGIN IMMEDIATE` transaction already excludes every other claimer).
  */
-import { createHash } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import type { Tables } from "./schema.ts"
@@ -107,8 +107,25 @@ export interface AttemptRow {
   readonly worker: string
   readonly startedAt: number
   readonly finishedAt: number | undefined
-  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | undefined
+  readonly outcome: "confirmed" | "unknown" | "retryable" | "permanent" | "abandoned" | "repointed" | undefined
   readonly reason: string | undefined
+}
+
+/** An id of the id map a re-point changes. */
+export type IdField = "externalChatId" | "externalAuthorId" | "providerMessageId"
+
+const ID_COLUMNS: Readonly<Record<IdField, string>> = {
+  externalChatId: "external_chat_id",
+  externalAuthorId: "external_author_id",
+  providerMessageId: "provider_message_id"
+}
+
+/** One change of the id map, as the journal keeps it. */
+export interface IdChange {
+  readonly field: IdField
+  readonly from: string | undefined
+  readonly to: string
+  readonly source: string | undefined
 }
 
 export interface ListQuery {
@@ -122,12 +139,23 @@ export interface ListQuery {
   readonly limit: number
 }
 
+/** The most values one statement lists (`IN (...)`): far within every database's limit on variables. */
+export const MAX_LIST = 1_000
+
+/** A list in slices of at most {@link MAX_LIST}. */
+export const chunked = <A>(values: ReadonlyArray<A>, size = MAX_LIST): ReadonlyArray<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size))
+
 export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
   const A = sql(t.attempts)
 
-  const record = (input: RecordInput, now: number): Effect.Effect<void, SqlError.SqlError> => {
+  /**
+   * Records a message in the id map, or completes it: an id the map holds is
+   * never overwritten (a re-point is `repoint`'s). Answers the row as stored.
+   */
+  const record = (input: RecordInput, now: number): Effect.Effect<MessageRow, SqlError.SqlError> => {
     const key = keyOf(input.provider, input.account, input.externalMessageId)
     return sql`INSERT INTO ${M} ${sql.insert({
       message_key: key,
@@ -140,9 +168,10 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       recorded_at: now,
       updated_at: now
     })} ON CONFLICT (message_key) DO UPDATE SET
-      external_chat_id = COALESCE(excluded.external_chat_id, ${M}.external_chat_id),
-      external_author_id = COALESCE(excluded.external_author_id, ${M}.external_author_id),
-      provider_message_id = COALESCE(excluded.provider_message_id, ${M}.provider_message_id)`.pipe(Effect.asVoid)
+      external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
+      external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
+      provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id)
+      RETURNING *`.pipe(Effect.map((rows) => messageRow(rows[0] ?? {})))
   }
 
   const lookup = (key: string): Effect.Effect<MessageRow | undefined, SqlError.SqlError> =>
@@ -242,19 +271,70 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       }
     })
 
-  const redrive = (keys: ReadonlyArray<string> | undefined, now: number) =>
-    Effect.map(
-      keys === undefined
-        ? sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
-            WHERE state = 'failed' RETURNING message_key`
-        : keys.length === 0
-          ? Effect.succeed([])
-          : sql`UPDATE ${M} SET state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}
-            WHERE state = 'failed' AND ${sql.in("message_key", keys)} RETURNING message_key`,
-      (rows) => rows.length
+  /**
+   * Puts dead letters back (all, or the ones keyed), answering how many. The
+   * keys go in lists of {@link MAX_LIST} (every statement stays far within
+   * SQLite's 32,766 variables and PostgreSQL's 65,535 parameters), in one
+   * transaction.
+   */
+  const redrive = (keys: ReadonlyArray<string> | undefined, now: number): Effect.Effect<number, SqlError.SqlError> => {
+    const set = sql`state = 'pending', next_attempt_at = ${now}, failures = 0, updated_at = ${now}`
+    if (keys === undefined) {
+      return Effect.map(sql`UPDATE ${M} SET ${set} WHERE state = 'failed' RETURNING message_key`, (rows) => rows.length)
+    }
+    if (keys.length === 0) return Effect.succeed(0)
+    return sql.withTransaction(
+      Effect.reduce(
+        chunked(keys),
+        () => 0,
+        (count, chunk) =>
+          Effect.map(
+            sql`UPDATE ${M} SET ${set} WHERE state = 'failed' AND ${sql.in("message_key", chunk)} RETURNING message_key`,
+            (rows) => count + rows.length
+          )
+      )
+    )
+  }
+
+  /**
+   * Points a message at other ids, in one transaction: each id given that
+   * differs is changed, and the change is kept in the journal (as an entry of
+   * the attempts table, outcome `repointed`: the worker never reads those).
+   * Answers the changes made; `undefined` when the id map has no such message.
+   */
+  const repoint = (
+    key: string,
+    ids: Partial<Record<IdField, string>>,
+    source: string | undefined,
+    now: number
+  ): Effect.Effect<ReadonlyArray<IdChange> | undefined, SqlError.SqlError> =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        const lock = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+        const [row] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key} ${lock}`).map(messageRow)
+        if (row === undefined) return undefined
+        const changes: Array<IdChange> = []
+        for (const field of Object.keys(ID_COLUMNS) as Array<IdField>) {
+          const to = ids[field]
+          if (to === undefined || to === row[field]) continue
+          changes.push({ field, from: row[field], to, source })
+          yield* sql`UPDATE ${M} SET ${sql(ID_COLUMNS[field])} = ${to} WHERE message_key = ${key}`
+          yield* sql`INSERT INTO ${A} ${sql.insert({
+            id: randomUUID(),
+            message_key: key,
+            version: row.latestVersion,
+            worker: "id map",
+            started_at: now,
+            finished_at: now,
+            outcome: "repointed",
+            reason: JSON.stringify({ field, from: row[field] ?? null, to, source: source ?? null })
+          })}`
+        }
+        return changes
+      })
     )
 
-  return { record, lookup, find, submit, counts, list, history, redrive }
+  return { record, lookup, find, submit, counts, list, history, redrive, repoint }
 }
 
 export type Store = ReturnType<typeof make>

@@ -5,7 +5,7 @@
 import { Capabilities, EditError, EditedMessage, MessageEditor } from "@reword/core"
 import { Duration, Effect, Result } from "effect"
 
-export type Fault = "timeout" | "rateLimited" | "notFound" | "unavailable"
+export type Fault = "timeout" | "rateLimited" | "notFound" | "unavailable" | "malformed"
 
 export interface Scripted {
   readonly editor: MessageEditor.Service
@@ -64,6 +64,8 @@ export const make = (options: { readonly provider?: string; readonly perCall?: n
         return Effect.andThen(wait, Effect.fail(new EditError.Unavailable({ status: 503 })))
       case "notFound":
         return Effect.andThen(wait, Effect.fail(new EditError.NotFound({})))
+      case "malformed":
+        return Effect.andThen(wait, Effect.fail(new EditError.MalformedResponse({ description: "not the shape" })))
       default:
         return wait
     }
