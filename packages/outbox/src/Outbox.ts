@@ -10,11 +10,12 @@ import { MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
 import { type Config, Context, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Claims from "./internal/claims.ts"
+import { deliverNow } from "./internal/deliverNow.ts"
 import { Delivery } from "./internal/delivery.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
 import * as Intake from "./internal/intake.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
-import type { Journal, Options, Route, Service } from "./internal/model.ts"
+import type { Journal, Options, Receipt, Route, Service } from "./internal/model.ts"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
@@ -36,6 +37,8 @@ export type {
   Route,
   Service,
   Submission,
+  Total,
+  TotalsQuery,
   Version
 } from "./internal/model.ts"
 
@@ -123,6 +126,14 @@ const build = (
     const journal = journalOf(store)
     const counts = journal.counts
 
+    const deliver = (receipt: Receipt, deliverOptions?: { readonly timeout?: Duration.Input | undefined }) =>
+      Effect.gen(function* () {
+        const key = Store.keyOf(receipt.provider, receipt.account, receipt.externalMessageId)
+        const timeout = Duration.toMillis(Duration.fromInputUnsafe(deliverOptions?.timeout ?? "30 seconds"))
+        yield* deliverNow(delivery.config, store, key, receipt.version, (yield* nowMillis) + timeout)
+        return yield* journal.historyOf(key)
+      }).pipe(storage("delivering"))
+
     const drain = (drainOptions?: { readonly timeout?: Duration.Input | undefined }) =>
       Effect.gen(function* () {
         const deadline =
@@ -160,7 +171,8 @@ const build = (
       stream: journal.stream,
       redrive,
       counts,
-      runWorker
+      runWorker,
+      deliver
     })
   })
 
@@ -184,7 +196,8 @@ export const makeJournal = (
       failed: (query) => journal.list("failed", query),
       stream: journal.stream,
       redrive: journal.redrive,
-      counts: journal.counts
+      counts: journal.counts,
+      totals: journal.totals
     }
   })
 

@@ -45,7 +45,9 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     now: number,
     leaseUntil: number,
     settleMs: number,
-    routes: ReadonlyArray<readonly [provider: string, account: string]>
+    routes: ReadonlyArray<readonly [provider: string, account: string]>,
+    /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
+    only?: string | undefined
   ): Effect.Effect<ReadonlyArray<Claim>, SqlError.SqlError> =>
     sql.withTransaction(
       Effect.gen(function* () {
@@ -53,6 +55,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
           WHERE state = 'pending' AND next_attempt_at <= ${now}
             AND (claimed_until IS NULL OR claimed_until < ${now})
             AND ${sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))}
+            ${only === undefined ? sql.literal("") : sql`AND message_key = ${only}`}
           ORDER BY next_attempt_at LIMIT ${limit} ${dialect.claimLock(sql)}`).map(messageRow)
         if (due.length === 0) return []
         const keys = due.map((row) => row.messageKey)

@@ -20,6 +20,8 @@ export interface DeliveryConfig {
   readonly keepText: boolean
   readonly worker: string
   readonly wake: Queue.Queue<void>
+  /** Only this message (its key): a delivery of one message, `Outbox.deliver`'s. */
+  readonly only?: string | undefined
 }
 
 /** How long a worker woken by a submit waits for more (core's batch window is the same). */
@@ -100,7 +102,8 @@ export class Delivery {
       at,
       at + config.leaseMs,
       config.settleMs,
-      config.routes.map((route) => [route.editor.provider, route.account] as const)
+      config.routes.map((route) => [route.editor.provider, route.account] as const),
+      config.only
     )
     if (claims.length === 0) return 0
     const groups = new Map<string, { readonly editor: MessageEditor.Service; readonly claims: Array<Claims.Claim> }>()

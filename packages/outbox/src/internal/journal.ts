@@ -4,7 +4,7 @@
  */
 import { Duration, Effect, Option, Stream } from "effect"
 import { fromSql, type StorageError } from "../OutboxError.ts"
-import type { Attempt, Entry, History, IdChange, Query, Version } from "./model.ts"
+import type { Attempt, Entry, History, IdChange, Query, Total, TotalsQuery, Version } from "./model.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
@@ -22,7 +22,11 @@ export const toEntry = (row: Store.MessageRow): Entry => ({
   nextAttemptAt: row.nextAttemptAt === undefined ? undefined : new Date(row.nextAttemptAt),
   failures: row.failures,
   lastReason: row.lastReason,
-  since: new Date(row.updatedAt)
+  since: new Date(row.updatedAt),
+  claim:
+    row.claimedBy === undefined || row.claimedUntil === undefined
+      ? undefined
+      : { worker: row.claimedBy, until: new Date(row.claimedUntil) }
 })
 
 /** A change of the id map, from the journal's entry of it. */
@@ -130,5 +134,38 @@ export const journalOf = (store: Store.Store) => {
       return yield* store.redrive(keys, yield* nowMillis)
     }).pipe(storage("re-driving"))
 
-  return { counts, list, stream, historyOf, histories, redrive }
+  const totals = (query: TotalsQuery = {}) =>
+    Effect.gen(function* () {
+      const before =
+        query.olderThan === undefined
+          ? undefined
+          : (yield* nowMillis) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
+      const rows = yield* store.totals({ provider: query.provider, account: query.account, before })
+      return totalsOf(rows)
+    }).pipe(storage("counting the outbox"))
+
+  return { counts, list, stream, historyOf, histories, redrive, totals }
+}
+
+/** The store's counts (one row per provider, account and state) as one {@link Total} per provider and account. */
+const totalsOf = (rows: ReadonlyArray<Store.TotalRow>): ReadonlyArray<Total> => {
+  const byAccount = new Map<string, Total>()
+  for (const row of rows) {
+    const key = `${row.provider}\u001f${row.account}`
+    const total = byAccount.get(key) ?? {
+      provider: row.provider,
+      account: row.account,
+      pending: 0,
+      failed: 0,
+      oldestPending: undefined,
+      oldestFailed: undefined
+    }
+    byAccount.set(
+      key,
+      row.state === "pending"
+        ? { ...total, pending: row.count, oldestPending: new Date(row.oldest) }
+        : { ...total, failed: row.count, oldestFailed: new Date(row.oldest) }
+    )
+  }
+  return [...byAccount.values()]
 }

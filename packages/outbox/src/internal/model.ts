@@ -163,6 +163,13 @@ export interface Entry {
   readonly lastReason: string | undefined
   /** When its state last changed. */
   readonly since: Date
+  /**
+   * The worker that holds the message (it is delivering it) and until when, when one does. A claim
+   * whose `until` has passed was left by a worker that stopped: the next worker takes it over.
+   *
+   * @since 0.2.0
+   */
+  readonly claim: { readonly worker: string; readonly until: Date } | undefined
 }
 
 /**
@@ -215,6 +222,28 @@ export interface Query {
   readonly limit?: number | undefined
   /** Paging: the entries after this one (pass the last entry of the previous page). */
   readonly after?: Entry | undefined
+}
+
+/**
+ * Which messages {@link Journal.totals} counts: as {@link Query}, without paging.
+ *
+ * @since 0.2.0
+ */
+export type TotalsQuery = Pick<Query, "provider" | "account" | "olderThan">
+
+/**
+ * Every message of one provider and account that {@link Journal.totals} counts: how many are
+ * pending and failed, and since when the oldest of each is in that state.
+ *
+ * @since 0.2.0
+ */
+export interface Total {
+  readonly provider: string
+  readonly account: string
+  readonly pending: number
+  readonly failed: number
+  readonly oldestPending: Date | undefined
+  readonly oldestFailed: Date | undefined
 }
 
 /**
@@ -273,6 +302,21 @@ export interface Service {
   readonly counts: Effect.Effect<Counts, StorageError>
   /** The worker, for apps that run it themselves (`worker: false`): runs until interrupted. */
   readonly runWorker: Effect.Effect<never, StorageError>
+  /**
+   * Delivers one submitted edit now, in this process, as a worker would (same claim, lease and
+   * journal), for tools that must know it landed (`reword update`): until its version is confirmed
+   * (or a newer one is), fails for good, or `timeout` (default 30 s) passes; answers the message's
+   * history then. A message due later (a backoff, a settle window) is sent when due; one another
+   * worker holds is left to it. The timeout bounds when an attempt may start: one in flight then runs
+   * to its answer (the editor's own timeout bounds it). What is not delivered stays pending for the
+   * workers.
+   *
+   * @since 0.2.0
+   */
+  readonly deliver: (
+    receipt: Receipt,
+    options?: { readonly timeout?: Duration.Input | undefined }
+  ) => Effect.Effect<History | undefined, StorageError>
 }
 
 /**
@@ -298,4 +342,11 @@ export interface Journal {
   /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
   readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
   readonly counts: Effect.Effect<Counts, StorageError>
+  /**
+   * Every pending and failed message the query chooses (all of them, not a page), counted by
+   * provider and account, with the oldest of each state (at most 10,000 provider and account pairs).
+   *
+   * @since 0.2.0
+   */
+  readonly totals: (query?: TotalsQuery) => Effect.Effect<ReadonlyArray<Total>, StorageError>
 }

@@ -54,6 +54,9 @@ export interface MessageRow {
   readonly failures: number
   readonly lastReason: string | undefined
   readonly updatedAt: number
+  /** The worker holding the message's claim (set while it delivers; left behind by a worker that stopped). */
+  readonly claimedBy: string | undefined
+  readonly claimedUntil: number | undefined
 }
 
 export const messageRow = (row: Record<string, unknown>): MessageRow => ({
@@ -71,7 +74,9 @@ export const messageRow = (row: Record<string, unknown>): MessageRow => ({
   settleUntil: optNum(row.settle_until),
   failures: num(row.failures),
   lastReason: optStr(row.last_reason),
-  updatedAt: num(row.updated_at)
+  updatedAt: num(row.updated_at),
+  claimedBy: optStr(row.claimed_by),
+  claimedUntil: optNum(row.claimed_until)
 })
 
 export interface RecordInput {
@@ -145,6 +150,21 @@ export const MAX_LIST = 1_000
 /** A list in slices of at most {@link MAX_LIST}. */
 export const chunked = <A>(values: ReadonlyArray<A>, size = MAX_LIST): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size))
+
+/** Which messages {@link make}'s `totals` counts. */
+export type TotalsQuery = Pick<ListQuery, "provider" | "account" | "before">
+
+/** How many messages of one provider and account are in one state, and since when the oldest is. */
+export interface TotalRow {
+  readonly provider: string
+  readonly account: string
+  readonly state: "pending" | "failed"
+  readonly count: number
+  readonly oldest: number
+}
+
+/** The most (provider, account, state) groups `totals` answers. */
+export const MAX_TOTALS = 10_000
 
 export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const M = sql(t.messages)
@@ -228,12 +248,34 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
     }
   )
 
+  const scope = (query: TotalsQuery) => [
+    ...(query.provider === undefined ? [] : [sql`provider = ${query.provider}`]),
+    ...(query.account === undefined ? [] : [sql`account = ${query.account}`]),
+    ...(query.before === undefined ? [] : [sql`updated_at < ${query.before}`])
+  ]
+
+  /** Every pending and failed message the query chooses, counted by provider, account and state (all rows). */
+  const totals = (query: TotalsQuery): Effect.Effect<ReadonlyArray<TotalRow>, SqlError.SqlError> =>
+    Effect.map(
+      sql`SELECT provider, account, state, COUNT(*) AS n, MIN(updated_at) AS oldest FROM ${M}
+        WHERE ${sql.and([sql`state IN ('pending', 'failed')`, ...scope(query)])}
+        GROUP BY provider, account, state ORDER BY provider, account, state LIMIT ${MAX_TOTALS}`,
+      (rows) =>
+        rows.map(
+          (row): TotalRow => ({
+            provider: String(row.provider),
+            account: String(row.account),
+            state: String(row.state) as TotalRow["state"],
+            count: num(row.n),
+            oldest: num(row.oldest)
+          })
+        )
+    )
+
   const list = (query: ListQuery): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> => {
     const conditions = [
       sql`state = ${query.state}`,
-      ...(query.provider === undefined ? [] : [sql`provider = ${query.provider}`]),
-      ...(query.account === undefined ? [] : [sql`account = ${query.account}`]),
-      ...(query.before === undefined ? [] : [sql`updated_at < ${query.before}`]),
+      ...scope(query),
       ...(query.after === undefined ? [] : [sql`message_key > ${query.after}`])
     ]
     return Effect.map(
@@ -334,7 +376,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       })
     )
 
-  return { record, lookup, find, submit, counts, list, history, redrive, repoint }
+  return { record, lookup, find, submit, counts, totals, list, history, redrive, repoint }
 }
 
 export type Store = ReturnType<typeof make>
