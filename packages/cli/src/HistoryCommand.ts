@@ -43,6 +43,8 @@ export const lines = (history: Outbox.History, now: number): ReadonlyArray<strin
     `${history.provider} ${history.account} message ${JSON.stringify(history.ids.externalMessageId)}${providerId}`,
     `  state: ${state}; confirmed version ${history.confirmedVersion} of ${history.latestVersion}; since ${Journal.at(history.since)} (${Journal.ago(history.since, now)} ago)`
   ]
+  const claim = Journal.claimText(history.claim, now)
+  if (claim !== undefined) out.push(`  ${claim}`)
   for (const version of history.versions) {
     const confirmed = version.confirmedAt === undefined ? "" : `, confirmed ${Journal.at(version.confirmedAt)}`
     out.push(

@@ -34,7 +34,8 @@ const entryLine = (entry: Outbox.Entry, now: number): string => {
       : ""
   const failures = entry.failures > 0 ? `, ${entry.failures} failed attempt${entry.failures === 1 ? "" : "s"}` : ""
   const reason = entry.lastReason === undefined ? "" : `: ${entry.lastReason}`
-  return `  ${entry.provider} ${entry.account} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion} (confirmed v${entry.confirmedVersion}), ${entry.state} for ${Journal.ago(entry.since, now)}${next}${failures}${reason}`
+  const claim = Journal.claimText(entry.claim, now)
+  return `  ${entry.provider} ${entry.account} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion} (confirmed v${entry.confirmedVersion}), ${entry.state} for ${Journal.ago(entry.since, now)}${next}${failures}${claim === undefined ? "" : `, ${claim}`}${reason}`
 }
 
 interface Group {
@@ -44,18 +45,27 @@ interface Group {
   oldest: Date | undefined
 }
 
-/** Per provider: how many are pending and failed, and since when the oldest is. */
-const byProvider = (entries: ReadonlyArray<Outbox.Entry>): ReadonlyArray<Group> => {
+const earliest = (a: Date | undefined, b: Date | undefined): Date | undefined =>
+  a === undefined ? b : b === undefined || a <= b ? a : b
+
+/** Per provider, from the totals of every row (not the page shown): how many are pending and failed, and since when the oldest is. */
+const byProvider = (totals: ReadonlyArray<Outbox.Total>): ReadonlyArray<Group> => {
   const groups = new Map<string, Group>()
-  for (const entry of entries) {
-    const group = groups.get(entry.provider) ?? { provider: entry.provider, pending: 0, failed: 0, oldest: undefined }
-    if (entry.state === "pending") group.pending++
-    else group.failed++
-    if (group.oldest === undefined || entry.since < group.oldest) group.oldest = entry.since
-    groups.set(entry.provider, group)
+  for (const total of totals) {
+    const group = groups.get(total.provider) ?? { provider: total.provider, pending: 0, failed: 0, oldest: undefined }
+    group.pending += total.pending
+    group.failed += total.failed
+    group.oldest = earliest(group.oldest, earliest(total.oldestPending, total.oldestFailed))
+    groups.set(total.provider, group)
   }
   return [...groups.values()].sort((a, b) => a.provider.localeCompare(b.provider))
 }
+
+/** The counts of every row the totals hold. */
+const countsOf = (totals: ReadonlyArray<Outbox.Total>): Outbox.Counts => ({
+  pending: totals.reduce((sum, total) => sum + total.pending, 0),
+  failed: totals.reduce((sum, total) => sum + total.failed, 0)
+})
 
 const durationOf = (text: string): Duration.Duration | undefined => {
   const parsed = Duration.fromInput(text.trim() as Duration.Input)
@@ -187,19 +197,28 @@ export const make = (options: Options = {}) => {
             olderThan,
             limit: input.limit
           }
-          const [counts, pending, failed] = yield* Effect.all([
-            journal.counts,
+          const [totals, pending, failed] = yield* Effect.all([
+            journal.totals({ ...scopeOf(input), olderThan }),
             journal.pending(query),
             journal.failed(query)
           ]).pipe(Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "outbox", error)))
+          const counts = countsOf(totals)
+          const groups = byProvider(totals)
           if (output.json) {
             yield* output.outJson({
               counts,
-              byProvider: byProvider([...pending, ...failed]).map((group) => ({
+              byProvider: groups.map((group) => ({
                 provider: group.provider,
                 pending: group.pending,
                 failed: group.failed,
                 oldestSince: group.oldest?.toISOString()
+              })),
+              byAccount: totals.map((total) => ({
+                provider: total.provider,
+                account: total.account,
+                pending: total.pending,
+                failed: total.failed,
+                oldestSince: earliest(total.oldestPending, total.oldestFailed)?.toISOString()
               })),
               pending: pending.map(entryJson),
               failed: failed.map(entryJson)
@@ -208,17 +227,21 @@ export const make = (options: Options = {}) => {
           }
           const now = yield* Clock.currentTimeMillis
           yield* output.out(`${counts.pending} pending, ${counts.failed} failed (dead letters)`)
-          for (const group of byProvider([...pending, ...failed])) {
+          for (const group of groups) {
             yield* output.out(
               `  ${group.provider}: ${group.pending} pending, ${group.failed} failed${group.oldest === undefined ? "" : `, the oldest for ${Journal.ago(group.oldest, now)}`}`
             )
           }
           if (pending.length > 0) {
-            yield* output.out("PENDING")
+            yield* output.out(
+              pending.length < counts.pending ? `PENDING (the first ${pending.length}: --limit shows more)` : "PENDING"
+            )
             for (const entry of pending) yield* output.out(entryLine(entry, now))
           }
           if (failed.length > 0) {
-            yield* output.out("FAILED (reword outbox redrive <external-message-id> puts one back)")
+            yield* output.out(
+              `FAILED (${failed.length < counts.failed ? `the first ${failed.length}: --limit shows more; ` : ""}reword outbox redrive <external-message-id> puts one back)`
+            )
             for (const entry of failed) yield* output.out(entryLine(entry, now))
           }
         })
@@ -239,10 +262,13 @@ export const make = (options: Options = {}) => {
       {
         title: "OUTPUT",
         lines: [
-          "Without --json: the counts, then per provider, then one line per message (PENDING, FAILED).",
+          "Without --json: the counts, then per provider, then one line per message (PENDING, FAILED; --limit of each).",
+          "The counts and the per-provider lines count every message --provider, --account and --older-than choose,",
+          "not only the lines shown. A message a worker is delivering shows who holds it and until when.",
           'With --json: {"counts":{"pending","failed"},"byProvider":[{"provider","pending","failed","oldestSince"}],',
+          '  "byAccount":[{"provider","account","pending","failed","oldestSince"}],',
           '  "pending":[{"provider","account","ids","state","latestVersion","confirmedVersion","nextAttemptAt",',
-          '  "failures","lastReason","since"}],"failed":[...]}'
+          '  "failures","lastReason","since","claim":{"worker","until"}}],"failed":[...]}'
         ]
       },
       {

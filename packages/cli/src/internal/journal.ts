@@ -220,3 +220,19 @@ export const ago = (date: Date, now: number): string => {
   if (seconds < 172_800) return `${Math.round(seconds / 3_600)} h`
   return `${Math.round(seconds / 86_400)} d`
 }
+
+/**
+ * Who holds a message's claim and until when, as printed (`undefined` when no
+ * worker holds it): a live claim is a delivery in flight; one that ran out was
+ * left by a worker that stopped.
+ */
+export const claimText = (
+  claim: { readonly worker: string; readonly until: Date } | undefined,
+  now: number
+): string | undefined => {
+  if (claim === undefined) return undefined
+  const until = claim.until.getTime()
+  return until > now
+    ? `claimed by ${claim.worker} until ${at(claim.until)} (in ${ago(new Date(now), until)}: it is delivering the message)`
+    : `claim left by ${claim.worker}, ran out at ${at(claim.until)} (${ago(claim.until, now)} ago: that worker stopped; the next worker takes the message over)`
+}
