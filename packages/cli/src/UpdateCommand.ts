@@ -20,6 +20,7 @@ import { Command, Flag } from "effect/cli"
 import type { CommandFailed } from "./internal/exit.ts"
 import * as Extras from "./internal/extras.ts"
 import { HelpSections } from "./internal/help.ts"
+import * as Journal from "./internal/journal.ts"
 import * as Output from "./internal/output.ts"
 import * as Providers from "./internal/providers.ts"
 import * as Requests from "./internal/requests.ts"
@@ -27,6 +28,7 @@ import { secretsIn, withOverrides } from "./internal/settings.ts"
 import { helpSections } from "./internal/update/help.ts"
 import { updateFrom } from "./internal/update/many.ts"
 import { updateOne } from "./internal/update/one.ts"
+import { DEFAULT_WAIT, SETTLE_WINDOW_VARIABLE, updateThroughOutbox } from "./internal/update/outbox.ts"
 import { PLACEHOLDER } from "./internal/update/rehearsal.ts"
 import { badInput, type Run, reportDefect } from "./internal/update/run.ts"
 
@@ -64,6 +66,26 @@ const dispatch = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope | Fi
     const given = Requests.requestFlagNames(input)
     if (input.batchSize < 1) {
       return yield* badInput(run, "Usage", "--batch-size must be at least 1", "pass --batch-size 1 or more")
+    }
+    const outbox = Journal.locationOf(run.env, input.database) !== undefined
+    if (input.direct && Option.isSome(input.database)) {
+      return yield* badInput(
+        run,
+        "Usage",
+        "--direct cannot be combined with --database: --direct edits on the provider, bypassing the outbox",
+        "drop one of the two"
+      )
+    }
+    if (outbox && !input.sandbox && !input.direct) {
+      if (Option.isSome(input.from)) {
+        return yield* badInput(
+          run,
+          "Usage",
+          `--from does not go through the outbox (--database or ${Journal.DATABASE_VARIABLE}): edit those messages one at a time, or through the app`,
+          "or pass --direct to edit them on the provider directly (the journal then misses the edits, and a pending older edit of the outbox may overwrite them)"
+        )
+      }
+      return yield* updateThroughOutbox(run)
     }
     if (Option.isSome(input.from)) {
       if (given.length > 0) {
@@ -154,6 +176,31 @@ export const make = (options: Options = {}) => {
       sandbox: Flag.Boolean("sandbox").pipe(
         Flag.withDescription(
           "Rehearses the edit on a local emulator of the provider, started for this run: nothing leaves this machine. Prints what the emulator stores before and after. See SANDBOX below."
+        ),
+        Flag.withDefault(false)
+      ),
+      database: Journal.flags.database,
+      tablePrefix: Journal.flags.tablePrefix,
+      account: optionalString(
+        "account",
+        "With an outbox database: the account the app's outbox files the message under (as `reword history` shows it), when several hold its id.",
+        "label"
+      ),
+      wait: Flag.String("wait").pipe(
+        Flag.withDescription(
+          `With an outbox database: how long this command delivers the edit before it leaves it queued for the app's workers (exit code 4; default ${DEFAULT_WAIT}).`
+        ),
+        Flag.withMetavar("duration"),
+        Flag.withDefault(DEFAULT_WAIT)
+      ),
+      settleWindow: optionalString(
+        "settle-window",
+        `With an outbox database: the settle window the app's outbox uses, when it set one (default 30 seconds). Overrides ${SETTLE_WINDOW_VARIABLE}.`,
+        "duration"
+      ),
+      direct: Flag.Boolean("direct").pipe(
+        Flag.withDescription(
+          `Edits on the provider directly even when ${Journal.DATABASE_VARIABLE} names an outbox: the journal then misses the edit, and a pending older edit of the outbox may overwrite it.`
         ),
         Flag.withDefault(false)
       ),

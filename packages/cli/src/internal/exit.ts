@@ -11,6 +11,11 @@ export const ExitCode = {
   BadInput: 2,
   /** The provider refused or failed (an `EditError` other than `InvalidRequest` and `Unsupported`). */
   ProviderFailure: 3,
+  /**
+   * `reword update` through an outbox: the edit is stored in the outbox (durable, in the journal) but was
+   * not delivered within `--wait`; the app's workers deliver it.
+   */
+  Queued: 4,
   /** An unexpected error: a bug in reword (reported on one line, never as a stack trace). */
   Unexpected: 1
 } as const

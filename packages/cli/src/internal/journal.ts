@@ -5,10 +5,11 @@
  * be used. `@reword/outbox` is loaded only when one of these commands runs
  * (it needs Node's `node:sqlite`).
  */
-import { existsSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import type { Outbox, OutboxError } from "@reword/outbox"
-import { Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { type Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { Flag } from "effect/cli"
+import type { SqlClient } from "effect/sql"
 import { CommandFailed, ExitCode } from "./exit.ts"
 import type { HelpSection } from "./help.ts"
 import type * as Output from "./output.ts"
@@ -135,29 +136,46 @@ const urlSecrets = (url: string): ReadonlyArray<Redacted.Redacted<string>> => {
   return secrets
 }
 
+/** The flags that name the database. */
+export interface DatabaseFlags {
+  readonly database: Option.Option<Redacted.Redacted<string>>
+  readonly tablePrefix: Option.Option<string>
+}
+
+/** The outbox's database the flags (or the environment) name, if any. */
+export const locationOf = (
+  env: Readonly<Record<string, string | undefined>>,
+  database: Option.Option<Redacted.Redacted<string>>
+): string | undefined => {
+  const fromEnv = env[DATABASE_VARIABLE]?.trim()
+  return Option.isSome(database)
+    ? Redacted.value(database.value).trim()
+    : fromEnv === undefined || fromEnv === ""
+      ? undefined
+      : fromEnv
+}
+
+/** What {@link connect} answers: the database's `SqlClient` and the table prefix. */
+export interface Connection {
+  readonly context: Context.Context<SqlClient.SqlClient>
+  readonly tablePrefix: string | undefined
+}
+
 /**
- * Opens the journal of the database the flags (or the environment) name, in
- * the scope. Every provider secret of the environment, and the database URL,
- * join the output's secrets first.
+ * Opens the database the flags (or the environment) name, in the scope.
+ * Every provider secret of the environment, and the database URL, join the
+ * output's secrets first.
  */
-export const open = (
+export const connect = (
   resolved: Providers.Resolved,
   output: Output.Output,
   operation: string,
-  input: {
-    readonly database: Option.Option<Redacted.Redacted<string>>
-    readonly tablePrefix: Option.Option<string>
-  }
-): Effect.Effect<Outbox.Journal, CommandFailed, Scope.Scope> =>
+  input: DatabaseFlags
+): Effect.Effect<Connection, CommandFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const env = resolved.env()
     output.addSecrets(secretsIn(env, resolved.providers))
-    const fromEnv = env[DATABASE_VARIABLE]?.trim()
-    const location = Option.isSome(input.database)
-      ? Redacted.value(input.database.value).trim()
-      : fromEnv === undefined || fromEnv === ""
-        ? undefined
-        : fromEnv
+    const location = locationOf(env, input.database)
     if (location === undefined) {
       return yield* fail(output, operation, {
         reason: "Usage",
@@ -182,6 +200,13 @@ export const open = (
         hint: "name the SQLite file the app's outbox writes (it is never created here)",
         exitCode: ExitCode.BadInput
       })
+    } else if (location !== ":memory:" && isDirectory(location)) {
+      return yield* fail(output, operation, {
+        reason: "Usage",
+        message: `${location} is a directory, not an outbox database`,
+        hint: "name the SQLite file the app's outbox writes, inside it",
+        exitCode: ExitCode.BadInput
+      })
     }
     const client = yield* Effect.tryPromise({
       try: async () => {
@@ -199,15 +224,37 @@ export const open = (
         })
       )
     )
+    const context = yield* Layer.build(client).pipe(
+      Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error))
+    )
+    return { context, tablePrefix }
+  })
+
+/** Opens the journal of the database the flags (or the environment) name, in the scope (see {@link connect}). */
+export const open = (
+  resolved: Providers.Resolved,
+  output: Output.Output,
+  operation: string,
+  input: DatabaseFlags
+): Effect.Effect<Outbox.Journal, CommandFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { context, tablePrefix } = yield* connect(resolved, output, operation, input)
     const { Outbox } = yield* Effect.promise(() => import("@reword/outbox"))
-    return yield* Layer.build(client).pipe(
-      Effect.flatMap((context) => Effect.provide(Outbox.makeJournal({ tablePrefix }), context)),
+    return yield* Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(
       Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error)),
       Effect.catchTag("ConfigError", (error) =>
         fail(output, operation, { reason: "Configuration", message: error.message, exitCode: ExitCode.BadInput })
       )
     )
   })
+
+const isDirectory = (location: string): boolean => {
+  try {
+    return statSync(location).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 /** A date as printed: ISO 8601, in UTC. */
 export const at = (date: Date | undefined): string => (date === undefined ? "-" : date.toISOString())

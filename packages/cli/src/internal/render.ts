@@ -40,7 +40,7 @@ export interface ErrorJson {
   }
 }
 
-const idsJson = (ids: EditRequest.MessageIds): IdsJson => ({
+export const idsJson = (ids: EditRequest.MessageIds): IdsJson => ({
   ...(ids.externalMessageId === undefined ? {} : { externalMessageId: ids.externalMessageId }),
   ...(ids.externalChatId === undefined ? {} : { externalChatId: ids.externalChatId }),
   ...(ids.externalAuthorId === undefined ? {} : { externalAuthorId: ids.externalAuthorId }),

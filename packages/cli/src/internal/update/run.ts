@@ -4,7 +4,7 @@
  * printed and which exit code it gives.
  */
 import { type EditError, type EditedMessage, type MessageEditor, Provider } from "@reword/core"
-import { type Config, Effect, type Option, type Result, type Scope } from "effect"
+import { type Config, Effect, type Option, type Redacted, type Result, type Scope } from "effect"
 import { CommandFailed, ExitCode } from "../exit.ts"
 import * as Extras from "../extras.ts"
 import type * as Output from "../output.ts"
@@ -21,6 +21,17 @@ export interface Input extends Requests.RequestFlags {
   readonly batchSize: number
   readonly json: boolean
   readonly sandbox: boolean
+  /** The outbox's database (`--database`, else `REWORD_OUTBOX_DATABASE`): the edit goes through it. */
+  readonly database: Option.Option<Redacted.Redacted<string>>
+  readonly tablePrefix: Option.Option<string>
+  /** The outbox's account label of the message, when several hold its id. */
+  readonly account: Option.Option<string>
+  /** How long to deliver through the outbox before leaving the edit to the app's workers. */
+  readonly wait: string
+  /** The app's settle window, when it set one. */
+  readonly settleWindow: Option.Option<string>
+  /** Edit on the provider directly, even with an outbox database configured. */
+  readonly direct: boolean
   /** The settings providers add to the command (`Extra`), by variable: flag, else variable. */
   readonly extras: Readonly<Record<string, string | undefined>>
   readonly settings: Readonly<Record<string, SettingValue>>
@@ -72,14 +83,16 @@ const configurationMessage = (error: Config.ConfigError): string => error.messag
  * The editor of the configured provider, for the life of the scope, with the
  * services the providers' extras give it: in a real run from their values
  * (Bitrix24: the token file), in a rehearsal (`rehearsal: true`) from none
- * (memory). Each tells the output of every secret it learns.
+ * (memory). Each tells the output of every secret it learns. `options` are
+ * the editor's (`retry`, ...).
  */
 export const editorOf = (
   run: Run,
   env: Env,
-  rehearsal: boolean
+  rehearsal: boolean,
+  options: MessageEditor.EditorOptions = {}
 ): Effect.Effect<MessageEditor.Service, CommandFailed, Scope.Scope> =>
-  Provider.makeEditor(run.resolved.providers, { source: Provider.fromEnv(env) }).pipe(
+  Provider.makeEditor(run.resolved.providers, { ...options, source: Provider.fromEnv(env) }).pipe(
     Effect.provide(Extras.layerOf(run.resolved.extras, rehearsal ? {} : run.input.extras, run.output.secrets)),
     Effect.catchTag("ConfigError", (error) =>
       badInput(run, "Configuration", configurationMessage(error), Render.CONFIGURATION_HINT)
