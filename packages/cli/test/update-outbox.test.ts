@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Outbox, sqliteClient } from "@reword/outbox"
-import { Effect, Layer } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { jsonOf, reword } from "./support/cli.ts"
 
@@ -75,7 +75,7 @@ const app = <A>(
  * will send the newest text again once the window has passed. No app worker
  * runs when this returns.
  */
-const inSettleWindow = async (database: string, older: string, settleWindow: string): Promise<Ids> => {
+const inSettleWindow = async (database: string, older: string, settleWindow: Duration.Input): Promise<Ids> => {
   const ids = await sandbox.seedMessage("as first sent")
   await app(database, { settleWindow, fetch: holdingFirst() }, (outbox) =>
     Effect.gen(function* () {
@@ -95,7 +95,7 @@ const inSettleWindow = async (database: string, older: string, settleWindow: str
 }
 
 /** The app's workers, started again: they deliver what is due (the settle re-send) until nothing is pending. */
-const appWorkersDrain = (database: string, settleWindow: string, externalMessageId: string) =>
+const appWorkersDrain = (database: string, settleWindow: Duration.Input, externalMessageId: string) =>
   app(database, { settleWindow }, (outbox) =>
     Effect.gen(function* () {
       const left = yield* outbox.drain({ timeout: "60 seconds" })
