@@ -83,6 +83,7 @@ export const make = (options: Options = {}) =>
           "0  success",
           "2  bad input: command-line usage, an invalid request or a configuration error; nothing was sent",
           "3  the provider refused or failed the edit (with --from: any line did)",
+          "4  reword update through the app's outbox: queued there, not delivered within --wait (its workers deliver it)",
           "1  an unexpected error (a bug: please report it)",
           "Run `reword update --help` for every option, the environment variables and the output formats."
         ]

@@ -27,7 +27,15 @@ describe("reword --help", () => {
     const run = await reword(["--help"])
     expect(run.code).toBe(0)
     expect(run.stderr).toBe("")
-    for (const text of ["update", "sandbox", "EXIT CODES", "0  success", "2  bad input", "3  the provider refused"]) {
+    for (const text of [
+      "update",
+      "sandbox",
+      "EXIT CODES",
+      "0  success",
+      "2  bad input",
+      "3  the provider refused",
+      "4  reword update through the app's outbox"
+    ]) {
       expect(run.stdout).toContain(text)
     }
     expect(run.stdout).not.toContain("--wizard")
@@ -122,6 +130,7 @@ describe("the README", () => {
     expect(flags.size).toBeGreaterThan(25)
     for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
     for (const setting of settings) expect(readme, setting.env).toContain(`\`${setting.env}\``)
-    for (const code of ["| 0    |", "| 2    |", "| 3    |", "| 1    |", "| 130  |"]) expect(readme).toContain(code)
+    for (const code of ["| 0    |", "| 2    |", "| 3    |", "| 4    |", "| 1    |", "| 130  |"])
+      expect(readme).toContain(code)
   })
 })

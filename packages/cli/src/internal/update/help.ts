@@ -72,6 +72,19 @@ export const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSe
       ]
     },
     {
+      title: "THROUGH THE APP'S OUTBOX (--database, REWORD_OUTBOX_DATABASE)",
+      lines: [
+        "When the app's outbox database is configured, the edit goes through it: the message is found by",
+        "--external-message-id (its provider and account from the outbox), the edit is submitted as its next",
+        "version with source cli (in the journal, ordered with the app's edits: a settle re-send sends this text),",
+        "and this command delivers that message itself for at most --wait (default 30 seconds). A message the",
+        "outbox holds back (a backoff, a settle window) is sent when due; one an app worker delivers is left to it.",
+        "When --wait passes first the edit stays queued for the app's workers: exit code 4. With --json the result",
+        'has an "outbox" object (account, version, status, state, nextAttemptAt, lastReason, claim, attempts).',
+        "--from does not go through the outbox (refused); --direct edits on the provider directly instead."
+      ]
+    },
+    {
       title: "EXIT CODES",
       lines: [
         "0  success: the message (with --from, every message) was updated",
@@ -79,6 +92,7 @@ export const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSe
         "3  the provider refused or failed (any reason other than InvalidRequest and Unsupported)",
         "   with --from: 3 if any line failed for a provider reason, else 2 if any line was invalid, else 0",
         "   (but 1 if any line met an unexpected error; every other line still has its outcome)",
+        "4  through the app's outbox: queued there, not delivered within --wait: the app's workers deliver it",
         "1  an unexpected error (a bug: please report it), printed on one line, never as a stack trace"
       ]
     }
