@@ -80,10 +80,10 @@ describe("reword outbox totals", () => {
     const env = { REWORD_OUTBOX_DATABASE: database }
 
     const [page, plain, oneAccount, older] = await Promise.all([
-      reword(["outbox", "--limit", "2", "--json"], { env }),
-      reword(["outbox", "--limit", "2"], { env }),
-      reword(["outbox", "--account", "acct-2", "--limit", "1", "--json"], { env }),
-      reword(["outbox", "--older-than", "1 hour", "--json"], { env })
+      reword(["outbox", "--limit", "2", "--json"], { env, timeoutMs: 60_000 }),
+      reword(["outbox", "--limit", "2"], { env, timeoutMs: 60_000 }),
+      reword(["outbox", "--account", "acct-2", "--limit", "1", "--json"], { env, timeoutMs: 60_000 }),
+      reword(["outbox", "--older-than", "1 hour", "--json"], { env, timeoutMs: 60_000 })
     ])
     expect(page.code).toBe(0)
     const json = jsonOf(page.stdout) as {
@@ -114,7 +114,19 @@ describe("reword outbox totals", () => {
       byProvider: [{ provider: "acquire", pending: 3 }]
     })
     expect(jsonOf(older.stdout)).toMatchObject({ counts: { pending: 0, failed: 0 }, byProvider: [] })
-  }, 60_000)
+  }, 180_000)
+})
+
+describe("a directory named as the database", () => {
+  it("is bad input (exit 2) that says so, not an outage to try again", async () => {
+    const run = await reword(["outbox", "--json", "--database", directory], { timeoutMs: 60_000 })
+    expect(run.code).toBe(2)
+    expect(jsonOf(run.stdout).error).toMatchObject({
+      reason: "Usage",
+      message: `${directory} is a directory, not an outbox database`
+    })
+    expect(run.stderr).not.toContain("try again")
+  }, 180_000)
 })
 
 describe("reword history and a claim", () => {
@@ -140,9 +152,9 @@ describe("reword history and a claim", () => {
       }
       const env = { REWORD_OUTBOX_DATABASE: database }
       const [run, plain, listed] = await Promise.all([
-        reword(["history", "held-1", "--json"], { env }),
-        reword(["history", "held-1"], { env }),
-        reword(["outbox"], { env })
+        reword(["history", "held-1", "--json"], { env, timeoutMs: 60_000 }),
+        reword(["history", "held-1"], { env, timeoutMs: 60_000 }),
+        reword(["outbox"], { env, timeoutMs: 60_000 })
       ])
       expect(run.code).toBe(0)
       const json = jsonOf(run.stdout) as { messages: Array<{ claim?: { worker: string; until: string } }> }
@@ -159,5 +171,5 @@ describe("reword history and a claim", () => {
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
-  }, 60_000)
+  }, 180_000)
 })

@@ -142,7 +142,7 @@ describe("reword update through the app's outbox", () => {
       `Updated acquire message ${message.providerMessageId} in chat ${message.externalChatId}: "Meet at 10, not 11." (acct-1, v2) through the outbox`
     )
     expect(run.stderr).toContain("outbox: queued as v2 of acquire acct-1")
-  }, 120_000)
+  }, 240_000)
 
   it("when --wait passes first, the edit stays queued for the app's workers: exit 4, then the workers deliver it", async () => {
     const database = join(directory, "queued.db")
@@ -190,7 +190,7 @@ describe("reword update through the app's outbox", () => {
       [2, "cli", "superseded"],
       [3, "cli", "confirmed"]
     ])
-  }, 120_000)
+  }, 240_000)
 
   it("refuses what the outbox cannot take: no external id, an id it does not hold, --from; --direct bypasses it", async () => {
     const database = join(directory, "refusals.db")
@@ -220,5 +220,5 @@ describe("reword update through the app's outbox", () => {
     expect(from.stderr).toContain("--from does not go through the outbox")
     expect(direct.code).toBe(0)
     expect(sandbox.inspect(message)?.text).toBe("Hello, directly")
-  }, 120_000)
+  }, 240_000)
 })
