@@ -49,16 +49,19 @@ const holdingFirst = (): typeof globalThis.fetch => {
 /** Runs the app's outbox (its worker running unless `worker: false`) on the database, around `body`. */
 const app = <A>(
   database: string,
-  options: Outbox.Options & { readonly fetch?: typeof globalThis.fetch },
+  options: Outbox.Options & { readonly fetch?: typeof globalThis.fetch; readonly timeoutMs?: number },
   body: (outbox: Outbox.Service) => Effect.Effect<A, unknown>
 ): Promise<A> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const editor = yield* Acquire.make(sandbox.settings, {
         retry: { maxAttempts: 1 },
-        transport: { timeout: 300, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) }
+        transport: {
+          timeout: options.timeoutMs ?? 300,
+          ...(options.fetch === undefined ? {} : { fetch: options.fetch })
+        }
       })
-      const { fetch: _fetch, ...outboxOptions } = options
+      const { fetch: _fetch, timeoutMs: _timeout, ...outboxOptions } = options
       const outbox = yield* Outbox.makeWith([{ editor, account: "acct-1" }], {
         pollInterval: "50 millis",
         retry: { initialDelay: 10, maxDelay: 50 },
@@ -146,47 +149,86 @@ describe("reword update through the app's outbox", () => {
 
   it("when --wait passes first, the edit stays queued for the app's workers: exit 4, then the workers deliver it", async () => {
     const database = join(directory, "queued.db")
-    const message = await inSettleWindow(database, "Closed on Monday.", "30 seconds")
-
-    const run = await reword(
-      ["update", "--external-message-id", message.externalMessageId, "--text", "Open on Monday.", "--wait", "1 second"],
-      { env: envOf(database), timeoutMs: 60_000 }
+    const message = await sandbox.seedMessage("Closed on Monday")
+    // The app's worker is delivering an older edit (its call held until the test lets it go): the message
+    // is the app worker's until then, so the command cannot deliver within --wait.
+    let letGo: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve
+    })
+    const gated: typeof globalThis.fetch = async (input, init) => {
+      await gate
+      return fetch(input, init)
+    }
+    const env = envOf(database)
+    const { run, json, left, history } = await app(
+      database,
+      { fetch: gated, timeoutMs: 600_000, lease: "10 minutes" },
+      (outbox) =>
+        Effect.gen(function* () {
+          yield* outbox.record({ ids: message })
+          yield* outbox.submit({ ids: { externalMessageId: message.externalMessageId }, text: "Closed on Monday." })
+          let held = yield* outbox.history(message.externalMessageId)
+          for (let n = 0; n < 1_000 && held?.claim === undefined; n++) {
+            yield* Effect.sleep("10 millis")
+            held = yield* outbox.history(message.externalMessageId)
+          }
+          expect(held?.claim?.worker).toBe("app-worker")
+          const run = yield* Effect.promise(() =>
+            reword(
+              [
+                "update",
+                "--external-message-id",
+                message.externalMessageId,
+                "--text",
+                "Open on Monday.",
+                "--wait",
+                "1s"
+              ],
+              { env, timeoutMs: 60_000 }
+            )
+          )
+          const json = yield* Effect.promise(() =>
+            reword(
+              [
+                "update",
+                "--json",
+                "--external-message-id",
+                message.externalMessageId,
+                "--text",
+                "Open on Monday!",
+                "--wait",
+                "0 seconds"
+              ],
+              { env, timeoutMs: 60_000 }
+            )
+          )
+          expect(sandbox.inspect(message)?.text).toBe("Closed on Monday")
+          letGo()
+          const left = yield* outbox.drain({ timeout: "60 seconds" })
+          return { run, json, left, history: yield* outbox.history(message.externalMessageId) }
+        })
     )
     expect(run.code).toBe(4)
     expect(run.stdout.trim()).toBe(
       `Queued acquire message ${message.providerMessageId} in chat ${message.externalChatId} (acct-1, v2) in the outbox`
     )
     expect(run.stderr).toMatch(
-      /outbox: v2 was not delivered within --wait: it stays queued in the outbox, for the app's workers \(next attempt at \S+/
-    )
-    expect(sandbox.inspect(message)?.text).toBe("Closed on Monday.")
-
-    const json = await reword(
-      [
-        "update",
-        "--json",
-        "--external-message-id",
-        message.externalMessageId,
-        "--text",
-        "Open on Monday!",
-        "--wait",
-        "0s"
-      ],
-      { env: envOf(database), timeoutMs: 60_000 }
+      /outbox: v2 was not delivered within --wait: it stays queued in the outbox, for the app's workers \(.*claimed by app-worker until \S+/
     )
     expect(json.code).toBe(4)
     expect(jsonOf(json.stdout)).toMatchObject({
       provider: "acquire",
       ids: { externalMessageId: message.externalMessageId },
       text: "Open on Monday!",
-      outbox: { account: "acct-1", version: 3, status: "pending", state: "pending" }
+      outbox: { account: "acct-1", version: 3, status: "pending", state: "pending", claim: { worker: "app-worker" } }
     })
 
-    const { left, history } = await appWorkersDrain(database, "1 second", message.externalMessageId)
+    // The app's worker answers, then delivers the newest version: the operator's.
     expect(left).toEqual({ pending: 0, failed: 0 })
     expect(sandbox.inspect(message)?.text).toBe("Open on Monday!")
     expect(history?.versions.map((v) => [v.version, v.source, v.status])).toEqual([
-      [1, "agent", "confirmed"],
+      [1, undefined, "confirmed"],
       [2, "cli", "superseded"],
       [3, "cli", "confirmed"]
     ])
