@@ -6,13 +6,17 @@
  * passes, the edit stays queued for the app's workers (exit 4). Against a
  * real Acquire sandbox and a real SQLite outbox, the command a real process.
  */
+
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Acquire } from "@reword/acquire"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Outbox, sqliteClient } from "@reword/outbox"
-import { type Duration, Effect, Layer } from "effect"
+import { pgClient } from "@reword/outbox/pg"
+import { type Duration, Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { jsonOf, reword } from "./support/cli.ts"
 
@@ -263,4 +267,55 @@ describe("reword update through the app's outbox", () => {
     expect(direct.code).toBe(0)
     expect(sandbox.inspect(message)?.text).toBe("Hello, directly")
   }, 240_000)
+
+  const postgres = process.env.REWORD_TEST_POSTGRES_URL
+  it.skipIf(postgres === undefined || postgres === "")(
+    "on a PostgreSQL server too (REWORD_TEST_POSTGRES_URL): submitted as cli, delivered by the command",
+    async () => {
+      const url = postgres ?? ""
+      const tablePrefix = `cli_${randomBytes(4).toString("hex")}_`
+      const message = await sandbox.seedMessage("Before")
+      const layer = pgClient({ url: Redacted.make(url), maxConnections: 2 }).pipe(Layer.orDie)
+      const outboxOf = Effect.gen(function* () {
+        const editor = yield* Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 } })
+        return yield* Outbox.makeWith([{ editor, account: "acct-pg" }], { worker: false, tablePrefix })
+      })
+      await Effect.runPromise(
+        Effect.flatMap(outboxOf, (outbox) => outbox.record({ ids: message })).pipe(Effect.scoped, Effect.provide(layer))
+      )
+      const run = await reword(
+        [
+          "update",
+          "--external-message-id",
+          message.externalMessageId,
+          "--text",
+          "After",
+          "--table-prefix",
+          tablePrefix
+        ],
+        { env: { ...sandbox.env, REWORD_OUTBOX_DATABASE: url }, timeoutMs: 60_000 }
+      )
+      expect(run.stderr).not.toContain(url)
+      expect(run.code).toBe(0)
+      expect(sandbox.inspect(message)?.text).toBe("After")
+      const history = await Effect.runPromise(
+        Effect.flatMap(outboxOf, (outbox) => outbox.history(message.externalMessageId)).pipe(
+          Effect.scoped,
+          Effect.provide(layer)
+        )
+      )
+      expect(history?.versions.map((v) => [v.source, v.status, v.attempts[0]?.worker.split("@")[0]])).toEqual([
+        ["cli", "confirmed", "reword-cli"]
+      ])
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          for (const table of ["attempts", "edits", "messages", "migrations"]) {
+            yield* sql.unsafe(`DROP TABLE IF EXISTS ${tablePrefix}${table}`)
+          }
+        }).pipe(Effect.provide(layer))
+      )
+    },
+    240_000
+  )
 })
