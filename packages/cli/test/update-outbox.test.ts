@@ -238,13 +238,16 @@ describe("reword update through the app's outbox", () => {
     ])
   }, 240_000)
 
-  it("refuses what the outbox cannot take: no external id, an id it does not hold, --from; --direct bypasses it", async () => {
+  it("refuses what the outbox cannot take (no external id, an id it does not hold, --from, a bad --wait); a provider's refusal is a dead letter (exit 3); --direct bypasses the outbox", async () => {
     const database = join(directory, "refusals.db")
     const message = await sandbox.seedMessage("Hello")
-    await app(database, { worker: false }, (outbox) => outbox.record({ ids: message }))
+    const gone = { externalMessageId: "wa-gone", providerMessageId: 990_001 }
+    await app(database, { worker: false }, (outbox) =>
+      Effect.andThen(outbox.record({ ids: message }), outbox.record({ ids: gone }))
+    )
     const env = envOf(database)
     const timeoutMs = 60_000
-    const [noId, unknown, from, direct] = await Promise.all([
+    const [noId, unknown, from, direct, badWait, refused] = await Promise.all([
       reword(["update", "--json", "--provider-message-id", String(message.providerMessageId), "--text", "x"], {
         env,
         timeoutMs
@@ -254,7 +257,15 @@ describe("reword update through the app's outbox", () => {
       reword(
         ["update", "--direct", "--provider-message-id", String(message.providerMessageId), "--text", "Hello, directly"],
         { env, timeoutMs }
-      )
+      ),
+      reword(
+        ["update", "--json", "--external-message-id", message.externalMessageId, "--text", "x", "--wait", "soon"],
+        {
+          env,
+          timeoutMs
+        }
+      ),
+      reword(["update", "--json", "--external-message-id", "wa-gone", "--text", "Never there"], { env, timeoutMs })
     ])
     expect(noId.code).toBe(2)
     expect(jsonOf(noId.stdout).error).toMatchObject({ reason: "Usage" })
@@ -266,6 +277,17 @@ describe("reword update through the app's outbox", () => {
     expect(from.stderr).toContain("--from does not go through the outbox")
     expect(direct.code).toBe(0)
     expect(sandbox.inspect(message)?.text).toBe("Hello, directly")
+    expect(badWait.code).toBe(2)
+    expect(jsonOf(badWait.stdout).error).toMatchObject({ reason: "Usage", message: expect.stringContaining("--wait") })
+    expect(refused.code).toBe(3)
+    expect(jsonOf(refused.stdout).error).toMatchObject({
+      provider: "acquire",
+      reason: "NotFound",
+      outbox: { version: 1, status: "failed", state: "failed" }
+    })
+    expect(refused.stderr).toContain(
+      "hint: v1 is a dead letter in the outbox: fix the cause, then reword outbox redrive wa-gone"
+    )
   }, 240_000)
 
   const postgres = process.env.REWORD_TEST_POSTGRES_URL
