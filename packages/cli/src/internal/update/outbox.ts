@@ -10,7 +10,7 @@
 import { hostname } from "node:os"
 import type { EditError, EditRequest } from "@reword/core"
 import type { Outbox, OutboxError } from "@reword/outbox"
-import { Clock, Duration, Effect, Option, type Scope } from "effect"
+import { Clock, type Config, Duration, Effect, Option, type Scope } from "effect"
 import { CommandFailed, ExitCode } from "../exit.ts"
 import * as Journal from "../journal.ts"
 import * as Render from "../render.ts"
@@ -128,6 +128,15 @@ const submitFailure = (run: Run, error: SubmitError) =>
     return yield* new CommandFailed({ exitCode: exitCodeOf(error), summary: error.message })
   })
 
+/** Opening the journal or the outbox: a database that cannot be used, or an option it refuses. */
+const opening =
+  (run: Run) =>
+  <A, R>(effect: Effect.Effect<A, OutboxError.StorageError | Config.ConfigError, R>) =>
+    effect.pipe(
+      Effect.catchTag("StorageError", (error) => Journal.storageFailure(run.output, "update", error)),
+      Effect.catchTag("ConfigError", (error) => badInput(run, "Configuration", error.message, "check --table-prefix"))
+    )
+
 /** Submits the edit of the flags through the outbox, delivers it for at most `--wait`, and reports. */
 export const updateThroughOutbox = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope> =>
   Effect.gen(function* () {
@@ -135,9 +144,7 @@ export const updateThroughOutbox = (run: Run): Effect.Effect<void, CommandFailed
     const flags = yield* checked(run)
     const { context, tablePrefix } = yield* Journal.connect(run.resolved, output, "update", input)
     const { Outbox } = yield* Effect.promise(() => import("@reword/outbox"))
-    const journal = yield* Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(
-      Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "update", error))
-    )
+    const journal = yield* Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(opening(run))
     const message = yield* findMessage(run, journal, flags.externalMessageId, providerNameIn(run.env))
     // The message's provider is the outbox's: the editor is built for it (the settings still come from the environment).
     const env = { ...run.env, REWORD_PROVIDER: message.provider }
@@ -152,7 +159,7 @@ export const updateThroughOutbox = (run: Run): Effect.Effect<void, CommandFailed
         workerId: `reword-cli@${hostname()}:${process.pid}`
       }),
       context
-    ).pipe(Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "update", error)))
+    ).pipe(opening(run))
     const request = Requests.fromFlags(input)
     const receipt = yield* outbox
       .submit({
