@@ -97,7 +97,12 @@ const checked = (run: Run) =>
     }
     const wait = durationOf(input.wait)
     if (wait === undefined) {
-      return yield* badInput(run, "Usage", '--wait must be a duration, such as "30 seconds" or "2 minutes"', "fix it")
+      return yield* badInput(
+        run,
+        "Usage",
+        '--wait must be a duration, such as "30 seconds" or "2 minutes"',
+        'for instance --wait 30s, or --wait "2 minutes"'
+      )
     }
     const settleText = Option.getOrUndefined(input.settleWindow) ?? run.env[SETTLE_WINDOW_VARIABLE]
     const settleWindow = durationOf(settleText ?? DEFAULT_SETTLE_WINDOW)
@@ -248,26 +253,7 @@ const report = (
     const own = history.versions.find((v) => v.version === receipt.version)
     const outbox = outboxJson(history, receipt, standing)
     const at = `(${receipt.account}, v${receipt.version})`
-    if (standing === "failed") {
-      const reason = history.lastReason ?? "the provider refused the edit"
-      if (output.json) {
-        yield* output.outJson({
-          error: {
-            provider: receipt.provider,
-            operation: "update",
-            reason: reasonOf(history.lastReason),
-            message: reason,
-            retryable: false,
-            outbox
-          }
-        })
-      }
-      yield* output.err(`error: ${reason}`)
-      yield* output.err(
-        `hint: v${receipt.version} is a dead letter in the outbox: fix the cause, then reword outbox redrive ${receipt.externalMessageId} (or edit it again)`
-      )
-      return yield* new CommandFailed({ exitCode: ExitCode.ProviderFailure, summary: reason })
-    }
+    if (standing === "failed") return yield* deadLetter(run, receipt, history, outbox)
     const confirmedAt = own?.confirmedAt
     if (output.json) {
       yield* output.outJson({
@@ -291,6 +277,30 @@ const report = (
         )
       }
     }
+  })
+
+/** The provider refused the edit for good: a dead letter in the outbox (exit 3). */
+const deadLetter = (run: Run, receipt: Outbox.Receipt, history: Outbox.History, outbox: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const { output } = run
+    const reason = history.lastReason ?? "the provider refused the edit"
+    if (output.json) {
+      yield* output.outJson({
+        error: {
+          provider: receipt.provider,
+          operation: "update",
+          reason: reasonOf(history.lastReason),
+          message: reason,
+          retryable: false,
+          outbox
+        }
+      })
+    }
+    yield* output.err(`error: ${reason}`)
+    yield* output.err(
+      `hint: v${receipt.version} is a dead letter in the outbox: fix the cause, then reword outbox redrive ${receipt.externalMessageId} (or edit it again)`
+    )
+    return yield* new CommandFailed({ exitCode: ExitCode.ProviderFailure, summary: reason })
   })
 
 /** The wait ended before the edit landed: it stays in the outbox for the app's workers (exit 4). */
