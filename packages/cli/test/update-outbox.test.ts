@@ -18,7 +18,7 @@ import { pgClient } from "@reword/outbox/pg"
 import { type Duration, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { jsonOf, reword } from "./support/cli.ts"
+import { jsonOf, reword, spawnReword } from "./support/cli.ts"
 
 let sandbox: AcquireSandbox.Sandbox
 let directory: string
@@ -288,6 +288,37 @@ describe("reword update through the app's outbox", () => {
     expect(refused.stderr).toContain(
       "hint: v1 is a dead letter in the outbox: fix the cause, then reword outbox redrive wa-gone"
     )
+  }, 240_000)
+
+  it("stopped (SIGINT) while its call is in flight: it waits for the answer, records it, and leaves no claim", async () => {
+    const database = join(directory, "stopped.db")
+    const message = await sandbox.seedMessage("Before the stop")
+    await app(database, { worker: false }, (outbox) => outbox.record({ ids: message }))
+    sandbox.holdRequests({ untilInFlight: 1_000, timeoutMs: 120_000 })
+    let exited: Promise<number | null> = Promise.resolve(null)
+    try {
+      const child = spawnReword(
+        ["update", "--external-message-id", message.externalMessageId, "--text", "Sent before the stop"],
+        { env: envOf(database) }
+      )
+      child.stdin?.end()
+      child.stdout?.resume()
+      child.stderr?.resume()
+      exited = new Promise((resolve) => child.on("close", (code) => resolve(code)))
+      for (let n = 0; n < 3_000 && sandbox.maxInFlight() < 1; n++) await new Promise((r) => setTimeout(r, 20))
+      expect(sandbox.maxInFlight()).toBe(1)
+      child.kill("SIGINT")
+      await new Promise((r) => setTimeout(r, 1_000))
+      // Still waiting for the provider's answer to the call it made.
+      expect(child.exitCode).toBe(null)
+    } finally {
+      sandbox.holdRequests(undefined)
+    }
+    expect(await exited).toBe(130)
+    expect(sandbox.inspect(message)?.text).toBe("Sent before the stop")
+    const history = await app(database, { worker: false }, (outbox) => outbox.history(message.externalMessageId))
+    expect(history).toMatchObject({ state: "idle", confirmedVersion: 1, claim: undefined })
+    expect(history?.versions[0]?.attempts.map((attempt) => attempt.outcome)).toEqual(["confirmed"])
   }, 240_000)
 
   const postgres = process.env.REWORD_TEST_POSTGRES_URL

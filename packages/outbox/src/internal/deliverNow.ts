@@ -6,7 +6,7 @@
  * workers honour: a message due later (a backoff, a settle window) is sent
  * when it is due, and one another worker holds is left to it.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Fiber } from "effect"
 import type { SqlError } from "effect/sql"
 import { Delivery } from "./delivery.ts"
 import type * as Store from "./store.ts"
@@ -21,11 +21,23 @@ const settledFor = (row: Store.MessageRow, version: number): boolean =>
   row.confirmedVersion >= version || row.state !== "pending"
 
 /**
+ * One round, run to its end even when the caller is interrupted (a tool's
+ * Ctrl-C): an attempt in flight gets its answer (the editor's own timeout
+ * bounds it) and is recorded, so the message is never left claimed.
+ */
+const toItsEnd = <A, E>(round: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.forkDetach(round)
+    return yield* Fiber.join(fiber).pipe(Effect.onInterrupt(() => Fiber.awaitAll([fiber])))
+  })
+
+/**
  * Delivers the message `key` until `version` is confirmed (or a newer one
  * is), fails for good, or `deadline` (ms since the epoch) passes. The deadline
  * bounds when an attempt may start: one in flight then runs to its answer,
- * which the editor's own timeout bounds. Between attempts it sleeps until the
- * message is due, its claim runs out, or `pollMs`, whichever is first.
+ * which the editor's own timeout bounds, and so does an interruption. Between
+ * attempts it sleeps until the message is due, its claim runs out, or
+ * `pollMs`, whichever is first.
  */
 export const deliverNow = (
   config: Delivery["config"],
@@ -43,7 +55,7 @@ export const deliverNow = (
       if (now >= deadline) return
       const due = row.nextAttemptAt ?? Number.POSITIVE_INFINITY
       const free = row.claimedUntil === undefined || row.claimedUntil < now
-      if (due <= now && free && (yield* single.round) > 0) continue
+      if (due <= now && free && (yield* toItsEnd(single.round)) > 0) continue
       const wakeAt = Math.min(
         deadline,
         now + config.pollMs,

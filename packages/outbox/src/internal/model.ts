@@ -308,8 +308,8 @@ export interface Service {
    * (or a newer one is), fails for good, or `timeout` (default 30 s) passes; answers the message's
    * history then. A message due later (a backoff, a settle window) is sent when due; one another
    * worker holds is left to it. The timeout bounds when an attempt may start: one in flight then runs
-   * to its answer (the editor's own timeout bounds it). What is not delivered stays pending for the
-   * workers.
+   * to its answer (the editor's own timeout bounds it), and so does an interruption, so that the message
+   * is never left claimed. What is not delivered stays pending for the workers.
    *
    * @since 0.2.0
    */
