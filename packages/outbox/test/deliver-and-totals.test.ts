@@ -14,7 +14,7 @@ import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as Scripted from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 describe.each(Databases.all)("deliver, totals and claims on $name", (database) => {
