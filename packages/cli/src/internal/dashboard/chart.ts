@@ -30,9 +30,10 @@ export const chart = (points: ReadonlyArray<Point>): Html => {
   const x = (at: number) => LEFT + ((at - first) / span) * (WIDTH - LEFT - RIGHT)
   const y = (n: number) => TOP + (1 - n / top) * (HEIGHT - TOP - BOTTOM)
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((fraction) => first + fraction * span)
+  const anchors = ["start", "middle", "middle", "middle", "end"]
   const axis = ticks.map(
-    (at) =>
-      html`<text x="${x(at).toFixed(1)}" y="${HEIGHT - 8}" text-anchor="middle" font-size="11" fill="#555">${time(at, span)}</text>`
+    (at, index) =>
+      html`<text x="${x(at).toFixed(1)}" y="${HEIGHT - 8}" text-anchor="${anchors[index] ?? "middle"}" font-size="11" fill="#555">${time(at, span)}</text>`
   )
   const lastPoint = points[points.length - 1]
   return html`<svg class="chart" role="img" aria-labelledby="chart-title" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" xmlns="http://www.w3.org/2000/svg">

@@ -32,7 +32,7 @@ export const ago = (date: Date, now: number): string => {
 export const layout = (title: string, current: string, content: Value): Html =>
   html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${title} · reword outbox</title><link rel="stylesheet" href="/style.css"></head>
+<meta name="referrer" content="same-origin"><title>${title} · reword outbox</title><link rel="stylesheet" href="/style.css"></head>
 <body><header><strong>reword outbox</strong><nav>
 <a href="/"${current === "backlog" ? html` aria-current="page"` : ""}>Backlog</a>
 <a href="/dead"${current === "dead" ? html` aria-current="page"` : ""}>Dead letters</a>
