@@ -32,7 +32,7 @@ const editorOf = (provider: string) =>
         maxMessagesPerCall: 1
       }),
       update: (request) =>
-        request.ids.externalMessageId.includes("dead") || request.ids.externalMessageId === HOSTILE_ID
+        (request.ids.externalMessageId ?? "").includes("dead") || request.ids.externalMessageId === HOSTILE_ID
           ? Effect.fail(
               new EditError.NotFound({
                 description: `no such message (key ${SECRET}) ${request.ids.externalMessageId === HOSTILE_ID ? HOSTILE : ""}`

@@ -85,7 +85,9 @@ describe.skipIf(!available && process.env.CI !== "true")("reword dashboard in a 
     expect(rows[0]).toMatch(/^acquireacct-153/)
     expect(rows[1]).toMatch(/^bitrix24portal-731/)
     // The stylesheet loaded (the page's policy allows it): the header is dark.
-    expect(await page.locator("header").evaluate((node) => getComputedStyle(node).backgroundColor)).toBe("rgb(36, 41, 47)")
+    expect(await page.locator("header").evaluate((node) => getComputedStyle(node).backgroundColor)).toBe(
+      "rgb(36, 41, 47)"
+    )
     await page.screenshot({ path: join(SHOTS, "backlog.png"), fullPage: true })
   })
 

@@ -6,7 +6,7 @@
  * the per-run token), and the access token when bound elsewhere than
  * 127.0.0.1. The same pages in a real browser: dashboard.slow.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -100,14 +100,7 @@ describe("reword dashboard: the pages", () => {
     const page = await fetchRaw(`${dashboard.url}message?id=wa-1&provider=acquire&account=acct-1`)
     expect(page.status).toBe(200)
     const events = [...page.body.matchAll(/<li class="event ([a-z ]+)">/g)].map((match) => match[1])
-    expect(events).toEqual([
-      "asked",
-      "attempt confirmed",
-      "confirmed",
-      "asked",
-      "attempt confirmed",
-      "confirmed"
-    ])
+    expect(events).toEqual(["asked", "attempt confirmed", "confirmed", "asked", "attempt confirmed", "confirmed"])
     expect(page.body).toContain("claim held by <code>worker-20h</code>")
     expect(page.body).toContain("claim held by <code>worker-5h</code>")
     expect(page.body).toContain("<q>Meet at 9</q>")
@@ -222,5 +215,23 @@ describe("reword dashboard: who may use it", () => {
     const run = await reword(["dashboard"])
     expect(run.code).toBe(2)
     expect(run.stderr).toContain("name the outbox's database")
+  })
+})
+
+describe("the README", () => {
+  it("documents every flag of dashboard, and links a screenshot of each view that exists", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const help = await reword(["dashboard", "--help"])
+    const flags = help.stdout
+      .split("\n")
+      .map((line) => /^\s+(--[a-z0-9-]+)/.exec(line)?.[1])
+      .filter((flag): flag is string => flag !== undefined)
+    expect(flags).toEqual(expect.arrayContaining(["--database", "--host", "--port", "--allow-host"]))
+    for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
+    const shots = [...readme.matchAll(/\((docs\/dashboard\/[a-z-]+\.png)\)/g)].map((match) => match[1] ?? "")
+    expect(new Set(shots)).toEqual(
+      new Set(["docs/dashboard/backlog.png", "docs/dashboard/dead-letters.png", "docs/dashboard/message.png"])
+    )
+    for (const shot of shots) expect(existsSync(new URL(`../${shot}`, import.meta.url)), shot).toBe(true)
   })
 })

@@ -18,8 +18,12 @@ const time = (at: number, span: number): string => {
   return span > 86_400_000 ? iso.slice(5, 10) : iso.slice(11, 16)
 }
 
-const line = (points: ReadonlyArray<Point>, value: (point: Point) => number, x: (at: number) => number, y: (n: number) => number) =>
-  points.map((point) => `${x(point.at).toFixed(1)},${y(value(point)).toFixed(1)}`).join(" ")
+const line = (
+  points: ReadonlyArray<Point>,
+  value: (point: Point) => number,
+  x: (at: number) => number,
+  y: (n: number) => number
+) => points.map((point) => `${x(point.at).toFixed(1)},${y(value(point)).toFixed(1)}`).join(" ")
 
 /** The chart of pending edits and dead letters over the points' span (times in UTC). */
 export const chart = (points: ReadonlyArray<Point>): Html => {
@@ -47,4 +51,3 @@ ${axis}
 </svg>
 <p class="legend"><span class="key pending"></span> pending (${lastPoint?.pending ?? 0} now) <span class="key failed"></span> dead letters (${lastPoint?.failed ?? 0} now)</p>`
 }
-

@@ -30,13 +30,13 @@ const ENTITIES: Record<string, string> = {
 }
 
 /** Text as HTML text or a quoted attribute value: `& < > " ' \`` escaped. */
-export const escape = (text: string): string => text.replace(/[&<>"'`]/g, (character) => ENTITIES[character] ?? "")
+export const escapeHtml = (text: string): string => text.replace(/[&<>"'`]/g, (character) => ENTITIES[character] ?? "")
 
 const render = (value: Value): string => {
   if (value instanceof Html) return value.markup
   if (value === undefined || value === false) return ""
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : ""
-  if (typeof value === "string") return escape(value)
+  if (typeof value === "string") return escapeHtml(value)
   return value.map(render).join("")
 }
 

@@ -156,6 +156,9 @@ export const eventsOf = (history: Outbox.History): ReadonlyArray<Event> => {
   const order = { asked: 0, attempt: 1, confirmed: 2 } as const
   return events
     .map((event, index) => ({ event, index }))
-    .sort((a, b) => a.event.at.getTime() - b.event.at.getTime() || order[a.event.kind] - order[b.event.kind] || a.index - b.index)
+    .sort(
+      (a, b) =>
+        a.event.at.getTime() - b.event.at.getTime() || order[a.event.kind] - order[b.event.kind] || a.index - b.index
+    )
     .map(({ event }) => event)
 }

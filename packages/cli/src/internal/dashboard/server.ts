@@ -102,7 +102,11 @@ const get = async (options: Options, url: URL, response: ServerResponse) => {
   const context: Views.Page = { clean: options.clean, redriveToken: options.redriveToken, now }
   switch (url.pathname) {
     case "/": {
-      const overview = await run(response, options.clean, Model.overview(options.journal, now, windowOf(url.searchParams.get("window"))))
+      const overview = await run(
+        response,
+        options.clean,
+        Model.overview(options.journal, now, windowOf(url.searchParams.get("window")))
+      )
       if (overview !== undefined) page(response, 200, Views.backlog(context, overview))
       return
     }
@@ -128,7 +132,8 @@ const get = async (options: Options, url: URL, response: ServerResponse) => {
         account: url.searchParams.get("account") ?? undefined
       }
       const histories = await run(response, options.clean, options.journal.histories(id, where))
-      if (histories !== undefined) page(response, histories.length === 0 ? 404 : 200, Views.message(context, id, histories))
+      if (histories !== undefined)
+        page(response, histories.length === 0 ? 404 : 200, Views.message(context, id, histories))
       return
     }
     case "/style.css":
@@ -174,31 +179,42 @@ const redrive = async (options: Options, request: IncomingMessage, host: string,
   send(response, 303, "", { location: `/dead?redriven=${count}` })
 }
 
-const handle = (options: Options, allowed: ReadonlySet<string>) => async (request: IncomingMessage, response: ServerResponse) => {
-  const host = Guard.hostOf(request, allowed)
-  if (host === undefined) {
-    return problem(response, 421, "Wrong host", "this dashboard answers only to its own address (the Host named is another)")
-  }
-  const url = new URL(request.url ?? "/", `http://${host}`)
-  if (options.accessToken !== undefined) {
-    const given = url.searchParams.get("token")
-    if (given !== null && Guard.sameToken(given, options.accessToken) && request.method === "GET") {
-      url.searchParams.delete("token")
-      return send(response, 303, "", {
-        location: `${url.pathname}${url.search}`,
-        "set-cookie": `${Guard.COOKIE}=${options.accessToken}; HttpOnly; SameSite=Strict; Path=/`
-      })
+const handle =
+  (options: Options, allowed: ReadonlySet<string>) => async (request: IncomingMessage, response: ServerResponse) => {
+    const host = Guard.hostOf(request, allowed)
+    if (host === undefined) {
+      return problem(
+        response,
+        421,
+        "Wrong host",
+        "this dashboard answers only to its own address (the Host named is another)"
+      )
     }
-    if (!Guard.sameToken(Guard.cookieOf(request), options.accessToken)) {
-      return problem(response, 401, "Token needed", "open the link the dashboard printed when it started (it carries its token)")
+    const url = new URL(request.url ?? "/", `http://${host}`)
+    if (options.accessToken !== undefined) {
+      const given = url.searchParams.get("token")
+      if (given !== null && Guard.sameToken(given, options.accessToken) && request.method === "GET") {
+        url.searchParams.delete("token")
+        return send(response, 303, "", {
+          location: `${url.pathname}${url.search}`,
+          "set-cookie": `${Guard.COOKIE}=${options.accessToken}; HttpOnly; SameSite=Strict; Path=/`
+        })
+      }
+      if (!Guard.sameToken(Guard.cookieOf(request), options.accessToken)) {
+        return problem(
+          response,
+          401,
+          "Token needed",
+          "open the link the dashboard printed when it started (it carries its token)"
+        )
+      }
     }
+    if (request.method === "POST" && url.pathname === "/redrive") return redrive(options, request, host, response)
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return problem(response, 405, "Refused", "this page only reads (its one write is the re-drive button)")
+    }
+    return get(options, url, response)
   }
-  if (request.method === "POST" && url.pathname === "/redrive") return redrive(options, request, host, response)
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return problem(response, 405, "Refused", "this page only reads (its one write is the re-drive button)")
-  }
-  return get(options, url, response)
-}
 
 const listen = (server: Server, host: string, port: number) =>
   Effect.callback<number, Error>((resume) => {

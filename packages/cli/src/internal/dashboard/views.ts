@@ -46,7 +46,9 @@ const messageLink = (page: Page, entry: Outbox.Entry): Html =>
 /** The backlog page: counts, the chart, the backlog by provider, account and age. */
 export const backlog = (page: Page, overview: Overview): Html => {
   const windows = (Object.keys(WINDOWS) as Array<WindowName>).map((name) =>
-    name === overview.window ? html` <strong>${name}</strong>` : html` <a href="/${query({ window: name })}">${name}</a>`
+    name === overview.window
+      ? html` <strong>${name}</strong>`
+      : html` <a href="/${query({ window: name })}">${name}</a>`
   )
   const rows = overview.groups.map(
     (group) =>
@@ -73,7 +75,9 @@ ${overview.truncated ? html`<p class="note">More than 10,000 of a state: the fir
 const redriveForm = (page: Page, fields: Readonly<Record<string, string>>, label: string): Html =>
   html`<form method="post" action="/redrive" class="redrive"><input type="hidden" name="token" value="${page.redriveToken}">${Object.entries(
     fields
-  ).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}<button>${label}</button></form>`
+  ).map(
+    ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`
+  )}<button>${label}</button></form>`
 
 /** The dead letters page: each with its reason and a re-drive button, and one for all. */
 export const dead = (
@@ -106,7 +110,9 @@ const eventItem = (page: Page, event: Event): Html => {
     case "asked": {
       const version = event.version
       const text =
-        version.text === undefined ? html`<em>text not kept</em> (${version.textHash})` : html`<q>${page.clean(version.text)}</q>`
+        version.text === undefined
+          ? html`<em>text not kept</em> (${version.textHash})`
+          : html`<q>${page.clean(version.text)}</q>`
       return html`<li class="event asked"><time>${at(event.at)}</time> <b>v${version.version} asked</b>${version.source === undefined ? "" : html` by ${page.clean(version.source)}`}: ${text} <span class="status ${version.status}">${version.status}</span></li>`
     }
     case "attempt": {
