@@ -52,8 +52,9 @@ describe("packing", () => {
       expect(pkg.scripts?.build, name).toBe("tsc -b")
       expect(JSON.stringify(pkg.exports), name).toContain("./dist/")
     }
-    const rootScripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> })
-      .scripts
+    const rootScripts = (
+      JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }
+    ).scripts
     expect(rootScripts["pack:all"]).toContain("--pack-destination")
     expect(readFileSync(join(root, ".gitignore"), "utf8")).toMatch(/^dist-packages\/$/m)
     expect(readFileSync(join(root, "README.md"), "utf8")).toContain("npm install ./dist-packages/*.tgz")
