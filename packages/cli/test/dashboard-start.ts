@@ -32,8 +32,8 @@ export const startDashboard = (
       })
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`the dashboard printed no URL within 20 s\n${stderr}`))
-    }, 20_000)
+      reject(new Error(`the dashboard printed no URL within 60 s\n${stderr}`))
+    }, 60_000)
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk
     })

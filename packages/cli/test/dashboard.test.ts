@@ -58,7 +58,7 @@ beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), "reword-dashboard-"))
   database = await writeOutbox(directory)
   dashboard = await startDashboard(["--database", database], { ACQUIRE_API_KEY: SECRET })
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   await dashboard?.stop()
@@ -209,19 +209,19 @@ describe("reword dashboard: who may use it", () => {
     } finally {
       await other.stop()
     }
-  })
+  }, 90_000)
 
   it("needs a database, and says so", async () => {
-    const run = await reword(["dashboard"])
+    const run = await reword(["dashboard"], { timeoutMs: 60_000 })
     expect(run.code).toBe(2)
     expect(run.stderr).toContain("name the outbox's database")
-  })
+  }, 90_000)
 })
 
 describe("the README", () => {
   it("documents every flag of dashboard, and links a screenshot of each view that exists", async () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
-    const help = await reword(["dashboard", "--help"])
+    const help = await reword(["dashboard", "--help"], { timeoutMs: 60_000 })
     const flags = help.stdout
       .split("\n")
       .map((line) => /^\s+(--[a-z0-9-]+)/.exec(line)?.[1])
@@ -233,5 +233,5 @@ describe("the README", () => {
       new Set(["docs/dashboard/backlog.png", "docs/dashboard/dead-letters.png", "docs/dashboard/message.png"])
     )
     for (const shot of shots) expect(existsSync(new URL(`../${shot}`, import.meta.url)), shot).toBe(true)
-  })
+  }, 90_000)
 })
