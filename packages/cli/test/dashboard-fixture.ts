@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { Capabilities, EditError, EditedMessage, MessageEditor } from "@reword/core"
 import { Outbox, sqliteClient } from "@reword/outbox"
 import { Clock, Effect, Layer } from "effect"
+import type { SqlClient } from "effect/sql"
 
 /** A secret setting's value that the provider quoted in a refusal: never on a page. */
 export const SECRET = "acq-key-4f9a1c77e0"
@@ -71,19 +72,26 @@ const behind = (offset: number): Clock.Clock => {
 
 type Step = (outbox: Outbox.Service) => Effect.Effect<unknown, unknown>
 
+/** Where the outbox is written: a database and a table prefix. */
+export interface Target {
+  readonly client: Layer.Layer<SqlClient.SqlClient, unknown>
+  readonly tablePrefix?: string | undefined
+}
+
 /** Runs one phase `hoursAgo` in the past, with a worker (`deliver`) or without. */
-const phase = (database: string, hoursAgo: number, deliver: boolean, step: Step) =>
+const phase = (target: Target, hoursAgo: number, deliver: boolean, step: Step) =>
   Effect.runPromise(
     Effect.flatMap(
       Outbox.makeWith(routes, {
         worker: deliver,
         workerId: deliver ? `worker-${hoursAgo}h` : undefined,
-        pollInterval: "10 millis"
+        pollInterval: "10 millis",
+        tablePrefix: target.tablePrefix
       }),
       (outbox) => Effect.andThen(step(outbox), deliver ? outbox.drain({ timeout: "20 seconds" }) : Effect.void)
     ).pipe(
       Effect.scoped,
-      Effect.provide(sqliteClient({ filename: database }).pipe(Layer.orDie)),
+      Effect.provide(target.client.pipe(Layer.orDie)),
       Effect.provideService(Clock.Clock, behind(hoursAgo * HOUR))
     )
   )
@@ -91,9 +99,15 @@ const phase = (database: string, hoursAgo: number, deliver: boolean, step: Step)
 const acquire = { provider: "acquire", account: "acct-1" } as const
 const bitrix = { provider: "bitrix24", account: "portal-7" } as const
 
-/** Writes the outbox database in `directory`; answers its path. */
+/** Writes the outbox database in `directory` (SQLite); answers its path. */
 export const writeOutbox = async (directory: string): Promise<string> => {
   const database = join(directory, "outbox.db")
+  await writeOutboxTo({ client: sqliteClient({ filename: database }) })
+  return database
+}
+
+/** Writes the outbox to a database. */
+export const writeOutboxTo = async (database: Target): Promise<void> => {
   const ids = ["wa-1", "dead-1", "dead-2", HOSTILE_ID, ...Array.from({ length: 8 }, (_, i) => `wa-p${i}`)]
   await phase(database, 23, false, (outbox) =>
     Effect.forEach(ids, (id) =>
@@ -129,5 +143,4 @@ export const writeOutbox = async (directory: string): Promise<string> => {
       outbox.submit({ ...where, ids: { externalMessageId: id }, text: `reply ${index}`, source: "agent" })
     )
   }
-  return database
 }
