@@ -79,6 +79,30 @@ export interface SeededIds extends SandboxServer.RelayedIds {
 }
 
 /**
+ * A sandbox's settings as a plain settings object (`Provider.SettingsObject`): every value a string.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PlainSettings {
+  readonly provider: "acquire"
+  readonly acquire: Readonly<Record<string, string>>
+}
+
+/**
+ * The settings object of an environment: each setting's value under its key.
+ */
+const plainOf = (env: Readonly<Record<string, string | undefined>>): PlainSettings => ({
+  provider: "acquire",
+  acquire: Object.fromEntries(
+    AcquireConfig.settings.flatMap((setting) => {
+      const value = env[setting.env]
+      return value === undefined ? [] : [[setting.key, value]]
+    })
+  )
+})
+
+/**
  * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
  * `ACQUIRE_*` settings, and the opt-in for plain HTTP to the loopback address.
  *
@@ -119,6 +143,14 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
     readonly apiKey: Redacted.Redacted<string>
     readonly baseUrl: string
   }
+  /**
+   * The settings as plain strings, for a config file: `JSON.stringify` it, and read it back with
+   * `Provider.fromObject`. The sandbox's credentials are fake, so they are written as they are;
+   * `settings` holds them `Redacted`, which a file receives as `"<redacted>"` (refused as a credential).
+   *
+   * @since 0.2.0
+   */
+  readonly plainSettings: () => PlainSettings
   /** Every case, by id (live: it changes as the sandbox does). */
   readonly cases: ReadonlyMap<number, Case>
   /** Every message not deleted, by id (live). */
@@ -282,6 +314,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     readOnlyKey,
     env,
     settings: { accountId, apiKey: Redacted.make(apiKey), baseUrl, allowInsecureLoopback: true },
+    plainSettings: () => plainOf(env),
     server,
     cases: emulator.cases,
     messages: emulator.messages,

@@ -34,7 +34,7 @@
  */
 import { SandboxServer } from "@reword/core/sandbox"
 import { Context, Duration, type Effect, Layer, Redacted, type Scope } from "effect"
-import type * as Bitrix24Config from "./Bitrix24Config.ts"
+import * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bucket from "./internal/sandbox/bucket.ts"
 import type { Line, Message, User } from "./internal/sandbox/model.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
@@ -116,6 +116,28 @@ export interface OperatingTime {
 }
 
 /**
+ * A sandbox's settings as a plain settings object (`Provider.SettingsObject`): every value a string.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PlainSettings {
+  readonly provider: "bitrix24"
+  readonly bitrix24: Readonly<Record<string, string>>
+}
+
+/** The settings object of an environment: each setting's value under its key. */
+const plainOf = (env: Readonly<Record<string, string | undefined>>): PlainSettings => ({
+  provider: "bitrix24",
+  bitrix24: Object.fromEntries(
+    Bitrix24Config.settings.flatMap((setting) => {
+      const value = env[setting.env]
+      return value === undefined ? [] : [[setting.key, value]]
+    })
+  )
+})
+
+/**
  * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
  * `BITRIX24_*` settings, and the opt-in for plain HTTP to the loopback address.
  *
@@ -162,6 +184,14 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
   readonly env: Environment
   /** The same settings as an object, for `Bitrix24.make`, `Bitrix24.layer` and `Bitrix24MessageEditor.make`. */
   readonly settings: Bitrix24Config.Settings
+  /**
+   * The settings as plain strings, for a config file: `JSON.stringify` it, and read it back with
+   * `Provider.fromObject`. The sandbox's credentials are fake, so they are written as they are;
+   * `settings` holds them `Redacted`, which a file receives as `"<redacted>"` (refused as a credential).
+   *
+   * @since 0.2.0
+   */
+  readonly plainSettings: () => PlainSettings
   /** The pair the OAuth server issued last (the starting one until a refresh). */
   readonly tokens: () => TokenPair
   /** Makes every access token issued so far expire: the next calls get `401 expired_token`. */
@@ -485,6 +515,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
       line,
       allowInsecureLoopback: true
     },
+    plainSettings: () => plainOf(env),
     server,
     tokens: () => tokens.current(),
     expireAccessToken: tokens.expireAll,

@@ -15,6 +15,7 @@
  */
 import { Cause, Console, Effect, Exit, Layer, Logger, Runtime, Stdio } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
+import * as DashboardCommand from "./DashboardCommand.ts"
 import * as HistoryCommand from "./HistoryCommand.ts"
 import { ExitCode as Codes, CommandFailed } from "./internal/exit.ts"
 import * as Help from "./internal/help.ts"
@@ -74,7 +75,8 @@ export const make = (options: Options = {}) =>
       UpdateCommand.make(options),
       SandboxCommand.make(options),
       HistoryCommand.make(options),
-      OutboxCommand.make(options)
+      OutboxCommand.make(options),
+      DashboardCommand.make(options)
     ]),
     Command.annotate(Help.HelpSections, [
       {

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 
+export * as DashboardCommand from "./DashboardCommand.ts"
 export * as HistoryCommand from "./HistoryCommand.ts"
 export * as OutboxCommand from "./OutboxCommand.ts"
 export * as RewordCommand from "./RewordCommand.ts"

@@ -47,7 +47,10 @@ describe("reword update on Bitrix24", () => {
   it("edits the message: the sandbox stores the new text", async () => {
     const ids = await sandbox.seedMessage("Meet at 11.")
     const run = await reword(["update", ...idFlags(ids), "--text", "Meet at 10."], { env: sandbox.env })
-    expect(run.stderr).toBe("")
+    // A portal answers success for an id it never saw: the one line on stderr says so.
+    expect(run.stderr.trim()).toBe(
+      "note: a Bitrix24 portal answers success even for a message id it never saw (or deleted), and then changes nothing: if the chat did not change, check the external message and chat ids"
+    )
     expect(run.code).toBe(0)
     expect(run.stdout.trim()).toBe(
       `Updated bitrix24 message ${ids.externalMessageId} in chat ${ids.externalChatId}: "Meet at 10."`
@@ -108,6 +111,21 @@ describe("reword update on Bitrix24", () => {
     for (const secret of secretsOf()) expect(run.stdout + run.stderr).not.toContain(secret)
   })
 
+  it("an id the portal never saw: success, as a portal answers, and the note that says what it means", async () => {
+    const ids = { externalMessageId: "wa-never-sent", externalChatId: "wa-chat-never", externalAuthorId: "wa-user-1" }
+    const run = await reword(["update", ...idFlags(ids), "--text", "?"], { env: sandbox.env })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("Updated bitrix24 message wa-never-sent")
+    expect(run.stderr).toContain("note: a Bitrix24 portal answers success even for a message id it never saw")
+    expect(sandbox.inspect(ids)).toBeUndefined()
+    const many = await reword(["update", "--from", "-"], {
+      env: sandbox.env,
+      stdin: `${JSON.stringify({ ids, text: "?" })}\n${JSON.stringify({ ids, text: "??" })}\n`
+    })
+    expect(many.code).toBe(0)
+    expect(many.stderr.match(/note: a Bitrix24 portal answers success/g)).toHaveLength(1)
+  })
+
   it("--from: results in order, a bad line in the middle, exit 2", async () => {
     const seeded = await Promise.all([sandbox.seedMessage("one"), sandbox.seedMessage("two")])
     const path = join(directory, "b24.jsonl")
@@ -137,7 +155,7 @@ describe("reword update on Bitrix24", () => {
         env: sandbox.env
       }
     )
-    expect(first.stderr).toBe("")
+    expect(first.stderr).not.toContain("error")
     expect(first.code).toBe(0)
     expect(sandbox.refreshes()).toBe(refreshes + 1)
     const stored = JSON.parse(readFileSync(tokenFile, "utf8")) as { accessToken: string; refreshToken: string }

@@ -9,6 +9,7 @@
 import { type Config, Effect, Layer, Result, type Schema, type Scope } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as OptionKeys from "./internal/optionKeys.ts"
+import * as Rendering from "./internal/redactedRendering.ts"
 import * as SettingsKit from "./internal/settings.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import * as OptionCheck from "./OptionCheck.ts"
@@ -293,6 +294,16 @@ export const fromObject = <D extends AnyDescriptor = AnyDescriptor>(settings: Se
  */
 export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
 
+/**
+ * Whether a setting's value is the text a hidden secret prints as (`"<redacted>"`,
+ * `"<redacted:label>"`), which settings written to a file or a log hold instead
+ * of the secret: never a credential, refused wherever settings are read.
+ *
+ * @category utils
+ * @since 0.2.0
+ */
+export const isRedactedRendering: (value: unknown) => boolean = Rendering.isRedactedRendering
+
 export {
   /**
    * The `ConfigProvider` that answers environment-variable names from a source.
@@ -368,9 +379,12 @@ export const constructors = <Input, Settings, Options, A, E, R>(parts: {
     Effect.fromResult(Result.mapError(parts.decodeOptions(options), OptionCheck.toConfigError))
   return {
     make: (input, options) =>
-      Effect.flatMap(decode(options), (decoded) =>
-        Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, decoded))
-      ),
+      Effect.flatMap(decode(options), (decoded) => {
+        // "<redacted>" is refused for adapters whose check does not decode through a declaration too.
+        const redacted = Rendering.pathIn(input)
+        if (redacted !== undefined) return Effect.fail(configError(Rendering.message(`the setting ${redacted}`)))
+        return Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, decoded))
+      }),
     fromConfig: (options) =>
       Effect.flatMap(decode(options), (decoded) =>
         Effect.flatMap(parts.read(), (settings) => parts.build(settings, decoded))

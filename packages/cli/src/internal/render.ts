@@ -120,6 +120,16 @@ export const updatedLine = (message: MessageJson): string => {
   return `Updated ${messageLabel(message.provider, message.ids)}: ${parts.length > 0 ? parts.join(" and ") : "(no text)"}`
 }
 
+/**
+ * What a person should know when an edit of this provider succeeds, printed
+ * once per run on stderr (not with --json): a Bitrix24 portal answers success
+ * for a message id it never saw (or deleted), and changes nothing.
+ */
+export const successNote = (provider: string): string | undefined =>
+  provider === "bitrix24"
+    ? "note: a Bitrix24 portal answers success even for a message id it never saw (or deleted), and then changes nothing: if the chat did not change, check the external message and chat ids"
+    : undefined
+
 /** What to do about a failed edit, for a person. */
 export const hintFor = (error: EditError.EditError, secretVariables: ReadonlyArray<string>): string => {
   const reason = error.reason

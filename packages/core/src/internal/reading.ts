@@ -7,6 +7,7 @@
  */
 import { Config, ConfigProvider, Effect, Option, Predicate, Redacted, Result } from "effect"
 import type { AnyDescriptor, Descriptor, NoOptions } from "../Provider.ts"
+import * as Rendering from "./redactedRendering.ts"
 import * as SettingsKit from "./settings.ts"
 
 type Source = SettingsKit.Source
@@ -138,11 +139,15 @@ export const readSettings = Effect.fnUntraced(function* <Settings>(
     if (unknown !== undefined) return yield* Effect.fail(unknown)
   }
   const section = yield* readWith(SettingsKit.sectionConfig(descriptor.settings), configProvider)
+  const origin = source?._tag === "Object" ? "object" : "environment"
+  const redacted = descriptor.settings.find((setting) => Rendering.isRedactedRendering(section[setting.key]))
+  if (redacted !== undefined) {
+    return yield* Effect.fail(configError(Rendering.message(SettingsKit.whereToSet(origin, descriptor.name, redacted))))
+  }
   const missing = descriptor.settings.filter(
     (setting) => setting.optional !== true && (section[setting.key] ?? "").trim().length === 0
   )
   if (missing.length > 0) {
-    const origin = source?._tag === "Object" ? "object" : "environment"
     return yield* Effect.fail(configError(SettingsKit.missingMessage(descriptor.name, missing, origin)))
   }
   // Each variable was read once: the descriptor's config reads them from what was read.

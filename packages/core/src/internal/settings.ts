@@ -17,6 +17,7 @@ import {
   SchemaAST,
   SchemaTransformation
 } from "effect"
+import * as Rendering from "./redactedRendering.ts"
 
 /** What a setting declares besides its key: its variable and what it is for. */
 export interface Spec {
@@ -215,6 +216,8 @@ export const decodeSection = <F extends Fields>(
   }
   const unknown = unknownKey(provider, section, keys, origin)
   if (unknown !== undefined) return Result.fail(unknown)
+  const redacted = table.find((setting) => Rendering.isRedactedRendering(section[setting.key]))
+  if (redacted !== undefined) return Result.fail(configError(Rendering.message(whereToSet(origin, provider, redacted))))
   const missing = table.filter(
     (setting) =>
       setting.optional !== true &&

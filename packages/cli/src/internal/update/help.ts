@@ -51,7 +51,8 @@ export const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSe
       title: "OUTPUT",
       lines: [
         'Without --json: "Updated acquire message 8291: \\"new text\\"" on stdout; errors on stderr as',
-        '"error: <message>" followed by "hint: <what to do>".',
+        '"error: <message>" followed by "hint: <what to do>". On Bitrix24, a "note:" line on stderr says that a',
+        "portal answers success even for a message id it never saw (or deleted), and then changes nothing.",
         "With --json: one JSON object on stdout and nothing else, the edited message",
         '  {"provider":"acquire","ids":{"providerMessageId":8291},"text":"...","files":[],"updatedAt":"..."}',
         "or the failure",

@@ -230,6 +230,8 @@ export const updateFrom = (
     if (processed === 0 && Option.isNone(readFailure)) yield* output.err("updated 0, failed 0: no request lines")
     if (!output.json) {
       for (const [tag, error] of reasons) yield* output.err(`hint (${tag}): ${hintOf(run, error)}`)
+      const note = Render.successNote(editor.provider)
+      if (note !== undefined && counts.updated > 0) yield* output.err(note)
     }
     yield* output.err(
       `done: updated ${counts.updated} of ${processed}, failed ${failed} (${counts.invalid} invalid, ${counts.providerFailed} refused or failed by the provider${counts.unexpected > 0 ? `, ${counts.unexpected} unexpected` : ""})`

@@ -40,7 +40,11 @@ export const updateOne = (run: Run): Effect.Effect<void, CommandFailed, Scope.Sc
       )
     }
     if (Result.isSuccess(result)) {
-      if (!output.json) yield* output.out(Render.updatedLine(Render.messageJson(result.success)))
+      if (!output.json) {
+        yield* output.out(Render.updatedLine(Render.messageJson(result.success)))
+        const note = Render.successNote(editor.provider)
+        if (note !== undefined) yield* output.err(note)
+      }
     } else {
       yield* printError(run, result.failure)
     }

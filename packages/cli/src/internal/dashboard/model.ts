@@ -1,0 +1,164 @@
+/**
+ * What the dashboard shows, read through the outbox's public `Journal`: the
+ * backlog (pending edits and dead letters) by provider, account and age, the
+ * chart's series (from the entries' own `since` timestamps, written by the
+ * outbox on the database's clock), the dead letters, and one message's
+ * histories. Every read is bounded: at most `CAP` entries of each state.
+ */
+import type { Outbox, OutboxError } from "@reword/outbox"
+import { Effect, Stream } from "effect"
+
+/** At most this many entries of each state are read for one page. */
+export const CAP = 10_000
+
+/** The age buckets of the backlog table: under a minute, an hour, a day, and older. */
+export const AGES = [
+  { label: "< 1 min", upTo: 60_000 },
+  { label: "< 1 h", upTo: 3_600_000 },
+  { label: "< 1 d", upTo: 86_400_000 },
+  { label: "≥ 1 d", upTo: Number.POSITIVE_INFINITY }
+] as const
+
+/** One provider and account's backlog. */
+export interface Group {
+  readonly provider: string
+  readonly account: string
+  pending: number
+  failed: number
+  /** How many of them (pending or failed) are of each age in `AGES`. */
+  readonly ages: Array<number>
+  oldest: Date
+}
+
+/** The chart's windows, by the name the page's links use. */
+export const WINDOWS = { "1h": 3_600_000, "24h": 86_400_000, "7d": 604_800_000 } as const
+export type WindowName = keyof typeof WINDOWS
+
+/** One point of the chart: at this time, how many of today's backlog were already pending or dead. */
+export interface Point {
+  readonly at: number
+  readonly pending: number
+  readonly failed: number
+}
+
+/** The overview: counts, groups, the chart's points. */
+export interface Overview {
+  readonly now: number
+  readonly counts: Outbox.Counts
+  readonly groups: ReadonlyArray<Group>
+  readonly window: WindowName
+  readonly points: ReadonlyArray<Point>
+  /** Whether there were more entries than `CAP` of a state (the groups and chart show the first ones). */
+  readonly truncated: boolean
+}
+
+const collect = (journal: Outbox.Journal, state: "pending" | "failed") =>
+  journal.stream(state, { limit: 1_000 }).pipe(Stream.take(CAP), Stream.runCollect)
+
+/** The backlog by provider and account, each split by age. */
+export const groupsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number): ReadonlyArray<Group> => {
+  const groups = new Map<string, Group>()
+  for (const entry of entries) {
+    const key = JSON.stringify([entry.provider, entry.account])
+    const group = groups.get(key) ?? {
+      provider: entry.provider,
+      account: entry.account,
+      pending: 0,
+      failed: 0,
+      ages: AGES.map(() => 0),
+      oldest: entry.since
+    }
+    if (entry.state === "failed") group.failed++
+    else group.pending++
+    const age = now - entry.since.getTime()
+    const found = AGES.findIndex((candidate) => age < candidate.upTo)
+    const bucket = found === -1 ? AGES.length - 1 : found
+    group.ages[bucket] = (group.ages[bucket] ?? 0) + 1
+    if (entry.since < group.oldest) group.oldest = entry.since
+    groups.set(key, group)
+  }
+  return [...groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.account.localeCompare(b.account))
+}
+
+/**
+ * The chart's points: 48 instants over the window, and at each how many of
+ * the messages pending (and dead) now were already so, by the time each
+ * entered its state (its `since`).
+ */
+export const pointsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number, window: WindowName): Array<Point> => {
+  const span = WINDOWS[window]
+  const steps = 48
+  const pending = entries.filter((entry) => entry.state === "pending").map((entry) => entry.since.getTime())
+  const failed = entries.filter((entry) => entry.state === "failed").map((entry) => entry.since.getTime())
+  const points: Array<Point> = []
+  for (let step = 0; step <= steps; step++) {
+    const at = now - span + (span * step) / steps
+    points.push({
+      at,
+      pending: pending.filter((since) => since <= at).length,
+      failed: failed.filter((since) => since <= at).length
+    })
+  }
+  return points
+}
+
+/** Reads the overview. */
+export const overview = (
+  journal: Outbox.Journal,
+  now: number,
+  window: WindowName
+): Effect.Effect<Overview, OutboxError.StorageError> =>
+  Effect.gen(function* () {
+    const [counts, pending, failed] = yield* Effect.all([
+      journal.counts,
+      collect(journal, "pending"),
+      collect(journal, "failed")
+    ])
+    const entries = [...pending, ...failed]
+    return {
+      now,
+      counts,
+      groups: groupsOf(entries, now),
+      window,
+      points: pointsOf(entries, now, window),
+      truncated: pending.length >= CAP || failed.length >= CAP
+    }
+  })
+
+/** The dead letters, oldest first: at most `limit`, and how many there are. */
+export const deadLetters = (
+  journal: Outbox.Journal,
+  limit: number
+): Effect.Effect<{ readonly entries: ReadonlyArray<Outbox.Entry>; readonly total: number }, OutboxError.StorageError> =>
+  Effect.map(Effect.all([journal.failed({ limit }), journal.counts]), ([entries, counts]) => ({
+    entries,
+    total: counts.failed
+  }))
+
+/** What one event of a message's timeline is. */
+export type Event =
+  | { readonly kind: "asked"; readonly at: Date; readonly version: Outbox.Version }
+  | { readonly kind: "attempt"; readonly at: Date; readonly version: number; readonly attempt: Outbox.Attempt }
+  | { readonly kind: "confirmed"; readonly at: Date; readonly version: number }
+
+/** A history's events in time order (an attempt at its start, with its outcome). */
+export const eventsOf = (history: Outbox.History): ReadonlyArray<Event> => {
+  const events: Array<Event> = []
+  for (const version of history.versions) {
+    events.push({ kind: "asked", at: version.askedAt, version })
+    for (const attempt of version.attempts) {
+      events.push({ kind: "attempt", at: attempt.startedAt, version: version.version, attempt })
+    }
+    if (version.confirmedAt !== undefined) {
+      events.push({ kind: "confirmed", at: version.confirmedAt, version: version.version })
+    }
+  }
+  const order = { asked: 0, attempt: 1, confirmed: 2 } as const
+  return events
+    .map((event, index) => ({ event, index }))
+    .sort(
+      (a, b) =>
+        a.event.at.getTime() - b.event.at.getTime() || order[a.event.kind] - order[b.event.kind] || a.index - b.index
+    )
+    .map(({ event }) => event)
+}
