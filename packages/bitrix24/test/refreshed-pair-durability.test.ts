@@ -8,7 +8,7 @@ import { Bitrix24, type TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect, Exit, Logger, Scope } from "effect"
 import nock from "nock"
-import { NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { NEW_ACCESS, NEW_REFRESH, okItem, request, settings, success, TOKEN_PATH } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, type Handler, json } from "./support/fakeServer.ts"
 
 beforeAll(() => {
@@ -199,5 +199,41 @@ describe("an OAuth answer that comes after the caller stopped waiting", () => {
       assert.strictEqual(sandbox.refreshes(), 1)
       assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
     }).pipe(Effect.scoped)
+  )
+
+  it.live("that never comes is abandoned when the editor's scope closes: nothing outlives dispose", () =>
+    Effect.gen(function* () {
+      let aborted = false
+      const hangingOAuth: typeof globalThis.fetch = async (input, init) => {
+        const request = input instanceof Request ? input : new Request(input, init)
+        if (!request.url.includes("/oauth/token/")) {
+          return json(401, { error: "expired_token", error_description: "expired" })
+        }
+        return new Promise<Response>((_, reject) => {
+          request.signal.addEventListener("abort", () => {
+            aborted = true
+            reject(request.signal.reason)
+          })
+        })
+      }
+      const scope = yield* Scope.make()
+      const editor = yield* Scope.provide(
+        Effect.orDie(
+          Bitrix24.make(settings(), {
+            retry: { maxAttempts: 1 },
+            transport: { timeout: "300 millis", fetch: hangingOAuth }
+          })
+        ),
+        scope
+      )
+      const error = yield* Effect.flip(editor.update(request(1)))
+      assert.strictEqual("code" in error.reason ? error.reason.code : undefined, "TOKEN_REFRESH_PENDING")
+      assert.isFalse(aborted)
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      // The close grace (5 s), then the request is aborted.
+      assert.isBelow(Date.now() - started, 9_000)
+      assert.isTrue(aborted)
+    })
   )
 })
