@@ -278,13 +278,13 @@ const storeFailure = (message: string, timedOut: boolean): Reason =>
       : `the refreshed tokens could not be stored (${message}); they are kept in memory, and storing them is tried again in the background and before their first use`
   })
 
-/** A refresh still waiting for the OAuth server's answer when its caller stops waiting. */
-const refreshPending = (waited: Duration.Duration): Reason =>
-  new EditError.Unavailable({
-    code: "TOKEN_REFRESH_PENDING",
-    retryAfter: Duration.seconds(1),
-    description: `the OAuth server has not answered the token refresh within ${Duration.format(waited)}; its answer is still awaited, and the pair it brings is used and stored as soon as it comes: retry`
-  })
+/**
+ * A refresh still waiting for the OAuth server's answer when its caller stops
+ * waiting: the attempt's `Timeout` (retryable), as for any request without an
+ * answer in time. The answer is still awaited, and the pair it brings is used
+ * and stored when it comes.
+ */
+const refreshPending = (waited: Duration.Duration): Reason => new EditError.Timeout({ after: waited })
 
 /** `invalid_grant`, while the store could not be read to find the pair another process may have stored. */
 const storeUnreadable = (reason: Reason, problem: string): Reason =>
