@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { BaseUrl, EditError, HttpFailure, type HttpTransport, Metrics, Secrets } from "@reword/core"
-import { Clock, Deferred, Duration, Effect, Exit, Option, Predicate, Redacted, Semaphore } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Option, Predicate, Redacted, Semaphore } from "effect"
 import { readTokenResponse } from "./Bitrix24Schemas.ts"
 import { reasonOf } from "./internal/errors.ts"
 import * as KeepSaving from "./internal/keepSaving.ts"
@@ -278,13 +278,13 @@ const storeFailure = (message: string, timedOut: boolean): Reason =>
       : `the refreshed tokens could not be stored (${message}); they are kept in memory, and storing them is tried again in the background and before their first use`
   })
 
-/** A refresh still waiting for the OAuth server's answer when its caller stops waiting. */
-const refreshPending = (waited: Duration.Duration): Reason =>
-  new EditError.Unavailable({
-    code: "TOKEN_REFRESH_PENDING",
-    retryAfter: Duration.seconds(1),
-    description: `the OAuth server has not answered the token refresh within ${Duration.format(waited)}; its answer is still awaited, and the pair it brings is used and stored as soon as it comes: retry`
-  })
+/**
+ * A refresh still waiting for the OAuth server's answer when its caller stops
+ * waiting: the attempt's `Timeout` (retryable), as for any request without an
+ * answer in time. The answer is still awaited, and the pair it brings is used
+ * and stored when it comes.
+ */
+const refreshPending = (waited: Duration.Duration): Reason => new EditError.Timeout({ after: waited })
 
 /** `invalid_grant`, while the store could not be read to find the pair another process may have stored. */
 const storeUnreadable = (reason: Reason, problem: string): Reason =>
@@ -398,6 +398,8 @@ export const makeSession = (options: SessionOptions): Session => {
   )
 
   const saver = KeepSaving.make(persist, () => state.unsaved)
+  /** The fiber of the refresh in flight, if any (`close` ends it past its grace). */
+  let refreshing: Fiber.Fiber<Tokens, Reason> | undefined
   const callerTimeout =
     options.callerTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.callerTimeout)
   const closeGrace = Duration.fromInputUnsafe(options.closeGrace ?? DEFAULT_CLOSE_GRACE)
@@ -607,7 +609,10 @@ export const makeSession = (options: SessionOptions): Session => {
         if (!same(state.tokens.accessToken, stale)) return Effect.succeed(undefined)
         const deferred = Deferred.makeUnsafe<Tokens, Reason>()
         state.inflight = deferred
-        return Effect.as(Effect.forkDetach(runRefresh(deferred)), deferred)
+        return Effect.map(Effect.forkDetach(runRefresh(deferred)), (fiber) => {
+          refreshing = fiber
+          return deferred
+        })
       })
     ).pipe(
       // Every caller, the first included, waits interruptibly, and no longer than `callerTimeout`.
@@ -629,6 +634,9 @@ export const makeSession = (options: SessionOptions): Session => {
     if (inflight !== undefined) {
       // Its answer may hold the only valid pair: give it a moment, then store what is held.
       yield* Effect.ignore(Effect.timeout(Deferred.await(inflight), closeGrace))
+      // Past the grace, the token request is abandoned: nothing outlives the session.
+      const fiber = refreshing
+      if (state.inflight === inflight && fiber !== undefined) yield* Fiber.interrupt(fiber)
     }
     yield* saver.stop
     if (!state.unsaved) return

@@ -8,7 +8,7 @@ import { Bitrix24, type TokenStore } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect, Exit, Logger, Scope } from "effect"
 import nock from "nock"
-import { NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./support/bitrix24.ts"
+import { NEW_ACCESS, NEW_REFRESH, okItem, request, settings, success, TOKEN_PATH } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, type Handler, json } from "./support/fakeServer.ts"
 
 beforeAll(() => {
@@ -189,8 +189,7 @@ describe("an OAuth answer that comes after the caller stopped waiting", () => {
       const error = yield* Effect.flip(editor.update({ ids, text: "first" }))
       // The caller stopped waiting at its timeout, told that the answer is still awaited.
       assert.isBelow(Date.now() - started, 3_900)
-      assert.strictEqual(error.reason._tag, "Unavailable")
-      assert.strictEqual("code" in error.reason ? error.reason.code : undefined, "TOKEN_REFRESH_PENDING")
+      assert.strictEqual(error.reason._tag, "Timeout")
       assert.isTrue(error.isRetryable)
       // The answer comes later: its pair, the only valid one, is stored.
       assert.isTrue(yield* waitUntil(() => saved?.refreshToken === sandbox.tokens().refreshToken, 10))
@@ -199,5 +198,41 @@ describe("an OAuth answer that comes after the caller stopped waiting", () => {
       assert.strictEqual(sandbox.refreshes(), 1)
       assert.strictEqual(sandbox.errorAnswers("invalid_grant"), 0)
     }).pipe(Effect.scoped)
+  )
+
+  it.live("that never comes is abandoned when the editor's scope closes: nothing outlives dispose", () =>
+    Effect.gen(function* () {
+      let aborted = false
+      const hangingOAuth: typeof globalThis.fetch = async (input, init) => {
+        const request = input instanceof Request ? input : new Request(input, init)
+        if (!request.url.includes("/oauth/token/")) {
+          return json(401, { error: "expired_token", error_description: "expired" })
+        }
+        return new Promise<Response>((_, reject) => {
+          request.signal.addEventListener("abort", () => {
+            aborted = true
+            reject(request.signal.reason)
+          })
+        })
+      }
+      const scope = yield* Scope.make()
+      const editor = yield* Scope.provide(
+        Effect.orDie(
+          Bitrix24.make(settings(), {
+            retry: { maxAttempts: 1 },
+            transport: { timeout: "300 millis", fetch: hangingOAuth }
+          })
+        ),
+        scope
+      )
+      const error = yield* Effect.flip(editor.update(request(1)))
+      assert.strictEqual(error.reason._tag, "Timeout")
+      assert.isFalse(aborted)
+      const started = Date.now()
+      yield* Scope.close(scope, Exit.void)
+      // The close grace (5 s), then the request is aborted.
+      assert.isBelow(Date.now() - started, 9_000)
+      assert.isTrue(aborted)
+    })
   )
 })

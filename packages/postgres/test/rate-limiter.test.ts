@@ -112,9 +112,10 @@ describe.each(Databases.all)("PgRateLimiter on $name", (database) => {
       yield* limiter.acquire(PORTAL)
       // The third waits 2 s for its slot; interrupted, it leaves it to the next caller (4 s otherwise).
       const waiting = yield* Effect.forkChild(limiter.acquire(PORTAL))
-      yield* Effect.sleep("50 millis")
+      // Long enough for its reservation to be taken on a loaded machine, well before its slot.
+      yield* Effect.sleep("500 millis")
       yield* Fiber.interrupt(waiting)
-      yield* Effect.sleep("100 millis")
+      yield* Effect.sleep("300 millis")
       const refused = yield* Effect.flip(limiter.withPermitWithin(PORTAL, Duration.zero)(Effect.void))
       assert.isAtMost(Duration.toMillis(refused.retryAfter), 2_000)
     }).pipe(Effect.scoped)
