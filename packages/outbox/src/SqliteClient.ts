@@ -1,21 +1,31 @@
 /**
- * A thin `effect/sql` client over Node's built-in `node:sqlite` (`DatabaseSync`):
- * the embedded default of the outbox, with nothing to install and no native
- * build. One connection per database, shared through a semaphore; WAL journal;
- * a busy timeout so that another process holding the write lock is waited for;
- * transactions start with `BEGIN IMMEDIATE` (the write lock is taken at once,
- * so two writers never deadlock on a lock upgrade).
+ * The outbox's SQLite client: `@effect/sql-sqlite-node` (Node's built-in
+ * `node:sqlite`, nothing to install, no native build), with what the outbox
+ * needs on top of it:
  *
- * Effect 4.1 has no released SQLite client (`@effect/sql-sqlite-node` 4.x is a
- * beta that does not load under effect 4.1.0): this one follows its design,
- * on the `SqlClient.make` and `SqlClient.makeSqliteAcquirers` that effect 4.1
- * ships, so that one SQL implementation of the outbox serves SQLite and
- * PostgreSQL alike.
+ * - another process's lock is waited for without blocking the event loop
+ *   (`node:sqlite` is synchronous: its own busy wait freezes the process). Each
+ *   native wait is at most {@link NATIVE_WAIT_MS}; a statement that finds the
+ *   database busy is tried again after an asynchronous pause, until
+ *   `busyTimeoutMs` has passed;
+ * - transactions start with `BEGIN IMMEDIATE` (the write lock is taken at once,
+ *   so two writers never deadlock on a lock upgrade): that `BEGIN` is what waits;
+ * - `synchronous = FULL` by default: a commit is on disk before it returns;
+ * - `secure_delete`, and a write-ahead log cut back after each checkpoint:
+ *   content the outbox erases (delivered texts with `keepText: false`) leaves
+ *   the file and its WAL;
+ * - a database file deleted or replaced while open fails every statement and
+ *   commit from then on (SQLite would write on into the unlinked file, and
+ *   every edit acknowledged after would be lost);
+ * - read-only opening: the file is never switched to WAL nor written.
+ *
+ * One connection, shared through a semaphore, as in `@effect/sql-sqlite-node`.
  *
  * @since 0.1.0
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
-import { Effect, Layer, type Scope, Semaphore, Stream } from "effect"
+import { statSync } from "node:fs"
+import * as NodeSqlite from "@effect/sql-sqlite-node/SqliteClient"
+import { Duration, Effect, Layer, type Scope, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
@@ -27,9 +37,15 @@ import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 export interface Options {
   /** A file path, or `:memory:` for a database that lives as long as the client. */
   readonly filename: string
-  /** Open read-only: every write fails (as `ReadOnly` in the outbox's errors). Default false. */
+  /**
+   * Open read-only: every write fails (as `ReadOnly` in the outbox's errors), and
+   * the file is left as it is (no switch to WAL). Default false.
+   */
   readonly readOnly?: boolean | undefined
-  /** How long a statement waits for another process's write lock, in milliseconds. Default 5,000. */
+  /**
+   * How long a statement waits for another process's lock, in milliseconds, without
+   * blocking the event loop. Default 5,000.
+   */
   readonly busyTimeoutMs?: number | undefined
   /**
    * `FULL` (the default) makes each commit durable on disk before it returns;
@@ -38,22 +54,111 @@ export interface Options {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
 }
 
-const normalizeRows = (rows: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<Record<string, unknown>> =>
-  rows.map((row) => ({ ...row }))
+/** The longest one native wait for another process's lock blocks the event loop, in milliseconds. */
+export const NATIVE_WAIT_MS = 20
 
-/** node:sqlite puts the SQLite result code in `errcode`; effect's classifier reads `errno`. */
-const causeWithErrno = (cause: unknown): unknown => {
-  if (typeof cause !== "object" || cause === null || !("errcode" in cause) || "errno" in cause) return cause
-  const errcode = (cause as { readonly errcode: unknown }).errcode
-  if (typeof errcode !== "number") return cause
-  return Object.assign(Object.create(cause as object) as object, {
-    errno: errcode,
-    message: (cause as { message?: unknown }).message
-  })
+/** The longest asynchronous pause between two tries of a statement that found the database busy. */
+const MAX_PAUSE_MS = 100
+
+/** SQLite's extended code for a database file moved or deleted since it was opened. */
+const SQLITE_READONLY_DBMOVED = 1032
+
+interface PackageConnection extends SqlConnection.Connection {
+  readonly isTransaction: () => boolean
 }
 
-const sqlError = (cause: unknown, message: string, operation: string): SqlError.SqlError =>
-  new SqlError.SqlError({ reason: SqlError.classifySqliteError(causeWithErrno(cause), { message, operation }) })
+const isPackageConnection = (conn: SqlConnection.Connection): conn is PackageConnection =>
+  typeof (conn as Partial<PackageConnection>).isTransaction === "function"
+
+const isBusy = (error: SqlError.SqlError): boolean => error.reason._tag === "LockTimeoutError"
+
+/** Tries `attempt` again, after an asynchronous pause, while the database is busy and time remains. */
+const waitingOutBusy =
+  (busyTimeoutMs: number) =>
+  <A>(attempt: Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, SqlError.SqlError> =>
+    Effect.suspend(() => {
+      const deadline = performance.now() + busyTimeoutMs
+      const loop = (pause: number): Effect.Effect<A, SqlError.SqlError> =>
+        Effect.catchIf(
+          attempt,
+          (error) => isBusy(error) && performance.now() < deadline,
+          () =>
+            Effect.andThen(
+              Effect.sleep(Duration.millis(Math.max(1, Math.min(pause, deadline - performance.now())))),
+              Effect.suspend(() => loop(Math.min(pause * 2, MAX_PAUSE_MS)))
+            )
+        )
+      return loop(2)
+    })
+
+/**
+ * Fails once the file at `filename` is not the one opened (deleted, or replaced
+ * by another); a database in memory always passes.
+ */
+const fileGuard = (filename: string): (() => Effect.Effect<void, SqlError.SqlError>) => {
+  if (filename === "" || filename === ":memory:" || filename.startsWith("file:")) return () => Effect.void
+  const identity = (): string | undefined => {
+    const stats = statSync(filename, { throwIfNoEntry: false })
+    return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`
+  }
+  const opened = identity()
+  return () =>
+    Effect.suspend(() => {
+      const now = identity()
+      if (now !== undefined && now === opened) return Effect.void
+      const cause = Object.assign(
+        new Error(
+          `the database file ${filename} was ${now === undefined ? "deleted" : "replaced"} while it was open: nothing more is stored in it (reopen it to go on)`
+        ),
+        { errcode: SQLITE_READONLY_DBMOVED, errno: SQLITE_READONLY_DBMOVED, code: "SQLITE_READONLY_DBMOVED" }
+      )
+      return Effect.fail(
+        new SqlError.SqlError({
+          reason: SqlError.classifySqliteError(cause, { message: cause.message, operation: "execute" })
+        })
+      )
+    })
+}
+
+/**
+ * The package's connection, with statements outside a transaction (`BEGIN
+ * IMMEDIATE` among them) waiting out a busy database asynchronously, and
+ * checked against the file's deletion once they ran.
+ */
+const guarded = (
+  conn: PackageConnection,
+  busyTimeoutMs: number,
+  checkFile: () => Effect.Effect<void, SqlError.SqlError>
+): PackageConnection => {
+  const waiting = waitingOutBusy(busyTimeoutMs)
+  const outside = <A>(run: () => Effect.Effect<A, SqlError.SqlError>): Effect.Effect<A, SqlError.SqlError> =>
+    Effect.suspend(() => {
+      if (conn.isTransaction()) return run()
+      return Effect.tap(waiting(Effect.suspend(run)), () => (conn.isTransaction() ? Effect.void : checkFile()))
+    })
+  return {
+    isTransaction: () => conn.isTransaction(),
+    execute: (sql, params, transformRows) => outside(() => conn.execute(sql, params, transformRows)),
+    executeRaw: (sql, params) => outside(() => conn.executeRaw(sql, params)),
+    executeValues: (sql, params) => outside(() => conn.executeValues(sql, params)),
+    executeValuesUnprepared: (sql, params) => outside(() => conn.executeValuesUnprepared(sql, params)),
+    executeUnprepared: (sql, params, transformRows) =>
+      outside(() => conn.executeUnprepared(sql, params, transformRows)),
+    // The package streams nothing: a stream is the rows of one execution.
+    executeStream: (sql, params, transformRows) =>
+      Stream.fromIterableEffect(outside(() => conn.execute(sql, params, transformRows)))
+  }
+}
+
+const pragmasOf = (options: Options): ReadonlyArray<string> =>
+  options.readOnly === true
+    ? []
+    : [
+        "PRAGMA journal_mode = WAL",
+        `PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`,
+        "PRAGMA secure_delete = ON",
+        "PRAGMA journal_size_limit = 0"
+      ]
 
 /**
  * Opens the database as an `effect/sql` `SqlClient` (dialect `sqlite`). The
@@ -65,93 +170,35 @@ export const make = (
   options: Options
 ): Effect.Effect<SqlClient.SqlClient, SqlError.SqlError, Scope.Scope | Reactivity.Reactivity> =>
   Effect.gen(function* () {
-    const db = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () =>
-          new DatabaseSync(options.filename, {
-            readOnly: options.readOnly ?? false,
-            timeout: options.busyTimeoutMs ?? 5_000
-          }),
-        catch: (cause) => sqlError(cause, `Failed to open ${options.filename}`, "open")
-      }),
-      (db) => Effect.sync(() => (db.isOpen ? db.close() : undefined))
-    )
-    if (options.readOnly !== true) {
-      yield* Effect.try({
-        try: () => {
-          db.exec("PRAGMA journal_mode = WAL")
-          db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
-        },
-        catch: (cause) => sqlError(cause, `Failed to open ${options.filename}`, "open")
-      })
-    }
+    const readOnly = options.readOnly === true
+    const busyTimeoutMs = Math.max(0, options.busyTimeoutMs ?? 5_000)
+    const inner = yield* NodeSqlite.make({
+      filename: options.filename,
+      readonly: readOnly,
+      // Switched below, where waiting for another process does not block.
+      disableWAL: true,
+      busyTimeout: Duration.millis(Math.min(NATIVE_WAIT_MS, busyTimeoutMs))
+    })
+    // Held for the client's life: every statement goes through the connection below.
+    const reserved = yield* inner.reserve
+    if (!isPackageConnection(reserved)) return yield* Effect.die(new Error("@effect/sql-sqlite-node: no isTransaction"))
+    const checkFile = fileGuard(options.filename)
+    const connection = guarded(reserved, busyTimeoutMs, checkFile)
+    for (const pragma of pragmasOf(options)) yield* connection.executeUnprepared(pragma, [], undefined)
 
-    const cache = new Map<string, StatementSync>()
-    const prepare = (sql: string): StatementSync => {
-      let statement = cache.get(sql)
-      if (statement === undefined) {
-        statement = db.prepare(sql)
-        if (cache.size >= 200) cache.delete(cache.keys().next().value as string)
-        cache.set(sql, statement)
-      }
-      return statement
-    }
-
-    const run = (
-      sql: string,
-      params: ReadonlyArray<unknown>,
-      mode: "rows" | "raw" | "values",
-      prepared: boolean
-    ): Effect.Effect<ReadonlyArray<never>, SqlError.SqlError> =>
-      Effect.try({
-        try: () => {
-          const statement = prepared ? prepare(sql) : db.prepare(sql)
-          const args = params as Array<SQLInputValue>
-          if (statement.columns().length > 0) {
-            if (mode !== "values") return normalizeRows(statement.all(...args)) as ReadonlyArray<never>
-            statement.setReturnArrays(true)
-            try {
-              return statement.all(...args) as unknown as ReadonlyArray<never>
-            } finally {
-              statement.setReturnArrays(false)
-            }
-          }
-          const result = statement.run(...args)
-          // executeRaw answers the driver's own result, as other SQLite clients do.
-          return (
-            mode === "raw" ? { changes: result.changes, lastInsertRowid: result.lastInsertRowid } : []
-          ) as ReadonlyArray<never>
-        },
-        catch: (cause) => sqlError(cause, "Failed to execute statement", "execute")
-      })
-
-    const connection: SqlConnection.Connection = {
-      execute: (sql, params, transformRows) =>
-        transformRows ? Effect.map(run(sql, params, "rows", true), transformRows) : run(sql, params, "rows", true),
-      executeRaw: (sql, params) => run(sql, params, "raw", true),
-      executeValues: (sql, params) => run(sql, params, "values", true),
-      executeValuesUnprepared: (sql, params) => run(sql, params, "values", false),
-      executeUnprepared: (sql, params, transformRows) =>
-        transformRows
-          ? Effect.map(run(sql, params ?? [], "rows", false), transformRows)
-          : run(sql, params ?? [], "rows", false),
-      executeStream: (sql, params, transformRows) =>
-        Stream.fromIterableEffect(
-          transformRows ? Effect.map(run(sql, params, "rows", true), transformRows) : run(sql, params, "rows", true)
-        )
-    }
-
-    const semaphore = yield* Semaphore.make(1)
     const acquirers = SqlClient.makeSqliteAcquirers({
       connection: Effect.succeed(connection),
-      semaphore,
-      isTransaction: () => db.isTransaction
+      semaphore: yield* Semaphore.make(1),
+      isTransaction: (conn) => conn.isTransaction()
     })
     return yield* SqlClient.make({
       ...acquirers,
       compiler: Statement.makeCompilerSqlite(),
-      driver: "node-sqlite",
-      beginTransaction: "BEGIN IMMEDIATE",
+      driver: "sqlite-node",
+      beginTransaction: readOnly ? "BEGIN" : "BEGIN IMMEDIATE",
+      // A commit into a file deleted meanwhile is lost: it fails.
+      commit: (conn) => Effect.andThen(conn.executeUnprepared("COMMIT", [], undefined), checkFile()),
+      releaseSavepoint: (name) => `RELEASE SAVEPOINT ${name}`,
       spanAttributes: [["db.system.name", "sqlite"]]
     })
   })
