@@ -177,8 +177,11 @@ const build = (
   })
 
 /**
- * Opens the journal on the `SqlClient` in context: checks and migrates the
- * database as the outbox does (same `tablePrefix`).
+ * Opens the journal on the `SqlClient` in context (open it read-only for a
+ * tool that only reads). It checks the database and writes nothing: a
+ * database without outbox tables under `tablePrefix` is a `Foreign`
+ * `StorageError` naming the prefixes it does hold; a newer schema is
+ * `NewerSchema`. It never creates nor migrates tables: the app's outbox does.
  *
  * @since 0.1.0
  */
@@ -188,7 +191,7 @@ export const makeJournal = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const tables = Schema.tables(yield* OutboxOptions.decodePrefix(options))
-    yield* Schema.prepare(tables)
+    yield* Schema.check(tables)
     const journal = journalOf(Store.make(sql, tables))
     return {
       histories: journal.histories,

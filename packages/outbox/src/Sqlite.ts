@@ -4,23 +4,51 @@
  *
  * @since 0.1.0
  */
+import { statSync } from "node:fs"
 import type { MessageEditor } from "@reword/core"
 import { type Config, Effect, Layer } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient } from "effect/sql"
+import * as Schema from "./internal/schema.ts"
 import * as Outbox from "./Outbox.ts"
 import { fromSql, type StorageError } from "./OutboxError.ts"
 import * as SqliteClient from "./SqliteClient.ts"
 
+const hasContent = (filename: string): boolean =>
+  filename !== ":memory:" && filename !== "" && (statSync(filename, { throwIfNoEntry: false })?.size ?? 0) > 0
+
 /**
- * The SQLite database as an `effect/sql` client layer whose failures are `StorageError`s.
+ * Before a file is opened for writing (which switches it to WAL): it is opened
+ * read-only, and one that is not a database (`Corrupt`) or another
+ * application's (`Foreign`) is refused with no byte of it changed.
+ */
+const checkedReadOnly = (options: SqliteClient.Options): Effect.Effect<void, StorageError, Reactivity.Reactivity> =>
+  options.readOnly === true || !hasContent(options.filename)
+    ? Effect.void
+    : Effect.scoped(
+        Effect.flatMap(
+          Effect.mapError(SqliteClient.make({ ...options, readOnly: true }), (error) =>
+            fromSql(error, `opening ${options.filename}`)
+          ),
+          Schema.checkApplication
+        )
+      )
+
+/**
+ * The SQLite database as an `effect/sql` client layer whose failures are
+ * `StorageError`s. A file that exists is checked read-only first: another
+ * application's file, or one that is not a database, is refused unchanged.
+ * With `readOnly: true` nothing is written (what the journal's tools open).
  *
  * @since 0.1.0
  */
 export const sqliteClient = (options: SqliteClient.Options): Layer.Layer<SqlClient.SqlClient, StorageError> =>
   Layer.effect(
     SqlClient.SqlClient,
-    Effect.mapError(SqliteClient.make(options), (error) => fromSql(error, `opening ${options.filename}`))
+    Effect.andThen(
+      checkedReadOnly(options),
+      Effect.mapError(SqliteClient.make(options), (error) => fromSql(error, `opening ${options.filename}`))
+    )
   ).pipe(Layer.provide(Reactivity.layer))
 
 /**

@@ -60,7 +60,7 @@ describe("bad databases", () => {
       )) as StorageError
       assert.strictEqual(error.problem, "Foreign")
       assert.match(error.message, /another application/)
-      // Its content is untouched (opening switched the journal to WAL, as any SQLite client may).
+      // Its content is untouched (foreign-files.test.ts: no byte of it changes).
       const after = new DatabaseSync(filename as string, { readOnly: true })
       const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
       const rows = after.prepare("SELECT body FROM notes").all()

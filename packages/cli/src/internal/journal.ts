@@ -162,7 +162,8 @@ export interface Connection {
 }
 
 /**
- * Opens the database the flags (or the environment) name, in the scope.
+ * Opens the database the flags (or the environment) name, in the scope: a
+ * SQLite file read-only when `access` is `read` (no byte of it changes).
  * Every provider secret of the environment, and the database URL, join the
  * output's secrets first.
  */
@@ -170,7 +171,8 @@ export const connect = (
   resolved: Providers.Resolved,
   output: Output.Output,
   operation: string,
-  input: DatabaseFlags
+  input: DatabaseFlags,
+  access: "read" | "write" = "write"
 ): Effect.Effect<Connection, CommandFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const env = resolved.env()
@@ -210,7 +212,9 @@ export const connect = (
     }
     const client = yield* Effect.tryPromise({
       try: async () => {
-        if (!postgres) return (await import("@reword/outbox")).sqliteClient({ filename: location })
+        if (!postgres) {
+          return (await import("@reword/outbox")).sqliteClient({ filename: location, readOnly: access === "read" })
+        }
         const { pgClient } = await import("@reword/outbox/pg")
         return pgClient({ url: Redacted.make(location), maxConnections: 2 })
       },
@@ -230,7 +234,13 @@ export const connect = (
     return { context, tablePrefix }
   })
 
-/** Opens the journal of the database the flags (or the environment) name, in the scope (see {@link connect}). */
+/**
+ * Opens the journal of the database the flags (or the environment) name, in
+ * the scope (see {@link connect}): read-only, unless the operation re-drives; a
+ * database without the outbox's tables is refused (nothing is created nor
+ * migrated here). A re-drive checks a SQLite file read-only first: no byte of
+ * a file that is not an outbox changes (opening one for writing switches it to WAL).
+ */
 export const open = (
   resolved: Providers.Resolved,
   output: Output.Output,
@@ -238,14 +248,19 @@ export const open = (
   input: DatabaseFlags
 ): Effect.Effect<Outbox.Journal, CommandFailed, Scope.Scope> =>
   Effect.gen(function* () {
-    const { context, tablePrefix } = yield* connect(resolved, output, operation, input)
     const { Outbox } = yield* Effect.promise(() => import("@reword/outbox"))
-    return yield* Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(
-      Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error)),
-      Effect.catchTag("ConfigError", (error) =>
-        fail(output, operation, { reason: "Configuration", message: error.message, exitCode: ExitCode.BadInput })
+    const journalOn = (access: "read" | "write") =>
+      Effect.flatMap(connect(resolved, output, operation, input, access), ({ context, tablePrefix }) =>
+        Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(
+          Effect.catchTag("StorageError", (error) => storageFailure(output, operation, error)),
+          Effect.catchTag("ConfigError", (error) =>
+            fail(output, operation, { reason: "Configuration", message: error.message, exitCode: ExitCode.BadInput })
+          )
+        )
       )
-    )
+    if (operation !== "redrive") return yield* journalOn("read")
+    yield* Effect.scoped(journalOn("read"))
+    return yield* journalOn("write")
   })
 
 const isDirectory = (location: string): boolean => {

@@ -4,7 +4,7 @@
  * touch: not a database, another application's, or a newer schema.
  */
 import { Effect } from "effect"
-import { Migrator, SqlClient } from "effect/sql"
+import { Migrator, SqlClient, type SqlError } from "effect/sql"
 import { fromSql, StorageError } from "../OutboxError.ts"
 
 /** SQLite's `application_id` of an outbox file ("rwrd"). */
@@ -114,6 +114,80 @@ const tableExists = (sql: SqlClient.SqlClient, name: string) =>
     )
   )
 
+/** A SQLite file of another application (another `application_id`) is `Foreign`; any other database passes. */
+export const checkApplication = (sql: SqlClient.SqlClient): Effect.Effect<void, StorageError> =>
+  Effect.gen(function* () {
+    if (!sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })) return
+    const [row] = yield* sql<{ application_id: number }>`PRAGMA application_id`
+    const id = Number(row?.application_id ?? 0)
+    if (id !== 0 && id !== SQLITE_APPLICATION_ID) {
+      return yield* new StorageError({
+        problem: "Foreign",
+        description: `this SQLite file belongs to another application (application_id ${id}): give the outbox its own file`
+      })
+    }
+  }).pipe(Effect.mapError((error) => (error instanceof StorageError ? error : fromSql(error, "checking the database"))))
+
+const MAX_PREFIXES_NAMED = 10
+
+/** The prefixes of the outbox tables the database holds (a migrations table beside a messages table). */
+const prefixesIn = (sql: SqlClient.SqlClient): Effect.Effect<ReadonlyArray<string>, SqlError.SqlError> =>
+  Effect.map(
+    sql.onDialectOrElse({
+      sqlite: () => sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`,
+      orElse: () =>
+        sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+          WHERE table_schema = ANY (current_schemas(false))`
+    }),
+    (rows) => {
+      const names = new Set(rows.map((row) => String(row.name)))
+      return [...names]
+        .filter((name) => name.endsWith("migrations") && names.has(`${name.slice(0, -"migrations".length)}messages`))
+        .map((name) => name.slice(0, -"migrations".length))
+        .sort()
+    }
+  )
+
+const newerSchema = (latest: number) =>
+  new StorageError({
+    problem: "NewerSchema",
+    description: `the database has outbox schema version ${latest}, newer than the ${SCHEMA_VERSION} this reword knows: upgrade @reword/outbox (it was not changed)`
+  })
+
+const latestMigration = (sql: SqlClient.SqlClient, t: Tables) =>
+  Effect.map(
+    sql<{ latest: number | string | null }>`SELECT MAX(migration_id) AS latest FROM ${sql(t.migrations)}`,
+    ([row]) => Number(row?.latest ?? 0)
+  )
+
+/**
+ * Checks, without writing anything, that the database holds an outbox under
+ * these tables that this reword can read: what a tool (the journal, the CLI)
+ * opens. Not an outbox (no tables with this prefix) is `Foreign`, naming the
+ * prefixes the database does have.
+ */
+export const check = (t: Tables): Effect.Effect<void, StorageError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* checkApplication(sql)
+    if (!(yield* tableExists(sql, t.migrations))) {
+      const prefixes = yield* prefixesIn(sql)
+      const named = prefixes.slice(0, MAX_PREFIXES_NAMED).map((prefix) => JSON.stringify(prefix))
+      return yield* new StorageError({
+        problem: "Foreign",
+        description: `this database holds no outbox tables with the prefix ${JSON.stringify(t.prefix)}: ${
+          prefixes.length === 0
+            ? "it holds no outbox at all (name the database the app's outbox writes)"
+            : `it holds outbox tables with the prefix${prefixes.length === 1 ? "" : "es"} ${named.join(", ")}${prefixes.length > named.length ? ", ..." : ""} (check the table prefix)`
+        }`
+      })
+    }
+    const latest = yield* latestMigration(sql, t)
+    if (latest > SCHEMA_VERSION) return yield* newerSchema(latest)
+  }).pipe(
+    Effect.mapError((error) => (error instanceof StorageError ? error : fromSql(error, "opening the outbox database")))
+  )
+
 /**
  * Checks that the database is one this reword may use, then migrates it to
  * {@link SCHEMA_VERSION}. Fails with a `StorageError` (`Corrupt`, `Foreign`,
@@ -126,28 +200,11 @@ export const prepare = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
-    if (sqlite) {
-      const [row] = yield* sql<{ application_id: number }>`PRAGMA application_id`
-      const id = Number(row?.application_id ?? 0)
-      if (id !== 0 && id !== SQLITE_APPLICATION_ID) {
-        return yield* new StorageError({
-          problem: "Foreign",
-          description: `this SQLite file belongs to another application (application_id ${id}): give the outbox its own file`
-        })
-      }
-    }
+    yield* checkApplication(sql)
     const hasMigrations = yield* tableExists(sql, t.migrations)
     if (hasMigrations) {
-      const [row] = yield* sql<{
-        latest: number | string | null
-      }>`SELECT MAX(migration_id) AS latest FROM ${sql(t.migrations)}`
-      const latest = Number(row?.latest ?? 0)
-      if (latest > SCHEMA_VERSION) {
-        return yield* new StorageError({
-          problem: "NewerSchema",
-          description: `the database has outbox schema version ${latest}, newer than the ${SCHEMA_VERSION} this reword knows: upgrade @reword/outbox (it was not changed)`
-        })
-      }
+      const latest = yield* latestMigration(sql, t)
+      if (latest > SCHEMA_VERSION) return yield* newerSchema(latest)
     } else if (yield* tableExists(sql, t.messages)) {
       return yield* new StorageError({
         problem: "Foreign",
