@@ -96,7 +96,7 @@ const build = (
     const tables = Schema.tables(settings.tablePrefix)
     yield* Schema.prepare(tables)
     const dialect = Store.dialectOf(sql)
-    const store = Store.make(sql, tables)
+    const store = Store.make(sql, tables, settings.textHashKey)
     const keepText = settings.keepText
     const wake = yield* Queue.sliding<void>(1)
 

@@ -4,7 +4,7 @@
  * `REWORD_TEST_POSTGRES_URL` names one.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Config, Effect, Layer, type Scope } from "effect"
+import { type Config, Effect, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
@@ -279,14 +279,17 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
     Effect.gen(function* () {
       const place = database.fresh()
       const scripted = ScriptedEditor.make()
-      const outbox = yield* open(place, scripted, { keepText: false })
+      const outbox = yield* open(place, scripted, {
+        keepText: false,
+        textHashKey: Redacted.make("a key of the app, 32 characters.")
+      })
       yield* outbox.record({ ids: ids(1) })
       yield* outbox.submit({ ids: { externalMessageId: "m-1" }, text: "secret plan" })
       yield* outbox.drain({ timeout: "10 seconds" })
       assert.strictEqual(scripted.texts.get("m-1"), "secret plan")
       const version = (yield* outbox.history("m-1"))?.versions[0]
       assert.strictEqual(version?.text, undefined)
-      assert.match(version?.textHash ?? "", /^sha256:[0-9a-f]{64}$/)
+      assert.match(version?.textHash ?? "", /^hmac-sha256:[0-9a-f]{64}$/)
       const dump = yield* Effect.scoped(
         Effect.flatMap(Layer.build(place.client()), (context) =>
           Effect.provide(

@@ -13,13 +13,19 @@ import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
-import type { StorageError } from "../src/OutboxError.ts"
+import { StorageError } from "../src/OutboxError.ts"
 import { sqliteClient } from "../src/Sqlite.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
 beforeAll(() => Databases.startPglite(), 60_000)
 afterAll(() => Databases.stopAll())
+
+/** The failure, which must be a storage error (not an option's). */
+const storage = (error: unknown): StorageError => {
+  assert.instanceOf(error, StorageError)
+  return error as StorageError
+}
 
 const digest = (filename: string): string => createHash("sha256").update(readFileSync(filename)).digest("hex")
 
@@ -58,7 +64,7 @@ describe("another application's SQLite file", () => {
     Effect.gen(function* () {
       const filename = foreignFile(1234)
       const before = digest(filename)
-      const error = yield* Effect.flip(outboxOn(sqliteClient({ filename })))
+      const error = storage(yield* Effect.flip(outboxOn(sqliteClient({ filename }))))
       assert.strictEqual(error.problem, "Foreign")
       assert.match(error.message, /another application \(application_id 1234\)/)
       assert.strictEqual(digest(filename), before)
@@ -70,7 +76,7 @@ describe("another application's SQLite file", () => {
     Effect.gen(function* () {
       const filename = foreignFile(0)
       const before = digest(filename)
-      const error = yield* Effect.flip(journalOn(sqliteClient({ filename, readOnly: true }), "reword_outbox_"))
+      const error = storage(yield* Effect.flip(journalOn(sqliteClient({ filename, readOnly: true }), "reword_outbox_")))
       assert.strictEqual(error.problem, "Foreign")
       assert.match(error.message, /holds no outbox tables with the prefix "reword_outbox_": it holds no outbox at all/)
       assert.strictEqual(digest(filename), before)
@@ -88,8 +94,8 @@ describe("a mistyped table prefix", () => {
       yield* Effect.scoped(outboxOn(sqliteClient({ filename: file }), "second_"))
       const before = digest(file)
       const tables = tablesOf(file)
-      const error = yield* Effect.flip(
-        Effect.scoped(journalOn(sqliteClient({ filename: file, readOnly: true }), "reword_outbx_"))
+      const error = storage(
+        yield* Effect.flip(Effect.scoped(journalOn(sqliteClient({ filename: file, readOnly: true }), "reword_outbx_")))
       )
       assert.strictEqual(error.problem, "Foreign")
       assert.match(error.message, /no outbox tables with the prefix "reword_outbx_"/)
@@ -109,7 +115,7 @@ describe("a mistyped table prefix", () => {
       const place = Databases.pgliteDatabase.fresh()
       yield* outboxOn(place.client(), place.prefix)
       const typo = `${place.prefix}x_`
-      const error = yield* Effect.flip(journalOn(place.client(), typo))
+      const error = storage(yield* Effect.flip(journalOn(place.client(), typo)))
       assert.strictEqual(error.problem, "Foreign")
       assert.include(error.message, `"${place.prefix}"`)
       const context = yield* Layer.build(place.client())

@@ -4,7 +4,7 @@
  * the service and the journal. Re-exported by `Outbox.ts`.
  */
 import type { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
-import type { Duration, Effect, Stream } from "effect"
+import type { Duration, Effect, Redacted, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
 
 /**
@@ -35,8 +35,21 @@ export interface Options {
   readonly editors?: ReadonlyArray<Route> | undefined
   /** Prefix of the outbox's tables, so several outboxes share one database. Default `reword_outbox_`. */
   readonly tablePrefix?: string | undefined
-  /** Keep each edit's text in the journal (`true`, the default), or only its SHA-256 once delivered (`false`). */
+  /**
+   * Keep each edit's text in the journal (`true`, the default), or only its keyed hash
+   * once delivered (`false`, which needs {@link Options.textHashKey}): the text is then
+   * erased from the database (on SQLite from the file and its WAL too, at the next
+   * checkpoint; on PostgreSQL see the README on VACUUM and WAL retention).
+   */
   readonly keepText?: boolean | undefined
+  /**
+   * The secret that keys the hash the journal keeps of each text (HMAC-SHA-256,
+   * `hmac-sha256:<hex>`): at least 16 characters, kept as the app keeps its other
+   * secrets. Required when `keepText` is `false` (an unkeyed SHA-256 of a short text
+   * is reversed by a dictionary); without it, with `keepText: true`, the hash is a
+   * plain SHA-256 (`sha256:<hex>`) of a text the journal holds anyway.
+   */
+  readonly textHashKey?: Redacted.Redacted<string> | undefined
   /**
    * An edit naming a message the id map does not hold: `reject` (the default) fails
    * with `NotFound`; `record` records the ids the edit gives.

@@ -16,6 +16,7 @@ import {
   Duration,
   Effect,
   Predicate,
+  Redacted,
   Result,
   Schema,
   type SchemaIssue,
@@ -107,8 +108,24 @@ export const fields = {
   worker: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   workerId: Schema.optional(
     EditRequest.Id.check(Schema.isMaxLength(128, { message: "must be at most 128 characters" }))
+  ),
+  textHashKey: Schema.optional(
+    // Messages never quote the value: it is a secret, even when given in the clear by mistake.
+    Schema.declare((value: unknown): value is Redacted.Redacted<string> => Redacted.isRedacted(value), {
+      message: "must be a Redacted secret (Redacted.make(key)), never a plain value"
+    }).check(
+      Schema.makeFilter((key) => {
+        const value: unknown = Redacted.value(key)
+        return typeof value === "string" && value.length >= MIN_TEXT_HASH_KEY_LENGTH
+          ? undefined
+          : `must be a text of at least ${MIN_TEXT_HASH_KEY_LENGTH} characters`
+      })
+    )
   )
 } satisfies Record<keyof Options, Schema.Top>
+
+/** The shortest `textHashKey`: a short key is guessed as easily as a short text. */
+export const MIN_TEXT_HASH_KEY_LENGTH = 16
 
 /**
  * The outbox's options.
@@ -132,6 +149,7 @@ export interface Settings {
   readonly pollMs: number
   readonly worker: boolean
   readonly workerId: string | undefined
+  readonly textHashKey: Redacted.Redacted<string> | undefined
 }
 
 const decodeOptions = SchemaParser.decodeUnknownResult(OptionsSchema, { errors: "all" })
@@ -199,8 +217,21 @@ const settingsOf = (decoded: typeof OptionsSchema.Type): Settings => ({
   leaseMs: decoded.lease,
   pollMs: decoded.pollInterval,
   worker: decoded.worker,
-  workerId: decoded.workerId
+  workerId: decoded.workerId,
+  textHashKey: decoded.textHashKey
 })
+
+/** Without its text, an edit's hash must be keyed: an unkeyed SHA-256 of a short text is reversed by a dictionary. */
+const keyProblems = (decoded: typeof OptionsSchema.Type): ReadonlyArray<Problem> =>
+  decoded.keepText || decoded.textHashKey !== undefined
+    ? []
+    : [
+        {
+          path: "textHashKey",
+          message:
+            "is required when keepText is false: a secret (Redacted.make(key), at least 16 characters) that keys the hash the journal keeps of each text"
+        }
+      ]
 
 /**
  * Decodes the outbox's options, or the problems found (every one). `extraKeys`
@@ -216,10 +247,13 @@ export const decodeResult = (
     return Result.fail([{ path: "(options)", message: "must be an object of outbox options" }])
   }
   const known = Object.keys(fields)
-  const keyProblems = unknownKeys(options, [...known, ...extraKeys], homes)
+  const unknown = unknownKeys(options, [...known, ...extraKeys], homes)
   const own = Object.fromEntries(Object.entries(options).filter(([key]) => known.includes(key)))
   const decoded = decodeOptions(own)
-  const problems = [...keyProblems, ...(Result.isFailure(decoded) ? problemsOf(decoded.failure) : [])]
+  const problems = [
+    ...unknown,
+    ...(Result.isFailure(decoded) ? problemsOf(decoded.failure) : keyProblems(decoded.success))
+  ]
   if (problems.length > 0 || Result.isFailure(decoded)) return Result.fail(problems)
   return Result.succeed(settingsOf(decoded.success))
 }

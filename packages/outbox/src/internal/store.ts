@@ -4,8 +4,8 @@
  * messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer,
  * whose `BEGIN IMMEDIATE` transaction already excludes every other claimer).
  */
-import { createHash, randomUUID } from "node:crypto"
-import { Effect } from "effect"
+import { createHash, createHmac, randomUUID } from "node:crypto"
+import { Effect, Redacted } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import type { Tables } from "./schema.ts"
 
@@ -30,7 +30,15 @@ export const dialectOf = (sql: SqlClient.SqlClient): Dialect =>
 export const keyOf = (provider: string, account: string, externalMessageId: string): string =>
   `${provider}\u001f${account}\u001f${externalMessageId}`
 
-export const hashOf = (text: string): string => `sha256:${createHash("sha256").update(text).digest("hex")}`
+/**
+ * The hash the journal keeps of a text: HMAC-SHA-256 under the app's key
+ * (`hmac-sha256:`), or a plain SHA-256 (`sha256:`) when the app gave none
+ * (then the journal keeps the text itself: `keepText` is true).
+ */
+export const hashOf = (text: string, key?: Redacted.Redacted<string> | undefined): string =>
+  key === undefined
+    ? `sha256:${createHash("sha256").update(text).digest("hex")}`
+    : `hmac-sha256:${createHmac("sha256", Redacted.value(key)).update(text).digest("hex")}`
 
 export const num = (value: unknown): number => Number(value)
 export const optNum = (value: unknown): number | undefined =>
@@ -166,7 +174,7 @@ export interface TotalRow {
 /** The most (provider, account, state) groups `totals` answers. */
 export const MAX_TOTALS = 10_000
 
-export const make = (sql: SqlClient.SqlClient, t: Tables) => {
+export const make = (sql: SqlClient.SqlClient, t: Tables, textHashKey?: Redacted.Redacted<string> | undefined) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
   const A = sql(t.attempts)
@@ -229,7 +237,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
         version,
         request: input.request,
         text: input.keepText ? (input.text ?? null) : null,
-        text_hash: hashOf(input.text ?? ""),
+        text_hash: hashOf(input.text ?? "", textHashKey),
         source: input.source ?? null,
         asked_at: now,
         status: "pending"
