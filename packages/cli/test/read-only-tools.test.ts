@@ -68,12 +68,14 @@ afterAll(() => {
 })
 
 describe("read-only tools", () => {
-  it("another application's file: history and outbox refuse it, and leave it as it was", async () => {
+  it("another application's file: history, outbox and redrive refuse it, and leave it as it was", async () => {
     const before = digest(foreignFile)
-    const runs = await Promise.all([
-      reword(["history", "wa-1", "--database", foreignFile, "--json"]),
-      reword(["outbox", "--database", foreignFile, "--json"])
-    ])
+    const runs = [
+      await reword(["history", "wa-1", "--database", foreignFile, "--json"]),
+      await reword(["outbox", "--database", foreignFile, "--json"]),
+      // A re-drive writes, but only to an outbox: the file is checked read-only first.
+      await reword(["outbox", "redrive", "--all", "--database", foreignFile, "--json"])
+    ]
     for (const run of runs) {
       expect(run.code).toBe(2)
       expect(jsonOf(run.stdout).error).toMatchObject({ reason: "Storage", problem: "Foreign" })
@@ -86,7 +88,7 @@ describe("read-only tools", () => {
     db.close()
     expect(tables.map((row) => row.name)).toEqual(["notes"])
     expect(mode?.journal_mode).toBe("delete")
-  }, 30_000)
+  }, 90_000)
 
   it('a mistyped --table-prefix: refused, naming the prefix that exists, not "0 pending"', async () => {
     const before = digest(outboxFile)
@@ -105,5 +107,5 @@ describe("read-only tools", () => {
     const history = await reword(["history", "wa-1", "--database", outboxFile, "--json"])
     expect(history.code).toBe(0)
     expect(digest(outboxFile)).toBe(before)
-  }, 30_000)
+  }, 60_000)
 })
