@@ -5,7 +5,7 @@
  *
  * - another process's lock is waited for without blocking the event loop
  *   (`node:sqlite` is synchronous: its own busy wait freezes the process). Each
- *   native wait is at most {@link NATIVE_WAIT_MS}; a statement that finds the
+ *   native wait is at most 20 ms; a statement that finds the
  *   database busy is tried again after an asynchronous pause, until
  *   `busyTimeoutMs` has passed;
  * - transactions start with `BEGIN IMMEDIATE` (the write lock is taken at once,
@@ -55,7 +55,7 @@ export interface Options {
 }
 
 /** The longest one native wait for another process's lock blocks the event loop, in milliseconds. */
-export const NATIVE_WAIT_MS = 20
+const NATIVE_WAIT_MS = 20
 
 /** The longest asynchronous pause between two tries of a statement that found the database busy. */
 const MAX_PAUSE_MS = 100
