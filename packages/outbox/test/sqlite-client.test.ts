@@ -175,7 +175,8 @@ describe("a database file deleted while the outbox runs", () => {
       assert.strictEqual(error._tag, "StorageError")
       assert.strictEqual(error.problem, "ReadOnly")
       assert.match(error.message, /was deleted while it was open/)
-      const recorded = yield* Effect.flip(outbox.record({ ids: { externalMessageId: "m-2" } }))
+      const recorded = (yield* Effect.flip(outbox.record({ ids: { externalMessageId: "m-2" } }))) as StorageError
+      assert.strictEqual(recorded._tag, "StorageError")
       assert.strictEqual(recorded.problem, "ReadOnly")
     }).pipe(Effect.scoped)
   )
