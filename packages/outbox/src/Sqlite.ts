@@ -14,8 +14,12 @@ import * as Outbox from "./Outbox.ts"
 import { fromSql, type StorageError } from "./OutboxError.ts"
 import * as SqliteClient from "./SqliteClient.ts"
 
-const hasContent = (filename: string): boolean =>
-  filename !== ":memory:" && filename !== "" && (statSync(filename, { throwIfNoEntry: false })?.size ?? 0) > 0
+/** A file with something in it (what opening it must not change); a directory is opened, and refused, as before. */
+const hasContent = (filename: string): boolean => {
+  if (filename === ":memory:" || filename === "") return false
+  const stats = statSync(filename, { throwIfNoEntry: false })
+  return stats?.isFile() === true && stats.size > 0
+}
 
 /**
  * Before a file is opened for writing (which switches it to WAL): it is opened
