@@ -234,6 +234,9 @@ export const connect = (
     return { context, tablePrefix }
   })
 
+/** The operations that write to the journal: a re-drive, from the command or the dashboard's page. */
+const WRITING_OPERATIONS: ReadonlySet<string> = new Set(["redrive", "dashboard"])
+
 /**
  * Opens the journal of the database the flags (or the environment) name, in
  * the scope (see {@link connect}): read-only, unless the operation re-drives; a
@@ -258,7 +261,7 @@ export const open = (
           )
         )
       )
-    if (operation !== "redrive") return yield* journalOn("read")
+    if (!WRITING_OPERATIONS.has(operation)) return yield* journalOn("read")
     yield* Effect.scoped(journalOn("read"))
     return yield* journalOn("write")
   })
