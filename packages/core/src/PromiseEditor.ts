@@ -180,7 +180,28 @@ const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined)
   return error instanceof Error ? error : new Error(String(error))
 }
 
-const disposedError = () => new Error("This editor was disposed: create a new one with createEditor")
+/**
+ * The editor was disposed: every call made after `dispose()` rejects with it,
+ * and so does an `updateEach` loop still running when `dispose()` is called.
+ * Match it by `name` (or `reason`, `"Disposed"`); it serialises (JSON) with
+ * its name, message and reason.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class DisposedError extends Error {
+  override readonly name = "DisposedError"
+  readonly reason = "Disposed"
+  constructor() {
+    super("This editor was disposed: create a new one with createEditor")
+  }
+  /** @since 0.1.0 */
+  toJSON(): { readonly name: string; readonly message: string; readonly reason: string } {
+    return { name: this.name, message: this.message, reason: this.reason }
+  }
+}
+
+const disposedError = () => new DisposedError()
 
 const isIterable = (value: unknown): value is Iterable<unknown> =>
   value !== null && value !== undefined && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function"
@@ -193,6 +214,8 @@ const notIterable = () => new TypeError("requests must be an iterable of request
 interface Running {
   readonly runtime: ManagedRuntime.ManagedRuntime<MessageEditor, Config.ConfigError>
   readonly isDisposed: () => boolean
+  /** Aborted by `dispose()`: what waits (an `updateEach` loop) stops at once. */
+  readonly disposal: AbortSignal
 }
 
 /**
@@ -216,7 +239,65 @@ const run = async <A>(
   throw rejection(exit.cause, signal)
 }
 
-/** `updateEach`: the stream of outcomes as an async iterable that honours `dispose()` and the signal between results. */
+/** The longest `updateEach` waits, once stopped, for its stream to close before it rejects. */
+const CLOSE_BOUND_MILLIS = 500
+
+/**
+ * The iterator's next result, or the stop of the first of `stops` to abort
+ * (the caller's signal, the editor's disposal), whichever comes first: a
+ * source that stops yielding, or a request that hangs, holds no one.
+ */
+const nextOrStop = <A>(
+  iterator: AsyncIterator<A>,
+  stops: ReadonlyArray<AbortSignal>,
+  stopped: () => unknown
+): Promise<IteratorResult<A>> =>
+  new Promise((resolve, reject) => {
+    const onStop = () => {
+      cleanup()
+      reject(stopped())
+    }
+    const cleanup = () => {
+      for (const stop of stops) stop.removeEventListener("abort", onStop)
+    }
+    for (const stop of stops) stop.addEventListener("abort", onStop, { once: true })
+    iterator.next().then(
+      (result) => {
+        cleanup()
+        resolve(result)
+      },
+      (error: unknown) => {
+        cleanup()
+        reject(error)
+      }
+    )
+  })
+
+/** Closes the stream (its fibers interrupted, the source's `return()` called), waiting a bounded time for it. */
+const closeBounded = async (iterator: AsyncIterator<unknown>): Promise<void> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CLOSE_BOUND_MILLIS)
+  })
+  try {
+    const closing = Promise.resolve(iterator.return?.()).then(
+      () => undefined,
+      () => undefined
+    )
+    await Promise.race([closing, bound])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * `updateEach`: the stream of outcomes as an async iterable. The caller's
+ * signal and `dispose()` end it at once, even while it waits for the source
+ * (an async source that stops yielding) or for a request in flight: the
+ * iteration rejects with the signal's reason (or the disposal's error), and
+ * the stream is closed (the requests in flight abandoned, the source's
+ * `return()` called).
+ */
 async function* each(
   running: Running,
   service: Service,
@@ -226,6 +307,7 @@ async function* each(
   // Everything happens here, in the generator: calling updateEach never throws, its iteration rejects.
   if (running.isDisposed()) throw disposedError()
   const signal = signalOf(options)
+  if (signal?.aborted === true) throw abortReason(signal)
   const source: Iterable<RequestInput> | Stream.Stream<RequestInput, unknown> = isAsyncIterable(requests)
     ? Stream.fromAsyncIterable(requests as AsyncIterable<RequestInput>, (error) => error)
     : isIterable(requests)
@@ -235,16 +317,18 @@ async function* each(
   // In the editor's context: its tracer and metric registry (telemetry) apply here too.
   const context = await running.runtime.context()
   const iterator = Stream.toAsyncIterableWith(outcomes, context)[Symbol.asyncIterator]()
+  const stops = signal === undefined ? [running.disposal] : [running.disposal, signal]
+  const stopped = () => (running.isDisposed() ? disposedError() : abortReason(signal))
   try {
     for (;;) {
       if (running.isDisposed()) throw disposedError()
       if (signal?.aborted === true) throw abortReason(signal)
-      const next = await iterator.next()
+      const next = await nextOrStop(iterator, stops, stopped)
       if (next.done === true) return
       yield next.value
     }
   } finally {
-    await iterator.return?.()
+    await closeBounded(iterator)
   }
 }
 
@@ -286,9 +370,11 @@ export const createEditor = async <const D extends AnyDescriptor>(options: Creat
     throw Predicate.isTagged(error, "ConfigError") ? new ConfigurationError(error as Config.ConfigError) : error
   })
   let disposed = false
-  const running: Running = { runtime, isDisposed: () => disposed }
+  const disposal = new AbortController()
+  const running: Running = { runtime, isDisposed: () => disposed, disposal: disposal.signal }
   const dispose = () => {
     disposed = true
+    disposal.abort()
     return runtime.dispose()
   }
   return {

@@ -16,6 +16,7 @@ export {
   ConfigurationError,
   type CreateEditorOptions,
   createEditor,
+  DisposedError,
   type Editor,
   type Settled
 } from "./PromiseEditor.ts"
