@@ -97,7 +97,13 @@ export type TransportError = Network | Timeout | MalformedResponse | Rejected
  */
 export const MAX_KEPT_BODY = 2_048
 
-const DEFAULT_TIMEOUT = Duration.seconds(30)
+/**
+ * The default of `timeout`: the longest one HTTP request may take.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(30)
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 
 /**

@@ -20,6 +20,8 @@ import {
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
+import * as Deadline from "./internal/deadline.ts"
+import { contained, unreadableAnswer, unreadableRequest } from "./internal/defects.ts"
 import * as OrderedWindow from "./internal/orderedWindow.ts"
 import * as Packer from "./internal/packer.ts"
 import { isTracing } from "./internal/tracing.ts"
@@ -54,7 +56,10 @@ export interface Service {
   readonly provider: string
   /** What this provider can do: check before calling. */
   readonly capabilities: Capabilities.Capabilities
-  /** Updates one message: the message as the provider confirmed it, or an `EditError`. */
+  /**
+   * Updates one message: the message as the provider confirmed it, or an `EditError`, within its retry
+   * budget plus one transport timeout from its start, waits included (else `Timeout`, or `RateLimited`).
+   */
   readonly update: (request: RequestInput) => Effect.Effect<EditedMessage, EditError>
   /**
    * Updates many messages: exactly one outcome per request, in input order.
@@ -174,42 +179,14 @@ const splitEvenly = <A>(
   }
   return result
 }
+/** Sends one attempt of a request, by its deadline when it has one. */
+type Send = (
+  request: EditRequest.EditRequest,
+  deadline?: Packer.Deadline
+) => Effect.Effect<EditedMessage, EditErrorReason>
+
 /** The longest a request waits for others to share its provider call. */
 const BATCH_WINDOW = "20 millis"
-
-/**
- * A defect (an exception thrown on one request's path, such as a stack
- * overflow on a hostile answer) as that request's typed reason. Interruption
- * is never caught; the raw error (its message may hold anything the answer
- * held) never becomes the reason's text: only its name does.
- */
-const contained =
-  (reasonOf: (defect: unknown) => EditErrorReason) =>
-  <A, R>(effect: Effect.Effect<A, EditErrorReason, R>): Effect.Effect<A, EditErrorReason, R> =>
-    Effect.catchCause(effect, (cause) =>
-      Cause.hasInterrupts(cause) || !Cause.hasDies(cause)
-        ? Effect.failCause(cause)
-        : Effect.fail(reasonOf(Cause.squash(cause)))
-    )
-
-const defectName = (defect: unknown): string => {
-  try {
-    const name = defect instanceof Error ? defect.name : typeof defect
-    return /^[A-Za-z][A-Za-z0-9_]{0,40}$/.test(name) ? name : "an exception"
-  } catch {
-    return "an exception"
-  }
-}
-
-const unreadableAnswer = (defect: unknown): EditErrorReason =>
-  new MalformedResponse({
-    description: `the provider's answer could not be read (${defectName(defect)} while reading it)`
-  })
-
-const unreadableRequest = (defect: unknown): EditErrorReason =>
-  new InvalidRequest({
-    problems: [{ path: "(request)", message: `the request could not be read (${defectName(defect)} while reading it)` }]
-  })
 
 /**
  * Builds a `MessageEditor` from an adapter.
@@ -224,13 +201,19 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     ? Math.max(1, Math.floor(options.concurrency as number))
     : DEFAULT_CONCURRENCY
   const retry = RetryPolicy.retry(policy)
+  const retrySchedule = RetryPolicy.schedule(policy)
+  const budget = Deadline.budgetOf(policy, options.transport)
   const logFailure = (reason: EditErrorReason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`)
   /**
    * Retries under the policy, at no cost to a first attempt that succeeds:
    * the schedule starts at the first failure (as `Effect.retry`'s does), by
-   * replaying that failure to it, then runs the next attempts.
+   * replaying that failure to it, then runs the next attempts; none that
+   * would start past `lastRetryAt` (epoch millis) when given.
    */
-  const retrying = <A>(attempt: Effect.Effect<A, EditErrorReason>): Effect.Effect<A, EditErrorReason> => {
+  const retrying = <A>(
+    attempt: Effect.Effect<A, EditErrorReason>,
+    lastRetryAt?: number
+  ): Effect.Effect<A, EditErrorReason> => {
     const logged = Effect.tapError(attempt, logFailure)
     return policy.maxAttempts <= 1
       ? logged
@@ -241,7 +224,11 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
             first = false
             return Effect.fail(reason)
           })
-          return Effect.andThen(logFailure(reason), retry(replay))
+          const retried =
+            lastRetryAt === undefined
+              ? retry(replay)
+              : Effect.retry(replay, Deadline.retriesUntil(retrySchedule, lastRetryAt))
+          return Effect.andThen(logFailure(reason), retried)
         })
   }
 
@@ -292,18 +279,29 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
           ...(adapter.context === undefined ? {} : { context: adapter.context })
         })
       : undefined
-  const sendOne = packer === undefined ? attempt : packer.submit
+  /** One attempt of an `update()`, by its deadline (whatever it waits for: see `internal/deadline.ts`). */
+  const sendOne: Send =
+    packer === undefined
+      ? (request, deadline) =>
+          deadline === undefined
+            ? attempt(request)
+            : Effect.withFiber((fiber) =>
+                Deadline.attemptWithin(attempt(request))(deadline, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
+              )
+      : packer.submit
 
   /**
    * One edit, measured: its outcome, duration (by the current `Clock`) and
    * attempts go to the metrics (see `Metrics`), and its outcome to the
-   * current span when `annotate`.
+   * current span when `annotate`. An `update()` has a deadline from its
+   * start (`internal/deadline.ts`): no retry past its retry budget, no wait
+   * past the budget plus one transport timeout.
    */
   const measured = (
     recorder: Metrics.EditRecorder,
     operation: Operation,
     annotate: boolean,
-    send: (request: EditRequest.EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>,
+    send: Send,
     input: RequestInput
   ): Effect.Effect<EditedMessage, EditError> =>
     Effect.withFiber((fiber) => {
@@ -319,12 +317,13 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
         return annotate ? Effect.andThen(Effect.annotateCurrentSpan("reword.outcome", outcome), failed) : failed
       }
       const request = prepared.success
+      const deadline = operation === "update" ? Deadline.deadlineOf(budget, started) : undefined
       let attempts = 0
       const sending = Effect.suspend(() => {
         attempts += 1
-        return send(request)
+        return send(request, deadline)
       })
-      return retrying(sending).pipe(
+      return retrying(sending, deadline === undefined ? undefined : started + budget.retryMillis).pipe(
         Effect.mapError(fail(operation)),
         Effect.onExit((exit) => {
           const outcome = outcomeOf(exit)

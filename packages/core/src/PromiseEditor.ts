@@ -307,7 +307,6 @@ async function* each(
   // Everything happens here, in the generator: calling updateEach never throws, its iteration rejects.
   if (running.isDisposed()) throw disposedError()
   const signal = signalOf(options)
-  if (signal?.aborted === true) throw abortReason(signal)
   const source: Iterable<RequestInput> | Stream.Stream<RequestInput, unknown> = isAsyncIterable(requests)
     ? Stream.fromAsyncIterable(requests as AsyncIterable<RequestInput>, (error) => error)
     : isIterable(requests)

@@ -18,8 +18,13 @@
  * caller is interrupted before its call leaves is dropped; a call whose
  * callers are all interrupted is interrupted too (its HTTP request aborted),
  * as a lone `update()` always was.
+ *
+ * A caller may give a deadline: when it passes, whatever the request waits
+ * for (a free slot in the queue, a call waiting for the provider's limiter,
+ * an answer), the caller leaves as if interrupted and fails with the
+ * deadline's reason, told whether its request had left in a call.
  */
-import { type Array as Arr, Context, Deferred, Effect, Exit, Fiber, Result } from "effect"
+import { type Array as Arr, Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Result } from "effect"
 import type { EditErrorReason } from "../EditError.ts"
 import type { EditedMessage } from "../EditedMessage.ts"
 import type { EditRequest } from "../EditRequest.ts"
@@ -38,9 +43,17 @@ export interface Options {
   readonly context?: Context.Context<never> | undefined
 }
 
+/** When a caller stops waiting, and what it fails with then. */
+export interface Deadline {
+  /** The time (epoch millis, by the caller's `Clock`) past which the caller does not wait. */
+  readonly at: number
+  /** The caller's reason at the deadline; `sent`: whether its request had left in a call. */
+  readonly reason: (sent: boolean) => EditErrorReason
+}
+
 export interface Packer {
-  /** Sends one request in a shared call and answers its own result. */
-  readonly submit: (request: EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>
+  /** Sends one request in a shared call and answers its own result, by the deadline when one is given. */
+  readonly submit: (request: EditRequest, deadline?: Deadline) => Effect.Effect<EditedMessage, EditErrorReason>
 }
 
 interface Entry {
@@ -52,6 +65,10 @@ interface Entry {
   settled: Exit.Exit<ItemResult> | undefined
   /** The caller stopped waiting. */
   gone: boolean
+  /** When the caller stops waiting (by its `Clock`), if it gave a deadline. */
+  readonly expires: { readonly at: number; readonly clock: Clock.Clock } | undefined
+  /** Taken out of the queue unsent: its deadline had come (its caller is leaving). */
+  dropped: boolean
   /** The call carrying it, once sent. */
   call: Call | undefined
 }
@@ -85,6 +102,11 @@ export const make = (options: Options): Packer => {
       head += 1
       if (entry.gone) continue
       live -= 1
+      // Its caller is about to leave (its deadline's timer may not have fired yet): no call for it.
+      if (entry.expires !== undefined && entry.expires.clock.currentTimeMillisUnsafe() >= entry.expires.at) {
+        entry.dropped = true
+        continue
+      }
       group.push(entry)
     }
     if (head >= queue.length) {
@@ -161,7 +183,7 @@ export const make = (options: Options): Packer => {
       entry.gone = true
       const call = entry.call
       if (call === undefined) {
-        live -= 1
+        if (!entry.dropped) live -= 1
         return Effect.void
       }
       call.waiting -= 1
@@ -189,29 +211,45 @@ export const make = (options: Options): Packer => {
     )
   }
 
-  const submit = (request: EditRequest): Effect.Effect<EditedMessage, EditErrorReason> =>
+  /** Queues the caller's request and waits for its result (or sends it itself, alone). */
+  const enqueue = (entry: Entry): Effect.Effect<EditedMessage, EditErrorReason> => {
+    queue.push(entry)
+    live += 1
+    // The other requests of this turn of the event loop join it first (a microtask would be sooner, but
+    // requests arriving in the same turn from other callbacks, such as retries whose timers fire together,
+    // would then each take a provider call of their own: calls are the scarce resource).
+    return Effect.yieldNow.pipe(
+      Effect.onInterrupt(() => leave(entry)),
+      Effect.flatMap(() => {
+        if (entry.call !== undefined || entry.gone) return waitFor(entry)
+        const inline = pump(entry)
+        return inline === undefined ? waitFor(entry) : sendInline(entry, inline)
+      })
+    )
+  }
+
+  const submit = (request: EditRequest, deadline?: Deadline): Effect.Effect<EditedMessage, EditErrorReason> =>
     Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const remaining = deadline === undefined ? 0 : deadline.at - clock.currentTimeMillisUnsafe()
+      if (deadline !== undefined && remaining <= 0) return Effect.fail(deadline.reason(false))
       const entry: Entry = {
         request,
         done: Deferred.makeUnsafe<ItemResult>(),
         context: fiber.context,
         settled: undefined,
         gone: false,
+        expires: deadline === undefined ? undefined : { at: deadline.at, clock },
+        dropped: false,
         call: undefined
       }
-      queue.push(entry)
-      live += 1
-      // The other requests of this turn of the event loop join it first (a microtask would be sooner, but
-      // requests arriving in the same turn from other callbacks, such as retries whose timers fire together,
-      // would then each take a provider call of their own: calls are the scarce resource).
-      return Effect.yieldNow.pipe(
-        Effect.onInterrupt(() => leave(entry)),
-        Effect.flatMap(() => {
-          if (entry.call !== undefined || entry.gone) return waitFor(entry)
-          const inline = pump(entry)
-          return inline === undefined ? waitFor(entry) : sendInline(entry, inline)
-        })
-      )
+      const waiting = enqueue(entry)
+      if (deadline === undefined) return waiting
+      // Past the deadline the caller leaves (as an interrupted caller does) and learns where its request was.
+      return Effect.timeoutOrElse(waiting, {
+        duration: Duration.millis(remaining),
+        orElse: () => Effect.fail(deadline.reason(entry.call !== undefined))
+      })
     })
 
   return { submit }
