@@ -89,12 +89,14 @@ describe("known limitations", () => {
           return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
         }
         const editor = yield* Effect.orDie(
-          Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 }, transport: { timeout: 300, fetch: holdFirst } })
+          // 1 s: only the held first attempt times out, not a retry's real answer on a loaded machine.
+          Acquire.make(sandbox.settings, { retry: { maxAttempts: 1 }, transport: { timeout: 1_000, fetch: holdFirst } })
         )
         const context = yield* Layer.build(sqliteClient({ filename: ":memory:" }))
         const outbox = yield* Effect.provide(
           Outbox.makeWith([{ editor }], {
-            settleWindow: "1500 millis",
+            // Far longer than the steps below take on a loaded machine (the retry landing, v2 submitted, 200 ms).
+            settleWindow: "6 seconds",
             pollInterval: "20 millis",
             retry: { initialDelay: 10, maxDelay: 50 }
           }),
@@ -103,7 +105,7 @@ describe("known limitations", () => {
         yield* outbox.record({ ids })
         const landed = (text: string) =>
           Effect.gen(function* () {
-            for (let n = 0; n < 300 && sandbox.inspect(ids)?.text !== text; n++) yield* Effect.sleep("10 millis")
+            for (let n = 0; n < 1_000 && sandbox.inspect(ids)?.text !== text; n++) yield* Effect.sleep("10 millis")
             assert.strictEqual(sandbox.inspect(ids)?.text, text)
           })
         yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v1" })
@@ -116,7 +118,7 @@ describe("known limitations", () => {
         // ... so when it arrives late, it overwrites nothing newer; the outbox then sends the newest text.
         assert.isDefined(deliverLate)
         yield* Effect.promise(() => deliverLate?.() ?? Promise.resolve())
-        assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })
+        assert.deepStrictEqual(yield* outbox.drain({ timeout: "30 seconds" }), { pending: 0, failed: 0 })
         assert.deepStrictEqual(sandbox.inspect(ids), { text: "v2", history: ["v0", "v1", "v1", "v2"] })
         const journal = yield* outbox.history(ids.externalMessageId)
         assert.deepStrictEqual(

@@ -329,7 +329,8 @@ describe("response bodies are read up to a cap: a huge body is a typed error, no
           console.info({ written: huge.written(), rss: process.memoryUsage().rss - before })
         // The reads stopped at the cap: the server could write only as much as the sockets buffered beyond it.
         assert.isBelow(huge.written(), 4 * (1024 * 1024 + 16 * 1024 * 1024))
-        assert.isBelow(process.memoryUsage().rss - before, 64 * 1024 * 1024)
+        // Room for what a loaded machine's late garbage collection leaves; an uncapped read of an endless body grows without end.
+        assert.isBelow(process.memoryUsage().rss - before, 128 * 1024 * 1024)
       })
   )
 })

@@ -11,9 +11,12 @@ const echo: SandboxServer.Handler = (request) => ({
   status: 200,
   body: { path: request.path, json: SandboxServer.jsonOf(request) }
 })
-const transport = HttpTransport.make({ timeout: "300 millis" })
-const get = (server: SandboxServer.SandboxServer, path = "/x") =>
-  Effect.result(transport.send({ method: "POST", url: new URL(`${server.url}${path}`), json: { n: 1 } }))
+// Requests that get an answer have 10 s: a loaded machine can take more than a second to serve one.
+const transport = HttpTransport.make({ timeout: "10 seconds" })
+// A request the sandbox never answers (its hang fault) times out whatever the load: 300 ms keeps the test short.
+const hangTransport = HttpTransport.make({ timeout: "300 millis" })
+const get = (server: SandboxServer.SandboxServer, path = "/x", through = transport) =>
+  Effect.result(through.send({ method: "POST", url: new URL(`${server.url}${path}`), json: { n: 1 } }))
 
 const outcome = (result: Result.Result<HttpTransport.HttpResponse, HttpTransport.TransportError>) =>
   Result.isSuccess(result) ? `${result.success.status}${result.success.isJson ? " json" : ""}` : result.failure._tag
@@ -47,7 +50,7 @@ describe("SandboxServer", () => {
       const seen: Array<string> = []
       for (const fault of faults) {
         server.inject({ fault, times: 1 })
-        seen.push(outcome(yield* get(server)))
+        seen.push(outcome(yield* get(server, "/x", fault === faults.at(-1) ? hangTransport : transport)))
       }
       seen.push(outcome(yield* get(server)))
       assert.deepStrictEqual(seen, [

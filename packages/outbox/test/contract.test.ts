@@ -214,11 +214,15 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       const place = database.fresh()
       const scripted = ScriptedEditor.make()
       scripted.faults.push("rateLimited", "rateLimited")
-      const outbox = yield* open(place, scripted, { retry: { initialDelay: 300, maxDelay: 300, jitter: false } })
+      // A retry 1.5 s after each failure: room to look at the first one on a loaded machine.
+      const outbox = yield* open(place, scripted, { retry: { initialDelay: 1_500, maxDelay: 1_500, jitter: false } })
       yield* outbox.record({ ids: ids(1) })
       yield* outbox.submit({ ids: { externalMessageId: "m-1" }, text: "later" })
-      yield* Effect.sleep("150 millis")
-      const pending = yield* outbox.pending()
+      let pending = yield* outbox.pending()
+      for (let n = 0; n < 500 && (pending[0]?.failures ?? 0) === 0; n++) {
+        yield* Effect.sleep("10 millis")
+        pending = yield* outbox.pending()
+      }
       assert.strictEqual(pending.length, 1)
       assert.strictEqual(pending[0]?.failures, 1)
       assert.ok((pending[0]?.nextAttemptAt?.getTime() ?? 0) > Date.now(), "the next attempt is in the future")
@@ -240,6 +244,8 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       const outbox = yield* open(place, scripted)
       yield* outbox.record({ ids: ids(1) })
       yield* outbox.submit({ ids: { externalMessageId: "m-1" }, text: "v1" })
+      // v1's attempt has been made (and timed out) before v2 comes, however slow the machine.
+      for (let n = 0; n < 500 && scripted.calls === 0; n++) yield* Effect.sleep("10 millis")
       yield* Effect.sleep("60 millis")
       yield* outbox.submit({ ids: { externalMessageId: "m-1" }, text: "v2" })
       assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })

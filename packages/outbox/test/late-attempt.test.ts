@@ -29,28 +29,29 @@ describe("an attempt that lands late", () => {
         // On its way: it arrives after reword gave up on it.
         setTimeout(() => {
           fetch(request.url, { method: request.method, headers: request.headers, body }).catch(() => undefined)
-        }, 800)
+        }, 1_500)
         const signal = init?.signal ?? request.signal
         return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
       }
       const editor = yield* Effect.orDie(
         Acquire.make(sandbox.settings, {
           retry: { maxAttempts: 1 },
-          transport: { timeout: 200, fetch: slowFirst }
+          // 1 s: only the held first attempt times out, not a retry's real answer on a loaded machine.
+          transport: { timeout: 1_000, fetch: slowFirst }
         })
       )
-      // The settle window is longer than the late attempt's delay.
+      // The settle window is far longer than the late attempt's delay, timers firing late on a loaded machine included.
       const outbox = yield* openOutbox([{ editor }], {
-        settleWindow: "1500 millis",
+        settleWindow: "6 seconds",
         retry: { initialDelay: 10, maxDelay: 50 }
       })
       yield* outbox.record({ ids })
       yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v1" })
       // The first attempt times out; the outbox's retry lands.
-      for (let n = 0; n < 200 && sandbox.inspect(ids)?.text !== "v1"; n++) yield* Effect.sleep("10 millis")
+      for (let n = 0; n < 1_000 && sandbox.inspect(ids)?.text !== "v1"; n++) yield* Effect.sleep("10 millis")
       assert.strictEqual(sandbox.inspect(ids)?.text, "v1")
       yield* outbox.submit({ ids: { externalMessageId: ids.externalMessageId }, text: "v2" })
-      assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })
+      assert.deepStrictEqual(yield* outbox.drain({ timeout: "30 seconds" }), { pending: 0, failed: 0 })
       const history = sandbox.inspect(ids)?.history ?? []
       assert.strictEqual(history.filter((text) => text === "v1").length, 2, "the retry, then the late attempt, landed")
       assert.strictEqual(sandbox.inspect(ids)?.text, "v2")

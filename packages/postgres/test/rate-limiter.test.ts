@@ -87,7 +87,8 @@ describe.each(Databases.all)("PgRateLimiter on $name", (database) => {
       )
       const elapsed = now() - start
       assert.isAtLeast(elapsed, 950, `24 requests took ${elapsed} ms`)
-      assert.isBelow(elapsed, 3_000, `24 requests took ${elapsed} ms`)
+      // Slack for a loaded machine and a shared database server (the rate alone gives about 1 s).
+      assert.isBelow(elapsed, 5_000, `24 requests took ${elapsed} ms`)
     }).pipe(Effect.scoped)
   )
 

@@ -14,10 +14,11 @@ export interface Counts {
 /**
  * A real HTTP server on 127.0.0.1 (port 0) for the life of the scope that
  * counts the sockets open to it (the most ever open at once, and how many were
- * opened in all) and answers each request with JSON after `delayMillis`.
+ * opened in all) and answers each request with JSON after `delayMillis`
+ * (a number, or one per request path).
  */
 export const countingServer = (options: {
-  readonly delayMillis?: number
+  readonly delayMillis?: number | ((url: string) => number)
   readonly answer?: (url: string, body: string) => unknown
 }) =>
   Effect.acquireRelease(
@@ -27,17 +28,22 @@ export const countingServer = (options: {
       let sockets = 0
       let answered = 0
       const timers = new Set<NodeJS.Timeout>()
+      const delayOf = (url: string) =>
+        typeof options.delayMillis === "function" ? options.delayMillis(url) : (options.delayMillis ?? 0)
       const server = http.createServer((req, res) => {
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
         req.on("end", () => {
           const body = Buffer.concat(chunks).toString("utf8")
-          const timer = setTimeout(() => {
-            timers.delete(timer)
-            answered++
-            res.writeHead(200, { "content-type": "application/json" })
-            res.end(JSON.stringify(options.answer?.(req.url ?? "/", body) ?? { ok: true }))
-          }, options.delayMillis ?? 0)
+          const timer = setTimeout(
+            () => {
+              timers.delete(timer)
+              answered++
+              res.writeHead(200, { "content-type": "application/json" })
+              res.end(JSON.stringify(options.answer?.(req.url ?? "/", body) ?? { ok: true }))
+            },
+            delayOf(req.url ?? "/")
+          )
           timers.add(timer)
         })
       })
