@@ -11,10 +11,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/reword-stress.XXXXXX")"
 cd "$root" || exit 2
 
+# Each job in a process group of its own, so that stopping the script stops a run's whole tree.
+set -m
+
 # The core-burner: started once, stopped on every way out (its own process id only).
 node -e 'for(;;){}' &
 burner=$!
-trap 'kill "$burner" 2>/dev/null' EXIT INT TERM
+child=""
+trap 'kill "$burner" 2>/dev/null' EXIT
+trap '[ -n "$child" ] && kill -- "-$child" 2>/dev/null; exit 130' INT TERM
 
 failed=0
 results=()
@@ -23,7 +28,9 @@ run() {
   local name="$1" script="$2"
   local log="$logs/$name.log"
   local started=$SECONDS
-  if pnpm run --silent "$script" >"$log" 2>&1; then
+  pnpm run --silent "$script" >"$log" 2>&1 &
+  child=$!
+  if wait "$child"; then
     results+=("PASS  $name  $((SECONDS - started)) s")
   else
     failed=$((failed + 1))

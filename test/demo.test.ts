@@ -22,7 +22,7 @@ const demo = (env: Record<string, string>, args: ReadonlyArray<string> = []): Pr
     execFile(
       process.execPath,
       ["--conditions=@reword/source", "scripts/demo.ts", ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 50_000 },
+      { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 150_000 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== "number") reject(error)
         else resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr })
@@ -53,7 +53,7 @@ const expectTour = (run: Run) => {
 describe("pnpm demo", () => {
   it("without a provider configured, edits a message on each sandbox and shows typed errors", async () => {
     expectTour(await demo({}))
-  }, 60_000)
+  }, 180_000)
 
   describe("with REWORD_PROVIDER and its settings in the environment", () => {
     let sandbox: AcquireSandbox.Sandbox
@@ -68,7 +68,7 @@ describe("pnpm demo", () => {
       expectTour(run)
       expect(run.stdout).toContain("REWORD_PROVIDER=acquire is ignored here")
       expect(sandbox.server.requests.length).toBe(before)
-    }, 60_000)
+    }, 180_000)
 
     it("with --real, edits the message named on the command line", async () => {
       const relayed = await sandbox.seedMessage("Helo")
@@ -84,7 +84,7 @@ describe("pnpm demo", () => {
       expect(run.stdout).toContain("editing a real message on acquire")
       expect(run.stdout).toContain(`Updated: "Hello"`)
       expect(sandbox.inspect(relayed)?.history).toEqual(["Helo", "Hello"])
-    }, 60_000)
+    }, 180_000)
 
     it("with --real, a failed edit exits non-zero and says why on stderr", async () => {
       const run = await demo(sandbox.env, ["--real", "--provider-message-id", "999999", "--text", "Hello"])
@@ -92,7 +92,7 @@ describe("pnpm demo", () => {
       expect(run.stdout).not.toContain("Updated")
       expect(run.stderr).toContain("ERROR_RECORD_NOT_FOUND")
       expect(run.stderr).toContain("-> NotFound: drop it: the provider has no such message")
-    }, 60_000)
+    }, 180_000)
 
     it("an edit's flags without --real are bad input (exit 2): nothing is sent", async () => {
       const relayed = await sandbox.seedMessage("Helo")
@@ -103,7 +103,7 @@ describe("pnpm demo", () => {
       expect(run.stdout).toBe("")
       expect(sandbox.server.requests.length).toBe(before)
       expect(sandbox.inspect(relayed)?.history).toEqual(["Helo"])
-    }, 60_000)
+    }, 180_000)
   })
 
   it("with --real and no provider configured, exits non-zero naming the missing setting", async () => {
@@ -111,5 +111,5 @@ describe("pnpm demo", () => {
     expect(run.code).toBe(1)
     expect(run.stdout).not.toContain("sandbox at")
     expect(run.stderr).toContain("REWORD_PROVIDER")
-  }, 60_000)
+  }, 180_000)
 })

@@ -153,7 +153,7 @@ describe("1,000 concurrent updates across both providers, under the sandboxes' r
       await bitrix24.stop()
       await acquire.stop()
     }
-  }, 60_000)
+  }, 180_000)
 
   it.live(
     "500 concurrent Bitrix24 update calls (one call each) under a bucket 100 times faster (200/s, burst 50) on both sides, with Acquire's 500 at the same time",

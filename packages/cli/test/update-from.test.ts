@@ -150,7 +150,7 @@ describe("reword update --from", () => {
       "many.jsonl",
       seeded.map((ids, index) => request(ids.providerMessageId, `fixed ${index}`))
     )
-    const run = await reword(["update", "--from", path, "--json"], { env: sandbox.env, timeoutMs: 60_000 })
+    const run = await reword(["update", "--from", path, "--json"], { env: sandbox.env, timeoutMs: 180_000 })
     expect(run.code).toBe(0)
     const results = jsonLines(run.stdout)
     expect(results).toHaveLength(120)

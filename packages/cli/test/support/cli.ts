@@ -52,10 +52,12 @@ export const reword = (args: ReadonlyArray<string>, options: RunOptions = {}): P
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk
     })
+    // A command starts in under a second on an idle machine; a loaded 2-core one can take tens of seconds.
+    const timeoutMs = options.timeoutMs ?? 90_000
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`reword ${args.join(" ")} did not end within ${options.timeoutMs ?? 20_000} ms\n${stderr}`))
-    }, options.timeoutMs ?? 20_000)
+      reject(new Error(`reword ${args.join(" ")} did not end within ${timeoutMs} ms\n${stderr}`))
+    }, timeoutMs)
     child.on("error", reject)
     child.on("close", (code, signal) => {
       clearTimeout(timer)
