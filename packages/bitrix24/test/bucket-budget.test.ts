@@ -58,13 +58,13 @@ describe("the client-side bucket within the retry budget (item 9)", () => {
 
   it.live("withPermitWithin: a projected wait longer than allowed fails at once; one within it waits its turn", () =>
     Effect.gen(function* () {
-      // Slow enough for a loaded machine: each step below may take up to half a second.
-      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 1, capacity: 2 }, headroom: 0 })
+      // Slow enough for a loaded machine: the steps below may take up to a second.
+      const limiter = RateLimiter.make({ bucket: { drainPerSecond: 0.5, capacity: 2 }, headroom: 0 })
       const portal = "https://acme.bitrix24.test"
-      const within = limiter.withPermitWithin(portal, Duration.millis(1_500))
+      const within = limiter.withPermitWithin(portal, Duration.seconds(3))
       yield* within(Effect.void)
       yield* within(Effect.void)
-      // The bucket is full: room for one more in ~1 s (within 1.5 s), for the next in ~2 s (not).
+      // The bucket is full: room for one more in ~2 s (within 3 s), for the next in ~4 s (not).
       const queued = yield* Effect.forkChild(within(Effect.void))
       yield* Effect.sleep("5 millis")
       const refused = yield* Effect.exit(within(Effect.void))
