@@ -74,7 +74,7 @@ beforeAll(async () => {
   await phase({ worker: false }, (outbox) =>
     outbox.submit({ ids: { externalMessageId: "wa-2" }, text: "waiting", source: "agent" })
   )
-}, 120_000)
+}, 300_000)
 
 afterAll(() => {
   rmSync(directory, { recursive: true, force: true })
@@ -113,7 +113,7 @@ describe("reword history", () => {
     const missing = await reword(["history", "wa-none", "--json"], { env: env() })
     expect(missing.code).toBe(3)
     expect(jsonOf(missing.stdout).error).toMatchObject({ reason: "NotFound" })
-  }, 120_000)
+  }, 300_000)
 })
 
 describe("reword outbox", () => {
@@ -149,7 +149,7 @@ describe("reword outbox", () => {
     const again = await reword(["outbox", "redrive", "wa-404"], { env: env() })
     expect(again.code).toBe(3)
     expect(again.stderr).toContain('no dead letter "wa-404"')
-  }, 120_000)
+  }, 300_000)
 
   it("bad database settings: none named, no such file, not a database, an unreachable PostgreSQL", async () => {
     const none = await reword(["outbox", "--json"], { env: {} })
@@ -169,7 +169,7 @@ describe("reword outbox", () => {
     expect(unreachable.code).toBe(3)
     expect(jsonOf(unreachable.stdout).error).toMatchObject({ reason: "Storage", problem: "Unavailable" })
     expect(`${unreachable.stdout}${unreachable.stderr}`).not.toContain(password)
-  }, 120_000)
+  }, 300_000)
 
   it("bad flags: --older-than not a duration, --limit out of range, redrive with neither an id nor --all (or both)", async () => {
     const runs = await Promise.all([
@@ -189,7 +189,7 @@ describe("reword outbox", () => {
       expect(jsonOf(run.stdout).error).toMatchObject({ reason: "Usage", message: messages[n], retryable: false })
       expect(run.stderr).toContain(`error: ${messages[n]}`)
     })
-  }, 120_000)
+  }, 300_000)
 })
 
 describe("the README", () => {
@@ -211,5 +211,5 @@ describe("the README", () => {
     expect(flags.size).toBeGreaterThanOrEqual(9)
     for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
     for (const variable of ["REWORD_OUTBOX_DATABASE", "REWORD_OUTBOX_TABLE_PREFIX"]) expect(readme).toContain(variable)
-  }, 120_000)
+  }, 300_000)
 })

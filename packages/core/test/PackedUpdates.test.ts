@@ -150,7 +150,8 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
         noRetry
       )
       const fibers = yield* Effect.forEach(["a", "b", "c", "d"], (id) => Effect.forkChild(editor.update(request(id))))
-      yield* Effect.sleep("20 millis")
+      // Until the call has started (up to 10 s on a loaded machine).
+      for (let n = 0; n < 1_000 && started.length === 0; n++) yield* Effect.sleep("10 millis")
       assert.deepStrictEqual(started, [4])
       const exit = yield* Fiber.interrupt(fibers[1] as Fiber.Fiber<unknown, unknown>).pipe(
         Effect.andThen(Fiber.await(fibers[1] as Fiber.Fiber<unknown, unknown>))
@@ -172,21 +173,25 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
         {
           ...adapter,
           updateBatch: () =>
-            Deferred.await(stuck).pipe(
-              Effect.as([]),
-              Effect.onInterrupt(() =>
-                Effect.sync(() => {
-                  interrupted += 1
-                })
+            Effect.suspend(() => {
+              loneStarted += 1
+              return Deferred.await(stuck).pipe(
+                Effect.as([]),
+                Effect.onInterrupt(() =>
+                  Effect.sync(() => {
+                    interrupted += 1
+                  })
+                )
               )
-            )
+            })
         },
         noRetry
       )
+      let loneStarted = 0
       const single = yield* Effect.forkChild(lone.update(request("x")))
-      yield* Effect.sleep("20 millis")
+      for (let n = 0; n < 1_000 && loneStarted === 0; n++) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(single)
-      yield* Effect.sleep("20 millis")
+      for (let n = 0; n < 1_000 && interrupted === 0; n++) yield* Effect.sleep("10 millis")
       assert.strictEqual(interrupted, 1)
     })
   )
@@ -209,7 +214,7 @@ describe("concurrent update() calls share provider calls (adapters with updateBa
       )
       // The only slot is taken: the next ones wait for it.
       const first = yield* Effect.forkChild(editor.update(request("first")))
-      yield* Effect.sleep("10 millis")
+      for (let n = 0; n < 1_000 && sizes.length === 0; n++) yield* Effect.sleep("10 millis")
       const waiting = yield* Effect.forEach(["a", "b", "c"], (id) => Effect.forkChild(editor.update(request(id))))
       yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(waiting[1] as Fiber.Fiber<unknown, unknown>)
