@@ -118,3 +118,37 @@ describe("the Promise outbox's errors", () => {
     expect(serialised(error)).toMatchObject({ name: "StorageError", reason: { _tag: "Conflict", isRetryable: true } })
   })
 })
+
+describe("the Effect outbox's errors", () => {
+  it("submits waiting when the outbox's scope closes fail with Closed; later ones too", async () => {
+    const { Effect, Exit, Fiber, Layer, Scope } = await import("effect")
+    const Outbox = await import("../src/Outbox.ts")
+    const { sqliteClient } = await import("../src/Sqlite.ts")
+    const { editor } = ScriptedEditor.make()
+    const outcomes = await Effect.runPromise(
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(sqliteClient({ filename: join(directory, "outbox.db") }), scope)
+        const outbox = yield* Effect.provide(
+          Outbox.makeWith([{ editor }], { worker: false, unknownMessages: "record" }),
+          context
+        ).pipe(Scope.provide(scope))
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (i) => Effect.forkDetach(outbox.submit({ ids: { externalMessageId: `m-${i % 5}` }, text: `t ${i}` }))
+        )
+        yield* Scope.close(scope, Exit.void)
+        const late = yield* Effect.exit(outbox.submit({ ids: { externalMessageId: "late" }, text: "x" }))
+        return [...(yield* Effect.forEach(fibers, Fiber.await)), late]
+      })
+    )
+    const problemOf = (exit: (typeof outcomes)[number]) => {
+      if (Exit.isSuccess(exit)) return "stored"
+      const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+      return failure?._tag === "Fail" ? (failure.error as StorageError).problem : "interrupted, not a typed failure"
+    }
+    for (const exit of outcomes.slice(0, -1)) expect(["stored", "Closed"]).toContain(problemOf(exit))
+    const late = outcomes.at(-1)
+    expect(late === undefined ? "none" : problemOf(late)).toBe("Closed")
+  })
+})

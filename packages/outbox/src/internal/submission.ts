@@ -96,7 +96,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export const decodeSubmission = (input: unknown): Result.Result<Decoded, EditError.InvalidRequest> => {
   if (!isRecord(input)) return notAnObject("an edit: { ids: { externalMessageId }, text }")
   const { provider, account, source, ...request } = input
-  const route = decodeRoute({ provider, account, source })
+  // The common submit names no route nor source: nothing to decode for them.
+  const route =
+    provider === undefined && account === undefined && source === undefined
+      ? Result.succeed({ provider: undefined, account: undefined, source: undefined })
+      : decodeRoute({ provider, account, source })
   const checked = EditRequest.decodeResult(request)
   const text = typeof request.text === "string" ? request.text : undefined
   const ids = isRecord(request.ids) ? request.ids : undefined
