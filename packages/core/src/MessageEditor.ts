@@ -238,33 +238,13 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     new EditError({ provider, operation, reason: secrets === undefined ? reason : secrets.scrubReason(reason) })
 
   /** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
-  const prepareNow = (input: RequestInput): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
-    try {
-      const decoded = EditRequest.decodeResult(input)
-      if (Result.isFailure(decoded)) return decoded
-      const request = decoded.success
-      const checked = Capabilities.check(capabilities, request)
-      const extra = adapter.validate?.(request)
-      const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
-      if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
-      if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
-      return Result.succeed(request)
-    } catch (defect) {
-      return Result.fail(unreadableRequest(defect))
-    }
-  }
+  const prepareNow = (input: RequestInput) => prepareRequest(adapter, input)
   const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
     Effect.suspend(() => Effect.fromResult(prepareNow(input)))
 
   /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
   const attempt = (request: EditRequest.EditRequest) =>
     contained(unreadableAnswer)(Effect.suspend(() => adapter.update(request)))
-
-  const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
-    if (Exit.isSuccess(exit)) return "success"
-    const error = Cause.findErrorOption(exit.cause)
-    return Option.isSome(error) ? error.value.reason._tag : "interrupted"
-  }
 
   /**
    * Concurrent `update` calls share provider calls when the adapter takes many
@@ -456,4 +436,31 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   })
 
   return MessageEditor.of({ provider, capabilities, update, updateMany, updateStream })
+}
+
+/** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
+const prepareRequest = (
+  adapter: Adapter,
+  input: RequestInput
+): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
+  try {
+    const decoded = EditRequest.decodeResult(input)
+    if (Result.isFailure(decoded)) return decoded
+    const request = decoded.success
+    const checked = Capabilities.check(adapter.capabilities, request)
+    const extra = adapter.validate?.(request)
+    const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
+    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
+    if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
+    return Result.succeed(request)
+  } catch (defect) {
+    return Result.fail(unreadableRequest(defect))
+  }
+}
+
+/** An edit's outcome as the metrics and the span name it: `success`, its reason's tag, or `interrupted`. */
+const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
+  if (Exit.isSuccess(exit)) return "success"
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) ? error.value.reason._tag : "interrupted"
 }
