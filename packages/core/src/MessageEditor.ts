@@ -9,14 +9,7 @@
  */
 import { Array as Arr, Cause, Clock, Context, Effect, Exit, Option, Result, Stream } from "effect"
 import * as Capabilities from "./Capabilities.ts"
-import {
-  EditError,
-  type EditErrorReason,
-  InvalidRequest,
-  MalformedResponse,
-  type Operation,
-  type Problem
-} from "./EditError.ts"
+import { EditError, type EditErrorReason, InvalidRequest, type Operation, type Problem } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
