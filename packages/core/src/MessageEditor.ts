@@ -9,17 +9,11 @@
  */
 import { Array as Arr, Cause, Clock, Context, Effect, Exit, Option, Result, Stream } from "effect"
 import * as Capabilities from "./Capabilities.ts"
-import {
-  EditError,
-  type EditErrorReason,
-  InvalidRequest,
-  MalformedResponse,
-  type Operation,
-  type Problem
-} from "./EditError.ts"
+import { EditError, type EditErrorReason, InvalidRequest, type Operation, type Problem } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
+import { itemsOf, oneAttempt, recordGroup } from "./internal/batchResults.ts"
 import * as Deadline from "./internal/deadline.ts"
 import { contained, unreadableAnswer, unreadableRequest } from "./internal/defects.ts"
 import * as OrderedWindow from "./internal/orderedWindow.ts"
@@ -237,33 +231,13 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     new EditError({ provider, operation, reason: secrets === undefined ? reason : secrets.scrubReason(reason) })
 
   /** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
-  const prepareNow = (input: RequestInput): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
-    try {
-      const decoded = EditRequest.decodeResult(input)
-      if (Result.isFailure(decoded)) return decoded
-      const request = decoded.success
-      const checked = Capabilities.check(capabilities, request)
-      const extra = adapter.validate?.(request)
-      const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
-      if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
-      if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
-      return Result.succeed(request)
-    } catch (defect) {
-      return Result.fail(unreadableRequest(defect))
-    }
-  }
+  const prepareNow = (input: RequestInput) => prepareRequest(adapter, input)
   const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
     Effect.suspend(() => Effect.fromResult(prepareNow(input)))
 
   /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
   const attempt = (request: EditRequest.EditRequest) =>
     contained(unreadableAnswer)(Effect.suspend(() => adapter.update(request)))
-
-  const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
-    if (Exit.isSuccess(exit)) return "success"
-    const error = Cause.findErrorOption(exit.cause)
-    return Option.isSome(error) ? error.value.reason._tag : "interrupted"
-  }
 
   /**
    * Concurrent `update` calls share provider calls when the adapter takes many
@@ -374,55 +348,15 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     retried: boolean
   ): Effect.Effect<Array<Packer.ItemResult>> => {
     const call = Effect.suspend(() => updateBatch(requests))
-    const itemsOf = (answered: Result.Result<ReadonlyArray<unknown>, EditErrorReason>): Array<Packer.ItemResult> => {
-      if (Result.isSuccess(answered) && answered.success.length !== requests.length) {
-        const wrong = new MalformedResponse({
-          description: `the provider answered ${answered.success.length} results for ${requests.length} messages`
-        })
-        return requests.map(() => Result.fail(wrong))
-      }
-      return requests.map((_, position): Packer.ItemResult => {
-        if (Result.isFailure(answered)) return Result.fail(answered.failure)
-        const result: unknown = answered.success[position]
-        return !Packer.isItemResult(result)
-          ? Result.fail(unreadableAnswer(undefined))
-          : Result.isFailure(result)
-            ? Result.fail(result.failure as EditErrorReason)
-            : Result.succeed(result.success as EditedMessage)
-      })
-    }
     if (retried) {
       return contained(unreadableAnswer)(call).pipe(
         retrying,
         Effect.result,
-        Effect.map((answered) => itemsOf(answered))
+        Effect.map((answered) => itemsOf(unreadableAnswer, requests, answered))
       )
     }
-    // One attempt (a packed call): one step for its answer, whatever it is.
-    return Effect.matchCauseEffect(call, {
-      onSuccess: (results) => Effect.succeed(itemsOf(Result.succeed(results))),
-      onFailure: (cause) => {
-        // Interruption (every caller left) goes on as such: it holds no typed failure.
-        if (Cause.hasInterrupts(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        if (Cause.hasDies(cause)) return Effect.succeed(itemsOf(Result.fail(unreadableAnswer(Cause.squash(cause)))))
-        const error = Cause.findErrorOption(cause)
-        return Option.isSome(error)
-          ? Effect.succeed(itemsOf(Result.fail(error.value)))
-          : Effect.failCause(cause as Cause.Cause<never>)
-      }
-    })
+    return oneAttempt(unreadableAnswer, call, requests)
   }
-
-  /** Records the metrics of a group's outcomes (a group interrupted before its end records none). */
-  const recordGroup = (started: number, outcomes: ReadonlyArray<Outcome>, attempts: ReadonlyArray<number>) =>
-    Effect.withFiber((fiber) => {
-      const elapsed = (fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - started) / 1000
-      outcomes.forEach((outcome, index) => {
-        const tag = Result.isSuccess(outcome) ? "success" : outcome.failure.reason._tag
-        manyRecorder.record(fiber.context, tag, elapsed, attempts[index] ?? 0)
-      })
-      return Effect.void
-    })
 
   /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
   const updateGroup = Effect.fnUntraced(function* (
@@ -440,7 +374,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       else outcomes[index] = Result.fail(toError(result.failure))
     })
     if (!Arr.isArrayNonEmpty(ready)) {
-      yield* recordGroup(started, outcomes, attempts)
+      yield* recordGroup(manyRecorder, started, outcomes, attempts)
       return outcomes
     }
     const requests = Arr.map(ready, (entry) => entry.request)
@@ -461,7 +395,7 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
       })
       offset += part.length
     }
-    yield* recordGroup(started, outcomes, attempts)
+    yield* recordGroup(manyRecorder, started, outcomes, attempts)
     return outcomes
   })
 
@@ -495,4 +429,31 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
   })
 
   return MessageEditor.of({ provider, capabilities, update, updateMany, updateStream })
+}
+
+/** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
+const prepareRequest = (
+  adapter: Adapter,
+  input: RequestInput
+): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
+  try {
+    const decoded = EditRequest.decodeResult(input)
+    if (Result.isFailure(decoded)) return decoded
+    const request = decoded.success
+    const checked = Capabilities.check(adapter.capabilities, request)
+    const extra = adapter.validate?.(request)
+    const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
+    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
+    if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
+    return Result.succeed(request)
+  } catch (defect) {
+    return Result.fail(unreadableRequest(defect))
+  }
+}
+
+/** An edit's outcome as the metrics and the span name it: `success`, its reason's tag, or `interrupted`. */
+const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
+  if (Exit.isSuccess(exit)) return "success"
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) ? error.value.reason._tag : "interrupted"
 }

@@ -7,7 +7,6 @@
  * @since 0.1.0
  */
 import { type Config, Effect, Layer, Result, type Schema, type Scope } from "effect"
-import type { Problem } from "./EditError.ts"
 import * as OptionKeys from "./internal/optionKeys.ts"
 import * as Rendering from "./internal/redactedRendering.ts"
 import * as SettingsKit from "./internal/settings.ts"
@@ -344,53 +343,27 @@ export {
 
 import { select } from "./internal/reading.ts"
 
-/**
- * The two ways an adapter builds a service, written once: from settings given
- * in code (`make`: the options decoded, then the settings checked) and from
- * settings read from the configuration (`fromConfig`: the options decoded,
- * then the settings read, which checks them). Each decodes the options and
- * checks the settings once, and ends in the adapter's one `build`, which
- * takes the decoded options and checks nothing again. See "One shape for
- * every adapter" in core's README.
- *
- * @example
- * ```ts
- * const constructors = Provider.constructors({ decodeOptions, check: XConfig.check, read: XConfig.read, build })
- * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
- * ```
- *
- * @category constructors
- * @since 0.2.0
- */
-export const constructors = <Input, Settings, Options, A, E, R>(parts: {
-  /** Decodes the options once (`OptionCheck.decodeEditorOptions`...): every problem names its field. */
-  readonly decodeOptions: (options: Options) => Result.Result<Options, ReadonlyArray<Problem>>
-  /** Checks settings given in code. */
-  readonly check: (input: Input) => Result.Result<Settings, Config.ConfigError>
-  /** Reads and checks the settings from the current `ConfigProvider`. */
-  readonly read: () => Effect.Effect<Settings, Config.ConfigError>
-  /** Builds the service from checked settings and decoded options. */
-  readonly build: (settings: Settings, options: Options) => Effect.Effect<A, E, R>
-}): {
-  readonly make: (input: Input, options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
-  readonly fromConfig: (options: Options) => Effect.Effect<A, E | Config.ConfigError, R>
-} => {
-  const decode = (options: Options) =>
-    Effect.fromResult(Result.mapError(parts.decodeOptions(options), OptionCheck.toConfigError))
-  return {
-    make: (input, options) =>
-      Effect.flatMap(decode(options), (decoded) => {
-        // "<redacted>" is refused for adapters whose check does not decode through a declaration too.
-        const redacted = Rendering.pathIn(input)
-        if (redacted !== undefined) return Effect.fail(configError(Rendering.message(`the setting ${redacted}`)))
-        return Effect.flatMap(Effect.fromResult(parts.check(input)), (settings) => parts.build(settings, decoded))
-      }),
-    fromConfig: (options) =>
-      Effect.flatMap(decode(options), (decoded) =>
-        Effect.flatMap(parts.read(), (settings) => parts.build(settings, decoded))
-      )
-  }
-}
+export {
+  /**
+   * The two ways an adapter builds a service, written once: from settings given
+   * in code (`make`: the options decoded, then the settings checked) and from
+   * settings read from the configuration (`fromConfig`: the options decoded,
+   * then the settings read, which checks them). Each decodes the options and
+   * checks the settings once, and ends in the adapter's one `build`, which
+   * takes the decoded options and checks nothing again. See "One shape for
+   * every adapter" in core's README.
+   *
+   * @example
+   * ```ts
+   * const constructors = Provider.constructors({ decodeOptions, check: XConfig.check, read: XConfig.read, build })
+   * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
+   * ```
+   *
+   * @category constructors
+   * @since 0.2.0
+   */
+  constructors
+} from "./internal/constructors.ts"
 
 /**
  * Builds the editor of the provider that the configuration names. Options in
