@@ -119,7 +119,9 @@ const build = (
       batchSize: settings.batchSize,
       keepText,
       worker: settings.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
-      wake
+      wake,
+      shutdownGraceMs: settings.shutdownGraceMs,
+      takeBack: false
     })
     const runWorker = delivery.run.pipe(storage("delivering"))
 

@@ -70,6 +70,14 @@ export interface Options {
   readonly lease?: Duration.Input | undefined
   /** How often an idle worker looks for due work it was not told about. Default 1 s. */
   readonly pollInterval?: Duration.Input | undefined
+  /**
+   * When the worker stops (the layer's scope closes, `close()`), how long the
+   * deliveries in flight may still finish. Past it they are recorded as
+   * unknown and handed back: the next worker sends them again at once (and
+   * once more after the settle window). Claims not yet sent are handed back at
+   * once. Default 5 s.
+   */
+  readonly shutdownGrace?: Duration.Input | undefined
   /** Run the worker in the layer's scope (default `true`); `false` to only submit and query. */
   readonly worker?: boolean | undefined
   /** The worker's name in the journal's attempts. Default a random id. */
