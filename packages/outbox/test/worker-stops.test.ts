@@ -12,8 +12,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { MessageEditor } from "@reword/core"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Scope } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll } from "vitest"
+import * as Store from "../src/internal/store.ts"
 import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
@@ -128,5 +130,62 @@ describe("a graceful stop", () => {
       )
       yield* second.close
     })
+  )
+})
+
+describe("a stable workerId", () => {
+  it.live("a second live worker of the same id fails to start, naming workerId; after a stop the id is free", () =>
+    Effect.gen(function* () {
+      const place = Databases.sqliteFile.fresh()
+      const scripted = ScriptedEditor.make()
+      const first = yield* openIn(place, [{ editor: scripted.editor }], { workerId: "host-a" })
+      const second = yield* Effect.exit(openIn(place, [{ editor: scripted.editor }], { workerId: "host-a" }))
+      assert.strictEqual(second._tag, "Failure")
+      assert.include(String(second._tag === "Failure" ? Cause.squash(second.cause) : ""), "workerId")
+      // Another id, and an outbox without a worker, are not held back.
+      const other = yield* openIn(place, [{ editor: scripted.editor }], { workerId: "host-b" })
+      const reader = yield* openIn(place, [{ editor: scripted.editor }], { workerId: "host-a", worker: false })
+      yield* other.close
+      yield* reader.close
+      yield* first.close
+      const again = yield* openIn(place, [{ editor: scripted.editor }], { workerId: "host-a" })
+      yield* again.close
+    })
+  )
+
+  it.live("a worker restarted after a crash takes its own claims back at once, not after the 5-minute lease", () =>
+    Effect.gen(function* () {
+      const place = Databases.sqliteFile.fresh()
+      const scripted = ScriptedEditor.make()
+      const app = yield* openIn(place, [{ editor: scripted.editor }], { worker: false })
+      yield* app.outbox.record({ ids: { externalMessageId: "m1" } })
+      yield* app.outbox.submit({ ids: { externalMessageId: "m1" }, text: "v1" })
+      // The process of worker host-a died mid-delivery: its claim (5-minute lease) and its open attempt remain.
+      const sql = yield* Effect.provide(SqlClient.SqlClient, yield* Layer.build(place.client()))
+      const now = Date.now()
+      yield* sql`UPDATE ${sql(`${place.prefix}messages`)} SET claimed_by = 'host-a', claimed_until = ${now + 300_000}`
+      yield* sql`INSERT INTO ${sql(`${place.prefix}attempts`)} ${sql.insert({
+        id: "crashed-attempt",
+        message_key: Store.keyOf("scripted", "default", "m1"),
+        version: 1,
+        worker: "host-a",
+        started_at: now
+      })}`
+
+      const restarted = Date.now()
+      const worker = yield* openIn(place, [{ editor: scripted.editor }], { workerId: "host-a" })
+      yield* waitFor(() => scripted.texts.get("m1") === "v1", 20_000)
+      const deliveredMs = Date.now() - restarted
+      console.log(`delivered ${deliveredMs} ms after the restart`)
+      assert.strictEqual(scripted.texts.get("m1"), "v1")
+      assert.isAtMost(deliveredMs, 5_000)
+      const attempts = (yield* worker.outbox.history("m1"))?.versions[0]?.attempts ?? []
+      assert.deepStrictEqual(
+        attempts.map((attempt) => attempt.outcome),
+        ["abandoned", "confirmed"]
+      )
+      yield* worker.close
+      yield* app.close
+    }).pipe(Effect.scoped)
   )
 })

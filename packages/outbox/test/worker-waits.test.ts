@@ -5,9 +5,12 @@
  * of. Before, it looked for the next due message every millisecond (the ones
  * held counted as due): about 680 statements a second and 1.5-2 s of CPU per
  * 5 s. Statements are counted through effect/sql's own spans.
+ *
+ * Leases are read on the database's clock (item 6): on PostgreSQL, a worker
+ * whose own clock runs ahead never takes a live claim over.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
@@ -77,5 +80,55 @@ describe.each(databases)("a worker waiting on $name", (database) => {
         assert.strictEqual(held.calls, 1, "neither held-1 sent twice nor dead-1 taken over")
       }).pipe(Effect.scoped),
     120_000
+  )
+})
+
+/** The process's clock, `offsetMs` ahead: a machine whose clock is wrong. */
+const skewedBy = (offsetMs: number) =>
+  Effect.clockWith((clock) =>
+    Effect.succeed<Clock.Clock>({
+      currentTimeMillisUnsafe: () => clock.currentTimeMillisUnsafe() + offsetMs,
+      currentTimeMillis: Effect.sync(() => clock.currentTimeMillisUnsafe() + offsetMs),
+      currentTimeNanosUnsafe: () => clock.currentTimeNanosUnsafe() + BigInt(offsetMs) * 1_000_000n,
+      currentTimeNanos: Effect.sync(() => clock.currentTimeNanosUnsafe() + BigInt(offsetMs) * 1_000_000n),
+      monotonicTimeNanosUnsafe: () => clock.monotonicTimeNanosUnsafe(),
+      monotonicTimeNanos: clock.monotonicTimeNanos,
+      sleep: (duration) => clock.sleep(duration)
+    })
+  )
+
+const postgres = [Databases.pgliteDatabase, ...(Databases.pgServer === undefined ? [] : [Databases.pgServer])]
+
+describe.each(postgres)("leases on the database's clock, on $name", (database) => {
+  it.live("a worker whose clock runs 6 minutes ahead never takes over a live claim (default 5-minute lease)", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => Databases.startPglite())
+      const place = database.fresh()
+      const context = yield* Layer.build(place.client())
+      const held = ScriptedEditor.make()
+      held.delayMs = 600_000
+      const live = yield* Effect.provide(
+        Outbox.makeWith([{ editor: held.editor }], { tablePrefix: place.prefix, shutdownGrace: "10 millis" }),
+        context
+      )
+      yield* live.record({ ids: { externalMessageId: "m1" } })
+      yield* live.submit({ ids: { externalMessageId: "m1" }, text: "v1" })
+      for (let n = 0; n < 500 && held.calls === 0; n++) yield* Effect.sleep("20 millis")
+      assert.strictEqual(held.calls, 1, "the live worker is delivering")
+
+      const other = ScriptedEditor.make()
+      const ahead = yield* skewedBy(6 * 60_000)
+      yield* Effect.provide(
+        Outbox.makeWith([{ editor: other.editor }], {
+          tablePrefix: place.prefix,
+          pollInterval: "100 millis",
+          shutdownGrace: "10 millis"
+        }),
+        context
+      ).pipe(Effect.provideService(Clock.Clock, ahead))
+      yield* Effect.sleep("1500 millis")
+      assert.strictEqual(other.calls, 0, "the worker ahead took the live claim over")
+      assert.strictEqual(held.calls, 1)
+    }).pipe(Effect.scoped)
   )
 })

@@ -106,6 +106,7 @@ export const fields = {
   lease: durationMillis({ minMillis: 100 }, "5 minutes"),
   pollInterval: durationMillis({ minMillis: 10, maxMillis: 3_600_000 }, "1 second"),
   shutdownGrace: durationMillis({ minMillis: 0, maxMillis: 3_600_000 }, "5 seconds"),
+  notify: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   worker: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   workerId: Schema.optional(
     EditRequest.Id.check(Schema.isMaxLength(128, { message: "must be at most 128 characters" }))
@@ -149,6 +150,7 @@ export interface Settings {
   readonly leaseMs: number
   readonly pollMs: number
   readonly shutdownGraceMs: number
+  readonly notify: boolean
   readonly worker: boolean
   readonly workerId: string | undefined
   readonly textHashKey: Redacted.Redacted<string> | undefined
@@ -219,6 +221,7 @@ const settingsOf = (decoded: typeof OptionsSchema.Type): Settings => ({
   leaseMs: decoded.lease,
   pollMs: decoded.pollInterval,
   shutdownGraceMs: decoded.shutdownGrace,
+  notify: decoded.notify,
   worker: decoded.worker,
   workerId: decoded.workerId,
   textHashKey: decoded.textHashKey
