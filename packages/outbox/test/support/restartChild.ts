@@ -20,7 +20,9 @@ const args = JSON.parse(process.argv[2] ?? "{}") as Args
 const hanging: typeof globalThis.fetch = (input, init) => {
   process.stdout.write("calling\n")
   if (!args.hang) return fetch(input, init)
-  return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)))
+  return new Promise<Response>((_, reject) =>
+    init?.signal?.addEventListener("abort", () => reject(init.signal?.reason))
+  )
 }
 
 const outbox = await createOutbox({
