@@ -129,6 +129,7 @@ describe.each(postgres)("leases on the database's clock, on $name", (database) =
       yield* Effect.sleep("1500 millis")
       assert.strictEqual(other.calls, 0, "the worker ahead took the live claim over")
       assert.strictEqual(held.calls, 1)
-    }).pipe(Effect.scoped)
+    }).pipe(Effect.scoped),
+    120_000
   )
 })
