@@ -12,8 +12,11 @@
 import { randomUUID } from "node:crypto"
 import { Duration, Effect, Schedule } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
+import { type Current, type MessageUpdate, planOf, type Settled } from "./outcomes.ts"
 import type { Tables } from "./schema.ts"
 import { type Dialect, type MessageRow, messageRow, num, optNum } from "./store.ts"
+
+export type { Outcome, Settled } from "./outcomes.ts"
 
 export interface Claim {
   readonly message: MessageRow
@@ -28,20 +31,6 @@ export interface ClaimPage {
   readonly claims: ReadonlyArray<Claim>
   /** Milliseconds until the next pending message (a live claim counts as due when its lease ends); none: nothing pending. */
   readonly waitMs: number | undefined
-}
-
-/** What became of a claim. Times are relative: the database's clock turns them into instants. */
-export type Outcome =
-  | { readonly kind: "confirmed" }
-  | { readonly kind: "unknown"; readonly reason: string; readonly retryInMs: number }
-  | { readonly kind: "retryable"; readonly reason: string; readonly retryInMs: number }
-  | { readonly kind: "permanent"; readonly reason: string }
-  /** Never handed to the editor: the claim goes back as it was, its attempt erased. */
-  | { readonly kind: "returned" }
-
-export interface Settled {
-  readonly claim: Claim
-  readonly outcome: Outcome
 }
 
 /** Rows per statement, so that a page of any size stays within every database's limit of parameters. */
@@ -65,104 +54,6 @@ export const retryContention = <A, R>(
     times: 20,
     schedule: Schedule.jittered(Schedule.exponential(Duration.millis(10)))
   })
-
-/** The message row's fields a settle may change, all absolute. */
-interface MessageUpdate {
-  readonly key: string
-  readonly release: "claim" | "all"
-  readonly confirmedVersion: number
-  readonly failures: number
-  readonly lastReason: string | null
-  readonly state: string
-  readonly nextAttemptAt: number | null
-  readonly settleUntil: number | null
-}
-
-interface Current {
-  readonly latestVersion: number
-  readonly confirmedVersion: number
-  readonly failures: number
-  readonly state: string
-  readonly lastReason: string | null
-  readonly nextAttemptAt: number | null
-  readonly settleUntil: number | null
-}
-
-/**
- * What one settled claim changes: the message row (absolute values, under its
- * lock) and its edits' statuses. Pure: the settle writes it set-based.
- */
-export const planOf = (
-  { claim, outcome }: Settled,
-  current: Current,
-  now: number,
-  settleMs: number
-): {
-  readonly message: MessageUpdate
-  readonly edit?: { readonly status: "confirmed" | "failed" } | undefined
-  readonly supersede: boolean
-  readonly forgetUpTo?: number | undefined
-} => {
-  const key = claim.message.messageKey
-  const v = claim.version
-  const newer = current.latestVersion > v
-  const keep = { ...current, key, release: "all" as const }
-  switch (outcome.kind) {
-    case "returned":
-      return { message: { ...keep, release: "claim" }, supersede: false }
-    case "confirmed": {
-      const confirmed = { ...keep, confirmedVersion: Math.max(current.confirmedVersion, v), failures: 0 }
-      if (newer) {
-        return {
-          message: { ...confirmed, lastReason: null, nextAttemptAt: now },
-          edit: { status: "confirmed" },
-          supersede: true,
-          forgetUpTo: v - 1
-        }
-      }
-      if (current.settleUntil !== null && current.settleUntil > now) {
-        // An attempt whose fate is unknown may still land: send the newest once more after it could have.
-        return {
-          message: {
-            ...confirmed,
-            lastReason: "waiting for the settle window before sending the newest text again",
-            nextAttemptAt: current.settleUntil,
-            settleUntil: null
-          },
-          edit: { status: "confirmed" },
-          supersede: true,
-          forgetUpTo: v - 1
-        }
-      }
-      return {
-        message: { ...confirmed, lastReason: null, state: "idle", nextAttemptAt: null, settleUntil: null },
-        edit: { status: "confirmed" },
-        supersede: true,
-        forgetUpTo: v
-      }
-    }
-    case "unknown":
-    case "retryable":
-      return {
-        message: {
-          ...keep,
-          failures: current.failures + 1,
-          lastReason: outcome.reason,
-          nextAttemptAt: newer ? now : now + outcome.retryInMs,
-          settleUntil: outcome.kind === "unknown" ? now + settleMs : current.settleUntil
-        },
-        supersede: false
-      }
-    case "permanent":
-      return {
-        message: newer
-          ? { ...keep, lastReason: outcome.reason, nextAttemptAt: now }
-          : { ...keep, lastReason: outcome.reason, state: "failed", nextAttemptAt: null },
-        edit: { status: "failed" },
-        supersede: false
-      }
-  }
-}
 
 export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   const M = sql(t.messages)

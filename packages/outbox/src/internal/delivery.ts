@@ -44,8 +44,8 @@ const GATHER_WINDOW = Duration.millis(20)
 /** Pages delivered at once: one delivers while the claimer takes the next. */
 const SLOTS = 2
 
-/** The shortest wait when the next message is due now yet could not be claimed (another transaction holds it). */
-const MIN_WAIT_MS = 5
+/** The wait when the next message is due yet could not be claimed: another transaction holds its row for now. */
+const LOCKED_WAIT_MS = 50
 
 /** Consecutive failed attempts, the last a malformed answer, after which a message is a dead letter. */
 export const MALFORMED_ATTEMPTS = 5
@@ -277,7 +277,11 @@ export class Delivery {
   private idle(waitMs: number | undefined, settled: Queue.Queue<void>) {
     const config = this.config
     const wait =
-      waitMs === undefined ? config.pollMs : Math.max(MIN_WAIT_MS, Math.min(config.pollMs, Math.ceil(waitMs)))
+      waitMs === undefined
+        ? config.pollMs
+        : waitMs <= 0
+          ? Math.min(config.pollMs, LOCKED_WAIT_MS)
+          : Math.min(config.pollMs, Math.ceil(waitMs))
     return Effect.gen(function* () {
       const woken = yield* Effect.raceFirst(
         Effect.as(Effect.sleep(Duration.millis(wait)), false),
@@ -309,8 +313,19 @@ export class Delivery {
     const slots = yield* Semaphore.make(SLOTS)
     const settled = yield* Queue.sliding<void>(1)
     if (config.takeBack) {
-      const released = yield* config.claims.takeBack(config.worker, config.settleMs, yield* this.now)
-      if (released > 0) yield* Effect.logInfo(`reword outbox: took back ${released} claims of worker ${config.worker}`)
+      // The database away at start: the claims come back when their lease ends, the worker runs all the same.
+      yield* config.claims.takeBack(config.worker, config.settleMs, yield* this.now).pipe(
+        Effect.tap((released) =>
+          released > 0
+            ? Effect.logInfo(`reword outbox: took back ${released} claims of worker ${config.worker}`)
+            : Effect.void
+        ),
+        Effect.catch((error) =>
+          Effect.logWarning(
+            `reword outbox: could not take back the claims of worker ${config.worker}: ${error.message}`
+          )
+        )
+      )
     }
     const limit = Math.max(1, Math.floor(config.batchSize))
     const step = Effect.uninterruptibleMask((restore) =>
