@@ -332,9 +332,11 @@ export class Delivery {
       Effect.gen({ self: this }, function* () {
         yield* restore(slots.take(1))
         const at = yield* this.now
-        const page = yield* config.claims
-          .claim(config.worker, limit, config.leaseMs, config.settleMs, this.routes, at)
-          .pipe(Effect.onError(() => slots.release(1)))
+        // Interruptible, so that a stop never waits on a database that does not answer; once claimed, the page
+        // is handed to its delivery fiber before anything can interrupt.
+        const page = yield* restore(
+          config.claims.claim(config.worker, limit, config.leaseMs, config.settleMs, this.routes, at)
+        ).pipe(Effect.onError(() => slots.release(1)))
         if (page.claims.length === 0) {
           yield* slots.release(1)
           return page
