@@ -100,36 +100,38 @@ const skewedBy = (offsetMs: number) =>
 const postgres = [Databases.pgliteDatabase, ...(Databases.pgServer === undefined ? [] : [Databases.pgServer])]
 
 describe.each(postgres)("leases on the database's clock, on $name", (database) => {
-  it.live("a worker whose clock runs 6 minutes ahead never takes over a live claim (default 5-minute lease)", () =>
-    Effect.gen(function* () {
-      yield* Effect.promise(() => Databases.startPglite())
-      const place = database.fresh()
-      const context = yield* Layer.build(place.client())
-      const held = ScriptedEditor.make()
-      held.delayMs = 600_000
-      const live = yield* Effect.provide(
-        Outbox.makeWith([{ editor: held.editor }], { tablePrefix: place.prefix, shutdownGrace: "10 millis" }),
-        context
-      )
-      yield* live.record({ ids: { externalMessageId: "m1" } })
-      yield* live.submit({ ids: { externalMessageId: "m1" }, text: "v1" })
-      for (let n = 0; n < 500 && held.calls === 0; n++) yield* Effect.sleep("20 millis")
-      assert.strictEqual(held.calls, 1, "the live worker is delivering")
+  it.live(
+    "a worker whose clock runs 6 minutes ahead never takes over a live claim (default 5-minute lease)",
+    () =>
+      Effect.gen(function* () {
+        yield* Effect.promise(() => Databases.startPglite())
+        const place = database.fresh()
+        const context = yield* Layer.build(place.client())
+        const held = ScriptedEditor.make()
+        held.delayMs = 600_000
+        const live = yield* Effect.provide(
+          Outbox.makeWith([{ editor: held.editor }], { tablePrefix: place.prefix, shutdownGrace: "10 millis" }),
+          context
+        )
+        yield* live.record({ ids: { externalMessageId: "m1" } })
+        yield* live.submit({ ids: { externalMessageId: "m1" }, text: "v1" })
+        for (let n = 0; n < 500 && held.calls === 0; n++) yield* Effect.sleep("20 millis")
+        assert.strictEqual(held.calls, 1, "the live worker is delivering")
 
-      const other = ScriptedEditor.make()
-      const ahead = yield* skewedBy(6 * 60_000)
-      yield* Effect.provide(
-        Outbox.makeWith([{ editor: other.editor }], {
-          tablePrefix: place.prefix,
-          pollInterval: "100 millis",
-          shutdownGrace: "10 millis"
-        }),
-        context
-      ).pipe(Effect.provideService(Clock.Clock, ahead))
-      yield* Effect.sleep("1500 millis")
-      assert.strictEqual(other.calls, 0, "the worker ahead took the live claim over")
-      assert.strictEqual(held.calls, 1)
-    }).pipe(Effect.scoped),
+        const other = ScriptedEditor.make()
+        const ahead = yield* skewedBy(6 * 60_000)
+        yield* Effect.provide(
+          Outbox.makeWith([{ editor: other.editor }], {
+            tablePrefix: place.prefix,
+            pollInterval: "100 millis",
+            shutdownGrace: "10 millis"
+          }),
+          context
+        ).pipe(Effect.provideService(Clock.Clock, ahead))
+        yield* Effect.sleep("1500 millis")
+        assert.strictEqual(other.calls, 0, "the worker ahead took the live claim over")
+        assert.strictEqual(held.calls, 1)
+      }).pipe(Effect.scoped),
     120_000
   )
 })
