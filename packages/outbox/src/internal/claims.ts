@@ -66,6 +66,9 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   const int = (value: number | null): Statement.Fragment => sql`CAST(${value} AS BIGINT)`
   const routesOf = (routes: ReadonlyArray<readonly [provider: string, account: string]>) =>
     sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))
+  /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
+  const onlyOf = (only: string | undefined, alias = ""): Statement.Fragment =>
+    only === undefined ? sql.literal("") : sql`AND ${sql.literal(alias)}message_key = ${only}`
   /** When a pending message may next be claimed: a live claim counts as due when its lease ends. */
   const dueAt = sql.literal("CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END")
   const ABANDONED = "the worker stopped before the provider answered"
@@ -87,14 +90,15 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     limit: number,
     leaseMs: number,
     settleMs: number,
-    routes: ReadonlyArray<readonly [string, string]>
+    routes: ReadonlyArray<readonly [string, string]>,
+    only: string | undefined
   ): Effect.Effect<ClaimPage, SqlError.SqlError> => {
     const now = nowOf(0)
     return Effect.map(
       sql`WITH due AS (
           SELECT message_key FROM ${M}
           WHERE state = 'pending' AND next_attempt_at <= ${now}
-            AND (claimed_until IS NULL OR claimed_until < ${now}) AND ${routesOf(routes)}
+            AND (claimed_until IS NULL OR claimed_until < ${now}) AND ${routesOf(routes)} ${onlyOf(only)}
           ORDER BY next_attempt_at, message_key LIMIT ${limit} FOR UPDATE SKIP LOCKED
         ), abandoned AS (
           UPDATE ${A} SET outcome = 'abandoned', finished_at = ${now}, reason = ${ABANDONED}
@@ -110,7 +114,8 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
           RETURNING id, message_key
         ), next AS (
           SELECT MIN(${dueAt}) - ${now} AS wait_ms FROM ${M}
-          WHERE state = 'pending' AND ${routesOf(routes)} AND message_key NOT IN (SELECT message_key FROM due)
+          WHERE state = 'pending' AND ${routesOf(routes)} ${onlyOf(only)}
+            AND message_key NOT IN (SELECT message_key FROM due)
         )
         SELECT c.*, s.id AS attempt_id, e.request, next.wait_ms FROM next LEFT JOIN (claimed c
           JOIN started s ON s.message_key = c.message_key
@@ -130,13 +135,14 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     leaseMs: number,
     settleMs: number,
     routes: ReadonlyArray<readonly [string, string]>,
-    at: number
+    at: number,
+    only: string | undefined
   ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
     Effect.gen(function* () {
       const due = yield* sql`SELECT m.*, e.request FROM ${M} m
           LEFT JOIN ${E} e ON e.message_key = m.message_key AND e.version = m.latest_version
         WHERE m.state = 'pending' AND m.next_attempt_at <= ${at}
-          AND (m.claimed_until IS NULL OR m.claimed_until < ${at}) AND ${routesOf(routes)}
+          AND (m.claimed_until IS NULL OR m.claimed_until < ${at}) AND ${routesOf(routes)} ${onlyOf(only, "m.")}
         ORDER BY m.next_attempt_at, m.message_key LIMIT ${limit}`
       const claims = due.map((row) => claimOf({ ...row, attempt_id: randomUUID() }))
       for (const page of chunks(claims)) {
@@ -149,12 +155,13 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
           WHERE outcome IS NULL AND ${sql.in("message_key", keys)}`
         yield* insertAttempts(page, worker, at)
       }
-      return { claims, waitMs: yield* nextSqlite(routes, at) }
+      return { claims, waitMs: yield* nextSqlite(routes, at, only) }
     })
 
-  const nextSqlite = (routes: ReadonlyArray<readonly [string, string]>, at: number) =>
+  const nextSqlite = (routes: ReadonlyArray<readonly [string, string]>, at: number, only: string | undefined) =>
     Effect.map(
-      sql`SELECT MIN(${dueAt}) - ${at} AS wait_ms FROM ${M} WHERE state = 'pending' AND ${routesOf(routes)}`,
+      sql`SELECT MIN(${dueAt}) - ${at} AS wait_ms FROM ${M}
+        WHERE state = 'pending' AND ${routesOf(routes)} ${onlyOf(only)}`,
       (rows) => optNum(rows[0]?.wait_ms)
     )
 
@@ -181,18 +188,20 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     leaseMs: number,
     settleMs: number,
     routes: ReadonlyArray<readonly [provider: string, account: string]>,
-    at: number
+    at: number,
+    /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
+    only?: string | undefined
   ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
     routes.length === 0
       ? Effect.succeed({ claims: [], waitMs: undefined })
       : retryContention(
           pg
-            ? claimPg(worker, limit, leaseMs, settleMs, routes)
-            : Effect.flatMap(nextSqlite(routes, at), (waitMs) =>
+            ? claimPg(worker, limit, leaseMs, settleMs, routes, only)
+            : Effect.flatMap(nextSqlite(routes, at, only), (waitMs) =>
                 // Nothing due: one read, no write transaction.
                 waitMs === undefined || waitMs > 0
                   ? Effect.succeed({ claims: [], waitMs })
-                  : sql.withTransaction(claimSqlite(worker, limit, leaseMs, settleMs, routes, at))
+                  : sql.withTransaction(claimSqlite(worker, limit, leaseMs, settleMs, routes, at, only))
               )
         )
 

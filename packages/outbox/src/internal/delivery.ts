@@ -36,6 +36,8 @@ export interface DeliveryConfig {
   readonly shutdownGraceMs: number
   /** Release the claims this worker id holds when it starts (its previous holder is provably gone). */
   readonly takeBack: boolean
+  /** Only this message (its key): a delivery of one message, `Outbox.deliver`'s. */
+  readonly only?: string | undefined
 }
 
 /** How long a worker woken by a submit waits for more (core's batch window is the same). */
@@ -272,6 +274,25 @@ export class Delivery {
       })
     )
   }
+
+  /**
+   * One round in the calling fiber: claims a page (of `only`, when given),
+   * delivers it and records the outcomes. Answers how many were claimed.
+   */
+  readonly round: Effect.Effect<number, SqlError.SqlError> = Effect.gen({ self: this }, function* () {
+    const config = this.config
+    const page = yield* config.claims.claim(
+      config.worker,
+      Math.max(1, Math.floor(config.batchSize)),
+      config.leaseMs,
+      config.settleMs,
+      this.routes,
+      yield* this.now,
+      config.only
+    )
+    if (page.claims.length > 0) yield* this.page(page.claims)
+    return page.claims.length
+  })
 
   /** Waits for work: a submit or notification, a delivery's end, the next due time, or the poll interval. */
   private idle(waitMs: number | undefined, settled: Queue.Queue<void>) {
