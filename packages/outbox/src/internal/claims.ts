@@ -55,6 +55,8 @@ export const retryContention = <A, R>(
     schedule: Schedule.jittered(Schedule.exponential(Duration.millis(10)))
   })
 
+const processNow = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+
 export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
@@ -201,7 +203,12 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
                 // Nothing due: one read, no write transaction.
                 waitMs === undefined || waitMs > 0
                   ? Effect.succeed({ claims: [], waitMs })
-                  : sql.withTransaction(claimSqlite(worker, limit, leaseMs, settleMs, routes, at, only))
+                  : // The lease starts once the write lock is held: waiting for it does not shorten the lease.
+                    sql.withTransaction(
+                      Effect.flatMap(processNow, (locked) =>
+                        claimSqlite(worker, limit, leaseMs, settleMs, routes, locked, only)
+                      )
+                    )
               )
         )
 
