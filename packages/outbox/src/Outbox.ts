@@ -20,6 +20,7 @@ import * as OutboxOptions from "./internal/options.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
 import * as Store from "./internal/store.ts"
+import * as WorkerSession from "./internal/workerSession.ts"
 import type { StorageError } from "./OutboxError.ts"
 
 export type {
@@ -90,7 +91,7 @@ export const makeWith = (
 const build = (
   routes: ReadonlyArray<Route>,
   settings: OutboxOptions.Settings
-): Effect.Effect<Service, StorageError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<Service, StorageError | Config.ConfigError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const tables = Schema.tables(settings.tablePrefix)
@@ -109,6 +110,10 @@ const build = (
     })
     const { routeOf, record, recordSent, repoint, submit } = Intake.make({ store, routes: resolved, enqueue, wake })
 
+    // The worker's own session (its id's lock, notifications), held as long as the outbox's scope.
+    const session = settings.worker
+      ? yield* WorkerSession.open(sql, tables, { workerId: settings.workerId, notify: settings.notify, wake })
+      : { ownsId: false }
     const delivery = new Delivery({
       claims: Claims.make(sql, tables, dialect),
       routes: resolved,
@@ -119,7 +124,9 @@ const build = (
       batchSize: settings.batchSize,
       keepText,
       worker: settings.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
-      wake
+      wake,
+      shutdownGraceMs: settings.shutdownGraceMs,
+      takeBack: session.ownsId
     })
     const runWorker = delivery.run.pipe(storage("delivering"))
 

@@ -1,212 +1,420 @@
 /**
  * The worker's statements: claiming due messages under a lease, renewing the
- * lease while a delivery runs, settling outcomes, and when the next message is
- * due. Written once for SQLite and PostgreSQL (the dialect differences live in
- * `store.ts`'s `Dialect`).
+ * lease while a delivery runs, settling outcomes (or handing claims back), and
+ * taking a restarted worker's own claims back.
+ *
+ * Time is the database's: on PostgreSQL every lease, due time and settle
+ * window is read from `statement_timestamp()` (a machine whose clock runs
+ * ahead never takes a live claim over); SQLite is one machine, its clock the
+ * process's. Row locks of messages are taken in one order (by key) everywhere,
+ * and a deadlock or serialization failure is tried again, never reported.
  */
 import { randomUUID } from "node:crypto"
-import { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import { Duration, Effect, Schedule } from "effect"
+import type { SqlClient, SqlError, Statement } from "effect/sql"
+import { type Current, type MessageUpdate, planOf, type Settled } from "./outcomes.ts"
 import type { Tables } from "./schema.ts"
 import { type Dialect, type MessageRow, messageRow, num, optNum } from "./store.ts"
+
+export type { Outcome, Settled } from "./outcomes.ts"
 
 export interface Claim {
   readonly message: MessageRow
   readonly version: number
-  readonly request: string
+  /** The request as stored (JSON), or `undefined` when the journal no longer holds it. */
+  readonly request: string | undefined
   readonly attemptId: string
 }
 
-export type Outcome =
-  | { readonly kind: "confirmed" }
-  | { readonly kind: "unknown"; readonly reason: string; readonly retryAt: number }
-  | { readonly kind: "retryable"; readonly reason: string; readonly retryAt: number }
-  | { readonly kind: "permanent"; readonly reason: string }
-
-export interface Settled {
-  readonly claim: Claim
-  readonly outcome: Outcome
+/** A page of claims, and how long until the next message not claimed here may be due. */
+export interface ClaimPage {
+  readonly claims: ReadonlyArray<Claim>
+  /** Milliseconds until the next pending message (a live claim counts as due when its lease ends); none: nothing pending. */
+  readonly waitMs: number | undefined
 }
+
+/** Rows per statement, so that a page of any size stays within every database's limit of parameters. */
+const CHUNK = 500
+
+const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let n = 0; n < items.length; n += CHUNK) out.push(items.slice(n, n + CHUNK))
+  return out
+}
+
+const isContention = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "DeadlockError" || error.reason._tag === "SerializationError"
+
+/** A transaction that lost a deadlock (or a serialization conflict) is run again: never a failure of its own. */
+export const retryContention = <A, R>(
+  effect: Effect.Effect<A, SqlError.SqlError, R>
+): Effect.Effect<A, SqlError.SqlError, R> =>
+  Effect.retry(effect, {
+    while: isContention,
+    times: 20,
+    schedule: Schedule.jittered(Schedule.exponential(Duration.millis(10)))
+  })
+
+const processNow = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
 
 export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
   const A = sql(t.attempts)
+  const pg = dialect.name === "pg"
+  /** The time of a statement: the database's on PostgreSQL, the process's (`at`) on SQLite. */
+  const nowOf = (at: number): Statement.Fragment =>
+    pg ? sql.literal("(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint") : sql`${at}`
+  const int = (value: number | null): Statement.Fragment => sql`CAST(${value} AS BIGINT)`
+  const routesOf = (routes: ReadonlyArray<readonly [provider: string, account: string]>) =>
+    sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))
+  /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
+  const onlyOf = (only: string | undefined, alias = ""): Statement.Fragment =>
+    only === undefined ? sql.literal("") : sql`AND ${sql.literal(alias)}message_key = ${only}`
+  /** When a pending message may next be claimed: a live claim counts as due when its lease ends. */
+  const dueAt = sql.literal("CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END")
+  const ABANDONED = "the worker stopped before the provider answered"
+
+  const claimOf = (row: Record<string, unknown>): Claim => ({
+    message: messageRow(row),
+    version: num(row.latest_version),
+    request: row.request === null || row.request === undefined ? undefined : String(row.request),
+    attemptId: String(row.attempt_id)
+  })
 
   /**
-   * Claims up to `limit` due messages for `worker` until `leaseUntil`, with
-   * the newest request of each; a claim left by a worker that stopped is taken
-   * over, its open attempts recorded as abandoned (outcome unknown: the
-   * message will be sent again after the settle window).
+   * PostgreSQL: one statement claims the page (`FOR UPDATE SKIP LOCKED`), marks
+   * the open attempts of claims taken over as abandoned, starts the new
+   * attempts, and answers the requests and when the next message is due.
+   */
+  const claimPg = (
+    worker: string,
+    limit: number,
+    leaseMs: number,
+    settleMs: number,
+    routes: ReadonlyArray<readonly [string, string]>,
+    only: string | undefined
+  ): Effect.Effect<ClaimPage, SqlError.SqlError> => {
+    const now = nowOf(0)
+    return Effect.map(
+      sql`WITH due AS (
+          SELECT message_key FROM ${M}
+          WHERE state = 'pending' AND next_attempt_at <= ${now}
+            AND (claimed_until IS NULL OR claimed_until < ${now}) AND ${routesOf(routes)} ${onlyOf(only)}
+          ORDER BY next_attempt_at, message_key LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        ), abandoned AS (
+          UPDATE ${A} SET outcome = 'abandoned', finished_at = ${now}, reason = ${ABANDONED}
+          WHERE outcome IS NULL AND message_key IN (SELECT message_key FROM due) RETURNING message_key
+        ), claimed AS (
+          UPDATE ${M} SET claimed_by = ${worker}, claimed_until = ${now} + ${int(leaseMs)},
+            settle_until = CASE WHEN ${M}.message_key IN (SELECT message_key FROM abandoned)
+              THEN ${now} + ${int(settleMs)} ELSE ${M}.settle_until END
+          FROM due WHERE ${M}.message_key = due.message_key RETURNING ${M}.*
+        ), started AS (
+          INSERT INTO ${A} (id, message_key, version, worker, started_at)
+          SELECT gen_random_uuid()::text, message_key, latest_version, ${worker}, ${now} FROM claimed
+          RETURNING id, message_key
+        ), next AS (
+          SELECT MIN(${dueAt}) - ${now} AS wait_ms FROM ${M}
+          WHERE state = 'pending' AND ${routesOf(routes)} ${onlyOf(only)}
+            AND message_key NOT IN (SELECT message_key FROM due)
+        )
+        SELECT c.*, s.id AS attempt_id, e.request, next.wait_ms FROM next LEFT JOIN (claimed c
+          JOIN started s ON s.message_key = c.message_key
+          LEFT JOIN ${E} e ON e.message_key = c.message_key AND e.version = c.latest_version) ON true
+        ORDER BY c.next_attempt_at, c.message_key`,
+      (rows) => ({
+        claims: rows.filter((row) => row.message_key !== null && row.message_key !== undefined).map(claimOf),
+        waitMs: optNum(rows[0]?.wait_ms)
+      })
+    )
+  }
+
+  /** SQLite: the same in a few statements of one `BEGIN IMMEDIATE` transaction (one writer: nothing to skip). */
+  const claimSqlite = (
+    worker: string,
+    limit: number,
+    leaseMs: number,
+    settleMs: number,
+    routes: ReadonlyArray<readonly [string, string]>,
+    at: number,
+    only: string | undefined
+  ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
+    Effect.gen(function* () {
+      const due = yield* sql`SELECT m.*, e.request FROM ${M} m
+          LEFT JOIN ${E} e ON e.message_key = m.message_key AND e.version = m.latest_version
+        WHERE m.state = 'pending' AND m.next_attempt_at <= ${at}
+          AND (m.claimed_until IS NULL OR m.claimed_until < ${at}) AND ${routesOf(routes)} ${onlyOf(only, "m.")}
+        ORDER BY m.next_attempt_at, m.message_key LIMIT ${limit}`
+      const claims = due.map((row) => claimOf({ ...row, attempt_id: randomUUID() }))
+      for (const page of chunks(claims)) {
+        const keys = page.map((claim) => claim.message.messageKey)
+        yield* sql`UPDATE ${M} SET claimed_by = ${worker}, claimed_until = ${at + leaseMs},
+            settle_until = CASE WHEN message_key IN (SELECT message_key FROM ${A}
+              WHERE outcome IS NULL AND ${sql.in("message_key", keys)}) THEN ${at + settleMs} ELSE settle_until END
+          WHERE ${sql.in("message_key", keys)}`
+        yield* sql`UPDATE ${A} SET outcome = 'abandoned', finished_at = ${at}, reason = ${ABANDONED}
+          WHERE outcome IS NULL AND ${sql.in("message_key", keys)}`
+        yield* insertAttempts(page, worker, at)
+      }
+      return { claims, waitMs: yield* nextSqlite(routes, at, only) }
+    })
+
+  const nextSqlite = (routes: ReadonlyArray<readonly [string, string]>, at: number, only: string | undefined) =>
+    Effect.map(
+      sql`SELECT MIN(${dueAt}) - ${at} AS wait_ms FROM ${M}
+        WHERE state = 'pending' AND ${routesOf(routes)} ${onlyOf(only)}`,
+      (rows) => optNum(rows[0]?.wait_ms)
+    )
+
+  const insertAttempts = (claims: ReadonlyArray<Claim>, worker: string, at: number) => {
+    const [first, ...others] = claims.map((c) => ({
+      id: c.attemptId,
+      message_key: c.message.messageKey,
+      version: c.version,
+      worker,
+      started_at: at
+    }))
+    return first === undefined ? Effect.void : sql`INSERT INTO ${A} ${sql.insert([first, ...others])}`
+  }
+
+  /**
+   * Claims up to `limit` due messages for `worker` for `leaseMs`, with the
+   * newest request of each; a claim whose lease ran out is taken over, its
+   * open attempt recorded as abandoned (outcome unknown: the message is sent
+   * again after the settle window). `at` is the process's time (SQLite only).
    */
   const claim = (
     worker: string,
     limit: number,
-    now: number,
-    leaseUntil: number,
+    leaseMs: number,
     settleMs: number,
     routes: ReadonlyArray<readonly [provider: string, account: string]>,
+    at: number,
     /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
     only?: string | undefined
-  ): Effect.Effect<ReadonlyArray<Claim>, SqlError.SqlError> =>
-    sql.withTransaction(
-      Effect.gen(function* () {
-        const due = (yield* sql`SELECT * FROM ${M}
-          WHERE state = 'pending' AND next_attempt_at <= ${now}
-            AND (claimed_until IS NULL OR claimed_until < ${now})
-            AND ${sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))}
-            ${only === undefined ? sql.literal("") : sql`AND message_key = ${only}`}
-          ORDER BY next_attempt_at LIMIT ${limit} ${dialect.claimLock(sql)}`).map(messageRow)
-        if (due.length === 0) return []
-        const keys = due.map((row) => row.messageKey)
-        const stale = yield* sql<{ message_key: string }>`UPDATE ${A}
-          SET outcome = 'abandoned', finished_at = ${now}, reason = 'the worker stopped before the provider answered'
-          WHERE outcome IS NULL AND ${sql.in("message_key", keys)} RETURNING message_key`
-        const abandoned = new Set(stale.map((row) => String(row.message_key)))
-        yield* sql`UPDATE ${M} SET claimed_by = ${worker}, claimed_until = ${leaseUntil}
-          WHERE ${sql.in("message_key", keys)}`
-        if (abandoned.size > 0) {
-          yield* sql`UPDATE ${M} SET settle_until = ${now + settleMs}
-            WHERE ${sql.in("message_key", [...abandoned])}`
-        }
-        const requests = yield* sql<{ message_key: string; version: number; request: string | null }>`
-          SELECT e.message_key, e.version, e.request FROM ${E} e JOIN ${M} m
-            ON m.message_key = e.message_key AND e.version = m.latest_version
-          WHERE ${sql.in("m.message_key", keys)}`
-        const byKey = new Map(requests.map((row) => [String(row.message_key), row]))
-        const claims: Array<Claim> = []
-        for (const message of due) {
-          const edit = byKey.get(message.messageKey)
-          if (edit === undefined || edit.request === null) continue
-          claims.push({ message, version: num(edit.version), request: String(edit.request), attemptId: randomUUID() })
-        }
-        const [first, ...others] = claims
-        if (first !== undefined) {
-          yield* sql`INSERT INTO ${A} ${sql.insert(
-            [first, ...others].map<Record<string, unknown>>((c) => ({
-              id: c.attemptId,
-              message_key: c.message.messageKey,
-              version: c.version,
-              worker,
-              started_at: now
-            })) as unknown as readonly [Record<string, unknown>, ...Array<Record<string, unknown>>]
-          )}`
-        }
-        return claims
-      })
-    )
-
-  /**
-   * Extends the claims of these attempts to `leaseUntil`, while the delivery
-   * runs; answers how many claims were still this worker's (an attempt another
-   * worker marked abandoned no longer holds its message).
-   */
-  const renew = (attemptIds: ReadonlyArray<string>, leaseUntil: number): Effect.Effect<number, SqlError.SqlError> =>
-    attemptIds.length === 0
-      ? Effect.succeed(0)
-      : Effect.map(
-          sql`UPDATE ${M} SET claimed_until = ${leaseUntil}
-            WHERE message_key IN (SELECT message_key FROM ${A} WHERE ${sql.in("id", attemptIds)} AND outcome IS NULL)
-            RETURNING message_key`,
-          (rows) => rows.length
+  ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
+    routes.length === 0
+      ? Effect.succeed({ claims: [], waitMs: undefined })
+      : retryContention(
+          pg
+            ? claimPg(worker, limit, leaseMs, settleMs, routes, only)
+            : Effect.flatMap(nextSqlite(routes, at, only), (waitMs) =>
+                // Nothing due: one read, no write transaction.
+                waitMs === undefined || waitMs > 0
+                  ? Effect.succeed({ claims: [], waitMs })
+                  : // The lease starts once the write lock is held: waiting for it does not shorten the lease.
+                    sql.withTransaction(
+                      Effect.flatMap(processNow, (locked) =>
+                        claimSqlite(worker, limit, leaseMs, settleMs, routes, locked, only)
+                      )
+                    )
+              )
         )
 
   /**
-   * Records the outcomes of delivered claims, in one transaction. A claim
-   * another worker took over (its lease ran out: the attempt was marked
-   * abandoned) only gets its attempt's outcome: the message is the new
-   * claimer's.
+   * Extends the claims of these attempts by `leaseMs` while the delivery
+   * runs; answers how many were still this worker's (an attempt another
+   * worker marked abandoned no longer holds its message). Rows locked by key.
+   */
+  const renew = (
+    worker: string,
+    attemptIds: ReadonlyArray<string>,
+    leaseMs: number,
+    at: number
+  ): Effect.Effect<number, SqlError.SqlError> =>
+    attemptIds.length === 0
+      ? Effect.succeed(0)
+      : retryContention(
+          Effect.map(
+            sql`WITH mine AS (
+                SELECT m.message_key FROM ${M} m JOIN ${A} a ON a.message_key = m.message_key
+                WHERE ${sql.in("a.id", attemptIds)} AND a.outcome IS NULL AND m.claimed_by = ${worker}
+                ORDER BY m.message_key ${pg ? sql.literal("FOR UPDATE OF m") : sql.literal("")}
+              )
+              UPDATE ${M} SET claimed_until = ${nowOf(at)} + ${int(leaseMs)}
+              WHERE message_key IN (SELECT message_key FROM mine) RETURNING message_key`,
+            (rows) => rows.length
+          )
+        )
+
+  const updateAttempts = (
+    rows: ReadonlyArray<readonly [id: string, outcome: string, reason: string | null]>,
+    now: number
+  ) =>
+    Effect.forEach(
+      chunks(rows),
+      (page) =>
+        sql`UPDATE ${A} SET finished_at = ${int(now)}, outcome = v.column2, reason = v.column3
+          FROM (VALUES ${sql.csv(page.map(([id, outcome, reason]) => sql`(${id}, ${outcome}, ${reason})`))}) AS v
+          WHERE ${A}.id = v.column1`,
+      { discard: true }
+    )
+
+  const updateMessages = (rows: ReadonlyArray<MessageUpdate>, now: number) =>
+    Effect.forEach(
+      chunks(rows),
+      (page) =>
+        sql`UPDATE ${M} SET claimed_by = NULL, claimed_until = NULL,
+            updated_at = CASE WHEN v.column2 = 'all' THEN ${int(now)} ELSE ${M}.updated_at END,
+            confirmed_version = v.column3, failures = v.column4, last_reason = v.column5, state = v.column6,
+            next_attempt_at = v.column7, settle_until = v.column8
+          FROM (VALUES ${sql.csv(
+            page.map(
+              (m) => sql`(${m.key}, ${m.release}, ${int(m.confirmedVersion)}, ${int(m.failures)}, ${m.lastReason},
+                ${m.state}, ${int(m.nextAttemptAt)}, ${int(m.settleUntil)})`
+            )
+          )}) AS v
+          WHERE ${M}.message_key = v.column1`,
+      { discard: true }
+    )
+
+  /** Edit statuses: the settled version's own, older ones superseded, texts forgotten (`keepText: false`). */
+  const updateEdits = (
+    own: ReadonlyArray<readonly [key: string, version: number, status: string]>,
+    supersede: ReadonlyArray<readonly [key: string, version: number]>,
+    forget: ReadonlyArray<readonly [key: string, upTo: number]>,
+    now: number
+  ) =>
+    Effect.gen(function* () {
+      for (const page of chunks(own)) {
+        yield* sql`UPDATE ${E} SET status = v.column3,
+            confirmed_at = CASE WHEN v.column3 = 'confirmed' THEN ${int(now)} ELSE ${E}.confirmed_at END
+          FROM (VALUES ${sql.csv(page.map(([key, version, status]) => sql`(${key}, ${int(version)}, ${status})`))}) AS v
+          WHERE ${E}.message_key = v.column1 AND ${E}.version = v.column2`
+      }
+      for (const page of chunks(supersede)) {
+        yield* sql`UPDATE ${E} SET status = 'superseded'
+          FROM (VALUES ${sql.csv(page.map(([key, version]) => sql`(${key}, ${int(version)})`))}) AS v
+          WHERE ${E}.message_key = v.column1 AND ${E}.version < v.column2 AND ${E}.status IN ('pending', 'failed')`
+      }
+      for (const page of chunks(forget)) {
+        yield* sql`UPDATE ${E} SET request = NULL
+          FROM (VALUES ${sql.csv(page.map(([key, upTo]) => sql`(${key}, ${int(upTo)})`))}) AS v
+          WHERE ${E}.message_key = v.column1 AND ${E}.version <= v.column2`
+      }
+    })
+
+  /** The current rows of these messages, locked in key order, with the database's time. */
+  const lockMessages = (keys: ReadonlyArray<string>, at: number) =>
+    Effect.map(
+      Effect.forEach(
+        chunks([...new Set(keys)].sort()),
+        (page) =>
+          sql`SELECT message_key, latest_version, confirmed_version, failures, state, last_reason,
+              next_attempt_at, settle_until, ${nowOf(at)} AS now
+            FROM ${M} WHERE ${sql.in("message_key", page)} ORDER BY message_key ${dialect.rowLock(sql)}`
+      ),
+      (pages) => {
+        const rows = pages.flat()
+        const current = new Map<string, Current>()
+        for (const row of rows) {
+          current.set(String(row.message_key), {
+            latestVersion: num(row.latest_version),
+            confirmedVersion: num(row.confirmed_version),
+            failures: num(row.failures),
+            state: String(row.state),
+            lastReason: row.last_reason === null || row.last_reason === undefined ? null : String(row.last_reason),
+            nextAttemptAt: optNum(row.next_attempt_at) ?? null,
+            settleUntil: optNum(row.settle_until) ?? null
+          })
+        }
+        return { current, now: rows.length === 0 ? undefined : num(rows[0]?.now) }
+      }
+    )
+
+  /**
+   * Records the outcomes of a page of claims in one transaction, set-based:
+   * the messages' rows locked in key order, then one statement per table
+   * (per 500 rows). A claim another worker took over (its lease ran out: the
+   * attempt was marked abandoned) only gets its attempt's outcome: the message
+   * is the new claimer's. A claim `returned` is handed back as it was.
    */
   const settle = (
     settled: ReadonlyArray<Settled>,
-    now: number,
     settleMs: number,
-    keepText: boolean
+    keepText: boolean,
+    at: number
   ): Effect.Effect<void, SqlError.SqlError> =>
-    sql.withTransaction(
-      Effect.forEach(
-        // One order for every worker: row locks taken in the same order never deadlock.
-        [...settled].sort((a, b) => (a.claim.message.messageKey < b.claim.message.messageKey ? -1 : 1)),
-        ({ claim, outcome }) =>
-          Effect.gen(function* () {
-            const key = claim.message.messageKey
-            const v = claim.version
-            const [current] = (yield* sql`SELECT * FROM ${M} WHERE message_key = ${key} ${dialect.rowLock(sql)}`).map(
-              messageRow
-            )
-            const held = yield* sql`SELECT id FROM ${A} WHERE id = ${claim.attemptId} AND outcome IS NULL`
-            const reason = outcome.kind === "confirmed" ? null : outcome.reason
-            if (held.length === 0) {
-              yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind},
-                reason = ${`answered after another worker took the message over${reason === null ? "" : `: ${reason}`}`}
-                WHERE id = ${claim.attemptId}`
-              return
-            }
-            yield* sql`UPDATE ${A} SET finished_at = ${now}, outcome = ${outcome.kind}, reason = ${reason}
-              WHERE id = ${claim.attemptId}`
-            if (current === undefined) return
-            const newer = current.latestVersion > v
-            const release = sql`claimed_by = NULL, claimed_until = NULL, updated_at = ${now}`
-            switch (outcome.kind) {
-              case "confirmed": {
-                yield* sql`UPDATE ${E} SET status = 'confirmed', confirmed_at = ${now}
-                  WHERE message_key = ${key} AND version = ${v}`
-                yield* sql`UPDATE ${E} SET status = 'superseded'
-                  WHERE message_key = ${key} AND version < ${v} AND status IN ('pending', 'failed')`
-                if (!keepText) {
-                  yield* sql`UPDATE ${E} SET request = NULL WHERE message_key = ${key} AND version < ${v}`
-                }
-                const confirmed = Math.max(current.confirmedVersion, v)
-                if (newer) {
-                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
-                    last_reason = NULL, next_attempt_at = ${now} WHERE message_key = ${key}`
-                } else if (current.settleUntil !== undefined && current.settleUntil > now) {
-                  // An attempt whose fate is unknown may still land: send the newest once more after it could have.
-                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
-                    last_reason = 'waiting for the settle window before sending the newest text again',
-                    next_attempt_at = ${current.settleUntil}, settle_until = NULL WHERE message_key = ${key}`
-                } else {
-                  if (!keepText) {
-                    yield* sql`UPDATE ${E} SET request = NULL WHERE message_key = ${key} AND version = ${v}`
-                  }
-                  yield* sql`UPDATE ${M} SET ${release}, confirmed_version = ${confirmed}, failures = 0,
-                    last_reason = NULL, state = 'idle', next_attempt_at = NULL, settle_until = NULL
-                    WHERE message_key = ${key}`
-                }
-                return
-              }
-              case "unknown":
-                yield* sql`UPDATE ${M} SET ${release}, failures = failures + 1, last_reason = ${outcome.reason},
-                  next_attempt_at = ${newer ? now : outcome.retryAt}, settle_until = ${now + settleMs}
-                  WHERE message_key = ${key}`
-                return
-              case "retryable":
-                yield* sql`UPDATE ${M} SET ${release}, failures = failures + 1, last_reason = ${outcome.reason},
-                  next_attempt_at = ${newer ? now : outcome.retryAt} WHERE message_key = ${key}`
-                return
-              case "permanent":
-                yield* sql`UPDATE ${E} SET status = 'failed' WHERE message_key = ${key} AND version = ${v}`
-                if (newer) {
-                  yield* sql`UPDATE ${M} SET ${release}, last_reason = ${outcome.reason}, next_attempt_at = ${now}
-                    WHERE message_key = ${key}`
-                } else {
-                  yield* sql`UPDATE ${M} SET ${release}, last_reason = ${outcome.reason}, state = 'failed',
-                    next_attempt_at = NULL WHERE message_key = ${key}`
-                }
-                return
-            }
-          }),
-        { discard: true }
+    settled.length === 0 ? Effect.void : retryContention(sql.withTransaction(settleIn(settled, settleMs, keepText, at)))
+
+  const settleIn = (settled: ReadonlyArray<Settled>, settleMs: number, keepText: boolean, at: number) =>
+    Effect.gen(function* () {
+      const locked = yield* lockMessages(
+        settled.map((s) => s.claim.message.messageKey),
+        at
+      )
+      const now = locked.now ?? at
+      const held = new Set<string>()
+      for (const page of chunks(settled.map((s) => s.claim.attemptId))) {
+        const rows = yield* sql`SELECT id FROM ${A} WHERE ${sql.in("id", page)} AND outcome IS NULL`
+        for (const row of rows) held.add(String(row.id))
+      }
+      const attempts: Array<readonly [string, string, string | null]> = []
+      const erased: Array<string> = []
+      const messages: Array<MessageUpdate> = []
+      const own: Array<readonly [string, number, string]> = []
+      const supersede: Array<readonly [string, number]> = []
+      const forget: Array<readonly [string, number]> = []
+      for (const item of settled) {
+        const { claim, outcome } = item
+        const reason =
+          outcome.kind === "unknown" || outcome.kind === "retryable" || outcome.kind === "permanent"
+            ? outcome.reason
+            : null
+        if (!held.has(claim.attemptId)) {
+          // Taken over meanwhile: the attempt keeps what it learnt, the message is another worker's.
+          if (outcome.kind !== "returned") {
+            attempts.push([
+              claim.attemptId,
+              outcome.kind,
+              `answered after another worker took the message over${reason === null ? "" : `: ${reason}`}`
+            ])
+          }
+          continue
+        }
+        if (outcome.kind === "returned") erased.push(claim.attemptId)
+        else attempts.push([claim.attemptId, outcome.kind, reason])
+        const current = locked.current.get(claim.message.messageKey)
+        if (current === undefined) continue
+        const plan = planOf(item, current, now, settleMs)
+        messages.push(plan.message)
+        const key = claim.message.messageKey
+        if (plan.edit !== undefined) own.push([key, claim.version, plan.edit.status])
+        if (plan.supersede) supersede.push([key, claim.version])
+        if (!keepText && plan.forgetUpTo !== undefined) forget.push([key, plan.forgetUpTo])
+      }
+      yield* updateAttempts(attempts, now)
+      for (const page of chunks(erased)) yield* sql`DELETE FROM ${A} WHERE ${sql.in("id", page)}`
+      yield* updateMessages(messages, now)
+      yield* updateEdits(own, supersede, forget, now)
+    })
+
+  /**
+   * A worker restarted with the same id, once the previous holder is provably
+   * gone: its claims are released at once, their open attempts recorded as
+   * abandoned (the settle window protects the order). Answers how many.
+   */
+  const takeBack = (worker: string, settleMs: number, at: number): Effect.Effect<number, SqlError.SqlError> =>
+    retryContention(
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const rows = yield* sql`SELECT message_key FROM ${M} WHERE claimed_by = ${worker}
+            ORDER BY message_key ${dialect.rowLock(sql)}`
+          const keys = rows.map((row) => String(row.message_key))
+          const now = nowOf(at)
+          for (const page of chunks(keys)) {
+            yield* sql`UPDATE ${A} SET outcome = 'abandoned', finished_at = ${now}, reason = ${ABANDONED}
+              WHERE outcome IS NULL AND worker = ${worker} AND ${sql.in("message_key", page)}`
+            yield* sql`UPDATE ${M} SET claimed_by = NULL, claimed_until = NULL, settle_until = ${now} + ${int(settleMs)}
+              WHERE ${sql.in("message_key", page)}`
+          }
+          return keys.length
+        })
       )
     )
 
-  /** When the next pending message is due, if any is. */
-  const nextDue = Effect.map(
-    sql<{ due: unknown }>`SELECT MIN(next_attempt_at) AS due FROM ${M} WHERE state = 'pending'`,
-    (rows) => optNum(rows[0]?.due)
-  )
-
-  return { claim, renew, settle, nextDue }
+  return { claim, renew, settle, takeBack }
 }
 
 export type Claims = ReturnType<typeof make>

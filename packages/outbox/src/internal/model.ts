@@ -70,9 +70,32 @@ export interface Options {
   readonly lease?: Duration.Input | undefined
   /** How often an idle worker looks for due work it was not told about. Default 1 s. */
   readonly pollInterval?: Duration.Input | undefined
+  /**
+   * When the worker stops (the layer's scope closes, `close()`), how long the
+   * deliveries in flight may still finish. Past it they are recorded as
+   * unknown and handed back: the next worker sends them again at once (and
+   * once more after the settle window). Claims not yet sent are handed back at
+   * once. Default 5 s.
+   */
+  readonly shutdownGrace?: Duration.Input | undefined
+  /**
+   * On PostgreSQL, wake waiting workers at once when work arrives from any
+   * process (`LISTEN`/`NOTIFY`, on a connection of the worker's own), instead
+   * of at their next poll (default `true`; polling stays as the fallback).
+   * Without effect with `maxConnections: 1` (one session), or on SQLite.
+   */
+  readonly notify?: boolean | undefined
   /** Run the worker in the layer's scope (default `true`); `false` to only submit and query. */
   readonly worker?: boolean | undefined
-  /** The worker's name in the journal's attempts. Default a random id. */
+  /**
+   * The worker's name in the journal's attempts. Default a random id. Give a
+   * stable one per process (a host name, a pod name) and a restart takes its
+   * own claims back at once instead of after the lease, once the previous
+   * holder is provably gone: the id is locked for the worker's life (on
+   * PostgreSQL a session advisory lock, on SQLite a lock file beside the
+   * database), and a second live worker of the same id fails to start with a
+   * configuration error naming `workerId`.
+   */
   readonly workerId?: string | undefined
 }
 

@@ -105,6 +105,8 @@ export const fields = {
   ).pipe(Schema.withDecodingDefault(Effect.succeed(100))),
   lease: durationMillis({ minMillis: 100 }, "5 minutes"),
   pollInterval: durationMillis({ minMillis: 10, maxMillis: 3_600_000 }, "1 second"),
+  shutdownGrace: durationMillis({ minMillis: 0, maxMillis: 3_600_000 }, "5 seconds"),
+  notify: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   worker: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   workerId: Schema.optional(
     EditRequest.Id.check(Schema.isMaxLength(128, { message: "must be at most 128 characters" }))
@@ -147,6 +149,8 @@ export interface Settings {
   readonly batchSize: number
   readonly leaseMs: number
   readonly pollMs: number
+  readonly shutdownGraceMs: number
+  readonly notify: boolean
   readonly worker: boolean
   readonly workerId: string | undefined
   readonly textHashKey: Redacted.Redacted<string> | undefined
@@ -216,6 +220,8 @@ const settingsOf = (decoded: typeof OptionsSchema.Type): Settings => ({
   batchSize: decoded.batchSize as number,
   leaseMs: decoded.lease,
   pollMs: decoded.pollInterval,
+  shutdownGraceMs: decoded.shutdownGrace,
+  notify: decoded.notify,
   worker: decoded.worker,
   workerId: decoded.workerId,
   textHashKey: decoded.textHashKey
