@@ -66,8 +66,10 @@ export const planOf = (
     case "confirmed": {
       const confirmed = { ...keep, confirmedVersion: Math.max(current.confirmedVersion, v), failures: 0 }
       if (newer) {
+        // A newer edit waits out the settle window of an attempt whose fate is unknown, as any edit does.
+        const after = current.settleUntil !== null && current.settleUntil > now ? current.settleUntil : now
         return {
-          message: { ...confirmed, lastReason: null, nextAttemptAt: now },
+          message: { ...confirmed, lastReason: null, nextAttemptAt: after },
           edit: { status: "confirmed" },
           supersede: true,
           forgetUpTo: v - 1
