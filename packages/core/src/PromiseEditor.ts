@@ -89,13 +89,37 @@ export interface Editor {
  */
 export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError"
+  /** What to match on: the configuration is wrong (the message says where). */
+  declare readonly reason: { readonly _tag: "InvalidConfiguration"; readonly message: string }
   /** The Effect `ConfigError` behind it. */
   declare readonly configError: Config.ConfigError
   constructor(configError: Config.ConfigError) {
     super(configError.cause.message)
     // Not enumerable: printing the error shows its message and stack, not Effect's internals twice.
     Object.defineProperty(this, "configError", { value: configError, enumerable: false })
+    Object.defineProperty(this, "reason", {
+      value: { _tag: "InvalidConfiguration", message: this.message },
+      enumerable: false
+    })
   }
+
+  /** What `JSON.stringify(error)` writes: `_tag`, name, message and reason (no stack). */
+  toJSON(): ConfigurationErrorJson {
+    return { _tag: "ConfigurationError", name: this.name, message: this.message, reason: this.reason }
+  }
+}
+
+/**
+ * What {@link ConfigurationError}'s `toJSON` gives.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ConfigurationErrorJson {
+  readonly _tag: "ConfigurationError"
+  readonly name: "ConfigurationError"
+  readonly message: string
+  readonly reason: { readonly _tag: "InvalidConfiguration"; readonly message: string }
 }
 
 /**
