@@ -8,10 +8,10 @@
 import { OptionCheck, Provider, type RetryPolicy } from "@reword/core"
 import { ConfigurationError } from "@reword/core/promise"
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted, Result } from "effect"
+import * as NodeSqlite from "./internal/nodeSqlite.ts"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Outbox from "./Outbox.ts"
 import { StorageError } from "./OutboxError.ts"
-import { sqliteClient } from "./Sqlite.ts"
 
 /**
  * The options are wrong (core's `ConfigurationError`): its message names every wrong field.
@@ -224,7 +224,26 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
     const outbox = Outbox.layerWith(editors, outboxOptions)
     const spec = typeof database === "string" ? { sqlite: database } : database
     if ("sqlite" in spec) {
-      return outbox.pipe(Layer.provide(sqliteClient({ filename: spec.sqlite, synchronous: spec.synchronous })))
+      // Loaded only when asked for: node:sqlite is not on every Node, and a PostgreSQL outbox never needs it.
+      return Layer.unwrap(
+        Effect.map(
+          Effect.tryPromise({
+            try: () => NodeSqlite.load(() => import("./Sqlite.ts")),
+            catch: (error) =>
+              OptionCheck.toConfigError([
+                {
+                  path: "database",
+                  message:
+                    error instanceof NodeSqlite.Unsupported
+                      ? `is SQLite, which ${NodeSqlite.unsupportedMessage()}`
+                      : `is SQLite, which could not be loaded: ${error instanceof Error ? error.message : String(error)}`
+                }
+              ])
+          }),
+          ({ sqliteClient }) =>
+            outbox.pipe(Layer.provide(sqliteClient({ filename: spec.sqlite, synchronous: spec.synchronous })))
+        )
+      )
     }
     // Loaded only when asked for: apps on SQLite need no @effect/sql-pg.
     return Layer.unwrap(
