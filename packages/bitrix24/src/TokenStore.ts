@@ -36,7 +36,22 @@ export interface Tokens {
 export class TokenStoreError extends Schema.TaggedError<TokenStoreError>()("TokenStoreError", {
   message: Schema.String,
   timedOut: Schema.optionalKey(Schema.Boolean)
-}) {}
+}) {
+  /** What to match on: the store did not answer in time, or failed. */
+  get reason(): { readonly _tag: "TimedOut" | "Failed" } {
+    return { _tag: this.timedOut === true ? "TimedOut" : "Failed" }
+  }
+
+  /** What `JSON.stringify(error)` writes: `_tag`, name, message and reason (no stack, never a token). */
+  override toJSON(): {
+    readonly _tag: "TokenStoreError"
+    readonly name: "TokenStoreError"
+    readonly message: string
+    readonly reason: { readonly _tag: "TimedOut" | "Failed" }
+  } {
+    return { _tag: "TokenStoreError", name: "TokenStoreError", message: this.message, reason: this.reason }
+  }
+}
 
 /**
  * The store's interface.

@@ -7,7 +7,7 @@
  */
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Result, Stream } from "effect"
 import type { Capabilities } from "./Capabilities.ts"
-import type { EditError } from "./EditError.ts"
+import { type EditError, isEditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
 import { markChecked } from "./internal/optionKeys.ts"
 import { type EditorOptions, MessageEditor, type Outcome, type RequestInput, type Service } from "./MessageEditor.ts"
@@ -89,13 +89,37 @@ export interface Editor {
  */
 export class ConfigurationError extends Error {
   override readonly name = "ConfigurationError"
+  /** What to match on: the configuration is wrong (the message says where). */
+  declare readonly reason: { readonly _tag: "InvalidConfiguration"; readonly message: string }
   /** The Effect `ConfigError` behind it. */
   declare readonly configError: Config.ConfigError
   constructor(configError: Config.ConfigError) {
     super(configError.cause.message)
     // Not enumerable: printing the error shows its message and stack, not Effect's internals twice.
     Object.defineProperty(this, "configError", { value: configError, enumerable: false })
+    Object.defineProperty(this, "reason", {
+      value: { _tag: "InvalidConfiguration", message: this.message },
+      enumerable: false
+    })
   }
+
+  /** What `JSON.stringify(error)` writes: `_tag`, name, message and reason (no stack). */
+  toJSON(): ConfigurationErrorJson {
+    return { _tag: "ConfigurationError", name: this.name, message: this.message, reason: this.reason }
+  }
+}
+
+/**
+ * What {@link ConfigurationError}'s `toJSON` gives.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ConfigurationErrorJson {
+  readonly _tag: "ConfigurationError"
+  readonly name: "ConfigurationError"
+  readonly message: string
+  readonly reason: { readonly _tag: "InvalidConfiguration"; readonly message: string }
 }
 
 /**
@@ -174,6 +198,35 @@ const signalOf = (options: CallOptions | undefined): AbortSignal | undefined => 
   return signal
 }
 
+/** Where the app called reword: a holder whose `stack` V8 formats only when it is read (a failure). */
+interface CallSite {
+  readonly stack?: string
+}
+
+/** Captures the app's frames, from the caller of `above` (reword's own frame is left out). */
+const callSite = (above: (...args: ReadonlyArray<never>) => unknown): CallSite => {
+  const site: { stack?: string } = {}
+  Error.captureStackTrace(site, above)
+  return site
+}
+
+/**
+ * Appends the app's frames to an `EditError`'s stack (Effect's own frames say
+ * nothing of where the app called), so `console.error(error)` shows the call.
+ */
+const withCallSite = <E>(error: E, site: CallSite): E => {
+  if (!isEditError(error)) return error
+  const frames = site.stack?.split("\n").slice(1).join("\n")
+  if (frames === undefined || frames.length === 0) return error
+  Object.defineProperty(error, "stack", {
+    value: `${error.stack ?? `${error.name}: ${error.message}`}\n    at reword, called from:\n${frames}`,
+    configurable: true,
+    writable: true,
+    enumerable: false
+  })
+  return error
+}
+
 const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
   if (Cause.hasInterruptsOnly(cause)) return abortReason(signal)
   const error = Cause.squash(cause)
@@ -226,7 +279,8 @@ interface Running {
 const run = async <A>(
   running: Running,
   effect: () => Effect.Effect<A, EditError>,
-  options: CallOptions | undefined
+  options: CallOptions | undefined,
+  site: CallSite
 ): Promise<A> => {
   if (running.isDisposed()) throw disposedError()
   const signal = signalOf(options)
@@ -236,7 +290,7 @@ const run = async <A>(
     signal === undefined ? undefined : { signal }
   )
   if (Exit.isSuccess(exit)) return exit.value
-  throw rejection(exit.cause, signal)
+  throw withCallSite(rejection(exit.cause, signal), site)
 }
 
 /** The longest `updateEach` waits, once stopped, for its stream to close before it rejects. */
@@ -376,19 +430,27 @@ export const createEditor = async <const D extends AnyDescriptor>(options: Creat
     disposal.abort()
     return runtime.dispose()
   }
+  const update: Editor["update"] = (request, callOptions) =>
+    run(running, () => service.update(request), callOptions, callSite(update))
+  const updateMany: Editor["updateMany"] = (requests, callOptions) => {
+    const site = callSite(updateMany)
+    const settleHere = (outcome: Outcome): Settled =>
+      settle(Result.isFailure(outcome) ? Result.fail(withCallSite(outcome.failure, site)) : outcome)
+    return run(
+      running,
+      () =>
+        isIterable(requests)
+          ? Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settleHere))
+          : Effect.die(notIterable()),
+      callOptions,
+      site
+    )
+  }
   return {
     provider: service.provider,
     capabilities: service.capabilities,
-    update: (request, callOptions) => run(running, () => service.update(request), callOptions),
-    updateMany: (requests, callOptions) =>
-      run(
-        running,
-        () =>
-          isIterable(requests)
-            ? Effect.map(service.updateMany(requests), (outcomes) => outcomes.map(settle))
-            : Effect.die(notIterable()),
-        callOptions
-      ),
+    update,
+    updateMany,
     updateEach: (requests, callOptions) => each(running, service, requests, callOptions),
     dispose,
     [Symbol.asyncDispose]: dispose

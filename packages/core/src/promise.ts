@@ -14,6 +14,7 @@ export type { EditRequestInput } from "./EditRequest.ts"
 export {
   type CallOptions,
   ConfigurationError,
+  type ConfigurationErrorJson,
   type CreateEditorOptions,
   createEditor,
   DisposedError,

@@ -422,10 +422,16 @@ export class NotFound extends Data.TaggedError("NotFound")<{
     return `Not found: the id map has no message ${JSON.stringify(this.externalMessageId)} for ${this.provider} account ${JSON.stringify(this.account)}: record it when it is sent (Outbox.record), or set unknownMessages: "record"`
   }
 
+  /** What to match on: the id map has no such message. */
+  get reason(): { readonly _tag: "UnknownMessage" } {
+    return { _tag: "UnknownMessage" }
+  }
+
   override toJSON(): {
     readonly _tag: "NotFound"
     readonly name: "NotFound"
     readonly message: string
+    readonly reason: { readonly _tag: "UnknownMessage" }
     readonly provider: string
     readonly account: string
     readonly externalMessageId: string
@@ -434,6 +440,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{
       _tag: "NotFound",
       name: "NotFound",
       message: this.message,
+      reason: this.reason,
       provider: this.provider,
       account: this.account,
       externalMessageId: this.externalMessageId

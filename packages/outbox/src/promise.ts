@@ -8,10 +8,10 @@
 import { OptionCheck, Provider, type RetryPolicy } from "@reword/core"
 import { ConfigurationError } from "@reword/core/promise"
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted, Result } from "effect"
+import * as NodeSqlite from "./internal/nodeSqlite.ts"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Outbox from "./Outbox.ts"
 import { StorageError } from "./OutboxError.ts"
-import { sqliteClient } from "./Sqlite.ts"
 
 /**
  * The options are wrong (core's `ConfigurationError`): its message names every wrong field.
@@ -51,15 +51,21 @@ export type Database =
  *
  * @since 0.1.0
  */
-export interface CreateOutboxOptions extends Omit<Outbox.Options, "editors"> {
+export interface CreateOutboxOptions<D extends Provider.AnyDescriptor = Provider.AnyDescriptor>
+  extends Omit<Outbox.Options, "editors"> {
   /** Provider descriptors (`Acquire.provider`, `Bitrix24.provider`); settings from `settings` or `env`. */
-  readonly providers?: ReadonlyArray<Provider.AnyDescriptor> | Provider.AnyDescriptor | undefined
+  readonly providers?: ReadonlyArray<D> | D | undefined
   /** A plain settings object; when omitted, settings come from `env`. */
-  readonly settings?: Provider.SettingsObject | undefined
+  readonly settings?: NoInfer<Provider.SettingsObject<D>> | undefined
   /** Environment variables to read (default: `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
-  /** Options only one provider understands, by provider name. */
-  readonly providerOptions?: Readonly<Record<string, object | undefined>> | undefined
+  /**
+   * Options only one provider understands, by provider name, such as where
+   * Bitrix24 keeps its rotating tokens: `{ bitrix24: { tokenStore, rateLimiter } }`.
+   * Typed from `providers`, as `createEditor`'s: a misspelled name or key does
+   * not compile, and is a `ConfigurationError` at run time.
+   */
+  readonly providerOptions?: NoInfer<Provider.ProviderOptions<D>> | undefined
   /** The account of the editor built from `providers` (default `default`). */
   readonly account?: string | undefined
   /** Ready editors instead of `providers` (Effect `MessageEditor` services, built with `retry: { maxAttempts: 1 }`). */
@@ -193,7 +199,10 @@ const editorLayer = (options: CreateOutboxOptions) => {
  *
  * @since 0.1.0
  */
-export const createOutbox = async (options: CreateOutboxOptions): Promise<PromiseOutbox> => {
+export const createOutbox = async <const D extends Provider.AnyDescriptor = Provider.AnyDescriptor>(
+  typed: CreateOutboxOptions<D>
+): Promise<PromiseOutbox> => {
+  const options = typed as CreateOutboxOptions
   const problems = createProblems(options)
   if (problems.length > 0) throw new ConfigurationError(OptionCheck.toConfigError(problems))
   const {
@@ -215,7 +224,26 @@ export const createOutbox = async (options: CreateOutboxOptions): Promise<Promis
     const outbox = Outbox.layerWith(editors, outboxOptions)
     const spec = typeof database === "string" ? { sqlite: database } : database
     if ("sqlite" in spec) {
-      return outbox.pipe(Layer.provide(sqliteClient({ filename: spec.sqlite, synchronous: spec.synchronous })))
+      // Loaded only when asked for: node:sqlite is not on every Node, and a PostgreSQL outbox never needs it.
+      return Layer.unwrap(
+        Effect.map(
+          Effect.tryPromise({
+            try: () => NodeSqlite.load(() => import("./Sqlite.ts")),
+            catch: (error) =>
+              OptionCheck.toConfigError([
+                {
+                  path: "database",
+                  message:
+                    error instanceof NodeSqlite.Unsupported
+                      ? `is SQLite, which ${NodeSqlite.unsupportedMessage()}`
+                      : `is SQLite, which could not be loaded: ${error instanceof Error ? error.message : String(error)}`
+                }
+              ])
+          }),
+          ({ sqliteClient }) =>
+            outbox.pipe(Layer.provide(sqliteClient({ filename: spec.sqlite, synchronous: spec.synchronous })))
+        )
+      )
     }
     // Loaded only when asked for: apps on SQLite need no @effect/sql-pg.
     return Layer.unwrap(

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 
 /** The README's TypeScript examples, run as written against the Acquire sandbox: documentation that cannot rot. */
@@ -12,11 +13,21 @@ const VARIABLES = [
   "ACQUIRE_API_KEY",
   "ACQUIRE_BASE_URL",
   "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
-  "DATABASE_URL"
+  "DATABASE_URL",
+  "BITRIX24_PORTAL_URL",
+  "BITRIX24_ACCESS_TOKEN",
+  "BITRIX24_REFRESH_TOKEN",
+  "BITRIX24_CLIENT_ID",
+  "BITRIX24_CLIENT_SECRET",
+  "BITRIX24_OAUTH_URL",
+  "BITRIX24_CONNECTOR",
+  "BITRIX24_LINE",
+  "BITRIX24_ALLOW_INSECURE_LOOPBACK"
 ]
 const postgres = process.env.REWORD_TEST_POSTGRES_URL
 
 let sandbox: AcquireSandbox.Sandbox
+let portal: Bitrix24Sandbox.Sandbox
 const saved = new Map(VARIABLES.map((name) => [name, process.env[name]]))
 
 beforeAll(async () => {
@@ -24,7 +35,16 @@ beforeAll(async () => {
   // The examples edit message 8288: the sandbox's first message. 404404 does not exist.
   const seeded = await sandbox.seedMessage("Meet at 11.")
   expect(seeded.providerMessageId).toBe(8288)
+  // The Bitrix24 example edits wa-881 in chat wa-chat-7 (REWORD_PROVIDER is left out: the Acquire examples use it).
+  portal = await Bitrix24Sandbox.start()
+  await portal.seedMessage("Meet at 11.", {
+    externalMessageId: "wa-881",
+    externalChatId: "wa-chat-7",
+    externalAuthorId: "wa-user-3"
+  })
+  const { REWORD_PROVIDER: _provider, ...bitrix24 } = portal.env
   Object.assign(process.env, {
+    ...bitrix24,
     ACQUIRE_ACCOUNT_ID: "acme",
     ACQUIRE_API_KEY: "acq-outbox-readme-key",
     ACQUIRE_BASE_URL: sandbox.baseUrl,
@@ -40,6 +60,7 @@ afterAll(async () => {
   }
   rmSync(directory, { recursive: true, force: true })
   await sandbox.stop()
+  await portal.stop()
 })
 
 describe("README examples", () => {
@@ -51,7 +72,7 @@ describe("README examples", () => {
     "example %i runs and prints what it promises",
     async (index, code) => {
       // The PostgreSQL example needs a server: it runs where REWORD_TEST_POSTGRES_URL names one (CI).
-      if (code.includes("layerPg") && postgres === undefined) return
+      if ((code.includes("layerPg") || code.includes("postgres")) && postgres === undefined) return
       mkdirSync(directory, { recursive: true })
       const file = join(directory, `example-${index}.ts`)
       writeFileSync(file, code)

@@ -12,6 +12,7 @@ import { Flag } from "effect/cli"
 import type { SqlClient } from "effect/sql"
 import { CommandFailed, ExitCode } from "./exit.ts"
 import type { HelpSection } from "./help.ts"
+import * as OutboxModule from "./outboxModule.ts"
 import type * as Output from "./output.ts"
 import type * as Providers from "./providers.ts"
 import { secretsIn } from "./settings.ts"
@@ -210,10 +211,11 @@ export const connect = (
         exitCode: ExitCode.BadInput
       })
     }
+    yield* nodeCheck(output, operation)
     const client = yield* Effect.tryPromise({
       try: async () => {
         if (!postgres) {
-          return (await import("@reword/outbox")).sqliteClient({ filename: location, readOnly: access === "read" })
+          return (await OutboxModule.load()).sqliteClient({ filename: location, readOnly: access === "read" })
         }
         const { pgClient } = await import("@reword/outbox/pg")
         return pgClient({ url: Redacted.make(location), maxConnections: 2 })
@@ -223,7 +225,9 @@ export const connect = (
       Effect.catch(() =>
         fail(output, operation, {
           reason: "Configuration",
-          message: "PostgreSQL needs @effect/sql-pg: install it next to reword",
+          message: postgres
+            ? "PostgreSQL needs @effect/sql-pg: install it next to reword"
+            : "SQLite could not be loaded: reword needs the node:sqlite built into Node",
           exitCode: ExitCode.BadInput
         })
       )
@@ -233,6 +237,18 @@ export const connect = (
     )
     return { context, tablePrefix }
   })
+
+/** Fails, saying the version needed, on a Node without the node:sqlite the outbox is built on. */
+const nodeCheck = (output: Output.Output, operation: string): Effect.Effect<void, CommandFailed> => {
+  const tooOld = OutboxModule.unsupported()
+  if (tooOld === undefined) return Effect.void
+  return fail(output, operation, {
+    reason: "Configuration",
+    message: tooOld,
+    hint: `run reword on Node ${OutboxModule.MINIMUM_NODE} or later`,
+    exitCode: ExitCode.BadInput
+  })
+}
 
 /** The operations that write to the journal: a re-drive, from the command or the dashboard's page. */
 const WRITING_OPERATIONS: ReadonlySet<string> = new Set(["redrive", "dashboard"])
@@ -251,7 +267,8 @@ export const open = (
   input: DatabaseFlags
 ): Effect.Effect<Outbox.Journal, CommandFailed, Scope.Scope> =>
   Effect.gen(function* () {
-    const { Outbox } = yield* Effect.promise(() => import("@reword/outbox"))
+    yield* nodeCheck(output, operation)
+    const { Outbox } = yield* Effect.promise(OutboxModule.load)
     const journalOn = (access: "read" | "write") =>
       Effect.flatMap(connect(resolved, output, operation, input, access), ({ context, tablePrefix }) =>
         Effect.provide(Outbox.makeJournal({ tablePrefix }), context).pipe(

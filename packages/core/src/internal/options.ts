@@ -134,6 +134,16 @@ export class InvalidOptions extends RangeError {
     super(`Invalid option${problems.length > 1 ? "s" : ""}: ${describe(problems)}`)
     this.problems = problems
   }
+
+  /** What to match on: the option problems found. */
+  get reason(): { readonly _tag: "InvalidOptions"; readonly problems: ReadonlyArray<Problem> } {
+    return { _tag: "InvalidOptions", problems: this.problems }
+  }
+
+  /** What `JSON.stringify(error)` writes: name, message and reason (no stack). */
+  toJSON(): object {
+    return { _tag: "InvalidOptions", name: this.name, message: this.message, reason: this.reason }
+  }
 }
 
 /** Throws {@link InvalidOptions} when there are problems. */
