@@ -1,8 +1,9 @@
 /**
  * `pnpm check:fresh-app`: what a new user gets from the packed packages. Builds
  * and packs every package, installs the tarballs into a fresh npm app together
- * with Node 22.13.0 (the `node@22.13.0` npm package: the lowest Node the outbox
- * supports), and runs there, on that Node, the root README's Promise example
+ * with Node 22.16.0 (the `node@22.16.0` npm package: the lowest Node the outbox
+ * supports: `node:sqlite`'s `StatementSync.columns()` and `DatabaseSync.isTransaction`, which
+ * `@effect/sql-sqlite-node` uses, arrived in 22.16), and runs there, on that Node, the root README's Promise example
  * against the Acquire sandbox and the outbox README's SQLite example.
  */
 import { execFileSync } from "node:child_process"
@@ -12,7 +13,7 @@ import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
 const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres"]
-const NODE = "22.13.0"
+const NODE = "22.16.0"
 const effectVersion = (
   JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
     devDependencies: Record<string, string>

@@ -2,7 +2,7 @@
  * On Node 20 (no `node:sqlite`), `reword history` on a SQLite file says which
  * Node it needs (not "PostgreSQL needs @effect/sql-pg"). Run on the built
  * package (Node 20 cannot strip types) with the Node at /usr/bin/node: skipped,
- * with a note, where there is none, or where it is not older than 22.13.
+ * with a note, where there is none, or where it is not older than 22.16.
  */
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -15,7 +15,7 @@ const OLD_NODE = "/usr/bin/node"
 const root = join(import.meta.dirname, "..", "..", "..")
 const version = existsSync(OLD_NODE) ? execFileSync(OLD_NODE, ["--version"], { encoding: "utf8" }).trim() : undefined
 const old = version !== undefined && OutboxModule.unsupported(version) !== undefined
-if (!old) console.warn(`node-20.slow.test: skipped: ${OLD_NODE} is ${version ?? "absent"}, not a Node older than 22.13`)
+if (!old) console.warn(`node-20.slow.test: skipped: ${OLD_NODE} is ${version ?? "absent"}, not a Node older than 22.16`)
 
 describe.skipIf(!old)("reword on Node 20", () => {
   it("reword history on a SQLite file names the Node version it needs", () => {

@@ -1,7 +1,7 @@
 /**
  * The CLI loads `@reword/outbox` without Node 22's "SQLite is an experimental
  * feature" warning, and leaves every other warning as Node prints it; on a
- * Node older than 22.13 it says the version it needs (a real Node 20 run:
+ * Node older than 22.16 it says the version it needs (a real Node 20 run:
  * node-20.slow.test.ts).
  */
 import { describe, expect, it } from "vitest"
@@ -22,9 +22,9 @@ const warningsDuring = async (during: () => void): Promise<Array<string>> => {
 
 describe("the CLI and node:sqlite", () => {
   it("names the Node version an outbox database needs", () => {
-    expect(OutboxModule.unsupported("22.13.0")).toBeUndefined()
+    expect(OutboxModule.unsupported("22.16.0")).toBeUndefined()
     expect(OutboxModule.unsupported("24.0.1")).toBeUndefined()
-    expect(OutboxModule.unsupported("20.20.2")).toContain("needs Node 22.13.0 or later")
+    expect(OutboxModule.unsupported("20.20.2")).toContain("needs Node 22.16.0 or later")
     expect(OutboxModule.unsupported("22.12.0")).toContain("this is Node 22.12.0")
   })
 

@@ -3,7 +3,7 @@
  * PostgreSQL outbox never loads SQLite), and asking for SQLite is one
  * ConfigurationError naming the Node version needed. Run on the built package
  * (Node 20 cannot strip types) with the Node at /usr/bin/node: skipped, with a
- * note, where there is none, or where it is not older than 22.13.
+ * note, where there is none, or where it is not older than 22.16.
  */
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -15,7 +15,7 @@ const OLD_NODE = "/usr/bin/node"
 const root = join(import.meta.dirname, "..", "..", "..")
 const version = existsSync(OLD_NODE) ? execFileSync(OLD_NODE, ["--version"], { encoding: "utf8" }).trim() : undefined
 const old = version !== undefined && !NodeSqlite.supported(version)
-if (!old) console.warn(`node-20.slow.test: skipped: ${OLD_NODE} is ${version ?? "absent"}, not a Node older than 22.13`)
+if (!old) console.warn(`node-20.slow.test: skipped: ${OLD_NODE} is ${version ?? "absent"}, not a Node older than 22.16`)
 
 const PROBE = `
 const { createOutbox, ConfigurationError } = await import("@reword/outbox/promise")
@@ -31,7 +31,7 @@ try {
 `
 
 describe.skipIf(!old)("the outbox on Node 20", () => {
-  it("imports @reword/outbox/promise, and SQLite is one ConfigurationError naming Node 22.13", () => {
+  it("imports @reword/outbox/promise, and SQLite is one ConfigurationError naming Node 22.16", () => {
     execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b", "packages/outbox"], {
       cwd: root,
       stdio: "inherit",
@@ -50,7 +50,7 @@ describe.skipIf(!old)("the outbox on Node 20", () => {
       }
       expect(answer.configuration).toBe(true)
       expect(answer.error?.name).toBe("ConfigurationError")
-      expect(answer.error?.message).toContain("database is SQLite, which needs Node 22.13.0 or later")
+      expect(answer.error?.message).toContain("database is SQLite, which needs Node 22.16.0 or later")
       expect(answer.error?.message).toContain(`this is Node ${version?.replace(/^v/, "")}`)
     } finally {
       rmSync(directory, { recursive: true, force: true })

@@ -1,6 +1,6 @@
 /**
  * `node:sqlite` is loaded only when SQLite is used, on a Node that has it (one
- * clear error naming Node 22.13 otherwise), and Node 22's "SQLite is an
+ * clear error naming Node 22.16 otherwise), and Node 22's "SQLite is an
  * experimental feature" warning is left out, and only that warning. (The same
  * on a real Node 20, spawned on the built package: node-20.slow.test.ts.)
  */
@@ -29,7 +29,7 @@ describe("node:sqlite, on demand", () => {
   it("tells which Node versions have the node:sqlite the outbox needs", () => {
     expect(NodeSqlite.supported("20.20.2")).toBe(false)
     expect(NodeSqlite.supported("22.12.0")).toBe(false)
-    expect(NodeSqlite.supported("22.13.0")).toBe(true)
+    expect(NodeSqlite.supported("22.16.0")).toBe(true)
     expect(NodeSqlite.supported("v24.1.0")).toBe(true)
   })
 
@@ -42,7 +42,7 @@ describe("node:sqlite, on demand", () => {
       (error: unknown) => error as Error
     )
     expect(loaded).toBe(false)
-    expect(error.message).toContain("Node 22.13.0 or later")
+    expect(error.message).toContain("Node 22.16.0 or later")
     expect(error.message).toContain("this is Node 20.20.2")
   })
 

@@ -1,13 +1,13 @@
 /**
  * `@reword/outbox`, loaded when a command needs it: on a Node that has the
- * `node:sqlite` it is built on (22.13 or later; one clear message otherwise),
+ * `node:sqlite` it is built on (22.16 or later; one clear message otherwise),
  * and without Node 22's "SQLite is an experimental feature" warning on every
  * call (only that warning is left out; the CLI is its own process, so the
  * filter stays for the run).
  */
 
 /** The lowest Node the outbox's commands run on. */
-export const MINIMUM_NODE = "22.13.0"
+export const MINIMUM_NODE = "22.16.0"
 
 const numbers = (version: string): ReadonlyArray<number> =>
   version

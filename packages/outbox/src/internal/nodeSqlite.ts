@@ -1,12 +1,12 @@
 /**
  * Loading what needs Node's built-in `node:sqlite`: only when SQLite is used
- * (a PostgreSQL outbox never loads it), on a Node that has it (22.13 or later:
+ * (a PostgreSQL outbox never loads it), on a Node that has it (22.16 or later:
  * one clear error otherwise), and without Node 22's "SQLite is an experimental
  * feature" warning on every start (only that warning is left out).
  */
 
 /** The lowest Node whose `node:sqlite` the outbox supports. */
-export const MINIMUM_NODE = "22.13.0"
+export const MINIMUM_NODE = "22.16.0"
 
 const parts = (version: string): ReadonlyArray<number> =>
   version
