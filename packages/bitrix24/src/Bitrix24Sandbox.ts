@@ -33,14 +33,16 @@
  * @since 0.1.0
  */
 import { SandboxServer } from "@reword/core/sandbox"
-import { Context, Duration, type Effect, Layer, Redacted, type Scope } from "effect"
-import * as Bitrix24Config from "./Bitrix24Config.ts"
+import { Context, type Duration, type Effect, Layer, type Scope } from "effect"
+import type * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bucket from "./internal/sandbox/bucket.ts"
+import * as Handle from "./internal/sandbox/handle.ts"
 import type { Line, Message, User } from "./internal/sandbox/model.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
+import * as Resolve from "./internal/sandbox/options.ts"
 import * as Portal from "./internal/sandbox/portal.ts"
 import * as Tokens from "./internal/sandbox/tokens.ts"
-import { type Bucket as BucketShape, type Preset, presetOf, presets } from "./RateLimiter.ts"
+import type { Bucket as BucketShape, Preset } from "./RateLimiter.ts"
 
 export type {
   /**
@@ -125,17 +127,6 @@ export interface PlainSettings {
   readonly provider: "bitrix24"
   readonly bitrix24: Readonly<Record<string, string>>
 }
-
-/** The settings object of an environment: each setting's value under its key. */
-const plainOf = (env: Readonly<Record<string, string | undefined>>): PlainSettings => ({
-  provider: "bitrix24",
-  bitrix24: Object.fromEntries(
-    Bitrix24Config.settings.flatMap((setting) => {
-      const value = env[setting.env]
-      return value === undefined ? [] : [[setting.key, value]]
-    })
-  )
-})
 
 /**
  * The environment that points reword at a sandbox: `REWORD_PROVIDER`, the
@@ -347,42 +338,6 @@ export interface Options {
  */
 export const Faults: typeof SandboxServer.Faults = SandboxServer.Faults
 
-const checkToken = (value: string, option: string): string => {
-  if (!/^[\x21-\x7e]{8,}$/.test(value) || /^https?:/i.test(value)) {
-    throw new TypeError(`${option} must be at least 8 printable characters without spaces (a token, not a URL)`)
-  }
-  return value
-}
-
-const checkPositive = (value: number, option: string): number => {
-  if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`${option} must be a positive number`)
-  return value
-}
-
-const bucketOf = (option: Options["bucket"]): BucketShape | undefined => {
-  if (option === false) return undefined
-  const settings: BucketShape | undefined =
-    option === undefined ? presets.standard : typeof option === "string" ? presetOf(option) : option
-  if (settings === undefined)
-    throw new TypeError(`bucket must be "standard", "enterprise", { drainPerSecond, capacity } or false`)
-  checkPositive(settings.drainPerSecond, "bucket.drainPerSecond")
-  if (!(settings.capacity >= 1)) throw new TypeError("bucket.capacity must be at least 1")
-  return settings
-}
-
-const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
-  const given = option === false || option === undefined ? {} : option
-  return {
-    limitSeconds: checkPositive(given.limitSeconds ?? 480, "operatingLimit.limitSeconds"),
-    windowSeconds: checkPositive(given.windowSeconds ?? 600, "operatingLimit.windowSeconds"),
-    costPerCall: given.costPerCall === 0 ? 0 : checkPositive(given.costPerCall ?? 0.01, "operatingLimit.costPerCall"),
-    costPerMessage:
-      given.costPerMessage === undefined || given.costPerMessage === 0
-        ? 0
-        : checkPositive(given.costPerMessage, "operatingLimit.costPerMessage")
-  }
-}
-
 /**
  * Starts a sandbox on 127.0.0.1. Rejects when an option is unusable (a token
  * with spaces, a line that is not a positive integer, a bucket that does not
@@ -401,50 +356,24 @@ const operatingOf = (option: Options["operatingLimit"]): Operating.Settings => {
  * @since 0.1.0
  */
 export const start = async (options: Options = {}): Promise<Sandbox> => {
-  const accessToken = checkToken(options.accessToken ?? Tokens.newToken(), "accessToken")
-  const refreshToken = checkToken(options.refreshToken ?? Tokens.newToken(), "refreshToken")
-  if (accessToken === refreshToken) throw new TypeError("accessToken and refreshToken must differ")
-  const clientId = options.clientId ?? `local.${Tokens.newToken().slice(0, 14)}.sandbox`
-  if (!/^[\x21-\x7e]+$/.test(clientId)) throw new TypeError("clientId must be printable characters without spaces")
-  const clientSecret = checkToken(options.clientSecret ?? Tokens.newToken(), "clientSecret")
-  const connector = options.connector ?? "reword_sandbox"
-  if (!/^[a-z0-9_]+$/.test(connector)) {
-    throw new TypeError(`connector "${connector}" is not a connector code (lower-case letters, digits and _)`)
-  }
-  const line = options.line ?? 1
-  if (!Number.isSafeInteger(line) || line <= 0) throw new TypeError("line must be a positive integer")
-  const ttlMillis =
-    options.accessTokenTtl === undefined
-      ? undefined
-      : Duration.toMillis(Duration.fromInputUnsafe(options.accessTokenTtl))
-  if (ttlMillis !== undefined && !(ttlMillis > 0)) throw new TypeError("accessTokenTtl must be longer than zero")
-  const bucketSettings = bucketOf(options.bucket)
-  const operatingSettings = operatingOf(options.operatingLimit)
-
-  const clock = options.now ?? Date.now
-  const now = clock()
-  const scale = checkPositive(options.serverTime?.scale ?? 1, "serverTime.scale")
-  const takeTime =
-    options.serverTime?.wait === true
-      ? (seconds: number) =>
-          new Promise<void>((resolve) => {
-            setTimeout(resolve, Math.max(0, (seconds * 1000) / scale))
-          })
-      : undefined
+  const resolved = Resolve.resolve(options)
+  const now = resolved.clock()
+  const { clientId, clientSecret, accessToken, refreshToken, ttlMillis } = resolved
   const tokens = Tokens.make({ clientId, clientSecret, accessToken, refreshToken, ttlMillis, now })
-  const operating = Operating.make(operatingSettings)
+  const operating = Operating.make(resolved.operating)
+  const enforceOperating = options.operatingLimit !== false
   let url = ""
   const portal = Portal.make({
     url: () => url,
     tokens,
-    bucket: bucketSettings === undefined ? undefined : Bucket.make(bucketSettings, now),
+    bucket: resolved.bucket === undefined ? undefined : Bucket.make(resolved.bucket, now),
     operating,
-    enforceOperating: options.operatingLimit !== false,
+    enforceOperating,
     oldLineErrors: options.oldLineErrors === true,
-    now: clock,
-    takeTime
+    now: resolved.clock,
+    takeTime: resolved.takeTime
   })
-  portal.setLine(connector, line, true)
+  portal.setLine(resolved.connector, resolved.line, true)
   const { server, stop } = await SandboxServer.host(portal.handler, {
     port: options.port,
     logLimit: options.logLimit,
@@ -453,114 +382,7 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     internalError: (message) => Portal.failure(500, "INTERNAL_SERVER_ERROR", message)
   })
   url = server.url
-
-  const env: Environment = {
-    REWORD_PROVIDER: "bitrix24",
-    BITRIX24_PORTAL_URL: url,
-    BITRIX24_ACCESS_TOKEN: accessToken,
-    BITRIX24_REFRESH_TOKEN: refreshToken,
-    BITRIX24_CLIENT_ID: clientId,
-    BITRIX24_CLIENT_SECRET: clientSecret,
-    BITRIX24_OAUTH_URL: url,
-    BITRIX24_CONNECTOR: connector,
-    BITRIX24_LINE: String(line),
-    BITRIX24_ALLOW_INSECURE_LOOPBACK: "true"
-  }
-
-  const message: Sandbox["message"] = (chatId, messageId, where = {}) =>
-    portal.messages.get(portal.messageKey(where.connector ?? connector, where.line ?? line, chatId, messageId))
-
-  const seed = SandboxServer.makeSeeder()
-  const seedMessage = async (
-    text: string,
-    ids: Partial<SandboxServer.RelayedIds> = {}
-  ): Promise<SandboxServer.RelayedIds> => {
-    const relayed = seed(text, ids)
-    const existing = message(relayed.externalChatId, relayed.externalMessageId)
-    if (existing !== undefined && !existing.deleted) {
-      throw new Error(`The sandbox already has message ${relayed.externalMessageId} in chat ${relayed.externalChatId}`)
-    }
-    portal.store({
-      connector,
-      line,
-      chatId: relayed.externalChatId,
-      messageId: relayed.externalMessageId,
-      authorId: relayed.externalAuthorId,
-      text,
-      files: [],
-      date: Math.floor(Date.now() / 1000)
-    })
-    return relayed
-  }
-
-  return {
-    provider: "bitrix24",
-    url,
-    restUrl: `${url}/rest/`,
-    accessToken,
-    refreshToken,
-    clientId,
-    clientSecret,
-    connector,
-    line,
-    env,
-    settings: {
-      portalUrl: new URL(`${url}/`),
-      accessToken: Redacted.make(accessToken),
-      refreshToken: Redacted.make(refreshToken),
-      clientId,
-      clientSecret: Redacted.make(clientSecret),
-      oauthUrl: new URL(url),
-      connector,
-      line,
-      allowInsecureLoopback: true
-    },
-    plainSettings: () => plainOf(env),
-    server,
-    tokens: () => tokens.current(),
-    expireAccessToken: tokens.expireAll,
-    refreshes: tokens.refreshes,
-    limitHits: () => portal.errors("QUERY_LIMIT_EXCEEDED"),
-    errorAnswers: portal.errors,
-    calls: portal.calls,
-    operating: (method) => {
-      const at = clock()
-      const key = method.toLowerCase()
-      const snapshot = operating.snapshot(key, at)
-      return { ...snapshot, blocked: options.operatingLimit !== false && operating.blocked(key, at) }
-    },
-    lines: () => [...portal.lines.values()],
-    addLine: (lineConnector, lineId, lineOptions = {}) =>
-      portal.setLine(lineConnector, lineId, lineOptions.active ?? true),
-    setLineActive: portal.setLine,
-    users: () => [...portal.users.values()],
-    messages: () => [...portal.messages.values()],
-    message,
-    seedMessage,
-    inspect: (ids) => {
-      const chatId = ids?.externalChatId
-      const messageId = ids?.externalMessageId
-      if (typeof chatId !== "string" || typeof messageId !== "string") return undefined
-      const found = message(chatId, messageId)
-      return found === undefined || found.deleted ? undefined : { text: found.text, history: [...found.history] }
-    },
-    poisonMessage: (externalMessageId, refusal = {}) => {
-      const status = refusal.status ?? 400
-      if (!Number.isInteger(status) || status < 200 || status > 599) {
-        throw new TypeError("refusal.status must be an HTTP status from 200 to 599")
-      }
-      portal.poison(
-        externalMessageId,
-        Portal.failure(
-          status,
-          refusal.error ?? "ERROR_ARGUMENT",
-          refusal.description ?? "The incorrect structure of a message inside MESSAGES parameter"
-        )
-      )
-    },
-    curePoison: (externalMessageId) => portal.cure(externalMessageId),
-    stop
-  }
+  return Handle.sandboxOf({ resolved, url, server, stop, portal, tokens, operating, enforceOperating })
 }
 
 /**
