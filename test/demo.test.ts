@@ -47,7 +47,7 @@ const expectTour = (run: Run) => {
   expect(run.stdout).toMatch(/worker-1 stopped mid-delivery: ([1-9]|1[01]) of 12 messages show their newest text/)
   expect(run.stdout).toContain("12 of 12 messages show their newest text on the provider (pending 0, failed 0)")
   expect(run.stdout).toContain('v1 "wa-12 v1" by agent: superseded')
-  expect(run.stdout).toContain('v3 "wa-12 v3" by agent: confirmed (attempts: worker-1 abandoned, worker-2 confirmed')
+  expect(run.stdout).toContain('v3 "wa-12 v3" by agent: confirmed (attempts: worker-1 unknown, worker-2 confirmed')
 }
 
 describe("pnpm demo", () => {
