@@ -14,11 +14,18 @@ export const scratchDatabase = (): { readonly filename: string; readonly cleanup
   return { filename: join(directory, "outbox.db"), cleanup: () => rmSync(directory, { recursive: true, force: true }) }
 }
 
-/** An editor whose provider is instant: every edit succeeds; `delivered` counts them. */
-export const instantEditor = (perCall = 50) => {
+/**
+ * An editor whose provider is instant: every edit succeeds; `delivered` counts them, and `onDelivered` (if given)
+ * hears each edit's external message id as its call starts.
+ */
+export const instantEditor = (perCall = 50, onDelivered?: (externalMessageId: string | undefined) => void) => {
   const state = { delivered: 0 }
-  const answer = (request: { readonly ids: object; readonly text?: string | undefined }) => {
+  const answer = (request: {
+    readonly ids: { readonly externalMessageId?: string | undefined }
+    readonly text?: string | undefined
+  }) => {
     state.delivered++
+    onDelivered?.(request.ids.externalMessageId)
     return new EditedMessage.EditedMessage({
       provider: "instant",
       ids: request.ids,
