@@ -18,7 +18,7 @@
  * restarted id's claims back before their lease ends.
  */
 import { createHash } from "node:crypto"
-import { DatabaseSync } from "node:sqlite"
+import type { DatabaseSync } from "node:sqlite"
 import { OptionCheck } from "@reword/core"
 import { type Config, Duration, Effect, Queue, type Scope } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -127,21 +127,23 @@ const openSqlite = (sql: SqlClient.SqlClient, options: SessionOptions) =>
     if (file === "") return { ownsId: true }
     const path = `${file}-worker-${createHash("sha256").update(workerId).digest("hex").slice(0, 16)}.lock`
     const held = yield* Effect.acquireRelease(
-      Effect.sync((): DatabaseSync | { readonly error: unknown } => {
+      Effect.sync((): { readonly db: DatabaseSync } | { readonly error: unknown } => {
         let db: DatabaseSync | undefined
         try {
-          db = new DatabaseSync(path, { timeout: 0 })
+          // Loaded here, not imported: a PostgreSQL outbox never loads node:sqlite (Node 20 has none).
+          const { DatabaseSync: Database } = process.getBuiltinModule("node:sqlite") as typeof import("node:sqlite")
+          db = new Database(path, { timeout: 0 })
           db.exec("PRAGMA locking_mode = EXCLUSIVE")
           db.exec("BEGIN EXCLUSIVE")
-          return db
+          return { db }
         } catch (error) {
           db?.close()
           return { error }
         }
       }),
-      (held) => Effect.sync(() => (held instanceof DatabaseSync && held.isOpen ? held.close() : undefined))
+      (held) => Effect.sync(() => ("db" in held && held.db.isOpen ? held.db.close() : undefined))
     )
-    if (held instanceof DatabaseSync) return { ownsId: true }
+    if ("db" in held) return { ownsId: true }
     const code = (held.error as { errcode?: unknown }).errcode
     if (typeof code === "number" && (code & 0xff) === 5)
       return yield* Effect.fail(inUse(workerId, `the lock file ${path}`))
