@@ -76,7 +76,9 @@ describe.each(databases)("a worker waiting on $name", (database) => {
 
         assert.isAtMost(ran.length, Math.ceil(WINDOW_MS / POLL_MS) + 1, ran.join("\n---\n"))
         // PGlite's engine runs in this process: its CPU is not the worker's.
-        if (!inProcess) assert.isBelow(cpuMs, 50)
+        // The target is 50 ms for the worker; this measures the whole test process (vitest's own work and
+        // GC included), which varied from 27 to 158 ms on CI machines. A spinning worker used 812-1,031 ms.
+        if (!inProcess) assert.isBelow(cpuMs, 250)
         assert.strictEqual(held.calls, 1, "neither held-1 sent twice nor dead-1 taken over")
       }).pipe(Effect.scoped),
     120_000
