@@ -74,7 +74,7 @@ const completions = () => {
 
 export const reword: QueueSystem = {
   name: "reword outbox",
-  how: { batch: "submitMany, 1,000 a call", single: "submit" },
+  how: { batch: "1,000 submits at once (no submitMany yet: group commit)", single: "submit" },
   prepare: async (url) => {
     const { editor } = instantEditor(100)
     const outbox = await createOutbox({
