@@ -10,10 +10,13 @@ const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres"]
 // machine takes ten times as long on a loaded 2-core one (several test runs, a CPU-burning process beside them).
 const testTimeout = 120_000
 /** Property tests replay a fixed seed unless `pnpm test:explore` asks for new ones (see the file). */
-const setupFiles = [fileURLToPath(new URL("./test/setup/fast-check-seed.ts", import.meta.url))]
+const setupFiles = ["fast-check-seed", "compile-cache"].map((name) =>
+  fileURLToPath(new URL(`./test/setup/${name}.ts`, import.meta.url))
+)
 
 /**
- * Slow tests run in real time for more than about 5 s each. `pnpm test` (every project but `slow`) leaves
+ * Slow tests run in real time for more than about 5 s each, or start processes of their own (the `reword`
+ * command, `pnpm demo`, workers killed with SIGKILL), or need a PostgreSQL server or a browser. `pnpm test` (every project but `slow`) leaves
  * them out, so that it stays under 3 minutes on a 2-core machine; `pnpm test:slow` (the `slow` project) runs
  * exactly them; CI runs both. A slow test is a file named `*.slow.test.ts`. The few files listed here were
  * slow before that rule, keep their name, and are slow all the same.

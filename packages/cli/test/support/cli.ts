@@ -24,7 +24,9 @@ export interface RunOptions {
 
 const baseEnv = (): Record<string, string> => ({
   PATH: process.env.PATH ?? "",
-  NO_COLOR: "1"
+  NO_COLOR: "1",
+  // Node's compile cache (test/setup/compile-cache.ts): code, not configuration; nothing of the developer's.
+  ...(process.env.NODE_COMPILE_CACHE === undefined ? {} : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE })
 })
 
 const childEnv = (env: RunOptions["env"]): Record<string, string> => {

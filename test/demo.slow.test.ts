@@ -16,13 +16,17 @@ interface Run {
   readonly stderr: string
 }
 
+/** Node's compile cache for the demo's processes (test/setup/compile-cache.ts): code, not configuration. */
+const compileCache =
+  process.env.NODE_COMPILE_CACHE === undefined ? {} : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE }
+
 /** Runs the demo with only the environment given (plus PATH); resolves with its exit code, whatever it is. */
 const demo = (env: Record<string, string>, args: ReadonlyArray<string> = []): Promise<Run> =>
   new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ["--conditions=@reword/source", "scripts/demo.ts", ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 150_000 },
+      { cwd: root, env: { PATH: process.env.PATH ?? "", ...compileCache, ...env }, timeout: 150_000 },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== "number") reject(error)
         else resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr })
