@@ -84,9 +84,11 @@ export interface Session {
   readonly refresh: (stale: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, Reason>
   /**
    * Whether `token` is the access token of a pair the OAuth server gave this
-   * session. When the portal says such a token expired right after the
-   * refresh, refreshing again would not help; a pair adopted from the store
-   * (another process's, possibly an hour old) may be refreshed in its turn.
+   * session, still within the lifetime the server gave it. When the portal
+   * says such a token expired right after the refresh, refreshing again would
+   * not help; a pair adopted from the store (another process's, possibly an
+   * hour old), or a minted one that outlived its `expires_in` before it was
+   * used (a slow machine, a long retry), may be refreshed in its turn.
    */
   readonly minted: (token: Redacted.Redacted<string>) => boolean
   /**
@@ -123,12 +125,17 @@ export interface Session {
  * @category constructors
  * @since 0.1.0
  */
+/** Whether a pair's access token is past the expiry time the OAuth server gave it (where it gave one). */
+const outlived = (tokens: { readonly expiresAt?: number | undefined }): boolean =>
+  tokens.expiresAt !== undefined && Date.now() >= tokens.expiresAt * 1000
+
 export const makeSession = (options: SessionOptions): Session => {
   const s = makeState(options)
   return {
     accessToken: accessToken(s),
     refresh: (stale) => refresh(s, stale),
-    minted: (token) => s.state.origin === "minted" && same(token, s.state.tokens.accessToken),
+    minted: (token) =>
+      s.state.origin === "minted" && same(token, s.state.tokens.accessToken) && !outlived(s.state.tokens),
     replace: (refused) => replace(s, refused),
     accepted: (token) => accepted(s, token),
     secrets: () => s.known,
