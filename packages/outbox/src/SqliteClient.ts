@@ -24,10 +24,11 @@
  * @since 0.1.0
  */
 import { statSync } from "node:fs"
-import * as NodeSqlite from "@effect/sql-sqlite-node/SqliteClient"
+import type * as NodeSqlite from "@effect/sql-sqlite-node/SqliteClient"
 import { Duration, Effect, Layer, type Scope, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
+import * as NodeSqliteModule from "./internal/nodeSqlite.ts"
 
 /**
  * How to open the database.
@@ -161,6 +162,22 @@ const pragmasOf = (options: Options): ReadonlyArray<string> =>
       ]
 
 /**
+ * `@effect/sql-sqlite-node`, loaded when a SQLite database is opened, not when this module is imported: it
+ * imports `node:sqlite`, which Node 20 lacks and which prints an ExperimentalWarning on Node 22 (left out here);
+ * a PostgreSQL outbox never loads it. On a Node without it, a `SqlError` naming the version needed.
+ */
+const loadDriver: Effect.Effect<typeof NodeSqlite, SqlError.SqlError> = Effect.tryPromise({
+  try: () => NodeSqliteModule.load(() => import("@effect/sql-sqlite-node/SqliteClient")),
+  catch: (cause) =>
+    new SqlError.SqlError({
+      reason: SqlError.classifySqliteError(cause, {
+        message: cause instanceof Error ? cause.message : String(cause),
+        operation: "open"
+      })
+    })
+})
+
+/**
  * Opens the database as an `effect/sql` `SqlClient` (dialect `sqlite`). The
  * connection closes with the scope.
  *
@@ -172,7 +189,8 @@ export const make = (
   Effect.gen(function* () {
     const readOnly = options.readOnly === true
     const busyTimeoutMs = Math.max(0, options.busyTimeoutMs ?? 5_000)
-    const inner = yield* NodeSqlite.make({
+    const driver = yield* loadDriver
+    const inner = yield* driver.make({
       filename: options.filename,
       readonly: readOnly,
       // Switched below, where waiting for another process does not block.

@@ -30,6 +30,27 @@ try {
 }
 `
 
+/** The Effect API: `@reword/outbox` imports; opening a SQLite client fails with a StorageError naming the version. */
+const EFFECT_PROBE = `
+const { sqliteClient } = await import("@reword/outbox")
+await import("@reword/outbox/pg")
+const { Effect, Exit, Layer, Cause } = await import("effect")
+const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(sqliteClient({ filename: ":memory:" }))))
+const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+console.log(JSON.stringify({ opened: Exit.isSuccess(exit), name: error?.name, message: error?.message }))
+`
+
+/** Runs `code` as a module inside the built package (so that "@reword/outbox..." resolves to its built files). */
+const runOnOldNode = (code: string) => {
+  const directory = mkdtempSync(join(root, "packages", "outbox", ".node-20-"))
+  try {
+    writeFileSync(join(directory, "probe.mjs"), code)
+    return spawnSync(OLD_NODE, [join(directory, "probe.mjs")], { encoding: "utf8", timeout: 60_000 })
+  } finally {
+    rmSync(directory, { recursive: true, force: true })
+  }
+}
+
 describe.skipIf(!old)("the outbox on Node 20", () => {
   it("imports @reword/outbox/promise, and SQLite is one ConfigurationError naming Node 22.16", () => {
     execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b", "packages/outbox"], {
@@ -37,11 +58,8 @@ describe.skipIf(!old)("the outbox on Node 20", () => {
       stdio: "inherit",
       timeout: 300_000
     })
-    // Inside the package, so that "@reword/outbox/promise" resolves to its own built files.
-    const directory = mkdtempSync(join(root, "packages", "outbox", ".node-20-"))
-    try {
-      writeFileSync(join(directory, "probe.mjs"), PROBE)
-      const run = spawnSync(OLD_NODE, [join(directory, "probe.mjs")], { encoding: "utf8", timeout: 60_000 })
+    {
+      const run = runOnOldNode(PROBE)
       expect(run.stderr).not.toContain("No such built-in module")
       expect(run.status).toBe(0)
       const answer = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as {
@@ -52,8 +70,21 @@ describe.skipIf(!old)("the outbox on Node 20", () => {
       expect(answer.error?.name).toBe("ConfigurationError")
       expect(answer.error?.message).toContain("database is SQLite, which needs Node 22.16.0 or later")
       expect(answer.error?.message).toContain(`this is Node ${version?.replace(/^v/, "")}`)
-    } finally {
-      rmSync(directory, { recursive: true, force: true })
     }
   }, 360_000)
+
+  it("imports @reword/outbox (the Effect API) too, and a SQLite client fails naming Node 22.16", () => {
+    // Built by the test above (files of one describe run in order).
+    const run = runOnOldNode(EFFECT_PROBE)
+    expect(run.stderr).not.toContain("No such built-in module")
+    expect(run.status).toBe(0)
+    const answer = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      opened?: boolean
+      name?: string
+      message?: string
+    }
+    expect(answer.opened).toBe(false)
+    expect(answer.name).toBe("StorageError")
+    expect(answer.message).toContain("Node 22.16.0 or later")
+  }, 120_000)
 })
