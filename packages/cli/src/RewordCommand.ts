@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import { readFileSync } from "node:fs"
 import { Cause, Console, Effect, Exit, Layer, Logger, Runtime, Stdio } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag } from "effect/cli"
 import * as DashboardCommand from "./DashboardCommand.ts"
@@ -27,13 +28,24 @@ import * as OutboxCommand from "./OutboxCommand.ts"
 import * as SandboxCommand from "./SandboxCommand.ts"
 import * as UpdateCommand from "./UpdateCommand.ts"
 
+/** The `version` of this package's own package.json (one level above `src` and `dist` alike). */
+const packageVersion = (): string => {
+  const manifest: unknown = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+  return typeof manifest === "object" &&
+    manifest !== null &&
+    "version" in manifest &&
+    typeof manifest.version === "string"
+    ? manifest.version
+    : "unknown"
+}
+
 /**
- * The version `reword --version` prints.
+ * The version `reword --version` prints: the package's own, as `changeset version` sets it.
  *
  * @category constants
  * @since 0.1.0
  */
-export const VERSION = "0.1.0"
+export const VERSION = packageVersion()
 
 /**
  * The exit codes: 0 success, 2 bad input (usage, invalid request,

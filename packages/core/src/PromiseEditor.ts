@@ -227,6 +227,12 @@ const withCallSite = <E>(error: E, site: CallSite): E => {
   return error
 }
 
+/** Settles one outcome of a call made at `site`: a failure carries the call's frames. */
+const settleAt =
+  (site: CallSite) =>
+  (outcome: Outcome): Settled =>
+    settle(Result.isFailure(outcome) ? Result.fail(withCallSite(outcome.failure, site)) : outcome)
+
 const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown => {
   if (Cause.hasInterruptsOnly(cause)) return abortReason(signal)
   const error = Cause.squash(cause)
@@ -356,7 +362,8 @@ async function* each(
   running: Running,
   service: Service,
   requests: unknown,
-  options: CallOptions | undefined
+  options: CallOptions | undefined,
+  site: CallSite
 ): AsyncGenerator<Settled> {
   // Everything happens here, in the generator: calling updateEach never throws, its iteration rejects.
   if (running.isDisposed()) throw disposedError()
@@ -366,7 +373,7 @@ async function* each(
     : isIterable(requests)
       ? (requests as Iterable<RequestInput>)
       : Stream.fail(notIterable())
-  const outcomes = service.updateStream(source).pipe(Stream.map(settle))
+  const outcomes = service.updateStream(source).pipe(Stream.map(settleAt(site)))
   // In the editor's context: its tracer and metric registry (telemetry) apply here too.
   const context = await running.runtime.context()
   const iterator = Stream.toAsyncIterableWith(outcomes, context)[Symbol.asyncIterator]()
@@ -434,8 +441,7 @@ export const createEditor = async <const D extends AnyDescriptor>(options: Creat
     run(running, () => service.update(request), callOptions, callSite(update))
   const updateMany: Editor["updateMany"] = (requests, callOptions) => {
     const site = callSite(updateMany)
-    const settleHere = (outcome: Outcome): Settled =>
-      settle(Result.isFailure(outcome) ? Result.fail(withCallSite(outcome.failure, site)) : outcome)
+    const settleHere = settleAt(site)
     return run(
       running,
       () =>
@@ -446,12 +452,14 @@ export const createEditor = async <const D extends AnyDescriptor>(options: Creat
       site
     )
   }
+  const updateEach: Editor["updateEach"] = (requests, callOptions) =>
+    each(running, service, requests, callOptions, callSite(updateEach))
   return {
     provider: service.provider,
     capabilities: service.capabilities,
     update,
     updateMany,
-    updateEach: (requests, callOptions) => each(running, service, requests, callOptions),
+    updateEach,
     dispose,
     [Symbol.asyncDispose]: dispose
   }

@@ -52,6 +52,22 @@ describe("the call site of a Promise API call", () => {
     expect(failed.reason.stack).toContain(THIS_FILE)
   })
 
+  it("each rejected result of updateEach carries the call's frames", async () => {
+    await using editor = await editorOf()
+    const settled: Array<Settled> = []
+    for await (const outcome of editor.updateEach([
+      { ids: { externalMessageId: "m-1" }, text: "Meet at 10" },
+      { ids: { externalMessageId: "m-404" }, text: "x" }
+    ])) {
+      settled.push(outcome)
+    }
+    expect(settled[0]?.status).toBe("fulfilled")
+    const failed = settled[1]
+    if (failed?.status !== "rejected") return expect.fail("the second request was expected to fail")
+    expect(failed.reason.stack).toContain("reword, called from")
+    expect(failed.reason.stack).toContain(THIS_FILE)
+  })
+
   it("two failures of two calls each show their own call site, once", async () => {
     await using editor = await editorOf()
     const first = (await appUpdatesAMissingMessage(editor)) as Error
