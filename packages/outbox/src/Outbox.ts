@@ -19,6 +19,7 @@ import type { Journal, Options, Receipt, Route, Service } from "./internal/model
 import * as OutboxOptions from "./internal/options.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
+import * as BacklogSeries from "./internal/series.ts"
 import * as Store from "./internal/store.ts"
 import * as WorkerSession from "./internal/workerSession.ts"
 import type { StorageError } from "./OutboxError.ts"
@@ -42,6 +43,7 @@ export type {
   TotalsQuery,
   Version
 } from "./internal/model.ts"
+export type { Series, SeriesPoint, SeriesQuery } from "./internal/series.ts"
 
 /**
  * The outbox service.
@@ -200,7 +202,10 @@ export const makeJournal = (
     const tables = Schema.tables(yield* OutboxOptions.decodePrefix(options))
     yield* Schema.check(tables)
     const journal = journalOf(Store.make(sql, tables))
+    const series = BacklogSeries.seriesOf(sql, tables)
     return {
+      series: (query) =>
+        Effect.flatMap(nowMillis, (now) => series(query, now)).pipe(storage("reading the backlog's series")),
       histories: journal.histories,
       pending: (query) => journal.list("pending", query),
       failed: (query) => journal.list("failed", query),

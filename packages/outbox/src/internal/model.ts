@@ -6,6 +6,7 @@
 import type { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
 import type { Duration, Effect, Redacted, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
+import type { Series, SeriesQuery } from "./series.ts"
 
 /**
  * Where edits go: an editor, and the account it edits in (Bitrix24: the portal,
@@ -385,4 +386,11 @@ export interface Journal {
    * @since 0.2.0
    */
   readonly totals: (query?: TotalsQuery) => Effect.Effect<ReadonlyArray<Total>, StorageError>
+  /**
+   * The backlog over a window ending now, from the journal's own timestamps: at each instant, how many
+   * messages were pending and how many were dead letters (a chart's series).
+   *
+   * @since 0.2.0
+   */
+  readonly series: (query: SeriesQuery) => Effect.Effect<Series, StorageError>
 }

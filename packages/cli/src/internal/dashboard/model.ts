@@ -1,8 +1,8 @@
 /**
  * What the dashboard shows, read through the outbox's public `Journal`: the
  * backlog (pending edits and dead letters) by provider, account and age, the
- * chart's series (from the entries' own `since` timestamps, written by the
- * outbox on the database's clock), the dead letters, and one message's
+ * chart's series (`Journal.series`: the backlog over time, from the
+ * journal's own timestamps), the dead letters, and one message's
  * histories. Every read is bounded: at most `CAP` entries of each state.
  */
 import type { Outbox, OutboxError } from "@reword/outbox"
@@ -34,7 +34,7 @@ export interface Group {
 export const WINDOWS = { "1h": 3_600_000, "24h": 86_400_000, "7d": 604_800_000 } as const
 export type WindowName = keyof typeof WINDOWS
 
-/** One point of the chart: at this time, how many of today's backlog were already pending or dead. */
+/** One point of the chart: at this time, how many messages were pending, and how many dead letters. */
 export interface Point {
   readonly at: number
   readonly pending: number
@@ -80,28 +80,6 @@ export const groupsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number): Rea
   return [...groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.account.localeCompare(b.account))
 }
 
-/**
- * The chart's points: 48 instants over the window, and at each how many of
- * the messages pending (and dead) now were already so, by the time each
- * entered its state (its `since`).
- */
-export const pointsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number, window: WindowName): Array<Point> => {
-  const span = WINDOWS[window]
-  const steps = 48
-  const pending = entries.filter((entry) => entry.state === "pending").map((entry) => entry.since.getTime())
-  const failed = entries.filter((entry) => entry.state === "failed").map((entry) => entry.since.getTime())
-  const points: Array<Point> = []
-  for (let step = 0; step <= steps; step++) {
-    const at = now - span + (span * step) / steps
-    points.push({
-      at,
-      pending: pending.filter((since) => since <= at).length,
-      failed: failed.filter((since) => since <= at).length
-    })
-  }
-  return points
-}
-
 /** Reads the overview. */
 export const overview = (
   journal: Outbox.Journal,
@@ -109,10 +87,11 @@ export const overview = (
   window: WindowName
 ): Effect.Effect<Overview, OutboxError.StorageError> =>
   Effect.gen(function* () {
-    const [counts, pending, failed] = yield* Effect.all([
+    const [counts, pending, failed, series] = yield* Effect.all([
       journal.counts,
       collect(journal, "pending"),
-      collect(journal, "failed")
+      collect(journal, "failed"),
+      journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 })
     ])
     const entries = [...pending, ...failed]
     return {
@@ -120,8 +99,8 @@ export const overview = (
       counts,
       groups: groupsOf(entries, now),
       window,
-      points: pointsOf(entries, now, window),
-      truncated: pending.length >= CAP || failed.length >= CAP
+      points: series.points.map((point) => ({ at: point.at.getTime(), pending: point.pending, failed: point.failed })),
+      truncated: pending.length >= CAP || failed.length >= CAP || series.truncated
     }
   })
 

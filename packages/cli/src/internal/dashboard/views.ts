@@ -59,7 +59,7 @@ export const backlog = (page: Page, overview: Overview): Html => {
     "backlog",
     html`<p class="counts"><span class="pending"><b id="pending-count">${overview.counts.pending}</b> pending</span> <span class="failed"><b id="failed-count">${overview.counts.failed}</b> dead letters</span></p>
 <section><h2>Pending and dead letters over time</h2>
-<p class="note">Each message pending or dead now, from the time it entered that state (the journal's own timestamps, UTC). Window:${windows}</p>
+<p class="note">How many messages were pending, and how many dead letters, at each time (from the journal's own timestamps: each version's ask, confirmation or failure; UTC). Window:${windows}</p>
 ${chart(overview.points)}</section>
 <section><h2>By provider, account and age</h2>
 ${
