@@ -2,7 +2,7 @@
  * Nothing lost on Bitrix24: 1,000 updates (500 messages edited twice) through
  * `updateStream`, packed 4 to a call, while a seeded 20% of requests (token
  * refreshes included) meet a fault of mixed kinds, retries on, access tokens
- * expire every second and the token store fails every third save. Every
+ * expire every second and the token store fails every second save. Every
  * request ends with an outcome; every success is in the sandbox with its text;
  * every failure is a typed, retryable `EditError`; no message ever goes back to
  * an older text, and none holds another's; and the store ends up holding the
@@ -34,7 +34,7 @@ import {
 
 describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => {
   it.live(
-    "Bitrix24, through updateStream in chunks, with tokens expiring every second and a token store failing every third save",
+    "Bitrix24, through updateStream in chunks, with tokens expiring every second and a token store failing every second save",
     () =>
       Effect.gen(function* () {
         const sandbox = yield* Bitrix24Sandbox.scoped({
@@ -46,7 +46,7 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
           Array.from({ length: MESSAGES }, (_, n) => n),
           (n) => Effect.promise(() => sandbox.seedMessage(textOf(n, ORIGINAL)))
         )
-        const tokens = flakyStore(3)
+        const tokens = flakyStore(2)
         const client = recordingFetch()
         const editor = yield* Effect.orDie(
           Bitrix24.make(sandbox.settings, {
@@ -78,7 +78,8 @@ describe("nothing lost under random faults (seeded, 20%, 1,000 updates)", () => 
         )
         report(summary)
 
-        // Tokens expired and rotated during the run, and the store failed some saves.
+        // Tokens expired and rotated during the run (at least twice), and so the store failed a save: on a loaded
+        // machine a run may see as few as two refreshes (with every third save failing, none failed once).
         assert.isAbove(sandbox.refreshes(), 1)
         assert.isAbove(tokens.failed(), 0)
         // The newest pair is never lost: the next call stores it if it is not stored yet, and it works.

@@ -7,20 +7,21 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Cause, Clock, Context, Effect, Exit, Option, Result, Stream } from "effect"
-import * as Capabilities from "./Capabilities.ts"
-import { EditError, type EditErrorReason, InvalidRequest, type Operation, type Problem } from "./EditError.ts"
+import { Array as Arr, Clock, Context, Effect, Result, Stream } from "effect"
+import type * as Capabilities from "./Capabilities.ts"
+import type { EditError, EditErrorReason, Problem } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
-import * as EditRequest from "./EditRequest.ts"
+import type * as EditRequest from "./EditRequest.ts"
 import type * as HttpTransport from "./HttpTransport.ts"
-import { itemsOf, oneAttempt, recordGroup } from "./internal/batchResults.ts"
 import * as Deadline from "./internal/deadline.ts"
-import { contained, unreadableAnswer, unreadableRequest } from "./internal/defects.ts"
+import { attempt, type Measure, measured, type Send } from "./internal/editor/attempts.ts"
+import { callBatch, updateGroup } from "./internal/editor/groups.ts"
+import { batchSizeNow, type EditorState, stateOf } from "./internal/editor/state.ts"
 import * as OrderedWindow from "./internal/orderedWindow.ts"
 import * as Packer from "./internal/packer.ts"
 import { isTracing } from "./internal/tracing.ts"
 import * as Metrics from "./Metrics.ts"
-import * as RetryPolicy from "./RetryPolicy.ts"
+import type * as RetryPolicy from "./RetryPolicy.ts"
 import type * as Secrets from "./Secrets.ts"
 
 /**
@@ -155,271 +156,96 @@ export interface EditorOptions {
   readonly transport?: HttpTransport.TransportOptions | undefined
 }
 
-const DEFAULT_CONCURRENCY = 4
-
-/** A group cut into the fewest parts of at most `size`, as even as can be (50 at 24: 17, 17, 16). */
-const splitEvenly = <A>(
-  items: Arr.NonEmptyReadonlyArray<A>,
-  size: number
-): ReadonlyArray<Arr.NonEmptyReadonlyArray<A>> => {
-  if (items.length <= size) return [items]
-  const parts = Math.ceil(items.length / size)
-  const result: Array<Arr.NonEmptyReadonlyArray<A>> = []
-  let start = 0
-  for (let part = 0; part < parts; part++) {
-    const length = Math.ceil((items.length - start) / (parts - part))
-    result.push(items.slice(start, start + length) as unknown as Arr.NonEmptyReadonlyArray<A>)
-    start += length
-  }
-  return result
-}
-/** Sends one attempt of a request, by its deadline when it has one. */
-type Send = (
-  request: EditRequest.EditRequest,
-  deadline?: Packer.Deadline
-) => Effect.Effect<EditedMessage, EditErrorReason>
-
 /** The longest a request waits for others to share its provider call. */
 const BATCH_WINDOW = "20 millis"
 
 /**
- * Builds a `MessageEditor` from an adapter.
- *
- * @category constructors
- * @since 0.1.0
+ * Concurrent `update` calls share provider calls when the adapter takes many
+ * messages per call: one attempt per call, each caller retrying its own
+ * request (a retry joins whatever call leaves next). Without batches, one
+ * attempt of the adapter, by the request's deadline.
  */
-export const make = (adapter: Adapter, options: EditorOptions = {}): Service => {
-  const { provider, capabilities } = adapter
-  const policy = RetryPolicy.make(options.retry)
-  const concurrency = Number.isFinite(options.concurrency)
-    ? Math.max(1, Math.floor(options.concurrency as number))
-    : DEFAULT_CONCURRENCY
-  const retry = RetryPolicy.retry(policy)
-  const retrySchedule = RetryPolicy.schedule(policy)
-  const budget = Deadline.budgetOf(policy, options.transport)
-  const logFailure = (reason: EditErrorReason) => Effect.logDebug(`${provider}: attempt failed: ${reason.message}`)
-  /**
-   * Retries under the policy, at no cost to a first attempt that succeeds:
-   * the schedule starts at the first failure (as `Effect.retry`'s does), by
-   * replaying that failure to it, then runs the next attempts; none that
-   * would start past `lastRetryAt` (epoch millis) when given.
-   */
-  const retrying = <A>(
-    attempt: Effect.Effect<A, EditErrorReason>,
-    lastRetryAt?: number
-  ): Effect.Effect<A, EditErrorReason> => {
-    const logged = Effect.tapError(attempt, logFailure)
-    return policy.maxAttempts <= 1
-      ? logged
-      : Effect.catch(attempt, (reason) => {
-          let first = true
-          const replay = Effect.suspend(() => {
-            if (!first) return logged
-            first = false
-            return Effect.fail(reason)
-          })
-          const retried =
-            lastRetryAt === undefined
-              ? retry(replay)
-              : Effect.retry(replay, Deadline.retriesUntil(retrySchedule, lastRetryAt))
-          return Effect.andThen(logFailure(reason), retried)
-        })
+const senderOf = (s: EditorState): Send => {
+  const updateBatch = s.adapter.updateBatch
+  if (updateBatch !== undefined && s.capabilities.maxMessagesPerCall > 1) {
+    return Packer.make({
+      size: () => batchSizeNow(s),
+      slots: s.concurrency,
+      send: (requests) => callBatch(s, updateBatch, requests, false),
+      ...(s.adapter.context === undefined ? {} : { context: s.adapter.context })
+    }).submit
   }
+  return (request, deadline) =>
+    deadline === undefined
+      ? attempt(s, request)
+      : Effect.withFiber((fiber) =>
+          Deadline.attemptWithin(attempt(s, request))(deadline, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
+        )
+}
 
-  const secrets = adapter.secrets
-  const fail = (operation: Operation) => (reason: EditErrorReason) =>
-    new EditError({ provider, operation, reason: secrets === undefined ? reason : secrets.scrubReason(reason) })
-
-  /** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
-  const prepareNow = (input: RequestInput) => prepareRequest(adapter, input)
-  const prepare = (input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
-    Effect.suspend(() => Effect.fromResult(prepareNow(input)))
-
-  /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
-  const attempt = (request: EditRequest.EditRequest) =>
-    contained(unreadableAnswer)(Effect.suspend(() => adapter.update(request)))
-
-  /**
-   * Concurrent `update` calls share provider calls when the adapter takes many
-   * messages per call: one attempt per call, each caller retrying its own
-   * request (a retry joins whatever call leaves next).
-   */
-  const packer =
-    adapter.updateBatch !== undefined && capabilities.maxMessagesPerCall > 1
-      ? Packer.make({
-          size: () => batchSizeNow(),
-          slots: concurrency,
-          send: (requests) => callBatch(adapter.updateBatch as NonNullable<Adapter["updateBatch"]>, requests, false),
-          ...(adapter.context === undefined ? {} : { context: adapter.context })
-        })
-      : undefined
-  /** One attempt of an `update()`, by its deadline (whatever it waits for: see `internal/deadline.ts`). */
-  const sendOne: Send =
-    packer === undefined
-      ? (request, deadline) =>
-          deadline === undefined
-            ? attempt(request)
-            : Effect.withFiber((fiber) =>
-                Deadline.attemptWithin(attempt(request))(deadline, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
-              )
-      : packer.submit
-
-  /**
-   * One edit, measured: its outcome, duration (by the current `Clock`) and
-   * attempts go to the metrics (see `Metrics`), and its outcome to the
-   * current span when `annotate`. An `update()` has a deadline from its
-   * start (`internal/deadline.ts`): no retry past its retry budget, no wait
-   * past the budget plus one transport timeout.
-   */
-  const measured = (
-    recorder: Metrics.EditRecorder,
-    operation: Operation,
-    annotate: boolean,
-    send: Send,
-    input: RequestInput
-  ): Effect.Effect<EditedMessage, EditError> =>
-    Effect.withFiber((fiber) => {
-      const clock = fiber.getRef(Clock.Clock)
-      const started = clock.currentTimeMillisUnsafe()
-      const prepared = prepareNow(input)
-      if (Result.isFailure(prepared)) {
-        // Refused before anything was sent: no provider call.
-        const error = fail(operation)(prepared.failure)
-        const outcome = error.reason._tag
-        recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, 0)
-        const failed = Effect.fail(error)
-        return annotate ? Effect.andThen(Effect.annotateCurrentSpan("reword.outcome", outcome), failed) : failed
-      }
-      const request = prepared.success
-      const deadline = operation === "update" ? Deadline.deadlineOf(budget, started) : undefined
-      let attempts = 0
-      const sending = Effect.suspend(() => {
-        attempts += 1
-        return send(request, deadline)
-      })
-      return retrying(sending, deadline === undefined ? undefined : started + budget.retryMillis).pipe(
-        Effect.mapError(fail(operation)),
-        Effect.onExit((exit) => {
-          const outcome = outcomeOf(exit)
-          recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, attempts)
-          return annotate ? Effect.annotateCurrentSpan("reword.outcome", outcome) : Effect.void
-        })
-      )
-    })
-
-  const updateRecorder = Metrics.editRecorder(provider, "update")
-  const updateSpan = {
-    attributes: { "reword.provider": provider, "reword.operation": "update" },
+/**
+ * `update`: with a tracer installed, the call is the span
+ * `MessageEditor.update` with its outcome; with none (Effect's default tracer
+ * keeps nothing) no span is made at all.
+ */
+const updateOf = (s: EditorState): Service["update"] => {
+  const recorder = Metrics.editRecorder(s.provider, "update")
+  const send = senderOf(s)
+  const span = {
+    attributes: { "reword.provider": s.provider, "reword.operation": "update" },
     // A stack trace per call costs more than the rest of the span; the span's name says where it is.
     captureStackTrace: false
   }
-  /**
-   * With a tracer installed, the call is the span `MessageEditor.update` with
-   * its outcome; with none (Effect's default tracer keeps nothing) no span is
-   * made at all.
-   */
-  const update = (input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
+  const plain: Measure = { recorder, operation: "update", annotate: false, send }
+  const annotated: Measure = { ...plain, annotate: true }
+  return (input) =>
     Effect.withFiber((fiber) =>
       isTracing(fiber)
-        ? Effect.withSpan(measured(updateRecorder, "update", true, sendOne, input), "MessageEditor.update", updateSpan)
-        : measured(updateRecorder, "update", false, sendOne, input)
+        ? Effect.withSpan(measured(s, annotated, input), "MessageEditor.update", span)
+        : measured(s, plain, input)
     )
+}
 
-  const toError = fail("updateMany")
-  const manyRecorder = Metrics.editRecorder(provider, "updateMany")
-
+/**
+ * `updateStream`: one outcome per request, in input order; on an adapter
+ * that takes many messages per call, requests grouped into calls (a full
+ * group goes at once, a trickle waits at most {@link BATCH_WINDOW}).
+ */
+const updateStreamOf = (s: EditorState): Service["updateStream"] => {
+  const recorder = Metrics.editRecorder(s.provider, "updateMany")
+  const one: Measure = { recorder, operation: "updateMany", annotate: false, send: (request) => attempt(s, request) }
   /** One request, end to end: validated, sent with retries, and always an outcome. */
-  const updateOne = (input: RequestInput): Effect.Effect<Outcome> =>
-    Effect.result(measured(manyRecorder, "updateMany", false, attempt, input))
-
-  const batchSizeNow = (): number => {
-    const size = Math.floor(adapter.batchSize?.() ?? capabilities.maxMessagesPerCall)
-    return Number.isFinite(size) ? Math.min(Math.max(1, size), capabilities.maxMessagesPerCall) : 1
-  }
-
-  /**
-   * One provider call for prepared requests (retried as a whole, or one
-   * attempt): one result per request, in order, never a failure. A call that
-   * fails, or answers a wrong number of results, is every request's reason.
-   */
-  const callBatch = (
-    updateBatch: NonNullable<Adapter["updateBatch"]>,
-    requests: Arr.NonEmptyReadonlyArray<EditRequest.EditRequest>,
-    retried: boolean
-  ): Effect.Effect<Array<Packer.ItemResult>> => {
-    const call = Effect.suspend(() => updateBatch(requests))
-    if (retried) {
-      return contained(unreadableAnswer)(call).pipe(
-        retrying,
-        Effect.result,
-        Effect.map((answered) => itemsOf(unreadableAnswer, requests, answered))
-      )
-    }
-    return oneAttempt(unreadableAnswer, call, requests)
-  }
-
-  /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
-  const updateGroup = Effect.fnUntraced(function* (
-    updateBatch: NonNullable<Adapter["updateBatch"]>,
-    inputs: Arr.NonEmptyReadonlyArray<RequestInput>
-  ) {
-    const outcomes: Array<Outcome> = new Array(inputs.length)
-    // Metrics: each request's provider calls (0 for the ones refused before sending), recorded when the group ends.
-    const attempts: Array<number> = new Array(inputs.length).fill(0)
-    const started = yield* Clock.currentTimeMillis
-    const ready: Array<{ readonly index: number; readonly request: EditRequest.EditRequest }> = []
-    const prepared = yield* Effect.forEach(inputs, (input) => Effect.result(prepare(input)))
-    prepared.forEach((result, index) => {
-      if (Result.isSuccess(result)) ready.push({ index, request: result.success })
-      else outcomes[index] = Result.fail(toError(result.failure))
-    })
-    if (!Arr.isArrayNonEmpty(ready)) {
-      yield* recordGroup(manyRecorder, started, outcomes, attempts)
-      return outcomes
-    }
-    const requests = Arr.map(ready, (entry) => entry.request)
-    let offset = 0
-    for (const part of splitEvenly(requests, batchSizeNow())) {
-      let calls = 0
-      const counted: typeof updateBatch = (batch) => {
-        calls += 1
-        return updateBatch(batch)
-      }
-      const results = yield* callBatch(counted, part, true)
-      results.forEach((result, position) => {
-        const index = (ready[offset + position] as { readonly index: number }).index
-        attempts[index] = calls
-        outcomes[index] = Result.isFailure(result)
-          ? Result.fail(toError(result.failure))
-          : Result.succeed(result.success)
-      })
-      offset += part.length
-    }
-    yield* recordGroup(manyRecorder, started, outcomes, attempts)
-    return outcomes
-  })
-
-  const inOrder = { concurrency, window: OrderedWindow.windowFor(concurrency) }
-  const updateStream = <E, R>(
-    inputs: Iterable<RequestInput> | Stream.Stream<RequestInput, E, R>
-  ): Stream.Stream<Outcome, E, R> => {
+  const updateOne = (input: RequestInput): Effect.Effect<Outcome> => Effect.result(measured(s, one, input))
+  const inOrder = { concurrency: s.concurrency, window: OrderedWindow.windowFor(s.concurrency) }
+  return <E, R>(inputs: Iterable<RequestInput> | Stream.Stream<RequestInput, E, R>): Stream.Stream<Outcome, E, R> => {
     const source: Stream.Stream<RequestInput, E, R> = Stream.isStream(inputs) ? inputs : Stream.fromIterable(inputs)
-    const updateBatch = adapter.updateBatch
-    if (updateBatch !== undefined && capabilities.maxMessagesPerCall > 1) {
+    const updateBatch = s.adapter.updateBatch
+    if (updateBatch !== undefined && s.capabilities.maxMessagesPerCall > 1) {
       return source.pipe(
-        // A full group goes at once; a trickle (a queue, a file read line by line) waits at most a moment.
-        Stream.groupedWithin(capabilities.maxMessagesPerCall, BATCH_WINDOW),
+        Stream.groupedWithin(s.capabilities.maxMessagesPerCall, BATCH_WINDOW),
         Stream.filter(Arr.isArrayNonEmpty),
-        (groups) => OrderedWindow.mapEffect(groups, (group) => updateGroup(updateBatch, group), inOrder),
+        (groups) => OrderedWindow.mapEffect(groups, (group) => updateGroup(s, recorder, updateBatch, group), inOrder),
         Stream.flattenIterable
       )
     }
     // In input order, but a slow request never holds the other slots idle (see `internal/orderedWindow.ts`).
     return OrderedWindow.mapEffect(source, updateOne, inOrder)
   }
+}
 
+/**
+ * Builds a `MessageEditor` from an adapter: what every provider shares
+ * (validation, retries, deadlines, metrics, spans) around its calls. The
+ * parts live in `internal/editor/` as functions over the editor's state.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (adapter: Adapter, options: EditorOptions = {}): Service => {
+  const s = stateOf(adapter, options)
+  const updateStream = updateStreamOf(s)
   const updateMany = Effect.fn("MessageEditor.updateMany")(function* (inputs: Iterable<RequestInput>) {
-    yield* Effect.annotateCurrentSpan({ "reword.provider": provider, "reword.operation": "updateMany" })
+    yield* Effect.annotateCurrentSpan({ "reword.provider": s.provider, "reword.operation": "updateMany" })
     const outcomes = yield* Stream.runCollect(updateStream<never, never>(inputs))
     yield* Effect.annotateCurrentSpan({
       "reword.requests": outcomes.length,
@@ -427,33 +253,11 @@ export const make = (adapter: Adapter, options: EditorOptions = {}): Service => 
     })
     return outcomes
   })
-
-  return MessageEditor.of({ provider, capabilities, update, updateMany, updateStream })
-}
-
-/** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
-const prepareRequest = (
-  adapter: Adapter,
-  input: RequestInput
-): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
-  try {
-    const decoded = EditRequest.decodeResult(input)
-    if (Result.isFailure(decoded)) return decoded
-    const request = decoded.success
-    const checked = Capabilities.check(adapter.capabilities, request)
-    const extra = adapter.validate?.(request)
-    const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
-    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
-    if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
-    return Result.succeed(request)
-  } catch (defect) {
-    return Result.fail(unreadableRequest(defect))
-  }
-}
-
-/** An edit's outcome as the metrics and the span name it: `success`, its reason's tag, or `interrupted`. */
-const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
-  if (Exit.isSuccess(exit)) return "success"
-  const error = Cause.findErrorOption(exit.cause)
-  return Option.isSome(error) ? error.value.reason._tag : "interrupted"
+  return MessageEditor.of({
+    provider: s.provider,
+    capabilities: s.capabilities,
+    update: updateOf(s),
+    updateMany,
+    updateStream
+  })
 }

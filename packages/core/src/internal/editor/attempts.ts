@@ -1,0 +1,137 @@
+/**
+ * One request's way through an editor: validated before anything is sent,
+ * sent (one attempt of the adapter, a defect contained as that request's
+ * typed reason), retried under the policy and by its deadline, and measured
+ * (metrics, and the span's outcome).
+ */
+import { Cause, Clock, Effect, Exit, Option, Result } from "effect"
+import * as Capabilities from "../../Capabilities.ts"
+import { type EditError, type EditErrorReason, InvalidRequest, type Operation } from "../../EditError.ts"
+import type { EditedMessage } from "../../EditedMessage.ts"
+import * as EditRequest from "../../EditRequest.ts"
+import type { Adapter, RequestInput } from "../../MessageEditor.ts"
+import type * as Metrics from "../../Metrics.ts"
+import * as Deadline from "../deadline.ts"
+import { contained, unreadableAnswer, unreadableRequest } from "../defects.ts"
+import type * as Packer from "../packer.ts"
+import { type EditorState, failWith } from "./state.ts"
+
+/** Sends one attempt of a request, by its deadline when it has one. */
+export type Send = (
+  request: EditRequest.EditRequest,
+  deadline?: Packer.Deadline
+) => Effect.Effect<EditedMessage, EditErrorReason>
+
+/** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
+export const prepareRequest = (
+  adapter: Adapter,
+  input: RequestInput
+): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
+  try {
+    const decoded = EditRequest.decodeResult(input)
+    if (Result.isFailure(decoded)) return decoded
+    const request = decoded.success
+    const checked = Capabilities.check(adapter.capabilities, request)
+    const extra = adapter.validate?.(request)
+    const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
+    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
+    if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
+    return Result.succeed(request)
+  } catch (defect) {
+    return Result.fail(unreadableRequest(defect))
+  }
+}
+
+/** {@link prepareRequest} as an effect. */
+export const prepare = (s: EditorState, input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
+  Effect.suspend(() => Effect.fromResult(prepareRequest(s.adapter, input)))
+
+/** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
+export const attempt = (s: EditorState, request: EditRequest.EditRequest) =>
+  contained(unreadableAnswer)(Effect.suspend(() => s.adapter.update(request)))
+
+const logFailure = (s: EditorState, reason: EditErrorReason) =>
+  Effect.logDebug(`${s.provider}: attempt failed: ${reason.message}`)
+
+/**
+ * Retries under the policy, at no cost to a first attempt that succeeds:
+ * the schedule starts at the first failure (as `Effect.retry`'s does), by
+ * replaying that failure to it, then runs the next attempts; none that
+ * would start past `lastRetryAt` (epoch millis) when given.
+ */
+export const retrying = <A>(
+  s: EditorState,
+  attempt: Effect.Effect<A, EditErrorReason>,
+  lastRetryAt?: number
+): Effect.Effect<A, EditErrorReason> => {
+  const logged = Effect.tapError(attempt, (reason) => logFailure(s, reason))
+  return s.policy.maxAttempts <= 1
+    ? logged
+    : Effect.catch(attempt, (reason) => {
+        let first = true
+        const replay = Effect.suspend(() => {
+          if (!first) return logged
+          first = false
+          return Effect.fail(reason)
+        })
+        const retried =
+          lastRetryAt === undefined
+            ? s.retry(replay)
+            : Effect.retry(replay, Deadline.retriesUntil(s.retrySchedule, lastRetryAt))
+        return Effect.andThen(logFailure(s, reason), retried)
+      })
+}
+
+/** An edit's outcome as the metrics and the span name it: `success`, its reason's tag, or `interrupted`. */
+const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
+  if (Exit.isSuccess(exit)) return "success"
+  const error = Cause.findErrorOption(exit.cause)
+  return Option.isSome(error) ? error.value.reason._tag : "interrupted"
+}
+
+/** What {@link measured} records to and how it sends. */
+export interface Measure {
+  readonly recorder: Metrics.EditRecorder
+  readonly operation: Operation
+  /** Whether the outcome goes to the current span. */
+  readonly annotate: boolean
+  readonly send: Send
+}
+
+/**
+ * One edit, measured: its outcome, duration (by the current `Clock`) and
+ * attempts go to the metrics (see `Metrics`), and its outcome to the
+ * current span when `annotate`. An `update()` has a deadline from its
+ * start (`../deadline.ts`): no retry past its retry budget, no wait
+ * past the budget plus one transport timeout.
+ */
+export const measured = (s: EditorState, m: Measure, input: RequestInput): Effect.Effect<EditedMessage, EditError> =>
+  Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const started = clock.currentTimeMillisUnsafe()
+    const fail = failWith(s, m.operation)
+    const prepared = prepareRequest(s.adapter, input)
+    if (Result.isFailure(prepared)) {
+      // Refused before anything was sent: no provider call.
+      const error = fail(prepared.failure)
+      const outcome = error.reason._tag
+      m.recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, 0)
+      const failed = Effect.fail(error)
+      return m.annotate ? Effect.andThen(Effect.annotateCurrentSpan("reword.outcome", outcome), failed) : failed
+    }
+    const request = prepared.success
+    const deadline = m.operation === "update" ? Deadline.deadlineOf(s.budget, started) : undefined
+    let attempts = 0
+    const sending = Effect.suspend(() => {
+      attempts += 1
+      return m.send(request, deadline)
+    })
+    return retrying(s, sending, deadline === undefined ? undefined : started + s.budget.retryMillis).pipe(
+      Effect.mapError(fail),
+      Effect.onExit((exit) => {
+        const outcome = outcomeOf(exit)
+        m.recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, attempts)
+        return m.annotate ? Effect.annotateCurrentSpan("reword.outcome", outcome) : Effect.void
+      })
+    )
+  })
