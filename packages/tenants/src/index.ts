@@ -8,4 +8,8 @@
 /** @since 0.1.0 */
 export * as KeyRing from "./KeyRing.ts"
 /** @since 0.1.0 */
+export { layerSqlite } from "./Sqlite.ts"
+/** @since 0.1.0 */
 export * as TenantError from "./TenantError.ts"
+/** @since 0.1.0 */
+export * as TenantRegistry from "./TenantRegistry.ts"
