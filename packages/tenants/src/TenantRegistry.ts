@@ -138,6 +138,18 @@ export interface Query {
 type Failure = TenantError.TenantError | OutboxError.StorageError
 
 /**
+ * What `destroyKey` erases besides the data key and the credentials.
+ *
+ * @since 0.1.0
+ */
+export interface DestroyOptions {
+  /** Erase the settings too. Default false (kept for a reinstall). */
+  readonly clean?: boolean | undefined
+  /** Settings kept even when `clean` (such as what verifies a repeated uninstall). */
+  readonly keep?: ReadonlyArray<string> | undefined
+}
+
+/**
  * The registry's interface.
  *
  * @since 0.1.0
@@ -151,6 +163,8 @@ export interface Service {
   readonly find: (tenant: string) => Effect.Effect<Option.Option<Tenant>, Failure>
   readonly list: (query?: Query) => Effect.Effect<ReadonlyArray<Summary>, Failure>
   readonly setState: (tenant: string, state: State) => Effect.Effect<void, Failure>
+  /** Replaces the settings (not the credentials, nor their version). */
+  readonly updateSettings: (tenant: string, settings: Settings) => Effect.Effect<void, Failure>
   /**
    * Replaces the credentials while the row is still at `expectedVersion`
    * (else `Conflict`): answers the new version.
@@ -162,12 +176,10 @@ export interface Service {
   ) => Effect.Effect<number, Failure>
   /**
    * Destroys the tenant's data key and its sealed credentials, and marks it
-   * `uninstalled`; `clean` erases its settings too. Idempotent.
+   * `uninstalled`; `clean` erases its settings too, but the keys in `keep`.
+   * Idempotent.
    */
-  readonly destroyKey: (
-    tenant: string,
-    options?: { readonly clean?: boolean | undefined }
-  ) => Effect.Effect<void, Failure>
+  readonly destroyKey: (tenant: string, options?: DestroyOptions) => Effect.Effect<void, Failure>
   /** Deletes the tenant's row; whether there was one. */
   readonly remove: (tenant: string) => Effect.Effect<boolean, Failure>
   /** Re-wraps every data key not wrapped by the current master key; answers how many. */
@@ -345,6 +357,20 @@ const fromStatements = (ring: KeyRing.KeyRing, s: Store.Statements): Service => 
         }
         if (!(yield* s.setState(id, state, yield* Clock.currentTimeMillis))) return yield* unknown(id)
       }),
+    updateSettings: (tenant, settings) =>
+      Effect.gen(function* () {
+        const id = yield* checkedId(tenant)
+        const decoded = Schema.decodeUnknownResult(Settings)(settings, { errors: "all" })
+        if (Result.isFailure(decoded)) {
+          return yield* TenantError.make(
+            "Invalid",
+            "settings must be a flat object of strings, numbers, booleans or nulls",
+            id
+          )
+        }
+        const changed = yield* s.updateSettings(id, JSON.stringify(decoded.success), yield* Clock.currentTimeMillis)
+        if (!changed) return yield* unknown(id)
+      }),
     saveCredentials: (tenant, credentials, expectedVersion) =>
       Effect.gen(function* () {
         const id = yield* checkedId(tenant)
@@ -367,9 +393,17 @@ const fromStatements = (ring: KeyRing.KeyRing, s: Store.Statements): Service => 
         return version
       }),
     destroyKey: (tenant, options = {}) =>
-      Effect.flatMap(checkedId(tenant), (id) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.asVoid(s.destroyKey(id, options.clean === true, now)))
-      ),
+      Effect.gen(function* () {
+        const id = yield* checkedId(tenant)
+        let settings: string | undefined
+        if (options.clean === true) {
+          const row = yield* s.find(id)
+          const kept = row === undefined ? {} : parseSettings(row)
+          const keep = options.keep ?? []
+          settings = JSON.stringify(Object.fromEntries(Object.entries(kept).filter(([key]) => keep.includes(key))))
+        }
+        yield* s.destroyKey(id, settings, yield* Clock.currentTimeMillis)
+      }),
     remove: (tenant) => Effect.flatMap(checkedId(tenant), s.remove),
     rotate: rotate(ring, s)
   })

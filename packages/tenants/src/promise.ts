@@ -48,12 +48,13 @@ export interface PromiseRegistry {
   readonly find: (tenant: string) => Promise<TenantRegistry.Tenant | undefined>
   readonly list: (query?: TenantRegistry.Query) => Promise<ReadonlyArray<TenantRegistry.Summary>>
   readonly setState: (tenant: string, state: TenantRegistry.State) => Promise<void>
+  readonly updateSettings: (tenant: string, settings: TenantRegistry.Settings) => Promise<void>
   readonly saveCredentials: (
     tenant: string,
     credentials: TenantRegistry.Credentials | Redacted.Redacted<TenantRegistry.Credentials>,
     expectedVersion: number
   ) => Promise<number>
-  readonly destroyKey: (tenant: string, options?: { readonly clean?: boolean | undefined }) => Promise<void>
+  readonly destroyKey: (tenant: string, options?: TenantRegistry.DestroyOptions) => Promise<void>
   readonly remove: (tenant: string) => Promise<boolean>
   readonly rotate: () => Promise<number>
   /** Closes the database. */
@@ -153,6 +154,7 @@ export const createRegistry = async (options: CreateRegistryOptions): Promise<Pr
     find: (tenant) => run(Effect.map(service.find(tenant), Option.getOrUndefined)),
     list: (query) => run(service.list(query)),
     setState: (tenant, state) => run(service.setState(tenant, state)),
+    updateSettings: (tenant, settings) => run(service.updateSettings(tenant, settings)),
     saveCredentials: (tenant, credentials, expectedVersion) =>
       run(service.saveCredentials(tenant, credentials, expectedVersion)),
     destroyKey: (tenant, destroyOptions) => run(service.destroyKey(tenant, destroyOptions)),

@@ -130,7 +130,7 @@ describe.each(databases)("the tenant registry on $name", (database) => {
         yield* registry.register({ tenant: "kept", provider: "bitrix24", settings: { b: 2 }, credentials: secret })
         yield* registry.destroyKey("gone")
         yield* registry.destroyKey("kept", { clean: false })
-        yield* registry.destroyKey("gone", { clean: true })
+        yield* registry.destroyKey("gone", { clean: true, keep: ["b"] })
         const gone = yield* registry.get("gone")
         expect(gone.state).toBe("uninstalled")
         expect(gone.credentials).toBeUndefined()

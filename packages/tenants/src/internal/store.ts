@@ -165,6 +165,16 @@ export const statements = (sql: SqlClient.SqlClient, t: Tables) => {
         ),
         (rows) => (rows[0] === undefined ? undefined : Number(rows[0].version))
       ),
+    /** Replaces the settings alone: the credentials and their version are left as they are. */
+    updateSettings: (tenant: string, settings: string, now: number) =>
+      Effect.map(
+        run(
+          "changing a tenant's settings",
+          sql<{ tenant_id: string }>`UPDATE ${T} SET settings = ${settings}, updated_at = ${now}
+            WHERE tenant_id = ${tenant} RETURNING tenant_id`
+        ),
+        (rows) => rows.length > 0
+      ),
     setState: (tenant: string, state: string, now: number) =>
       Effect.map(
         run(
@@ -174,13 +184,13 @@ export const statements = (sql: SqlClient.SqlClient, t: Tables) => {
         ),
         (rows) => rows.length > 0
       ),
-    /** Erases the wrapped data key and the sealed credentials (and the settings when `clean`). */
-    destroyKey: (tenant: string, clean: boolean, now: number) =>
+    /** Erases the wrapped data key and the sealed credentials (and replaces the settings when given). */
+    destroyKey: (tenant: string, settings: string | undefined, now: number) =>
       Effect.map(
         run(
           "destroying a tenant's data key",
           sql<{ tenant_id: string }>`UPDATE ${T} SET data_key = NULL, credentials = NULL, state = 'uninstalled',
-            ${clean ? sql`settings = '{}',` : sql``} version = version + 1, updated_at = ${now}
+            ${settings === undefined ? sql`` : sql`settings = ${settings},`} version = version + 1, updated_at = ${now}
             WHERE tenant_id = ${tenant} RETURNING tenant_id`
         ),
         (rows) => rows.length > 0
