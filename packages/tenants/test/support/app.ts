@@ -65,10 +65,12 @@ export const startApp = async (
     readonly editors?: Omit<TenantEditors.Options, "bitrix24"> | undefined
     readonly client?: Layer.Layer<SqlClient.SqlClient, OutboxError.StorageError> | undefined
     readonly prefix?: string | undefined
+    /** The SQLite file `client` opens, when it opens one. */
+    readonly filename?: string | undefined
   } = {}
 ): Promise<TestApp> => {
   const directory = options.client === undefined ? mkdtempSync(join(tmpdir(), "reword-tenants-")) : undefined
-  const filename = directory === undefined ? undefined : join(directory, "reword.db")
+  const filename = directory === undefined ? options.filename : join(directory, "reword.db")
   const client = options.client ?? sqliteClient({ filename: filename as string })
   const app = appOf(portals)
   const registry = TenantRegistry.layer({ keys: ring, tablePrefix: options.prefix ?? "reword_" })
