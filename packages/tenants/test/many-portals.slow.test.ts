@@ -11,13 +11,16 @@ import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { KeyRing, TenantEditors, TenantRegistry } from "../src/index.ts"
 import { ring, startApp, type TestApp } from "./support/app.ts"
-import { databases, encodings, placeOn, secretsInFiles } from "./support/places.ts"
+import { databases, encodings, placeOn, secretsInFiles, stopAll } from "./support/places.ts"
 
 let portals: Bitrix24Portals.Portals
 beforeAll(async () => {
   portals = await Bitrix24Portals.start()
 })
-afterAll(() => portals?.stop())
+afterAll(async () => {
+  await portals?.stop()
+  await stopAll()
+})
 
 const serverUrl = process.env.REWORD_TEST_POSTGRES_URL
 const places = databases.filter((database) => database.name !== "PostgreSQL (PGlite)")
