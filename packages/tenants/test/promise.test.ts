@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { KeyRing } from "../src/index.ts"
-import { ConfigurationError, createRegistry, TenantError } from "../src/promise.ts"
+import { ConfigurationError, createRegistry, createTenants, TenantError } from "../src/promise.ts"
 
 const directory = mkdtempSync(join(tmpdir(), "reword-tenants-promise-"))
 afterAll(() => rmSync(directory, { recursive: true, force: true }))
@@ -50,5 +50,53 @@ describe("the Promise registry", () => {
     )
     expect(error).toBeInstanceOf(ConfigurationError)
     expect(String((error as Error).message)).toContain("did you mean current?")
+  })
+})
+
+describe("the Promise tenants", () => {
+  it("handles Bitrix24 events, builds editors, and adds Acquire accounts", async () => {
+    const { Bitrix24Portals } = await import("@reword/bitrix24/sandbox")
+    const portals = await Bitrix24Portals.start()
+    const tenants = await createTenants({
+      database: join(directory, "tenants.db"),
+      keys,
+      bitrix24: {
+        clientId: portals.clientId,
+        clientSecret: portals.clientSecret,
+        oauthUrl: portals.url,
+        connector: "reword_sandbox",
+        allowInsecureLoopback: true
+      },
+      editors: { maxEditors: 2 }
+    })
+    try {
+      const portal = portals.add()
+      const body = new URLSearchParams(portal.installEvent() as Record<string, string>).toString()
+      const answer = await tenants.handleEvent(body, "application/x-www-form-urlencoded")
+      expect(answer).toMatchObject({ status: 200, body: { result: "installed" } })
+      const ids = await portal.seedMessage("Meet at 11.")
+      const edited = await tenants.update(portal.memberId, { ids, text: "Meet at 10." })
+      expect(edited.text).toBe("Meet at 10.")
+      const spoofed = await tenants.handleEvent(
+        new URLSearchParams({ ...portal.uninstallEvent(true), "auth[application_token]": "nope" }).toString(),
+        "application/x-www-form-urlencoded"
+      )
+      expect(spoofed.status).toBe(403)
+      const refused = await tenants.update("nobody", { ids, text: "x" }).catch((error: unknown) => error)
+      expect(refused).toBeInstanceOf(TenantError)
+      expect((await tenants.stats()).built).toBe(1)
+      await tenants.addAcquireAccount({ accountId: "acme", apiKey: "acq-key-1" })
+      expect((await tenants.registry.list()).map((t) => t.provider).sort()).toEqual(["acquire", "bitrix24"])
+      expect(await tenants.removeAcquireAccount("acme")).toBe(true)
+    } finally {
+      await tenants.close()
+      await portals.stop()
+    }
+  })
+
+  it("without the Bitrix24 application, handleEvent rejects with a ConfigurationError", async () => {
+    const tenants = await createTenants({ database: ":memory:", keys })
+    await expect(tenants.handleEvent("event=ONAPPINSTALL", undefined)).rejects.toBeInstanceOf(ConfigurationError)
+    await tenants.close()
   })
 })
