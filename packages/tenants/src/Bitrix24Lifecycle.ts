@@ -116,6 +116,162 @@ const settingsOf = (tenant: TenantRegistry.Tenant) => {
   return Result.isSuccess(decoded) ? decoded.success : undefined
 }
 
+/** What the event handlers use. */
+interface Deps {
+  readonly app: Bitrix24App.App
+  readonly registry: TenantRegistry.Service
+  readonly retire: (tenant: string) => Effect.Effect<void>
+  readonly transport: HttpTransport.HttpTransport
+}
+
+/** The portal accepts `token` (`app.info` answers a result): void; else why not, and whether to try again later. */
+const verify = (d: Deps, portalUrl: URL, token: Redacted.Redacted<string>, tenant: string) =>
+  Effect.flatMap(
+    Effect.result(
+      d.transport.send({
+        method: "POST",
+        url: new URL("rest/app.info", portalUrl),
+        json: { auth: Redacted.value(token) },
+        secrets: [token]
+      })
+    ),
+    (sent): Effect.Effect<void, Answer> => {
+      if (Result.isFailure(sent)) {
+        const error = TenantError.make("Unverified", "the portal could not be reached to check the token", tenant)
+        return Effect.fail(refusedWith(error, tenant, 503))
+      }
+      const response = sent.success
+      if (response.status === 200 && Predicate.hasProperty(response.json, "result")) return Effect.void
+      const description = `the portal answered HTTP ${response.status} to app.info with the event's access token`
+      const error = TenantError.make("Unverified", description, tenant)
+      return Effect.fail(refusedWith(error, tenant, response.status >= 500 || response.status === 429 ? 503 : 403))
+    }
+  )
+
+const install = (d: Deps, event: Events.AppInstall) =>
+  Effect.gen(function* () {
+    const tenant = event.memberId
+    const portalUrl = portalUrlOf(event, d.app)
+    if (Result.isFailure(portalUrl)) {
+      return refusedWith(TenantError.make("Invalid", portalUrl.failure, tenant), tenant)
+    }
+    const existing = Option.getOrUndefined(
+      yield* d.registry.find(tenant).pipe(Effect.catchTag("TenantError", () => Effect.succeedNone))
+    )
+    const before = existing === undefined ? undefined : settingsOf(existing)
+    const sameToken = tokenMatches(event.applicationToken, before?.applicationTokenSha256)
+    if (existing?.state === "active" && before !== undefined) {
+      if (sameToken && event.ts !== undefined && event.ts * 1000 <= existing.updatedAt) {
+        return accepted("unchanged", tenant)
+      }
+      // Another portal claiming a member_id already installed must prove it.
+      if (before.portalUrl !== portalUrl.success.href && !sameToken) {
+        return refusedWith(
+          TenantError.make(
+            "Forbidden",
+            "an install for an installed portal from another address, with another application_token",
+            tenant
+          ),
+          tenant
+        )
+      }
+    }
+    yield* verify(d, portalUrl.success, event.grant.accessToken, tenant)
+    const oauthUrl =
+      (event.serverEndpoint === undefined
+        ? undefined
+        : OAuth.trustedOAuthUrl(event.serverEndpoint, {
+            configured: d.app.oauthUrl,
+            allowInsecureLoopback: d.app.allowInsecureLoopback
+          })) ?? d.app.oauthUrl
+    const settings: Bitrix24Settings = {
+      portalUrl: portalUrl.success.href,
+      oauthUrl: oauthUrl.href,
+      connector: before?.connector ?? d.app.connector,
+      line: before?.line ?? d.app.line,
+      plan: before?.plan ?? d.app.plan,
+      ...(event.domain === undefined ? {} : { domain: event.domain }),
+      ...(event.status === undefined ? {} : { status: event.status }),
+      scope: event.grant.scope.join(","),
+      ...(event.version === undefined ? {} : { version: event.version }),
+      applicationTokenSha256: sha256(event.applicationToken)
+    }
+    yield* d.registry.register({
+      tenant,
+      provider: "bitrix24",
+      settings,
+      credentials: Redacted.make({
+        accessToken: Redacted.value(event.grant.accessToken),
+        refreshToken: Redacted.value(event.grant.refreshToken),
+        ...(event.grant.expiresAt === undefined ? {} : { expiresAt: event.grant.expiresAt }),
+        oauthUrl: oauthUrl.href
+      })
+    })
+    yield* d.retire(tenant)
+    return accepted("installed", tenant)
+  })
+
+/** The tenant of an event other than install, and whether its token matches; a 403 answer when unknown. */
+const known = (d: Deps, event: Events.AppUpdate | Events.AppUninstall) =>
+  Effect.gen(function* () {
+    const tenant = event.memberId
+    const found = Option.getOrUndefined(yield* d.registry.find(tenant))
+    const hash = found?.settings.applicationTokenSha256
+    if (found === undefined || found.provider !== "bitrix24" || typeof hash !== "string") {
+      return yield* Effect.fail(
+        refusedWith(TenantError.make("UnknownTenant", "no portal with this member_id was installed", tenant), tenant)
+      )
+    }
+    return { tenant, found, settings: settingsOf(found), matches: tokenMatches(event.applicationToken, hash) }
+  })
+
+const update = (d: Deps, event: Events.AppUpdate) =>
+  Effect.gen(function* () {
+    const { tenant, found, settings, matches } = yield* known(d, event)
+    const forbidden = refusedWith(TenantError.make("Forbidden", "the application_token does not match", tenant), tenant)
+    if (found.state === "uninstalled" || settings === undefined) {
+      return refusedWith(
+        TenantError.make("NotActive", "the application was uninstalled from this portal", tenant),
+        tenant
+      )
+    }
+    // A new application_token is taken only with an access token the portal accepts.
+    if (!matches && event.grant === undefined) return forbidden
+    if (event.grant !== undefined) yield* verify(d, new URL(settings.portalUrl), event.grant.accessToken, tenant)
+    yield* d.registry.updateSettings(tenant, {
+      ...settings,
+      ...(event.version === undefined ? {} : { version: event.version }),
+      applicationTokenSha256: sha256(event.applicationToken)
+    })
+    if (event.grant !== undefined) {
+      const fresh = yield* d.registry.get(tenant)
+      yield* d.registry.saveCredentials(
+        tenant,
+        Redacted.make({
+          accessToken: Redacted.value(event.grant.accessToken),
+          refreshToken: Redacted.value(event.grant.refreshToken),
+          ...(event.grant.expiresAt === undefined ? {} : { expiresAt: event.grant.expiresAt }),
+          oauthUrl: settings.oauthUrl
+        }),
+        fresh.version
+      )
+      yield* d.retire(tenant)
+    }
+    return accepted("updated", tenant)
+  })
+
+const uninstall = (d: Deps, event: Events.AppUninstall) =>
+  Effect.gen(function* () {
+    const { tenant, found, matches } = yield* known(d, event)
+    if (!matches) {
+      return refusedWith(TenantError.make("Forbidden", "the application_token does not match", tenant), tenant)
+    }
+    if (found.state === "uninstalled" && found.credentials === undefined) return accepted("unchanged", tenant)
+    yield* d.registry.destroyKey(tenant, { clean: event.clean, keep: ["applicationTokenSha256"] })
+    yield* d.retire(tenant)
+    return accepted("uninstalled", tenant)
+  })
+
 /** The handler over the registry in context; retires cached editors when a `TenantEditors` is in context. */
 export const make = (
   appOptions: Bitrix24App.AppOptions | Bitrix24App.App
@@ -124,171 +280,21 @@ export const make = (
     const app = yield* Effect.fromResult(Bitrix24App.decode(appOptions))
     const registry = yield* TenantRegistry.TenantRegistry
     const editors = yield* Effect.serviceOption(TenantEditors.TenantEditors)
-    const retire = (tenant: string) => (Option.isSome(editors) ? editors.value.retire(tenant) : Effect.void)
-    const transport = HttpTransport.make({ timeout: Duration.millis(app.verifyTimeoutMs) })
-
-    /** The portal accepts `token` (`app.info` answers a result): void; else why not, and whether to try again later. */
-    const verify = (portalUrl: URL, token: Redacted.Redacted<string>, tenant: string) =>
-      Effect.flatMap(
-        Effect.result(
-          transport.send({
-            method: "POST",
-            url: new URL("rest/app.info", portalUrl),
-            json: { auth: Redacted.value(token) },
-            secrets: [token]
-          })
-        ),
-        (sent): Effect.Effect<void, Answer> => {
-          if (Result.isFailure(sent)) {
-            const error = TenantError.make("Unverified", "the portal could not be reached to check the token", tenant)
-            return Effect.fail(refusedWith(error, tenant, 503))
-          }
-          const response = sent.success
-          if (response.status === 200 && Predicate.hasProperty(response.json, "result")) return Effect.void
-          const description = `the portal answered HTTP ${response.status} to app.info with the event's access token`
-          const error = TenantError.make("Unverified", description, tenant)
-          return Effect.fail(refusedWith(error, tenant, response.status >= 500 || response.status === 429 ? 503 : 403))
-        }
-      )
-
-    const install = (event: Events.AppInstall) =>
-      Effect.gen(function* () {
-        const tenant = event.memberId
-        const portalUrl = portalUrlOf(event, app)
-        if (Result.isFailure(portalUrl)) {
-          return refusedWith(TenantError.make("Invalid", portalUrl.failure, tenant), tenant)
-        }
-        const existing = Option.getOrUndefined(
-          yield* registry.find(tenant).pipe(Effect.catchTag("TenantError", () => Effect.succeedNone))
-        )
-        const before = existing === undefined ? undefined : settingsOf(existing)
-        const sameToken = tokenMatches(event.applicationToken, before?.applicationTokenSha256)
-        if (existing?.state === "active" && before !== undefined) {
-          if (sameToken && event.ts !== undefined && event.ts * 1000 <= existing.updatedAt) {
-            return accepted("unchanged", tenant)
-          }
-          // Another portal claiming a member_id already installed must prove it.
-          if (before.portalUrl !== portalUrl.success.href && !sameToken) {
-            return refusedWith(
-              TenantError.make(
-                "Forbidden",
-                "an install for an installed portal from another address, with another application_token",
-                tenant
-              ),
-              tenant
-            )
-          }
-        }
-        yield* verify(portalUrl.success, event.grant.accessToken, tenant)
-        const oauthUrl =
-          (event.serverEndpoint === undefined
-            ? undefined
-            : OAuth.trustedOAuthUrl(event.serverEndpoint, {
-                configured: app.oauthUrl,
-                allowInsecureLoopback: app.allowInsecureLoopback
-              })) ?? app.oauthUrl
-        const settings: Bitrix24Settings = {
-          portalUrl: portalUrl.success.href,
-          oauthUrl: oauthUrl.href,
-          connector: before?.connector ?? app.connector,
-          line: before?.line ?? app.line,
-          plan: before?.plan ?? app.plan,
-          ...(event.domain === undefined ? {} : { domain: event.domain }),
-          ...(event.status === undefined ? {} : { status: event.status }),
-          scope: event.grant.scope.join(","),
-          ...(event.version === undefined ? {} : { version: event.version }),
-          applicationTokenSha256: sha256(event.applicationToken)
-        }
-        yield* registry.register({
-          tenant,
-          provider: "bitrix24",
-          settings,
-          credentials: Redacted.make({
-            accessToken: Redacted.value(event.grant.accessToken),
-            refreshToken: Redacted.value(event.grant.refreshToken),
-            ...(event.grant.expiresAt === undefined ? {} : { expiresAt: event.grant.expiresAt }),
-            oauthUrl: oauthUrl.href
-          })
-        })
-        yield* retire(tenant)
-        return accepted("installed", tenant)
-      })
-
-    /** The tenant of an event other than install, and whether its token matches; a 403 answer when unknown. */
-    const known = (event: Events.AppUpdate | Events.AppUninstall) =>
-      Effect.gen(function* () {
-        const tenant = event.memberId
-        const found = Option.getOrUndefined(yield* registry.find(tenant))
-        const hash = found?.settings.applicationTokenSha256
-        if (found === undefined || found.provider !== "bitrix24" || typeof hash !== "string") {
-          return yield* Effect.fail(
-            refusedWith(
-              TenantError.make("UnknownTenant", "no portal with this member_id was installed", tenant),
-              tenant
-            )
-          )
-        }
-        return { tenant, found, settings: settingsOf(found), matches: tokenMatches(event.applicationToken, hash) }
-      })
-
-    const update = (event: Events.AppUpdate) =>
-      Effect.gen(function* () {
-        const { tenant, found, settings, matches } = yield* known(event)
-        const forbidden = refusedWith(
-          TenantError.make("Forbidden", "the application_token does not match", tenant),
-          tenant
-        )
-        if (found.state === "uninstalled" || settings === undefined) {
-          return refusedWith(
-            TenantError.make("NotActive", "the application was uninstalled from this portal", tenant),
-            tenant
-          )
-        }
-        // A new application_token is taken only with an access token the portal accepts.
-        if (!matches && event.grant === undefined) return forbidden
-        if (event.grant !== undefined) yield* verify(new URL(settings.portalUrl), event.grant.accessToken, tenant)
-        yield* registry.updateSettings(tenant, {
-          ...settings,
-          ...(event.version === undefined ? {} : { version: event.version }),
-          applicationTokenSha256: sha256(event.applicationToken)
-        })
-        if (event.grant !== undefined) {
-          const fresh = yield* registry.get(tenant)
-          yield* registry.saveCredentials(
-            tenant,
-            Redacted.make({
-              accessToken: Redacted.value(event.grant.accessToken),
-              refreshToken: Redacted.value(event.grant.refreshToken),
-              ...(event.grant.expiresAt === undefined ? {} : { expiresAt: event.grant.expiresAt }),
-              oauthUrl: settings.oauthUrl
-            }),
-            fresh.version
-          )
-          yield* retire(tenant)
-        }
-        return accepted("updated", tenant)
-      })
-
-    const uninstall = (event: Events.AppUninstall) =>
-      Effect.gen(function* () {
-        const { tenant, found, matches } = yield* known(event)
-        if (!matches) {
-          return refusedWith(TenantError.make("Forbidden", "the application_token does not match", tenant), tenant)
-        }
-        if (found.state === "uninstalled" && found.credentials === undefined) return accepted("unchanged", tenant)
-        yield* registry.destroyKey(tenant, { clean: event.clean, keep: ["applicationTokenSha256"] })
-        yield* retire(tenant)
-        return accepted("uninstalled", tenant)
-      })
+    const d: Deps = {
+      app,
+      registry,
+      retire: (tenant) => (Option.isSome(editors) ? editors.value.retire(tenant) : Effect.void),
+      transport: HttpTransport.make({ timeout: Duration.millis(app.verifyTimeoutMs) })
+    }
 
     const dispatch = (event: Events.LifecycleEvent) => {
       switch (event._tag) {
         case "AppInstall":
-          return install(event)
+          return install(d, event)
         case "AppUpdate":
-          return update(event)
+          return update(d, event)
         case "AppUninstall":
-          return uninstall(event)
+          return uninstall(d, event)
       }
     }
 

@@ -13,21 +13,9 @@ import { Acquire } from "@reword/acquire"
 import { Bitrix24 } from "@reword/bitrix24"
 import type { EditError, EditedMessage, MessageEditor } from "@reword/core"
 import type { OutboxError } from "@reword/outbox"
-import {
-  Clock,
-  type Config,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Layer,
-  Redacted,
-  Result,
-  Schema,
-  Scope
-} from "effect"
+import { type Config, Context, Effect, Layer, Redacted, Result, Schema, Scope } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
+import * as Cache from "./internal/cache.ts"
 import * as Decode from "./internal/decode.ts"
 import { AcquireCredentials, AcquireSettings, Bitrix24Credentials, Bitrix24Settings } from "./internal/shapes.ts"
 import * as TenantError from "./TenantError.ts"
@@ -101,15 +89,6 @@ export interface Service {
  * @since 0.1.0
  */
 export class TenantEditors extends Context.Service<TenantEditors, Service>()("@reword/tenants/TenantEditors") {}
-
-interface Entry {
-  readonly tenant: string
-  readonly scope: Scope.Closeable
-  readonly ready: Deferred.Deferred<MessageEditor.Service, Failure>
-  lastUsed: number
-  leases: number
-  retired: boolean
-}
 
 const decodeWith = <S extends Schema.Top>(schema: S, value: unknown, tenant: string, what: string) => {
   const decoded = Schema.decodeUnknownResult(schema as unknown as Schema.Codec<S["Type"]>)(value)
@@ -193,134 +172,24 @@ export const make = (
     if (Result.isFailure(decoded)) return yield* Effect.fail(Decode.configError(decoded.failure))
     const app =
       options.bitrix24 === undefined ? undefined : yield* Effect.fromResult(Bitrix24App.decode(options.bitrix24))
-    const maxEditors = decoded.success.maxEditors ?? 100
-    const idleMs = decoded.success.idleMs ?? 600_000
-    const editorOptions = options.editorOptions ?? {}
     const registry = yield* TenantRegistry.TenantRegistry
-    const layerScope = yield* Effect.scope
-    const entries = new Map<string, Entry>()
-    let built = 0
-    let disposed = 0
-
-    /** Closes an entry's scope, in the background (a refresh in flight may take a moment to store). */
-    const dispose = (entry: Entry) =>
-      Effect.asVoid(
-        Effect.forkIn(
-          Effect.ensuring(
-            Scope.close(entry.scope, Exit.void),
-            Effect.sync(() => {
-              disposed++
-            })
-          ),
-          layerScope
-        )
-      )
-
-    /** Takes an entry out of the cache; disposed now, or when its last lease ends. */
-    const evict = (entry: Entry) =>
-      Effect.suspend(() => {
-        if (entries.get(entry.tenant) === entry) entries.delete(entry.tenant)
-        if (entry.retired) return Effect.void
-        entry.retired = true
-        return entry.leases === 0 ? dispose(entry) : Effect.void
-      })
-
-    /** Evicts the least recently used entries not in use while the cache is over its size. */
-    const trim = Effect.suspend(() => {
-      const victims: Array<Entry> = []
-      let over = entries.size - maxEditors
-      for (const entry of entries.values()) {
-        if (over <= 0) break
-        if (entry.leases === 0) {
-          victims.push(entry)
-          over--
-        }
-      }
-      return Effect.forEach(victims, evict, { discard: true })
+    const cache = yield* Cache.make<MessageEditor.Service, Failure>({
+      maxSize: decoded.success.maxEditors ?? 100,
+      idleMs: decoded.success.idleMs ?? 600_000,
+      build: (tenant, scope) => build(registry, app, options.editorOptions ?? {}, tenant, scope)
     })
-
-    const sweep = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const idle = [...entries.values()].filter((entry) => entry.leases === 0 && now - entry.lastUsed >= idleMs)
-      yield* Effect.forEach(idle, evict, { discard: true })
-    })
-    yield* Effect.forkIn(
-      Effect.forever(Effect.andThen(Effect.sleep(Duration.millis(Math.max(5, Math.floor(idleMs / 2)))), sweep)),
-      layerScope
-    )
-    yield* Effect.addFinalizer(() =>
-      Effect.forEach(
-        [...entries.values()],
-        (entry) => Effect.andThen(evict(entry), Scope.close(entry.scope, Exit.void)),
-        {
-          discard: true
-        }
-      )
-    )
-
-    /** The tenant's entry, made (and its build started) when missing; leased when `lease`. */
-    const entryOf = (tenant: string, lease: boolean) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        let entry = entries.get(tenant)
-        if (entry !== undefined) {
-          entries.delete(tenant)
-          entries.set(tenant, entry)
-        } else {
-          const fresh: Entry = {
-            tenant,
-            scope: yield* Scope.make(),
-            ready: yield* Deferred.make<MessageEditor.Service, Failure>(),
-            lastUsed: now,
-            leases: 0,
-            retired: false
-          }
-          entry = fresh
-          entries.set(tenant, fresh)
-          yield* Effect.forkIn(
-            Effect.flatMap(Effect.exit(build(registry, app, editorOptions, tenant, fresh.scope)), (exit) =>
-              Effect.andThen(
-                Exit.isSuccess(exit)
-                  ? Effect.sync(() => {
-                      built++
-                    })
-                  : // A failed build is not kept: the next use tries again.
-                    evict(fresh),
-                Deferred.done(fresh.ready, exit)
-              )
-            ),
-            layerScope
-          )
-        }
-        entry.lastUsed = now
-        if (lease) entry.leases++
-        yield* trim
-        return entry
-      })
-
-    const release = (entry: Entry) =>
-      Effect.suspend(() => {
-        entry.leases--
-        return entry.retired && entry.leases === 0 ? dispose(entry) : Effect.void
-      })
-
     const withEditor: Service["withEditor"] = (tenant, use) =>
       Effect.acquireUseRelease(
-        entryOf(tenant, true),
-        (entry) => Effect.flatMap(Deferred.await(entry.ready), use),
-        release
+        cache.get(tenant, true),
+        (held) => Effect.flatMap(held.value, use),
+        (held) => held.release
       )
-
     return TenantEditors.of({
-      editorFor: (tenant) => Effect.flatMap(entryOf(tenant, false), (entry) => Deferred.await(entry.ready)),
+      editorFor: (tenant) => Effect.flatMap(cache.get(tenant, false), (held) => held.value),
       withEditor,
       update: (tenant, request) => withEditor(tenant, (editor) => editor.update(request)),
-      retire: (tenant) =>
-        Effect.suspend(() => {
-          const entry = entries.get(tenant)
-          return entry === undefined ? Effect.void : evict(entry)
-        }),
-      stats: Effect.sync(() => ({ alive: entries.size, built, disposed }))
+      retire: cache.evict,
+      stats: cache.stats
     })
   })
 

@@ -271,58 +271,107 @@ export const make = (
     return fromStatements(ring, Store.statements(sql, tables))
   })
 
+/** A row opened: its data key unwrapped, its credentials opened and decoded. */
+const openRow = (ring: KeyRing.KeyRing, row: Store.Row): Effect.Effect<Tenant, TenantError.TenantError> =>
+  Effect.gen(function* () {
+    const base = {
+      id: row.tenant_id,
+      provider: row.provider,
+      state: row.state,
+      settings: parseSettings(row),
+      version: row.version,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at
+    }
+    if (row.data_key === null || row.credentials === null) return { ...base, credentials: undefined }
+    const dataKey = yield* Effect.fromResult(KeyRing.unwrap(ring, row.tenant_id, row.data_key))
+    const text = yield* Effect.fromResult(KeyRing.open(dataKey, row.tenant_id, row.credentials))
+    const credentials = yield* Effect.mapError(
+      Schema.decodeUnknownEffect(Schema.fromJsonString(Credentials))(text),
+      () => TenantError.make("Tampered", "the opened credentials are not a credentials object", row.tenant_id)
+    )
+    return { ...base, credentials: Redacted.make(credentials) }
+  })
+
+const unknown = (tenant: string) => TenantError.make("UnknownTenant", "the registry holds no such tenant", tenant)
+
+/** Creates or replaces a tenant: a new data key, its credentials sealed under it. */
+const register = (ring: KeyRing.KeyRing, s: Store.Statements, input: Registration): Effect.Effect<Tenant, Failure> =>
+  Effect.gen(function* () {
+    const r = yield* Effect.fromResult(decodeRegistration(input))
+    const now = yield* Clock.currentTimeMillis
+    const dataKey = KeyRing.newDataKey()
+    const credentials =
+      r.credentials === undefined
+        ? undefined
+        : Redacted.isRedacted(r.credentials)
+          ? Redacted.value(r.credentials)
+          : r.credentials
+    const [row] = yield* s.upsert({
+      tenant: r.tenant,
+      provider: r.provider,
+      state: r.state ?? "active",
+      settings: JSON.stringify(r.settings ?? {}),
+      dataKey: KeyRing.wrap(ring, r.tenant, dataKey),
+      credentials: KeyRing.seal(dataKey, r.tenant, JSON.stringify(credentials ?? {})),
+      now
+    })
+    return yield* openRow(ring, row as Store.Row)
+  })
+
+/** Seals and saves credentials while the row is still at `expectedVersion`. */
+const saveCredentials = (
+  ring: KeyRing.KeyRing,
+  s: Store.Statements,
+  tenant: string,
+  credentials: Credentials | Redacted.Redacted<Credentials>,
+  expectedVersion: number
+): Effect.Effect<number, Failure> =>
+  Effect.gen(function* () {
+    const id = yield* checkedId(tenant)
+    const plain = yield* decodeCredentials(credentials, id)
+    const row = yield* s.find(id)
+    if (row === undefined) return yield* unknown(id)
+    if (row.data_key === null) {
+      return yield* TenantError.make("KeyDestroyed", "the tenant was uninstalled: register it again", id)
+    }
+    const dataKey = yield* Effect.fromResult(KeyRing.unwrap(ring, id, row.data_key))
+    const sealed = KeyRing.seal(dataKey, id, JSON.stringify(plain))
+    const version = yield* s.saveCredentials(id, sealed, expectedVersion, yield* Clock.currentTimeMillis)
+    if (version === undefined) {
+      return yield* TenantError.make(
+        "Conflict",
+        `the row is no longer at version ${expectedVersion}: read it again`,
+        id
+      )
+    }
+    return version
+  })
+
+/** Destroys a tenant's data key and credentials (and its settings, but `keep`, when `clean`). */
+const destroyKey = (s: Store.Statements, tenant: string, options: DestroyOptions): Effect.Effect<void, Failure> =>
+  Effect.gen(function* () {
+    const id = yield* checkedId(tenant)
+    let settings: string | undefined
+    if (options.clean === true) {
+      const row = yield* s.find(id)
+      const kept = row === undefined ? {} : parseSettings(row)
+      const keep = options.keep ?? []
+      settings = JSON.stringify(Object.fromEntries(Object.entries(kept).filter(([key]) => keep.includes(key))))
+    }
+    yield* s.destroyKey(id, settings, yield* Clock.currentTimeMillis)
+  })
+
 /** The service over its statements. */
 const fromStatements = (ring: KeyRing.KeyRing, s: Store.Statements): Service => {
-  const open = (row: Store.Row): Effect.Effect<Tenant, TenantError.TenantError> =>
-    Effect.gen(function* () {
-      const base = {
-        id: row.tenant_id,
-        provider: row.provider,
-        state: row.state,
-        settings: parseSettings(row),
-        version: row.version,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at
-      }
-      if (row.data_key === null || row.credentials === null) return { ...base, credentials: undefined }
-      const dataKey = yield* Effect.fromResult(KeyRing.unwrap(ring, row.tenant_id, row.data_key))
-      const text = yield* Effect.fromResult(KeyRing.open(dataKey, row.tenant_id, row.credentials))
-      const credentials = yield* Effect.mapError(
-        Schema.decodeUnknownEffect(Schema.fromJsonString(Credentials))(text),
-        () => TenantError.make("Tampered", "the opened credentials are not a credentials object", row.tenant_id)
-      )
-      return { ...base, credentials: Redacted.make(credentials) }
-    })
   const find = (tenant: string) =>
     Effect.flatMap(checkedId(tenant), (id) =>
       Effect.flatMap(s.find(id), (row) =>
-        row === undefined ? Effect.succeed(Option.none<Tenant>()) : Effect.map(open(row), Option.some)
+        row === undefined ? Effect.succeed(Option.none<Tenant>()) : Effect.map(openRow(ring, row), Option.some)
       )
     )
-  const unknown = (tenant: string) => TenantError.make("UnknownTenant", "the registry holds no such tenant", tenant)
   return TenantRegistry.of({
-    register: (input) =>
-      Effect.gen(function* () {
-        const r = yield* Effect.fromResult(decodeRegistration(input))
-        const now = yield* Clock.currentTimeMillis
-        const dataKey = KeyRing.newDataKey()
-        const credentials =
-          r.credentials === undefined
-            ? undefined
-            : Redacted.isRedacted(r.credentials)
-              ? Redacted.value(r.credentials)
-              : r.credentials
-        const [row] = yield* s.upsert({
-          tenant: r.tenant,
-          provider: r.provider,
-          state: r.state ?? "active",
-          settings: JSON.stringify(r.settings ?? {}),
-          dataKey: KeyRing.wrap(ring, r.tenant, dataKey),
-          credentials: KeyRing.seal(dataKey, r.tenant, JSON.stringify(credentials ?? {})),
-          now
-        })
-        return yield* open(row as Store.Row)
-      }),
+    register: (input) => register(ring, s, input),
     get: (tenant) =>
       Effect.flatMap(
         find(tenant),
@@ -372,38 +421,8 @@ const fromStatements = (ring: KeyRing.KeyRing, s: Store.Statements): Service => 
         if (!changed) return yield* unknown(id)
       }),
     saveCredentials: (tenant, credentials, expectedVersion) =>
-      Effect.gen(function* () {
-        const id = yield* checkedId(tenant)
-        const plain = yield* decodeCredentials(credentials, id)
-        const row = yield* s.find(id)
-        if (row === undefined) return yield* unknown(id)
-        if (row.data_key === null) {
-          return yield* TenantError.make("KeyDestroyed", "the tenant was uninstalled: register it again", id)
-        }
-        const dataKey = yield* Effect.fromResult(KeyRing.unwrap(ring, id, row.data_key))
-        const sealed = KeyRing.seal(dataKey, id, JSON.stringify(plain))
-        const version = yield* s.saveCredentials(id, sealed, expectedVersion, yield* Clock.currentTimeMillis)
-        if (version === undefined) {
-          return yield* TenantError.make(
-            "Conflict",
-            `the row is no longer at version ${expectedVersion}: read it again`,
-            id
-          )
-        }
-        return version
-      }),
-    destroyKey: (tenant, options = {}) =>
-      Effect.gen(function* () {
-        const id = yield* checkedId(tenant)
-        let settings: string | undefined
-        if (options.clean === true) {
-          const row = yield* s.find(id)
-          const kept = row === undefined ? {} : parseSettings(row)
-          const keep = options.keep ?? []
-          settings = JSON.stringify(Object.fromEntries(Object.entries(kept).filter(([key]) => keep.includes(key))))
-        }
-        yield* s.destroyKey(id, settings, yield* Clock.currentTimeMillis)
-      }),
+      saveCredentials(ring, s, tenant, credentials, expectedVersion),
+    destroyKey: (tenant, options = {}) => destroyKey(s, tenant, options),
     remove: (tenant) => Effect.flatMap(checkedId(tenant), s.remove),
     rotate: rotate(ring, s)
   })
