@@ -199,6 +199,8 @@ const install = (d: Deps, event: Events.AppInstall) =>
     yield* d.registry.register({
       tenant,
       provider: "bitrix24",
+      // A portal the app suspended stays suspended when it reinstalls.
+      state: existing?.state === "suspended" ? "suspended" : "active",
       settings,
       credentials: Redacted.make({
         accessToken: Redacted.value(event.grant.accessToken),
