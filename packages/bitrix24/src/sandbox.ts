@@ -4,4 +4,6 @@
  *
  * @since 0.1.0
  */
+
+export * as Bitrix24Portals from "./Bitrix24Portals.ts"
 export * as Bitrix24Sandbox from "./Bitrix24Sandbox.ts"

@@ -40,7 +40,7 @@ export const oauth = (s: PortalState, request: SandboxServer.SandboxRequest): An
       domain: new URL(url).host,
       expires: Math.floor(at / 1000) + lifetime,
       expires_in: lifetime,
-      member_id: MEMBER_ID,
+      member_id: s.options.memberId ?? MEMBER_ID,
       refresh_token: pair.refreshToken,
       scope: "imopenlines,imconnector",
       server_endpoint: `${url}/rest/`,

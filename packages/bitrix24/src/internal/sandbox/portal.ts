@@ -31,6 +31,8 @@ export { failure, type MessageRecord } from "./state.ts"
 
 export interface Options {
   readonly url: () => string
+  /** The portal's id, as the OAuth server names it (default: the documentation's example). */
+  readonly memberId?: string | undefined
   readonly tokens: Tokens.Tokens
   readonly bucket: Bucket.Bucket | undefined
   readonly operating: Operating.Operating

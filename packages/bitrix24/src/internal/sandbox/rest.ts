@@ -13,6 +13,31 @@ import { type Answer, count, failure, lineKey, type PortalState, refuse, time } 
 /** The methods the sandbox serves. */
 export const METHODS = ["imconnector.send.messages", "imconnector.update.messages", "imconnector.delete.messages"]
 
+/** Methods that tell an application about itself and its user: what an install handler calls to check its token. */
+export const INFO_METHODS = ["app.info", "profile"]
+
+/** `app.info` and `profile`, answered as a portal answers them for an installed application. */
+const infoOf = (s: PortalState, method: string, start: number): Answer => ({
+  status: 200,
+  body: {
+    result:
+      method === "app.info"
+        ? {
+            ID: 7,
+            CODE: s.options.tokens.clientId,
+            VERSION: 1,
+            STATUS: "L",
+            INSTALLED: true,
+            PAYMENT_EXPIRED: "N",
+            DAYS: null,
+            LANGUAGE_ID: "en",
+            LICENSE: "en_project"
+          }
+        : { ID: "1", ADMIN: true, NAME: "Sandbox", LAST_NAME: "Admin", PERSONAL_GENDER: "", TIME_ZONE: "" },
+    time: time(s, start, s.options.operating.snapshot(method, start))
+  }
+})
+
 const NOT_ACTIVE_LINE = "The line with this ID is inactive or does not exist"
 
 const argumentError = (description: string): Answer => failure(400, "ERROR_ARGUMENT", description)
@@ -64,7 +89,9 @@ const gate = (
     case "valid":
       break
   }
-  if (!METHODS.includes(method)) return { refused: failure(404, "ERROR_METHOD_NOT_FOUND", "Method not found!") }
+  if (!METHODS.includes(method) && !INFO_METHODS.includes(method)) {
+    return { refused: failure(404, "ERROR_METHOD_NOT_FOUND", "Method not found!") }
+  }
   if (s.options.enforceOperating && s.options.operating.blocked(method, start)) {
     return { refused: failure(429, "OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.") }
   }
@@ -108,6 +135,7 @@ export const rest = (s: PortalState, request: SandboxServer.SandboxRequest, path
   count(s.callCounts, method)
   const gated = gate(s, request, webhook, method, start)
   if ("refused" in gated) return refuse(s, gated.refused)
+  if (INFO_METHODS.includes(method)) return infoOf(s, method, start)
   const params = gated.params
   // The server time grows with the messages carried (a per-call cost plus one per message).
   const carried = listOf(param(params, "MESSAGES"))?.length ?? 0

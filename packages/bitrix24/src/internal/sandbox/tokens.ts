@@ -35,6 +35,10 @@ export interface Tokens {
   /** Exchanges the current refresh token for a new pair; `undefined` when it is not the current one. */
   readonly refresh: (refreshToken: string, now: number) => Pair | undefined
   readonly refreshes: () => number
+  /** Revokes the application's grant: every access token expires, and the refresh token is refused (`invalid_grant`). */
+  readonly revoke: () => void
+  /** Whether this portal ever issued `refreshToken` (the one OAuth server of many portals routes by it). */
+  readonly issuedRefresh: (refreshToken: string) => boolean
 }
 
 export const make = (options: {
@@ -48,6 +52,7 @@ export const make = (options: {
   const issued = new Map<string, Issued>()
   let current: Pair = { accessToken: options.accessToken, refreshToken: options.refreshToken }
   let refreshes = 0
+  const refreshTokens = new Set([options.refreshToken])
   const issue = (accessToken: string, now: number) => {
     issued.set(accessToken, {
       expiresAt: options.ttlMillis === undefined ? undefined : now + options.ttlMillis,
@@ -72,10 +77,16 @@ export const make = (options: {
     refresh: (refreshToken, now) => {
       if (refreshToken !== current.refreshToken) return undefined
       current = { accessToken: newToken(), refreshToken: newToken() }
+      refreshTokens.add(current.refreshToken)
       issue(current.accessToken, now)
       refreshes += 1
       return current
     },
-    refreshes: () => refreshes
+    refreshes: () => refreshes,
+    issuedRefresh: (refreshToken) => refreshTokens.has(refreshToken),
+    revoke: () => {
+      for (const token of issued.values()) token.expired = true
+      current = { accessToken: current.accessToken, refreshToken: `revoked-${newToken()}` }
+    }
   }
 }
