@@ -93,7 +93,8 @@ describe("editing over real HTTP against a local Telegram sandbox", () => {
       const ids = yield* Effect.promise(() => sandbox.seedMessage("Helo"))
       const viaLayer = yield* Provider.makeEditor([Telegram.provider], {
         source: Provider.fromEnv(sandbox.env),
-        ...noRetry
+        retry: { maxAttempts: 1 },
+        providerOptions: { telegram: { limits: false } }
       })
       yield* viaLayer.update({ ids, text: "Hello" })
       const editor = yield* Effect.promise(() => createEditor({ providers: [Telegram.provider], env: sandbox.env }))
