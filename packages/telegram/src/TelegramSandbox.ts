@@ -161,6 +161,10 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
   ) => Promise<SeededIds>
   /** Reads a message by `ids.providerChatId` and `ids.providerMessageId`: its text (or caption) and history. */
   readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
+  /** Stores an inline message the bot sent (via inline mode, in a chat it is not in): answers its `inline_message_id`. */
+  readonly seedInlineMessage: (text: string) => string
+  /** An inline message by its `inline_message_id`, or `undefined`. */
+  readonly inlineMessage: (inlineMessageId: string) => Message | undefined
   /** A user sends a message in a chat: an update `message` (or `business_message`) is queued. */
   readonly userSends: (chatId: number, text: string, businessConnectionId?: string) => Message
   /** A user edits their message: an update `edited_message` is queued, even when nothing visible changed. */
@@ -386,6 +390,24 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
       const found = chatId === undefined || messageId === undefined ? undefined : message(chatId, messageId)
       return found === undefined ? undefined : { text: found.text, history: [...found.history] }
     },
+    seedInlineMessage: (text) => {
+      const id = `AgAAA${randomBytes(12).toString("base64url")}`
+      store.inline.set(id, {
+        chatId: 0,
+        messageId: 0,
+        kind: "text",
+        from: "bot",
+        date: Math.floor(store.now() / 1000),
+        editDate: undefined,
+        text,
+        entities: undefined,
+        keyboard: undefined,
+        businessConnectionId: undefined,
+        history: [text]
+      })
+      return id
+    },
+    inlineMessage: (inlineMessageId) => store.inline.get(inlineMessageId),
     userSends: (chatId, text, businessConnectionId) => emulator.userSends(chatOf(chatId), text, businessConnectionId),
     userEdits: (chatId, messageId, text) => {
       const found = message(chatId, messageId)

@@ -41,6 +41,7 @@ export const make = (options: {
     bot: { id: options.botId, username: "reword_sandbox_bot" },
     chats: new Map(),
     messages: new Map(),
+    inline: new Map(),
     businessConnections: new Set()
   }
   const updates = Updates.make(now, options.webhook)

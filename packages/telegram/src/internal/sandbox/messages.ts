@@ -20,6 +20,8 @@ export interface Store {
   readonly bot: { readonly id: number; readonly username: string }
   readonly chats: Map<number, Chat>
   readonly messages: Map<string, Message>
+  /** Inline messages (sent via the bot in other chats), by `inline_message_id`. */
+  readonly inline: Map<string, Message>
   readonly businessConnections: Set<string>
 }
 
@@ -178,6 +180,9 @@ export const send = (s: Store, params: Record<string, unknown>): Answer => {
 
 /** The message an edit or a delete names, or the answer that refuses it. */
 const target = (s: Store, params: Record<string, unknown>, verb: "edit" | "delete"): Message | Answer => {
+  if (params.inline_message_id !== undefined && verb === "edit") {
+    return s.inline.get(String(params.inline_message_id)) ?? badRequest("message to edit not found")
+  }
   const chat = chatFor(s, params.chat_id)
   if (isAnswer(chat)) return chat
   const id = chatIdOf(params.message_id)
@@ -231,7 +236,8 @@ export const edit = (s: Store, params: Record<string, unknown>, kind: "text" | "
   message.keyboard = keyboard
   message.editDate = seconds(s)
   message.history.push(text)
-  return ok(messageJson(s, message))
+  // An inline message has no chat to answer: `true`.
+  return message.chatId === 0 ? ok(true) : ok(messageJson(s, message))
 }
 
 /** `deleteMessage`: within 48 hours of sending. */
