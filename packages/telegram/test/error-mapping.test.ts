@@ -4,9 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { answering, editedAnswer, errorAnswer, ids, makeEditor } from "./support/telegram.ts"
+import { answering, type Canned, editedAnswer, errorAnswer, ids, makeEditor } from "./support/telegram.ts"
 
-const failWith = (...answers: Parameters<typeof answering>) =>
+const failWith = (...answers: ReadonlyArray<Canned>) =>
   Effect.gen(function* () {
     const { fetch } = answering(...answers)
     const editor = yield* makeEditor(fetch)
@@ -105,7 +105,7 @@ describe("the Bot API's answers to an edit", () => {
       assert.include(error.message, "the chat moved to -1001234567890")
       assert.isFalse(error.isRetryable)
       assert.strictEqual(seen.length, 1)
-      assert.strictEqual((error.toJSON() as { reason: { newChatId: string } }).reason.newChatId, "-1001234567890")
+      assert.strictEqual((error.toJSON() as unknown as { reason: { newChatId: string } }).reason.newChatId, "-1001234567890")
     })
   )
 

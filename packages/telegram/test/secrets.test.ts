@@ -10,7 +10,16 @@ import type { EditError } from "@reword/core"
 import { Telegram, TelegramConfig } from "@reword/telegram"
 import { TelegramSandbox } from "@reword/telegram/sandbox"
 import { Effect, Logger, Redacted, References, Result, Tracer } from "effect"
-import { answering, errorAnswer, ids, makeEditor, SECRET_PART, settings, TOKEN, tokenForms } from "./support/telegram.ts"
+import {
+  answering,
+  errorAnswer,
+  ids,
+  makeEditor,
+  SECRET_PART,
+  settings,
+  TOKEN,
+  tokenForms
+} from "./support/telegram.ts"
 
 const assertClean = (text: string, token: string = TOKEN): void => {
   for (const form of tokenForms(token)) assert.notInclude(text, form)
@@ -82,9 +91,11 @@ describe("the bot token", () => {
     Effect.gen(function* () {
       const { within, rendered, lines } = observed()
       const failing = (async (input: RequestInfo | URL) => {
-        throw new TypeError(`fetch failed: connect ECONNREFUSED for ${input instanceof Request ? input.url : String(input)}`)
+        throw new TypeError(
+          `fetch failed: connect ECONNREFUSED for ${input instanceof Request ? input.url : String(input)}`
+        )
       }) as typeof fetch
-      const editor = yield* makeEditor(failing, { retry: { maxAttempts: 2, baseDelay: "1 millis" } })
+      const editor = yield* makeEditor(failing, { retry: { maxAttempts: 2, initialDelay: "1 millis" } })
       const error = yield* within(Effect.flip(editor.update({ ids, text: "x" })))
       assert.strictEqual(error.reason._tag, "Network")
       assert.include(error.message, "<redacted>")

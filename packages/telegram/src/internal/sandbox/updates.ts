@@ -81,6 +81,9 @@ export const make = (now: () => number, timing: WebhookTiming = {}): Updates => 
     update.attempts += 1
     let outcome: Delivery["outcome"]
     let retryAfter: number | undefined
+    // A timer of our own (held until the answer), not `AbortSignal.timeout`, whose signal fetch may hold weakly.
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), timeoutMs)
     try {
       const response = await fetch(hook.url, {
         method: "POST",
@@ -89,15 +92,18 @@ export const make = (now: () => number, timing: WebhookTiming = {}): Updates => 
           ...(hook.secretToken === undefined ? {} : { "x-telegram-bot-api-secret-token": hook.secretToken })
         },
         body: JSON.stringify(update.json),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: controller.signal,
         redirect: "manual"
       })
       await response.body?.cancel().catch(() => undefined)
       outcome = response.status
-      const header = Number(response.headers.get("retry-after"))
-      if (Number.isFinite(header) && header >= 0) retryAfter = Math.min(header * 1000, 3_600_000)
-    } catch (error) {
-      outcome = error instanceof Error && error.name === "TimeoutError" ? "timeout" : "error"
+      const header = response.headers.get("retry-after")
+      const after = header === null || header.trim() === "" ? Number.NaN : Number(header)
+      if (Number.isFinite(after) && after >= 0) retryAfter = Math.min(after * 1000, 3_600_000)
+    } catch {
+      outcome = controller.signal.aborted ? "timeout" : "error"
+    } finally {
+      clearTimeout(timer)
     }
     busy.delete(update.chatId)
     if (stopped) return
@@ -116,7 +122,11 @@ export const make = (now: () => number, timing: WebhookTiming = {}): Updates => 
       const pause =
         retryAfter ?? (update.attempts <= 1 ? 0 : Math.min(retryMaxMs, retryBaseMs * 2 ** (update.attempts - 2)))
       backoff.set(update.chatId, now() + pause)
-      later(pause, pump)
+      // The pause is over when its timer fires, whatever the clocks say.
+      later(pause, () => {
+        backoff.delete(update.chatId)
+        pump()
+      })
     }
     pump()
   }
