@@ -6,11 +6,11 @@
  * hard limits and answers 429 with `retry_after` whenever it wants; the
  * limiter also honours those, for the chat that got one.
  *
- * Each limit is a generic cell rate algorithm (a theoretical arrival time per
- * key): a call reserves the earliest moment every limit that applies allows,
- * in one synchronous step, then sleeps until it. No call polls, callers never
- * queue behind a turn, and a call that would wait longer than it may fails at
- * once with {@link LimitReached}. Time comes from Effect's `Clock`.
+ * A call reserves the earliest moment every limit that applies allows, in
+ * one synchronous step, then sleeps until it (see {@link make}). No call
+ * polls, callers never queue behind a turn, and a call that would wait longer
+ * than it may fails at once with {@link LimitReached}. Time comes from
+ * Effect's `Clock`.
  *
  * @since 0.1.0
  */
@@ -101,15 +101,49 @@ const intervalOf = (count: number, perMillis: number, name: string): number => {
   return count === 0 || count === Number.POSITIVE_INFINITY ? 0 : perMillis / count
 }
 
-/** Above this many keys, keys whose time has passed are forgotten. */
+/**
+ * The margin added to the overall interval, in ms: calls counted when they
+ * leave reach Telegram a little earlier or later than that; 1 ms on each of
+ * 30 calls keeps a second's worth 30 ms clear of the limit.
+ */
+const OVERALL_MARGIN_MS = 1
+
+/** Above this many chats, chats whose time has passed are forgotten. */
 const SWEEP_ABOVE = 10_000
 
 const bucketWait = Metrics.timeRateLimitWait("telegram", "bucket")
 const zeroWait = Metrics.recordRateLimitWait("telegram", "bucket", 0)
 
 /**
+ * The earliest time from `from` at least `interval` away from every reserved
+ * time (sorted): one pass, the candidate only moving on.
+ */
+const earliestGap = (reserved: ReadonlyArray<number>, from: number, interval: number): number => {
+  let candidate = from
+  for (const at of reserved) {
+    if (at <= candidate - interval) continue
+    if (at >= candidate + interval) break
+    candidate = at + interval
+  }
+  return candidate
+}
+
+/** Inserts a time into a sorted array. */
+const insertSorted = (sorted: Array<number>, at: number): void => {
+  let index = sorted.length
+  while (index > 0 && (sorted[index - 1] ?? 0) > at) index -= 1
+  sorted.splice(index, 0, at)
+}
+
+/**
  * Makes a limiter; `limits` default to {@link faq}. A limit that is not a
  * number of calls (negative, `NaN`) throws a `RangeError`.
+ *
+ * A chat's (and a group's) next call may leave one interval after the
+ * previous call to it was answered (not sent): however the network delays
+ * them, two calls can never reach Telegram closer together than the limit.
+ * Calls overall are spaced one interval (plus 1 ms) apart when they leave,
+ * in any order: a call that waits for its chat does not hold the others back.
  *
  * @category constructors
  * @since 0.1.0
@@ -120,68 +154,78 @@ export const make = (limits: Limits = {}): Service => {
     perChatPerSecond: limits.perChatPerSecond ?? faq.perChatPerSecond,
     perGroupPerMinute: limits.perGroupPerMinute ?? faq.perGroupPerMinute
   }
-  const global = intervalOf(resolved.perSecond, 1_000, "perSecond")
+  const overallInterval = intervalOf(resolved.perSecond, 1_000, "perSecond")
+  const overall = overallInterval === 0 ? 0 : overallInterval + OVERALL_MARGIN_MS
   const perChat = intervalOf(resolved.perChatPerSecond, 1_000, "perChatPerSecond")
   const perGroup = intervalOf(resolved.perGroupPerMinute, 60_000, "perGroupPerMinute")
-  /** Each key's theoretical arrival time, Unix ms: the earliest its next call may go. */
-  const tat = new Map<string, number>()
+  /** Each chat key's earliest next call, Unix ms. */
+  const next = new Map<string, number>()
+  /** The times reserved overall (sorted): those in the last interval and every one to come. */
+  const reserved: Array<number> = []
 
-  /** The keys (and their intervals) a call to this chat counts on. */
+  /** The chat keys (and their intervals) a call to this chat counts on. */
   const keysOf = (chatId: string | number): ReadonlyArray<readonly [string, number]> => {
     const chat = String(chatId)
     const keys: Array<readonly [string, number]> = []
-    if (global > 0) keys.push(["bot", global])
     if (perChat > 0) keys.push([`chat:${chat}`, perChat])
     if (perGroup > 0 && isGroup(chatId)) keys.push([`group:${chat}`, perGroup])
     return keys
   }
 
-  const sweep = (now: number) => {
-    if (tat.size <= SWEEP_ABOVE) return
-    for (const [key, at] of tat) if (at <= now) tat.delete(key)
+  const forget = (now: number) => {
+    while (reserved.length > 0 && (reserved[0] ?? 0) <= now - overall) reserved.shift()
+    if (next.size <= SWEEP_ABOVE) return
+    for (const [key, at] of next) if (at <= now) next.delete(key)
   }
 
-  /** Reserves the earliest moment every key allows, when it is at most `maxWait` ms away: its wait, or `undefined`. */
-  const reserve = (
-    keys: ReadonlyArray<readonly [string, number]>,
-    now: number,
-    maxWait: number
-  ): number | undefined => {
+  /** The earliest moment every limit allows a call to these keys. */
+  const earliest = (keys: ReadonlyArray<readonly [string, number]>, now: number): number => {
     let at = now
-    for (const [key] of keys) at = Math.max(at, tat.get(key) ?? 0)
-    const wait = at - now
-    if (wait > maxWait) return undefined
-    for (const [key, interval] of keys) tat.set(key, Math.max(tat.get(key) ?? 0, at) + interval)
-    sweep(now)
-    return wait
+    for (const [key] of keys) at = Math.max(at, next.get(key) ?? 0)
+    return overall > 0 ? earliestGap(reserved, at, overall) : at
   }
 
-  /** A caller interrupted before its slot gives it back. */
-  const giveBack = (keys: ReadonlyArray<readonly [string, number]>) =>
+  const take = (keys: ReadonlyArray<readonly [string, number]>, at: number) => {
+    for (const [key, interval] of keys) next.set(key, Math.max(next.get(key) ?? 0, at + interval))
+    if (overall > 0) insertSorted(reserved, at)
+  }
+
+  /** A caller interrupted before its time gives it back. */
+  const giveBack = (keys: ReadonlyArray<readonly [string, number]>, at: number) =>
     Effect.sync(() => {
-      for (const [key, interval] of keys) {
-        const current = tat.get(key)
-        if (current !== undefined) tat.set(key, current - interval)
-      }
+      for (const [key, interval] of keys) if (next.get(key) === at + interval) next.set(key, at)
+      const index = reserved.indexOf(at)
+      if (index >= 0) reserved.splice(index, 1)
     })
+
+  /** A call ended: its chat's next call may leave one interval from now. */
+  const ended = (keys: ReadonlyArray<readonly [string, number]>) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const end = clock.currentTimeMillisUnsafe()
+        for (const [key, interval] of keys) next.set(key, Math.max(next.get(key) ?? 0, end + interval))
+      })
+    )
 
   const withPermit =
     (chatId: string | number, maxWait: Duration.Duration) =>
     <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
       Effect.withFiber((fiber) => {
         const keys = keysOf(chatId)
-        if (keys.length === 0) return request
+        if (keys.length === 0 && overall === 0) return request
         const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-        const wait = reserve(keys, now, Duration.toMillis(maxWait))
-        if (wait === undefined) {
-          let at = now
-          for (const [key] of keys) at = Math.max(at, tat.get(key) ?? 0)
-          return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(at - now)))))
+        forget(now)
+        const at = earliest(keys, now)
+        const wait = at - now
+        if (wait > Duration.toMillis(maxWait)) {
+          return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(wait)))))
         }
-        if (wait <= 0) return Effect.andThen(zeroWait, request)
+        take(keys, at)
+        const counted = keys.length === 0 ? request : Effect.ensuring(request, ended(keys))
+        if (wait <= 0) return Effect.andThen(zeroWait, counted)
         return Effect.andThen(
-          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(Effect.onInterrupt(() => giveBack(keys))),
-          request
+          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(Effect.onInterrupt(() => giveBack(keys, at))),
+          counted
         )
       })
 
@@ -189,7 +233,7 @@ export const make = (limits: Limits = {}): Service => {
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
         const key = `chat:${String(chatId)}`
-        tat.set(key, Math.max(tat.get(key) ?? 0, now + Duration.toMillis(retryAfter)))
+        next.set(key, Math.max(next.get(key) ?? 0, now + Duration.toMillis(retryAfter)))
       })
     )
 

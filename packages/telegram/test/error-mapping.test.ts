@@ -105,7 +105,10 @@ describe("the Bot API's answers to an edit", () => {
       assert.include(error.message, "the chat moved to -1001234567890")
       assert.isFalse(error.isRetryable)
       assert.strictEqual(seen.length, 1)
-      assert.strictEqual((error.toJSON() as unknown as { reason: { newChatId: string } }).reason.newChatId, "-1001234567890")
+      assert.strictEqual(
+        (error.toJSON() as unknown as { reason: { newChatId: string } }).reason.newChatId,
+        "-1001234567890"
+      )
     })
   )
 
