@@ -6,16 +6,16 @@
  * hard limits and answers 429 with `retry_after` whenever it wants; the
  * limiter also honours those, for the chat that got one.
  *
- * A call reserves the earliest moment every limit that applies allows, in
- * one synchronous step, then sleeps until it (see {@link make}). No call
- * polls, callers never queue behind a turn, and a call that would wait longer
- * than it may fails at once with {@link LimitReached}. Time comes from
- * Effect's `Clock`.
+ * A call takes its chat's turn in one synchronous step, then the bot's
+ * overall turn (see {@link make}). No call polls, and a call that would wait
+ * longer than it may fails with {@link LimitReached}, at once when the wait
+ * is projected to be longer. Time comes from Effect's `Clock`.
  *
  * @since 0.1.0
  */
 import { Metrics } from "@reword/core"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
+import * as Overall from "./internal/overall.ts"
 
 /**
  * The limits, in calls: for the whole bot, per chat, per group. A limit of 0
@@ -101,13 +101,6 @@ const intervalOf = (count: number, perMillis: number, name: string): number => {
   return count === 0 || count === Number.POSITIVE_INFINITY ? 0 : perMillis / count
 }
 
-/**
- * The margin added to the overall interval, in ms: calls counted when they
- * leave reach Telegram a little earlier or later than that; 1 ms on each of
- * 30 calls keeps a second's worth 30 ms clear of the limit.
- */
-const OVERALL_MARGIN_MS = 1
-
 /** Above this many chats, chats whose time has passed are forgotten. */
 const SWEEP_ABOVE = 10_000
 
@@ -115,35 +108,15 @@ const bucketWait = Metrics.timeRateLimitWait("telegram", "bucket")
 const zeroWait = Metrics.recordRateLimitWait("telegram", "bucket", 0)
 
 /**
- * The earliest time from `from` at least `interval` away from every reserved
- * time (sorted): one pass, the candidate only moving on.
- */
-const earliestGap = (reserved: ReadonlyArray<number>, from: number, interval: number): number => {
-  let candidate = from
-  for (const at of reserved) {
-    if (at <= candidate - interval) continue
-    if (at >= candidate + interval) break
-    candidate = at + interval
-  }
-  return candidate
-}
-
-/** Inserts a time into a sorted array. */
-const insertSorted = (sorted: Array<number>, at: number): void => {
-  let index = sorted.length
-  while (index > 0 && (sorted[index - 1] ?? 0) > at) index -= 1
-  sorted.splice(index, 0, at)
-}
-
-/**
  * Makes a limiter; `limits` default to {@link faq}. A limit that is not a
  * number of calls (negative, `NaN`) throws a `RangeError`.
  *
- * A chat's (and a group's) next call may leave one interval after the
- * previous call to it was answered (not sent): however the network delays
- * them, two calls can never reach Telegram closer together than the limit.
- * Calls overall are spaced one interval (plus 1 ms) apart when they leave,
- * in any order: a call that waits for its chat does not hold the others back.
+ * Each limit counts a call from when its answer came back (the latest it can
+ * have reached Telegram), so that however the network delays calls, Telegram
+ * never sees them closer together than the limit: a chat's (and a group's)
+ * next call leaves one interval after the previous one was answered, and at
+ * most `perSecond` calls leave in any second that did not see that many
+ * answers (see `internal/overall.ts`).
  *
  * @category constructors
  * @since 0.1.0
@@ -154,14 +127,15 @@ export const make = (limits: Limits = {}): Service => {
     perChatPerSecond: limits.perChatPerSecond ?? faq.perChatPerSecond,
     perGroupPerMinute: limits.perGroupPerMinute ?? faq.perGroupPerMinute
   }
-  const overallInterval = intervalOf(resolved.perSecond, 1_000, "perSecond")
-  const overall = overallInterval === 0 ? 0 : overallInterval + OVERALL_MARGIN_MS
+  intervalOf(resolved.perSecond, 1_000, "perSecond")
+  const overall =
+    resolved.perSecond === 0 || resolved.perSecond === Number.POSITIVE_INFINITY
+      ? undefined
+      : Overall.make(resolved.perSecond)
   const perChat = intervalOf(resolved.perChatPerSecond, 1_000, "perChatPerSecond")
   const perGroup = intervalOf(resolved.perGroupPerMinute, 60_000, "perGroupPerMinute")
   /** Each chat key's earliest next call, Unix ms. */
   const next = new Map<string, number>()
-  /** The times reserved overall (sorted): those in the last interval and every one to come. */
-  const reserved: Array<number> = []
 
   /** The chat keys (and their intervals) a call to this chat counts on. */
   const keysOf = (chatId: string | number): ReadonlyArray<readonly [string, number]> => {
@@ -172,30 +146,25 @@ export const make = (limits: Limits = {}): Service => {
     return keys
   }
 
-  const forget = (now: number) => {
-    while (reserved.length > 0 && (reserved[0] ?? 0) <= now - overall) reserved.shift()
+  const sweep = (now: number) => {
     if (next.size <= SWEEP_ABOVE) return
     for (const [key, at] of next) if (at <= now) next.delete(key)
   }
 
-  /** The earliest moment every limit allows a call to these keys. */
-  const earliest = (keys: ReadonlyArray<readonly [string, number]>, now: number): number => {
+  /** The chat's turn: the earliest moment its keys allow, taken (its next call one interval on), or `undefined`. */
+  const chatTurn = (keys: ReadonlyArray<readonly [string, number]>, now: number, maxWait: number) => {
     let at = now
     for (const [key] of keys) at = Math.max(at, next.get(key) ?? 0)
-    return overall > 0 ? earliestGap(reserved, at, overall) : at
+    if (at - now > maxWait) return { _tag: "Full" as const, wait: at - now }
+    for (const [key, interval] of keys) next.set(key, at + interval)
+    sweep(now)
+    return { _tag: "Taken" as const, at }
   }
 
-  const take = (keys: ReadonlyArray<readonly [string, number]>, at: number) => {
-    for (const [key, interval] of keys) next.set(key, Math.max(next.get(key) ?? 0, at + interval))
-    if (overall > 0) insertSorted(reserved, at)
-  }
-
-  /** A caller interrupted before its time gives it back. */
+  /** A caller interrupted before its turn gives it back. */
   const giveBack = (keys: ReadonlyArray<readonly [string, number]>, at: number) =>
     Effect.sync(() => {
       for (const [key, interval] of keys) if (next.get(key) === at + interval) next.set(key, at)
-      const index = reserved.indexOf(at)
-      if (index >= 0) reserved.splice(index, 1)
     })
 
   /** A call ended: its chat's next call may leave one interval from now. */
@@ -207,24 +176,55 @@ export const make = (limits: Limits = {}): Service => {
       })
     )
 
+  /** The overall turn, within what is left of `maxWait`; the call counted until a second after it ends. */
+  const overallTurn = <A, E, R>(
+    request: Effect.Effect<A, E | LimitReached, R>,
+    started: number,
+    maxWait: number
+  ): Effect.Effect<A, E | LimitReached, R> => {
+    if (overall === undefined) return request
+    return Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const now = clock.currentTimeMillisUnsafe()
+      const left = maxWait - (now - started)
+      const projected = overall.projected(now)
+      if (projected > left) return Effect.fail(new LimitReached(Duration.millis(projected)))
+      let taken = false
+      const enter = overall
+        .enter(() => (taken = true))
+        .pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(Math.max(0, left)),
+            orElse: () =>
+              Effect.fail(new LimitReached(Duration.millis(overall.projected(clock.currentTimeMillisUnsafe()))))
+          })
+        )
+      return Effect.ensuring(
+        Effect.andThen(enter, request),
+        Effect.suspend(() => (taken ? overall.leave : Effect.void))
+      )
+    })
+  }
+
   const withPermit =
     (chatId: string | number, maxWait: Duration.Duration) =>
     <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
       Effect.withFiber((fiber) => {
         const keys = keysOf(chatId)
-        if (keys.length === 0 && overall === 0) return request
+        if (keys.length === 0 && overall === undefined) return request
         const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-        forget(now)
-        const at = earliest(keys, now)
-        const wait = at - now
-        if (wait > Duration.toMillis(maxWait)) {
-          return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(wait)))))
-        }
-        take(keys, at)
-        const counted = keys.length === 0 ? request : Effect.ensuring(request, ended(keys))
+        const max = Duration.toMillis(maxWait)
+        const turn = chatTurn(keys, now, max)
+        if (turn._tag === "Full")
+          return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(turn.wait)))))
+        const limited = overallTurn(request, now, max)
+        const counted = keys.length === 0 ? limited : Effect.ensuring(limited, ended(keys))
+        const wait = turn.at - now
         if (wait <= 0) return Effect.andThen(zeroWait, counted)
         return Effect.andThen(
-          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(Effect.onInterrupt(() => giveBack(keys, at))),
+          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
+            Effect.onInterrupt(() => giveBack(keys, turn.at))
+          ),
           counted
         )
       })
