@@ -31,6 +31,7 @@ const updateCommandFor = (provider: string, ids: SandboxServer.RelayedIds, text:
   [
     "reword update --provider",
     provider,
+    ...(ids.providerChatId === undefined ? [] : ["--provider-chat-id", String(ids.providerChatId)]),
     ...(ids.providerMessageId === undefined ? [] : ["--provider-message-id", String(ids.providerMessageId)]),
     "--external-message-id",
     shellWord(ids.externalMessageId),
