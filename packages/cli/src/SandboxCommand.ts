@@ -1,5 +1,5 @@
 /**
- * `reword sandbox [bitrix24|acquire|all]`: runs the providers' local emulators
+ * `reword sandbox [bitrix24|acquire|telegram|all]`: runs the providers' local emulators
  * in the foreground, prints where they are and the environment that points
  * reword (or an app) at them, and stops them cleanly on Ctrl-C or SIGTERM.
  *
