@@ -111,7 +111,7 @@ export type Environment = {
  */
 export interface PlainSettings {
   readonly provider: "telegram"
-  readonly telegram: Readonly<Record<string, string>>
+  readonly telegram: Readonly<Record<string, string>> & { readonly botToken: string }
 }
 
 /**
@@ -242,12 +242,15 @@ const newToken = (botId: number): string => `${botId}:AA${randomBytes(24).toStri
 
 const plainOf = (env: Environment): PlainSettings => ({
   provider: "telegram",
-  telegram: Object.fromEntries(
-    TelegramConfig.settings.flatMap((setting) => {
-      const value = (env as Readonly<Record<string, string | undefined>>)[setting.env]
-      return value === undefined ? [] : [[setting.key, value]]
-    })
-  )
+  telegram: {
+    botToken: env.TELEGRAM_BOT_TOKEN,
+    ...Object.fromEntries(
+      TelegramConfig.settings.flatMap((setting) => {
+        const value = (env as Readonly<Record<string, string | undefined>>)[setting.env]
+        return value === undefined ? [] : [[setting.key, value]]
+      })
+    )
+  }
 })
 
 const idOf = (value: unknown): number | undefined => {

@@ -60,9 +60,7 @@ describe("hostile answers", () => {
     Effect.gen(function* () {
       const samples = fc.sample(canned, { numRuns: 300, seed: 21 })
       for (const answer of samples) {
-        const { fetch } = answering(
-          typeof answer.body === "string" ? answer : { ...answer, body: answer.body ?? null }
-        )
+        const { fetch } = answering(typeof answer.body === "string" ? answer : { ...answer, body: answer.body ?? null })
         const editor = yield* makeEditor(fetch)
         const exit = yield* Effect.exit(editor.update({ ids, text: "new text" }))
         if (Exit.isSuccess(exit)) {
