@@ -21,6 +21,7 @@ const start = async (options?: TelegramSandbox.Options) => {
 interface Reply {
   readonly status: number
   readonly headers: Headers
+  // biome-ignore lint/suspicious/noExplicitAny: raw Bot API answers, read field by field as a client would
   readonly body: { ok: boolean; result?: any; error_code?: number; description?: string; parameters?: any }
 }
 
