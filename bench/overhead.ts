@@ -10,6 +10,7 @@ import { Acquire, AcquireClient } from "@reword/acquire"
 import type { Bitrix24Schemas } from "@reword/bitrix24"
 import { HttpTransport } from "@reword/core"
 import { createEditor, type Editor } from "@reword/core/promise"
+import { Telegram, TelegramClient } from "@reword/telegram"
 import { Effect, Redacted } from "effect"
 import {
   acquireEditor,
@@ -21,6 +22,10 @@ import {
   bitrix24Ky,
   collectGarbage,
   type Edit,
+  telegramBody,
+  telegramEditor,
+  telegramKy,
+  telegramSettings,
   unlimited
 } from "./support/editors.ts"
 import { count, ms, ratio, type Table } from "./support/format.ts"
@@ -255,7 +260,63 @@ const runBitrix24 = async (context: Context, sizes: Parameters<typeof measure>[4
   }
 }
 
-const PROVIDER_LABEL: Record<ProviderName, string> = { acquire: "Acquire", bitrix24: "Bitrix24" }
+const runTelegram = async (context: Context, sizes: Parameters<typeof measure>[4]): Promise<ProviderRun> => {
+  const sandbox = await startSandbox("telegram")
+  // The limiter off: the code is measured, not the Bot FAQ's 1 call a second per chat.
+  const promiseEditor = await createEditor({
+    providers: Telegram.provider,
+    env: sandbox.env,
+    providerOptions: { telegram: { limits: false } }
+  })
+  try {
+    const editor = await telegramEditor(sandbox.env, { limits: false })
+    const settings = await telegramSettings(sandbox.env)
+    const client = await Effect.runPromise(TelegramClient.make(settings, { limits: false }))
+    const env = sandbox.env
+    const token = env.TELEGRAM_BOT_TOKEN as string
+    const url = `${env.TELEGRAM_API_URL}/bot${token}/editMessageText`
+    const headers = { accept: "application/json" }
+    const transport = HttpTransport.make()
+    const secrets = [Redacted.make(token)]
+    const ky = telegramKy(env)
+    // Telegram answers `message is not modified` (400) to an edit that changes nothing: each contender's
+    // text differs from the one before it, so that every call is a real edit.
+    return await measure(
+      context,
+      "telegram",
+      sandbox,
+      distinct([
+        fetchContender(fetchJson(() => url, headers, telegramBody)),
+        kyContender(ky),
+        floorContender(ky),
+        fiberContender("transport", "reword's transport alone (`HttpTransport.send`, the answer parsed)", (edit) =>
+          transport.send({ method: "POST", url: new URL(url), headers, json: telegramBody(edit), secrets })
+        ),
+        fiberContender("client", "reword's client (`TelegramClient.editMessageText`)", (edit) =>
+          client.editMessageText(
+            { chatId: edit.ids.providerChatId as number, messageId: edit.ids.providerMessageId as number },
+            edit.text
+          )
+        ),
+        effectContender(editor.update),
+        promiseContender(promiseEditor)
+      ]),
+      sizes
+    )
+  } finally {
+    await promiseEditor.dispose()
+    await sandbox.stop()
+  }
+}
+
+/** Each contender's edits with its own text (the same length for all): no edit repeats the text before it. */
+const distinct = (contenders: ReadonlyArray<Contender>): ReadonlyArray<Contender> =>
+  contenders.map((contender, index) => ({
+    ...contender,
+    block: (edits) => contender.block(edits.map((edit) => ({ ...edit, text: `${edit.text} #${index}` })))
+  }))
+
+const PROVIDER_LABEL: Record<ProviderName, string> = { acquire: "Acquire", bitrix24: "Bitrix24", telegram: "Telegram" }
 
 const present = (run: ProviderRun) => NAMES.filter((name) => run.summaries[name] !== undefined)
 
@@ -326,7 +387,11 @@ export const overhead: Benchmark = {
   run: async (context): Promise<BenchResult> => {
     const sizes = context.short ? { calls: 200, block: 50, warmup: 20 } : { calls: 5_000, block: 250, warmup: 500 }
     context.log(`overhead: ${sizes.calls} calls per contender and provider`)
-    const runs = [await runAcquire(context, sizes), await runBitrix24(context, sizes)]
+    const runs = [
+      await runAcquire(context, sizes),
+      await runBitrix24(context, sizes),
+      await runTelegram(context, sizes)
+    ]
     const rounded = (summary: Summary) =>
       Object.fromEntries(Object.entries(summary).map(([key, value]) => [key, round(value, 4)]))
     return {
@@ -338,12 +403,12 @@ export const overhead: Benchmark = {
         "(`MessageEditor.update`, run in one fiber) and reword's Promise API (`createEditor(...).update`); beside them the layers",
         "in between: `fetch` alone, the ky call as an `Effect.tryPromise` in one fiber (what Effect itself adds: the floor),",
         "reword's transport alone (`HttpTransport.send`) and the provider's client (`AcquireClient.update`,",
-        "`Bitrix24Client.updateMessages`).",
+        "`Bitrix24Client.updateMessages`, `TelegramClient.editMessageText`).",
         `They take turns in rounds of ${sizes.block} calls, the order rotating each round, after a warm-up of ${sizes.warmup} calls each;`,
         "every round sends the same payloads to the same messages of the same sandbox.",
         "The sandbox runs in a child process (a provider is another machine) and keeps connections alive for 5 s, as",
         "servers do (see `support/sandbox-host.ts`); Bitrix24's has no bucket and the",
-        "adapter's limiter never waits, so the code is measured, not the limit. Latencies in milliseconds;",
+        "adapter's limiter never waits, and Telegram's editor runs with `limits: false`, so the code is measured, not the limit. Latencies in milliseconds;",
         "client CPU is this process's user and system time per call, the sandbox's work excluded."
       ].join(" "),
       parameters: { ...sizes, seededMessages: 200, target: TARGET },

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres", "tenants"]
+const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "postgres", "tenants"]
 const run = (command: string, args: ReadonlyArray<string>, cwd = root) =>
   execFileSync(command, args, { cwd, stdio: "inherit" })
 

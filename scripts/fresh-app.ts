@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const packages = ["core", "bitrix24", "acquire", "cli", "outbox", "postgres", "tenants"]
+const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "postgres", "tenants"]
 const NODE = "22.16.0"
 const effectVersion = (
   JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {

@@ -5,6 +5,7 @@
 import { Acquire } from "@reword/acquire"
 import { Bitrix24, type Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
 import { type MessageEditor, Provider } from "@reword/core"
+import { Telegram } from "@reword/telegram"
 import { Effect } from "effect"
 import ky from "./ky.ts"
 
@@ -18,6 +19,7 @@ export interface Edit {
     readonly externalChatId: string
     readonly externalAuthorId: string
     readonly providerMessageId?: number | undefined
+    readonly providerChatId?: number | undefined
   }
   readonly text: string
 }
@@ -110,6 +112,40 @@ export const bitrix24Ky = (env: Readonly<Record<string, string>>) => {
       .post(url, { headers, json: bitrix24Body(env, [edit]) })
       .json<{ readonly result?: { readonly SUCCESS?: boolean } }>()
     if (answer.result?.SUCCESS !== true) throw new Error(`Bitrix24 answered no success: ${JSON.stringify(answer)}`)
+  }
+}
+
+/** Telegram's settings, read from a sandbox's environment. */
+export const telegramSettings = (env: Readonly<Record<string, string>>) =>
+  Effect.runPromise(Provider.readSettings(Telegram.provider, Provider.fromEnv(env)))
+
+/** The Telegram editor (Effect API). */
+export const telegramEditor = async (
+  env: Readonly<Record<string, string>>,
+  options: Telegram.Options = {}
+): Promise<MessageEditor.Service> => {
+  const settings = await telegramSettings(env)
+  return Effect.runPromise(Telegram.make(settings, options))
+}
+
+/** The body of `editMessageText` for an edit, as the adapter sends it. */
+export const telegramBody = (edit: Edit) => ({
+  chat_id: edit.ids.providerChatId,
+  message_id: edit.ids.providerMessageId,
+  text: edit.text
+})
+
+/**
+ * One edit as an app would write it by hand with ky: `POST
+ * /bot<token>/editMessageText` with the JSON body the adapter sends, and the
+ * JSON answer parsed (`ok` checked).
+ */
+export const telegramKy = (env: Readonly<Record<string, string>>) => {
+  const url = `${env.TELEGRAM_API_URL}/bot${env.TELEGRAM_BOT_TOKEN}/editMessageText`
+  const headers = { accept: "application/json" }
+  return async (edit: Edit): Promise<void> => {
+    const answer = await ky.post(url, { headers, json: telegramBody(edit) }).json<{ readonly ok?: boolean }>()
+    if (answer.ok !== true) throw new Error(`Telegram answered no success: ${JSON.stringify(answer)}`)
   }
 }
 

@@ -14,6 +14,7 @@
 import { AcquireSandbox } from "@reword/acquire/sandbox"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import type { SandboxServer } from "@reword/core/sandbox"
+import { TelegramSandbox } from "@reword/telegram/sandbox"
 import type { HostReply, HostRequest } from "./sandboxes.ts"
 
 let sandbox: SandboxServer.ProviderSandbox | undefined
@@ -28,6 +29,10 @@ const handle = async (request: HostRequest): Promise<unknown> => {
     case "start": {
       if (request.provider === "acquire") {
         const started = await AcquireSandbox.start({ logLimit: request.logLimit })
+        sandbox = started
+      } else if (request.provider === "telegram") {
+        const started = await TelegramSandbox.start({ logLimit: request.logLimit, limits: request.telegramLimits })
+        limitHits = started.refusedByLimits
         sandbox = started
       } else {
         const clock = request.clock

@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process"
 import type { SandboxServer } from "@reword/core/sandbox"
 
-export type ProviderName = "acquire" | "bitrix24"
+export type ProviderName = "acquire" | "bitrix24" | "telegram"
 
 export interface Bucket {
   readonly drainPerSecond: number
@@ -13,6 +13,8 @@ export interface Bucket {
 }
 
 export interface SandboxOptions {
+  /** Telegram only: the limits the sandbox enforces (429 past them). */
+  readonly telegramLimits?: "faq" | undefined
   /** Bitrix24 only: the portal's leaky bucket, or `false` for none. */
   readonly bucket?: Bucket | false | undefined
   /** Bitrix24 only: `false` never refuses a call for operating time; or the server time a call costs. */
@@ -33,6 +35,7 @@ export type HostRequest =
       readonly bucket?: Bucket | false | undefined
       readonly operatingLimit?: SandboxOptions["operatingLimit"]
       readonly clock?: SandboxOptions["clock"]
+      readonly telegramLimits?: SandboxOptions["telegramLimits"]
     }
   | {
       readonly id: number
@@ -51,7 +54,7 @@ export type HostReply =
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never
 
 export interface Stats {
-  /** Bitrix24: calls refused with `503 QUERY_LIMIT_EXCEEDED`. */
+  /** Bitrix24: calls refused with `503 QUERY_LIMIT_EXCEEDED`; Telegram: calls refused with 429. */
   readonly limitHits: number
   /** Bitrix24: `imconnector.update.messages` calls received, refused ones included. */
   readonly updateCalls: number
@@ -116,7 +119,8 @@ export const startSandbox = async (provider: ProviderName, options: SandboxOptio
     logLimit: 100,
     bucket: options.bucket,
     operatingLimit: options.operatingLimit,
-    clock: options.clock
+    clock: options.clock,
+    telegramLimits: options.telegramLimits
   })
   return {
     provider,

@@ -1,5 +1,5 @@
 /**
- * `reword sandbox [bitrix24|acquire|all]`: runs the providers' local emulators
+ * `reword sandbox [bitrix24|acquire|telegram|all]`: runs the providers' local emulators
  * in the foreground, prints where they are and the environment that points
  * reword (or an app) at them, and stops them cleanly on Ctrl-C or SIGTERM.
  *
@@ -31,6 +31,7 @@ const updateCommandFor = (provider: string, ids: SandboxServer.RelayedIds, text:
   [
     "reword update --provider",
     provider,
+    ...(ids.providerChatId === undefined ? [] : ["--provider-chat-id", String(ids.providerChatId)]),
     ...(ids.providerMessageId === undefined ? [] : ["--provider-message-id", String(ids.providerMessageId)]),
     "--external-message-id",
     shellWord(ids.externalMessageId),

@@ -130,8 +130,25 @@ export const make = (options: Options = {}) => {
       ),
       providerMessageId: optionalString(
         "provider-message-id",
-        "The provider's own id of the message, such as Acquire's numeric message id (Acquire needs it).",
+        "The provider's own id of the message, such as Acquire's numeric message id (Acquire and Telegram need it).",
         "id"
+      ),
+      providerChatId: optionalString(
+        "provider-chat-id",
+        "The provider's own id of the chat, where it keys a message by chat: Telegram's chat_id (Telegram needs it).",
+        "id"
+      ),
+      providerConnectionId: optionalString(
+        "provider-connection-id",
+        "The connection the message was sent through: Telegram's business_connection_id, for a business message.",
+        "id"
+      ),
+      kind: Flag.Literals("kind", ["text", "caption"]).pipe(
+        Flag.withMetavar("text|caption"),
+        Flag.withDescription(
+          "What the text is: the message's own text (default) or a media message's caption (Telegram edits them apart)."
+        ),
+        Flag.optional
       ),
       text: optionalString(
         "text",

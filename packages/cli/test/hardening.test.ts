@@ -290,6 +290,7 @@ describe("dependencies", () => {
       "@reword/bitrix24",
       "@reword/core",
       "@reword/outbox",
+      "@reword/telegram",
       "effect"
     ])
   })

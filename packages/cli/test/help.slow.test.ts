@@ -6,12 +6,13 @@
 import { readFileSync } from "node:fs"
 import { Acquire } from "@reword/acquire"
 import { Bitrix24 } from "@reword/bitrix24"
+import { Telegram } from "@reword/telegram"
 import { describe, expect, it } from "vitest"
 import { reword } from "./support/cli.ts"
 
 const flagOf = (env: string) => `--${env.toLowerCase().replaceAll("_", "-")}`
 
-const settings = [...Bitrix24.provider.settings, ...Acquire.provider.settings]
+const settings = [...Bitrix24.provider.settings, ...Acquire.provider.settings, ...Telegram.provider.settings]
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
 

@@ -218,7 +218,7 @@ describe("reword sandbox", () => {
     const done = ended(child)
     try {
       const { sandboxes } = JSON.parse(await firstLine(child)) as { readonly sandboxes: ReadonlyArray<Described> }
-      expect(sandboxes.map((sandbox) => sandbox.provider)).toEqual(["bitrix24", "acquire"])
+      expect(sandboxes.map((sandbox) => sandbox.provider)).toEqual(["bitrix24", "acquire", "telegram"])
       const runs = await Promise.all(
         sandboxes.map((sandbox) => {
           const ids = sandbox.seeded[0]?.ids ?? {}
@@ -231,8 +231,12 @@ describe("reword sandbox", () => {
           })
         })
       )
-      expect(runs.map((run) => run.code)).toEqual([0, 0])
-      expect(runs.map((run) => jsonOf(run.stdout).text)).toEqual(["Hello from bitrix24", "Hello from acquire"])
+      expect(runs.map((run) => run.code)).toEqual([0, 0, 0])
+      expect(runs.map((run) => jsonOf(run.stdout).text)).toEqual([
+        "Hello from bitrix24",
+        "Hello from acquire",
+        "Hello from telegram"
+      ])
     } finally {
       child.kill("SIGINT")
     }
@@ -240,6 +244,7 @@ describe("reword sandbox", () => {
     expect(code).toBe(130)
     expect(stderr).toContain("stopped the bitrix24 sandbox")
     expect(stderr).toContain("stopped the acquire sandbox")
+    expect(stderr).toContain("stopped the telegram sandbox")
   })
 
   it("prints the URL and the export lines, and stops on SIGINT", async () => {

@@ -15,7 +15,14 @@ import type { EditRequest } from "./EditRequest.ts"
  * @category utils
  * @since 0.1.0
  */
-export const IdName = Schema.Literals(["externalMessageId", "externalChatId", "externalAuthorId", "providerMessageId"])
+export const IdName = Schema.Literals([
+  "externalMessageId",
+  "externalChatId",
+  "externalAuthorId",
+  "providerMessageId",
+  "providerChatId",
+  "providerConnectionId"
+])
 
 /**
  * @category models

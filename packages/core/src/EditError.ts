@@ -342,6 +342,14 @@ export class Timeout extends Schema.Error<Timeout>("@reword/core/EditError/Timeo
  */
 export class Rejected extends Schema.Error<Rejected>("@reword/core/EditError/Rejected")({
   _tag: Schema.tag("Rejected"),
+  /**
+   * Where the provider says the chat moved (Telegram's `migrate_to_chat_id`,
+   * a group upgraded to a supergroup): the chat's new id. Message ids do not
+   * carry over to the new chat, so the edit is not repeated there.
+   *
+   * @since 0.4.0
+   */
+  newChatId: Schema.optional(Schema.String),
   ...ProviderDetail
 }) {
   /** @since 0.1.0 */
@@ -349,7 +357,8 @@ export class Rejected extends Schema.Error<Rejected>("@reword/core/EditError/Rej
     return false
   }
   override get message(): string {
-    return withDetail("Rejected by the provider", this)
+    const moved = this.newChatId === undefined ? "" : `: the chat moved to ${this.newChatId}`
+    return withDetail(`Rejected by the provider${moved}`, this)
   }
 }
 

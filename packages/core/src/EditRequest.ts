@@ -93,7 +93,20 @@ export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageId
   /** The author's id in the external messenger. */
   externalAuthorId: Schema.optional(Id),
   /** The provider's own id of the message (Acquire's numeric message id, for instance). */
-  providerMessageId: Schema.optional(Schema.Union([Id, Schema.Number]))
+  providerMessageId: Schema.optional(Schema.Union([Id, Schema.Number])),
+  /**
+   * The provider's own id of the chat the message is in, where the provider
+   * keys a message by its chat and its id (Telegram's `chat_id`: a message id
+   * is unique only inside its chat).
+   */
+  providerChatId: Schema.optional(Schema.Union([Id, Schema.Number])),
+  /**
+   * The provider's id of the connection the message was sent through, where
+   * the provider needs it to find the message (Telegram's
+   * `business_connection_id`, for a message sent on behalf of a connected
+   * business account).
+   */
+  providerConnectionId: Schema.optional(Id)
 }) {}
 
 /**
@@ -136,6 +149,24 @@ export class Chat extends Schema.Class<Chat>("@reword/core/Chat")({
   url: Schema.optional(HttpUrl)
 }) {}
 
+const ValidDate = Schema.Date.check(
+  Schema.makeFilter((d: Date) => (Number.isNaN(d.getTime()) ? "must be a valid date" : undefined))
+)
+
+/**
+ * What an edit's text is: the message's own text, or the caption of a media message.
+ *
+ * @category utils
+ * @since 0.4.0
+ */
+export const MessageKind = Schema.Literals(["text", "caption"])
+
+/**
+ * @category models
+ * @since 0.4.0
+ */
+export type MessageKind = typeof MessageKind.Type
+
 const Fields = Schema.Struct({
   /** Which message. */
   ids: MessageIds,
@@ -161,9 +192,15 @@ const Fields = Schema.Struct({
     )
   ),
   /** When the edit happened; the time of the call when omitted. */
-  editedAt: Schema.optional(
-    Schema.Date.check(Schema.makeFilter((d: Date) => (Number.isNaN(d.getTime()) ? "must be a valid date" : undefined)))
-  )
+  editedAt: Schema.optional(ValidDate),
+  /** When the message was sent, where the app knows it (a provider's edit window counts from it). */
+  sentAt: Schema.optional(ValidDate),
+  /**
+   * What the text is: the message's own text (`text`, the default) or the
+   * caption of a media message (`caption`), for providers that edit the two
+   * with different calls (Telegram's `editMessageText` and `editMessageCaption`).
+   */
+  kind: Schema.optional(MessageKind)
 }).check(
   Schema.makeFilter((request) =>
     (request.text !== undefined && request.text.length > 0) || (request.files !== undefined && request.files.length > 0)
@@ -215,7 +252,16 @@ const segmentOf = (segment: PropertyKey | { readonly key: PropertyKey }): string
 
 const decodeRequest = SchemaParser.decodeUnknownResult(EditRequest, { errors: "all", onExcessProperty: "ignore" })
 
-const ID_KEYS: ReadonlyArray<string> = ["externalMessageId", "externalChatId", "externalAuthorId", "providerMessageId"]
+const ID_KEYS: ReadonlyArray<string> = [
+  "externalMessageId",
+  "externalChatId",
+  "externalAuthorId",
+  "providerMessageId",
+  "providerChatId",
+  "providerConnectionId"
+]
+/** The ids that may be numbers as well as strings. */
+const NUMERIC_ID_KEYS: ReadonlyArray<string> = ["providerMessageId", "providerChatId"]
 const trusted = { disableChecks: true } as const
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {
@@ -262,7 +308,7 @@ const decodeCommon = (input: unknown): EditRequest | undefined => {
   for (const key of ID_KEYS) {
     if (!(key in ids)) continue
     const value = ids[key]
-    if (key === "providerMessageId" && typeof value === "number") {
+    if (typeof value === "number" && NUMERIC_ID_KEYS.includes(key)) {
       if (!Number.isFinite(value)) return undefined
     } else if (!isId(value)) return undefined
     fields[key] = value as string | number

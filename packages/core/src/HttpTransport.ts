@@ -386,8 +386,11 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
             : new Network({ description: Secrets.scrub(describeNetworkFailure(error), request.secrets) })
     }).pipe(
       Effect.tap(({ response }) =>
-        // Origin and path only: never a query string, a header or a body.
-        Effect.logDebug(`${request.method} ${request.url.origin}${request.url.pathname} answered ${response.status}`)
+        // Origin and path only: never a query string, a header or a body; the path scrubbed of the
+        // request's secrets (Telegram's bot token travels in it).
+        Effect.logDebug(
+          `${request.method} ${request.url.origin}${Secrets.scrub(request.url.pathname, request.secrets)} answered ${response.status}`
+        )
       ),
       Effect.flatMap(({ response, raw }) => {
         // Scrubbed before parsing, in every encoding: the parsed JSON's strings hold no secret either.

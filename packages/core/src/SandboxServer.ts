@@ -236,6 +236,15 @@ export interface ServerOptions {
    * {@link DEFAULT_MAX_BODY_BYTES} (1 MiB).
    */
   readonly maxBodyBytes?: number | undefined
+  /**
+   * The credentials a request carries where the log does not look for them
+   * (Telegram's bot token, in the path): each is scrubbed from the logged
+   * request, in every common encoding, as the ones found in credential
+   * headers and fields are.
+   *
+   * @since 0.4.0
+   */
+  readonly credentials?: ((request: SandboxRequest) => Iterable<string>) | undefined
 }
 
 /** Every credential a request carries: in its credential headers, its query, and its form or JSON body. */
@@ -280,15 +289,18 @@ const redactHeaders = (
  * A request as the log keeps it: credential headers (`Authorization`, API
  * keys, cookies) read `<scheme> <redacted>`, credential fields
  * ({@link SECRET_FIELDS}) of the query, a form body or a JSON body read
- * `<redacted>`, and every credential found is also scrubbed, in every common
+ * `<redacted>`, and every credential found (and each of `credentials`, those
+ * a provider's requests carry elsewhere) is also scrubbed, in every common
  * encoding (`Secrets.scrub`), from the path, the query, the other headers and
  * the body text.
  *
  * @category utils
  * @since 0.1.0
  */
-export const redact = (request: SandboxRequest): SandboxRequest => {
-  const secrets = Secrets.make([...credentialsOf(request)].map((secret) => Redacted.make(secret)))
+export const redact = (request: SandboxRequest, credentials: Iterable<string> = []): SandboxRequest => {
+  const found = credentialsOf(request)
+  for (const credential of credentials) found.add(credential)
+  const secrets = Secrets.make([...found].map((secret) => Redacted.make(secret)))
   const scrubAll = (text: string): string => (secrets.size === 0 ? text : secrets.scrub(text))
   const query = new URLSearchParams()
   for (const [key, value] of request.query) {
@@ -308,12 +320,13 @@ interface ServerState {
   readonly handler: Handler
   readonly logLimit: number
   readonly maxBodyBytes: number
+  readonly credentials: ((request: SandboxRequest) => Iterable<string>) | undefined
   readonly requests: Array<LoggedRequest>
   rules: Array<ActiveRule>
 }
 
 const log = (state: ServerState, request: SandboxRequest, entry: Omit<LoggedRequest, keyof SandboxRequest>) => {
-  state.requests.push({ ...redact(request), ...entry })
+  state.requests.push({ ...redact(request, state.credentials?.(request)), ...entry })
   if (state.requests.length > state.logLimit) state.requests.splice(0, state.requests.length - state.logLimit)
 }
 
@@ -385,7 +398,14 @@ export const start = (handler: Handler, options: ServerOptions = {}): Promise<Sa
   if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
     return Promise.reject(new TypeError("maxBodyBytes must be a whole number of bytes, 0 or more"))
   }
-  const state: ServerState = { handler, logLimit: options.logLimit ?? 10_000, maxBodyBytes, requests: [], rules: [] }
+  const state: ServerState = {
+    handler,
+    logLimit: options.logLimit ?? 10_000,
+    maxBodyBytes,
+    credentials: options.credentials,
+    requests: [],
+    rules: []
+  }
   const server = http.createServer((incoming, response) => handle(state, incoming, response))
   // As Node does by default: clients such as fetch reuse connections only when they outlive a request or two.
   server.keepAliveTimeout = 5_000

@@ -7,6 +7,7 @@
 import { Acquire } from "@reword/acquire"
 import { Bitrix24 } from "@reword/bitrix24"
 import type { Provider } from "@reword/core"
+import { Telegram } from "@reword/telegram"
 import { type Extra, type ExtraFlags, flagsOf } from "./extras.ts"
 import type * as Sandboxes from "./sandboxes.ts"
 import { type Env, settingFlags } from "./settings.ts"
@@ -14,7 +15,7 @@ import * as Tokens from "./tokens.ts"
 
 /** What the commands are built from. */
 export interface Options {
-  /** The providers to choose from (default Bitrix24 and Acquire). */
+  /** The providers to choose from (default Bitrix24, Acquire and Telegram). */
   readonly providers?: ReadonlyArray<Provider.AnyDescriptor> | undefined
   /** Each provider's sandbox, by provider name (default the shipped providers' sandboxes). */
   readonly sandboxes?: Readonly<Record<string, Sandboxes.Starter>> | undefined
@@ -58,6 +59,14 @@ const registry: ReadonlyArray<Entry> = [
     descriptor: Acquire.provider,
     sandbox: {
       start: (options) => import("@reword/acquire/sandbox").then(({ AcquireSandbox }) => AcquireSandbox.start(options))
+    },
+    extras: []
+  },
+  {
+    descriptor: Telegram.provider,
+    sandbox: {
+      start: (options) =>
+        import("@reword/telegram/sandbox").then(({ TelegramSandbox }) => TelegramSandbox.start(options))
     },
     extras: []
   }

@@ -21,6 +21,8 @@ export interface IdsJson {
   readonly externalChatId?: string
   readonly externalAuthorId?: string
   readonly providerMessageId?: string | number
+  readonly providerChatId?: string | number
+  readonly providerConnectionId?: string
 }
 
 /** Why a run failed, as JSON. */
@@ -44,7 +46,9 @@ export const idsJson = (ids: EditRequest.MessageIds): IdsJson => ({
   ...(ids.externalMessageId === undefined ? {} : { externalMessageId: ids.externalMessageId }),
   ...(ids.externalChatId === undefined ? {} : { externalChatId: ids.externalChatId }),
   ...(ids.externalAuthorId === undefined ? {} : { externalAuthorId: ids.externalAuthorId }),
-  ...(ids.providerMessageId === undefined ? {} : { providerMessageId: ids.providerMessageId })
+  ...(ids.providerMessageId === undefined ? {} : { providerMessageId: ids.providerMessageId }),
+  ...(ids.providerChatId === undefined ? {} : { providerChatId: ids.providerChatId }),
+  ...(ids.providerConnectionId === undefined ? {} : { providerConnectionId: ids.providerConnectionId })
 })
 
 /** The edited message as JSON. */

@@ -12,6 +12,9 @@ export interface RequestFlags {
   readonly externalChatId: Option.Option<string>
   readonly externalAuthorId: Option.Option<string>
   readonly providerMessageId: Option.Option<string>
+  readonly providerChatId: Option.Option<string>
+  readonly providerConnectionId: Option.Option<string>
+  readonly kind: Option.Option<"text" | "caption">
   readonly text: Option.Option<string>
   readonly files: ReadonlyArray<string>
   readonly language: Option.Option<string>
@@ -24,6 +27,9 @@ export const requestFlagNames = (flags: RequestFlags): ReadonlyArray<string> =>
     Option.isSome(flags.externalChatId) ? "--external-chat-id" : undefined,
     Option.isSome(flags.externalAuthorId) ? "--external-author-id" : undefined,
     Option.isSome(flags.providerMessageId) ? "--provider-message-id" : undefined,
+    Option.isSome(flags.providerChatId) ? "--provider-chat-id" : undefined,
+    Option.isSome(flags.providerConnectionId) ? "--provider-connection-id" : undefined,
+    Option.isSome(flags.kind) ? "--kind" : undefined,
     Option.isSome(flags.text) ? "--text" : undefined,
     flags.files.length > 0 ? "--file" : undefined,
     Option.isSome(flags.language) ? "--language" : undefined
@@ -57,15 +63,19 @@ export const fromFlags = (flags: RequestFlags): EditRequest.EditRequestInput => 
     externalMessageId: defined(flags.externalMessageId),
     externalChatId: defined(flags.externalChatId),
     externalAuthorId: defined(flags.externalAuthorId),
-    providerMessageId: defined(flags.providerMessageId)
+    providerMessageId: defined(flags.providerMessageId),
+    providerChatId: defined(flags.providerChatId),
+    providerConnectionId: defined(flags.providerConnectionId)
   }
   const text = defined(flags.text)
   const language = defined(flags.language)
+  const kind = defined(flags.kind)
   return {
     ids: Object.fromEntries(Object.entries(ids).filter(([, value]) => value !== undefined)),
     ...(text === undefined ? {} : { text }),
     ...(flags.files.length === 0 ? {} : { files: flags.files.map(fileOf) }),
-    ...(language === undefined ? {} : { language })
+    ...(language === undefined ? {} : { language }),
+    ...(kind === undefined ? {} : { kind })
   }
 }
 
@@ -99,6 +109,7 @@ export const seedIdsOf = (ids: {
   readonly externalChatId?: unknown
   readonly externalAuthorId?: unknown
   readonly providerMessageId?: unknown
+  readonly providerChatId?: unknown
 }): Partial<SandboxServer.RelayedIds> => {
   const text = (value: unknown): string | undefined =>
     typeof value === "string" && value.trim().length > 0 ? value : undefined
@@ -113,6 +124,7 @@ export const seedIdsOf = (ids: {
     externalChatId?: string
     externalAuthorId?: string
     providerMessageId?: number
+    providerChatId?: number
   } = {}
   const externalMessageId = text(ids.externalMessageId)
   const externalChatId = text(ids.externalChatId)
@@ -121,5 +133,12 @@ export const seedIdsOf = (ids: {
   if (externalChatId !== undefined) seeded.externalChatId = externalChatId
   if (externalAuthorId !== undefined) seeded.externalAuthorId = externalAuthorId
   if (providerMessageId !== undefined) seeded.providerMessageId = providerMessageId
+  const providerChatId =
+    typeof ids.providerChatId === "number" && Number.isSafeInteger(ids.providerChatId)
+      ? ids.providerChatId
+      : typeof ids.providerChatId === "string" && /^-?[0-9]{1,15}$/.test(ids.providerChatId)
+        ? Number(ids.providerChatId)
+        : undefined
+  if (providerChatId !== undefined && providerChatId !== 0) seeded.providerChatId = providerChatId
   return seeded
 }

@@ -17,6 +17,8 @@ export interface RelayedIds {
   readonly externalChatId: string
   readonly externalAuthorId: string
   readonly providerMessageId?: number | undefined
+  /** The provider's id of the chat, where the provider keys a message by its chat (Telegram). */
+  readonly providerChatId?: number | undefined
 }
 
 /**
@@ -91,7 +93,7 @@ export const SEED_DEFAULTS = {
  * @category sandbox kit
  * @since 0.1.0
  */
-export type ExternalIds = Omit<RelayedIds, "providerMessageId">
+export type ExternalIds = Omit<RelayedIds, "providerMessageId" | "providerChatId">
 
 /**
  * A sandbox's seeding rules, once for every provider: the text must be a

@@ -1,0 +1,250 @@
+/**
+ * Keeps a bot under the limits Telegram's Bot FAQ gives, instead of learning
+ * them from 429 answers: about 30 calls a second for the whole bot, 1 a second
+ * in one chat, and 20 a minute in a group (a chat whose id is negative:
+ * groups, supergroups and channels, or an `@username`). Telegram publishes no
+ * hard limits and answers 429 with `retry_after` whenever it wants; the
+ * limiter also honours those, for the chat that got one.
+ *
+ * A call takes its chat's turn in one synchronous step, then the bot's
+ * overall turn (see {@link make}). No call polls, and a call that would wait
+ * longer than it may fails with {@link LimitReached}, at once when the wait
+ * is projected to be longer. Time comes from Effect's `Clock`.
+ *
+ * @since 0.1.0
+ */
+import { Metrics } from "@reword/core"
+import { Clock, Context, Duration, Effect, Layer } from "effect"
+import * as Overall from "./internal/overall.ts"
+
+/**
+ * The limits, in calls: for the whole bot, per chat, per group. A limit of 0
+ * or `Infinity` is off.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Limits {
+  /** Calls a second for the whole bot. Default 30. */
+  readonly perSecond?: number | undefined
+  /** Calls a second in one chat. Default 1. */
+  readonly perChatPerSecond?: number | undefined
+  /** Calls a minute in one group, supergroup or channel. Default 20. */
+  readonly perGroupPerMinute?: number | undefined
+}
+
+/**
+ * The figures of Telegram's Bot FAQ: 30 calls a second overall, 1 a second per
+ * chat, 20 a minute per group.
+ *
+ * @category rate limits
+ * @since 0.1.0
+ */
+export const faq = { perSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 } as const satisfies Limits
+
+/**
+ * A call would wait longer than it may for the limits: `retryAfter` is when
+ * its turn is projected to come.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class LimitReached {
+  readonly _tag = "LimitReached"
+  readonly retryAfter: Duration.Duration
+  constructor(retryAfter: Duration.Duration) {
+    this.retryAfter = retryAfter
+  }
+}
+
+/**
+ * The limiter's interface. A chat is its id (a number, or text as the Bot API
+ * takes it: digits, or an `@username`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The limits in force, defaults filled in. */
+  readonly limits: Required<{ readonly [K in keyof Limits]: number }>
+  /**
+   * Runs `request` at the earliest moment every limit for the chat allows,
+   * when that is at most `maxWait` away; fails at once with
+   * {@link LimitReached} otherwise, taking nothing.
+   */
+  readonly withPermit: (
+    chatId: string | number,
+    maxWait: Duration.Duration
+  ) => <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>) => Effect.Effect<A, E | LimitReached, R>
+  /** Telegram answered 429 for this chat: nothing more goes to it for `retryAfter`. */
+  readonly pause: (chatId: string | number, retryAfter: Duration.Duration) => Effect.Effect<void>
+}
+
+/**
+ * A limiter shared by every editor and client that uses it: provide one to
+ * share a bot's budget across editors; without it, each editor makes its own.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class TelegramRateLimiter extends Context.Service<TelegramRateLimiter, Service>()(
+  "@reword/telegram/TelegramRateLimiter"
+) {}
+
+/** Whether a chat is a group, a supergroup or a channel: a negative id, or a channel's `@username`. */
+export const isGroup = (chatId: string | number): boolean =>
+  typeof chatId === "number" ? chatId < 0 : chatId.startsWith("-") || chatId.startsWith("@")
+
+/** One limit: the interval between two calls on one key, in ms (0: off). */
+const intervalOf = (count: number, perMillis: number, name: string): number => {
+  if (!(count >= 0) || Number.isNaN(count)) throw new RangeError(`${name} must be a number of calls, 0 or more`)
+  return count === 0 || count === Number.POSITIVE_INFINITY ? 0 : perMillis / count
+}
+
+/** Above this many chats, chats whose time has passed are forgotten. */
+const SWEEP_ABOVE = 10_000
+
+const bucketWait = Metrics.timeRateLimitWait("telegram", "bucket")
+const zeroWait = Metrics.recordRateLimitWait("telegram", "bucket", 0)
+
+/**
+ * Makes a limiter; `limits` default to {@link faq}. A limit that is not a
+ * number of calls (negative, `NaN`) throws a `RangeError`.
+ *
+ * Each limit counts a call from when its answer came back (the latest it can
+ * have reached Telegram), so that however the network delays calls, Telegram
+ * never sees them closer together than the limit: a chat's (and a group's)
+ * next call leaves one interval after the previous one was answered, and at
+ * most `perSecond` calls leave in any second that did not see that many
+ * answers (see `internal/overall.ts`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (limits: Limits = {}): Service => {
+  const resolved = {
+    perSecond: limits.perSecond ?? faq.perSecond,
+    perChatPerSecond: limits.perChatPerSecond ?? faq.perChatPerSecond,
+    perGroupPerMinute: limits.perGroupPerMinute ?? faq.perGroupPerMinute
+  }
+  intervalOf(resolved.perSecond, 1_000, "perSecond")
+  const overall =
+    resolved.perSecond === 0 || resolved.perSecond === Number.POSITIVE_INFINITY
+      ? undefined
+      : Overall.make(resolved.perSecond)
+  const perChat = intervalOf(resolved.perChatPerSecond, 1_000, "perChatPerSecond")
+  const perGroup = intervalOf(resolved.perGroupPerMinute, 60_000, "perGroupPerMinute")
+  /** Each chat key's earliest next call, Unix ms. */
+  const next = new Map<string, number>()
+
+  /** The chat keys (and their intervals) a call to this chat counts on. */
+  const keysOf = (chatId: string | number): ReadonlyArray<readonly [string, number]> => {
+    const chat = String(chatId)
+    const keys: Array<readonly [string, number]> = []
+    if (perChat > 0) keys.push([`chat:${chat}`, perChat])
+    if (perGroup > 0 && isGroup(chatId)) keys.push([`group:${chat}`, perGroup])
+    return keys
+  }
+
+  const sweep = (now: number) => {
+    if (next.size <= SWEEP_ABOVE) return
+    for (const [key, at] of next) if (at <= now) next.delete(key)
+  }
+
+  /** The chat's turn: the earliest moment its keys allow, taken (its next call one interval on), or `undefined`. */
+  const chatTurn = (keys: ReadonlyArray<readonly [string, number]>, now: number, maxWait: number) => {
+    let at = now
+    for (const [key] of keys) at = Math.max(at, next.get(key) ?? 0)
+    if (at - now > maxWait) return { _tag: "Full" as const, wait: at - now }
+    for (const [key, interval] of keys) next.set(key, at + interval)
+    sweep(now)
+    return { _tag: "Taken" as const, at }
+  }
+
+  /** A caller interrupted before its turn gives it back. */
+  const giveBack = (keys: ReadonlyArray<readonly [string, number]>, at: number) =>
+    Effect.sync(() => {
+      for (const [key, interval] of keys) if (next.get(key) === at + interval) next.set(key, at)
+    })
+
+  /** A call ended: its chat's next call may leave one interval from now. */
+  const ended = (keys: ReadonlyArray<readonly [string, number]>) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        const end = clock.currentTimeMillisUnsafe()
+        for (const [key, interval] of keys) next.set(key, Math.max(next.get(key) ?? 0, end + interval))
+      })
+    )
+
+  /** The overall turn, within what is left of `maxWait`; the call counted until a second after it ends. */
+  const overallTurn = <A, E, R>(
+    request: Effect.Effect<A, E | LimitReached, R>,
+    started: number,
+    maxWait: number
+  ): Effect.Effect<A, E | LimitReached, R> => {
+    if (overall === undefined) return request
+    return Effect.withFiber((fiber) => {
+      const clock = fiber.getRef(Clock.Clock)
+      const now = clock.currentTimeMillisUnsafe()
+      const left = maxWait - (now - started)
+      const projected = overall.projected(now)
+      if (projected > left) return Effect.fail(new LimitReached(Duration.millis(projected)))
+      let taken = false
+      const enter = overall
+        .enter(() => (taken = true))
+        .pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(Math.max(0, left)),
+            orElse: () =>
+              Effect.fail(new LimitReached(Duration.millis(overall.projected(clock.currentTimeMillisUnsafe()))))
+          })
+        )
+      return Effect.ensuring(
+        Effect.andThen(enter, request),
+        Effect.suspend(() => (taken ? overall.leave : Effect.void))
+      )
+    })
+  }
+
+  const withPermit =
+    (chatId: string | number, maxWait: Duration.Duration) =>
+    <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
+      Effect.withFiber((fiber) => {
+        const keys = keysOf(chatId)
+        if (keys.length === 0 && overall === undefined) return request
+        const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+        const max = Duration.toMillis(maxWait)
+        const turn = chatTurn(keys, now, max)
+        if (turn._tag === "Full")
+          return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(turn.wait)))))
+        const limited = overallTurn(request, now, max)
+        const counted = keys.length === 0 ? limited : Effect.ensuring(limited, ended(keys))
+        const wait = turn.at - now
+        if (wait <= 0) return Effect.andThen(zeroWait, counted)
+        return Effect.andThen(
+          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
+            Effect.onInterrupt(() => giveBack(keys, turn.at))
+          ),
+          counted
+        )
+      })
+
+  const pause = (chatId: string | number, retryAfter: Duration.Duration): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        const key = `chat:${String(chatId)}`
+        next.set(key, Math.max(next.get(key) ?? 0, now + Duration.toMillis(retryAfter)))
+      })
+    )
+
+  return TelegramRateLimiter.of({ limits: resolved, withPermit, pause })
+}
+
+/**
+ * A shared {@link TelegramRateLimiter}.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (limits: Limits = {}): Layer.Layer<TelegramRateLimiter> =>
+  Layer.sync(TelegramRateLimiter, () => make(limits))

@@ -1,0 +1,125 @@
+/**
+ * The contract of the port across every provider: the same app code, chosen
+ * by configuration alone (`REWORD_PROVIDER` and that provider's settings), on
+ * the in-memory provider and on the local sandboxes of Bitrix24, Acquire and
+ * Telegram over real HTTP, through Effect layers and through the Promise API.
+ */
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Acquire } from "@reword/acquire"
+import { AcquireSandbox } from "@reword/acquire/sandbox"
+import { Bitrix24 } from "@reword/bitrix24"
+import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+import { type EditRequest, InMemoryEditor, MessageEditor, Provider } from "@reword/core"
+import { createEditor } from "@reword/core/promise"
+import type { SandboxServer } from "@reword/core/sandbox"
+import { Telegram } from "@reword/telegram"
+import { TelegramSandbox } from "@reword/telegram/sandbox"
+import { Effect, Result } from "effect"
+import nock from "nock"
+
+beforeAll(() => nock.enableNetConnect("127.0.0.1"))
+afterAll(() => nock.disableNetConnect())
+
+type Ids = EditRequest.EditRequestInput["ids"]
+
+/** The app: provider-neutral. It fixes a typo, makes an edit with the ids lost, and reports what happened. */
+const app = (ids: Ids) =>
+  Effect.gen(function* () {
+    const editor = yield* MessageEditor.MessageEditor
+    const edited = yield* editor.update({ ids, text: "See you on Tuesday." })
+    const outcomes = yield* editor.updateMany([
+      { ids, text: "See you on Tuesday at 10." },
+      { ids: {}, text: "lost ids" }
+    ])
+    return {
+      provider: editor.provider,
+      confirmed: edited.text,
+      outcomes: outcomes.map((outcome) => (Result.isSuccess(outcome) ? "ok" : outcome.failure.reason._tag))
+    }
+  })
+
+/** A provider under test: its environment, a message relayed to it, and how to read the message back. */
+interface Subject {
+  readonly env: Readonly<Record<string, string>>
+  readonly ids: Ids
+  readonly history: () => ReadonlyArray<string | undefined> | undefined
+}
+
+const fromSandbox = (sandbox: SandboxServer.ProviderSandbox, ids: Ids): Subject => ({
+  env: sandbox.env,
+  ids,
+  history: () => sandbox.inspect(ids)?.history
+})
+
+const RELAYED = { externalMessageId: "wa-881", externalChatId: "wa-chat-7", externalAuthorId: "wa-user-3" }
+
+describe("the same app code on every provider", () => {
+  it.live("edits on memory, Bitrix24, Acquire and Telegram, chosen by configuration alone", () =>
+    Effect.gen(function* () {
+      const store = InMemoryEditor.makeStore()
+      store.add("wa-881", "See you on Monday.")
+      const providers = [InMemoryEditor.providerFor(store), Bitrix24.provider, Acquire.provider, Telegram.provider]
+      const bitrix = yield* Bitrix24Sandbox.scoped()
+      const acquire = yield* AcquireSandbox.scoped()
+      const telegram = yield* TelegramSandbox.scoped()
+      const relayed = async (sandbox: SandboxServer.ProviderSandbox) =>
+        fromSandbox(sandbox, await sandbox.seedMessage("See you on Monday.", RELAYED))
+      const subjects: ReadonlyArray<Subject> = [
+        {
+          env: { REWORD_PROVIDER: "memory" },
+          ids: RELAYED,
+          history: () => store.messages.get("wa-881")?.history.map((version) => version.text)
+        },
+        yield* Effect.promise(() => relayed(bitrix)),
+        yield* Effect.promise(() => relayed(acquire)),
+        yield* Effect.promise(() => relayed(telegram))
+      ]
+      const runs = []
+      for (const subject of subjects) {
+        runs.push(
+          yield* app(subject.ids).pipe(
+            Effect.provide(
+              Provider.layer(providers, {
+                source: Provider.fromEnv(subject.env),
+                retry: { maxAttempts: 1 },
+                providerOptions: { telegram: { limits: false } }
+              })
+            )
+          )
+        )
+      }
+      assert.deepStrictEqual(
+        runs,
+        ["memory", "bitrix24", "acquire", "telegram"].map((provider) => ({
+          provider,
+          confirmed: "See you on Tuesday.",
+          outcomes: ["ok", "InvalidRequest"]
+        }))
+      )
+      for (const subject of subjects) {
+        assert.deepStrictEqual(subject.history(), [
+          "See you on Monday.",
+          "See you on Tuesday.",
+          "See you on Tuesday at 10."
+        ])
+      }
+    })
+  )
+
+  it.live("the Promise API takes the same configuration for Telegram", () =>
+    Effect.gen(function* () {
+      const telegram = yield* TelegramSandbox.scoped()
+      const ids = yield* Effect.promise(() => telegram.seedMessage("Helo", RELAYED))
+      const editor = yield* Effect.promise(() =>
+        createEditor({
+          providers: [Bitrix24.provider, Acquire.provider, Telegram.provider],
+          settings: telegram.plainSettings()
+        })
+      )
+      const edited = yield* Effect.promise(() => editor.update({ ids, text: "Hello" }))
+      yield* Effect.promise(() => editor.dispose())
+      assert.strictEqual(edited.provider, "telegram")
+      assert.deepStrictEqual(telegram.inspect(ids)?.history, ["Helo", "Hello"])
+    })
+  )
+})
