@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Untrusted } from "@reword/core"
+import { Untrusted } from "@reword/core/adapter"
 import { Effect, Option, Schema, SchemaTransformation } from "effect"
 
 /**

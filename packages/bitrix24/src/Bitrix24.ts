@@ -7,6 +7,7 @@
  * ```ts
  * import { Bitrix24 } from "@reword/bitrix24"
  * import { Provider } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
  *
  * const EditorLive = Provider.layer([Bitrix24.provider])
  * ```
@@ -18,7 +19,8 @@
  *
  * @since 0.1.0
  */
-import { type EditError, MessageEditor, OptionCheck, Provider } from "@reword/core"
+import { type EditError, MessageEditor, type Provider } from "@reword/core"
+import { OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
@@ -100,7 +102,7 @@ const build = (
 const decodeOptions = (options: Options | undefined) =>
   OptionCheck.withProblems(OptionCheck.decodeEditorOptions(options ?? {}), ownProblems(options ?? {}))
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,
@@ -199,7 +201,7 @@ export const provider: Provider.Descriptor<
   ProviderOptions,
   typeof Bitrix24Config.name,
   Bitrix24Config.SettingsInput
-> = Provider.describe({
+> = ProviderKit.describe({
   name: Bitrix24Config.name,
   settings: Bitrix24Config.settings,
   config: Bitrix24Config.config,

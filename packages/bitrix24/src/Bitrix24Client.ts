@@ -11,7 +11,8 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, OptionCheck, Provider, type Secrets } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpTransport, OptionCheck, ProviderKit, type Secrets } from "@reword/core/adapter"
 import { type Array as Arr, type Config, Context, type Duration, Effect, Layer, Result } from "effect"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse, Time } from "./Bitrix24Schemas.ts"
@@ -217,7 +218,7 @@ const decodeOptions = (options: Options) =>
 const fromSettings = (settings: Bitrix24Config.Settings, options: Options) =>
   Effect.map(Calls.setup(settings, options), fromCalls)
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,

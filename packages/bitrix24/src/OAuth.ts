@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { HttpTransport, Secrets } from "@reword/core"
+import type { HttpTransport, Secrets } from "@reword/core/adapter"
 import { Deferred, type Duration, Effect, Fiber, Option, type Redacted } from "effect"
 import type { Reason } from "./internal/oauth/reasons.ts"
 import { accessToken, refresh } from "./internal/oauth/refresh.ts"

@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Metrics } from "@reword/core"
+import { MetricsRecorder } from "@reword/core/adapter"
 import { Context, type Duration, Effect, Layer } from "effect"
 import type { BucketFull } from "./internal/limiter/bucket.ts"
 import * as Buckets from "./internal/limiter/bucket.ts"
@@ -201,7 +201,7 @@ export const make = (options: Options = {}): Service => {
   })
 }
 
-const operatingWait = Metrics.timeRateLimitWait("bitrix24", "operating_time")
+const operatingWait = MetricsRecorder.timeRateLimitWait("bitrix24", "operating_time")
 
 /**
  * Waits `wait` for a method's operating time to reset (what a client does

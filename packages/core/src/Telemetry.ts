@@ -24,8 +24,8 @@
 import { type Config, Effect, type Fiber, Layer, Metric, Predicate, Tracer } from "effect"
 import type { Api } from "./internal/otel.ts"
 import { ForwardingRegistry, makeTracer, SCOPE } from "./internal/otel.ts"
+import { configError } from "./internal/settings.ts"
 import * as Tracing from "./internal/tracing.ts"
-import { configError } from "./Provider.ts"
 
 /**
  * Whether spans made in a fiber go anywhere: a tracer other than Effect's

@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { MessageEditor } from "@reword/core"
+import { OptionCheck, RetryPolicy } from "@reword/core/adapter"
 import { type Config, Context, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Claims from "./internal/claims.ts"

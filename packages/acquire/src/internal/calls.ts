@@ -5,7 +5,8 @@
  * each wrap a reason once, with their own operation). Ids and text arrive
  * checked; answers become reasons in `./errors.ts` only.
  */
-import { type EditError, type HttpTransport, Secrets, Telemetry } from "@reword/core"
+import { type EditError, Telemetry } from "@reword/core"
+import { type HttpTransport, Secrets } from "@reword/core/adapter"
 import { Clock, Effect, Redacted, Result, Schema } from "effect"
 import * as AcquireConfig from "../AcquireConfig.ts"
 import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "../AcquireSchemas.ts"

@@ -7,7 +7,8 @@
  *
  * @internal
  */
-import { type EditError, type HttpTransport, Untrusted } from "@reword/core"
+import type { EditError } from "@reword/core"
+import { type HttpTransport, Untrusted } from "@reword/core/adapter"
 import { Effect, Option, Predicate, Schema } from "effect"
 import { type MessagesResponse, MessagesSuccess, type ResultItem, Time } from "../Bitrix24Schemas.ts"
 import { lowerKeys, malformedResult, oldFormReason } from "./errors.ts"

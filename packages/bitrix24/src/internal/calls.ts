@@ -7,7 +7,8 @@
  * repeated after refreshing an expired token (the portal refused the first
  * attempt, so nothing was done twice).
  */
-import { EditError, HttpFailure, HttpTransport, OptionCheck, Provider, RetryPolicy, Telemetry } from "@reword/core"
+import { EditError, Telemetry } from "@reword/core"
+import { HttpFailure, HttpTransport, OptionCheck, ProviderKit, RetryPolicy } from "@reword/core/adapter"
 import { type Config, Duration, Effect, Option, Redacted, Result, Scope } from "effect"
 import type { Options as ClientOptions, MessagesInput, OnOperatingLimit, Target } from "../Bitrix24Client.ts"
 import type * as Bitrix24Config from "../Bitrix24Config.ts"
@@ -337,7 +338,7 @@ export const setup = (
       options.tokenStoreTimeout ?? TokenStore.DEFAULT_TIMEOUT
     )
     const stored = yield* store.load.pipe(
-      Effect.mapError((error) => Provider.configError(`Could not read the Bitrix24 token store: ${error.message}`))
+      Effect.mapError((error) => ProviderKit.configError(`Could not read the Bitrix24 token store: ${error.message}`))
     )
     const tokens: TokenStore.Tokens = Option.getOrElse(stored, () => ({
       accessToken: settings.accessToken,
@@ -369,7 +370,7 @@ export const setup = (
       (yield* Effect.try({
         try: () => RateLimiter.make(options.rateLimit),
         catch: (error) =>
-          Provider.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
+          ProviderKit.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
       }))
     return make({
       portalUrl: settings.portalUrl,

@@ -3,7 +3,8 @@
  * what it answers (receipts, entries, histories, counts), and the shapes of
  * the service and the journal. Re-exported by `Outbox.ts`.
  */
-import type { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
+import type { EditError, EditRequest, MessageEditor } from "@reword/core"
+import type { RetryPolicy } from "@reword/core/adapter"
 import type { Duration, Effect, Redacted, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
 import type { Series, SeriesQuery } from "./series.ts"

@@ -10,7 +10,8 @@
  * its public type and TSDoc to `model.ts`'s `Options`, and read it from
  * {@link Settings}.
  */
-import { type EditError, EditRequest, type MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { type EditError, EditRequest, type MessageEditor } from "@reword/core"
+import { OptionCheck, RetryPolicy } from "@reword/core/adapter"
 import {
   type Config,
   Duration,

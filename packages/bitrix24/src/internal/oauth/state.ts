@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { EditError, Secrets } from "@reword/core"
+import { EditError } from "@reword/core"
+import { Secrets } from "@reword/core/adapter"
 import { Clock, type Deferred, Duration, Effect, type Fiber, Option, Redacted, Semaphore } from "effect"
 import type { SessionOptions } from "../../OAuth.ts"
 import type { Tokens } from "../../TokenStore.ts"
