@@ -11,6 +11,7 @@ import { type EditError, isEditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
 import * as OptionKeys from "./internal/optionKeys.ts"
 import { configError } from "./internal/settings.ts"
+import { problem as telemetryProblem } from "./internal/telemetryOptions.ts"
 import { type EditorOptions, MessageEditor, type Outcome, type RequestInput, type Service } from "./MessageEditor.ts"
 import {
   type AnyDescriptor,
@@ -179,7 +180,7 @@ const inputProblem = (options: CreateEditorOptions, providers: ReadonlyArray<unk
   }
   if (options.settings !== undefined && !Predicate.isObject(options.settings)) return "settings must be an object"
   if (options.env !== undefined && !Predicate.isObject(options.env)) return "env must be an object of variables"
-  return Telemetry.problem(options.telemetry)
+  return telemetryProblem(options.telemetry)
 }
 
 /** An abort rejects as `fetch` does: with the signal's reason (an `AbortError` unless the app gave another). */
