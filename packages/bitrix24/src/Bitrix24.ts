@@ -7,7 +7,6 @@
  * ```ts
  * import { Bitrix24 } from "@reword/bitrix24"
  * import { Provider } from "@reword/core"
-import { ProviderKit } from "@reword/core/adapter"
  *
  * const EditorLive = Provider.layer([Bitrix24.provider])
  * ```
