@@ -13,8 +13,8 @@
  *
  * The other modules hold the parts: `Bitrix24Config` (settings),
  * `Bitrix24Client` (the typed client), `Bitrix24MessageEditor` (what Bitrix24
- * adds to core's editor), `Bitrix24Schemas` (the answers), `OAuth`,
- * `RateLimiter`, `TokenStore` and `ServerTime`.
+ * adds to core's editor), `Bitrix24Schemas` (the wire format, as types),
+ * `RateLimiter` and `TokenStore`.
  *
  * @since 0.1.0
  */
@@ -25,6 +25,7 @@ import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
 import * as Calls from "./internal/calls.ts"
+import * as Editor from "./internal/editor.ts"
 
 /**
  * The editor's options: what every editor takes (`retry`, `concurrency`, and
@@ -60,18 +61,6 @@ export type ProviderOptions = Pick<
   "tokenStore" | "tokenStoreTimeout" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
 >
 
-/**
- * The problems of the editor's options, each naming its field (core's checks,
- * plus `chunkSize`, `onOperatingLimit` and `rateLimit`).
- *
- * @category options
- * @since 0.1.0
- */
-export const validateOptions = (options: Options): ReadonlyArray<EditError.Problem> => [
-  ...OptionCheck.editorOptions(options),
-  ...ownProblems(options)
-]
-
 /** The problems of the options only Bitrix24 understands. */
 const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => [
   ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: Bitrix24MessageEditor.MAX_CHUNK_SIZE }),
@@ -90,7 +79,7 @@ const build = (
 ): Effect.Effect<Bitrix24MessageEditor.Service, Config.ConfigError> =>
   Effect.flatMap(Calls.setup(settings, { ...options, maxOperatingWait: options.retry?.maxElapsed }), (calls) =>
     Effect.map(Effect.context<never>(), (context) =>
-      Bitrix24MessageEditor.fromCalls(calls, options, {}, Bitrix24MessageEditor.serverTimeFor(options), context)
+      Editor.fromCalls(calls, options, {}, Editor.serverTimeFor(options), context)
     )
   )
 

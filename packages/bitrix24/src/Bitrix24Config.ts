@@ -55,6 +55,31 @@ export const name = "bitrix24"
  */
 export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 
+export {
+  /**
+   * The OAuth servers of Bitrix24 itself, besides the configured one, that a
+   * token answer's `server_endpoint` (or a stored `oauthUrl`) may name, over
+   * HTTPS on the default port. `oauth.bitrix.info` is the global server;
+   * `oauth.bitrix24.tech` the one Bitrix24 names for its newer and its `.ru`
+   * zone portals.
+   *
+   * @category settings
+   * @since 0.1.0
+   */
+  OAUTH_HOSTS,
+  /**
+   * Whether an OAuth server named by a server (a token answer's
+   * `server_endpoint`, an install event's) or read from a token store may
+   * receive the client secret and the refresh token, and the origin to use if
+   * so: the configured OAuth server itself, or one of {@link OAUTH_HOSTS} over
+   * HTTPS on the default port; `undefined` otherwise.
+   *
+   * @category settings
+   * @since 0.1.0
+   */
+  trustedOAuthUrl
+} from "./internal/oauth/exchange.ts"
+
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
   portalUrl: ProviderKit.url({
