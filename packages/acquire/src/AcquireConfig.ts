@@ -52,13 +52,8 @@ const NOT_IN_A_KEY = /[\s\u0000-\u001f\u007f]/
  */
 export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
 
-/**
- * The default base URL of an account.
- *
- * @category settings
- * @since 0.1.0
- */
-export const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
+/** The API base URL of an account: `https://{accountId}.acquire.io/api/v1`. */
+const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
 
 const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<string> | undefined): Config.ConfigError =>
   // A key pasted into the wrong setting must not be printed either.
