@@ -138,3 +138,30 @@ export {
    */
   constructors
 } from "./internal/constructors.ts"
+
+export {
+  /**
+   * `" (did you mean accountId?)"` for a key near a known one, `""` otherwise:
+   * the same letters in another case, or at most `min(2, ⌊length / 3⌋)` edits
+   * from a known key. The one "did you mean" of reword (settings objects, the
+   * outbox's options): an adapter refusing an unknown key of its own uses it too.
+   *
+   * @example
+   * ```ts
+   * import { ProviderKit } from "@reword/core/adapter"
+   *
+   * ProviderKit.didYouMean("acountId", ["accountId", "apiKey"]) // " (did you mean accountId?)"
+   * ```
+   *
+   * @category utils
+   * @since 0.4.0
+   */
+  didYouMean,
+  /**
+   * The known key a mistyped one most likely meant (see {@link didYouMean}), or `undefined`.
+   *
+   * @category utils
+   * @since 0.4.0
+   */
+  nearest
+} from "./internal/didYouMean.ts"
