@@ -32,7 +32,7 @@ type Problem = EditError.Problem
 export const MAX_BATCH_SIZE = 1_000
 
 /** A filter from one of core's option checks (which answer problems with dotted paths under `""`). */
-const fromCheck = <T>(check: (value: unknown) => ReadonlyArray<Problem>) =>
+export const fromCheck = <T>(check: (value: unknown) => ReadonlyArray<Problem>) =>
   Schema.makeFilter<T>((value) =>
     check(value).map((problem) =>
       problem.path === "" ? problem.message : { path: problem.path.split("."), issue: problem.message }
