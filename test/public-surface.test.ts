@@ -23,7 +23,7 @@ const CEILINGS: Readonly<Record<string, number>> = {
   "@reword/outbox": 25,
   "@reword/outbox/pg": 2,
   "@reword/outbox/promise": 4,
-  "@reword/postgres": 6,
+  "@reword/postgres": 14,
   "@reword/postgres/promise": 1
 }
 
