@@ -18,6 +18,7 @@ import * as Intake from "./internal/intake.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
 import type { Journal, Options, Receipt, Route, Service } from "./internal/model.ts"
 import * as OutboxOptions from "./internal/options.ts"
+import * as Query from "./internal/query.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
 import * as BacklogSeries from "./internal/series.ts"
@@ -206,7 +207,9 @@ export const makeJournal = (
     const series = BacklogSeries.seriesOf(sql, tables)
     return {
       series: (query) =>
-        Effect.flatMap(nowMillis, (now) => series(query, now)).pipe(storage("reading the backlog's series")),
+        Effect.flatMap(Query.decodeSeriesQuery(query), (decoded) =>
+          Effect.flatMap(nowMillis, (now) => series(decoded, now)).pipe(storage("reading the backlog's series"))
+        ),
       histories: journal.histories,
       pending: (query) => journal.list("pending", query),
       failed: (query) => journal.list("failed", query),

@@ -1,5 +1,5 @@
 /**
- * What the journal's reads take (`pending`, `failed`, `stream`, `totals`) is one Schema decoded once
+ * What the journal's reads take (`pending`, `failed`, `stream`, `totals`, `series`) is one Schema decoded once
  * (issue 19): an unknown key is refused with a "did you mean", a wrong value names its field, and both are
  * an `EditError` (`InvalidRequest`) for that call alone; a good query lists as before.
  */
@@ -63,16 +63,23 @@ describe("a journal query", () => {
     expect(await outbox.pending({ olderThan: "1 hour" })).toEqual([])
   })
 
-  it("is checked by the Effect journal's stream and totals too", async () => {
+  it("is checked by the Effect journal's stream, totals and series too", async () => {
     const { editor } = ScriptedEditor.make()
     const program = Effect.gen(function* () {
       const outbox = yield* Outbox.makeWith([{ editor }], { worker: false })
       const streamed = yield* Effect.flip(Stream.runCollect(outbox.stream("failed", { limt: 1 } as Outbox.Query)))
       const journal = yield* Outbox.makeJournal()
       const totals = yield* Effect.flip(journal.totals({ limit: 5 } as never))
-      return { streamed, totals }
+      const typo = yield* Effect.flip(journal.series({ window: "1 hour", step: 3 } as never))
+      const noWindow = yield* Effect.flip(journal.series({ window: "soon" } as never))
+      const drawn = yield* journal.series({ window: "1 hour", steps: 3 })
+      return { streamed, totals, typo, noWindow, drawn }
     }).pipe(Effect.scoped, Effect.provide(sqliteClient({ filename: ":memory:" })))
-    const { streamed, totals } = await Effect.runPromise(program)
+    const { streamed, totals, typo, noWindow, drawn } = await Effect.runPromise(program)
+    expect(typo.message).toMatch(/step: is not a field \(did you mean steps\?\)/)
+    expect(noWindow.message).toMatch(/window.*must be a duration/)
+    expect(drawn.points.length).toBeGreaterThanOrEqual(3)
+    expect(drawn.points.every((point) => point.pending === 0 && point.failed === 0)).toBe(true)
     expect(streamed.message).toMatch(/limt: is not a field \(did you mean limit\?\)/)
     expect(totals.message).toMatch(/limit: is not a field/)
   })

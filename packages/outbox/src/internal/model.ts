@@ -401,5 +401,5 @@ export interface Journal {
    *
    * @since 0.2.0
    */
-  readonly series: (query: SeriesQuery) => Effect.Effect<Series, StorageError>
+  readonly series: (query: SeriesQuery) => Effect.Effect<Series, EditError.EditError | StorageError>
 }

@@ -12,6 +12,7 @@ import { OptionCheck } from "@reword/core/adapter"
 import { Duration, Effect, Predicate, Result, Schema, SchemaParser } from "effect"
 import type { Query, TotalsQuery } from "./model.ts"
 import { fromCheck, unknownKeys } from "./options.ts"
+import type { SeriesQuery } from "./series.ts"
 
 /** `olderThan`: a duration of zero or more (`"1 hour"`, milliseconds, a `Duration`), as the options' are checked. */
 const OlderThan = Schema.Unknown.check(
@@ -101,3 +102,38 @@ export const decodeQuery = (input: Query | undefined): Effect.Effect<DecodedQuer
 /** Decodes what `totals` takes (a query without paging), or fails with the `InvalidRequest` naming every field. */
 export const decodeTotalsQuery = (input: TotalsQuery | undefined): Effect.Effect<DecodedQuery, EditError.EditError> =>
   Effect.suspend(() => Effect.fromResult(Result.mapError(decodeWith(input, TOTALS_KEYS), refused)))
+
+/** `window`: a duration of more than zero. */
+const Window = Schema.Unknown.check(
+  fromCheck((value) =>
+    OptionCheck.duration("", value, { minMillis: 0, exclusiveMin: true, maxMillis: Number.MAX_SAFE_INTEGER })
+  )
+)
+
+/** Which backlog `series` draws: its window, how many instants, and whose messages. */
+const SeriesSchema = Schema.Struct({
+  window: Window,
+  steps: Schema.optional(Schema.Finite),
+  provider: Schema.optional(EditRequest.Id),
+  account: Schema.optional(EditRequest.Id)
+})
+
+const SERIES_KEYS = ["window", "steps", "provider", "account"] as const
+
+const decodeSeriesSchema = SchemaParser.decodeUnknownResult(SeriesSchema, { errors: "all" })
+
+/** Decodes what `series` takes, or fails with the `InvalidRequest` naming every field. */
+export const decodeSeriesQuery = (input: SeriesQuery): Effect.Effect<SeriesQuery, EditError.EditError> =>
+  Effect.suspend(() => {
+    if (!Predicate.isObject(input) || Array.isArray(input)) {
+      return Effect.fail(refused([{ path: "(query)", message: `must be an object: { ${SERIES_KEYS.join(", ")} }` }]))
+    }
+    const decoded = decodeSeriesSchema(input)
+    const problems = [
+      ...unknownKeys(input, SERIES_KEYS, {}, "field"),
+      ...(Result.isFailure(decoded) ? EditRequest.problemsOf(decoded.failure) : [])
+    ]
+    return problems.length > 0 || Result.isFailure(decoded)
+      ? Effect.fail(refused(problems))
+      : Effect.succeed(decoded.success as SeriesQuery)
+  })

@@ -99,7 +99,7 @@ export const overview = (
       journal.counts,
       collect(journal, "pending"),
       collect(journal, "failed"),
-      journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 })
+      fixed(journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 }))
     ])
     const entries = [...pending, ...failed]
     return {
