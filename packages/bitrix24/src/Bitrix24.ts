@@ -25,6 +25,7 @@ import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
 import * as Calls from "./internal/calls.ts"
+import { MAX_CHUNK_SIZE } from "./internal/chunkSize.ts"
 import * as Editor from "./internal/editor.ts"
 
 /**
@@ -63,7 +64,7 @@ export type ProviderOptions = Pick<
 
 /** The problems of the options only Bitrix24 understands. */
 const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => [
-  ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: Bitrix24MessageEditor.MAX_CHUNK_SIZE }),
+  ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: MAX_CHUNK_SIZE }),
   ...Calls.optionProblems(options)
 ]
 

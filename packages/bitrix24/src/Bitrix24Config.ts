@@ -47,13 +47,8 @@ export interface Settings {
  */
 export const name = "bitrix24"
 
-/**
- * The default OAuth server.
- *
- * @category settings
- * @since 0.1.0
- */
-export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+/** The default OAuth server. */
+const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
 
 export {
   /**

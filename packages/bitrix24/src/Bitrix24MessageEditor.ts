@@ -10,26 +10,7 @@
 import { Capabilities, type EditError, type EditRequest, type MessageEditor } from "@reword/core"
 import { Context } from "effect"
 import type * as Bitrix24Client from "./Bitrix24Client.ts"
-
-/**
- * How many messages the first `imconnector.update.messages` calls carry,
- * before the portal's answers told what a message costs: small enough to stay
- * well inside the portal's 60 s per request. Without a `chunkSize` option,
- * later calls carry what the server time per message allows, up to
- * {@link MAX_CHUNK_SIZE}.
- *
- * @category options
- * @since 0.1.0
- */
-export const DEFAULT_CHUNK_SIZE = 20
-
-/**
- * The most a chunk may hold (the size of a REST `batch`, the portal's own unit of "many").
- *
- * @category options
- * @since 0.1.0
- */
-export const MAX_CHUNK_SIZE = 50
+import { DEFAULT_CHUNK_SIZE } from "./internal/chunkSize.ts"
 
 /**
  * The Bitrix24 editor: the neutral editor, plus the low-level client and

@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { Bitrix24Config, Events } from "@reword/bitrix24"
-import { BaseUrl, HttpTransport } from "@reword/core"
+import { BaseUrl, HttpTransport } from "@reword/core/adapter"
 import type { OutboxError } from "@reword/outbox"
 import { type Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, Result, Schema } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"

@@ -8,15 +8,9 @@ import { EditError, EditedMessage, type EditRequest, MessageEditor } from "@rewo
 import { type Array as Arr, Clock, type Context, Duration, Effect, Result } from "effect"
 import type * as Bitrix24Client from "../Bitrix24Client.ts"
 import * as Bitrix24Config from "../Bitrix24Config.ts"
-import {
-  type AdapterOptions,
-  capabilities,
-  DEFAULT_CHUNK_SIZE,
-  MAX_CHUNK_SIZE,
-  type Service,
-  validate
-} from "../Bitrix24MessageEditor.ts"
+import { type AdapterOptions, capabilities, type Service, validate } from "../Bitrix24MessageEditor.ts"
 import type * as Calls from "./calls.ts"
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from "./chunkSize.ts"
 import { fromCalls as clientFromCalls } from "./client.ts"
 import { itemReason } from "./errors.ts"
 import { itemErrors, type MessageItem, type ResultItem } from "./schemas.ts"
