@@ -8,7 +8,7 @@
  */
 import { Acquire, AcquireClient } from "@reword/acquire"
 import type { Bitrix24Schemas } from "@reword/bitrix24"
-import { HttpTransport } from "@reword/core"
+import { HttpTransport } from "@reword/core/adapter"
 import { createEditor, type Editor } from "@reword/core/promise"
 import { Telegram, TelegramClient } from "@reword/telegram"
 import { Effect, Redacted } from "effect"

@@ -5,6 +5,7 @@
 import { Acquire } from "@reword/acquire"
 import { Bitrix24, type Bitrix24MessageEditor, RateLimiter } from "@reword/bitrix24"
 import { type MessageEditor, Provider } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { Telegram } from "@reword/telegram"
 import { Effect } from "effect"
 import ky from "./ky.ts"
@@ -56,7 +57,7 @@ export const bitrix24Editor = async (
  * benchmark wraps the adapter's own descriptor.
  */
 export const bitrix24Descriptor = (limiter: () => RateLimiter.Service) =>
-  Provider.describe({
+  ProviderKit.describe({
     ...Bitrix24.provider,
     make: (settings, options) => Bitrix24.make(settings, { ...options, rateLimiter: limiter() })
   })

@@ -41,7 +41,7 @@ export const OPERATING_FALLBACK_MS = 1_000
 
 /**
  * The OAuth server a poisoned token answer names as its `server_endpoint`: a
- * look-alike of Bitrix24's own, outside the allowlist (`OAuth.OAUTH_HOSTS`).
+ * look-alike of Bitrix24's own, outside the allowlist (`Bitrix24Config.OAUTH_HOSTS`).
  */
 export const FOREIGN_OAUTH_ENDPOINT = "https://oauth.bitrix.info.evil.example/rest/"
 
@@ -774,7 +774,7 @@ export const render = (): string => {
     'message of the call on its way, and the sandbox answers that item `SUCCESS: false` ("Not all required data was',
     'transmitted") inside an otherwise successful answer, as a portal does; reword cannot send such an item itself.',
     "",
-    "The foreign OAuth host is a look-alike of Bitrix24's own, outside the allowlist (`OAuth.OAUTH_HOSTS`): a `fetch` in",
+    "The foreign OAuth host is a look-alike of Bitrix24's own, outside the allowlist (`Bitrix24Config.OAUTH_HOSTS`): a `fetch` in",
     "front of the sandbox writes it into every token answer, and takes any request for a host other than the",
     "sandbox's to a second loopback server, which counts them (checked first: a request for the foreign host does",
     "reach it). A first call refreshes once and gets the poisoned answer; the measured call's refresh must still go to",

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { HttpTransport, MessageEditor, OptionCheck, Provider } from "@reword/core"
+import { MessageEditor, type Provider } from "@reword/core"
+import { HttpTransport, OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import { capabilities, toEditedMessage, validate } from "./AcquireMessageEditor.ts"
@@ -58,7 +59,7 @@ const build = (settings: AcquireConfig.Settings, options: Options): MessageEdito
 /** The options decoded once: what `build` takes, checking nothing again. */
 const decodeOptions = (options: Options | undefined) => OptionCheck.decodeEditorOptions(options)
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: AcquireConfig.check,
   read: AcquireConfig.read,
@@ -136,7 +137,7 @@ export const provider: Provider.Descriptor<
   ProviderOptions,
   typeof AcquireConfig.name,
   AcquireConfig.SettingsInput
-> = Provider.describe({
+> = ProviderKit.describe({
   name: AcquireConfig.name,
   settings: AcquireConfig.settings,
   config: AcquireConfig.config,

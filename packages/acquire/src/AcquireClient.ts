@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, Provider } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpTransport, ProviderKit } from "@reword/core/adapter"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as AcquireConfig from "./AcquireConfig.ts"
 import type { AcquireMessage, Deleted } from "./AcquireSchemas.ts"
@@ -180,7 +181,7 @@ export const make = (
 const fromSettings = (settings: AcquireConfig.Settings, options: Options): Service =>
   fromCalls(Calls.make(settings, HttpTransport.make(options.transport)))
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions: (options: Options) =>
     Result.map(HttpTransport.decode(options.transport), (transport): Options => ({ ...options, transport })),
   check: AcquireConfig.check,

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, HttpTransport, Provider } from "@reword/core"
+import type { Provider } from "@reword/core"
+import { BaseUrl, HttpTransport, ProviderKit } from "@reword/core/adapter"
 import type { Config, Effect } from "effect"
 import { Redacted, Result } from "effect"
 
@@ -51,17 +52,12 @@ const NOT_IN_A_KEY = /[\s\u0000-\u001f\u007f]/
  */
 export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
 
-/**
- * The default base URL of an account.
- *
- * @category settings
- * @since 0.1.0
- */
-export const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
+/** The API base URL of an account: `https://{accountId}.acquire.io/api/v1`. */
+const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
 
 const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<string> | undefined): Config.ConfigError =>
   // A key pasted into the wrong setting must not be printed either.
-  Provider.configError(
+  ProviderKit.configError(
     HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey])
   )
 
@@ -74,22 +70,22 @@ const parseBoolean = (value: string | undefined): boolean | undefined => {
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
-  accountId: Provider.text({
+  accountId: ProviderKit.text({
     env: "ACQUIRE_ACCOUNT_ID",
     description: "your Acquire account id, the subdomain of {accountId}.acquire.io"
   }),
-  apiKey: Provider.secret({
+  apiKey: ProviderKit.secret({
     env: "ACQUIRE_API_KEY",
     description: "an API key from Settings > For Developers > API Key, with access to cases"
   }),
-  baseUrl: Provider.optional(
-    Provider.url({
+  baseUrl: ProviderKit.optional(
+    ProviderKit.url({
       env: "ACQUIRE_BASE_URL",
       description: "the API base URL (default https://{accountId}.acquire.io/api/v1)"
     })
   ),
-  allowInsecureLoopback: Provider.optional(
-    Provider.boolean({
+  allowInsecureLoopback: ProviderKit.optional(
+    ProviderKit.boolean({
       env: "ACQUIRE_ALLOW_INSECURE_LOOPBACK",
       description: "true to allow plain http to a loopback address, for local test servers (default false)"
     })
@@ -170,7 +166,7 @@ const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Setti
  * @category settings
  * @since 0.3.0
  */
-export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
+export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = ProviderKit.declareSettings({
   name,
   fields,
   check: checkRaw,

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Untrusted } from "@reword/core"
+import { Untrusted } from "@reword/core/adapter"
 import { Effect, Option, Schema, SchemaTransformation } from "effect"
 
 /**
@@ -119,14 +119,6 @@ export class AcquireMessage extends Schema.Class<AcquireMessage>("@reword/acquir
 }) {}
 
 /**
- * `{ "data": message }`, the answer of update, send and get.
- *
- * @category schemas
- * @since 0.1.0
- */
-export const MessageAnswer = Schema.Struct({ data: AcquireMessage })
-
-/**
  * What a delete removed.
  *
  * @category schemas
@@ -147,29 +139,3 @@ export class Deleted extends Schema.Class<Deleted>("@reword/acquire/Deleted")({
     )
   ])
 }) {}
-
-/**
- * `{ "data": { "deleted": 1 } }`, the answer of delete.
- *
- * @category schemas
- * @since 0.1.0
- */
-export const DeleteAnswer = Schema.Struct({ data: Deleted })
-
-/**
- * The message with `caseId` and `threadId` taken from its `case` where the
- * answer did not carry them at the top level (the send answer, for instance).
- *
- * @category schemas
- * @since 0.1.0
- */
-export const withCaseIds = (message: AcquireMessage): AcquireMessage => {
-  const caseId = message.caseId ?? message.case?.id
-  const threadId = message.threadId ?? message.case?.threadId
-  if (caseId === message.caseId && threadId === message.threadId) return message
-  return new AcquireMessage({
-    ...message,
-    ...(caseId === undefined ? {} : { caseId }),
-    ...(threadId === undefined ? {} : { threadId })
-  })
-}

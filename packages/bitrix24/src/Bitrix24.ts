@@ -13,17 +13,20 @@
  *
  * The other modules hold the parts: `Bitrix24Config` (settings),
  * `Bitrix24Client` (the typed client), `Bitrix24MessageEditor` (what Bitrix24
- * adds to core's editor), `Bitrix24Schemas` (the answers), `OAuth`,
- * `RateLimiter`, `TokenStore` and `ServerTime`.
+ * adds to core's editor), `Bitrix24Schemas` (the wire format, as types),
+ * `RateLimiter` and `TokenStore`.
  *
  * @since 0.1.0
  */
-import { type EditError, MessageEditor, OptionCheck, Provider } from "@reword/core"
+import { type EditError, MessageEditor, type Provider } from "@reword/core"
+import { OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as Bitrix24Client from "./Bitrix24Client.ts"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import * as Bitrix24MessageEditor from "./Bitrix24MessageEditor.ts"
 import * as Calls from "./internal/calls.ts"
+import { MAX_CHUNK_SIZE } from "./internal/chunkSize.ts"
+import * as Editor from "./internal/editor.ts"
 
 /**
  * The editor's options: what every editor takes (`retry`, `concurrency`, and
@@ -59,21 +62,9 @@ export type ProviderOptions = Pick<
   "tokenStore" | "tokenStoreTimeout" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
 >
 
-/**
- * The problems of the editor's options, each naming its field (core's checks,
- * plus `chunkSize`, `onOperatingLimit` and `rateLimit`).
- *
- * @category options
- * @since 0.1.0
- */
-export const validateOptions = (options: Options): ReadonlyArray<EditError.Problem> => [
-  ...OptionCheck.editorOptions(options),
-  ...ownProblems(options)
-]
-
 /** The problems of the options only Bitrix24 understands. */
 const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => [
-  ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: Bitrix24MessageEditor.MAX_CHUNK_SIZE }),
+  ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: MAX_CHUNK_SIZE }),
   ...Calls.optionProblems(options)
 ]
 
@@ -89,7 +80,7 @@ const build = (
 ): Effect.Effect<Bitrix24MessageEditor.Service, Config.ConfigError> =>
   Effect.flatMap(Calls.setup(settings, { ...options, maxOperatingWait: options.retry?.maxElapsed }), (calls) =>
     Effect.map(Effect.context<never>(), (context) =>
-      Bitrix24MessageEditor.fromCalls(calls, options, {}, Bitrix24MessageEditor.serverTimeFor(options), context)
+      Editor.fromCalls(calls, options, {}, Editor.serverTimeFor(options), context)
     )
   )
 
@@ -100,7 +91,7 @@ const build = (
 const decodeOptions = (options: Options | undefined) =>
   OptionCheck.withProblems(OptionCheck.decodeEditorOptions(options ?? {}), ownProblems(options ?? {}))
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,
@@ -199,7 +190,7 @@ export const provider: Provider.Descriptor<
   ProviderOptions,
   typeof Bitrix24Config.name,
   Bitrix24Config.SettingsInput
-> = Provider.describe({
+> = ProviderKit.describe({
   name: Bitrix24Config.name,
   settings: Bitrix24Config.settings,
   config: Bitrix24Config.config,

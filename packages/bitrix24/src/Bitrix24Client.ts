@@ -11,15 +11,15 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, OptionCheck, Provider, type Secrets } from "@reword/core"
+import type { EditError } from "@reword/core"
+import { HttpTransport, OptionCheck, ProviderKit, type Secrets } from "@reword/core/adapter"
 import { type Array as Arr, type Config, Context, type Duration, Effect, Layer, Result } from "effect"
 import * as Bitrix24Config from "./Bitrix24Config.ts"
 import type { DeleteItem, MessageItem, MessagesResponse, Time } from "./Bitrix24Schemas.ts"
 import * as Calls from "./internal/calls.ts"
+import { fromCalls } from "./internal/client.ts"
 import type * as RateLimiter from "./RateLimiter.ts"
 import type * as TokenStore from "./TokenStore.ts"
-
-type Reason = EditError.EditErrorReason
 
 /**
  * Where messages go: the connector code and the open line.
@@ -161,51 +161,6 @@ export interface Service {
  */
 export class Bitrix24Client extends Context.Service<Bitrix24Client, Service>()("@reword/bitrix24/Bitrix24Client") {}
 
-/**
- * A REST method name: letters, digits, dots and underscores, with at least one
- * that is not a dot (`.` and `..` would be path segments, not methods).
- */
-const isMethodName = (method: string): boolean => /^[A-Za-z0-9_.]+$/.test(method) && /[A-Za-z0-9_]/.test(method)
-
-const toError =
-  (operation: EditError.Operation) =>
-  (reason: Reason): EditError.EditError =>
-    EditError.make({ provider: Bitrix24Config.name, operation, reason })
-
-/**
- * The public client over the internal calls: it checks a method's name, and
- * wraps a call's reason in an `EditError` once, with its operation. The
- * editor builds its own client this way, over the calls it edits with.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const fromCalls = (calls: Calls.Calls): Service =>
-  Bitrix24Client.of({
-    portalUrl: calls.portalUrl,
-    target: calls.target,
-    secrets: calls.session.secrets(),
-    call: (method, params, operation = "get") =>
-      isMethodName(method)
-        ? Effect.mapError(calls.call(method, params), toError(operation))
-        : Effect.fail(
-            toError(operation)(
-              new EditError.InvalidRequest({
-                problems: [
-                  {
-                    path: "method",
-                    message:
-                      "must be a REST method name: letters, digits, dots and underscores, such as imconnector.register"
-                  }
-                ]
-              })
-            )
-          ),
-    updateMessages: (input) => Effect.mapError(calls.updateMessages(input), toError("update")),
-    sendMessages: (input) => Effect.mapError(calls.sendMessages(input), toError("send")),
-    deleteMessages: (input) => Effect.mapError(calls.deleteMessages(input), toError("delete"))
-  })
-
 /** The options decoded once (the transport's, then Bitrix24's own checked). */
 const decodeOptions = (options: Options) =>
   OptionCheck.withProblems(
@@ -217,7 +172,7 @@ const decodeOptions = (options: Options) =>
 const fromSettings = (settings: Bitrix24Config.Settings, options: Options) =>
   Effect.map(Calls.setup(settings, options), fromCalls)
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: Bitrix24Config.check,
   read: Bitrix24Config.read,

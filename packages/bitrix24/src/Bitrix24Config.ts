@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, HttpTransport, Provider } from "@reword/core"
+import { Provider } from "@reword/core"
+import { BaseUrl, HttpTransport, ProviderKit } from "@reword/core/adapter"
 import type { Config, Effect } from "effect"
 import { Redacted, Result } from "effect"
 import { WEBHOOK_EXPLANATION } from "./internal/errors.ts"
@@ -46,37 +47,60 @@ export interface Settings {
  */
 export const name = "bitrix24"
 
-/**
- * The default OAuth server.
- *
- * @category settings
- * @since 0.1.0
- */
-export const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+/** The default OAuth server. */
+const DEFAULT_OAUTH_URL = "https://oauth.bitrix.info"
+
+export {
+  /**
+   * The OAuth servers of Bitrix24 itself, besides the configured one, that a
+   * token answer's `server_endpoint` (or a stored `oauthUrl`) may name, over
+   * HTTPS on the default port. `oauth.bitrix.info` is the global server;
+   * `oauth.bitrix24.tech` the one Bitrix24 names for its newer and its `.ru`
+   * zone portals.
+   *
+   * @category settings
+   * @since 0.1.0
+   */
+  OAUTH_HOSTS,
+  /**
+   * Whether an OAuth server named by a server (a token answer's
+   * `server_endpoint`, an install event's) or read from a token store may
+   * receive the client secret and the refresh token, and the origin to use if
+   * so: the configured OAuth server itself, or one of {@link OAUTH_HOSTS} over
+   * HTTPS on the default port; `undefined` otherwise.
+   *
+   * @category settings
+   * @since 0.1.0
+   */
+  trustedOAuthUrl
+} from "./internal/oauth/exchange.ts"
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
-  portalUrl: Provider.url({
+  portalUrl: ProviderKit.url({
     env: "BITRIX24_PORTAL_URL",
     description: "the portal's base URL, such as https://acme.bitrix24.com"
   }),
-  accessToken: Provider.secret({ env: "BITRIX24_ACCESS_TOKEN", description: "the application's OAuth access token" }),
-  refreshToken: Provider.secret({
+  accessToken: ProviderKit.secret({
+    env: "BITRIX24_ACCESS_TOKEN",
+    description: "the application's OAuth access token"
+  }),
+  refreshToken: ProviderKit.secret({
     env: "BITRIX24_REFRESH_TOKEN",
     description: "the application's OAuth refresh token"
   }),
-  clientId: Provider.text({ env: "BITRIX24_CLIENT_ID", description: "the application's client_id" }),
-  clientSecret: Provider.secret({ env: "BITRIX24_CLIENT_SECRET", description: "the application's client_secret" }),
-  oauthUrl: Provider.optional(
-    Provider.url({ env: "BITRIX24_OAUTH_URL", description: `the OAuth server (default ${DEFAULT_OAUTH_URL})` })
+  clientId: ProviderKit.text({ env: "BITRIX24_CLIENT_ID", description: "the application's client_id" }),
+  clientSecret: ProviderKit.secret({ env: "BITRIX24_CLIENT_SECRET", description: "the application's client_secret" }),
+  oauthUrl: ProviderKit.optional(
+    ProviderKit.url({ env: "BITRIX24_OAUTH_URL", description: `the OAuth server (default ${DEFAULT_OAUTH_URL})` })
   ),
-  connector: Provider.text({
+  connector: ProviderKit.text({
     env: "BITRIX24_CONNECTOR",
     description: "the connector code registered with imconnector.register"
   }),
-  line: Provider.number({ env: "BITRIX24_LINE", description: "the open line's id (an integer)" }),
-  allowInsecureLoopback: Provider.optional(
-    Provider.boolean({
+  line: ProviderKit.number({ env: "BITRIX24_LINE", description: "the open line's id (an integer)" }),
+  allowInsecureLoopback: ProviderKit.optional(
+    ProviderKit.boolean({
       env: "BITRIX24_ALLOW_INSECURE_LOOPBACK",
       description: "true to allow plain http to a loopback address (local test servers only)"
     })
@@ -199,7 +223,7 @@ const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
     // A secret pasted into the wrong variable must not be printed back from another one's message.
     const secrets = [raw.accessToken, raw.refreshToken, raw.clientSecret]
     return Result.fail(
-      Provider.configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets))
+      ProviderKit.configError(HttpTransport.scrub(`Invalid Bitrix24 settings: ${problems.join("; ")}`, secrets))
     )
   }
   return Result.succeed({
@@ -222,7 +246,7 @@ const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
  * @category settings
  * @since 0.3.0
  */
-export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
+export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = ProviderKit.declareSettings({
   name,
   fields,
   check: checkRaw

@@ -16,14 +16,12 @@
  *
  * @since 0.1.0
  */
-import { Metrics } from "@reword/core"
 import { Context, type Duration, Effect, Layer } from "effect"
 import type { BucketFull } from "./internal/limiter/bucket.ts"
 import * as Buckets from "./internal/limiter/bucket.ts"
 import * as Operating from "./internal/limiter/operating.ts"
 
 export { BucketFull } from "./internal/limiter/bucket.ts"
-export { OPERATING_WINDOW } from "./internal/limiter/operating.ts"
 
 /**
  * A bucket: how fast it drains, and how many requests it holds.
@@ -157,20 +155,10 @@ export interface ObservedTime {
  */
 export class RateLimiter extends Context.Service<RateLimiter, Service>()("@reword/bitrix24/RateLimiter") {}
 
-/**
- * The bucket of a plan's name, or `undefined` for a name that is not one of
- * {@link presets} (its own keys only: `"constructor"` is no plan).
- *
- * @category rate limits
- * @since 0.2.0
- */
-export const presetOf = (name: string): Bucket | undefined =>
-  Object.hasOwn(presets, name) ? presets[name as Preset] : undefined
-
 const bucketOf = (option: Options["bucket"]): Bucket => {
   if (option === undefined) return presets.standard
   if (typeof option !== "string") return option
-  const preset = presetOf(option)
+  const preset = Object.hasOwn(presets, option) ? presets[option as Preset] : undefined
   if (preset === undefined)
     throw new RangeError(`bucket must be one of ${Object.keys(presets).join(", ")}, or a custom bucket`)
   return preset
@@ -200,18 +188,6 @@ export const make = (options: Options = {}): Service => {
     blockedFor: (portal, method, expected) => Operating.blockedFor(methods, portal, method, expected)
   })
 }
-
-const operatingWait = Metrics.timeRateLimitWait("bitrix24", "operating_time")
-
-/**
- * Waits `wait` for a method's operating time to reset (what a client does
- * when {@link Service.blockedFor} is not zero), recorded as
- * `reword.rate_limit.wait` with `reword.wait: operating_time`.
- *
- * @category rate limits
- * @since 0.1.0
- */
-export const waitForReset = (wait: Duration.Duration): Effect.Effect<void> => operatingWait(Effect.sleep(wait))
 
 /**
  * A shared {@link RateLimiter}.

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto"
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
-import { Context, Duration, Effect, Fiber, Layer, Option, Predicate, Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Option, Predicate, Redacted, Schema } from "effect"
 
 /**
  * A token pair, with what the OAuth server said along with it.
@@ -220,94 +220,6 @@ export const makeFile = (path: string): Service =>
 export const layerFile = (path: string): Layer.Layer<TokenStore> => Layer.sync(TokenStore, () => makeFile(path))
 
 /**
- * How long a token store's `load` or `save` may take by default before it
- * fails with a {@link TokenStoreError} (`timedOut: true`): 10 seconds.
- *
- * @category token store
- * @since 0.1.0
- */
-export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(10)
-
-/** setTimeout's limit: a longer timer fires at once. */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
-
-/**
- * Checks a store deadline: a positive, finite duration of at most 2^31-1 ms
- * (about 24.8 days, Node's timer limit). Answers the problem, or undefined.
- *
- * @category token store
- * @since 0.1.0
- */
-export const checkTimeout = (timeout: Duration.Input | undefined): string | undefined => {
-  if (timeout === undefined) return undefined
-  const decoded = Duration.fromInput(timeout)
-  if (Option.isNone(decoded)) return 'tokenStoreTimeout must be a duration, such as 5000 or "5 seconds"'
-  const millis = Duration.toMillis(decoded.value)
-  if (!Number.isFinite(millis) || millis <= 0 || millis > MAX_TIMER_MILLIS) {
-    return `tokenStoreTimeout must be more than 0 and at most ${MAX_TIMER_MILLIS} ms`
-  }
-  return undefined
-}
-
-/**
- * Runs a store call under a deadline. Past it the call fails with a
- * `TokenStoreError` (`timedOut: true`) at once: the store's own work is
- * interrupted in the background, and never waited for, so a store that
- * ignores interruption (a promise that never settles) cannot hold the caller.
- */
-const bounded = <A>(
-  effect: Effect.Effect<A, TokenStoreError>,
-  what: "load" | "save",
-  timeout: Duration.Duration
-): Effect.Effect<A, TokenStoreError> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.forkDetach(Effect.interruptible(effect)), (fiber) =>
-      restore(
-        Effect.interruptible(
-          Fiber.join(fiber).pipe(
-            Effect.timeoutOrElse({
-              duration: timeout,
-              orElse: () =>
-                Effect.fail(
-                  new TokenStoreError({
-                    message: `the token store's ${what} did not finish within ${Duration.format(timeout)}`,
-                    timedOut: true
-                  })
-                )
-            })
-          )
-        )
-      ).pipe(
-        Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : Effect.forkDetach(Fiber.interrupt(fiber))))
-      )
-    )
-  )
-
-/**
- * A store whose `load` and `save` each fail past `timeout` (default
- * {@link DEFAULT_TIMEOUT}) with a `TokenStoreError` (`timedOut: true`). The
- * editor wraps every store it is given in one. A `withRefreshLock` is kept as
- * it is (it spans a token request, and bounds its own wait).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const withDeadline = (store: Service, timeout: Duration.Input = DEFAULT_TIMEOUT): Service => {
-  const duration = Duration.fromInputUnsafe(timeout)
-  return TokenStore.of({
-    load: bounded(store.load, "load", duration),
-    save: (tokens) =>
-      bounded(
-        Effect.suspend(() => store.save(tokens)),
-        "save",
-        duration
-      ),
-    // The lock spans a whole refresh (a token request included): it bounds its own wait.
-    ...(store.withRefreshLock === undefined ? {} : { withRefreshLock: store.withRefreshLock })
-  })
-}
-
-/**
  * A token pair as plain values, for a {@link PromiseStore}: what it saves is
  * what it must load back.
  *
@@ -338,15 +250,6 @@ export interface PromiseStore {
   /** Saves a pair, replacing the previous one. Must be durable when it resolves. */
   readonly save: (tokens: PlainTokens, options: { readonly signal: AbortSignal }) => Promise<void>
 }
-
-/**
- * Whether a value is a {@link PromiseStore} (its `load` is a function) rather
- * than a {@link Service} (its `load` is an effect).
- *
- * @category token store
- * @since 0.1.0
- */
-export const isPromiseStore = (store: Service | PromiseStore): store is PromiseStore => typeof store.load === "function"
 
 const isNonEmpty = (value: unknown): value is string => typeof value === "string" && value.length > 0
 
@@ -429,11 +332,3 @@ export const fromPromise = (store: PromiseStore): Service =>
         catch: (error) => new TokenStoreError({ message: `the token store's save failed (${describeThrown(error)})` })
       })
   })
-
-/**
- * A store of either shape as a {@link Service}.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const fromAny = (store: Service | PromiseStore): Service => (isPromiseStore(store) ? fromPromise(store) : store)

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Bitrix24Schemas } from "@reword/bitrix24"
 import { Option, Result, Schema, SchemaParser } from "effect"
 import * as fc from "fast-check"
 import { readSuccess, readTime } from "../src/internal/answers.ts"
+import * as Bitrix24Schemas from "../src/internal/schemas.ts"
 
 /** The references: what Schema alone makes of a `time` and of a `result`. */
 const timeBySchema = Schema.decodeUnknownOption(Bitrix24Schemas.Time)

@@ -5,11 +5,12 @@
  * `OPERATION_TIME_LIMIT`.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Bitrix24, ServerTime } from "@reword/bitrix24"
+import { Bitrix24 } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Effect, Result } from "effect"
 import * as fc from "fast-check"
 import nock from "nock"
+import * as ServerTime from "../src/internal/serverTime.ts"
 
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")

@@ -4,9 +4,10 @@
  * names (issue 10, item 3).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { OAuth, TokenStore } from "@reword/bitrix24"
+import { TokenStore } from "@reword/bitrix24"
 import { Effect, Option, Redacted } from "effect"
 import fc from "fast-check"
+import * as OAuth from "../src/internal/oauth/session.ts"
 import { OAUTH, okItem, request, SECRET, success, TOKEN_PATH } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, type Handler, json, type Seen } from "./support/fakeServer.ts"
 

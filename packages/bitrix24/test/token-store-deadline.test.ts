@@ -8,6 +8,7 @@ import { Bitrix24, TokenStore } from "@reword/bitrix24"
 import { createEditor, isEditError } from "@reword/core/promise"
 import { Effect, Option, Redacted } from "effect"
 import { expectTypeOf } from "vitest"
+import { withDeadline } from "../src/internal/storeDeadline.ts"
 import { ACCESS, NEW_ACCESS, NEW_REFRESH, okItem, request, success, TOKEN_PATH } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, fakeFetch, type Handler, json } from "./support/fakeServer.ts"
 
@@ -100,7 +101,7 @@ describe("a token store under a deadline (item 4)", () => {
 
   it.live("a store call that ends in time is unaffected: withDeadline passes its result through", () =>
     Effect.gen(function* () {
-      const store = TokenStore.withDeadline(TokenStore.makeMemory(), 1_000)
+      const store = withDeadline(TokenStore.makeMemory(), 1_000)
       yield* store.save({ accessToken: Redacted.make(ACCESS), refreshToken: Redacted.make("refresh-x") })
       const loaded = yield* store.load
       assert.strictEqual(Option.isSome(loaded) && Redacted.value(loaded.value.accessToken), ACCESS)

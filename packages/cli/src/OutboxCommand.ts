@@ -7,6 +7,8 @@
  *
  * @since 0.1.0
  */
+
+import type { EditError } from "@reword/core"
 import type { Outbox, OutboxError } from "@reword/outbox"
 import { Clock, Duration, Effect, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -106,8 +108,12 @@ const redrive = (resolved: Providers.Resolved) =>
           }
           const journal = yield* Journal.open(resolved, output, "redrive", input)
           const where = scopeOf(input)
-          const storage = <A, R>(effect: Effect.Effect<A, OutboxError.StorageError, R>) =>
-            Effect.catchTag(effect, "StorageError", (error) => Journal.storageFailure(output, "redrive", error))
+          const storage = <A, R>(effect: Effect.Effect<A, OutboxError.StorageError | EditError.EditError, R>) =>
+            Effect.catchTags(effect, {
+              StorageError: (error) => Journal.storageFailure(output, "redrive", error),
+              // A --provider or --account the journal refuses (an id as core checks one).
+              EditError: (error) => usage(output, "redrive", error.message)
+            })
           const chosen: ReadonlyArray<Outbox.Entry> =
             id === undefined
               ? yield* journal.stream("failed", { ...where, limit: 500 }).pipe(Stream.runCollect, storage)
@@ -201,7 +207,13 @@ export const make = (options: Options = {}) => {
             journal.totals({ ...scopeOf(input), olderThan }),
             journal.pending(query),
             journal.failed(query)
-          ]).pipe(Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "outbox", error)))
+          ]).pipe(
+            Effect.catchTags({
+              StorageError: (error) => Journal.storageFailure(output, "outbox", error),
+              // A --provider or --account the journal refuses (an id as core checks one).
+              EditError: (error) => usage(output, "outbox", error.message)
+            })
+          )
           const counts = countsOf(totals)
           const groups = byProvider(totals)
           if (output.json) {

@@ -14,7 +14,8 @@
  *
  * @since 0.1.0
  */
-import { Provider, Secrets } from "@reword/core"
+import { Provider } from "@reword/core"
+import { Secrets } from "@reword/core/adapter"
 import { Effect, type FileSystem, Option, type Scope, type Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { CommandFailed } from "./internal/exit.ts"

@@ -12,15 +12,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { RewordCommand } from "@reword/cli"
-import {
-  Capabilities,
-  EditError,
-  EditedMessage,
-  EditRequest,
-  type MessageEditor,
-  Provider,
-  type Secrets
-} from "@reword/core"
+import { Capabilities, EditError, EditedMessage, EditRequest, type MessageEditor } from "@reword/core"
+import { ProviderKit, type Secrets } from "@reword/core/adapter"
 import { Config, Console, Effect, Exit, Option, Redacted, Stream } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -125,7 +118,7 @@ const hostileEditor: MessageEditor.Service = {
   updateStream: () => Stream.die(new Error("unused"))
 }
 
-const hostile = Provider.describe({
+const hostile = ProviderKit.describe({
   name: "hostile",
   settings: [],
   config: Config.succeed({}),

@@ -5,17 +5,18 @@
  * nowhere else.
  */
 import { RewordCommand } from "@reword/cli"
-import { Capabilities, EditedMessage, EditRequest, type MessageEditor, Provider } from "@reword/core"
+import { Capabilities, EditedMessage, EditRequest, type MessageEditor } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { ConfigurationError, createEditor } from "@reword/core/promise"
 import { Console, Effect, Exit, Option, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 
 /** The one declaration: `region` is the setting added. */
-const widgetSettings = Provider.declareSettings({
+const widgetSettings = ProviderKit.declareSettings({
   name: "widget",
   fields: {
-    account: Provider.text({ env: "WIDGET_ACCOUNT", description: "the widget account" }),
-    region: Provider.text({ env: "WIDGET_REGION", description: "the data region of the account" })
+    account: ProviderKit.text({ env: "WIDGET_ACCOUNT", description: "the widget account" }),
+    region: ProviderKit.text({ env: "WIDGET_REGION", description: "the data region of the account" })
   },
   check: (raw) => Result.succeed({ account: raw.account.trim(), region: raw.region.trim() })
 })
@@ -43,7 +44,7 @@ const editorFor = (settings: { readonly account: string; readonly region: string
   updateStream: () => Stream.die(new Error("unused"))
 })
 
-const widget = Provider.describe({
+const widget = ProviderKit.describe({
   name: "widget" as const,
   settings: widgetSettings.settings,
   config: widgetSettings.config,

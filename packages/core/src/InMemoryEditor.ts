@@ -12,7 +12,7 @@ import { EditedMessage } from "./EditedMessage.ts"
 import type { FileRef } from "./EditRequest.ts"
 import { type EditorOptions, MessageEditor, make as makeEditor, type Service } from "./MessageEditor.ts"
 import { check as checkOptions, editorOptions } from "./OptionCheck.ts"
-import { describe } from "./Provider.ts"
+import { describe } from "./ProviderKit.ts"
 
 /**
  * One stored message and every version it went through, oldest first.

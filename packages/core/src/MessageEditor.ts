@@ -20,7 +20,7 @@ import { batchSizeNow, type EditorState, stateOf } from "./internal/editor/state
 import * as OrderedWindow from "./internal/orderedWindow.ts"
 import * as Packer from "./internal/packer.ts"
 import { isTracing } from "./internal/tracing.ts"
-import * as Metrics from "./Metrics.ts"
+import * as MetricsRecorder from "./MetricsRecorder.ts"
 import type * as RetryPolicy from "./RetryPolicy.ts"
 import type * as Secrets from "./Secrets.ts"
 
@@ -189,7 +189,7 @@ const senderOf = (s: EditorState): Send => {
  * keeps nothing) no span is made at all.
  */
 const updateOf = (s: EditorState): Service["update"] => {
-  const recorder = Metrics.editRecorder(s.provider, "update")
+  const recorder = MetricsRecorder.editRecorder(s.provider, "update")
   const send = senderOf(s)
   const span = {
     attributes: { "reword.provider": s.provider, "reword.operation": "update" },
@@ -212,7 +212,7 @@ const updateOf = (s: EditorState): Service["update"] => {
  * group goes at once, a trickle waits at most {@link BATCH_WINDOW}).
  */
 const updateStreamOf = (s: EditorState): Service["updateStream"] => {
-  const recorder = Metrics.editRecorder(s.provider, "updateMany")
+  const recorder = MetricsRecorder.editRecorder(s.provider, "updateMany")
   const one: Measure = { recorder, operation: "updateMany", annotate: false, send: (request) => attempt(s, request) }
   /** One request, end to end: validated, sent with retries, and always an outcome. */
   const updateOne = (input: RequestInput): Effect.Effect<Outcome> => Effect.result(measured(s, one, input))

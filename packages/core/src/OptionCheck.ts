@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { OptionCheck } from "@reword/core"
+ * import { OptionCheck } from "@reword/core/adapter"
  * import { Effect } from "effect"
  *
  * // In an adapter's make, before building anything:

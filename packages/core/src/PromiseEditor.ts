@@ -9,13 +9,12 @@ import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Res
 import type { Capabilities } from "./Capabilities.ts"
 import { type EditError, isEditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
-import { markChecked } from "./internal/optionKeys.ts"
+import * as OptionKeys from "./internal/optionKeys.ts"
+import { configError } from "./internal/settings.ts"
+import { problem as telemetryProblem } from "./internal/telemetryOptions.ts"
 import { type EditorOptions, MessageEditor, type Outcome, type RequestInput, type Service } from "./MessageEditor.ts"
 import {
   type AnyDescriptor,
-  checkOptions,
-  configError,
-  editorOptionKeys,
   fromEnv,
   fromObject,
   type KeySet,
@@ -156,7 +155,7 @@ export interface CreateEditorOptions<D extends AnyDescriptor = AnyDescriptor> ex
 }
 
 const createKeys = {
-  ...editorOptionKeys,
+  ...OptionKeys.editorKeys,
   providerOptions: true,
   providers: true,
   settings: true,
@@ -181,7 +180,7 @@ const inputProblem = (options: CreateEditorOptions, providers: ReadonlyArray<unk
   }
   if (options.settings !== undefined && !Predicate.isObject(options.settings)) return "settings must be an object"
   if (options.env !== undefined && !Predicate.isObject(options.env)) return "env must be an object of variables"
-  return Telemetry.problem(options.telemetry)
+  return telemetryProblem(options.telemetry)
 }
 
 /** An abort rejects as `fetch` does: with the signal's reason (an `AbortError` unless the app gave another). */
@@ -480,7 +479,8 @@ const prepare = (
     const raw: unknown = options.providers
     const providers: ReadonlyArray<unknown> = Array.isArray(raw) ? raw : [raw]
     const problem =
-      inputProblem(options, providers) ?? checkOptions(providers as ReadonlyArray<AnyDescriptor>, options, createKeys)
+      inputProblem(options, providers) ??
+      OptionKeys.checkOptions(providers as ReadonlyArray<AnyDescriptor>, options, createKeys)
     if (problem !== undefined) return problem
     const descriptors = providers as ReadonlyArray<AnyDescriptor>
     const { providers: _providers, settings, env, telemetry, ...selection } = options
@@ -490,7 +490,7 @@ const prepare = (
       providers: descriptors,
       telemetry,
       // Its keys are checked here: makeEditor does not check them again.
-      selection: markChecked({
+      selection: OptionKeys.markChecked({
         ...selection,
         source: single === undefined ? source : withDefaultProvider(source, single.name)
       })

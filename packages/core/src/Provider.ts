@@ -13,77 +13,6 @@ import * as SettingsKit from "./internal/settings.ts"
 import { type EditorOptions, MessageEditor, type Service } from "./MessageEditor.ts"
 import * as OptionCheck from "./OptionCheck.ts"
 
-export {
-  /**
-   * A `true`/`false` setting (a boolean or text), with its environment variable: a field of {@link declareSettings}.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  boolean,
-  /**
-   * Declares a provider's settings once (see `internal/settings.ts`): one Schema whose fields carry their
-   * environment variables, and the check from the raw values to the settings. The table (the CLI's flags, the
-   * messages), the input type, the environment reader (each variable once) and the key check of a settings
-   * object (an unknown key refused with a "did you mean") derive from it.
-   *
-   * @example
-   * ```ts
-   * import { Provider } from "@reword/core"
-   * import { Result } from "effect"
-   *
-   * const AcmeSettings = Provider.declareSettings({
-   *   name: "acme",
-   *   fields: {
-   *     account: Provider.text({ env: "ACME_ACCOUNT", description: "the account name" }),
-   *     apiKey: Provider.secret({ env: "ACME_API_KEY", description: "the API key" }),
-   *     region: Provider.optional(Provider.text({ env: "ACME_REGION", description: "the region (default eu)" }))
-   *   },
-   *   check: (raw) => Result.succeed({ ...raw, region: raw.region ?? "eu" })
-   * })
-   * ```
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  declare as declareSettings,
-  /**
-   * A number setting (a number or text), with its environment variable.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  number,
-  /**
-   * A setting that may be left out.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  optional,
-  /**
-   * A secret setting (text or `Redacted` text; always `Redacted` once read), with its environment variable.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  secret,
-  /**
-   * A setting read as text, with its environment variable.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  text,
-  /**
-   * A URL setting (text or a `URL`), with its environment variable.
-   *
-   * @category settings
-   * @since 0.3.0
-   */
-  url
-} from "./internal/settings.ts"
-
 /**
  * One setting a provider reads: its environment variable, its key in a plain
  * settings object, what it is for, whether it is secret or optional.
@@ -222,21 +151,6 @@ export type ProviderOptions<D extends AnyDescriptor> = {
 }
 
 /**
- * Types a descriptor (an identity, for inference: the name stays literal).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const describe = <
-  Settings,
-  Options extends object = NoOptions,
-  const Name extends string = string,
-  Input = Readonly<Record<string, unknown>>
->(
-  descriptor: Descriptor<Settings, Options, Name, Input>
-): Descriptor<Settings, Options, Name, Input> => descriptor
-
-/**
  * A plain settings object: `provider` names the provider, and each provider's
  * settings sit under its name, by key. Typed from the providers listed: a
  * misspelled provider name or setting key does not compile (and is refused at
@@ -285,13 +199,7 @@ export const fromObject = <D extends AnyDescriptor = AnyDescriptor>(settings: Se
   settings
 })
 
-/**
- * A `ConfigError` with a sentence of its own (adapters use it for their own checks).
- *
- * @category utils
- * @since 0.1.0
- */
-export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
+const configError: (message: string) => Config.ConfigError = SettingsKit.configError
 
 /**
  * Whether a setting's value is the text a hidden secret prints as (`"<redacted>"`,
@@ -304,15 +212,6 @@ export const configError: (message: string) => Config.ConfigError = SettingsKit.
 export const isRedactedRendering: (value: unknown) => boolean = Rendering.isRedactedRendering
 
 export {
-  /**
-   * The `ConfigProvider` that answers environment-variable names from a source.
-   * For an object, `ACQUIRE_API_KEY` is read at `acquire.apiKey` and
-   * `REWORD_PROVIDER` at `provider`.
-   *
-   * @category utils
-   * @since 0.1.0
-   */
-  configProviderOf,
   /**
    * The variable that names the provider.
    *
@@ -343,28 +242,6 @@ export {
 
 import { select } from "./internal/reading.ts"
 
-export {
-  /**
-   * The two ways an adapter builds a service, written once: from settings given
-   * in code (`make`: the options decoded, then the settings checked) and from
-   * settings read from the configuration (`fromConfig`: the options decoded,
-   * then the settings read, which checks them). Each decodes the options and
-   * checks the settings once, and ends in the adapter's one `build`, which
-   * takes the decoded options and checks nothing again. See "One shape for
-   * every adapter" in core's README.
-   *
-   * @example
-   * ```ts
-   * const constructors = Provider.constructors({ decodeOptions, check: XConfig.check, read: XConfig.read, build })
-   * export const make = (settings: XConfig.SettingsInput, options: Options = {}) => constructors.make(settings, options)
-   * ```
-   *
-   * @category constructors
-   * @since 0.2.0
-   */
-  constructors
-} from "./internal/constructors.ts"
-
 /**
  * Builds the editor of the provider that the configuration names. Options in
  * the wrong place (`timeout` beside `transport`, a misspelled provider or
@@ -379,7 +256,9 @@ export const makeEditor = <const Providers extends ReadonlyArray<AnyDescriptor>>
 ): Effect.Effect<Service, Config.ConfigError, Scope.Scope> =>
   Effect.suspend(() => {
     // The edge: keys checked once (createEditor checks its own and says so), values decoded once.
-    const problem = OptionKeys.isChecked(options) ? undefined : checkOptions(providers, options, selectionKeys)
+    const problem = OptionKeys.isChecked(options)
+      ? undefined
+      : OptionKeys.checkOptions(providers, options, selectionKeys)
     if (problem !== undefined) return Effect.fail(configError(problem))
     const { source, providerOptions, ...editorOptions } = options
     const decoded = OptionCheck.decodeEditorOptions(editorOptions)
@@ -413,34 +292,6 @@ export interface SelectionOptions<D extends AnyDescriptor = AnyDescriptor> exten
  * @since 0.1.0
  */
 export type KeySet<K extends PropertyKey> = OptionKeys.KeySet<K>
-
-/**
- * Checks that every option is in its documented place, for values from
- * untyped code: the keys of the options object (`known`), of `transport`, of
- * `retry`, and of `providerOptions` (each listed provider's own options, by
- * name). The sentence of the first problem, naming the key and the known ones
- * (a misplaced key with where it belongs), or `undefined`. An options object
- * that cannot be read is a problem too. The keys of `transport` and `retry`
- * are their Schemas' fields.
- *
- * @category options
- * @since 0.1.0
- */
-export const checkOptions: (
-  providers: ReadonlyArray<AnyDescriptor>,
-  options: unknown,
-  known?: Readonly<Record<string, true>>
-) => string | undefined = (providers, options, known = selectionKeys) =>
-  OptionKeys.checkOptions(providers, options, known)
-
-/**
- * The keys of `EditorOptions` (what every editor takes), for {@link checkOptions}
- * of options objects that extend it: the fields of `OptionCheck.EditorOptionsSchema`.
- *
- * @category utils
- * @since 0.1.0
- */
-export const editorOptionKeys: KeySet<keyof EditorOptions> = OptionKeys.editorKeys
 
 const selectionKeys = {
   ...OptionKeys.editorKeys,

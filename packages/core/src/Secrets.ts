@@ -192,7 +192,7 @@ const scrubReasonWith = <R extends EditErrorReason>(reason: R, scrub: (text: str
  *
  * @example
  * ```ts
- * import { Secrets } from "@reword/core"
+ * import { Secrets } from "@reword/core/adapter"
  * import { Redacted } from "effect"
  *
  * const secrets = Secrets.make([Redacted.make("s3cr3t/token")])

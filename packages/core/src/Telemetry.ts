@@ -21,11 +21,12 @@
  *
  * @since 0.1.0
  */
-import { type Config, Effect, type Fiber, Layer, Metric, Predicate, Tracer } from "effect"
+import { type Config, Effect, type Fiber, Layer, Metric, Tracer } from "effect"
 import type { Api } from "./internal/otel.ts"
 import { ForwardingRegistry, makeTracer, SCOPE } from "./internal/otel.ts"
+import { configError } from "./internal/settings.ts"
+import { problem } from "./internal/telemetryOptions.ts"
 import * as Tracing from "./internal/tracing.ts"
-import { configError } from "./Provider.ts"
 
 /**
  * Whether spans made in a fiber go anywhere: a tracer other than Effect's
@@ -81,37 +82,6 @@ export interface TelemetryOptions {
   readonly tracerProvider?: TracerProvider | undefined
   /** Metrics (`reword.edits`, ...) are recorded on this provider's meter `@reword/core` as they happen. */
   readonly meterProvider?: MeterProvider | undefined
-}
-
-const telemetryKeys: ReadonlyArray<string> = ["tracerProvider", "meterProvider"]
-
-const hasMethod = (value: unknown, method: string): boolean =>
-  Predicate.isObject(value) && typeof (value as Record<string, unknown>)[method] === "function"
-
-/**
- * What is wrong with telemetry options, or `undefined`: checked by
- * `createEditor` and {@link layer} before anything starts.
- *
- * @category utils
- * @since 0.1.0
- */
-export const problem = (options: unknown): string | undefined => {
-  if (options === undefined) return undefined
-  if (!Predicate.isObject(options) || Array.isArray(options)) {
-    return "telemetry must be an object: { tracerProvider?, meterProvider? }"
-  }
-  const record = options as Record<string, unknown>
-  const unknown = Object.keys(record).filter((key) => !telemetryKeys.includes(key))
-  if (unknown.length > 0) {
-    return `telemetry has no option ${unknown.join(", ")}: its options are ${telemetryKeys.join(", ")}`
-  }
-  if (record.tracerProvider !== undefined && !hasMethod(record.tracerProvider, "getTracer")) {
-    return "telemetry.tracerProvider must be an OpenTelemetry TracerProvider (such as trace.getTracerProvider())"
-  }
-  if (record.meterProvider !== undefined && !hasMethod(record.meterProvider, "getMeter")) {
-    return "telemetry.meterProvider must be an OpenTelemetry MeterProvider (such as metrics.getMeterProvider())"
-  }
-  return undefined
 }
 
 const loadApi: Effect.Effect<Api, Config.ConfigError> = Effect.tryPromise({

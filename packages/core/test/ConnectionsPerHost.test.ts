@@ -6,7 +6,7 @@
  * queue (timed out, interrupted) gives its place back.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { HttpTransport } from "@reword/core"
+import { HttpTransport } from "@reword/core/adapter"
 import { Effect, Fiber } from "effect"
 import { countingServer } from "./support/countingServer.ts"
 

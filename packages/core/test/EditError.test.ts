@@ -1,6 +1,7 @@
 import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpFailure, HttpTransport } from "@reword/core/adapter"
 import { Duration, Effect, Redacted, Schema } from "effect"
 import { loopbackServer } from "./support/loopbackServer.ts"
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HttpFailure, type HttpTransport } from "@reword/core"
+import { HttpFailure, type HttpTransport } from "@reword/core/adapter"
 import { Duration } from "effect"
 import * as fc from "fast-check"
 

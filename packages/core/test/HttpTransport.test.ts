@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HttpTransport } from "@reword/core"
+import { HttpTransport } from "@reword/core/adapter"
 import { Effect, Redacted } from "effect"
 import { freePort, json, loopbackServer } from "./support/loopbackServer.ts"
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EditError, MessageEditor, Secrets } from "@reword/core"
+import { EditError, MessageEditor } from "@reword/core"
+import { Secrets } from "@reword/core/adapter"
 import { Cause, Effect, Exit, Fiber, Redacted, Result } from "effect"
 import { recordingAdapter } from "./support/recordingAdapter.ts"
 

@@ -7,7 +7,8 @@
  * (`HttpTransport.make`, `RetryPolicy.make`) throw a `RangeError` naming it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { HttpTransport, InMemoryEditor, MessageEditor, OptionCheck, Provider, RetryPolicy } from "@reword/core"
+import { InMemoryEditor, MessageEditor, Provider } from "@reword/core"
+import { HttpTransport, OptionCheck, RetryPolicy } from "@reword/core/adapter"
 import { ConfigurationError, createEditor } from "@reword/core/promise"
 import { Effect, Layer } from "effect"
 

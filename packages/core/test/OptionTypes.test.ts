@@ -4,6 +4,7 @@
  * of the same mistakes are in Provider.test.ts and PromiseEditor.test.ts).
  */
 import { InMemoryEditor, Provider } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { createEditor } from "@reword/core/promise"
 import { Config, Effect } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
@@ -14,7 +15,7 @@ interface Store {
 
 /** Like Bitrix24's descriptor: options of its own, a literal name. */
 const rotating: Provider.Descriptor<object, { readonly tokenStore?: Store | undefined }, "rotating"> =
-  Provider.describe({
+  ProviderKit.describe({
     name: "rotating",
     settings: [],
     config: Config.succeed({}),
@@ -23,7 +24,7 @@ const rotating: Provider.Descriptor<object, { readonly tokenStore?: Store | unde
   })
 
 /** Like Acquire's: no options of its own. */
-const plain = Provider.describe({
+const plain = ProviderKit.describe({
   name: "plain",
   settings: [],
   config: Config.succeed({}),

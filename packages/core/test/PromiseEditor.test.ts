@@ -1,4 +1,5 @@
-import { EditError, InMemoryEditor, MessageEditor, Provider } from "@reword/core"
+import { EditError, InMemoryEditor, MessageEditor } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { ConfigurationError, createEditor, isEditError } from "@reword/core/promise"
 import { Config, Effect } from "effect"
 import fc from "fast-check"
@@ -12,7 +13,7 @@ const seeded = () => {
 }
 
 /** A provider whose every edit hangs until interrupted, to show that aborting works. */
-const hanging = Provider.describe({
+const hanging = ProviderKit.describe({
   name: "hanging",
   settings: [],
   config: Config.succeed({}),
@@ -133,7 +134,7 @@ describe("createEditor (Promise API)", () => {
 })
 
 /** Like Bitrix24's descriptor: an option of its own (a token store). */
-const rotating = Provider.describe<object, { readonly tokenStore?: object | undefined }, "rotating">({
+const rotating = ProviderKit.describe<object, { readonly tokenStore?: object | undefined }, "rotating">({
   name: "rotating",
   settings: [],
   config: Config.succeed({}),

@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MessageEditor, Provider } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { Config, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import { recordingAdapter } from "./support/recordingAdapter.ts"
 
 /** Two small providers with settings of their own, built on the recording adapter. */
-const alpha = Provider.describe({
+const alpha = ProviderKit.describe({
   name: "alpha",
   settings: [
     { env: "ALPHA_ACCOUNT", key: "account", description: "the account name" },
@@ -25,7 +26,7 @@ const alpha = Provider.describe({
     )
 })
 
-const beta = Provider.describe({
+const beta = ProviderKit.describe({
   name: "beta",
   settings: [{ env: "BETA_LINE", key: "line", description: "the line number" }],
   config: Config.Int("BETA_LINE"),
@@ -151,7 +152,7 @@ describe("Provider.makeEditor with provider options", () => {
     Effect.gen(function* () {
       const seen: Array<unknown> = []
       const spy = (name: string) =>
-        Provider.describe<object, { secretSauce?: number; tokenStore?: string }>({
+        ProviderKit.describe<object, { secretSauce?: number; tokenStore?: string }>({
           name,
           settings: [],
           config: Config.succeed({}),
@@ -173,7 +174,7 @@ describe("Provider.makeEditor with provider options", () => {
 })
 
 describe("Provider.makeEditor checks where each option is", () => {
-  const rotating = Provider.describe<object, { readonly tokenStore?: string | undefined }, "rotating">({
+  const rotating = ProviderKit.describe<object, { readonly tokenStore?: string | undefined }, "rotating">({
     name: "rotating",
     settings: [],
     config: Config.succeed({}),

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { EditError, RetryPolicy } from "@reword/core"
+import { EditError } from "@reword/core"
+import { RetryPolicy } from "@reword/core/adapter"
 import { Clock, Duration, Effect, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 

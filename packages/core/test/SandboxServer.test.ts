@@ -1,7 +1,7 @@
 import * as http from "node:http"
 import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { HttpTransport } from "@reword/core"
+import { HttpTransport } from "@reword/core/adapter"
 import { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Result } from "effect"
 import fc from "fast-check"

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { HttpTransport, Secrets } from "@reword/core"
+import { HttpTransport, Secrets } from "@reword/core/adapter"
 import { Effect, Redacted } from "effect"
 import * as fc from "fast-check"
 import { loopbackServer } from "./support/loopbackServer.ts"

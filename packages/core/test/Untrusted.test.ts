@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Untrusted } from "@reword/core"
+import { Untrusted } from "@reword/core/adapter"
 import * as fc from "fast-check"
 
 const nested = (depth: number, open: string, close: string, inner = "1"): unknown =>

@@ -1,4 +1,5 @@
-import { InMemoryEditor, MessageEditor, Provider } from "@reword/core"
+import { InMemoryEditor, MessageEditor } from "@reword/core"
+import { ProviderKit } from "@reword/core/adapter"
 import { createEditor, DisposedError, type Editor, type Settled } from "@reword/core/promise"
 import { Config, Effect } from "effect"
 import { describe, expect, it } from "vitest"
@@ -15,7 +16,7 @@ const seeded = (count: number) => {
 }
 
 /** Like Bitrix24's: many messages per call, so `updateEach` groups requests and concurrent updates are packed. */
-const packing = Provider.describe({
+const packing = ProviderKit.describe({
   name: "packing",
   settings: [],
   config: Config.succeed({}),
@@ -30,7 +31,7 @@ const packing = Provider.describe({
 })
 
 /** A provider whose every edit hangs until interrupted. */
-const hanging = Provider.describe({
+const hanging = ProviderKit.describe({
   name: "hanging",
   settings: [],
   config: Config.succeed({}),

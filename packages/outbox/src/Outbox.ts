@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { MessageEditor } from "@reword/core"
+import { OptionCheck, RetryPolicy } from "@reword/core/adapter"
 import { type Config, Context, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Claims from "./internal/claims.ts"
@@ -17,6 +18,7 @@ import * as Intake from "./internal/intake.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
 import type { Journal, Options, Receipt, Route, Service } from "./internal/model.ts"
 import * as OutboxOptions from "./internal/options.ts"
+import * as Query from "./internal/query.ts"
 import * as Routing from "./internal/routing.ts"
 import * as Schema from "./internal/schema.ts"
 import * as BacklogSeries from "./internal/series.ts"
@@ -205,7 +207,9 @@ export const makeJournal = (
     const series = BacklogSeries.seriesOf(sql, tables)
     return {
       series: (query) =>
-        Effect.flatMap(nowMillis, (now) => series(query, now)).pipe(storage("reading the backlog's series")),
+        Effect.flatMap(Query.decodeSeriesQuery(query), (decoded) =>
+          Effect.flatMap(nowMillis, (now) => series(decoded, now)).pipe(storage("reading the backlog's series"))
+        ),
       histories: journal.histories,
       pending: (query) => journal.list("pending", query),
       failed: (query) => journal.list("failed", query),

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { OptionCheck, Provider, type RetryPolicy } from "@reword/core"
+import { Provider } from "@reword/core"
+import { OptionCheck, type RetryPolicy } from "@reword/core/adapter"
 import { ConfigurationError } from "@reword/core/promise"
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted, Result } from "effect"
 import * as NodeSqlite from "./internal/nodeSqlite.ts"

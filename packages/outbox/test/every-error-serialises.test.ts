@@ -6,7 +6,8 @@
  */
 import { Acquire } from "@reword/acquire"
 import { TokenStore } from "@reword/bitrix24"
-import { EditError, HttpTransport, Provider } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpTransport, ProviderKit } from "@reword/core/adapter"
 import { ConfigurationError, createEditor, DisposedError } from "@reword/core/promise"
 import { Duration } from "effect"
 import { describe, expect, it } from "vitest"
@@ -54,7 +55,7 @@ const samples: Readonly<Record<string, () => Error>> = {
     new OutboxError.NotFound({ provider: "acquire", account: "default", externalMessageId: "wa-1" }),
   "TokenStore/TokenStoreError": () =>
     new TokenStore.TokenStoreError({ message: "the store timed out", timedOut: true }),
-  "promise/ConfigurationError": () => new ConfigurationError(Provider.configError("retry.maxAttempts must be >= 1")),
+  "promise/ConfigurationError": () => new ConfigurationError(ProviderKit.configError("retry.maxAttempts must be >= 1")),
   "promise/DisposedError": () => new DisposedError()
 }
 

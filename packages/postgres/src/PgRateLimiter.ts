@@ -27,6 +27,7 @@ import { RateLimiter } from "@reword/bitrix24"
 import { Clock, Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { checkName, createBucketTable, DEFAULT_BUCKET_TABLE, describe } from "./internal/tables.ts"
+import * as PgError from "./PgError.ts"
 
 /**
  * The adapter's limiter options (`bucket`, `headroom`, the operating time),
@@ -67,15 +68,23 @@ const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::double precision
  *
  * @since 0.1.0
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<RateLimiter.Service, SqlError.SqlError, SqlClient.SqlClient> =>
+export const make = (options: Options = {}): Effect.Effect<RateLimiter.Service, PgError.PgError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // The in-process limiter checks the options, tracks the operating time, and is the fallback.
-    const local = RateLimiter.make(options)
-    const table = checkName(options.table ?? DEFAULT_BUCKET_TABLE, "table")
-    yield* createBucketTable(sql, table)
+    const { local, table } = yield* Effect.try({
+      try: () => ({
+        local: RateLimiter.make(options),
+        table: checkName(options.table ?? DEFAULT_BUCKET_TABLE, "table")
+      }),
+      catch: (error) =>
+        new PgError.PgError({
+          reason: new PgError.InvalidOptions({ description: error instanceof Error ? error.message : String(error) })
+        })
+    })
+    yield* createBucketTable(sql, table).pipe(
+      Effect.mapError((error) => PgError.fromSql(error, `creating the bucket table ${table}`))
+    )
     const T = sql(table)
     const bucket = local.bucket
     const usable = Math.max(1, bucket.capacity - Math.max(0, options.headroom ?? 1))
@@ -239,5 +248,5 @@ const makeOutage = (table: string) => {
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<RateLimiter.RateLimiter, SqlError.SqlError, SqlClient.SqlClient> =>
+): Layer.Layer<RateLimiter.RateLimiter, PgError.PgError, SqlClient.SqlClient> =>
   Layer.effect(RateLimiter.RateLimiter, make(options))

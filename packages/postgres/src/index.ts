@@ -8,6 +8,12 @@
  */
 
 /**
+ * The error of the package's setup, with its reason classes.
+ *
+ * @since 0.2.0
+ */
+export * as PgError from "./PgError.ts"
+/**
  * The Bitrix24 rate limit shared through PostgreSQL.
  *
  * @since 0.1.0

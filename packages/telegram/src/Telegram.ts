@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { HttpTransport, MessageEditor, OptionCheck, Provider } from "@reword/core"
+import { MessageEditor, type Provider } from "@reword/core"
+import { HttpTransport, OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Effect, Layer, Result } from "effect"
 import * as Calls from "./internal/calls.ts"
 import { parseChatId, parseMessageId } from "./internal/ids.ts"
@@ -75,7 +76,7 @@ const build = (settings: TelegramConfig.Settings, options: Options): Effect.Effe
 const decodeOptions = (options: Options | undefined) =>
   OptionCheck.withProblems(OptionCheck.decodeEditorOptions(options ?? {}), ownProblems(options ?? {}))
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions,
   check: TelegramConfig.check,
   read: TelegramConfig.read,
@@ -154,7 +155,7 @@ export const provider: Provider.Descriptor<
   ProviderOptions,
   typeof TelegramConfig.name,
   TelegramConfig.SettingsInput
-> = Provider.describe({
+> = ProviderKit.describe({
   name: TelegramConfig.name,
   settings: TelegramConfig.settings,
   config: TelegramConfig.config,

@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { EditError, HttpTransport, Provider } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpTransport, ProviderKit } from "@reword/core/adapter"
 import { type Config, Context, Effect, Layer, Result } from "effect"
 import * as Calls from "./internal/calls.ts"
 import type { Edited as EditedFields } from "./internal/edited.ts"
@@ -148,7 +149,7 @@ const fromCalls = (calls: Calls.Calls): Service => {
   })
 }
 
-const construct = Provider.constructors({
+const construct = ProviderKit.constructors({
   decodeOptions: (options: Options) => {
     const problems = ownProblems(options)
     return problems.length > 0

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, HttpTransport, Provider } from "@reword/core"
+import type { Provider } from "@reword/core"
+import { BaseUrl, HttpTransport, ProviderKit } from "@reword/core/adapter"
 import type { Config, Effect } from "effect"
 import { Redacted, Result } from "effect"
 
@@ -65,7 +66,7 @@ export const isBotToken = (value: string): boolean => TOKEN_SHAPE.test(value)
 
 const invalid = (setting: string, message: string, token: Redacted.Redacted<string> | undefined): Config.ConfigError =>
   // A token pasted into the wrong setting must not be printed either.
-  Provider.configError(
+  ProviderKit.configError(
     HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, token === undefined ? [] : [token])
   )
 
@@ -78,24 +79,24 @@ const parseBoolean = (value: string | undefined): boolean | undefined => {
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
-  botToken: Provider.secret({
+  botToken: ProviderKit.secret({
     env: "TELEGRAM_BOT_TOKEN",
     description: "the bot's token from @BotFather (<bot id>:<secret>)"
   }),
-  apiUrl: Provider.optional(
-    Provider.url({
+  apiUrl: ProviderKit.optional(
+    ProviderKit.url({
       env: "TELEGRAM_API_URL",
       description: "the Bot API server (default https://api.telegram.org; a local Bot API server's address)"
     })
   ),
-  testEnvironment: Provider.optional(
-    Provider.boolean({
+  testEnvironment: ProviderKit.optional(
+    ProviderKit.boolean({
       env: "TELEGRAM_TEST_ENVIRONMENT",
       description: "true to call Telegram's test environment, with a bot made by the test BotFather (default false)"
     })
   ),
-  allowInsecureLoopback: Provider.optional(
-    Provider.boolean({
+  allowInsecureLoopback: ProviderKit.optional(
+    ProviderKit.boolean({
       env: "TELEGRAM_ALLOW_INSECURE_LOOPBACK",
       description: "true to allow plain http to a loopback address, for local test servers (default false)"
     })
@@ -175,7 +176,7 @@ const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Setti
  * @category settings
  * @since 0.1.0
  */
-export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = Provider.declareSettings({
+export const declaration: Provider.SettingsDeclaration<typeof fields, Settings> = ProviderKit.declareSettings({
   name,
   fields,
   check: checkRaw,

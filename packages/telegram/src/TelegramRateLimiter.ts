@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Metrics } from "@reword/core"
+import { MetricsRecorder } from "@reword/core/adapter"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
 import * as Overall from "./internal/overall.ts"
 
@@ -104,8 +104,8 @@ const intervalOf = (count: number, perMillis: number, name: string): number => {
 /** Above this many chats, chats whose time has passed are forgotten. */
 const SWEEP_ABOVE = 10_000
 
-const bucketWait = Metrics.timeRateLimitWait("telegram", "bucket")
-const zeroWait = Metrics.recordRateLimitWait("telegram", "bucket", 0)
+const bucketWait = MetricsRecorder.timeRateLimitWait("telegram", "bucket")
+const zeroWait = MetricsRecorder.recordRateLimitWait("telegram", "bucket", 0)
 
 /**
  * Makes a limiter; `limits` default to {@link faq}. A limit that is not a

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl } from "@reword/core"
+import { BaseUrl } from "@reword/core/adapter"
 import { type Config, Predicate, Redacted, Result, Schema } from "effect"
 import * as Decode from "./internal/decode.ts"
 import { Plan } from "./internal/shapes.ts"

@@ -23,8 +23,8 @@
  *
  * @since 0.1.0
  */
-import { Bitrix24Config, Events, OAuth } from "@reword/bitrix24"
-import { BaseUrl, HttpTransport } from "@reword/core"
+import { Bitrix24Config, Events } from "@reword/bitrix24"
+import { BaseUrl, HttpTransport } from "@reword/core/adapter"
 import type { OutboxError } from "@reword/outbox"
 import { type Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, Result, Schema } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
@@ -180,7 +180,7 @@ const install = (d: Deps, event: Events.AppInstall) =>
     const oauthUrl =
       (event.serverEndpoint === undefined
         ? undefined
-        : OAuth.trustedOAuthUrl(event.serverEndpoint, {
+        : Bitrix24Config.trustedOAuthUrl(event.serverEndpoint, {
             configured: d.app.oauthUrl,
             allowInsecureLoopback: d.app.allowInsecureLoopback
           })) ?? d.app.oauthUrl

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { type EditedMessage, type MessageEditor, OptionCheck } from "@reword/core"
+import type { EditedMessage, MessageEditor } from "@reword/core"
+import { OptionCheck } from "@reword/core/adapter"
 import { ConfigurationError } from "@reword/core/promise"
 import { OutboxError } from "@reword/outbox"
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted } from "effect"

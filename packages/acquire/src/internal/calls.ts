@@ -5,10 +5,12 @@
  * each wrap a reason once, with their own operation). Ids and text arrive
  * checked; answers become reasons in `./errors.ts` only.
  */
-import { type EditError, type HttpTransport, Secrets, Telemetry } from "@reword/core"
+import { type EditError, Telemetry } from "@reword/core"
+import { type HttpTransport, Secrets } from "@reword/core/adapter"
 import { Clock, Effect, Redacted, Result, Schema } from "effect"
 import * as AcquireConfig from "../AcquireConfig.ts"
-import { type AcquireMessage, DeleteAnswer, type Deleted, MessageAnswer, withCaseIds } from "../AcquireSchemas.ts"
+import type { AcquireMessage, Deleted } from "../AcquireSchemas.ts"
+import { DeleteAnswer, MessageAnswer, withCaseIds } from "./answers.ts"
 import * as Edited from "./edited.ts"
 import { malformed, nothingDeleted, otherMessage, reasonOf } from "./errors.ts"
 

@@ -6,7 +6,8 @@
  * body's shape is undocumented, so nothing here assumes one, every walk over
  * it is bounded (`Untrusted`), and every answer gives a typed reason.
  */
-import { EditError, HttpFailure, HttpTransport, Untrusted } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpFailure, HttpTransport, Untrusted } from "@reword/core/adapter"
 import { type Duration, Predicate, type Schema } from "effect"
 
 type Reason = EditError.EditErrorReason

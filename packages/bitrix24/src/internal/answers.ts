@@ -7,10 +7,11 @@
  *
  * @internal
  */
-import { type EditError, type HttpTransport, Untrusted } from "@reword/core"
+import type { EditError } from "@reword/core"
+import { type HttpTransport, Untrusted } from "@reword/core/adapter"
 import { Effect, Option, Predicate, Schema } from "effect"
-import { type MessagesResponse, MessagesSuccess, type ResultItem, Time } from "../Bitrix24Schemas.ts"
 import { lowerKeys, malformedResult, oldFormReason } from "./errors.ts"
+import { type MessagesResponse, MessagesSuccess, type ResultItem, Time } from "./schemas.ts"
 
 const decodeTime = Schema.decodeUnknownOption(Time)
 

@@ -7,16 +7,19 @@
  * repeated after refreshing an expired token (the portal refused the first
  * attempt, so nothing was done twice).
  */
-import { EditError, HttpFailure, HttpTransport, OptionCheck, Provider, RetryPolicy, Telemetry } from "@reword/core"
+import { EditError, Telemetry } from "@reword/core"
+import { HttpFailure, HttpTransport, OptionCheck, ProviderKit, RetryPolicy } from "@reword/core/adapter"
 import { type Config, Duration, Effect, Option, Redacted, Result, Scope } from "effect"
 import type { Options as ClientOptions, MessagesInput, OnOperatingLimit, Target } from "../Bitrix24Client.ts"
 import type * as Bitrix24Config from "../Bitrix24Config.ts"
-import type { DeleteItem, MessageItem, MessagesResponse } from "../Bitrix24Schemas.ts"
-import * as OAuth from "../OAuth.ts"
 import * as RateLimiter from "../RateLimiter.ts"
 import * as TokenStore from "../TokenStore.ts"
 import { type Answer, readAnswer, readMessages } from "./answers.ts"
 import { type Context as ErrorContext, guarded, refusal } from "./errors.ts"
+import * as Operating from "./limiter/operating.ts"
+import * as OAuth from "./oauth/session.ts"
+import type { DeleteItem, MessageItem, MessagesResponse } from "./schemas.ts"
+import * as StoreDeadline from "./storeDeadline.ts"
 
 type Reason = EditError.EditErrorReason
 
@@ -108,7 +111,7 @@ export const make = (deps: Deps): Calls => {
           })
         )
       }
-      return RateLimiter.waitForReset(wait)
+      return Operating.waitForReset(wait)
     })
 
   /** What the rate limiter knows of a refusal: when the limit it names ends. */
@@ -260,7 +263,7 @@ export type SetupOptions = ClientOptions
 
 /** The token store's options: a store of either shape, and a deadline a timer can keep. */
 const tokenStoreProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
-  const timeout = TokenStore.checkTimeout(options.tokenStoreTimeout)
+  const timeout = StoreDeadline.checkTimeout(options.tokenStoreTimeout)
   const store = options.tokenStore
   return [
     ...(timeout === undefined
@@ -286,7 +289,7 @@ const tokenStoreProblems = (options: SetupOptions): ReadonlyArray<EditError.Prob
 export const optionProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
   const rateLimit = options.rateLimit
   const bucket = rateLimit?.bucket
-  const durationBounds = { minMillis: 0, maxMillis: Duration.toMillis(RateLimiter.OPERATING_WINDOW) }
+  const durationBounds = { minMillis: 0, maxMillis: Operating.WINDOW_MILLIS }
   return [
     ...tokenStoreProblems(options),
     ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
@@ -330,14 +333,14 @@ export const setup = (
   Effect.gen(function* () {
     // The options were decoded (optionProblems): the token store's are not checked again.
     const given = options.tokenStore
-    const store = TokenStore.withDeadline(
+    const store = StoreDeadline.withDeadline(
       given === undefined
         ? (Option.getOrUndefined(yield* Effect.serviceOption(TokenStore.TokenStore)) ?? TokenStore.makeMemory())
-        : TokenStore.fromAny(given),
-      options.tokenStoreTimeout ?? TokenStore.DEFAULT_TIMEOUT
+        : StoreDeadline.fromAny(given),
+      options.tokenStoreTimeout ?? StoreDeadline.DEFAULT_TIMEOUT
     )
     const stored = yield* store.load.pipe(
-      Effect.mapError((error) => Provider.configError(`Could not read the Bitrix24 token store: ${error.message}`))
+      Effect.mapError((error) => ProviderKit.configError(`Could not read the Bitrix24 token store: ${error.message}`))
     )
     const tokens: TokenStore.Tokens = Option.getOrElse(stored, () => ({
       accessToken: settings.accessToken,
@@ -369,7 +372,7 @@ export const setup = (
       (yield* Effect.try({
         try: () => RateLimiter.make(options.rateLimit),
         catch: (error) =>
-          Provider.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
+          ProviderKit.configError(`Invalid rateLimit: ${error instanceof Error ? error.message : String(error)}`)
       }))
     return make({
       portalUrl: settings.portalUrl,

@@ -4,7 +4,8 @@
  * result item, an answer that cannot be read. The README's error table is
  * the table in `errorCodes.ts`.
  */
-import { EditError, HttpFailure, HttpTransport, Untrusted } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpFailure, HttpTransport, Untrusted } from "@reword/core/adapter"
 import { Clock, Effect, Predicate } from "effect"
 import { type Context, compact, type Detail, rowOf } from "./errorCodes.ts"
 

@@ -5,7 +5,7 @@
  * command reads these from the registry (`providers.ts`) and never names a
  * provider.
  */
-import type { Secrets } from "@reword/core"
+import type { Secrets } from "@reword/core/adapter"
 import { Layer, Option } from "effect"
 import { Flag } from "effect/cli"
 import type { Env } from "./settings.ts"

@@ -6,7 +6,7 @@
  * known), then made safe for a terminal (`terminal.ts`): provider text cannot
  * drive the terminal, forge another line, or break a JSON line.
  */
-import { Secrets } from "@reword/core"
+import { Secrets } from "@reword/core/adapter"
 import { Console, Effect, type Redacted } from "effect"
 import { safe, sanitizing } from "./terminal.ts"
 

@@ -5,7 +5,7 @@
  * everything printed afterwards, like the configured ones.
  */
 import { TokenStore } from "@reword/bitrix24"
-import type { Secrets } from "@reword/core"
+import type { Secrets } from "@reword/core/adapter"
 import { Effect, Layer, Option } from "effect"
 import type { Extra } from "./extras.ts"
 

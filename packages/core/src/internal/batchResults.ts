@@ -8,7 +8,7 @@ import { MalformedResponse } from "../EditError.ts"
 import type { EditedMessage } from "../EditedMessage.ts"
 import type * as EditRequest from "../EditRequest.ts"
 import type { Outcome } from "../MessageEditor.ts"
-import type * as Metrics from "../Metrics.ts"
+import type * as MetricsRecorder from "../MetricsRecorder.ts"
 import * as Packer from "./packer.ts"
 
 /**
@@ -61,7 +61,7 @@ export const oneAttempt = (
 
 /** Records the metrics of a group's outcomes (a group interrupted before its end records none). */
 export const recordGroup = (
-  recorder: Metrics.EditRecorder,
+  recorder: MetricsRecorder.EditRecorder,
   started: number,
   outcomes: ReadonlyArray<Outcome>,
   attempts: ReadonlyArray<number>

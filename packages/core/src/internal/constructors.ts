@@ -1,6 +1,6 @@
 /**
  * The two ways an adapter builds a service, written once (re-exported as
- * `Provider.constructors`, documented there).
+ * `ProviderKit.constructors`, documented there).
  */
 import { type Config, Effect, Result } from "effect"
 import type { Problem } from "../EditError.ts"

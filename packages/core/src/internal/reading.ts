@@ -7,6 +7,7 @@
  */
 import { Config, ConfigProvider, Effect, Option, Predicate, Redacted, Result } from "effect"
 import type { AnyDescriptor, Descriptor, NoOptions } from "../Provider.ts"
+import { didYouMean } from "./didYouMean.ts"
 import * as Rendering from "./redactedRendering.ts"
 import * as SettingsKit from "./settings.ts"
 
@@ -75,7 +76,7 @@ const checkSettingsObject = (
     ? Result.void
     : Result.fail(
         configError(
-          `Unknown key "${extra}" in the settings object${SettingsKit.didYouMean(extra, known)}; the known keys are ${known.join(", ")}`
+          `Unknown key "${extra}" in the settings object${didYouMean(extra, known)}; the known keys are ${known.join(", ")}`
         )
       )
 }

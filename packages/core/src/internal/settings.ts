@@ -17,6 +17,7 @@ import {
   SchemaAST,
   SchemaTransformation
 } from "effect"
+import { didYouMean } from "./didYouMean.ts"
 import * as Rendering from "./redactedRendering.ts"
 
 /** What a setting declares besides its key: its variable and what it is for. */
@@ -140,35 +141,6 @@ export const missingMessage = (provider: string, missing: ReadonlyArray<Setting>
   `Missing setting${missing.length > 1 ? "s" : ""} for ${provider}: ${missing
     .map((setting) => `${whereToSet(origin, provider, setting)}: ${setting.description}`)
     .join("; ")}`
-
-const distance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost)
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
-}
-
-/**
- * " (did you mean accountId?)" for a key that differs from a known one in
- * case, or in at most two letters (one for short keys); nothing otherwise.
- */
-export const didYouMean = (key: string, known: ReadonlyArray<string>): string => {
-  const lower = key.toLowerCase()
-  const sameCase = known.find((candidate) => candidate.toLowerCase() === lower)
-  if (sameCase !== undefined) return ` (did you mean ${sameCase}?)`
-  const allowed = key.length <= 4 ? 1 : 2
-  const near = known
-    .map((candidate) => ({ candidate, distance: distance(lower, candidate.toLowerCase()) }))
-    .filter((entry) => entry.distance <= allowed)
-    .sort((a, b) => a.distance - b.distance)[0]
-  return near === undefined ? "" : ` (did you mean ${near.candidate}?)`
-}
 
 const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
   Predicate.isObject(value) && !Array.isArray(value) && typeof value !== "function" && !Redacted.isRedacted(value)

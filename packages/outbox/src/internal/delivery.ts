@@ -15,7 +15,8 @@
  * records them as unknown and hands them back: the next worker sends them at
  * once, and the settle window keeps their order.
  */
-import type { MessageEditor, RetryPolicy } from "@reword/core"
+import type { MessageEditor } from "@reword/core"
+import type { RetryPolicy } from "@reword/core/adapter"
 import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"

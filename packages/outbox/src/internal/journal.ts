@@ -2,9 +2,11 @@
  * The journal: the outbox's lists, counts, histories and re-drives, read from
  * the store and shaped as the model's entries and histories.
  */
-import { Duration, Effect, Option, Stream } from "effect"
+import type { EditError } from "@reword/core"
+import { Effect, Option, Stream } from "effect"
 import { fromSql, type StorageError } from "../OutboxError.ts"
-import type { Attempt, Entry, History, IdChange, Query, Total, TotalsQuery, Version } from "./model.ts"
+import type { Attempt, Entry, History, IdChange, Query as QueryInput, Total, TotalsQuery, Version } from "./model.ts"
+import * as Query from "./query.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
@@ -53,38 +55,52 @@ export const storage =
 
 export const nowMillis = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
 
-/** A listing's page: the query's limit, from 1 to 10,000 (100 when none). */
-const pageSize = (query: Query): number => Math.max(1, Math.min(10_000, Math.floor(query.limit ?? 100)))
-
 export const journalOf = (store: Store.Store) => {
   const counts = store.counts.pipe(storage("counting"))
 
-  const list = (state: "pending" | "failed", query: Query = {}) =>
+  /** One page of a decoded query. */
+  const page = (state: "pending" | "failed", query: Query.DecodedQuery) =>
     Effect.gen(function* () {
-      const olderThan =
-        query.olderThan === undefined
-          ? undefined
-          : (yield* nowMillis) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
       const rows = yield* store.list({
         state,
         provider: query.provider,
         account: query.account,
-        before: olderThan,
+        before: query.olderThanMillis === undefined ? undefined : (yield* nowMillis) - query.olderThanMillis,
         after:
           query.after === undefined
             ? undefined
-            : Store.keyOf(query.after.provider, query.after.account, query.after.ids.externalMessageId),
-        limit: pageSize(query)
+            : Store.keyOf(query.after.provider, query.after.account, query.after.externalMessageId),
+        limit: query.limit
       })
       return rows.map(toEntry)
     }).pipe(storage("listing the outbox"))
 
-  const stream = (state: "pending" | "failed", query: Query = {}): Stream.Stream<Entry, StorageError> =>
-    Stream.paginate(query.after, (after: Entry | undefined) =>
-      Effect.map(list(state, { ...query, after }), (page) => {
-        const last = page[page.length - 1]
-        return [page, page.length < pageSize(query) || last === undefined ? Option.none() : Option.some(last)] as const
-      })
+  /** `pending` and `failed`: the query decoded once (an `InvalidRequest` when wrong), then one page. */
+  const list = (state: "pending" | "failed", query?: QueryInput) =>
+    Effect.flatMap(Query.decodeQuery(query), (decoded) => page(state, decoded))
+
+  const stream = (
+    state: "pending" | "failed",
+    query?: QueryInput
+  ): Stream.Stream<Entry, StorageError | EditError.EditError> =>
+    Stream.unwrap(
+      Effect.map(Query.decodeQuery(query), (decoded) =>
+        Stream.paginate(decoded.after, (after: Query.DecodedQuery["after"]) =>
+          Effect.map(page(state, { ...decoded, after }), (entries) => {
+            const last = entries[entries.length - 1]
+            return [
+              entries,
+              entries.length < decoded.limit || last === undefined
+                ? Option.none()
+                : Option.some({
+                    provider: last.provider,
+                    account: last.account,
+                    externalMessageId: last.ids.externalMessageId
+                  })
+            ] as const
+          })
+        )
+      )
     )
 
   const historyOfRow = (row: Store.MessageRow) =>
@@ -134,15 +150,14 @@ export const journalOf = (store: Store.Store) => {
       return yield* store.redrive(keys, yield* nowMillis)
     }).pipe(storage("re-driving"))
 
-  const totals = (query: TotalsQuery = {}) =>
-    Effect.gen(function* () {
-      const before =
-        query.olderThan === undefined
-          ? undefined
-          : (yield* nowMillis) - Duration.toMillis(Duration.fromInputUnsafe(query.olderThan))
-      const rows = yield* store.totals({ provider: query.provider, account: query.account, before })
-      return totalsOf(rows)
-    }).pipe(storage("counting the outbox"))
+  const totals = (query?: TotalsQuery) =>
+    Effect.flatMap(Query.decodeTotalsQuery(query), (decoded) =>
+      Effect.gen(function* () {
+        const before = decoded.olderThanMillis === undefined ? undefined : (yield* nowMillis) - decoded.olderThanMillis
+        const rows = yield* store.totals({ provider: decoded.provider, account: decoded.account, before })
+        return totalsOf(rows)
+      }).pipe(storage("counting the outbox"))
+    )
 
   return { counts, list, stream, historyOf, histories, redrive, totals }
 }

@@ -3,7 +3,8 @@
  * what it answers (receipts, entries, histories, counts), and the shapes of
  * the service and the journal. Re-exported by `Outbox.ts`.
  */
-import type { EditError, EditRequest, MessageEditor, RetryPolicy } from "@reword/core"
+import type { EditError, EditRequest, MessageEditor } from "@reword/core"
+import type { RetryPolicy } from "@reword/core/adapter"
 import type { Duration, Effect, Redacted, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
 import type { Series, SeriesQuery } from "./series.ts"
@@ -246,7 +247,9 @@ export interface Repoint extends Recorded {
 }
 
 /**
- * Which messages `pending`, `failed` and `redrive` look at.
+ * Which messages `pending`, `failed` and `stream` look at. Decoded once where
+ * it is given: a wrong value, or an unknown key (refused with a "did you
+ * mean"), is an `EditError` (`InvalidRequest`, operation `get`) naming the field.
  *
  * @since 0.1.0
  */
@@ -329,11 +332,14 @@ export interface Service {
     where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
   ) => Effect.Effect<History | undefined, EditError.EditError | StorageError>
   /** Messages waiting for delivery, one page. */
-  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>
   /** Dead letters (a permanent failure), one page. */
-  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>
   /** Every entry `pending` or `failed` would list, page by page from the database. */
-  readonly stream: (state: "pending" | "failed", query?: Query) => Stream.Stream<Entry, StorageError>
+  readonly stream: (
+    state: "pending" | "failed",
+    query?: Query
+  ) => Stream.Stream<Entry, EditError.EditError | StorageError>
   /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
   readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
   readonly counts: Effect.Effect<Counts, StorageError>
@@ -371,11 +377,14 @@ export interface Journal {
     where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
   ) => Effect.Effect<ReadonlyArray<History>, StorageError>
   /** Messages waiting for delivery, one page. */
-  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>
   /** Dead letters, one page. */
-  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, StorageError>
+  readonly failed: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>
   /** Every entry `pending` or `failed` would list, page by page from the database. */
-  readonly stream: (state: "pending" | "failed", query?: Query) => Stream.Stream<Entry, StorageError>
+  readonly stream: (
+    state: "pending" | "failed",
+    query?: Query
+  ) => Stream.Stream<Entry, EditError.EditError | StorageError>
   /** Puts dead letters back in the outbox (all, or the ones listed); answers how many. */
   readonly redrive: (entries?: ReadonlyArray<Entry>) => Effect.Effect<number, StorageError>
   readonly counts: Effect.Effect<Counts, StorageError>
@@ -385,12 +394,12 @@ export interface Journal {
    *
    * @since 0.2.0
    */
-  readonly totals: (query?: TotalsQuery) => Effect.Effect<ReadonlyArray<Total>, StorageError>
+  readonly totals: (query?: TotalsQuery) => Effect.Effect<ReadonlyArray<Total>, EditError.EditError | StorageError>
   /**
    * The backlog over a window ending now, from the journal's own timestamps: at each instant, how many
    * messages were pending and how many were dead letters (a chart's series).
    *
    * @since 0.2.0
    */
-  readonly series: (query: SeriesQuery) => Effect.Effect<Series, StorageError>
+  readonly series: (query: SeriesQuery) => Effect.Effect<Series, EditError.EditError | StorageError>
 }

@@ -10,7 +10,8 @@
  * its public type and TSDoc to `model.ts`'s `Options`, and read it from
  * {@link Settings}.
  */
-import { type EditError, EditRequest, type MessageEditor, OptionCheck, RetryPolicy } from "@reword/core"
+import { type EditError, EditRequest, type MessageEditor } from "@reword/core"
+import { OptionCheck, ProviderKit, RetryPolicy } from "@reword/core/adapter"
 import {
   type Config,
   Duration,
@@ -31,7 +32,7 @@ type Problem = EditError.Problem
 export const MAX_BATCH_SIZE = 1_000
 
 /** A filter from one of core's option checks (which answer problems with dotted paths under `""`). */
-const fromCheck = <T>(check: (value: unknown) => ReadonlyArray<Problem>) =>
+export const fromCheck = <T>(check: (value: unknown) => ReadonlyArray<Problem>) =>
   Schema.makeFilter<T>((value) =>
     check(value).map((problem) =>
       problem.path === "" ? problem.message : { path: problem.path.split("."), issue: problem.message }
@@ -158,35 +159,6 @@ export interface Settings {
 
 const decodeOptions = SchemaParser.decodeUnknownResult(OptionsSchema, { errors: "all" })
 
-/** Edit distance, for "did you mean". */
-const distance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost)
-    }
-    previous = current
-  }
-  return previous[b.length] ?? 0
-}
-
-/** The known key a mistyped one most likely meant: same letters in another case, or at most two edits away. */
-export const nearest = (key: string, known: ReadonlyArray<string>): string | undefined => {
-  const lower = key.toLowerCase()
-  const sameCase = known.find((candidate) => candidate.toLowerCase() === lower)
-  if (sameCase !== undefined) return sameCase
-  let best: { readonly key: string; readonly distance: number } | undefined
-  for (const candidate of known) {
-    const d = distance(lower, candidate.toLowerCase())
-    if (d <= Math.min(2, Math.floor(candidate.length / 3)) && (best === undefined || d < best.distance)) {
-      best = { key: candidate, distance: d }
-    }
-  }
-  return best?.key
-}
-
 /**
  * The problems of keys no field declares: `Unknown option "leese" (did you mean lease?)`.
  * `homes` says where a key known elsewhere belongs.
@@ -201,7 +173,7 @@ export const unknownKeys = (
     .filter((key) => !known.includes(key))
     .map((key) => {
       const home = Object.hasOwn(homes, key) ? homes[key] : undefined
-      const near = nearest(key, known)
+      const near = ProviderKit.nearest(key, known)
       const hint = home !== undefined ? `: it belongs in ${home}` : near === undefined ? "" : ` (did you mean ${near}?)`
       const article = /^[aeiou]/.test(noun) ? "an" : "a"
       return { path: key, message: `is not ${article} ${noun}${hint}; the known ${noun}s are ${known.join(", ")}` }

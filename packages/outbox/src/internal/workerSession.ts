@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto"
 import type { DatabaseSync } from "node:sqlite"
-import { OptionCheck } from "@reword/core"
+import { OptionCheck } from "@reword/core/adapter"
 import { type Config, Duration, Effect, Queue, type Scope } from "effect"
 import type { SqlClient } from "effect/sql"
 import { channelOf, type Tables } from "./schema.ts"

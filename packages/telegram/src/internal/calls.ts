@@ -10,7 +10,8 @@
  * this module; the transport scrubs the token (raw, URL-encoded, base64) from
  * everything it keeps or logs, and spans carry the method's name only.
  */
-import { EditError, type HttpTransport, RetryPolicy, Secrets, Telemetry } from "@reword/core"
+import { EditError, Telemetry } from "@reword/core"
+import { type HttpTransport, RetryPolicy, Secrets } from "@reword/core/adapter"
 import { Clock, Duration, Effect, Redacted, Result, Schema } from "effect"
 import * as TelegramConfig from "../TelegramConfig.ts"
 import type * as TelegramRateLimiter from "../TelegramRateLimiter.ts"

@@ -9,7 +9,8 @@
  * proxy's text, any JSON of another shape) is judged by its status alone, so
  * every answer gives a typed reason.
  */
-import { EditError, HttpFailure, HttpTransport } from "@reword/core"
+import { EditError } from "@reword/core"
+import { HttpFailure, HttpTransport } from "@reword/core/adapter"
 import { Duration, Result, Schema } from "effect"
 import { ErrorAnswer } from "../TelegramSchemas.ts"
 

@@ -2,7 +2,8 @@
  * The options only Telegram understands (`limits`, `rateLimiter`), checked
  * once when the options are decoded, and the limiter they choose.
  */
-import { type EditError, OptionCheck } from "@reword/core"
+import type { EditError } from "@reword/core"
+import { OptionCheck } from "@reword/core/adapter"
 import { Effect, Option, Predicate } from "effect"
 import * as TelegramRateLimiter from "../TelegramRateLimiter.ts"
 

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Metrics } from "@reword/core"
+import { MetricsRecorder } from "@reword/core/adapter"
 import { Clock, Deferred, Duration, Effect, Exit, Semaphore } from "effect"
 import type { Bucket } from "../../RateLimiter.ts"
 
@@ -135,10 +135,10 @@ const queued = (b: Buckets, portal: string, now: number, onTaken: () => void): E
 }
 
 /** A pass through the bucket without a wait, recorded as one. */
-const zeroBucketWait = Metrics.recordRateLimitWait("bitrix24", "bucket", 0)
+const zeroBucketWait = MetricsRecorder.recordRateLimitWait("bitrix24", "bucket", 0)
 
 /** {@link queued}, its wait recorded as `reword.rate_limit.wait` (`bucket`), zero waits and cut waits included. */
-const bucketWait = Metrics.timeRateLimitWait("bitrix24", "bucket")
+const bucketWait = MetricsRecorder.timeRateLimitWait("bitrix24", "bucket")
 const waited = (b: Buckets, portal: string, now: number, onTaken: () => void): Effect.Effect<void> =>
   bucketWait(queued(b, portal, now, onTaken))
 

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { MetricsRecorder } from "@reword/core/adapter"
 import { Clock, Duration, Effect } from "effect"
 import type { ObservedTime, Service } from "../../RateLimiter.ts"
 
@@ -16,6 +17,15 @@ import type { ObservedTime, Service } from "../../RateLimiter.ts"
 export const OPERATING_WINDOW: Duration.Duration = Duration.minutes(10)
 
 export const WINDOW_MILLIS = Duration.toMillis(OPERATING_WINDOW)
+
+const operatingWait = MetricsRecorder.timeRateLimitWait("bitrix24", "operating_time")
+
+/**
+ * Waits `wait` for a method's operating time to reset (what a client does
+ * when `RateLimiter.Service.blockedFor` is not zero), recorded as
+ * `reword.rate_limit.wait` with `reword.wait: operating_time`.
+ */
+export const waitForReset = (wait: Duration.Duration): Effect.Effect<void> => operatingWait(Effect.sleep(wait))
 /** How far outside the window a reset may fall and still be believed (rounding, a slow answer). */
 const TOLERANCE_MILLIS = 60_000
 

@@ -5,11 +5,12 @@
  *
  * @since 0.1.0
  */
-import { BaseUrl, EditError, HttpFailure, type HttpTransport, type Secrets } from "@reword/core"
+import { EditError } from "@reword/core"
+import { BaseUrl, HttpFailure, type HttpTransport, type Secrets } from "@reword/core/adapter"
 import { Clock, Effect, Predicate, Redacted } from "effect"
-import { readTokenResponse } from "../../Bitrix24Schemas.ts"
 import type { Tokens } from "../../TokenStore.ts"
 import { reasonOf } from "../errors.ts"
+import { readTokenResponse } from "../schemas.ts"
 import { type Reason, withRefreshContext } from "./reasons.ts"
 
 /**

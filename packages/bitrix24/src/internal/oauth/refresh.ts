@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { EditError, Metrics } from "@reword/core"
+import { EditError } from "@reword/core"
+import { MetricsRecorder } from "@reword/core/adapter"
 import { Deferred, Effect, Exit, Option, Redacted } from "effect"
 import { TokenStoreError, type Tokens } from "../../TokenStore.ts"
 import { requestTokens } from "./exchange.ts"
@@ -174,7 +175,7 @@ const settle =
             onSome: (reason) => reason._tag
           })
       return Effect.andThen(
-        Metrics.recordTokenRefresh("bitrix24", outcome),
+        MetricsRecorder.recordTokenRefresh("bitrix24", outcome),
         Effect.asVoid(Deferred.done(deferred, settled))
       )
     })

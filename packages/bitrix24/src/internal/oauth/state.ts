@@ -5,13 +5,14 @@
  *
  * @since 0.1.0
  */
-import { EditError, Secrets } from "@reword/core"
+import { EditError } from "@reword/core"
+import { Secrets } from "@reword/core/adapter"
 import { Clock, type Deferred, Duration, Effect, type Fiber, Option, Redacted, Semaphore } from "effect"
-import type { SessionOptions } from "../../OAuth.ts"
 import type { Tokens } from "../../TokenStore.ts"
 import * as KeepSaving from "../keepSaving.ts"
 import { OAUTH_HOSTS, trustedOAuthUrl } from "./exchange.ts"
 import { type Reason, storeFailure, storeUnreadable } from "./reasons.ts"
+import type { SessionOptions } from "./session.ts"
 
 const DEFAULT_CLOSE_GRACE = Duration.seconds(5)
 

@@ -7,7 +7,7 @@
  */
 import { Duration } from "effect"
 import type { Options } from "../../Bitrix24Sandbox.ts"
-import { type Bucket as BucketShape, presetOf, presets } from "../../RateLimiter.ts"
+import { type Bucket as BucketShape, type Preset, presets } from "../../RateLimiter.ts"
 import type * as Operating from "./operating.ts"
 import * as Tokens from "./tokens.ts"
 
@@ -43,7 +43,13 @@ const checkPositive = (value: number, option: string): number => {
 const bucketOf = (option: Options["bucket"]): BucketShape | undefined => {
   if (option === false) return undefined
   const settings: BucketShape | undefined =
-    option === undefined ? presets.standard : typeof option === "string" ? presetOf(option) : option
+    option === undefined
+      ? presets.standard
+      : typeof option === "string"
+        ? Object.hasOwn(presets, option)
+          ? presets[option as Preset]
+          : undefined
+        : option
   if (settings === undefined)
     throw new TypeError(`bucket must be "standard", "enterprise", { drainPerSecond, capacity } or false`)
   checkPositive(settings.drainPerSecond, "bucket.drainPerSecond")

@@ -5,6 +5,8 @@
  * journal's own timestamps), the dead letters, and one message's
  * histories. Every read is bounded: at most `CAP` entries of each state.
  */
+
+import { EditError } from "@reword/core"
 import type { Outbox, OutboxError } from "@reword/outbox"
 import { Effect, Stream } from "effect"
 
@@ -52,8 +54,14 @@ export interface Overview {
   readonly truncated: boolean
 }
 
+/** A query the journal cannot refuse: its refusal would be a defect of this file. */
+const fixed = <A, E, R>(
+  effect: Effect.Effect<A, E | EditError.EditError, R>
+): Effect.Effect<A, Exclude<E, EditError.EditError>, R> =>
+  Effect.catchIf(effect, EditError.isEditError, Effect.die) as Effect.Effect<A, Exclude<E, EditError.EditError>, R>
+
 const collect = (journal: Outbox.Journal, state: "pending" | "failed") =>
-  journal.stream(state, { limit: 1_000 }).pipe(Stream.take(CAP), Stream.runCollect)
+  fixed(journal.stream(state, { limit: 1_000 }).pipe(Stream.take(CAP), Stream.runCollect))
 
 /** The backlog by provider and account, each split by age. */
 export const groupsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number): ReadonlyArray<Group> => {
@@ -91,7 +99,7 @@ export const overview = (
       journal.counts,
       collect(journal, "pending"),
       collect(journal, "failed"),
-      journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 })
+      fixed(journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 }))
     ])
     const entries = [...pending, ...failed]
     return {
@@ -109,7 +117,7 @@ export const deadLetters = (
   journal: Outbox.Journal,
   limit: number
 ): Effect.Effect<{ readonly entries: ReadonlyArray<Outbox.Entry>; readonly total: number }, OutboxError.StorageError> =>
-  Effect.map(Effect.all([journal.failed({ limit }), journal.counts]), ([entries, counts]) => ({
+  Effect.map(Effect.all([fixed(journal.failed({ limit })), journal.counts]), ([entries, counts]) => ({
     entries,
     total: counts.failed
   }))

@@ -10,7 +10,7 @@ import { type EditError, type EditErrorReason, InvalidRequest, type Operation } 
 import type { EditedMessage } from "../../EditedMessage.ts"
 import * as EditRequest from "../../EditRequest.ts"
 import type { Adapter, RequestInput } from "../../MessageEditor.ts"
-import type * as Metrics from "../../Metrics.ts"
+import type * as MetricsRecorder from "../../MetricsRecorder.ts"
 import * as Deadline from "../deadline.ts"
 import { contained, unreadableAnswer, unreadableRequest } from "../defects.ts"
 import type * as Packer from "../packer.ts"
@@ -91,7 +91,7 @@ const outcomeOf = (exit: Exit.Exit<unknown, EditError>): string => {
 
 /** What {@link measured} records to and how it sends. */
 export interface Measure {
-  readonly recorder: Metrics.EditRecorder
+  readonly recorder: MetricsRecorder.EditRecorder
   readonly operation: Operation
   /** Whether the outcome goes to the current span. */
   readonly annotate: boolean

@@ -6,7 +6,7 @@
 import { Array as Arr, Clock, Effect, Result } from "effect"
 import type * as EditRequest from "../../EditRequest.ts"
 import type { Adapter, Outcome, RequestInput } from "../../MessageEditor.ts"
-import type * as Metrics from "../../Metrics.ts"
+import type * as MetricsRecorder from "../../MetricsRecorder.ts"
 import { itemsOf, oneAttempt, recordGroup } from "../batchResults.ts"
 import { contained, unreadableAnswer } from "../defects.ts"
 import type * as Packer from "../packer.ts"
@@ -56,7 +56,7 @@ export const callBatch = (
 /** A group of requests in one provider call: the invalid ones never leave, the others share the call's fate. */
 export const updateGroup = Effect.fnUntraced(function* (
   s: EditorState,
-  recorder: Metrics.EditRecorder,
+  recorder: MetricsRecorder.EditRecorder,
   updateBatch: UpdateBatch,
   inputs: Arr.NonEmptyReadonlyArray<RequestInput>
 ) {

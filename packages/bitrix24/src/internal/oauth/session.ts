@@ -15,14 +15,14 @@
  *
  * @since 0.1.0
  */
-import type { HttpTransport, Secrets } from "@reword/core"
+import type { HttpTransport, Secrets } from "@reword/core/adapter"
 import { Deferred, type Duration, Effect, Fiber, Option, type Redacted } from "effect"
-import type { Reason } from "./internal/oauth/reasons.ts"
-import { accessToken, refresh } from "./internal/oauth/refresh.ts"
-import { makeState, persist, type SessionState, same, takeConfigured } from "./internal/oauth/state.ts"
-import type { Service as TokenStoreService, Tokens } from "./TokenStore.ts"
+import type { Service as TokenStoreService, Tokens } from "../../TokenStore.ts"
+import type { Reason } from "./reasons.ts"
+import { accessToken, refresh } from "./refresh.ts"
+import { makeState, persist, type SessionState, same, takeConfigured } from "./state.ts"
 
-export { OAUTH_HOSTS, requestTokens, tokenUrl, trustedOAuthUrl } from "./internal/oauth/exchange.ts"
+export { OAUTH_HOSTS, requestTokens, tokenUrl, trustedOAuthUrl } from "./exchange.ts"
 
 /**
  * What a session needs.
