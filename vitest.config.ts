@@ -28,6 +28,29 @@ export const slowListed = [
   "packages/bitrix24/test/burst.test.ts"
 ]
 
+/**
+ * The files that test on every database, the PostgreSQL server among them when `REWORD_TEST_POSTGRES_URL`
+ * names one (CI). `pnpm test` runs them on the embedded ones only (SQLite, PGlite: the server's variants are
+ * left out, `REWORD_TEST_POSTGRES_URL` blanked); `pnpm test:slow` runs them again with the server
+ * (the `slow-server` project). test/server-variants.test.ts checks that every such file is listed.
+ */
+export const serverVariants = [
+  "packages/outbox/test/bad-database.test.ts",
+  "packages/outbox/test/contract.test.ts",
+  "packages/outbox/test/journal-series.test.ts",
+  "packages/outbox/test/keep-text-false.test.ts",
+  "packages/outbox/test/migration.test.ts",
+  "packages/outbox/test/one-submit-judged-alone.test.ts",
+  "packages/outbox/test/readme-examples.test.ts",
+  "packages/postgres/test/rate-limiter.test.ts",
+  "packages/postgres/test/readme-examples.test.ts",
+  "packages/postgres/test/token-store.test.ts",
+  "packages/tenants/test/registry.test.ts"
+]
+
+/** What `pnpm test` sets: no PostgreSQL server (its variants run in `pnpm test:slow`). */
+const embeddedOnly = { REWORD_TEST_POSTGRES_URL: "" }
+
 /** The slow files of one project, relative to its root. */
 const slowUnder = (root: string) => [
   slowByName,
@@ -52,6 +75,7 @@ export default defineConfig({
           root: `packages/${name}`,
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...slowUnder(`packages/${name}/`)],
+          env: embeddedOnly,
           setupFiles,
           testTimeout
         }
@@ -62,6 +86,17 @@ export default defineConfig({
           name: "workspace",
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...slowUnder("")],
+          env: embeddedOnly,
+          setupFiles,
+          testTimeout
+        }
+      },
+      {
+        ...resolution,
+        test: {
+          // The files above that test on every database, again, with the PostgreSQL server (and the rest).
+          name: "slow-server",
+          include: serverVariants,
           setupFiles,
           testTimeout
         }

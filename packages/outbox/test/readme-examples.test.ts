@@ -24,7 +24,8 @@ const VARIABLES = [
   "BITRIX24_LINE",
   "BITRIX24_ALLOW_INSECURE_LOOPBACK"
 ]
-const postgres = process.env.REWORD_TEST_POSTGRES_URL
+// Blank in `pnpm test` (vitest.config.ts: the server's variants run in `pnpm test:slow`).
+const postgres = process.env.REWORD_TEST_POSTGRES_URL || undefined
 
 let sandbox: AcquireSandbox.Sandbox
 let portal: Bitrix24Sandbox.Sandbox

@@ -20,9 +20,11 @@ import * as Databases from "./support/databases.ts"
 
 afterAll(() => Databases.stopAll())
 
-const LEASE_MS = 500
-/** Seconds the sandbox takes to answer each call. */
-const CALL_SECONDS = 1.5
+// A lease a loaded machine can renew: a 500 ms lease was taken over from a live worker whose event loop stalled
+// for longer than that (load average 20), which is no defect of the outbox but of the test's lease.
+const LEASE_MS = 1_500
+/** Seconds the sandbox takes to answer each call: three leases. */
+const CALL_SECONDS = 4.5
 
 interface InFlight {
   readonly from: number
@@ -109,7 +111,7 @@ describe.each(databases)("two workers, deliveries slower than the lease, on $nam
             text: `m${n} v2`
           })
         }
-        assert.deepStrictEqual(yield* first.drain({ timeout: "20 seconds" }), { pending: 0, failed: 0 })
+        assert.deepStrictEqual(yield* first.drain({ timeout: "90 seconds" }), { pending: 0, failed: 0 })
 
         const calls = inFlightById(sandbox)
         for (const [n, ids] of seeded.entries()) {
@@ -134,6 +136,6 @@ describe.each(databases)("two workers, deliveries slower than the lease, on $nam
         )
         assert.isAbove(longest, LEASE_MS * 2)
       }).pipe(Effect.scoped),
-    30_000
+    180_000
   )
 })
