@@ -97,6 +97,7 @@ export default defineConfig({
           // The files above that test on every database, again, with the PostgreSQL server (and the rest).
           name: "slow-server",
           include: serverVariants,
+          exclude: [...configDefaults.exclude],
           setupFiles,
           testTimeout
         }

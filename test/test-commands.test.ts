@@ -8,7 +8,7 @@ import { join, matchesGlob, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import config, { slowListed } from "../vitest.config.ts"
+import config, { serverVariants, slowListed } from "../vitest.config.ts"
 import { FIXED_SEED } from "./setup/fast-check-seed.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -48,9 +48,11 @@ describe("pnpm test and pnpm test:slow", () => {
 
   it.each(testFiles)("%s runs in exactly one project, `slow` if and only if it is slow", (file) => {
     const slow = file.endsWith(".slow.test.ts") || slowListed.includes(file)
-    const taking = projectsOf(file)
+    // The files that test on every database run once more in `slow-server`, with the PostgreSQL server.
+    const taking = projectsOf(file).filter((name) => name !== "slow-server")
     expect(taking).toHaveLength(1)
     expect(taking[0] === "slow").toBe(slow)
+    expect(projectsOf(file).includes("slow-server")).toBe(serverVariants.includes(file))
   })
 
   it.each(slowListed)("the listed slow file %s exists and is not named *.slow.test.ts", (file) => {
