@@ -13,7 +13,7 @@
  */
 import { EditError } from "@reword/core"
 import { NotFound } from "../OutboxError.ts"
-import type { EditRow, RecordRow } from "./batchStatements.ts"
+import type { EditRow, WriteRow } from "./batchStatements.ts"
 import type { SubmitError } from "./groupCommit.ts"
 import type { RecordedType } from "./submission.ts"
 
@@ -46,8 +46,8 @@ export type Decision =
 
 export interface Plan {
   readonly decisions: ReadonlyArray<Decision>
-  /** The messages to record or complete, one per key, in key order. */
-  readonly upserts: ReadonlyArray<RecordRow>
+  /** The messages to record, complete or edit, one per key, in key order. */
+  readonly writes: ReadonlyArray<WriteRow>
   readonly edits: ReadonlyArray<EditRow>
 }
 
@@ -145,15 +145,16 @@ export const make = (
     decisions[index] = { _tag: "Edit", key: item.key, back }
     edits.push({ key: item.key, back, request: item.request ?? "{}", text: item.text, source: item.source })
   }
-  const upserts = [...changed.entries()]
+  for (const { item } of accepted) if (!changed.has(item.key)) changed.set(item.key, item)
+  const writes = [...changed.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, item]): RecordRow => {
+    .map(([key, item]): WriteRow => {
       const ids = state.get(key) as Held
-      return { key, provider: item.provider, account: item.account, ...ids }
+      return { key, provider: item.provider, account: item.account, ...ids, edits: after.get(key) ?? 0 }
     })
-  return { decisions, upserts, edits }
+  return { decisions, writes, edits }
 }
 
 /** Whether the rows stored are the ones planned (another process may have recorded a new message meanwhile). */
 export const asPlanned = (plan: Plan, stored: ReadonlyMap<string, Held>): boolean =>
-  plan.upserts.every((row) => sameIds(stored.get(row.key), row))
+  plan.writes.every((row) => sameIds(stored.get(row.key), row))

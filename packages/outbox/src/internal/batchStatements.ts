@@ -1,18 +1,19 @@
 /**
  * The group commit's statements, set-based: a whole batch of records and
- * edits is written in a few statements whatever its size. The batch goes as
- * ONE JSON parameter, read as rows by `json_to_recordset` on PostgreSQL and
- * `json_each` on SQLite: no list of parameters (so no database's limit on
- * them), and one prepared statement for every batch size.
+ * edits is written in two statements (three on SQLite) whatever its size. The
+ * batch goes to PostgreSQL as one JSON parameter per table, read as rows by
+ * `json_to_recordset` (one round trip, one prepared statement for every batch
+ * size, no limit on parameters); to SQLite, in the process, as a `VALUES` list
+ * (binding is cheaper there than parsing JSON; a group holds at most 1,000
+ * items, far within SQLite's 32,766 variables).
  *
  * - {@link BatchStatements.lookup}: the id map's rows of the batch's messages
  *   (on PostgreSQL locked in key order: two instances never deadlock on each
  *   other's batches);
- * - {@link BatchStatements.upsert}: records messages or completes them (an id
- *   the map holds is never overwritten: a re-point is `repoint`'s), answering
- *   the rows as stored;
- * - {@link BatchStatements.addEdits}: each edit as its message's next version,
- *   the messages due; one statement on PostgreSQL (a CTE), two on SQLite.
+ * - {@link BatchStatements.write}: each message the batch records, completes
+ *   or edits written once (an id the map holds is never overwritten: a
+ *   re-point is `repoint`'s), its version advanced by its edits and made due;
+ *   then the edits, each as its message's next version.
  *
  * A message becomes due on the database's clock on PostgreSQL
  * (`statement_timestamp()`, the clock its leases and claims read), so that a
@@ -21,11 +22,12 @@
  */
 import { Effect, type Redacted } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
+import type { Held } from "./batchPlan.ts"
 import type { Tables } from "./schema.ts"
-import { type Dialect, hashOf, type MessageRow, messageRow, num } from "./store.ts"
+import { type Dialect, hashOf, num, optStr } from "./store.ts"
 
-/** A message to record, or to complete, in the id map. */
-export interface RecordRow {
+/** A message the batch records, completes or edits: its ids as planned, and how many edits it gets. */
+export interface WriteRow {
   readonly key: string
   readonly provider: string
   readonly account: string
@@ -33,6 +35,8 @@ export interface RecordRow {
   readonly externalChatId: string | undefined
   readonly externalAuthorId: string | undefined
   readonly providerMessageId: string | undefined
+  /** How many of the batch's edits are this message's (0: a record). */
+  readonly edits: number
 }
 
 /** An edit to store as its message's next version. */
@@ -47,15 +51,17 @@ export interface EditRow {
 }
 
 type Column = readonly [name: string, type: "text" | "int"]
+type Value = string | number | null
 
-const RECORD_COLUMNS: ReadonlyArray<Column> = [
+const WRITE_COLUMNS: ReadonlyArray<Column> = [
   ["k", "text"],
   ["provider", "text"],
   ["account", "text"],
   ["emid", "text"],
   ["chat", "text"],
   ["author", "text"],
-  ["pmid", "text"]
+  ["pmid", "text"],
+  ["n", "int"]
 ]
 
 const EDIT_COLUMNS: ReadonlyArray<Column> = [
@@ -66,6 +72,24 @@ const EDIT_COLUMNS: ReadonlyArray<Column> = [
   ["hash", "text"],
   ["src", "text"]
 ]
+
+/** A message as the batch's statements read it: its ids and its latest version. */
+export interface Stored extends Held {
+  readonly latestVersion: number
+}
+
+const ID_COLUMNS = "message_key, external_message_id, external_chat_id, external_author_id, provider_message_id"
+
+const storedOf = (row: Record<string, unknown>): Stored => ({
+  externalMessageId: String(row.external_message_id),
+  externalChatId: optStr(row.external_chat_id),
+  externalAuthorId: optStr(row.external_author_id),
+  providerMessageId: optStr(row.provider_message_id),
+  latestVersion: num(row.latest_version)
+})
+
+const byKey = (rows: ReadonlyArray<Record<string, unknown>>): Map<string, Stored> =>
+  new Map(rows.map((row) => [String(row.message_key), storedOf(row)]))
 
 export const make = (
   sql: SqlClient.SqlClient,
@@ -81,112 +105,109 @@ export const make = (
   const dueNow = (at: number): Statement.Fragment =>
     pg ? sql.literal("(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint") : int(at)
 
-  /** The batch's rows (a JSON array of objects) as a table `v` with these columns. */
-  const rowsOf = (json: string, columns: ReadonlyArray<Column>): Statement.Fragment =>
-    pg
-      ? sql`json_to_recordset(${json}::json) AS v(${sql.literal(columns.map(([name, type]) => `${name} ${type}`).join(", "))})`
-      : sql`(SELECT ${sql.literal(columns.map(([name]) => `value ->> '${name}' AS ${name}`).join(", "))}
-          FROM json_each(${json})) AS v`
+  /** The batch's rows as a table `v` with these columns. */
+  const rowsOf = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<Value>>): Statement.Fragment => {
+    if (pg) {
+      const json = JSON.stringify(rows.map((row) => Object.fromEntries(columns.map(([name], i) => [name, row[i]]))))
+      return sql`json_to_recordset(${json}::json) AS v(${sql.literal(columns.map(([name, type]) => `${name} ${type}`).join(", "))})`
+    }
+    const names = sql.literal(columns.map(([name], i) => `column${i + 1} AS ${name}`).join(", "))
+    return sql`(SELECT ${names} FROM (VALUES ${sql.csv(rows.map((row) => sql`(${sql.csv(row.map((value) => sql`${value}`))})`))})) AS v`
+  }
 
   /** The id map's rows of these messages, by key; on PostgreSQL locked, in key order, until the transaction ends. */
-  const lookup = (keys: ReadonlyArray<string>): Effect.Effect<Map<string, MessageRow>, SqlError.SqlError> => {
+  const lookup = (keys: ReadonlyArray<string>): Effect.Effect<Map<string, Stored>, SqlError.SqlError> => {
     const json = JSON.stringify(keys)
-    const statement = pg
-      ? sql`SELECT * FROM ${M} WHERE message_key IN (SELECT json_array_elements_text(${json}::json))
-          ORDER BY message_key FOR UPDATE`
-      : sql`SELECT * FROM ${M} WHERE message_key IN (SELECT value FROM json_each(${json}))`
-    return Effect.map(statement, (rows) => new Map(rows.map((row) => [String(row.message_key), messageRow(row)])))
-  }
-
-  /** Records these messages (one row per key), or completes them; answers the rows as stored, by key. */
-  const upsert = (
-    rows: ReadonlyArray<RecordRow>,
-    at: number
-  ): Effect.Effect<Map<string, MessageRow>, SqlError.SqlError> => {
-    const json = JSON.stringify(
-      rows.map((row) => ({
-        k: row.key,
-        provider: row.provider,
-        account: row.account,
-        emid: row.externalMessageId,
-        chat: row.externalChatId ?? null,
-        author: row.externalAuthorId ?? null,
-        pmid: row.providerMessageId ?? null
-      }))
-    )
-    // `WHERE true` before `ON CONFLICT`: SQLite's grammar asks for it after an INSERT ... SELECT.
+    const columns = sql.literal(`${ID_COLUMNS}, latest_version`)
     return Effect.map(
-      sql`INSERT INTO ${M} (message_key, provider, account, external_message_id, external_chat_id,
-          external_author_id, provider_message_id, recorded_at, updated_at)
-        SELECT v.k, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, ${int(at)}, ${int(at)}
-        FROM ${rowsOf(json, RECORD_COLUMNS)} WHERE true ORDER BY v.k
-        ON CONFLICT (message_key) DO UPDATE SET
-          external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
-          external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
-          provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id)
-        RETURNING *`,
-      (stored) => new Map(stored.map((row) => [String(row.message_key), messageRow(row)]))
+      pg
+        ? sql`SELECT ${columns} FROM ${M} WHERE message_key IN (SELECT json_array_elements_text(${json}::json))
+            ORDER BY message_key FOR UPDATE`
+        : sql`SELECT ${columns} FROM json_each(${json}) AS j CROSS JOIN ${M} AS m ON m.message_key = j.value`,
+      byKey
     )
   }
 
-  const editsJson = (edits: ReadonlyArray<EditRow>): string =>
-    JSON.stringify(
-      edits.map((edit) => ({
-        k: edit.key,
-        back: edit.back,
-        req: edit.request,
-        txt: options.keepText ? (edit.text ?? null) : null,
-        hash: hashOf(edit.text ?? "", options.textHashKey),
-        src: edit.source ?? null
-      }))
-    )
+  const writeRows = (rows: ReadonlyArray<WriteRow>): ReadonlyArray<ReadonlyArray<Value>> =>
+    rows.map((row) => [
+      row.key,
+      row.provider,
+      row.account,
+      row.externalMessageId,
+      row.externalChatId ?? null,
+      row.externalAuthorId ?? null,
+      row.providerMessageId ?? null,
+      row.edits
+    ])
 
-  /** What a message gets for its new edits: `c` holds each key (`k`) and how many edits it gets (`n`). */
-  const bump = (at: number) => sql`latest_version = ${M}.latest_version + c.n,
-    next_attempt_at = CASE WHEN ${M}.state = 'pending' THEN ${M}.next_attempt_at ELSE ${dueNow(at)} END,
-    state = 'pending',
-    updated_at = CASE WHEN ${M}.state = 'pending' THEN ${M}.updated_at ELSE ${int(at)} END`
+  const editRows = (edits: ReadonlyArray<EditRow>): ReadonlyArray<ReadonlyArray<Value>> =>
+    edits.map((edit) => [
+      edit.key,
+      edit.back,
+      edit.request,
+      options.keepText ? (edit.text ?? null) : null,
+      hashOf(edit.text ?? "", options.textHashKey),
+      edit.source ?? null
+    ])
 
   /**
-   * Stores the edits (their messages are in the id map), each as its
-   * message's next version in batch order, and makes the messages due.
-   * Answers each message's latest version.
+   * Each message written once: a new one inserted (due at once when it gets
+   * edits), one the map holds completed (COALESCE: an id held is kept) and,
+   * when it gets edits, advanced by as many versions and made due (unless it
+   * already waits: its due time and `updated_at` are kept). `excluded.latest_version`
+   * is the number of edits.
    */
-  const addEdits = (
+  const upsertMessages = (rows: ReadonlyArray<WriteRow>, at: number) => {
+    const edited = sql.literal("excluded.latest_version > 0")
+    const waiting = sql`(excluded.latest_version = 0 OR ${M}.state = 'pending')`
+    // `WHERE true` before `ON CONFLICT`: SQLite's grammar asks for it after an INSERT ... SELECT.
+    return sql`INSERT INTO ${M} (message_key, provider, account, external_message_id, external_chat_id,
+        external_author_id, provider_message_id, recorded_at, updated_at, latest_version, state, next_attempt_at)
+      SELECT v.k, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, ${int(at)}, ${int(at)}, v.n,
+        CASE WHEN v.n > 0 THEN 'pending' ELSE 'idle' END, CASE WHEN v.n > 0 THEN ${dueNow(at)} END
+      FROM ${rowsOf(WRITE_COLUMNS, writeRows(rows))} WHERE true ORDER BY v.k
+      ON CONFLICT (message_key) DO UPDATE SET
+        external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
+        external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
+        provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id),
+        latest_version = ${M}.latest_version + excluded.latest_version,
+        next_attempt_at = CASE WHEN ${waiting} THEN ${M}.next_attempt_at ELSE ${dueNow(at)} END,
+        updated_at = CASE WHEN ${waiting} THEN ${M}.updated_at ELSE ${int(at)} END,
+        state = CASE WHEN ${edited} THEN 'pending' ELSE ${M}.state END
+      RETURNING ${sql.literal(`${ID_COLUMNS}, latest_version`)}`
+  }
+
+  /**
+   * Writes the batch's messages (one row per key) and its edits, each as its
+   * message's next version in batch order. Answers the messages as stored, by key.
+   */
+  const write = (
+    rows: ReadonlyArray<WriteRow>,
     edits: ReadonlyArray<EditRow>,
     at: number
-  ): Effect.Effect<Map<string, number>, SqlError.SqlError> => {
-    const json = editsJson(edits)
-    const latest = (rows: ReadonlyArray<Record<string, unknown>>) =>
-      new Map(rows.map((row) => [String(row.message_key), num(row.latest_version)]))
+  ): Effect.Effect<Map<string, Stored>, SqlError.SqlError> => {
+    // SQLite: CROSS JOIN keeps the batch's rows outside (each finds its message by key).
+    const join = sql.literal(pg ? "JOIN" : "CROSS JOIN")
+    const insertEdits = (latest: Statement.Fragment) =>
+      sql`INSERT INTO ${E} (message_key, version, request, text, text_hash, source, asked_at, status)
+        SELECT v.k, w.latest_version - v.back, v.req, v.txt, v.hash, v.src, ${int(at)}, 'pending'
+        FROM ${rowsOf(EDIT_COLUMNS, editRows(edits))} ${join} ${latest} ON w.message_key = v.k`
+    if (rows.length === 0) return Effect.succeed(new Map())
+    if (edits.length === 0) return Effect.map(upsertMessages(rows, at), byKey)
     if (pg) {
       return Effect.map(
-        sql`WITH v AS (SELECT * FROM ${rowsOf(json, EDIT_COLUMNS)}),
-          c AS (SELECT k, COUNT(*) AS n FROM v GROUP BY k),
-          bumped AS (
-            UPDATE ${M} SET ${bump(at)} FROM c WHERE ${M}.message_key = c.k
-            RETURNING ${M}.message_key, ${M}.latest_version
-          ), added AS (
-            INSERT INTO ${E} (message_key, version, request, text, text_hash, source, asked_at, status)
-            SELECT v.k, b.latest_version - v.back, v.req, v.txt, v.hash, v.src, ${int(at)}, 'pending'
-            FROM v JOIN bumped b ON b.message_key = v.k
-          )
-          SELECT message_key, latest_version FROM bumped`,
-        latest
+        sql`WITH w AS (${upsertMessages(rows, at)}), added AS (${insertEdits(sql.literal("w"))}) SELECT * FROM w`,
+        byKey
       )
     }
     return Effect.gen(function* () {
-      const rows = yield* sql`UPDATE ${M} SET ${bump(at)}
-        FROM (SELECT v.k AS k, COUNT(*) AS n FROM ${rowsOf(json, EDIT_COLUMNS)} GROUP BY v.k) AS c
-        WHERE ${M}.message_key = c.k RETURNING message_key, latest_version`
-      yield* sql`INSERT INTO ${E} (message_key, version, request, text, text_hash, source, asked_at, status)
-        SELECT v.k, m.latest_version - v.back, v.req, v.txt, v.hash, v.src, ${int(at)}, 'pending'
-        FROM ${rowsOf(json, EDIT_COLUMNS)} JOIN ${M} AS m ON m.message_key = v.k`
-      return latest(rows)
+      const stored = yield* upsertMessages(rows, at)
+      yield* insertEdits(sql`${M} AS w`)
+      return byKey(stored)
     })
   }
 
-  return { lookup, upsert, addEdits }
+  return { lookup, write }
 }
 
 export type BatchStatements = ReturnType<typeof make>

@@ -41,7 +41,7 @@ export interface DeliveryConfig {
   readonly only?: string | undefined
 }
 
-/** How long a worker woken by a submit waits for more (core's batch window is the same). */
+/** How long a worker woken by a submit while work flows waits for more, so that they share provider calls. */
 const GATHER_WINDOW = Duration.millis(20)
 
 /** Pages delivered at once: one delivers while the claimer takes the next. */
@@ -295,8 +295,11 @@ export class Delivery {
     return page.claims.length
   })
 
-  /** Waits for work: a submit or notification, a delivery's end, the next due time, or the poll interval. */
-  private idle(waitMs: number | undefined, settled: Queue.Queue<void>) {
+  /**
+   * Waits for work: a submit or notification, a delivery's end, the next due
+   * time, or the poll interval. `busy`: the last claim found work.
+   */
+  private idle(waitMs: number | undefined, settled: Queue.Queue<void>, busy: boolean) {
     const config = this.config
     const wait =
       waitMs === undefined
@@ -309,8 +312,9 @@ export class Delivery {
         Effect.as(Effect.sleep(Duration.millis(wait)), false),
         Effect.raceFirst(Effect.as(Queue.take(config.wake), true), Effect.as(Queue.take(settled), false))
       )
-      // Woken by a submit: let the edits that follow it arrive, so that they share provider calls.
-      if (woken) yield* Effect.sleep(GATHER_WINDOW)
+      // Woken by a submit while work flows: let the edits that follow it arrive, so that they share provider
+      // calls. A worker that found nothing last claims at once: a lone edit does not wait for company.
+      if (woken && busy) yield* Effect.sleep(GATHER_WINDOW)
     })
   }
 
@@ -388,7 +392,7 @@ export class Delivery {
           )
         )
         if (page === undefined) yield* Effect.sleep(Duration.millis(config.pollMs))
-        else if (page.claims.length < limit) yield* this.idle(page.waitMs, settled)
+        else if (page.claims.length < limit) yield* this.idle(page.waitMs, settled, page.claims.length > 0)
       }
     })
     return yield* Effect.ensuring(loop, this.shutdown(inFlight))

@@ -53,9 +53,9 @@ const sortedKeys = (batch: ReadonlyArray<Queued>): ReadonlyArray<string> =>
   [...new Set(batch.map((queued) => queued.key))].sort()
 
 /**
- * One transaction over the batch, set-based (the map's rows read and locked,
- * the messages recorded, the edits stored: a statement each): every item's
- * result, or the failure that rolled it back.
+ * One transaction over the batch, set-based (the map's rows read and locked;
+ * the messages and the edits written): every item's result, or the failure
+ * that rolled it back.
  */
 const transaction = (config: GroupCommitConfig, batch: ReadonlyArray<Queued>) =>
   Effect.gen(function* () {
@@ -64,16 +64,12 @@ const transaction = (config: GroupCommitConfig, batch: ReadonlyArray<Queued>) =>
       Effect.gen(function* () {
         const known = yield* config.statements.lookup(sortedKeys(batch))
         const plan = Plan.make(batch, known, config.unknownMessages)
-        if (plan.upserts.length > 0) {
-          const stored = yield* config.statements.upsert(plan.upserts, at)
-          if (!Plan.asPlanned(plan, stored)) return yield* Effect.fail(raced)
-        }
-        const latest =
-          plan.edits.length === 0 ? new Map<string, number>() : yield* config.statements.addEdits(plan.edits, at)
+        const stored = yield* config.statements.write(plan.writes, plan.edits, at)
+        if (!Plan.asPlanned(plan, stored)) return yield* Effect.fail(raced)
         return plan.decisions.map((decision): Result.Result<number, SubmitError> => {
           if (decision._tag === "Refused") return Result.fail(decision.error)
           if (decision._tag === "Recorded") return Result.succeed(0)
-          const version = latest.get(decision.key)
+          const version = stored.get(decision.key)?.latestVersion
           return version === undefined
             ? Result.fail(fromSql(new Error("the message of an edit was not found"), "storing an edit"))
             : Result.succeed(version - decision.back)
