@@ -106,8 +106,8 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
    * attempts, and answers the requests and when the next message is due (only
    * for a page that is not full: a full one is claimed again at once).
    *
-   * It runs {@link byKeysOnly}: the due messages are read in claim order
-   * from their index, one page, whatever the table's statistics say.
+   * Behind a backlog it runs {@link byKeysOnly}: the due messages are read in
+   * claim order from their index, one page, whatever the table's statistics say.
    */
   const claimPg = (
     worker: string,
@@ -214,13 +214,22 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     routes: ReadonlyArray<readonly [provider: string, account: string]>,
     at: number,
     /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
-    only?: string | undefined
+    only?: string | undefined,
+    /**
+     * The last page was full: a backlog waits. On PostgreSQL the claim then runs {@link byKeysOnly} (one
+     * statement more, in a transaction of its own): a page of any backlog is read from the claim-order
+     * index. Otherwise it is one statement (a waiting worker runs one per poll interval), and the few
+     * due rows it may sort cost nothing.
+     */
+    backlog = false
   ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
     routes.length === 0
       ? Effect.succeed({ claims: [], waitMs: undefined })
       : retryContention(
           pg
-            ? sql.withTransaction(Effect.andThen(byKeysOnly, claimPg(worker, limit, leaseMs, settleMs, routes, only)))
+            ? backlog
+              ? sql.withTransaction(Effect.andThen(byKeysOnly, claimPg(worker, limit, leaseMs, settleMs, routes, only)))
+              : claimPg(worker, limit, leaseMs, settleMs, routes, only)
             : Effect.flatMap(nextSqlite(routes, at, only), (waitMs) =>
                 // Nothing due: one read, no write transaction.
                 waitMs === undefined || waitMs > 0

@@ -354,6 +354,8 @@ export class Delivery {
       )
     }
     const limit = Math.max(1, Math.floor(config.batchSize))
+    // The last page was full: a backlog waits (the claim reads it by its index, whatever the statistics).
+    let backlog = false
     const step = Effect.uninterruptibleMask((restore) =>
       Effect.gen({ self: this }, function* () {
         yield* restore(slots.take(1))
@@ -361,8 +363,18 @@ export class Delivery {
         // Interruptible, so that a stop never waits on a database that does not answer; once claimed, the page
         // is handed to its delivery fiber before anything can interrupt.
         const page = yield* restore(
-          config.claims.claim(config.worker, limit, config.leaseMs, config.settleMs, this.routes, at)
+          config.claims.claim(
+            config.worker,
+            limit,
+            config.leaseMs,
+            config.settleMs,
+            this.routes,
+            at,
+            undefined,
+            backlog
+          )
         ).pipe(Effect.onError(() => slots.release(1)))
+        backlog = page.claims.length >= limit
         if (page.claims.length === 0) {
           yield* slots.release(1)
           return page
