@@ -108,7 +108,12 @@ export const make = (
   /** The batch's rows as a table `v` with these columns. */
   const rowsOf = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<ReadonlyArray<Value>>): Statement.Fragment => {
     if (pg) {
-      const json = JSON.stringify(rows.map((row) => Object.fromEntries(columns.map(([name], i) => [name, row[i]]))))
+      const objects = rows.map((row) => {
+        const object: Record<string, Value | undefined> = {}
+        for (let i = 0; i < columns.length; i++) object[(columns[i] as Column)[0]] = row[i]
+        return object
+      })
+      const json = JSON.stringify(objects)
       return sql`json_to_recordset(${json}::json) AS v(${sql.literal(columns.map(([name, type]) => `${name} ${type}`).join(", "))})`
     }
     const names = sql.literal(columns.map(([name], i) => `column${i + 1} AS ${name}`).join(", "))

@@ -180,6 +180,12 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       (rows) => rows.map(messageRow)
     )
 
+  /** Whether any message is pending: one row of the index, whatever the backlog (a `drain`'s poll). */
+  const hasPending = Effect.map(
+    sql`SELECT 1 AS one FROM ${M} WHERE state = 'pending' LIMIT 1`,
+    (rows) => rows.length > 0
+  )
+
   const counts = Effect.map(
     sql<{
       state: string
@@ -319,7 +325,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       })
     )
 
-  return { lookup, find, counts, totals, list, history, redrive, repoint }
+  return { lookup, find, hasPending, counts, totals, list, history, redrive, repoint }
 }
 
 export type Store = ReturnType<typeof make>
