@@ -148,6 +148,35 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
         claims: rows.filter((row) => row.message_key !== null && row.message_key !== undefined).map(claimOf),
         waitMs: optNum(rows[0]?.wait_ms)
       })
+    ).pipe(Effect.flatMap(withNewestRequests))
+  }
+
+  /**
+   * The requests a claim could not see. The claim's reads share one snapshot, taken as it starts, while
+   * the rows it locks are their newest versions: an edit committed in between is claimed (the message's
+   * newest version) without its request. It is read again, in a snapshot of its own; one that is still
+   * missing was forgotten (`keepText: false`).
+   */
+  const withNewestRequests = (page: ClaimPage): Effect.Effect<ClaimPage, SqlError.SqlError> => {
+    const unseen = page.claims.filter((claim) => claim.request === undefined)
+    if (unseen.length === 0) return Effect.succeed(page)
+    return Effect.map(
+      Effect.forEach(
+        chunks(unseen),
+        (part) =>
+          sql`SELECT message_key, request FROM ${E} WHERE request IS NOT NULL AND ${sql.or(
+            part.map((claim) => sql`(message_key = ${claim.message.messageKey} AND version = ${claim.version})`)
+          )}`
+      ),
+      (found) => {
+        const requests = new Map(found.flat().map((row) => [String(row.message_key), String(row.request)]))
+        return {
+          ...page,
+          claims: page.claims.map((claim) =>
+            claim.request === undefined ? { ...claim, request: requests.get(claim.message.messageKey) } : claim
+          )
+        }
+      }
     )
   }
 
