@@ -37,11 +37,13 @@ export const slowListed = [
 export const serverVariants = [
   "packages/outbox/test/bad-database.test.ts",
   "packages/outbox/test/contract.test.ts",
+  "packages/outbox/test/due-on-database-clock.test.ts",
   "packages/outbox/test/journal-series.test.ts",
   "packages/outbox/test/keep-text-false.test.ts",
   "packages/outbox/test/migration.test.ts",
   "packages/outbox/test/one-submit-judged-alone.test.ts",
   "packages/outbox/test/readme-examples.test.ts",
+  "packages/outbox/test/submit-many.test.ts",
   "packages/postgres/test/rate-limiter.test.ts",
   "packages/postgres/test/readme-examples.test.ts",
   "packages/postgres/test/token-store.test.ts",

@@ -74,7 +74,7 @@ const completions = () => {
 
 export const reword: QueueSystem = {
   name: "reword outbox",
-  how: { batch: "1,000 submits at once (no submitMany yet: group commit)", single: "submit" },
+  how: { batch: "submitMany, 1,000 a call", single: "submit" },
   prepare: async (url) => {
     const { editor } = instantEditor(100)
     const outbox = await createOutbox({
@@ -87,18 +87,14 @@ export const reword: QueueSystem = {
       ids: { externalMessageId: `wa-${offset + index}` },
       text: `edit ${index}`
     })
-    const submitMany = (outbox as { submitMany?: (edits: ReadonlyArray<unknown>) => Promise<unknown> }).submitMany
     return {
       run: async (path, items, callers) => {
-        if (path === "batch" && submitMany !== undefined) {
-          await inBatches(items, (from, to) =>
-            submitMany(Array.from({ length: to - from }, (_, i) => submission(from + i)))
-          )
-        } else if (path === "batch") {
-          // No batch submit (yet): a batch's submits at once, which group commit puts in one transaction.
-          await inBatches(items, (from, to) =>
-            Promise.all(Array.from({ length: to - from }, (_, i) => outbox.submit(submission(from + i))))
-          )
+        if (path === "batch") {
+          await inBatches(items, async (from, to) => {
+            const settled = await outbox.submitMany(Array.from({ length: to - from }, (_, i) => submission(from + i)))
+            const refused = settled.find((result) => result.status === "rejected")
+            if (refused !== undefined) throw refused.reason
+          })
         } else {
           await fromCallers(items, callers, (index) => outbox.submit(submission(index)))
         }

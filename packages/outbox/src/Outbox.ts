@@ -10,6 +10,7 @@ import { MessageEditor } from "@reword/core"
 import { OptionCheck, RetryPolicy } from "@reword/core/adapter"
 import { type Config, Context, Duration, Effect, Layer, Queue, Result, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
+import * as BatchStatements from "./internal/batchStatements.ts"
 import * as Claims from "./internal/claims.ts"
 import { deliverNow } from "./internal/deliverNow.ts"
 import { Delivery } from "./internal/delivery.ts"
@@ -101,18 +102,22 @@ const build = (
     const tables = Schema.tables(settings.tablePrefix)
     yield* Schema.prepare(tables)
     const dialect = Store.dialectOf(sql)
-    const store = Store.make(sql, tables, settings.textHashKey)
+    const store = Store.make(sql, tables)
     const keepText = settings.keepText
     const wake = yield* Queue.sliding<void>(1)
 
     const resolved = Routing.resolve(routes)
     const enqueue = yield* GroupCommit.start({
       sql,
-      store,
-      keepText,
+      statements: BatchStatements.make(sql, tables, dialect, { keepText, textHashKey: settings.textHashKey }),
       unknownMessages: settings.unknownMessages
     })
-    const { routeOf, record, recordSent, repoint, submit } = Intake.make({ store, routes: resolved, enqueue, wake })
+    const { routeOf, record, recordMany, recordSent, repoint, submit, submitMany } = Intake.make({
+      store,
+      routes: resolved,
+      enqueue,
+      wake
+    })
 
     // The worker's own session (its id's lock, notifications), held as long as the outbox's scope.
     const session = settings.worker
@@ -149,11 +154,12 @@ const build = (
       Effect.gen(function* () {
         const deadline =
           (yield* nowMillis) + Duration.toMillis(Duration.fromInputUnsafe(drainOptions?.timeout ?? "60 seconds"))
-        while (true) {
-          const current = yield* counts
-          if (current.pending === 0 || (yield* nowMillis) >= deadline) return current
+        // Polled with one row of an index (counting a backlog of 100,000 each time would cost the database more
+        // than the worker); counted once at the end.
+        while ((yield* nowMillis) < deadline && (yield* store.hasPending.pipe(storage("counting")))) {
           yield* Effect.sleep("20 millis")
         }
+        return yield* counts
       })
 
     const history = (externalMessageId: string, where: Routing.Where = {}) =>
@@ -172,9 +178,11 @@ const build = (
 
     return Outbox.of({
       record,
+      recordMany,
       recordSent,
       repoint,
       submit,
+      submitMany,
       drain,
       history,
       pending: (query) => journal.list("pending", query),

@@ -79,12 +79,27 @@ export interface CreateOutboxOptions<D extends Provider.AnyDescriptor = Provider
 }
 
 /**
+ * The result of one item of `submitMany` or `recordMany`, shaped like `Promise.allSettled`'s: the
+ * receipt, or the typed error that item alone failed with (`EditError`, `NotFound`, `StorageError`).
+ *
+ * @since 0.2.0
+ */
+export type Settled<A> =
+  | { readonly status: "fulfilled"; readonly value: A }
+  | { readonly status: "rejected"; readonly reason: Error }
+
+/**
  * The Promise outbox.
  *
  * @since 0.1.0
  */
 export interface PromiseOutbox {
   readonly record: (message: Outbox.Recorded) => Promise<void>
+  /**
+   * Records many messages, each judged alone: one settled result per message, in input order. Rejects
+   * only when the input is not a list (or holds more than 100,000), or after `close()`.
+   */
+  readonly recordMany: (messages: Iterable<Outbox.Recorded>) => Promise<Array<Settled<void>>>
   /** Runs `send`, then records the message with the provider id taken from its answer (`answer.id` by default). */
   readonly recordSent: <A>(
     message: Outbox.Recorded,
@@ -94,6 +109,12 @@ export interface PromiseOutbox {
   /** Points a message at other ids, deliberately (an id that conflicts is refused by `record` and `submit`). */
   readonly repoint: (message: Outbox.Repoint) => Promise<void>
   readonly submit: (edit: Outbox.Submission) => Promise<Outbox.Receipt>
+  /**
+   * Stores many edits in few transactions, each judged alone: one settled result per edit, in input
+   * order (the latest edit of a message in the list is its newest version). Rejects only when the input
+   * is not a list (or holds more than 100,000 edits), or after `close()`.
+   */
+  readonly submitMany: (edits: Iterable<Outbox.Submission>) => Promise<Array<Settled<Outbox.Receipt>>>
   readonly drain: (options?: { readonly timeoutMs?: number | undefined }) => Promise<Outbox.Counts>
   readonly history: (
     externalMessageId: string,
@@ -292,10 +313,12 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
   }
   return {
     record: (message) => run(service.record(message), true),
+    recordMany: (messages) => run(Effect.map(service.recordMany(messages), settledAll), true),
     recordSent: (message, send, providerIdOf) =>
       run(service.recordSent(message, Effect.tryPromise({ try: send, catch: (error) => error }), providerIdOf), true),
     repoint: (message) => run(service.repoint(message), true),
     submit: (edit) => run(service.submit(edit), true),
+    submitMany: (edits) => run(Effect.map(service.submitMany(edits), settledAll), true),
     drain: (drainOptions) => run(service.drain({ timeout: drainOptions?.timeoutMs })),
     history: (externalMessageId, where) => run(service.history(externalMessageId, where)),
     pending: (query) => run(service.pending(query)),
@@ -306,6 +329,14 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
     [Symbol.asyncDispose]: close
   }
 }
+
+/** Each item's result, as `Promise.allSettled` shapes it. */
+const settledAll = <A>(results: ReadonlyArray<Result.Result<A, Error>>): Array<Settled<A>> =>
+  results.map((result) =>
+    Result.isSuccess(result)
+      ? { status: "fulfilled", value: result.success }
+      : { status: "rejected", reason: result.failure }
+  )
 
 /** How long `close()` lets the writes under way (submits, records, re-drives) finish. */
 const CLOSE_GRACE_MS = 5_000

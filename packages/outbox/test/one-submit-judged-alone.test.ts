@@ -7,35 +7,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EditError } from "@reword/core"
 import { Effect, Layer, Result } from "effect"
-import { SqlClient } from "effect/sql"
+import type { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
 import { StorageError } from "../src/OutboxError.ts"
 import * as Databases from "./support/databases.ts"
+import { poison } from "./support/poison.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
 beforeAll(() => Databases.startPglite(), 120_000)
 afterAll(() => Databases.stopAll())
-
-/** A trigger that refuses one text, as a database refuses a value it cannot store. */
-const poison = (prefix: string) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const edits = `${prefix}edits`
-    yield* sql.onDialectOrElse({
-      pg: () =>
-        Effect.andThen(
-          sql.unsafe(`CREATE FUNCTION ${prefix}refuse() RETURNS trigger AS $$
-            BEGIN IF NEW.text = 'poison' THEN RAISE EXCEPTION 'this text is refused'; END IF; RETURN NEW; END
-            $$ LANGUAGE plpgsql`),
-          sql.unsafe(`CREATE TRIGGER ${prefix}refuse BEFORE INSERT ON ${edits}
-            FOR EACH ROW EXECUTE FUNCTION ${prefix}refuse()`)
-        ),
-      orElse: () =>
-        sql.unsafe(`CREATE TRIGGER ${prefix}refuse BEFORE INSERT ON ${edits}
-          WHEN NEW.text = 'poison' BEGIN SELECT RAISE(ABORT, 'this text is refused'); END`)
-    })
-  })
 
 const ordinary = (i: number): Outbox.Submission => ({ ids: { externalMessageId: `m-${i}` }, text: `text ${i}` })
 

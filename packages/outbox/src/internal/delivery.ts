@@ -41,7 +41,7 @@ export interface DeliveryConfig {
   readonly only?: string | undefined
 }
 
-/** How long a worker woken by a submit waits for more (core's batch window is the same). */
+/** How long a worker woken by a submit while work flows waits for more, so that they share provider calls. */
 const GATHER_WINDOW = Duration.millis(20)
 
 /** Pages delivered at once: one delivers while the claimer takes the next. */
@@ -295,8 +295,11 @@ export class Delivery {
     return page.claims.length
   })
 
-  /** Waits for work: a submit or notification, a delivery's end, the next due time, or the poll interval. */
-  private idle(waitMs: number | undefined, settled: Queue.Queue<void>) {
+  /**
+   * Waits for work: a submit or notification, a delivery's end, the next due
+   * time, or the poll interval. `busy`: the last claim found work.
+   */
+  private idle(waitMs: number | undefined, settled: Queue.Queue<void>, busy: boolean) {
     const config = this.config
     const wait =
       waitMs === undefined
@@ -309,8 +312,9 @@ export class Delivery {
         Effect.as(Effect.sleep(Duration.millis(wait)), false),
         Effect.raceFirst(Effect.as(Queue.take(config.wake), true), Effect.as(Queue.take(settled), false))
       )
-      // Woken by a submit: let the edits that follow it arrive, so that they share provider calls.
-      if (woken) yield* Effect.sleep(GATHER_WINDOW)
+      // Woken by a submit while work flows: let the edits that follow it arrive, so that they share provider
+      // calls. A worker that found nothing last claims at once: a lone edit does not wait for company.
+      if (woken && busy) yield* Effect.sleep(GATHER_WINDOW)
     })
   }
 
@@ -350,6 +354,8 @@ export class Delivery {
       )
     }
     const limit = Math.max(1, Math.floor(config.batchSize))
+    // The last page was full: a backlog waits (the claim reads it by its index, whatever the statistics).
+    let backlog = false
     const step = Effect.uninterruptibleMask((restore) =>
       Effect.gen({ self: this }, function* () {
         yield* restore(slots.take(1))
@@ -357,8 +363,18 @@ export class Delivery {
         // Interruptible, so that a stop never waits on a database that does not answer; once claimed, the page
         // is handed to its delivery fiber before anything can interrupt.
         const page = yield* restore(
-          config.claims.claim(config.worker, limit, config.leaseMs, config.settleMs, this.routes, at)
+          config.claims.claim(
+            config.worker,
+            limit,
+            config.leaseMs,
+            config.settleMs,
+            this.routes,
+            at,
+            undefined,
+            backlog
+          )
         ).pipe(Effect.onError(() => slots.release(1)))
+        backlog = page.claims.length >= limit
         if (page.claims.length === 0) {
           yield* slots.release(1)
           return page
@@ -388,7 +404,7 @@ export class Delivery {
           )
         )
         if (page === undefined) yield* Effect.sleep(Duration.millis(config.pollMs))
-        else if (page.claims.length < limit) yield* this.idle(page.waitMs, settled)
+        else if (page.claims.length < limit) yield* this.idle(page.waitMs, settled, page.claims.length > 0)
       }
     })
     return yield* Effect.ensuring(loop, this.shutdown(inFlight))

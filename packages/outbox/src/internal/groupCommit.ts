@@ -1,7 +1,9 @@
 /**
- * Group commit: submits waiting at the same moment share one transaction (one
- * fsync), each answered once it is committed; a submit alone is committed at
- * once.
+ * Group commit: records and submits waiting at the same moment (a
+ * `submitMany`'s edits among them) share one transaction (one fsync), each
+ * answered once it is committed; one alone is committed at once. A batch is
+ * written set-based: a few statements for the whole batch
+ * (`batchStatements.ts`), each item decided alone (`batchPlan.ts`).
  *
  * One submit is judged alone: a batch's rows are locked in one key order (so
  * two instances never deadlock on each other's batches), a collision of
@@ -9,34 +11,29 @@
  * bounded, and a failure one submit may cause (a value the database refuses)
  * is narrowed down by halving the batch, so that only that submit fails.
  */
-import { EditError } from "@reword/core"
+import type { EditError } from "@reword/core"
 import { Cause, Deferred, Duration, Effect, Queue, Result, type Scope } from "effect"
 import type { SqlClient } from "effect/sql"
-import { fromSql, NotFound, StorageError } from "../OutboxError.ts"
-import type * as Store from "./store.ts"
-import type { RecordedType } from "./submission.ts"
+import { fromSql, type NotFound, StorageError } from "../OutboxError.ts"
+import * as Plan from "./batchPlan.ts"
+import type * as BatchStatements from "./batchStatements.ts"
 
 /** What a submit is answered with: its version, or why it was refused. */
 export type SubmitError = NotFound | StorageError | EditError.EditError
 
-/** A submit waiting for its transaction. */
-export interface Queued {
-  readonly key: string
-  readonly provider: string
-  readonly account: string
-  readonly ids: RecordedType["ids"]
-  readonly request: string
-  readonly text: string | undefined
-  readonly source: string | undefined
+/** A record or a submit waiting for its transaction; answered through its deferred (a record with 0). */
+export interface Queued extends Plan.Item {
   readonly deferred: Deferred.Deferred<number, SubmitError>
 }
 
 export interface GroupCommitConfig {
   readonly sql: SqlClient.SqlClient
-  readonly store: Store.Store
-  readonly keepText: boolean
+  readonly statements: BatchStatements.BatchStatements
   readonly unknownMessages: "reject" | "record"
 }
+
+/** The most records and submits one transaction takes (its statements take the batch as one parameter). */
+export const MAX_GROUP = 1_000
 
 /** How often a batch whose transaction collided with another is tried again. */
 const CONFLICT_ATTEMPTS = 8
@@ -44,88 +41,41 @@ const CONFLICT_ATTEMPTS = 8
 /** The failures no submit causes alone: the whole batch fails with them, without narrowing it down. */
 const SHARED = new Set(["Corrupt", "Foreign", "NewerSchema", "ReadOnly", "Full", "Unavailable", "Missing", "Denied"])
 
-const asText = (id: unknown): string | undefined => (id === undefined || id === null ? undefined : String(id))
-
-/** The ids of a submit as a record of the id map. */
-export const recordOf = (queued: {
-  readonly provider: string
-  readonly account: string
-  readonly ids: RecordedType["ids"]
-}): Store.RecordInput => ({
-  provider: queued.provider,
-  account: queued.account,
-  externalMessageId: queued.ids.externalMessageId,
-  externalChatId: queued.ids.externalChatId,
-  externalAuthorId: queued.ids.externalAuthorId,
-  providerMessageId: asText(queued.ids.providerMessageId)
-})
-
-const ID_FIELDS = ["externalChatId", "externalAuthorId", "providerMessageId"] as const
-
-/**
- * The ids a call gives that differ from the ones the id map holds: each names
- * both ids. The map is never re-pointed by an edit or a record (`repoint` does it).
- */
-export const conflictsOf = (known: Store.MessageRow, ids: RecordedType["ids"]): ReadonlyArray<EditError.Problem> =>
-  ID_FIELDS.flatMap((field) => {
-    const given = asText(ids[field])
-    const held = known[field]
-    return given === undefined || held === undefined || given === held
-      ? []
-      : [
-          {
-            path: `ids.${field}`,
-            message: `is ${JSON.stringify(given)}, but the id map holds ${JSON.stringify(held)} for message ${JSON.stringify(known.externalMessageId)}: to point the message at another one, call repoint`
-          }
-        ]
-  })
-
-const hasNewIds = (known: Store.MessageRow, ids: RecordedType["ids"]): boolean =>
-  ID_FIELDS.some((field) => ids[field] !== undefined && known[field] === undefined)
-
-const storeOne = (config: GroupCommitConfig, queued: Queued, at: number) =>
-  Effect.gen(function* () {
-    const known = yield* config.store.lookup(queued.key)
-    if (known === undefined && config.unknownMessages !== "record") {
-      return Result.fail<SubmitError>(
-        new NotFound({
-          provider: queued.provider,
-          account: queued.account,
-          externalMessageId: queued.ids.externalMessageId
-        })
-      )
-    }
-    const conflicts = known === undefined ? [] : conflictsOf(known, queued.ids)
-    if (conflicts.length > 0) {
-      return Result.fail<SubmitError>(
-        new EditError.EditError({
-          provider: queued.provider,
-          operation: "update",
-          reason: new EditError.InvalidRequest({ problems: [...conflicts] })
-        })
-      )
-    }
-    if (known === undefined || hasNewIds(known, queued.ids)) yield* config.store.record(recordOf(queued), at)
-    const version = yield* config.store.submit(
-      {
-        messageKey: queued.key,
-        request: queued.request,
-        text: queued.text,
-        source: queued.source,
-        keepText: config.keepText
-      },
-      at
-    )
-    return Result.succeed(version) as Result.Result<number, SubmitError>
-  })
-
 const now = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
 
-/** One transaction over the batch: every submit's result, or the failure that rolled it back. */
+/** Another process recorded one of the batch's new messages at the same moment: the batch is tried again. */
+const raced = new StorageError({
+  problem: "Conflict",
+  description: "storing an edit: another process recorded the same message at the same moment"
+})
+
+const sortedKeys = (batch: ReadonlyArray<Queued>): ReadonlyArray<string> =>
+  [...new Set(batch.map((queued) => queued.key))].sort()
+
+/**
+ * One transaction over the batch, set-based (the map's rows read and locked;
+ * the messages and the edits written): every item's result, or the failure
+ * that rolled it back.
+ */
 const transaction = (config: GroupCommitConfig, batch: ReadonlyArray<Queued>) =>
   Effect.gen(function* () {
     const at = yield* now
-    return yield* config.sql.withTransaction(Effect.forEach(batch, (queued) => storeOne(config, queued, at)))
+    return yield* config.sql.withTransaction(
+      Effect.gen(function* () {
+        const known = yield* config.statements.lookup(sortedKeys(batch))
+        const plan = Plan.make(batch, known, config.unknownMessages)
+        const stored = yield* config.statements.write(plan.writes, plan.edits, at)
+        if (!Plan.asPlanned(plan, stored)) return yield* Effect.fail(raced)
+        return plan.decisions.map((decision): Result.Result<number, SubmitError> => {
+          if (decision._tag === "Refused") return Result.fail(decision.error)
+          if (decision._tag === "Recorded") return Result.succeed(0)
+          const version = stored.get(decision.key)?.latestVersion
+          return version === undefined
+            ? Result.fail(fromSql(new Error("the message of an edit was not found"), "storing an edit"))
+            : Result.succeed(version - decision.back)
+        })
+      })
+    )
   }).pipe(
     // A defect fails the transaction too: no submit waits forever.
     Effect.sandbox,
@@ -174,24 +124,21 @@ const commit = (config: GroupCommitConfig, batch: ReadonlyArray<Queued>): Effect
     })
   )
 
-/** One key order for every instance: row locks taken in the same order never deadlock (stable: a message's submits keep their order). */
-const byKey = (batch: ReadonlyArray<Queued>): ReadonlyArray<Queued> =>
-  [...batch].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-
 const closed = (doing: string) =>
   new StorageError({
     problem: "Closed",
     description: `the outbox closed ${doing}: it was not acknowledged (its history says whether it was stored)`
   })
 
+/** Hands records and submits to the committer; fails (`Closed`) when the outbox closed: none was taken then. */
+export type Enqueue = (queued: ReadonlyArray<Queued>) => Effect.Effect<void, StorageError>
+
 /**
- * Starts the committer in the scope; answers how to enqueue a submit (answered
- * through its deferred). When the scope closes, submits still waiting fail
- * with a `Closed` storage error: none waits for ever.
+ * Starts the committer in the scope; answers how to enqueue records and
+ * submits (each answered through its deferred). When the scope closes, the
+ * ones still waiting fail with a `Closed` storage error: none waits for ever.
  */
-export const start = (
-  config: GroupCommitConfig
-): Effect.Effect<(queued: Queued) => Effect.Effect<void, StorageError>, never, Scope.Scope> =>
+export const start = (config: GroupCommitConfig): Effect.Effect<Enqueue, never, Scope.Scope> =>
   Effect.gen(function* () {
     const submissions = yield* Queue.unbounded<Queued>()
     yield* Effect.addFinalizer(() =>
@@ -203,8 +150,8 @@ export const start = (
     )
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeBetween(submissions, 1, 512), (batch) =>
-          commit(config, byKey(batch)).pipe(
+        Effect.flatMap(Queue.takeBetween(submissions, 1, MAX_GROUP), (batch) =>
+          commit(config, batch).pipe(
             Effect.onInterrupt(() =>
               Effect.forEach(batch, (queued) => Deferred.fail(queued.deferred, closed("while storing this edit")), {
                 discard: true
@@ -214,8 +161,8 @@ export const start = (
         )
       )
     )
-    return (queued: Queued) =>
-      Effect.flatMap(Queue.offer(submissions, queued), (taken) =>
-        taken ? Effect.void : Effect.fail(closed("before this edit was stored"))
+    return (queued) =>
+      Effect.flatMap(Queue.offerAll(submissions, queued), (left) =>
+        left.length === 0 ? Effect.void : Effect.fail(closed("before this edit was stored"))
       )
   })

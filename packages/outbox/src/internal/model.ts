@@ -5,7 +5,7 @@
  */
 import type { EditError, EditRequest, MessageEditor } from "@reword/core"
 import type { RetryPolicy } from "@reword/core/adapter"
-import type { Duration, Effect, Redacted, Stream } from "effect"
+import type { Duration, Effect, Redacted, Result, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
 import type { Series, SeriesQuery } from "./series.ts"
 
@@ -308,6 +308,16 @@ export interface Service {
    */
   readonly record: (message: Recorded) => Effect.Effect<void, EditError.EditError | StorageError>
   /**
+   * Records many messages (as `record` does each) in few transactions, each message judged alone: one
+   * result per message, in input order; one refused fails no other. Fails as a whole only when the input
+   * is not a list, or holds more than 100,000 messages.
+   *
+   * @since 0.2.0
+   */
+  readonly recordMany: (
+    messages: Iterable<Recorded>
+  ) => Effect.Effect<Array<Result.Result<void, EditError.EditError | StorageError>>, EditError.EditError>
+  /**
    * Runs a send (such as `AcquireClient.send` or `Bitrix24Client.sendMessages`) and records the message
    * with the provider id `providerIdOf` takes from its answer. A failed send records nothing.
    */
@@ -324,6 +334,18 @@ export interface Service {
   readonly repoint: (message: Repoint) => Effect.Effect<void, EditError.EditError | NotFound | StorageError>
   /** Stores the edit durably as the message's next version; the worker delivers it. */
   readonly submit: (edit: Submission) => Effect.Effect<Receipt, EditError.EditError | NotFound | StorageError>
+  /**
+   * Stores many edits durably (as `submit` does each), set-based, in few transactions: one result per
+   * edit, in input order, each edit judged alone (one wrong, conflicting or unknown edit is refused for
+   * itself, and a value the database refuses fails that edit only). Of several edits of one message, the
+   * latest in the list is its newest version. Fails as a whole only when the input is not a list, or
+   * holds more than 100,000 edits.
+   *
+   * @since 0.2.0
+   */
+  readonly submitMany: (
+    edits: Iterable<Submission>
+  ) => Effect.Effect<Array<Result.Result<Receipt, EditError.EditError | NotFound | StorageError>>, EditError.EditError>
   /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */
   readonly drain: (options?: { readonly timeout?: Duration.Input | undefined }) => Effect.Effect<Counts, StorageError>
   /** A message's history, or `undefined` when the id map does not hold it. */

@@ -13,9 +13,11 @@ export const SQLITE_APPLICATION_ID = 0x72777264
 /**
  * The schema this version of the package writes and reads. 1: the tables
  * (0.1.0); 2: messages found by their external id alone (`reword history`);
- * 3: on PostgreSQL, work announced with `NOTIFY` (a trigger).
+ * 3: on PostgreSQL, work announced with `NOTIFY` (a trigger); 4: due messages
+ * read in claim order from one index, and a message inserted already due
+ * announced too.
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 /** The table names, under a prefix (so several outboxes, or test runs, share one database). */
 export interface Tables {
@@ -118,13 +120,33 @@ const notifyWork = (t: Tables) =>
       EXECUTE FUNCTION ${fn}()`
   })
 
+/**
+ * Version 4: the due messages in the order a worker claims them
+ * (`next_attempt_at`, then key) straight from one index, so that a claim reads
+ * one page of a backlog of any size, not the whole backlog sorted; and, on
+ * PostgreSQL, a message inserted already due (a first edit written in one
+ * statement with its message) announced as an update is.
+ */
+const claimOrder = (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE INDEX ${sql(`${t.prefix}messages_claim`)} ON ${sql(t.messages)} (state, next_attempt_at, message_key)`
+    yield* sql`DROP INDEX ${sql(`${t.prefix}messages_due`)}`
+    const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    if (!pg) return
+    const fn = sql(`${t.prefix}notify_work`)
+    yield* sql`CREATE TRIGGER ${sql(`${t.prefix}notify_new_work`)} AFTER INSERT ON ${sql(t.messages)} FOR EACH ROW
+      WHEN (NEW.state = 'pending') EXECUTE FUNCTION ${fn}()`
+  })
+
 /** Every migration, by id: add new ones at the end, never change a released one. */
 export const migrations = (
   t: Tables
 ): ReadonlyArray<readonly [number, string, Effect.Effect<void, unknown, SqlClient.SqlClient>]> => [
   [1, "initial", initial(t)],
   [2, "by_external_id", byExternalId(t)],
-  [3, "notify_work", notifyWork(t)]
+  [3, "notify_work", notifyWork(t)],
+  [4, "claim_order", claimOrder(t)]
 ]
 
 const tableExists = (sql: SqlClient.SqlClient, name: string) =>

@@ -87,24 +87,6 @@ export const messageRow = (row: Record<string, unknown>): MessageRow => ({
   claimedUntil: optNum(row.claimed_until)
 })
 
-export interface RecordInput {
-  readonly provider: string
-  readonly account: string
-  readonly externalMessageId: string
-  readonly externalChatId?: string | undefined
-  readonly externalAuthorId?: string | undefined
-  readonly providerMessageId?: string | undefined
-}
-
-export interface EditInput {
-  readonly messageKey: string
-  /** The request to deliver, as JSON (ids excluded: they come from the id map). */
-  readonly request: string
-  readonly text: string | undefined
-  readonly source: string | undefined
-  readonly keepText: boolean
-}
-
 export interface EditRow {
   readonly version: number
   readonly text: string | undefined
@@ -174,33 +156,10 @@ export interface TotalRow {
 /** The most (provider, account, state) groups `totals` answers. */
 export const MAX_TOTALS = 10_000
 
-export const make = (sql: SqlClient.SqlClient, t: Tables, textHashKey?: Redacted.Redacted<string> | undefined) => {
+export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const M = sql(t.messages)
   const E = sql(t.edits)
   const A = sql(t.attempts)
-
-  /**
-   * Records a message in the id map, or completes it: an id the map holds is
-   * never overwritten (a re-point is `repoint`'s). Answers the row as stored.
-   */
-  const record = (input: RecordInput, now: number): Effect.Effect<MessageRow, SqlError.SqlError> => {
-    const key = keyOf(input.provider, input.account, input.externalMessageId)
-    return sql`INSERT INTO ${M} ${sql.insert({
-      message_key: key,
-      provider: input.provider,
-      account: input.account,
-      external_message_id: input.externalMessageId,
-      external_chat_id: input.externalChatId ?? null,
-      external_author_id: input.externalAuthorId ?? null,
-      provider_message_id: input.providerMessageId ?? null,
-      recorded_at: now,
-      updated_at: now
-    })} ON CONFLICT (message_key) DO UPDATE SET
-      external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
-      external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
-      provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id)
-      RETURNING *`.pipe(Effect.map((rows) => messageRow(rows[0] ?? {})))
-  }
 
   const lookup = (key: string): Effect.Effect<MessageRow | undefined, SqlError.SqlError> =>
     Effect.map(sql`SELECT * FROM ${M} WHERE message_key = ${key}`, (rows) =>
@@ -221,29 +180,11 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, textHashKey?: Redacted
       (rows) => rows.map(messageRow)
     )
 
-  /** Stores an edit as the message's next version and makes the message due; in the caller's transaction. */
-  const submit = (input: EditInput, now: number): Effect.Effect<number, SqlError.SqlError> =>
-    Effect.gen(function* () {
-      const rows = yield* sql<{ latest_version: number }>`UPDATE ${M} SET
-          latest_version = latest_version + 1,
-          next_attempt_at = CASE WHEN state = 'pending' THEN next_attempt_at ELSE ${now} END,
-          state = 'pending',
-          updated_at = CASE WHEN state = 'pending' THEN updated_at ELSE ${now} END
-        WHERE message_key = ${input.messageKey}
-        RETURNING latest_version`
-      const version = num(rows[0]?.latest_version)
-      yield* sql`INSERT INTO ${E} ${sql.insert({
-        message_key: input.messageKey,
-        version,
-        request: input.request,
-        text: input.keepText ? (input.text ?? null) : null,
-        text_hash: hashOf(input.text ?? "", textHashKey),
-        source: input.source ?? null,
-        asked_at: now,
-        status: "pending"
-      })}`
-      return version
-    })
+  /** Whether any message is pending: one row of the index, whatever the backlog (a `drain`'s poll). */
+  const hasPending = Effect.map(
+    sql`SELECT 1 AS one FROM ${M} WHERE state = 'pending' LIMIT 1`,
+    (rows) => rows.length > 0
+  )
 
   const counts = Effect.map(
     sql<{
@@ -384,7 +325,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, textHashKey?: Redacted
       })
     )
 
-  return { record, lookup, find, submit, counts, totals, list, history, redrive, repoint }
+  return { lookup, find, hasPending, counts, totals, list, history, redrive, repoint }
 }
 
 export type Store = ReturnType<typeof make>
