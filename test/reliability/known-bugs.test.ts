@@ -47,7 +47,8 @@ describe("known limitations", () => {
         const editor = yield* Effect.orDie(
           Acquire.make(sandbox.settings, {
             retry: { maxAttempts: 2, initialDelay: 10 },
-            transport: { timeout: 500, fetch: holdFirst }
+            // The held first attempt ends at this timeout; the retry must answer within it on a loaded machine too.
+            transport: { timeout: 2_000, fetch: holdFirst }
           })
         )
         yield* editor.update({ ids, text: "v1" }) // the first attempt times out and is held; the retry lands
