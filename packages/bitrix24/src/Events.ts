@@ -8,13 +8,18 @@
  * module knows is an {@link EventRefused} with a reason class.
  *
  * This module decodes the application's lifecycle (`ONAPPINSTALL`,
- * `ONAPPUPDATE`, `ONAPPUNINSTALL`); the connector's message events are added
- * to {@link decoders} the same way.
+ * `ONAPPUPDATE`, `ONAPPUNINSTALL`, {@link decode}) and the connector's
+ * message events (`ONIMCONNECTORMESSAGEADD`, `...UPDATE`, `...DELETE`,
+ * {@link decodeConnectorEvent}), which {@link verifyConnectorEvent} takes
+ * from an HTTP request and checks against the portal's stored
+ * `application_token` in constant time.
  *
  * @since 0.2.0
  */
-import { Data, Redacted, Result, Schema } from "effect"
+import { InboundEvent } from "@reword/core"
+import { Data, Effect, Redacted, Result, Schema } from "effect"
 import * as Body from "./internal/events/body.ts"
+import * as Messages from "./internal/events/messages.ts"
 
 export { listOf } from "./internal/events/body.ts"
 
@@ -39,11 +44,13 @@ export const DEFAULT_LIMITS = { maxBytes: 65_536, maxDepth: 8, maxFields: 2_000 
 /**
  * What refused a body: too large (`TooLarge`), nested too deep (`TooDeep`),
  * not a form or JSON (`Malformed`), or not an event this module knows, or
- * one missing what it must carry (`Unsupported`).
+ * one missing what it must carry (`Unsupported`); for a request, not a
+ * `POST` (`WrongMethod`), or not proven to come from the portal: an unknown
+ * `member_id`, a wrong `application_token`, another connector (`Forbidden`).
  *
  * @since 0.2.0
  */
-export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported"
+export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported" | "WrongMethod" | "Forbidden"
 
 /**
  * An event body refused: `reason._tag` says why, `description` what. Never
@@ -271,6 +278,15 @@ export const decoders: Readonly<
 
 const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
 
+const envelopeOf = (tree: Body.Tree): Result.Result<Envelope, EventRefused> => {
+  const envelope = decodeEnvelope(tree, { errors: "first" })
+  return Result.isFailure(envelope)
+    ? Result.fail(
+        refused("Unsupported", "the body is not a Bitrix24 event (event, auth.member_id, auth.application_token)")
+      )
+    : Result.succeed(envelope.success)
+}
+
 /**
  * A body as a tree of values (no event checked): the form or JSON parsed,
  * within the limits. What {@link decode} starts from.
@@ -318,18 +334,153 @@ export const decode = (
   contentType: string | undefined,
   options: Limits & { readonly nowSeconds?: number | undefined } = {}
 ): Result.Result<LifecycleEvent, EventRefused> =>
-  Result.flatMap(parseBody(body, contentType, options), (tree) => {
-    const envelope = decodeEnvelope(tree, { errors: "first" })
-    if (Result.isFailure(envelope)) {
-      return Result.fail(
-        refused("Unsupported", "the body is not a Bitrix24 event (event, auth.member_id, auth.application_token)")
-      )
-    }
-    const name = envelope.success.event.trim().toUpperCase()
+  Result.flatMap(Result.flatMap(parseBody(body, contentType, options), envelopeOf), (envelope) => {
+    const name = envelope.event.trim().toUpperCase()
     const decoder = Object.hasOwn(decoders, name) ? decoders[name] : undefined
     if (decoder === undefined)
       return Result.fail(
         refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not one this handler takes`)
       )
-    return decoder(envelope.success, options.nowSeconds ?? Math.floor(Date.now() / 1000))
+    return decoder(envelope, options.nowSeconds ?? Math.floor(Date.now() / 1000))
   })
+
+export type { ConnectorMessage, ExpectedToken } from "./internal/events/messages.ts"
+
+/**
+ * A connector's message event: `ONIMCONNECTORMESSAGEADD` (an operator wrote
+ * in the open line: deliver it, then confirm with
+ * `imconnector.send.status.delivery`), `...UPDATE` (the operator edited it),
+ * `...DELETE` (the operator deleted it). `messages` are the `MESSAGES` (or,
+ * in older pages, `DATA`) list, each `message.id` as a list.
+ *
+ * @since 0.3.0
+ */
+export interface ConnectorEvent extends Portal {
+  readonly _tag: "ConnectorMessageAdd" | "ConnectorMessageUpdate" | "ConnectorMessageDelete"
+  readonly connector: string
+  readonly line: number
+  readonly messages: ReadonlyArray<Messages.ConnectorMessage>
+}
+
+const TAGS = {
+  add: "ConnectorMessageAdd",
+  update: "ConnectorMessageUpdate",
+  delete: "ConnectorMessageDelete"
+} as const
+
+/**
+ * Decodes a connector message event body (form or JSON), or refuses it. The
+ * token is not checked here: {@link verifyConnectorEvent} does.
+ *
+ * @since 0.3.0
+ */
+export const decodeConnectorEvent = (
+  body: string | Uint8Array,
+  contentType: string | undefined,
+  limits: Limits = {}
+): Result.Result<ConnectorEvent, EventRefused> =>
+  Result.flatMap(Result.flatMap(parseBody(body, contentType, limits), envelopeOf), (envelope) => {
+    const name = envelope.event.trim().toUpperCase()
+    const kind = Object.hasOwn(Messages.KINDS, name) ? Messages.KINDS[name] : undefined
+    if (kind === undefined) {
+      return Result.fail(
+        refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not a connector message event`)
+      )
+    }
+    const data = Messages.dataOf(kind, envelope.data)
+    if (typeof data === "string") return Result.fail(refused("Unsupported", data))
+    return Result.succeed({ _tag: TAGS[kind], ...portalOf(envelope), ...data })
+  })
+
+/**
+ * Whether a presented `application_token` is the stored one, in constant
+ * time (both sides hashed to SHA-256 first, so their lengths never differ).
+ *
+ * @since 0.3.0
+ */
+export const tokenMatches: (given: Redacted.Redacted<string>, expected: Messages.ExpectedToken | undefined) => boolean =
+  Messages.tokenMatches
+
+/**
+ * What {@link verifyConnectorEvent} checks an event against: the stored
+ * token of a portal (`undefined`: not a portal of this app), and the
+ * connector this app registered (any when omitted).
+ *
+ * @since 0.3.0
+ */
+export interface Verification<E, R> {
+  readonly expectedToken: (memberId: string) => Effect.Effect<Messages.ExpectedToken | undefined, E, R>
+  readonly connector?: string | undefined
+  readonly limits?: Limits | undefined
+}
+
+const contentTypeOf = (request: InboundEvent.HttpRequest) => InboundEvent.header(request, "content-type")
+
+/**
+ * From an HTTP request to a verified connector event, or an
+ * {@link EventRefused}: a `POST`, a body within the limits, an event this
+ * module knows, a `member_id` the app knows, its `application_token`
+ * compared in constant time with the stored one, and (when given) this
+ * app's connector. A refusal names neither the token nor the body.
+ *
+ * @example
+ * ```ts
+ * import { Events } from "@reword/bitrix24"
+ * import { Effect, Redacted } from "effect"
+ *
+ * const body = new URLSearchParams({
+ *   event: "ONIMCONNECTORMESSAGEUPDATE",
+ *   "data[CONNECTOR]": "reword",
+ *   "data[LINE]": "7",
+ *   "data[MESSAGES][0][im][chat_id]": "1807",
+ *   "data[MESSAGES][0][im][message_id]": "86501",
+ *   "data[MESSAGES][0][message][id][0]": "512",
+ *   "data[MESSAGES][0][message][text]": "[b]Anna:[/b][br]See you at 10.",
+ *   "data[MESSAGES][0][chat][id]": "tg:42",
+ *   "auth[member_id]": "a223c6b3",
+ *   "auth[application_token]": "51856fef"
+ * }).toString()
+ * const request = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body }
+ * const event = await Effect.runPromise(
+ *   Events.verifyConnectorEvent(request, {
+ *     expectedToken: (memberId) => Effect.succeed(memberId === "a223c6b3" ? { token: Redacted.make("51856fef") } : undefined)
+ *   })
+ * )
+ * console.log(event._tag, event.messages[0]?.externalIds) // ConnectorMessageUpdate [ '512' ]
+ * ```
+ *
+ * @since 0.3.0
+ */
+export const verifyConnectorEvent = <E, R>(
+  request: InboundEvent.HttpRequest,
+  verification: Verification<E, R>
+): Effect.Effect<ConnectorEvent, EventRefused | E, R> =>
+  Effect.gen(function* () {
+    if (request.method.toUpperCase() !== "POST") {
+      return yield* Effect.fail(refused("WrongMethod", "Bitrix24 posts events: the method must be POST"))
+    }
+    const event = yield* Effect.fromResult(
+      decodeConnectorEvent(request.body, contentTypeOf(request), verification.limits)
+    )
+    const expected = yield* verification.expectedToken(event.memberId)
+    if (!Messages.tokenMatches(event.applicationToken, expected)) {
+      return yield* Effect.fail(
+        refused("Forbidden", "the member_id is not a portal of this application, or its application_token is wrong")
+      )
+    }
+    if (verification.connector !== undefined && verification.connector !== event.connector) {
+      return yield* Effect.fail(refused("Forbidden", "the event is for another connector"))
+    }
+    return event
+  })
+
+/**
+ * The neutral inbound events of a connector event, one per message (a
+ * deletion: one per external id). An added message has no external id yet:
+ * its `externalMessageId` is Bitrix24's `im.message_id`. `eventId` is
+ * `bitrix24:<member_id>:<kind>:<message id>:<SHA-256 of the text>`, since
+ * Bitrix24 gives events no id: the same edit posted twice has the same key.
+ *
+ * @since 0.3.0
+ */
+export const toInbound: (event: ConnectorEvent) => ReadonlyArray<InboundEvent.InboundEvent> = Messages.inboundOf
