@@ -146,16 +146,18 @@ export interface HttpRequest {
 }
 
 /**
- * A header's value (the first, when repeated), by its name in any case.
+ * A header's value, by its name in any case; `undefined` when missing, or
+ * when given several times with different values (ambiguous: a proof such
+ * as a secret header must not be one of two).
  *
  * @since 0.3.0
  */
 export const header = (request: Pick<HttpRequest, "headers">, name: string): string | undefined => {
   const wanted = name.toLowerCase()
+  const values = new Set<string>()
   for (const [key, value] of Object.entries(request.headers)) {
-    if (key.toLowerCase() !== wanted) continue
-    const first = typeof value === "string" ? value : value?.[0]
-    if (first !== undefined) return first
+    if (key.toLowerCase() !== wanted || value === undefined) continue
+    for (const one of typeof value === "string" ? [value] : value) values.add(one)
   }
-  return undefined
+  return values.size === 1 ? values.values().next().value : undefined
 }
