@@ -45,6 +45,10 @@ export interface AppConfig {
   }
   readonly tablePrefix?: string | undefined
   readonly workerId?: string | undefined
+  /** Run the relay's worker (default true); `false` only stores and answers. */
+  readonly worker?: boolean | undefined
+  /** Run after the relay stored a request's events, before it answers (the tests pause here to crash). */
+  readonly beforeAnswer?: Handlers.Options["beforeAnswer"]
 }
 
 /** The running app. */
@@ -79,7 +83,8 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
       bitrix24: {
         expectedToken: (memberId) => Effect.succeed(memberId === config.bitrix24.memberId ? expected : undefined)
       },
-      pollInterval: "200 millis"
+      pollInterval: "200 millis",
+      worker: config.worker
     }).pipe(
       Effect.provide(
         Context.make(Outbox.Outbox, outbox).pipe(
@@ -98,8 +103,8 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     throw error
   })
-  const telegram = Handlers.node(relay, "telegram")
-  const bitrix24 = Handlers.node(relay, "bitrix24")
+  const telegram = Handlers.node(relay, "telegram", { beforeAnswer: config.beforeAnswer })
+  const bitrix24 = Handlers.node(relay, "bitrix24", { beforeAnswer: config.beforeAnswer })
   const server: Server = createServer((request, response) => {
     if (request.url === "/telegram") void telegram(request, response)
     else if (request.url === "/bitrix24") void bitrix24(request, response)
@@ -143,6 +148,16 @@ const main = async () => {
   }
   const config: AppConfig = {
     database: env.RELAY_DATABASE ?? "relay.db",
+    worker: env.RELAY_WORKER !== "false",
+    tablePrefix: env.RELAY_TABLE_PREFIX,
+    // For the crash tests: say the events are stored, then wait before answering.
+    beforeAnswer:
+      env.RELAY_PAUSE_BEFORE_ANSWER_MS === undefined
+        ? undefined
+        : async (answer) => {
+            console.log(`stored ${answer.accepted} ${answer.duplicates}`)
+            await new Promise((resolve) => setTimeout(resolve, Number(env.RELAY_PAUSE_BEFORE_ANSWER_MS)))
+          },
     port: Number(env.PORT ?? 8080),
     workerId: env.RELAY_WORKER_ID,
     telegram: {
@@ -175,7 +190,7 @@ const main = async () => {
     stop.abort()
     void app.close().then(() => process.exit(0))
   })
-  if (env.TELEGRAM_WEBHOOK_URL === undefined) {
+  if (env.TELEGRAM_WEBHOOK_URL === undefined && env.TELEGRAM_POLL !== "false") {
     void poll(app, env.TELEGRAM_API_URL ?? "https://api.telegram.org", need("TELEGRAM_BOT_TOKEN"), stop.signal)
   }
 }

@@ -50,6 +50,23 @@ const readBody = (request: IncomingMessage, max: number): Promise<Uint8Array | u
   })
 
 /**
+ * A handler's options: the largest body read, and a hook run after the
+ * relay stored the request's events and before the answer is written (for
+ * metrics; its failure does not change the answer).
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly maxBodyBytes?: number | undefined
+  readonly beforeAnswer?: ((answer: Relay.Answer) => Promise<void> | void) | undefined
+}
+
+const hooked = async (options: Options, answer: Relay.Answer) => {
+  await Promise.resolve(options.beforeAnswer?.(answer)).catch(() => undefined)
+  return answer
+}
+
+/**
  * A `node:http` request listener for one side.
  *
  * @example
@@ -68,14 +85,17 @@ const readBody = (request: IncomingMessage, max: number): Promise<Uint8Array | u
  * @since 0.1.0
  */
 export const node =
-  (relay: Relay.Service, side: Side, options: { readonly maxBodyBytes?: number | undefined } = {}) =>
+  (relay: Relay.Service, side: Side, options: Options = {}) =>
   (request: IncomingMessage, response: ServerResponse): Promise<void> =>
     readBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES)
       .then(async (body) => {
         const answer =
           body === undefined
             ? tooLarge
-            : await answerOf(relay, side, { method: request.method ?? "GET", headers: request.headers, body })
+            : await hooked(
+                options,
+                await answerOf(relay, side, { method: request.method ?? "GET", headers: request.headers, body })
+              )
         response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body)
       })
       .catch(() => {
@@ -89,7 +109,7 @@ export const node =
  * @since 0.1.0
  */
 export const web =
-  (relay: Relay.Service, side: Side, options: { readonly maxBodyBytes?: number | undefined } = {}) =>
+  (relay: Relay.Service, side: Side, options: Options = {}) =>
   async (request: Request): Promise<Response> => {
     const max = options.maxBodyBytes ?? MAX_BODY_BYTES
     const declared = Number(request.headers.get("content-length") ?? "0")
@@ -97,10 +117,13 @@ export const web =
     const answer =
       body === undefined || body.byteLength > max
         ? tooLarge
-        : await answerOf(relay, side, {
-            method: request.method,
-            headers: Object.fromEntries(request.headers.entries()),
-            body
-          })
+        : await hooked(
+            options,
+            await answerOf(relay, side, {
+              method: request.method,
+              headers: Object.fromEntries(request.headers.entries()),
+              body
+            })
+          )
     return new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json" } })
   }
