@@ -379,18 +379,21 @@ export const decodeConnectorEvent = (
   contentType: string | undefined,
   limits: Limits = {}
 ): Result.Result<ConnectorEvent, EventRefused> =>
-  Result.flatMap(Result.flatMap(parseBody(body, contentType, limits), envelopeOf), (envelope) => {
-    const name = envelope.event.trim().toUpperCase()
-    const kind = Object.hasOwn(Messages.KINDS, name) ? Messages.KINDS[name] : undefined
-    if (kind === undefined) {
-      return Result.fail(
-        refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not a connector message event`)
-      )
-    }
-    const data = Messages.dataOf(kind, envelope.data)
-    if (typeof data === "string") return Result.fail(refused("Unsupported", data))
-    return Result.succeed({ _tag: TAGS[kind], ...portalOf(envelope), ...data })
-  })
+  Result.flatMap(Result.flatMap(parseBody(body, contentType, limits), envelopeOf), connectorOf)
+
+/** A connector event from its envelope. */
+const connectorOf = (envelope: Envelope): Result.Result<ConnectorEvent, EventRefused> => {
+  const name = envelope.event.trim().toUpperCase()
+  const kind = Object.hasOwn(Messages.KINDS, name) ? Messages.KINDS[name] : undefined
+  if (kind === undefined) {
+    return Result.fail(
+      refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not a connector message event`)
+    )
+  }
+  const data = Messages.dataOf(kind, envelope.data)
+  if (typeof data === "string") return Result.fail(refused("Unsupported", data))
+  return Result.succeed({ _tag: TAGS[kind], ...portalOf(envelope), ...data })
+}
 
 /**
  * Whether a presented `application_token` is the stored one, in constant
@@ -459,15 +462,17 @@ export const verifyConnectorEvent = <E, R>(
     if (request.method.toUpperCase() !== "POST") {
       return yield* Effect.fail(refused("WrongMethod", "Bitrix24 posts events: the method must be POST"))
     }
-    const event = yield* Effect.fromResult(
-      decodeConnectorEvent(request.body, contentTypeOf(request), verification.limits)
+    // The proof first (the auth block), then what the event says.
+    const envelope = yield* Effect.fromResult(
+      Result.flatMap(parseBody(request.body, contentTypeOf(request), verification.limits), envelopeOf)
     )
-    const expected = yield* verification.expectedToken(event.memberId)
-    if (!Messages.tokenMatches(event.applicationToken, expected)) {
+    const expected = yield* verification.expectedToken(envelope.auth.member_id)
+    if (!Messages.tokenMatches(Redacted.make(envelope.auth.application_token), expected)) {
       return yield* Effect.fail(
         refused("Forbidden", "the member_id is not a portal of this application, or its application_token is wrong")
       )
     }
+    const event = yield* Effect.fromResult(connectorOf(envelope))
     if (verification.connector !== undefined && verification.connector !== event.connector) {
       return yield* Effect.fail(refused("Forbidden", "the event is for another connector"))
     }

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Bitrix24Portals } from "@reword/bitrix24/sandbox"
 import { TelegramSandbox } from "@reword/telegram/sandbox"
 import { Redacted } from "effect"
-import { type RunningApp, start } from "../../../../examples/relay/app.ts"
+import { type AppConfig, type RunningApp, start } from "../../../../examples/relay/app.ts"
 
 export const SECRET = "relay-test-secret_0123456789"
 
@@ -48,7 +48,7 @@ export const appConfig = (
   portal: Bitrix24Portals.Portal,
   database: string,
   tablePrefix: string
-) => ({
+): AppConfig => ({
   database,
   tablePrefix,
   telegram: { settings: telegram.settings, secretToken: Redacted.make(SECRET) },

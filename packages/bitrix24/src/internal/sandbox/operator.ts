@@ -116,7 +116,8 @@ export const make = (options: OperatorOptions) => {
     messages,
     posted,
     bind: (url: string) => {
-      if (!LOOPBACK.test(new URL(url).hostname)) throw new TypeError("the sandbox posts events to a loopback address only")
+      if (!LOOPBACK.test(new URL(url).hostname))
+        throw new TypeError("the sandbox posts events to a loopback address only")
       handler = url
     },
     setEcho: (on: boolean) => {
@@ -177,7 +178,9 @@ export const make = (options: OperatorOptions) => {
         const fields = messageFields(message, id)
         post(
           "ONIMCONNECTORMESSAGEDELETE",
-          Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.replace("[MESSAGES][0]", `[MESSAGES][${i}]`), v]))
+          Object.fromEntries(
+            Object.entries(fields).map(([k, v]) => [k.replace("[MESSAGES][0]", `[MESSAGES][${i}]`), v])
+          )
         )
       })
       return message
