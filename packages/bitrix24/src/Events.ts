@@ -8,18 +8,14 @@
  * module knows is an {@link EventRefused} with a reason class.
  *
  * This module decodes the application's lifecycle (`ONAPPINSTALL`,
- * `ONAPPUPDATE`, `ONAPPUNINSTALL`, {@link decode}) and the connector's
- * message events (`ONIMCONNECTORMESSAGEADD`, `...UPDATE`, `...DELETE`,
- * {@link decodeConnectorEvent}), which {@link verifyConnectorEvent} takes
- * from an HTTP request and checks against the portal's stored
- * `application_token` in constant time.
+ * `ONAPPUPDATE`, `ONAPPUNINSTALL`); the connector's message events are in
+ * `ConnectorEvents` (`@reword/bitrix24/connector-events`).
  *
  * @since 0.2.0
  */
-import { InboundEvent } from "@reword/core"
-import { Data, Effect, Redacted, Result, Schema } from "effect"
+import { Data, Redacted, Result } from "effect"
 import * as Body from "./internal/events/body.ts"
-import * as Messages from "./internal/events/messages.ts"
+import * as Envelope from "./internal/events/envelope.ts"
 
 export { listOf } from "./internal/events/body.ts"
 
@@ -81,32 +77,6 @@ export class EventRefused extends Data.TaggedError("EventRefused")<{
 Object.defineProperty(EventRefused.prototype, "name", { value: "EventRefused" })
 
 const refused = (problem: RefusalReason, description: string) => new EventRefused({ problem, description })
-
-const Text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
-const Token = Text(512).check(Schema.isMinLength(1))
-
-/** The `auth` block, as every lifecycle event carries it (tokens only in some). */
-const Auth = Schema.Struct({
-  member_id: Text(128).check(Schema.isMinLength(1)),
-  application_token: Token,
-  access_token: Schema.optional(Token),
-  refresh_token: Schema.optional(Token),
-  expires: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  expires_in: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  scope: Schema.optional(Text(2_048)),
-  domain: Schema.optional(Text(255)),
-  server_endpoint: Schema.optional(Text(2_048)),
-  client_endpoint: Schema.optional(Text(2_048)),
-  user_id: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  status: Schema.optional(Text(8))
-})
-
-const Envelope = Schema.Struct({
-  event: Text(100),
-  data: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
-  ts: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  auth: Auth
-})
 
 /**
  * What every lifecycle event says of the portal.
@@ -190,8 +160,6 @@ export interface AppUninstall extends Portal {
  */
 export type LifecycleEvent = AppInstall | AppUpdate | AppUninstall
 
-type Envelope = typeof Envelope.Type
-
 const textOf = (value: unknown): string | undefined =>
   typeof value === "string" ? value.slice(0, 200) : typeof value === "number" ? String(value) : undefined
 
@@ -204,38 +172,17 @@ const flagOf = (value: unknown): boolean | undefined => {
       : undefined
 }
 
-/** A number as Bitrix24 sends it: a number, or its digits as a string. */
-const numberOf = (value: unknown): number | undefined => {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && /^\s*-?\d{1,15}(\.\d+)?\s*$/.test(value)
-        ? Number(value)
-        : Number.NaN
-  return Number.isFinite(n) ? n : undefined
-}
-
-const portalOf = (e: Envelope): Portal => ({
-  memberId: e.auth.member_id,
-  applicationToken: Redacted.make(e.auth.application_token),
-  domain: e.auth.domain,
-  clientEndpoint: e.auth.client_endpoint,
-  serverEndpoint: e.auth.server_endpoint,
-  status: e.auth.status,
-  ts: numberOf(e.ts)
-})
-
-const grantOf = (e: Envelope, nowSeconds: number): Grant | undefined => {
+const grantOf = (e: Envelope.Envelope, nowSeconds: number): Grant | undefined => {
   const { access_token: access, refresh_token: refresh } = e.auth
   if (access === undefined || refresh === undefined) return undefined
-  const expires = numberOf(e.auth.expires)
-  const expiresIn = numberOf(e.auth.expires_in)
+  const expires = Envelope.numberOf(e.auth.expires)
+  const expiresIn = Envelope.numberOf(e.auth.expires_in)
   return {
     accessToken: Redacted.make(access),
     refreshToken: Redacted.make(refresh),
     expiresAt: expires ?? (expiresIn === undefined ? undefined : nowSeconds + expiresIn),
     scope: (e.auth.scope ?? "").split(/[\s,]+/).filter((part) => part !== ""),
-    userId: numberOf(e.auth.user_id)
+    userId: Envelope.numberOf(e.auth.user_id)
   }
 }
 
@@ -246,7 +193,7 @@ const grantOf = (e: Envelope, nowSeconds: number): Grant | undefined => {
  * @since 0.2.0
  */
 export const decoders: Readonly<
-  Record<string, (e: Envelope, nowSeconds: number) => Result.Result<LifecycleEvent, EventRefused>>
+  Record<string, (e: Envelope.Envelope, nowSeconds: number) => Result.Result<LifecycleEvent, EventRefused>>
 > = {
   ONAPPINSTALL: (e, now) => {
     const grant = grantOf(e, now)
@@ -254,7 +201,7 @@ export const decoders: Readonly<
       return Result.fail(refused("Unsupported", "ONAPPINSTALL without access_token and refresh_token"))
     return Result.succeed({
       _tag: "AppInstall",
-      ...portalOf(e),
+      ...Envelope.portalOf(e),
       grant,
       version: textOf(e.data?.VERSION),
       languageId: textOf(e.data?.LANGUAGE_ID),
@@ -265,27 +212,19 @@ export const decoders: Readonly<
   ONAPPUPDATE: (e, now) =>
     Result.succeed({
       _tag: "AppUpdate",
-      ...portalOf(e),
+      ...Envelope.portalOf(e),
       grant: grantOf(e, now),
       version: textOf(e.data?.VERSION),
       previousVersion: textOf(e.data?.PREVIOUS_VERSION)
     }),
   ONAPPUNINSTALL: (e) =>
-    Result.succeed({ _tag: "AppUninstall", ...portalOf(e), clean: flagOf(e.data?.CLEAN) === true }),
+    Result.succeed({ _tag: "AppUninstall", ...Envelope.portalOf(e), clean: flagOf(e.data?.CLEAN) === true }),
   ONAPPSUNINSTALL: (e) =>
-    Result.succeed({ _tag: "AppUninstall", ...portalOf(e), clean: flagOf(e.data?.CLEAN) === true })
+    Result.succeed({ _tag: "AppUninstall", ...Envelope.portalOf(e), clean: flagOf(e.data?.CLEAN) === true })
 }
 
-const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
-
-const envelopeOf = (tree: Body.Tree): Result.Result<Envelope, EventRefused> => {
-  const envelope = decodeEnvelope(tree, { errors: "first" })
-  return Result.isFailure(envelope)
-    ? Result.fail(
-        refused("Unsupported", "the body is not a Bitrix24 event (event, auth.member_id, auth.application_token)")
-      )
-    : Result.succeed(envelope.success)
-}
+const envelopeOf = (tree: Body.Tree): Result.Result<Envelope.Envelope, EventRefused> =>
+  Result.mapError(Envelope.envelopeOf(tree), (problem) => refused("Unsupported", problem))
 
 /**
  * A body as a tree of values (no event checked): the form or JSON parsed,
@@ -343,149 +282,3 @@ export const decode = (
       )
     return decoder(envelope, options.nowSeconds ?? Math.floor(Date.now() / 1000))
   })
-
-export type { ConnectorMessage, ExpectedToken } from "./internal/events/messages.ts"
-
-/**
- * A connector's message event: `ONIMCONNECTORMESSAGEADD` (an operator wrote
- * in the open line: deliver it, then confirm with
- * `imconnector.send.status.delivery`), `...UPDATE` (the operator edited it),
- * `...DELETE` (the operator deleted it). `messages` are the `MESSAGES` (or,
- * in older pages, `DATA`) list, each `message.id` as a list.
- *
- * @since 0.3.0
- */
-export interface ConnectorEvent extends Portal {
-  readonly _tag: "ConnectorMessageAdd" | "ConnectorMessageUpdate" | "ConnectorMessageDelete"
-  readonly connector: string
-  readonly line: number
-  readonly messages: ReadonlyArray<Messages.ConnectorMessage>
-}
-
-const TAGS = {
-  add: "ConnectorMessageAdd",
-  update: "ConnectorMessageUpdate",
-  delete: "ConnectorMessageDelete"
-} as const
-
-/**
- * Decodes a connector message event body (form or JSON), or refuses it. The
- * token is not checked here: {@link verifyConnectorEvent} does.
- *
- * @since 0.3.0
- */
-export const decodeConnectorEvent = (
-  body: string | Uint8Array,
-  contentType: string | undefined,
-  limits: Limits = {}
-): Result.Result<ConnectorEvent, EventRefused> =>
-  Result.flatMap(Result.flatMap(parseBody(body, contentType, limits), envelopeOf), connectorOf)
-
-/** A connector event from its envelope. */
-const connectorOf = (envelope: Envelope): Result.Result<ConnectorEvent, EventRefused> => {
-  const name = envelope.event.trim().toUpperCase()
-  const kind = Object.hasOwn(Messages.KINDS, name) ? Messages.KINDS[name] : undefined
-  if (kind === undefined) {
-    return Result.fail(
-      refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not a connector message event`)
-    )
-  }
-  const data = Messages.dataOf(kind, envelope.data)
-  if (typeof data === "string") return Result.fail(refused("Unsupported", data))
-  return Result.succeed({ _tag: TAGS[kind], ...portalOf(envelope), ...data })
-}
-
-/**
- * Whether a presented `application_token` is the stored one, in constant
- * time (both sides hashed to SHA-256 first, so their lengths never differ).
- *
- * @since 0.3.0
- */
-export const tokenMatches: (given: Redacted.Redacted<string>, expected: Messages.ExpectedToken | undefined) => boolean =
-  Messages.tokenMatches
-
-/**
- * What {@link verifyConnectorEvent} checks an event against: the stored
- * token of a portal (`undefined`: not a portal of this app), and the
- * connector this app registered (any when omitted).
- *
- * @since 0.3.0
- */
-export interface Verification<E, R> {
-  readonly expectedToken: (memberId: string) => Effect.Effect<Messages.ExpectedToken | undefined, E, R>
-  readonly connector?: string | undefined
-  readonly limits?: Limits | undefined
-}
-
-const contentTypeOf = (request: InboundEvent.HttpRequest) => InboundEvent.header(request, "content-type")
-
-/**
- * From an HTTP request to a verified connector event, or an
- * {@link EventRefused}: a `POST`, a body within the limits, an event this
- * module knows, a `member_id` the app knows, its `application_token`
- * compared in constant time with the stored one, and (when given) this
- * app's connector. A refusal names neither the token nor the body.
- *
- * @example
- * ```ts
- * import { Events } from "@reword/bitrix24"
- * import { Effect, Redacted } from "effect"
- *
- * const body = new URLSearchParams({
- *   event: "ONIMCONNECTORMESSAGEUPDATE",
- *   "data[CONNECTOR]": "reword",
- *   "data[LINE]": "7",
- *   "data[MESSAGES][0][im][chat_id]": "1807",
- *   "data[MESSAGES][0][im][message_id]": "86501",
- *   "data[MESSAGES][0][message][id][0]": "512",
- *   "data[MESSAGES][0][message][text]": "[b]Anna:[/b][br]See you at 10.",
- *   "data[MESSAGES][0][chat][id]": "tg:42",
- *   "auth[member_id]": "a223c6b3",
- *   "auth[application_token]": "51856fef"
- * }).toString()
- * const request = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body }
- * const event = await Effect.runPromise(
- *   Events.verifyConnectorEvent(request, {
- *     expectedToken: (memberId) => Effect.succeed(memberId === "a223c6b3" ? { token: Redacted.make("51856fef") } : undefined)
- *   })
- * )
- * console.log(event._tag, event.messages[0]?.externalIds) // ConnectorMessageUpdate [ '512' ]
- * ```
- *
- * @since 0.3.0
- */
-export const verifyConnectorEvent = <E, R>(
-  request: InboundEvent.HttpRequest,
-  verification: Verification<E, R>
-): Effect.Effect<ConnectorEvent, EventRefused | E, R> =>
-  Effect.gen(function* () {
-    if (request.method.toUpperCase() !== "POST") {
-      return yield* Effect.fail(refused("WrongMethod", "Bitrix24 posts events: the method must be POST"))
-    }
-    // The proof first (the auth block), then what the event says.
-    const envelope = yield* Effect.fromResult(
-      Result.flatMap(parseBody(request.body, contentTypeOf(request), verification.limits), envelopeOf)
-    )
-    const expected = yield* verification.expectedToken(envelope.auth.member_id)
-    if (!Messages.tokenMatches(Redacted.make(envelope.auth.application_token), expected)) {
-      return yield* Effect.fail(
-        refused("Forbidden", "the member_id is not a portal of this application, or its application_token is wrong")
-      )
-    }
-    const event = yield* Effect.fromResult(connectorOf(envelope))
-    if (verification.connector !== undefined && verification.connector !== event.connector) {
-      return yield* Effect.fail(refused("Forbidden", "the event is for another connector"))
-    }
-    return event
-  })
-
-/**
- * The neutral inbound events of a connector event, one per message (a
- * deletion: one per external id). An added message has no external id yet:
- * its `externalMessageId` is Bitrix24's `im.message_id`. `eventId` is
- * `bitrix24:<member_id>:<kind>:<message id>:<SHA-256 of the text>`, since
- * Bitrix24 gives events no id: the same edit posted twice has the same key.
- *
- * @since 0.3.0
- */
-export const toInbound: (event: ConnectorEvent) => ReadonlyArray<InboundEvent.InboundEvent> = Messages.inboundOf

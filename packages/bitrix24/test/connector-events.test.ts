@@ -1,7 +1,8 @@
 import { Effect, Exit, Redacted } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Events } from "../src/index.ts"
+import { ConnectorEvents as Events } from "../src/connector-events.ts"
+import type { Events as Lifecycle } from "../src/index.ts"
 
 /** A form body as Bitrix24 posts it: PHP-style nested keys, brackets percent-encoded. */
 const form = (fields: Record<string, string>): string =>
@@ -50,7 +51,7 @@ const event = (exit: Exit.Exit<Events.ConnectorEvent, unknown>) => {
 const refusal = (exit: Exit.Exit<unknown, unknown>) => {
   if (Exit.isSuccess(exit)) return undefined
   const error = exit.cause.reasons[0]
-  return error !== undefined && "error" in error ? (error.error as Events.EventRefused).reason._tag : "defect"
+  return error !== undefined && "error" in error ? (error.error as Lifecycle.EventRefused).reason._tag : "defect"
 }
 
 describe("Bitrix24's connector message events", () => {

@@ -29,7 +29,7 @@ const Id = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(512))
  * @category schemas
  * @since 0.3.0
  */
-export const InboundIds = Schema.Struct({
+const InboundIds = Schema.Struct({
   /** The external chat id (Bitrix24's `chat.id`; for Telegram, the app's id of the chat). */
   externalChatId: Id,
   /** The external message id (Bitrix24's `message.id`; for Telegram, the app's id of the message). */
@@ -47,7 +47,7 @@ export type InboundIds = typeof InboundIds.Type
  * @category schemas
  * @since 0.3.0
  */
-export const Author = Schema.Struct({
+const Author = Schema.Struct({
   id: Id,
   name: Schema.optional(Schema.String.check(Schema.isMaxLength(256)))
 })
@@ -71,7 +71,7 @@ const common = {
  * @category schemas
  * @since 0.3.0
  */
-export const MessageAdded = Schema.TaggedStruct("MessageAdded", {
+const MessageAdded = Schema.TaggedStruct("MessageAdded", {
   ...common,
   text: Schema.String,
   author: Schema.optional(Author)
@@ -84,7 +84,7 @@ export type MessageAdded = typeof MessageAdded.Type
  * @category schemas
  * @since 0.3.0
  */
-export const MessageEdited = Schema.TaggedStruct("MessageEdited", {
+const MessageEdited = Schema.TaggedStruct("MessageEdited", {
   ...common,
   text: Schema.String,
   author: Schema.optional(Author)
@@ -97,40 +97,36 @@ export type MessageEdited = typeof MessageEdited.Type
  * @category schemas
  * @since 0.3.0
  */
-export const MessageDeleted = Schema.TaggedStruct("MessageDeleted", common)
+const MessageDeleted = Schema.TaggedStruct("MessageDeleted", common)
 export type MessageDeleted = typeof MessageDeleted.Type
 
 /**
- * Any inbound event.
+ * Any inbound event: a Schema whose `members` are `MessageAdded`,
+ * `MessageEdited` and `MessageDeleted`. Decode a stored one with
+ * `Schema.decodeUnknownResult(InboundEvent.InboundEvent)` (unknown fields are
+ * ignored).
+ *
+ * @example
+ * ```ts
+ * import { InboundEvent } from "@reword/core"
+ * import { Result, Schema } from "effect"
+ *
+ * const event = Schema.decodeUnknownResult(InboundEvent.InboundEvent)({
+ *   _tag: "MessageEdited",
+ *   provider: "telegram",
+ *   account: "6000000001",
+ *   ids: { externalChatId: "tg:42", externalMessageId: "tg:42:7" },
+ *   text: "Meet at 10.",
+ *   eventId: "telegram:6000000001:901"
+ * })
+ * if (Result.isSuccess(event)) console.log(event.success._tag, event.success.text) // MessageEdited Meet at 10.
+ * ```
  *
  * @category schemas
  * @since 0.3.0
  */
 export const InboundEvent = Schema.Union([MessageAdded, MessageEdited, MessageDeleted])
 export type InboundEvent = typeof InboundEvent.Type
-
-/**
- * Decodes an inbound event (as stored, for instance), ignoring unknown fields.
- *
- * @example
- * ```ts
- * import { InboundEvent } from "@reword/core"
- * import { Result } from "effect"
- *
- * const event = InboundEvent.decode({
- *   _tag: "MessageEdited",
- *   provider: "telegram",
- *   account: "6000000001",
- *   ids: { externalChatId: "tg:42", externalMessageId: "tg:42:7" },
- *   text: "Meet at 10.",
- *   eventId: "telegram:6000000001:update:901"
- * })
- * if (Result.isSuccess(event)) console.log(event.success._tag, event.success.text) // MessageEdited Meet at 10.
- * ```
- *
- * @since 0.3.0
- */
-export const decode = Schema.decodeUnknownResult(InboundEvent)
 
 /**
  * An HTTP request as an inbound decoder takes it: the method, the headers
@@ -143,21 +139,4 @@ export interface HttpRequest {
   readonly method: string
   readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
   readonly body: string | Uint8Array
-}
-
-/**
- * A header's value, by its name in any case; `undefined` when missing, or
- * when given several times with different values (ambiguous: a proof such
- * as a secret header must not be one of two).
- *
- * @since 0.3.0
- */
-export const header = (request: Pick<HttpRequest, "headers">, name: string): string | undefined => {
-  const wanted = name.toLowerCase()
-  const values = new Set<string>()
-  for (const [key, value] of Object.entries(request.headers)) {
-    if (key.toLowerCase() !== wanted || value === undefined) continue
-    for (const one of typeof value === "string" ? [value] : value) values.add(one)
-  }
-  return values.size === 1 ? values.values().next().value : undefined
 }

@@ -23,10 +23,12 @@
  *
  * @since 0.1.0
  */
-import { Bitrix24Client, Events } from "@reword/bitrix24"
+import { Bitrix24Client, type Events } from "@reword/bitrix24"
+import { ConnectorEvents } from "@reword/bitrix24/connector-events"
 import type { InboundEvent } from "@reword/core"
 import { Outbox, type OutboxError } from "@reword/outbox"
-import { TelegramClient, Updates } from "@reword/telegram"
+import { TelegramClient } from "@reword/telegram"
+import { Updates } from "@reword/telegram/updates"
 import { type Config, Context, Duration, Effect, Layer, Queue, type Redacted, Result, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Inbox from "./internal/inbox.ts"
@@ -49,7 +51,7 @@ export interface Options {
   }
   readonly bitrix24: {
     /** The stored `application_token` of a portal (`undefined`: not a portal of this app). */
-    readonly expectedToken: (memberId: string) => Effect.Effect<Events.ExpectedToken | undefined>
+    readonly expectedToken: (memberId: string) => Effect.Effect<ConnectorEvents.ExpectedToken | undefined>
     /** This app's connector (events for another are refused). Default: the client's. */
     readonly connector?: string | undefined
   }
@@ -191,10 +193,10 @@ export const make = (
       })
 
     const bitrix24 = (request: InboundEvent.HttpRequest) =>
-      Events.verifyConnectorEvent(request, { expectedToken: options.bitrix24.expectedToken, connector }).pipe(
+      ConnectorEvents.verifyConnectorEvent(request, { expectedToken: options.bitrix24.expectedToken, connector }).pipe(
         Effect.matchEffect({
           onFailure: (refusal) => Effect.succeed(refusedAnswer(refusal)),
-          onSuccess: (event) => store(Events.toInbound(event))
+          onSuccess: (event) => store(ConnectorEvents.toInbound(event))
         })
       )
 

@@ -48,7 +48,7 @@ export class Chat extends Schema.Class<Chat>("@reword/telegram/Chat")({
  * @category schemas
  * @since 0.3.0
  */
-export const User = Schema.Struct({
+const User = Schema.Struct({
   id: TelegramId,
   is_bot: lenient(Schema.Boolean),
   first_name: lenient(Schema.String),

@@ -1,7 +1,7 @@
 import { Redacted, Result } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Updates } from "../src/index.ts"
+import { Updates } from "../src/updates.ts"
 
 const SECRET = "webhook-Secret_0123456789"
 const secretToken = Redacted.make(SECRET)

@@ -2,7 +2,8 @@
  * The relay's own options, checked once where it is built: every wrong value
  * named, an unknown key refused with a "did you mean".
  */
-import { type EditError, OptionCheck } from "@reword/core"
+import type { EditError } from "@reword/core"
+import { OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Duration, Effect, Option } from "effect"
 
 export interface Settings {
@@ -28,20 +29,6 @@ const KEYS = [
   "maxAttempts"
 ] as const
 
-const distance = (a: string, b: string): number => {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const kept = row[j] as number
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = kept
-    }
-  }
-  return row[b.length] as number
-}
-
 const durationMs = (
   problems: Array<EditError.Problem>,
   path: string,
@@ -65,8 +52,7 @@ export const decode = (options: Readonly<Record<string, unknown>>): Effect.Effec
     const problems: Array<EditError.Problem> = []
     for (const key of Object.keys(options)) {
       if ((KEYS as ReadonlyArray<string>).includes(key)) continue
-      const near = KEYS.find((known) => distance(key.toLowerCase(), known.toLowerCase()) <= 2)
-      problems.push({ path: key, message: `is not an option${near === undefined ? "" : ` (did you mean ${near}?)`}` })
+      problems.push({ path: key, message: `is not an option${ProviderKit.didYouMean(key, KEYS)}` })
     }
     const prefix = options.tablePrefix ?? "reword_relay_"
     if (typeof prefix !== "string" || !/^[a-z][a-z0-9_]{0,40}$/.test(prefix)) {

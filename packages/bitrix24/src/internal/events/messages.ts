@@ -216,3 +216,18 @@ export const inboundOf = (event: ConnectorEventLike): ReadonlyArray<InboundEvent
         }))
     }
   })
+
+/**
+ * A header's value, by its name in any case; `undefined` when missing, or
+ * when given several times with different values (ambiguous: a proof such
+ * as a secret header must not be one of two).
+ */
+export const headerOf = (request: Pick<InboundEvent.HttpRequest, "headers">, name: string): string | undefined => {
+  const wanted = name.toLowerCase()
+  const values = new Set<string>()
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (key.toLowerCase() !== wanted || value === undefined) continue
+    for (const one of typeof value === "string" ? [value] : value) values.add(one)
+  }
+  return values.size === 1 ? values.values().next().value : undefined
+}

@@ -13,7 +13,7 @@
  * @since 0.3.0
  */
 import { createHash, timingSafeEqual } from "node:crypto"
-import { InboundEvent } from "@reword/core"
+import type { InboundEvent } from "@reword/core"
 import { Data, Redacted, Result, Schema } from "effect"
 import { Update } from "./TelegramSchemas.ts"
 
@@ -52,6 +52,16 @@ export class UpdateRefused extends Data.TaggedError("UpdateRefused")<{
   }
 }
 Object.defineProperty(UpdateRefused.prototype, "name", { value: "UpdateRefused" })
+
+const headerOf = (request: Pick<InboundEvent.HttpRequest, "headers">, name: string): string | undefined => {
+  const wanted = name.toLowerCase()
+  const values = new Set<string>()
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (key.toLowerCase() !== wanted || value === undefined) continue
+    for (const one of typeof value === "string" ? [value] : value) values.add(one)
+  }
+  return values.size === 1 ? values.values().next().value : undefined
+}
 
 const refused = (problem: RefusalReason, description: string) => new UpdateRefused({ problem, description })
 
@@ -147,7 +157,7 @@ export interface Verification extends Limits {
  *
  * @example
  * ```ts
- * import { Updates } from "@reword/telegram"
+ * import { Updates } from "@reword/telegram/updates"
  * import { Redacted, Result } from "effect"
  *
  * const secretToken = Redacted.make("s3cret-webhook-token")
@@ -175,7 +185,7 @@ export const verifyUpdate = (
   if (request.method.toUpperCase() !== "POST") {
     return Result.fail(refused("WrongMethod", "Telegram posts updates: the method must be POST"))
   }
-  const given = InboundEvent.header(request, "x-telegram-bot-api-secret-token")
+  const given = headerOf(request, "x-telegram-bot-api-secret-token")
   if (!secretMatches(given, verification.secretToken)) {
     return Result.fail(refused("Forbidden", "the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"))
   }
