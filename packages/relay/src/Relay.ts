@@ -29,7 +29,18 @@ import type { InboundEvent } from "@reword/core"
 import { Outbox, type OutboxError } from "@reword/outbox"
 import { TelegramClient } from "@reword/telegram"
 import { Updates } from "@reword/telegram/updates"
-import { type Config, Context, Duration, Effect, Layer, Queue, type Redacted, Result, type Scope } from "effect"
+import {
+  type Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Queue,
+  type Redacted,
+  Result,
+  type Scope,
+  Semaphore
+} from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Inbox from "./internal/inbox.ts"
 import * as RelayOptions from "./internal/options.ts"
@@ -224,13 +235,16 @@ export const make = (
         })
       )
 
-    /** One pass over what is due: how many rows it processed. */
-    const pass = Effect.gen(function* () {
-      const rows = yield* Inbox.due(sql, tables, Date.now(), 100)
-      yield* Effect.forEach(rows, processRow, { discard: true })
-      yield* Inbox.forgetOwn(sql, tables, Date.now() - settings.echoWindowMs)
-      return rows.length
-    })
+    /** One pass over what is due, one at a time (the worker's and `drain`'s never overlap): how many rows it processed. */
+    const passes = Semaphore.makeUnsafe(1)
+    const pass = passes.withPermits(1)(
+      Effect.gen(function* () {
+        const rows = yield* Inbox.due(sql, tables, Date.now(), 100)
+        yield* Effect.forEach(rows, processRow, { discard: true })
+        yield* Inbox.forgetOwn(sql, tables, Date.now() - settings.echoWindowMs)
+        return rows.length
+      })
+    )
 
     const drain = (drainOptions?: { readonly timeout?: Duration.Input | undefined }) =>
       Effect.gen(function* () {

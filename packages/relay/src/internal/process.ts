@@ -169,7 +169,11 @@ const operatorDeleted = (d: Deps, event: InboundEvent.MessageDeleted) =>
     }
     const deleted = yield* Effect.result(d.telegram.deleteMessage(target))
     if (deleted._tag === "Failure") {
-      if (deleted.failure.reason._tag === "NotFound") return relayed("already deleted in Telegram")
+      // Telegram answers 400 "message to delete not found" for a message already gone: done.
+      const reason = deleted.failure.reason
+      if (reason._tag === "NotFound" || (reason._tag === "Rejected" && /not found/i.test(reason.message))) {
+        return relayed("already deleted in Telegram")
+      }
       return yield* Effect.fail(deleted.failure)
     }
     return relayed("deleted in Telegram")
