@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from "vitest/config"
 // Tests run against `src` through the `@reword/source` export condition: no build needed.
 const conditions = ["@reword/source"]
 const resolution = { resolve: { conditions }, ssr: { resolve: { conditions } } }
-const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "postgres", "tenants"]
+const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "postgres", "tenants", "relay"]
 // A test's own waits are bounded; this bounds the whole test, generously: a test of a few seconds on an idle
 // machine takes ten times as long on a loaded 2-core one (several test runs, a CPU-burning process beside them).
 const testTimeout = 120_000

@@ -25,6 +25,7 @@ import { type EditError, MessageEditor, Provider } from "@reword/core"
 import type { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Result } from "effect"
 import { outboxTour } from "./demo-outbox.ts"
+import { relayTour } from "./demo-relay.ts"
 
 const providers = [Bitrix24.provider, Acquire.provider]
 const line = (text = "") => console.log(text)
@@ -171,6 +172,8 @@ const realEdit = (values: Values) =>
   )
 
 const main = (argv: ReadonlyArray<string>) => {
+  // `pnpm demo relay`: the two-way relay on the sandboxes.
+  if (argv[0] === "relay") return Effect.promise(relayTour)
   const values = parse(argv)
   if (values.real === true) return realEdit(values)
   const stray = Object.keys(values)

@@ -14,10 +14,11 @@ const CEILINGS: Readonly<Record<string, number>> = {
   "@reword/acquire": 24,
   "@reword/acquire/sandbox": 5,
   "@reword/bitrix24": 40,
+  "@reword/bitrix24/connector-events": 4,
   "@reword/bitrix24/sandbox": 6,
   "@reword/cli": 22,
   // 59: EditRequest.MessageKind (text or caption), the port's new field for Telegram (issue 21).
-  "@reword/core": 59,
+  "@reword/core": 60,
   "@reword/core/adapter": 78,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
@@ -26,8 +27,10 @@ const CEILINGS: Readonly<Record<string, number>> = {
   "@reword/outbox/promise": 4,
   "@reword/postgres": 14,
   "@reword/postgres/promise": 1,
+  "@reword/relay": 9,
   "@reword/telegram": 33,
   "@reword/telegram/sandbox": 5,
+  "@reword/telegram/updates": 8,
   "@reword/tenants": 45,
   "@reword/tenants/pg": 1,
   "@reword/tenants/promise": 5

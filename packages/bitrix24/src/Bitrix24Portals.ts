@@ -28,10 +28,18 @@ import type * as Bitrix24Sandbox from "./Bitrix24Sandbox.ts"
 import * as Bucket from "./internal/sandbox/bucket.ts"
 import * as Handle from "./internal/sandbox/handle.ts"
 import * as Operating from "./internal/sandbox/operating.ts"
+import * as Operator from "./internal/sandbox/operator.ts"
 import * as Resolve from "./internal/sandbox/options.ts"
 import { parseForm, textOf } from "./internal/sandbox/params.ts"
 import * as PortalRoutes from "./internal/sandbox/portal.ts"
 import * as Tokens from "./internal/sandbox/tokens.ts"
+
+export type {
+  /** An operator's message, as the portal holds it. @since 0.3.0 */
+  OperatorMessage,
+  /** One connector event the portal posted, and the handler's answer. @since 0.3.0 */
+  PostedEvent
+} from "./internal/sandbox/operator.ts"
 
 /**
  * Options of the server: the application's credentials, and the defaults of every portal added.
@@ -81,6 +89,32 @@ export interface Portal extends Bitrix24Sandbox.Sandbox {
     handlerUrl: string,
     options?: { readonly clean?: boolean | undefined }
   ) => Promise<{ readonly status: number; readonly body: string }>
+  /** Where the connector's events go (`event.bind`): a loopback URL. Until bound, events are logged as undelivered. */
+  readonly bindEvents: (handlerUrl: string) => void
+  /**
+   * An operator answers in the open line of external chat `chatId`: posts
+   * `ONIMCONNECTORMESSAGEADD` (once, never again). The text is signed
+   * (`[b]Name:[/b][br]`) unless {@link Portal.setSignature} turned it off.
+   */
+  readonly operatorSends: (
+    chatId: string,
+    text: string,
+    operator?: { readonly id: number; readonly name: string }
+  ) => Operator.OperatorMessage
+  /** The operator edits a message: `ONIMCONNECTORMESSAGEUPDATE`, only if it carries the connector's ids. */
+  readonly operatorEdits: (imMessageId: number, text: string) => Operator.OperatorMessage
+  /** The operator deletes a message: `ONIMCONNECTORMESSAGEDELETE`, only if it carries the connector's ids. */
+  readonly operatorDeletes: (imMessageId: number) => Operator.OperatorMessage
+  /** An operator's message by Bitrix24's id. */
+  readonly operatorMessage: (imMessageId: number) => Operator.OperatorMessage | undefined
+  /** Echo mode (older self-hosted modules): `imconnector.update.messages` raises an update event too. Default off. */
+  readonly setEcho: (on: boolean) => void
+  /** Whether operators' texts are signed with their name (default on, as the connector's `NEED_SIGNATURE`). */
+  readonly setSignature: (on: boolean) => void
+  /** Every connector event posted, with the handler's answer, oldest first. */
+  readonly postedEvents: () => ReadonlyArray<Operator.PostedEvent>
+  /** Resolves once every event posted so far was answered (or failed). */
+  readonly eventsSettled: () => Promise<void>
 }
 
 /**
@@ -209,7 +243,14 @@ const makePortal = (
   const tokens = Tokens.make({ ...resolved, now })
   const operating = Operating.make(resolved.operating)
   const enforceOperating = (given.operatingLimit ?? defaults.operatingLimit) !== false
+  const operator = Operator.make({
+    memberId,
+    applicationToken,
+    domain: new URL(url).host,
+    now: resolved.clock
+  })
   const routes = PortalRoutes.make({
+    operator,
     url: () => url,
     memberId,
     tokens,
@@ -272,7 +313,28 @@ const makePortal = (
       const answer = await post(handlerUrl, uninstallEvent(uninstallOptions.clean === true))
       tokens.revoke()
       return answer
-    }
+    },
+    bindEvents: operator.bind,
+    operatorSends: (chatId, text, who = { id: 9, name: "Anna Smith" }) => {
+      const known = [...routes.messages.values()].find(
+        (message) => message.chatId === chatId && message.connector === resolved.connector
+      )
+      return operator.send({
+        connector: resolved.connector,
+        line: resolved.line,
+        chatId,
+        imChatId: known?.session.chatId ?? 1,
+        text,
+        operator: who
+      })
+    },
+    operatorEdits: operator.edit,
+    operatorDeletes: operator.remove,
+    operatorMessage: (imMessageId) => operator.messages.get(imMessageId),
+    setEcho: operator.setEcho,
+    setSignature: operator.setSignature,
+    postedEvents: () => [...operator.posted],
+    eventsSettled: operator.settled
   }
   return { portal, routes, tokens }
 }

@@ -8,13 +8,14 @@
  * module knows is an {@link EventRefused} with a reason class.
  *
  * This module decodes the application's lifecycle (`ONAPPINSTALL`,
- * `ONAPPUPDATE`, `ONAPPUNINSTALL`); the connector's message events are added
- * to {@link decoders} the same way.
+ * `ONAPPUPDATE`, `ONAPPUNINSTALL`); the connector's message events are in
+ * `ConnectorEvents` (`@reword/bitrix24/connector-events`).
  *
  * @since 0.2.0
  */
-import { Data, Redacted, Result, Schema } from "effect"
+import { Data, Redacted, Result } from "effect"
 import * as Body from "./internal/events/body.ts"
+import * as Envelope from "./internal/events/envelope.ts"
 
 export { listOf } from "./internal/events/body.ts"
 
@@ -39,11 +40,13 @@ export const DEFAULT_LIMITS = { maxBytes: 65_536, maxDepth: 8, maxFields: 2_000 
 /**
  * What refused a body: too large (`TooLarge`), nested too deep (`TooDeep`),
  * not a form or JSON (`Malformed`), or not an event this module knows, or
- * one missing what it must carry (`Unsupported`).
+ * one missing what it must carry (`Unsupported`); for a request, not a
+ * `POST` (`WrongMethod`), or not proven to come from the portal: an unknown
+ * `member_id`, a wrong `application_token`, another connector (`Forbidden`).
  *
  * @since 0.2.0
  */
-export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported"
+export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported" | "WrongMethod" | "Forbidden"
 
 /**
  * An event body refused: `reason._tag` says why, `description` what. Never
@@ -74,32 +77,6 @@ export class EventRefused extends Data.TaggedError("EventRefused")<{
 Object.defineProperty(EventRefused.prototype, "name", { value: "EventRefused" })
 
 const refused = (problem: RefusalReason, description: string) => new EventRefused({ problem, description })
-
-const Text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
-const Token = Text(512).check(Schema.isMinLength(1))
-
-/** The `auth` block, as every lifecycle event carries it (tokens only in some). */
-const Auth = Schema.Struct({
-  member_id: Text(128).check(Schema.isMinLength(1)),
-  application_token: Token,
-  access_token: Schema.optional(Token),
-  refresh_token: Schema.optional(Token),
-  expires: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  expires_in: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  scope: Schema.optional(Text(2_048)),
-  domain: Schema.optional(Text(255)),
-  server_endpoint: Schema.optional(Text(2_048)),
-  client_endpoint: Schema.optional(Text(2_048)),
-  user_id: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  status: Schema.optional(Text(8))
-})
-
-const Envelope = Schema.Struct({
-  event: Text(100),
-  data: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
-  ts: Schema.optional(Schema.Union([Schema.Number, Schema.String])),
-  auth: Auth
-})
 
 /**
  * What every lifecycle event says of the portal.
@@ -183,8 +160,6 @@ export interface AppUninstall extends Portal {
  */
 export type LifecycleEvent = AppInstall | AppUpdate | AppUninstall
 
-type Envelope = typeof Envelope.Type
-
 const textOf = (value: unknown): string | undefined =>
   typeof value === "string" ? value.slice(0, 200) : typeof value === "number" ? String(value) : undefined
 
@@ -197,38 +172,17 @@ const flagOf = (value: unknown): boolean | undefined => {
       : undefined
 }
 
-/** A number as Bitrix24 sends it: a number, or its digits as a string. */
-const numberOf = (value: unknown): number | undefined => {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && /^\s*-?\d{1,15}(\.\d+)?\s*$/.test(value)
-        ? Number(value)
-        : Number.NaN
-  return Number.isFinite(n) ? n : undefined
-}
-
-const portalOf = (e: Envelope): Portal => ({
-  memberId: e.auth.member_id,
-  applicationToken: Redacted.make(e.auth.application_token),
-  domain: e.auth.domain,
-  clientEndpoint: e.auth.client_endpoint,
-  serverEndpoint: e.auth.server_endpoint,
-  status: e.auth.status,
-  ts: numberOf(e.ts)
-})
-
-const grantOf = (e: Envelope, nowSeconds: number): Grant | undefined => {
+const grantOf = (e: Envelope.Envelope, nowSeconds: number): Grant | undefined => {
   const { access_token: access, refresh_token: refresh } = e.auth
   if (access === undefined || refresh === undefined) return undefined
-  const expires = numberOf(e.auth.expires)
-  const expiresIn = numberOf(e.auth.expires_in)
+  const expires = Envelope.numberOf(e.auth.expires)
+  const expiresIn = Envelope.numberOf(e.auth.expires_in)
   return {
     accessToken: Redacted.make(access),
     refreshToken: Redacted.make(refresh),
     expiresAt: expires ?? (expiresIn === undefined ? undefined : nowSeconds + expiresIn),
     scope: (e.auth.scope ?? "").split(/[\s,]+/).filter((part) => part !== ""),
-    userId: numberOf(e.auth.user_id)
+    userId: Envelope.numberOf(e.auth.user_id)
   }
 }
 
@@ -239,7 +193,7 @@ const grantOf = (e: Envelope, nowSeconds: number): Grant | undefined => {
  * @since 0.2.0
  */
 export const decoders: Readonly<
-  Record<string, (e: Envelope, nowSeconds: number) => Result.Result<LifecycleEvent, EventRefused>>
+  Record<string, (e: Envelope.Envelope, nowSeconds: number) => Result.Result<LifecycleEvent, EventRefused>>
 > = {
   ONAPPINSTALL: (e, now) => {
     const grant = grantOf(e, now)
@@ -247,7 +201,7 @@ export const decoders: Readonly<
       return Result.fail(refused("Unsupported", "ONAPPINSTALL without access_token and refresh_token"))
     return Result.succeed({
       _tag: "AppInstall",
-      ...portalOf(e),
+      ...Envelope.portalOf(e),
       grant,
       version: textOf(e.data?.VERSION),
       languageId: textOf(e.data?.LANGUAGE_ID),
@@ -258,18 +212,19 @@ export const decoders: Readonly<
   ONAPPUPDATE: (e, now) =>
     Result.succeed({
       _tag: "AppUpdate",
-      ...portalOf(e),
+      ...Envelope.portalOf(e),
       grant: grantOf(e, now),
       version: textOf(e.data?.VERSION),
       previousVersion: textOf(e.data?.PREVIOUS_VERSION)
     }),
   ONAPPUNINSTALL: (e) =>
-    Result.succeed({ _tag: "AppUninstall", ...portalOf(e), clean: flagOf(e.data?.CLEAN) === true }),
+    Result.succeed({ _tag: "AppUninstall", ...Envelope.portalOf(e), clean: flagOf(e.data?.CLEAN) === true }),
   ONAPPSUNINSTALL: (e) =>
-    Result.succeed({ _tag: "AppUninstall", ...portalOf(e), clean: flagOf(e.data?.CLEAN) === true })
+    Result.succeed({ _tag: "AppUninstall", ...Envelope.portalOf(e), clean: flagOf(e.data?.CLEAN) === true })
 }
 
-const decodeEnvelope = Schema.decodeUnknownResult(Envelope)
+const envelopeOf = (tree: Body.Tree): Result.Result<Envelope.Envelope, EventRefused> =>
+  Result.mapError(Envelope.envelopeOf(tree), (problem) => refused("Unsupported", problem))
 
 /**
  * A body as a tree of values (no event checked): the form or JSON parsed,
@@ -318,18 +273,12 @@ export const decode = (
   contentType: string | undefined,
   options: Limits & { readonly nowSeconds?: number | undefined } = {}
 ): Result.Result<LifecycleEvent, EventRefused> =>
-  Result.flatMap(parseBody(body, contentType, options), (tree) => {
-    const envelope = decodeEnvelope(tree, { errors: "first" })
-    if (Result.isFailure(envelope)) {
-      return Result.fail(
-        refused("Unsupported", "the body is not a Bitrix24 event (event, auth.member_id, auth.application_token)")
-      )
-    }
-    const name = envelope.success.event.trim().toUpperCase()
+  Result.flatMap(Result.flatMap(parseBody(body, contentType, options), envelopeOf), (envelope) => {
+    const name = envelope.event.trim().toUpperCase()
     const decoder = Object.hasOwn(decoders, name) ? decoders[name] : undefined
     if (decoder === undefined)
       return Result.fail(
         refused("Unsupported", `the event ${JSON.stringify(name.slice(0, 60))} is not one this handler takes`)
       )
-    return decoder(envelope.success, options.nowSeconds ?? Math.floor(Date.now() / 1000))
+    return decoder(envelope, options.nowSeconds ?? Math.floor(Date.now() / 1000))
   })

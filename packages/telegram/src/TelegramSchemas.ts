@@ -43,6 +43,20 @@ export class Chat extends Schema.Class<Chat>("@reword/telegram/Chat")({
 }) {}
 
 /**
+ * Who sent a message, as far as reword reads it.
+ *
+ * @category schemas
+ * @since 0.3.0
+ */
+const User = Schema.Struct({
+  id: TelegramId,
+  is_bot: lenient(Schema.Boolean),
+  first_name: lenient(Schema.String),
+  last_name: lenient(Schema.String),
+  username: lenient(Schema.String)
+})
+
+/**
  * One message as the Bot API answers it.
  *
  * @category schemas
@@ -52,6 +66,8 @@ export class TelegramMessage extends Schema.Class<TelegramMessage>("@reword/tele
   /** The message's id, unique inside its chat only: keep it with the chat's id to edit it later. */
   message_id: TelegramId,
   chat: Chat,
+  /** Who sent it (absent for channel posts). */
+  from: lenient(User),
   /** When it was sent (Unix seconds). */
   date: lenient(Schema.Int),
   /** When it was last edited (Unix seconds); absent on a message never edited. */
@@ -125,5 +141,13 @@ export class Update extends Schema.Class<Update>("@reword/telegram/Update")({
   channel_post: lenient(TelegramMessage),
   edited_channel_post: lenient(TelegramMessage),
   business_message: lenient(TelegramMessage),
-  edited_business_message: lenient(TelegramMessage)
+  edited_business_message: lenient(TelegramMessage),
+  /** Messages deleted from a connected business account (the only deletions a bot hears of). */
+  deleted_business_messages: lenient(
+    Schema.Struct({
+      business_connection_id: Schema.String,
+      chat: Chat,
+      message_ids: Schema.Array(TelegramId).check(Schema.isMaxLength(1_000))
+    })
+  )
 }) {}

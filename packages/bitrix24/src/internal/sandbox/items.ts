@@ -117,6 +117,14 @@ const apply = (s: PortalState, item: Item, userIn: Params): Params => {
         stored.files = files
         stored.editedAt = date
         stored.history.push(text)
+        s.options.operator?.updated({
+          connector,
+          line,
+          chatId,
+          messageId,
+          imChatId: stored.session.chatId,
+          text
+        })
       }
       return { SUCCESS: true }
     }

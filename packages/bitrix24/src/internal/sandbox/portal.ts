@@ -18,6 +18,7 @@ import type * as Bucket from "./bucket.ts"
 import type { File, Line, User } from "./model.ts"
 import { oauth } from "./oauthRoute.ts"
 import type * as Operating from "./operating.ts"
+import type * as Operator from "./operator.ts"
 import type { Params } from "./params.ts"
 import { rest } from "./rest.ts"
 import * as State from "./state.ts"
@@ -43,6 +44,8 @@ export interface Options {
   readonly now?: () => number
   /** When given, a call is answered only after its server time (seconds) has passed, as this waits. */
   readonly takeTime?: ((seconds: number) => Promise<void>) | undefined
+  /** The operator's side (connector events, delivery status), where the portal has one. */
+  readonly operator?: Operator.Operator | undefined
 }
 
 export interface Portal {

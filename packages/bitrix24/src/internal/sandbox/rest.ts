@@ -13,6 +13,9 @@ import { type Answer, count, failure, lineKey, type PortalState, refuse, time } 
 /** The methods the sandbox serves. */
 export const METHODS = ["imconnector.send.messages", "imconnector.update.messages", "imconnector.delete.messages"]
 
+/** `imconnector.send.status.delivery`: served where the portal has an operator's side. */
+export const STATUS_DELIVERY = "imconnector.send.status.delivery"
+
 /** Methods that tell an application about itself and its user: what an install handler calls to check its token. */
 export const INFO_METHODS = ["app.info", "profile"]
 
@@ -89,7 +92,8 @@ const gate = (
     case "valid":
       break
   }
-  if (!METHODS.includes(method) && !INFO_METHODS.includes(method)) {
+  const served = METHODS.includes(method) || INFO_METHODS.includes(method)
+  if (!served && !(method === STATUS_DELIVERY && s.options.operator !== undefined)) {
     return { refused: failure(404, "ERROR_METHOD_NOT_FOUND", "Method not found!") }
   }
   if (s.options.enforceOperating && s.options.operating.blocked(method, start)) {
@@ -136,6 +140,10 @@ export const rest = (s: PortalState, request: SandboxServer.SandboxRequest, path
   const gated = gate(s, request, webhook, method, start)
   if ("refused" in gated) return refuse(s, gated.refused)
   if (INFO_METHODS.includes(method)) return infoOf(s, method, start)
+  if (method === STATUS_DELIVERY && s.options.operator !== undefined) {
+    const body = s.options.operator.statusDelivery(gated.params) as Record<string, unknown>
+    return { status: 200, body: { ...body, time: time(s, start, s.options.operating.snapshot(method, start)) } }
+  }
   const params = gated.params
   // The server time grows with the messages carried (a per-call cost plus one per message).
   const carried = listOf(param(params, "MESSAGES"))?.length ?? 0
