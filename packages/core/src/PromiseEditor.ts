@@ -7,8 +7,10 @@
  */
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Predicate, Result, Stream } from "effect"
 import type { Capabilities } from "./Capabilities.ts"
-import { type EditError, isEditError } from "./EditError.ts"
+import type { EditError } from "./EditError.ts"
 import type { EditedMessage } from "./EditedMessage.ts"
+import { type CallSite, callSite, withCallSite } from "./internal/callSite.ts"
+import { closeBounded, nextOrStop } from "./internal/iteration.ts"
 import * as OptionKeys from "./internal/optionKeys.ts"
 import { configError } from "./internal/settings.ts"
 import { problem as telemetryProblem } from "./internal/telemetryOptions.ts"
@@ -197,35 +199,6 @@ const signalOf = (options: CallOptions | undefined): AbortSignal | undefined => 
   return signal
 }
 
-/** Where the app called reword: a holder whose `stack` V8 formats only when it is read (a failure). */
-interface CallSite {
-  readonly stack?: string
-}
-
-/** Captures the app's frames, from the caller of `above` (reword's own frame is left out). */
-const callSite = (above: (...args: ReadonlyArray<never>) => unknown): CallSite => {
-  const site: { stack?: string } = {}
-  Error.captureStackTrace(site, above)
-  return site
-}
-
-/**
- * Appends the app's frames to an `EditError`'s stack (Effect's own frames say
- * nothing of where the app called), so `console.error(error)` shows the call.
- */
-const withCallSite = <E>(error: E, site: CallSite): E => {
-  if (!isEditError(error)) return error
-  const frames = site.stack?.split("\n").slice(1).join("\n")
-  if (frames === undefined || frames.length === 0) return error
-  Object.defineProperty(error, "stack", {
-    value: `${error.stack ?? `${error.name}: ${error.message}`}\n    at reword, called from:\n${frames}`,
-    configurable: true,
-    writable: true,
-    enumerable: false
-  })
-  return error
-}
-
 /** Settles one outcome of a call made at `site`: a failure carries the call's frames. */
 const settleAt =
   (site: CallSite) =>
@@ -296,57 +269,6 @@ const run = async <A>(
   )
   if (Exit.isSuccess(exit)) return exit.value
   throw withCallSite(rejection(exit.cause, signal), site)
-}
-
-/** The longest `updateEach` waits, once stopped, for its stream to close before it rejects. */
-const CLOSE_BOUND_MILLIS = 500
-
-/**
- * The iterator's next result, or the stop of the first of `stops` to abort
- * (the caller's signal, the editor's disposal), whichever comes first: a
- * source that stops yielding, or a request that hangs, holds no one.
- */
-const nextOrStop = <A>(
-  iterator: AsyncIterator<A>,
-  stops: ReadonlyArray<AbortSignal>,
-  stopped: () => unknown
-): Promise<IteratorResult<A>> =>
-  new Promise((resolve, reject) => {
-    const onStop = () => {
-      cleanup()
-      reject(stopped())
-    }
-    const cleanup = () => {
-      for (const stop of stops) stop.removeEventListener("abort", onStop)
-    }
-    for (const stop of stops) stop.addEventListener("abort", onStop, { once: true })
-    iterator.next().then(
-      (result) => {
-        cleanup()
-        resolve(result)
-      },
-      (error: unknown) => {
-        cleanup()
-        reject(error)
-      }
-    )
-  })
-
-/** Closes the stream (its fibers interrupted, the source's `return()` called), waiting a bounded time for it. */
-const closeBounded = async (iterator: AsyncIterator<unknown>): Promise<void> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const bound = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, CLOSE_BOUND_MILLIS)
-  })
-  try {
-    const closing = Promise.resolve(iterator.return?.()).then(
-      () => undefined,
-      () => undefined
-    )
-    await Promise.race([closing, bound])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
