@@ -15,6 +15,8 @@ export type {
 } from "./internal/editErrorReasons.ts"
 export {
   EditErrorReason,
+  EditLimitReached,
+  EditWindowClosed,
   Forbidden,
   InvalidRequest,
   MalformedResponse,
