@@ -96,7 +96,9 @@ export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capab
    *
    * @since 0.4.0
    */
-  edit: Schema.Literals(["messages", "none"]).pipe(Schema.withConstructorDefault(Effect.succeed<"messages" | "none">("messages"))),
+  edit: Schema.Literals(["messages", "none"]).pipe(
+    Schema.withConstructorDefault(Effect.succeed<"messages" | "none">("messages"))
+  ),
   /**
    * What an edit can change (a request's `kind`, default `text`; `files`
    * where `files` is true). Default `["text"]`.
@@ -110,7 +112,9 @@ export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capab
    *
    * @since 0.4.0
    */
-  editWindows: Schema.Array(EditWindow).pipe(Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<EditWindow>>([]))),
+  editWindows: Schema.Array(EditWindow).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<EditWindow>>([]))
+  ),
   /**
    * The most edits a message takes, where the provider has such a rule: a
    * request whose `editCount` (edits made before it) reaches it is refused.
@@ -124,7 +128,9 @@ export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capab
    *
    * @since 0.4.0
    */
-  applied: Schema.Literals(["immediately", "later"]).pipe(Schema.withConstructorDefault(Effect.succeed<"immediately" | "later">("immediately"))),
+  applied: Schema.Literals(["immediately", "later"]).pipe(
+    Schema.withConstructorDefault(Effect.succeed<"immediately" | "later">("immediately"))
+  ),
   /**
    * The fallbacks an app may choose: `fail` always; `newMessage` where the
    * provider can send (its adapter has `send`). Default `["fail"]`.
@@ -151,8 +157,7 @@ export interface Checked {
 
 /** Whether a window holds for a request. */
 const holdsFor = (window: EditWindow, request: EditRequest): boolean =>
-  window.appliesTo === "every message" ||
-  (request.ids.providerConnectionId !== undefined && request.sentBy === "other")
+  window.appliesTo === "every message" || (request.ids.providerConnectionId !== undefined && request.sentBy === "other")
 
 /** The first window a request is past at `now`, with the message's age. */
 const closedWindow = (capabilities: Capabilities, request: EditRequest, now: number): EditWindowClosed | undefined => {

@@ -101,8 +101,7 @@ export const supersede = (
   const marked = new EditRequest.EditRequest({ ...request, text: `${request.text ?? ""}${marker}` })
   return contained(unreadableAnswer)(Effect.suspend(() => send(marked))).pipe(
     Effect.map(
-      (sent) =>
-        new EditedMessageClass({ ...sent, supersedes: request.ids, supersededBecause: superseding.message })
+      (sent) => new EditedMessageClass({ ...sent, supersedes: request.ids, supersededBecause: superseding.message })
     ),
     Effect.mapError(failWith(s, "send"))
   )
