@@ -10,8 +10,8 @@
  */
 import { Duration, Effect, Schema } from "effect"
 import type { EditRequest } from "./EditRequest.ts"
-import type { Fallback as FallbackType } from "./internal/fallback.ts"
 import { EditLimitReached, EditWindowClosed, type Problem, Unsupported } from "./internal/editErrorReasons.ts"
+import type { Fallback as FallbackType } from "./internal/fallback.ts"
 
 const IdName = Schema.Literals([
   "externalMessageId",

@@ -379,6 +379,12 @@ export class Unsupported extends Schema.Error<Unsupported>("@reword/core/EditErr
   }
 }
 
+/** A duration to the second, for a person (an age of "3d 12ms" reads as "3d"). */
+const roughly = (duration: Duration.Duration): string => {
+  const millis = Duration.toMillis(duration)
+  return Duration.format(millis >= 1000 ? Duration.seconds(Math.floor(millis / 1000)) : duration)
+}
+
 /**
  * The message is past the provider's edit window (see `Capabilities.editWindows`):
  * `rule` names the rule, `maxAge` is the window and `age` the message's age at
@@ -398,7 +404,7 @@ export class EditWindowClosed extends Schema.Error<EditWindowClosed>("@reword/co
     return false
   }
   override get message(): string {
-    return `Edit window closed: ${this.rule} (the message is ${Duration.format(this.age)} old, the window ${Duration.format(this.maxAge)})`
+    return `Edit window closed: ${this.rule} (the message is ${roughly(this.age)} old, the window ${Duration.format(this.maxAge)})`
   }
 }
 
