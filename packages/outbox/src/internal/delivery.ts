@@ -106,11 +106,16 @@ const requestOf = (claim: Claims.Claim): Result.Result<MessageEditor.RequestInpu
   return Result.succeed({
     ...fields,
     ...(typeof fields.editedAt === "string" ? { editedAt: new Date(fields.editedAt) } : {}),
+    ...(typeof fields.sentAt === "string" ? { sentAt: new Date(fields.sentAt) } : {}),
+    // The id map's kind wins: a message superseded by a new one (the newMessage fallback) is a text message now.
+    ...(message.kind === undefined ? {} : { kind: message.kind }),
     ids: {
       externalMessageId: message.externalMessageId,
       ...(message.externalChatId === undefined ? {} : { externalChatId: message.externalChatId }),
       ...(message.externalAuthorId === undefined ? {} : { externalAuthorId: message.externalAuthorId }),
-      ...(message.providerMessageId === undefined ? {} : { providerMessageId: message.providerMessageId })
+      ...(message.providerMessageId === undefined ? {} : { providerMessageId: message.providerMessageId }),
+      ...(message.providerChatId === undefined ? {} : { providerChatId: message.providerChatId }),
+      ...(message.providerConnectionId === undefined ? {} : { providerConnectionId: message.providerConnectionId })
     }
   } as MessageEditor.RequestInput)
 }
