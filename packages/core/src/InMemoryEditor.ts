@@ -170,7 +170,14 @@ const providerRefusal = (caps: Capabilities, stored: StoredMessage, now: number)
     : undefined
 }
 
-/** A free external id for a new message sent in place of `id`. */
+/** The stored message of a request: by the provider's id (a message sent in place of another), else the external id. */
+const storedFor = (store: Store, ids: MessageIds): StoredMessage | undefined => {
+  const own = ids.providerMessageId
+  const byOwn = typeof own === "string" ? store.messages.get(own) : undefined
+  return byOwn ?? store.messages.get(ids.externalMessageId ?? "")
+}
+
+/** A free store key for a new message sent in place of `id`. */
 const newIdFor = (store: Store, id: string): string => {
   let n = 1
   while (store.messages.has(`${id}+${n}`)) n++
@@ -182,7 +189,8 @@ const newIdFor = (store: Store, id: string): string => {
  * `NotFound`. With {@link Rules}, the editor's capabilities declare them (core
  * refuses an edit past them before any call), and the store refuses them too,
  * as a provider would (`Rejected`). It can send: the `newMessage` fallback
- * stores the text as a new message (`<id>+1`).
+ * stores the text as a new message, stored as `<id>+1` and answered with
+ * that as its `providerMessageId` (an edit with it goes to the new message).
  *
  * @category constructors
  * @since 0.1.0
@@ -197,8 +205,8 @@ export const make = (store: Store, options?: Options): Service => {
       capabilities: caps,
       update: Effect.fnUntraced(function* (request) {
         store.calls.update++
+        const stored = storedFor(store, request.ids)
         const id = request.ids.externalMessageId ?? ""
-        const stored = store.messages.get(id)
         if (stored === undefined) {
           return yield* new NotFound({ code: "NO_SUCH_MESSAGE", description: `no message with external id "${id}"` })
         }
@@ -216,7 +224,8 @@ export const make = (store: Store, options?: Options): Service => {
         const at = new Date(yield* Clock.currentTimeMillis)
         const id = newIdFor(store, request.ids.externalMessageId ?? "memory")
         const stored = store.add(id, request.text ?? "", at)
-        return editedMessage(new MessageIds({ ...request.ids, externalMessageId: id }), stored, at)
+        // The app's message is the same; the provider's is new: its id is the provider's message id.
+        return editedMessage(new MessageIds({ ...request.ids, providerMessageId: id }), stored, at)
       })
     },
     options

@@ -190,13 +190,18 @@ describe("the fallback the app chooses", () => {
         fallback: { mode: "newMessage", marker: " (edited)" }
       })
       const sent = yield* editor.update({ ids: { externalMessageId: "wa-881" }, text: "See you on Tuesday.", sentAt })
-      assert.deepStrictEqual(sent.ids.externalMessageId, "wa-881+1")
+      assert.strictEqual(sent.ids.externalMessageId, "wa-881")
+      assert.strictEqual(sent.ids.providerMessageId, "wa-881+1")
       assert.strictEqual(sent.text, "See you on Tuesday. (edited)")
       assert.strictEqual(sent.supersedes?.externalMessageId, "wa-881")
       assert.include(sent.supersededBecause, "Edit window closed")
       assert.deepStrictEqual(store.calls, { update: 0, send: 1 })
       assert.strictEqual(store.messages.get("wa-881+1")?.text, "See you on Tuesday. (edited)")
       assert.strictEqual(store.messages.get("wa-881")?.text, "See you on Monday.")
+      // Later edits go to the new message, by its ids (a window counts from the new message's sentAt).
+      const next = yield* editor.update({ ids: sent.ids, text: "See you on Wednesday.", sentAt: sent.updatedAt })
+      assert.strictEqual(next.supersedes, undefined)
+      assert.strictEqual(store.messages.get("wa-881+1")?.text, "See you on Wednesday.")
     })
   )
 
