@@ -1,5 +1,6 @@
 /**
- * Capabilities through the outbox (issue 21), on SQLite and on PostgreSQL (PGlite): Telegram edits by the
+ * Capabilities through the outbox (issue 21), on SQLite, on PostgreSQL (PGlite), and on a PostgreSQL server in
+ * `pnpm test:slow` (each test its own table prefix): Telegram edits by the
  * id map's chat id, connection id and kind; an edit a provider's rules refuse is a dead letter with its
  * reason and no provider call; the newMessage fallback sends once and re-points the id map (a journaled
  * re-point), so that later edits go to the new message.
@@ -32,9 +33,7 @@ const open = (
     Effect.provide(Outbox.makeWith([{ editor, account: "acme" }], { ...fast, tablePrefix: place.prefix }), context)
   )
 
-const databases = [Databases.sqliteMemory, Databases.pgliteDatabase]
-
-describe.each(databases)("capabilities through the outbox on $name", (database) => {
+describe.each(Databases.all)("capabilities through the outbox on $name", (database) => {
   it.live("delivers a Telegram caption edit by the id map's chat id, message id, connection and kind", () =>
     Effect.gen(function* () {
       const sandbox = yield* TelegramSandbox.scoped()
