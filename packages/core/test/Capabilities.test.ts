@@ -10,6 +10,7 @@ import { createEditor } from "@reword/core/promise"
 import { Duration, Effect, Exit, Result } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
+import * as CapabilityCheck from "../src/internal/capabilityCheck.ts"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -93,7 +94,7 @@ describe("an edit window (maxAge from the message's sentAt)", () => {
     const now = Date.parse("2025-01-04T00:00:00Z")
     const sentAt = new Date("2025-01-01T00:00:00Z")
     const check = (ids: object, sentBy?: "app" | "other") =>
-      Capabilities.check(
+      CapabilityCheck.check(
         capabilities,
         Effect.runSync(
           EditRequest.decode({

@@ -5,12 +5,12 @@
  * (metrics, and the span's outcome).
  */
 import { Cause, Clock, Effect, Exit, Option, Result } from "effect"
-import * as Capabilities from "../../Capabilities.ts"
 import { type EditError, type EditErrorReason, InvalidRequest, type Operation, type Problem } from "../../EditError.ts"
 import { type EditedMessage, EditedMessage as EditedMessageClass } from "../../EditedMessage.ts"
 import * as EditRequest from "../../EditRequest.ts"
 import type { Adapter, RequestInput } from "../../MessageEditor.ts"
 import type * as MetricsRecorder from "../../MetricsRecorder.ts"
+import * as CapabilityCheck from "../capabilityCheck.ts"
 import * as Deadline from "../deadline.ts"
 import { contained, unreadableAnswer, unreadableRequest } from "../defects.ts"
 import type { Fallback } from "../fallback.ts"
@@ -65,7 +65,7 @@ export const prepareRequest = (
     if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
     const request = decoded.success
     const fallback = request.fallback ?? editorFallback
-    const checked = Capabilities.check(adapter.capabilities, request, now)
+    const checked = CapabilityCheck.check(adapter.capabilities, request, now)
     const extra = adapter.validate?.(request)
     const misfit = fallbackProblem(adapter, fallback)
     const problems = [...checked.problems, ...(extra ?? []), ...(misfit === undefined ? [] : [misfit])]
