@@ -36,6 +36,7 @@ export const slowListed = [
  */
 export const serverVariants = [
   "packages/outbox/test/bad-database.test.ts",
+  "packages/outbox/test/capabilities.test.ts",
   "packages/outbox/test/contract.test.ts",
   "packages/outbox/test/due-on-database-clock.test.ts",
   "packages/outbox/test/journal-series.test.ts",

@@ -18,6 +18,9 @@ const CEILINGS: Readonly<Record<string, number>> = {
   "@reword/bitrix24/sandbox": 6,
   "@reword/cli": 22,
   // 59: EditRequest.MessageKind (text or caption), the port's new field for Telegram (issue 21).
+  // 60: InboundEvent (issue 22). Still 60 with capabilities v2 (issue 21): EditError.EditWindowClosed and
+  // EditError.EditLimitReached in, Capabilities.IdName (a type only now) and Capabilities.check (internal: core
+  // runs it before any call, and `update` answers its refusal without one) out.
   "@reword/core": 60,
   "@reword/core/adapter": 78,
   "@reword/core/promise": 5,

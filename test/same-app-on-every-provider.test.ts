@@ -38,6 +38,36 @@ const app = (ids: Ids) =>
     }
   })
 
+const THREE_DAYS = 3 * 24 * 3_600_000
+
+/**
+ * The app with the capability rules: a late fix of a message sent three days ago by someone else, once as
+ * an edit, once with the newMessage fallback. Provider-neutral, as the app above.
+ */
+const lateFix = (ids: Ids) =>
+  Effect.gen(function* () {
+    const editor = yield* MessageEditor.MessageEditor
+    const request = { ids, text: "Open 9 to 6", sentAt: new Date(Date.now() - THREE_DAYS), sentBy: "other" as const }
+    const late = yield* Effect.result(editor.update(request))
+    const fallback = yield* Effect.result(
+      editor.update({ ...request, fallback: { mode: "newMessage", marker: " (edited)" } })
+    )
+    const outcome = (
+      result: Result.Result<{ readonly supersedes?: unknown }, { readonly reason: { _tag: string } }>
+    ) =>
+      Result.isFailure(result)
+        ? result.failure.reason._tag
+        : result.success.supersedes === undefined
+          ? "ok"
+          : "superseded"
+    return {
+      provider: editor.provider,
+      windows: editor.capabilities.editWindows.length,
+      late: outcome(late),
+      fallback: outcome(fallback)
+    }
+  })
+
 /** A provider under test: its environment, a message relayed to it, and how to read the message back. */
 interface Subject {
   readonly env: Readonly<Record<string, string>>
@@ -103,6 +133,60 @@ describe("the same app code on every provider", () => {
           "See you on Tuesday at 10."
         ])
       }
+    })
+  )
+
+  it.live("holds every provider's declared rules before any call, and falls back only where it can send", () =>
+    Effect.gen(function* () {
+      const store = InMemoryEditor.makeStore()
+      const providers = [InMemoryEditor.providerFor(store), Bitrix24.provider, Acquire.provider, Telegram.provider]
+      const bitrix = yield* Bitrix24Sandbox.scoped()
+      const acquire = yield* AcquireSandbox.scoped()
+      const telegram = yield* TelegramSandbox.scoped()
+      const connection = telegram.connectBusiness()
+      const seed = (sandbox: SandboxServer.ProviderSandbox) =>
+        Effect.promise(() => sandbox.seedMessage("Open 9 to 5", RELAYED))
+      store.add("wa-881", "Open 9 to 5", new Date(Date.now() - THREE_DAYS))
+      const business = yield* Effect.promise(() =>
+        telegram.seedMessage("Open 9 to 5", RELAYED, {
+          from: "user",
+          businessConnectionId: connection,
+          agoMs: THREE_DAYS
+        })
+      )
+      const subjects = [
+        { env: { REWORD_PROVIDER: "memory" }, ids: RELAYED as Ids, calls: () => store.calls.update + store.calls.send },
+        { env: bitrix.env, ids: yield* seed(bitrix), calls: () => bitrix.server.requests.length },
+        { env: acquire.env, ids: yield* seed(acquire), calls: () => acquire.server.requests.length },
+        {
+          env: telegram.env,
+          ids: { ...business, providerConnectionId: connection },
+          calls: () => telegram.server.requests.length
+        }
+      ]
+      const runs = []
+      for (const subject of subjects) {
+        const before = subject.calls()
+        const run = yield* lateFix(subject.ids).pipe(
+          Effect.provide(
+            Provider.layer(providers, {
+              source: Provider.fromEnv(subject.env),
+              retry: { maxAttempts: 1 },
+              providerOptions: { telegram: { limits: false }, memory: { editWindow: "48 hours" } }
+            })
+          )
+        )
+        runs.push({ ...run, calls: subject.calls() - before })
+      }
+      assert.deepStrictEqual(runs, [
+        // A window is declared (the in-memory provider's option): refused before any call; the fallback sends once.
+        { provider: "memory", windows: 1, late: "EditWindowClosed", fallback: "superseded", calls: 1 },
+        // No window stated: the late edit goes through; newMessage is refused before any call (they cannot send).
+        { provider: "bitrix24", windows: 0, late: "ok", fallback: "InvalidRequest", calls: 1 },
+        { provider: "acquire", windows: 0, late: "ok", fallback: "InvalidRequest", calls: 1 },
+        // Telegram's 48 hours for a business message its owner wrote: refused before any call; sendMessage once.
+        { provider: "telegram", windows: 1, late: "EditWindowClosed", fallback: "superseded", calls: 1 }
+      ])
     })
   )
 

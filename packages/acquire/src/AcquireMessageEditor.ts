@@ -17,7 +17,9 @@ import { MESSAGE_ID_RULE, parsePositiveId } from "./internal/ids.ts"
 
 /**
  * What Acquire can do: edit the text of one message per call, addressed by its
- * own message id, with an optional language for translation.
+ * own message id, with an optional language for translation, at once, with no
+ * edit window or count it states. It cannot send through reword, so the only
+ * fallback is `fail`.
  *
  * @category capabilities
  * @since 0.1.0
@@ -28,7 +30,10 @@ export const capabilities: Capabilities.Capabilities = new Capabilities.Capabili
   authorDetails: false,
   chatDetails: false,
   language: true,
-  maxMessagesPerCall: 1
+  maxMessagesPerCall: 1,
+  kinds: ["text"],
+  applied: "immediately",
+  fallbacks: ["fail"]
 })
 
 /**

@@ -174,7 +174,7 @@ describe("the content of an update", () => {
 })
 
 describe("capabilities", () => {
-  it("say what Acquire can do: text and a language, one message per call, by its own id", () => {
+  it("say what Acquire can do: text and a language, one message per call, by its own id, at any time", () => {
     assert.deepStrictEqual(
       { ...AcquireMessageEditor.capabilities },
       {
@@ -183,7 +183,12 @@ describe("capabilities", () => {
         authorDetails: false,
         chatDetails: false,
         language: true,
-        maxMessagesPerCall: 1
+        maxMessagesPerCall: 1,
+        edit: "messages",
+        kinds: ["text"],
+        editWindows: [],
+        applied: "immediately",
+        fallbacks: ["fail"]
       }
     )
   })

@@ -53,7 +53,9 @@ export class Bitrix24MessageEditor extends Context.Service<Bitrix24MessageEditor
 ) {}
 
 /**
- * What Bitrix24 can do.
+ * What Bitrix24 can do: edit the text and the files of many messages per
+ * call (`imconnector.update.messages`), at once, with no edit window or count
+ * it states. It cannot send through reword, so the only fallback is `fail`.
  *
  * @category adapter
  * @since 0.1.0
@@ -65,7 +67,10 @@ export const capabilities = (chunkSize: number = DEFAULT_CHUNK_SIZE): Capabiliti
     authorDetails: true,
     chatDetails: true,
     language: false,
-    maxMessagesPerCall: chunkSize
+    maxMessagesPerCall: chunkSize,
+    kinds: ["text", "files"],
+    applied: "immediately",
+    fallbacks: ["fail"]
   })
 
 const NAME_MAX = 25

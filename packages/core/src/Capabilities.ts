@@ -1,21 +1,17 @@
 /**
  * What a provider can do, so an app can decide before it calls, and so core
- * can refuse what a provider cannot do before anything is sent.
+ * can refuse what a provider cannot do before anything is sent: which ids it
+ * needs, what it can edit (text, caption, files), until when (an edit window
+ * from the message's `sentAt`), how many times (`maxEdits`), whether an
+ * accepted edit shows at once or later, and whether it can send a new message
+ * instead (the `newMessage` fallback).
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-import type { Problem } from "./EditError.ts"
-import { Unsupported } from "./EditError.ts"
-import type { EditRequest } from "./EditRequest.ts"
+import { Effect, Schema } from "effect"
+import type { Fallback as FallbackType } from "./internal/fallback.ts"
 
-/**
- * The ids a provider may need to find a message.
- *
- * @category utils
- * @since 0.1.0
- */
-export const IdName = Schema.Literals([
+const IdName = Schema.Literals([
   "externalMessageId",
   "externalChatId",
   "externalAuthorId",
@@ -25,10 +21,54 @@ export const IdName = Schema.Literals([
 ])
 
 /**
+ * The ids a provider may need to find a message.
+ *
  * @category models
  * @since 0.1.0
  */
 export type IdName = typeof IdName.Type
+
+const EditKind = Schema.Literals(["text", "caption", "files"])
+
+/**
+ * What an edit can change: a message's text, a media message's caption, its files.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type EditKind = typeof EditKind.Type
+
+const EditWindow = Schema.Struct({
+  /** The rule, as a person reads it (it is repeated in `EditWindowClosed`). */
+  rule: Schema.String,
+  /** The longest time after the message's `sentAt` that an edit is accepted. */
+  maxAge: Schema.Duration,
+  /**
+   * Which messages the window holds for: every message, or (Telegram's rule)
+   * only the messages of a business connection (`ids.providerConnectionId`)
+   * that someone else sent (`sentBy: "other"`).
+   */
+  appliesTo: Schema.Literals(["every message", "business messages sent by others"])
+})
+
+/**
+ * An edit window: how long after it was sent a message can be edited.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type EditWindow = typeof EditWindow.Type
+
+/**
+ * What the app chooses to happen when a provider cannot edit a message (its
+ * window is closed, its edits are used up, or it cannot edit at all): `fail`
+ * (the default), or send the text as a new message with the app's marker
+ * after it (such as `" (edited)"`), where the provider can send.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type Fallback = FallbackType
 
 /**
  * @category services
@@ -37,7 +77,7 @@ export type IdName = typeof IdName.Type
 export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capabilities")({
   /** The ids every request must carry for this provider. */
   requiredIds: Schema.Array(IdName),
-  /** Whether an edit can change the message's files. */
+  /** Whether an edit can change the message's files (`kinds` then holds `files`). */
   files: Schema.Boolean,
   /** Whether author details (names, avatar, ...) are sent along. */
   authorDetails: Schema.Boolean,
@@ -46,30 +86,56 @@ export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capab
   /** Whether the language hint is used. */
   language: Schema.Boolean,
   /** The most messages one provider call carries (1 when each edit is its own call). */
-  maxMessagesPerCall: Schema.Int
+  maxMessagesPerCall: Schema.Int,
+  /**
+   * Whether the provider can edit a sent message at all: `none` for one that
+   * cannot (WhatsApp's Cloud API), whose every edit is refused before any
+   * call (`Unsupported`, capability `edit`). Default `messages`.
+   *
+   * @since 0.4.0
+   */
+  edit: Schema.Literals(["messages", "none"]).pipe(
+    Schema.withConstructorDefault(Effect.succeed<"messages" | "none">("messages"))
+  ),
+  /**
+   * What an edit can change (a request's `kind`, default `text`; `files`
+   * where `files` is true). Default `["text"]`.
+   *
+   * @since 0.4.0
+   */
+  kinds: Schema.Array(EditKind).pipe(Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<EditKind>>(["text"]))),
+  /**
+   * The provider's edit windows, counted from a request's `sentAt` (a request
+   * without `sentAt` is left to the provider). Default none.
+   *
+   * @since 0.4.0
+   */
+  editWindows: Schema.Array(EditWindow).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<EditWindow>>([]))
+  ),
+  /**
+   * The most edits a message takes, where the provider has such a rule: a
+   * request whose `editCount` (edits made before it) reaches it is refused.
+   *
+   * @since 0.4.0
+   */
+  maxEdits: Schema.optional(Schema.Int),
+  /**
+   * Whether an edit the provider accepted shows at once (`immediately`) or
+   * later (`later`: the provider queues it). Default `immediately`.
+   *
+   * @since 0.4.0
+   */
+  applied: Schema.Literals(["immediately", "later"]).pipe(
+    Schema.withConstructorDefault(Effect.succeed<"immediately" | "later">("immediately"))
+  ),
+  /**
+   * The fallbacks an app may choose: `fail` always; `newMessage` where the
+   * provider can send (its adapter has `send`). Default `["fail"]`.
+   *
+   * @since 0.4.0
+   */
+  fallbacks: Schema.Array(Schema.Literals(["fail", "newMessage"])).pipe(
+    Schema.withConstructorDefault(Effect.succeed<ReadonlyArray<"fail" | "newMessage">>(["fail"]))
+  )
 }) {}
-
-/**
- * The problems and unsupported features of a request for a provider with these
- * capabilities. Details the provider ignores (author, chat, language) are not
- * errors: they are optional by nature. Content it cannot store is.
- *
- * @category utils
- * @since 0.1.0
- */
-export const check = (
-  capabilities: Capabilities,
-  request: EditRequest
-): { readonly problems: ReadonlyArray<Problem>; readonly unsupported: Unsupported | undefined } => {
-  const problems: Array<Problem> = capabilities.requiredIds
-    .filter((name) => request.ids[name] === undefined)
-    .map((name) => ({ path: `ids.${name}`, message: "is required by this provider" }))
-  const unsupported =
-    !capabilities.files && request.files !== undefined && request.files.length > 0
-      ? new Unsupported({
-          capability: "files",
-          description: "this provider edits text only; send the files as a new message instead"
-        })
-      : undefined
-  return { problems, unsupported }
-}

@@ -15,6 +15,8 @@ export type {
 } from "./internal/editErrorReasons.ts"
 export {
   EditErrorReason,
+  EditLimitReached,
+  EditWindowClosed,
   Forbidden,
   InvalidRequest,
   MalformedResponse,
@@ -126,7 +128,8 @@ export class EditError extends Schema.Error<EditError>("@reword/core/EditError")
       operation: this.operation,
       isRetryable: this.isRetryable,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      reason: reasonJson(this.reason)
+      // The reason's own JSON (a reason with durations gives them in milliseconds).
+      reason: (this.reason as { toJSON?: () => ReasonJson }).toJSON?.() ?? reasonJson(this.reason)
     }
   }
 }

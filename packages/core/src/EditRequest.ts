@@ -7,6 +7,7 @@
  */
 import { Effect, Result, Schema, SchemaIssue, SchemaParser } from "effect"
 import { InvalidRequest, type Problem } from "./EditError.ts"
+import { Fallback } from "./internal/fallback.ts"
 
 const MAX_ID_LENGTH = 256
 const MAX_TEXT_LENGTH = 100_000
@@ -200,7 +201,27 @@ const Fields = Schema.Struct({
    * caption of a media message (`caption`), for providers that edit the two
    * with different calls (Telegram's `editMessageText` and `editMessageCaption`).
    */
-  kind: Schema.optional(MessageKind)
+  kind: Schema.optional(MessageKind),
+  /**
+   * How many edits the message had before this one, where the app counts them
+   * (the outbox does): a provider with a most-edits rule (`Capabilities.maxEdits`)
+   * refuses the edit before any call once it is reached.
+   */
+  editCount: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  /**
+   * Who sent the message: the app itself (`app`, the default) or someone else
+   * (`other`: a message of a connected business account its owner wrote,
+   * which Telegram lets a bot edit within 48 hours only).
+   */
+  sentBy: Schema.optional(Schema.Literals(["app", "other"])),
+  /**
+   * What to do when the provider cannot edit the message (its window is
+   * closed, its edits used up, or it cannot edit at all): `{ mode: "fail" }`,
+   * or `{ mode: "newMessage", marker: " (edited)" }` to send the text, the
+   * marker after it, as a new message where the provider can send. Default:
+   * the editor's `fallback` option, else `fail`.
+   */
+  fallback: Schema.optional(Fallback)
 }).check(
   Schema.makeFilter((request) =>
     (request.text !== undefined && request.text.length > 0) || (request.files !== undefined && request.files.length > 0)

@@ -107,6 +107,16 @@ export interface Adapter {
   /** Sends one edit (one attempt: core retries). */
   readonly update: (request: EditRequest.EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>
   /**
+   * Sends the request's text as a new message in the request's chat (one
+   * attempt, never repeated: a send whose outcome is unknown may have been
+   * stored), answering the new message's ids. Only for a provider that can
+   * send: it makes the `newMessage` fallback possible (`capabilities.fallbacks`
+   * then holds `newMessage`).
+   *
+   * @since 0.4.0
+   */
+  readonly send?: ((request: EditRequest.EditRequest) => Effect.Effect<EditedMessage, EditErrorReason>) | undefined
+  /**
    * Sends several edits in one provider call (one attempt: core retries the
    * call). It answers one result per request, in order, or fails as a whole.
    * When present (and `capabilities.maxMessagesPerCall` is above 1), `updateMany`
@@ -154,6 +164,16 @@ export interface EditorOptions {
   readonly concurrency?: number | undefined
   /** How adapters talk HTTP: per-request timeout, body cap, a custom `fetch`, extra headers. */
   readonly transport?: HttpTransport.TransportOptions | undefined
+  /**
+   * What to do when the provider cannot edit a message (its edit window is
+   * closed, its edits are used up, or it cannot edit at all): `{ mode: "fail" }`
+   * (the default), or `{ mode: "newMessage", marker: " (edited)" }` where the
+   * provider can send (see `Capabilities.fallbacks`). A request's own
+   * `fallback` overrides it.
+   *
+   * @since 0.4.0
+   */
+  readonly fallback?: Capabilities.Fallback | undefined
 }
 
 /** The longest a request waits for others to share its provider call. */

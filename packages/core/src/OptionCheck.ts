@@ -25,6 +25,7 @@ import type { Config } from "effect"
 import { Effect, Predicate, Result, Schema } from "effect"
 import type { Problem } from "./EditError.ts"
 import * as HttpTransport from "./HttpTransport.ts"
+import { Fallback } from "./internal/fallback.ts"
 import * as Check from "./internal/options.ts"
 import { configError } from "./internal/settings.ts"
 import type { EditorOptions } from "./MessageEditor.ts"
@@ -90,7 +91,8 @@ export {
 const fields = {
   retry: Schema.optional(RetryPolicy.RetryPolicyFromOptions),
   concurrency: Check.option<number>((value) => Check.integer("", value, { min: 1 })),
-  transport: Schema.optional(HttpTransport.DecodedFromOptions)
+  transport: Schema.optional(HttpTransport.DecodedFromOptions),
+  fallback: Schema.optional(Fallback)
 } satisfies { readonly [K in keyof Required<EditorOptions>]: Schema.Top }
 
 /**
@@ -124,7 +126,7 @@ export const decodeEditorOptions = <O extends EditorOptions>(
   // One pass: retry becomes a RetryPolicy and transport its decoded options, each checked once.
   return Result.map(Check.decode(EditorOptionsSchema, options, ""), (valid) => {
     const out: Record<string, unknown> = { ...(options as object) }
-    for (const key of ["retry", "concurrency", "transport"] as const) {
+    for (const key of ["retry", "concurrency", "transport", "fallback"] as const) {
       if (valid[key] !== undefined) out[key] = valid[key]
     }
     decoded.add(out)
@@ -176,8 +178,11 @@ export const editorOptions = (
   if (options === undefined) return []
   if (prefixes.transport === "") {
     if (options === null || typeof options !== "object") return [{ path: "(options)", message: "must be an object" }]
-    const { retry, concurrency, ...transport } = options as EditorOptions & HttpTransport.TransportOptions
-    return [...Check.problemsOf(decodeEditorOptions({ retry, concurrency })), ...HttpTransport.validate(transport, "")]
+    const { retry, concurrency, fallback, ...transport } = options as EditorOptions & HttpTransport.TransportOptions
+    return [
+      ...Check.problemsOf(decodeEditorOptions({ retry, concurrency, fallback })),
+      ...HttpTransport.validate(transport, "")
+    ]
   }
   return Check.problemsOf(decodeEditorOptions(options))
 }

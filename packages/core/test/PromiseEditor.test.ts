@@ -181,14 +181,14 @@ describe("createEditor checks where each option is (for untyped code)", () => {
         providerOptions: { memory: { tokenStore: {} } }
       })
     ).toBe(
-      `Unknown option "tokenStore" in providerOptions.memory: memory takes no options of its own; "tokenStore" belongs in providerOptions: { rotating: { tokenStore } }`
+      `Unknown option "tokenStore" in providerOptions.memory: it belongs in providerOptions: { rotating: { tokenStore } }; the known options there are editWindow, maxEdits, edit`
     )
   })
 
   it("says where a misplaced option belongs", async () => {
     const flat = await configurationMessage({ providers: InMemoryEditor.provider, settings: {}, timeout: 5000 })
     expect(flat).toContain(`Unknown option "timeout" in the options: it belongs in transport: { timeout }`)
-    expect(flat).toContain("retry, concurrency, transport, providerOptions, providers, settings, env")
+    expect(flat).toContain("retry, concurrency, transport, fallback, providerOptions, providers, settings, env")
     const inRetry = await configurationMessage({ providers: InMemoryEditor.provider, retry: { timeout: 5000 } })
     expect(inRetry).toContain(`Unknown option "timeout" in retry: it belongs in transport: { timeout }`)
     const typo = await configurationMessage({ providers: InMemoryEditor.provider, transport: { timout: 5000 } })

@@ -135,7 +135,8 @@ const build = (
       worker: settings.workerId ?? `worker-${crypto.randomUUID().slice(0, 8)}`,
       wake,
       shutdownGraceMs: settings.shutdownGraceMs,
-      takeBack: session.ownsId
+      takeBack: session.ownsId,
+      repoint: store.repoint
     })
     const runWorker = delivery.run.pipe(storage("delivering"))
 

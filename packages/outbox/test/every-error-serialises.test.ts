@@ -32,6 +32,9 @@ const samples: Readonly<Record<string, () => Error>> = {
   "EditError/Timeout": () => new EditError.Timeout({ after: Duration.seconds(10) }),
   "EditError/Rejected": () => new EditError.Rejected(detail),
   "EditError/Unsupported": () => new EditError.Unsupported({ capability: "edit", description: "no edits" }),
+  "EditError/EditWindowClosed": () =>
+    new EditError.EditWindowClosed({ rule: "48 hours", maxAge: Duration.hours(48), age: Duration.hours(50) }),
+  "EditError/EditLimitReached": () => new EditError.EditLimitReached({ maxEdits: 5, editCount: 5 }),
   "EditError/MalformedResponse": () => new EditError.MalformedResponse({ description: "not JSON" }),
   "EditError/EditError": () =>
     EditError.make({

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { MessageEditor, type Provider } from "@reword/core"
+import { EditedMessage, EditRequest, MessageEditor, type Provider } from "@reword/core"
 import { HttpTransport, OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Effect, Layer, Result } from "effect"
 import * as Calls from "./internal/calls.ts"
@@ -18,6 +18,7 @@ import { parseChatId, parseMessageId } from "./internal/ids.ts"
 import { limiterOf, type OwnOptions, ownProblems } from "./internal/options.ts"
 import * as TelegramConfig from "./TelegramConfig.ts"
 import { capabilities, toEditedMessage, validate } from "./TelegramMessageEditor.ts"
+import type { TelegramMessage } from "./TelegramSchemas.ts"
 
 /**
  * The editor's options: what every editor takes (`retry`, `concurrency`, and
@@ -66,10 +67,34 @@ const build = (settings: TelegramConfig.Settings, options: Options): Effect.Effe
           const text = request.text ?? ""
           const edit = request.kind === "caption" ? calls.editCaption(target, text) : calls.editText(target, text)
           return Effect.map(edit, (edited) => toEditedMessage(request, edited))
-        }
+        },
+        // The newMessage fallback: one sendMessage to the same chat (and business connection), never repeated.
+        send: (request) =>
+          Effect.map(
+            calls.send({
+              chatId: Result.getOrThrow(parseChatId(request.ids.providerChatId)),
+              text: request.text ?? "",
+              businessConnectionId: request.ids.providerConnectionId
+            }),
+            (sent) => toSentMessage(request, sent)
+          )
       },
       options
     )
+  })
+
+/** A message sent in place of one Telegram could not edit: its new ids (a text message now), as Telegram answered. */
+const toSentMessage = (request: EditRequest.EditRequest, sent: TelegramMessage): EditedMessage.EditedMessage =>
+  new EditedMessage.EditedMessage({
+    provider: TelegramConfig.name,
+    ids: new EditRequest.MessageIds({
+      ...request.ids,
+      providerChatId: sent.chat.id,
+      providerMessageId: sent.message_id
+    }),
+    text: sent.text ?? request.text,
+    files: [],
+    ...(sent.date === undefined ? {} : { updatedAt: new Date(sent.date * 1000) })
   })
 
 /** The options decoded once (core's, then Telegram's own checked): what `build` takes, checking nothing again. */

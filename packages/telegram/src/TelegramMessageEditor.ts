@@ -13,14 +13,18 @@
  * @since 0.1.0
  */
 import { Capabilities, type EditError, EditedMessage, type EditRequest } from "@reword/core"
-import { Result } from "effect"
+import { Duration, Result } from "effect"
 import type { Edited } from "./internal/edited.ts"
 import { lengthOf, MAX_CAPTION, MAX_TEXT, parseChatId, parseMessageId } from "./internal/ids.ts"
 import * as TelegramConfig from "./TelegramConfig.ts"
 
 /**
  * What Telegram can do: edit the text (or the caption) of one message per
- * call, addressed by its chat and its id.
+ * call, addressed by its chat and its id, at once; a business message someone
+ * else sent (`ids.providerConnectionId` with `sentBy: "other"`) only within
+ * 48 hours of its `sentAt` (stated on every edit method); and send a new
+ * message (`sendMessage`), so the `newMessage` fallback is there. No edit
+ * count: Telegram states none.
  *
  * @category capabilities
  * @since 0.1.0
@@ -31,7 +35,17 @@ export const capabilities: Capabilities.Capabilities = new Capabilities.Capabili
   authorDetails: false,
   chatDetails: false,
   language: false,
-  maxMessagesPerCall: 1
+  maxMessagesPerCall: 1,
+  kinds: ["text", "caption"],
+  editWindows: [
+    {
+      rule: "telegram: a business message the bot did not send can be edited within 48 hours of sending",
+      maxAge: Duration.hours(48),
+      appliesTo: "business messages sent by others"
+    }
+  ],
+  applied: "immediately",
+  fallbacks: ["fail", "newMessage"]
 })
 
 const problemOf = (path: string, parsed: Result.Result<unknown, string>): ReadonlyArray<EditError.Problem> =>

@@ -162,6 +162,9 @@ export const hintFor = (error: EditError.EditError, secretVariables: ReadonlyArr
       return "the provider refused the edit: read its reason above, fix the request or ask the provider"
     case "Unsupported":
       return `this provider cannot do this (${reason.capability}); nothing was sent`
+    case "EditWindowClosed":
+    case "EditLimitReached":
+      return "the provider no longer takes edits of this message (see the rule above); nothing was sent: send a new message instead (the newMessage fallback)"
   }
 }
 

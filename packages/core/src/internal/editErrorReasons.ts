@@ -379,6 +379,57 @@ export class Unsupported extends Schema.Error<Unsupported>("@reword/core/EditErr
   }
 }
 
+/** A duration to the second, for a person (an age of "3d 12ms" reads as "3d"). */
+const roughly = (duration: Duration.Duration): string => {
+  const millis = Duration.toMillis(duration)
+  return Duration.format(millis >= 1000 ? Duration.seconds(Math.floor(millis / 1000)) : duration)
+}
+
+/**
+ * The message is past the provider's edit window (see `Capabilities.editWindows`):
+ * `rule` names the rule, `maxAge` is the window and `age` the message's age at
+ * the edit (from its `sentAt`). Nothing was sent; trying again cannot help.
+ *
+ * @category services
+ * @since 0.4.0
+ */
+export class EditWindowClosed extends Schema.Error<EditWindowClosed>("@reword/core/EditError/EditWindowClosed")({
+  _tag: Schema.tag("EditWindowClosed"),
+  rule: Schema.String,
+  maxAge: Schema.Duration,
+  age: Schema.Duration
+}) {
+  /** @since 0.4.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `Edit window closed: ${this.rule} (the message is ${roughly(this.age)} old, the window ${Duration.format(this.maxAge)})`
+  }
+}
+
+/**
+ * The message had as many edits as the provider takes (see
+ * `Capabilities.maxEdits`): `editCount` edits were made before this one, and
+ * `maxEdits` is the most. Nothing was sent; trying again cannot help.
+ *
+ * @category services
+ * @since 0.4.0
+ */
+export class EditLimitReached extends Schema.Error<EditLimitReached>("@reword/core/EditError/EditLimitReached")({
+  _tag: Schema.tag("EditLimitReached"),
+  maxEdits: Schema.Int,
+  editCount: Schema.Int
+}) {
+  /** @since 0.4.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+  override get message(): string {
+    return `Edit limit reached: the provider takes at most ${this.maxEdits} edit${this.maxEdits === 1 ? "" : "s"} of a message, and it had ${this.editCount}`
+  }
+}
+
 /**
  * The provider answered something reword cannot read: not JSON, empty,
  * truncated, too large, or not the documented shape. Editing is idempotent, so
@@ -418,7 +469,9 @@ export const EditErrorReason = Schema.Union([
   Timeout,
   Rejected,
   Unsupported,
-  MalformedResponse
+  MalformedResponse,
+  EditWindowClosed,
+  EditLimitReached
 ])
 
 /**
@@ -446,3 +499,8 @@ printable(Timeout, "Timeout", reasonJson)
 printable(Rejected, "Rejected", reasonJson)
 printable(Unsupported, "Unsupported", reasonJson)
 printable(MalformedResponse, "MalformedResponse", reasonJson)
+printable(EditWindowClosed, "EditWindowClosed", (reason) => {
+  const { maxAge: _maxAge, age: _age, ...json } = reasonJson(reason)
+  return { ...json, maxAgeMs: Duration.toMillis(reason.maxAge), ageMs: Duration.toMillis(reason.age) }
+})
+printable(EditLimitReached, "EditLimitReached", reasonJson)

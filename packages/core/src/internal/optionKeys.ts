@@ -90,7 +90,12 @@ const checkProviderOptions = (providers: ReadonlyArray<AnyDescriptor>, value: un
       )
       return `Unknown option "${extra}" in ${where}: ${name} takes no options of its own${home === undefined ? "" : `; "${extra}" belongs in ${home}`}`
     }
-    return unknownKey(extra, where, known, [])
+    return unknownKey(
+      extra,
+      where,
+      known,
+      providers.filter((other) => other !== descriptor)
+    )
   }
   return undefined
 }

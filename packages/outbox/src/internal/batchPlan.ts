@@ -23,6 +23,10 @@ export interface Held {
   readonly externalChatId: string | undefined
   readonly externalAuthorId: string | undefined
   readonly providerMessageId: string | undefined
+  readonly providerChatId: string | undefined
+  readonly providerConnectionId: string | undefined
+  /** What the message's text is (`text` or `caption`), where known. */
+  readonly messageKind: "text" | "caption" | undefined
 }
 
 /** One item of a batch: a message to record, or an edit to store. */
@@ -32,6 +36,8 @@ export interface Item {
   readonly provider: string
   readonly account: string
   readonly ids: RecordedType["ids"]
+  /** What the message's text is (records only: `text` or `caption`). */
+  readonly messageKind?: RecordedType["kind"] | undefined
   /** The request as JSON, the text and who asked (submits only). */
   readonly request?: string | undefined
   readonly text?: string | undefined
@@ -51,7 +57,13 @@ export interface Plan {
   readonly edits: ReadonlyArray<EditRow>
 }
 
-const ID_FIELDS = ["externalChatId", "externalAuthorId", "providerMessageId"] as const
+const ID_FIELDS = [
+  "externalChatId",
+  "externalAuthorId",
+  "providerMessageId",
+  "providerChatId",
+  "providerConnectionId"
+] as const
 
 const asText = (id: unknown): string | undefined => (id === undefined || id === null ? undefined : String(id))
 
@@ -78,11 +90,14 @@ const completed = (held: Held | undefined, item: Item): Held => ({
   externalMessageId: held?.externalMessageId ?? item.ids.externalMessageId,
   externalChatId: held?.externalChatId ?? asText(item.ids.externalChatId),
   externalAuthorId: held?.externalAuthorId ?? asText(item.ids.externalAuthorId),
-  providerMessageId: held?.providerMessageId ?? asText(item.ids.providerMessageId)
+  providerMessageId: held?.providerMessageId ?? asText(item.ids.providerMessageId),
+  providerChatId: held?.providerChatId ?? asText(item.ids.providerChatId),
+  providerConnectionId: held?.providerConnectionId ?? asText(item.ids.providerConnectionId),
+  messageKind: held?.messageKind ?? item.messageKind
 })
 
 const sameIds = (a: Held | undefined, b: Held): boolean =>
-  a !== undefined && ID_FIELDS.every((field) => a[field] === b[field])
+  a !== undefined && ID_FIELDS.every((field) => a[field] === b[field]) && a.messageKind === b.messageKind
 
 const conflicting = (item: Item, problems: ReadonlyArray<EditError.Problem>): Decision => ({
   _tag: "Refused",

@@ -35,6 +35,9 @@ export interface WriteRow {
   readonly externalChatId: string | undefined
   readonly externalAuthorId: string | undefined
   readonly providerMessageId: string | undefined
+  readonly providerChatId: string | undefined
+  readonly providerConnectionId: string | undefined
+  readonly messageKind: "text" | "caption" | undefined
   /** How many of the batch's edits are this message's (0: a record). */
   readonly edits: number
 }
@@ -61,6 +64,9 @@ const WRITE_COLUMNS: ReadonlyArray<Column> = [
   ["chat", "text"],
   ["author", "text"],
   ["pmid", "text"],
+  ["pchat", "text"],
+  ["pconn", "text"],
+  ["mkind", "text"],
   ["n", "int"]
 ]
 
@@ -78,13 +84,17 @@ export interface Stored extends Held {
   readonly latestVersion: number
 }
 
-const ID_COLUMNS = "message_key, external_message_id, external_chat_id, external_author_id, provider_message_id"
+const ID_COLUMNS =
+  "message_key, external_message_id, external_chat_id, external_author_id, provider_message_id, provider_chat_id, provider_connection_id, kind"
 
 const storedOf = (row: Record<string, unknown>): Stored => ({
   externalMessageId: String(row.external_message_id),
   externalChatId: optStr(row.external_chat_id),
   externalAuthorId: optStr(row.external_author_id),
   providerMessageId: optStr(row.provider_message_id),
+  providerChatId: optStr(row.provider_chat_id),
+  providerConnectionId: optStr(row.provider_connection_id),
+  messageKind: optStr(row.kind) as Stored["messageKind"],
   latestVersion: num(row.latest_version)
 })
 
@@ -142,6 +152,9 @@ export const make = (
       row.externalChatId ?? null,
       row.externalAuthorId ?? null,
       row.providerMessageId ?? null,
+      row.providerChatId ?? null,
+      row.providerConnectionId ?? null,
+      row.messageKind ?? null,
       row.edits
     ])
 
@@ -167,14 +180,19 @@ export const make = (
     const waiting = sql`(excluded.latest_version = 0 OR ${M}.state = 'pending')`
     // `WHERE true` before `ON CONFLICT`: SQLite's grammar asks for it after an INSERT ... SELECT.
     return sql`INSERT INTO ${M} (message_key, provider, account, external_message_id, external_chat_id,
-        external_author_id, provider_message_id, recorded_at, updated_at, latest_version, state, next_attempt_at)
-      SELECT v.k, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, ${int(at)}, ${int(at)}, v.n,
+        external_author_id, provider_message_id, provider_chat_id, provider_connection_id, kind, recorded_at,
+        updated_at, latest_version, state, next_attempt_at)
+      SELECT v.k, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, v.pchat, v.pconn, v.mkind, ${int(at)},
+        ${int(at)}, v.n,
         CASE WHEN v.n > 0 THEN 'pending' ELSE 'idle' END, CASE WHEN v.n > 0 THEN ${dueNow(at)} END
       FROM ${rowsOf(WRITE_COLUMNS, writeRows(rows))} WHERE true ORDER BY v.k
       ON CONFLICT (message_key) DO UPDATE SET
         external_chat_id = COALESCE(${M}.external_chat_id, excluded.external_chat_id),
         external_author_id = COALESCE(${M}.external_author_id, excluded.external_author_id),
         provider_message_id = COALESCE(${M}.provider_message_id, excluded.provider_message_id),
+        provider_chat_id = COALESCE(${M}.provider_chat_id, excluded.provider_chat_id),
+        provider_connection_id = COALESCE(${M}.provider_connection_id, excluded.provider_connection_id),
+        kind = COALESCE(${M}.kind, excluded.kind),
         latest_version = ${M}.latest_version + excluded.latest_version,
         next_attempt_at = CASE WHEN ${waiting} THEN ${M}.next_attempt_at ELSE ${dueNow(at)} END,
         updated_at = CASE WHEN ${waiting} THEN ${M}.updated_at ELSE ${int(at)} END,

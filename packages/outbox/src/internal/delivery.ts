@@ -15,11 +15,12 @@
  * records them as unknown and hands them back: the next worker sends them at
  * once, and the settle window keeps their order.
  */
-import type { MessageEditor } from "@reword/core"
+import type { EditedMessage, MessageEditor } from "@reword/core"
 import type { RetryPolicy } from "@reword/core/adapter"
 import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"
+import type { IdField } from "./store.ts"
 
 export interface DeliveryConfig {
   readonly claims: Claims.Claims
@@ -39,6 +40,27 @@ export interface DeliveryConfig {
   readonly takeBack: boolean
   /** Only this message (its key): a delivery of one message, `Outbox.deliver`'s. */
   readonly only?: string | undefined
+  /** Re-points a message of the id map (the store's `repoint`): for an edit that went to a new message. */
+  readonly repoint: (
+    key: string,
+    ids: Partial<Record<IdField, string>>,
+    source: string | undefined,
+    now: number
+  ) => Effect.Effect<unknown, SqlError.SqlError>
+}
+
+/** Who the journal names for a re-point made by the `newMessage` fallback. */
+const FALLBACK_SOURCE = "newMessage fallback"
+
+/** The ids a new message (the `newMessage` fallback) gives the id map: the provider's, and the kind `text`. */
+const supersededIds = (edited: EditedMessage.EditedMessage): Partial<Record<IdField, string>> => {
+  const { providerMessageId, providerChatId, providerConnectionId } = edited.ids
+  return {
+    ...(providerMessageId === undefined ? {} : { providerMessageId: String(providerMessageId) }),
+    ...(providerChatId === undefined ? {} : { providerChatId: String(providerChatId) }),
+    ...(providerConnectionId === undefined ? {} : { providerConnectionId }),
+    kind: "text"
+  }
 }
 
 /** How long a worker woken by a submit while work flows waits for more, so that they share provider calls. */
@@ -73,7 +95,11 @@ const outcomeOf = (
 ): Claims.Outcome => {
   // The port answers one outcome per request; were one missing, the provider's state would be unknown.
   if (result === undefined) return { kind: "unknown", reason: "the editor answered no outcome", retryInMs: 0 }
-  if (Result.isSuccess(result)) return { kind: "confirmed" }
+  if (Result.isSuccess(result)) {
+    return result.success.supersedes === undefined
+      ? { kind: "confirmed" }
+      : { kind: "confirmed", supersededBy: supersededIds(result.success) }
+  }
   const reason = result.failure.reason
   const described = `${reason._tag}: ${reason.message}`
   if (!reason.isRetryable) return { kind: "permanent", reason: described }
@@ -106,11 +132,16 @@ const requestOf = (claim: Claims.Claim): Result.Result<MessageEditor.RequestInpu
   return Result.succeed({
     ...fields,
     ...(typeof fields.editedAt === "string" ? { editedAt: new Date(fields.editedAt) } : {}),
+    ...(typeof fields.sentAt === "string" ? { sentAt: new Date(fields.sentAt) } : {}),
+    // The id map's kind wins: a message superseded by a new one (the newMessage fallback) is a text message now.
+    ...(message.kind === undefined ? {} : { kind: message.kind }),
     ids: {
       externalMessageId: message.externalMessageId,
       ...(message.externalChatId === undefined ? {} : { externalChatId: message.externalChatId }),
       ...(message.externalAuthorId === undefined ? {} : { externalAuthorId: message.externalAuthorId }),
-      ...(message.providerMessageId === undefined ? {} : { providerMessageId: message.providerMessageId })
+      ...(message.providerMessageId === undefined ? {} : { providerMessageId: message.providerMessageId }),
+      ...(message.providerChatId === undefined ? {} : { providerChatId: message.providerChatId }),
+      ...(message.providerConnectionId === undefined ? {} : { providerConnectionId: message.providerConnectionId })
     }
   } as MessageEditor.RequestInput)
 }
@@ -239,7 +270,20 @@ export class Delivery {
    */
   private record(settled: ReadonlyArray<Claims.Settled>): Effect.Effect<void> {
     const config = this.config
-    return Effect.flatMap(this.now, (at) => config.claims.settle(settled, config.settleMs, config.keepText, at)).pipe(
+    // A message superseded by a new one is re-pointed first: were the settle lost, the edit's next attempt goes
+    // to the new message (as an edit), never sending another.
+    const repointed = (at: number) =>
+      Effect.forEach(
+        settled,
+        ({ claim, outcome }) =>
+          outcome.kind === "confirmed" && outcome.supersededBy !== undefined
+            ? config.repoint(claim.message.messageKey, outcome.supersededBy, FALLBACK_SOURCE, at)
+            : Effect.void,
+        { discard: true }
+      )
+    const settle = (at: number) =>
+      Effect.andThen(repointed(at), config.claims.settle(settled, config.settleMs, config.keepText, at))
+    return Effect.flatMap(this.now, settle).pipe(
       Effect.retry({ times: 6, schedule: Schedule.exponential(Duration.millis(100)) }),
       Effect.catch((error) =>
         Effect.logError(

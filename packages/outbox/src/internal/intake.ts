@@ -82,7 +82,7 @@ export const make = (config: IntakeConfig) => {
       const checked = yield* decoded(message, decodeRecordedMessage(message))
       const { provider, account } = yield* routeOf(checked)
       const key = Store.keyOf(provider, account, checked.ids.externalMessageId)
-      return { kind: "record", key, provider, account, ids: checked.ids } satisfies Plan.Item
+      return { kind: "record", key, provider, account, ids: checked.ids, messageKind: checked.kind } satisfies Plan.Item
     })
 
   /** A submit decoded and routed, ready for the group commit; or why it is refused. */
@@ -236,7 +236,10 @@ export const make = (config: IntakeConfig) => {
           {
             ...(ids.externalChatId === undefined ? {} : { externalChatId: ids.externalChatId }),
             ...(ids.externalAuthorId === undefined ? {} : { externalAuthorId: ids.externalAuthorId }),
-            ...(ids.providerMessageId === undefined ? {} : { providerMessageId: String(ids.providerMessageId) })
+            ...(ids.providerMessageId === undefined ? {} : { providerMessageId: String(ids.providerMessageId) }),
+            ...(ids.providerChatId === undefined ? {} : { providerChatId: String(ids.providerChatId) }),
+            ...(ids.providerConnectionId === undefined ? {} : { providerConnectionId: ids.providerConnectionId }),
+            ...(checked.message.kind === undefined ? {} : { kind: checked.message.kind })
           },
           checked.source,
           yield* nowMillis

@@ -16,8 +16,11 @@ export const toEntry = (row: Store.MessageRow): Entry => ({
     externalMessageId: row.externalMessageId,
     ...(row.externalChatId === undefined ? {} : { externalChatId: row.externalChatId }),
     ...(row.externalAuthorId === undefined ? {} : { externalAuthorId: row.externalAuthorId }),
-    ...(row.providerMessageId === undefined ? {} : { providerMessageId: row.providerMessageId })
+    ...(row.providerMessageId === undefined ? {} : { providerMessageId: row.providerMessageId }),
+    ...(row.providerChatId === undefined ? {} : { providerChatId: row.providerChatId }),
+    ...(row.providerConnectionId === undefined ? {} : { providerConnectionId: row.providerConnectionId })
   },
+  ...(row.kind === undefined ? {} : { kind: row.kind }),
   state: row.state,
   latestVersion: row.latestVersion,
   confirmedVersion: row.confirmedVersion,

@@ -139,6 +139,13 @@ export interface Recorded {
   readonly provider?: string | undefined
   readonly account?: string | undefined
   readonly ids: EditRequest.EditRequestInput["ids"] & { readonly externalMessageId: string }
+  /**
+   * What the message's text is: `text`, or `caption` for a media message (Telegram edits the two with
+   * different calls); its edits take it when they do not say.
+   *
+   * @since 0.4.0
+   */
+  readonly kind?: EditRequest.MessageKind | undefined
 }
 
 /**
@@ -190,7 +197,17 @@ export interface Entry {
     readonly externalChatId?: string | undefined
     readonly externalAuthorId?: string | undefined
     readonly providerMessageId?: string | undefined
+    /** @since 0.4.0 */
+    readonly providerChatId?: string | undefined
+    /** @since 0.4.0 */
+    readonly providerConnectionId?: string | undefined
   }
+  /**
+   * What the message's text is (`text` or `caption`), where the id map knows it.
+   *
+   * @since 0.4.0
+   */
+  readonly kind?: "text" | "caption" | undefined
   /** `idle` (nothing to deliver), `pending` or `failed` (a dead letter, waiting for a re-drive or a newer edit). */
   readonly state: "idle" | "pending" | "failed"
   readonly latestVersion: number
@@ -227,7 +244,13 @@ export interface History extends Entry {
  * @since 0.2.0
  */
 export interface IdChange {
-  readonly field: "externalChatId" | "externalAuthorId" | "providerMessageId"
+  readonly field:
+    | "externalChatId"
+    | "externalAuthorId"
+    | "providerMessageId"
+    | "providerChatId"
+    | "providerConnectionId"
+    | "kind"
   /** The id before; absent when the map held none. */
   readonly from: string | undefined
   readonly to: string

@@ -4,10 +4,18 @@
  * row as it is under its lock and the database's time. Pure.
  */
 import type { Claim } from "./claims.ts"
+import type { IdField } from "./store.ts"
 
 /** What became of a claim. Times are relative: the database's clock turns them into instants. */
 export type Outcome =
-  | { readonly kind: "confirmed" }
+  | {
+      readonly kind: "confirmed"
+      /**
+       * The ids of a new message that superseded the one the id map held (the
+       * `newMessage` fallback): re-pointed (and journaled) before the outcome is settled.
+       */
+      readonly supersededBy?: Partial<Record<IdField, string>> | undefined
+    }
   | { readonly kind: "unknown"; readonly reason: string; readonly retryInMs: number }
   | { readonly kind: "retryable"; readonly reason: string; readonly retryInMs: number }
   | { readonly kind: "permanent"; readonly reason: string }

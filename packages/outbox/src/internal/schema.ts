@@ -15,9 +15,10 @@ export const SQLITE_APPLICATION_ID = 0x72777264
  * (0.1.0); 2: messages found by their external id alone (`reword history`);
  * 3: on PostgreSQL, work announced with `NOTIFY` (a trigger); 4: due messages
  * read in claim order from one index, and a message inserted already due
- * announced too.
+ * announced too; 5: the provider's chat and connection ids and the message's
+ * kind in the id map (Telegram).
  */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 /** The table names, under a prefix (so several outboxes, or test runs, share one database). */
 export interface Tables {
@@ -139,6 +140,20 @@ const claimOrder = (t: Tables) =>
       WHEN (NEW.state = 'pending') EXECUTE FUNCTION ${fn}()`
   })
 
+/**
+ * Version 5: the id map holds the provider's chat id and connection id (a
+ * provider that keys a message by chat, as Telegram, and its business
+ * connections) and what the message's text is (`text` or `caption`).
+ */
+const providerIds = (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // One column per statement: SQLite adds one at a time.
+    yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN provider_chat_id TEXT`
+    yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN provider_connection_id TEXT`
+    yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN kind TEXT`
+  })
+
 /** Every migration, by id: add new ones at the end, never change a released one. */
 export const migrations = (
   t: Tables
@@ -146,7 +161,8 @@ export const migrations = (
   [1, "initial", initial(t)],
   [2, "by_external_id", byExternalId(t)],
   [3, "notify_work", notifyWork(t)],
-  [4, "claim_order", claimOrder(t)]
+  [4, "claim_order", claimOrder(t)],
+  [5, "provider_ids", providerIds(t)]
 ]
 
 const tableExists = (sql: SqlClient.SqlClient, name: string) =>

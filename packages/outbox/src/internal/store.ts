@@ -54,6 +54,12 @@ export interface MessageRow {
   readonly externalChatId: string | undefined
   readonly externalAuthorId: string | undefined
   readonly providerMessageId: string | undefined
+  /** The provider's chat id, where it keys a message by chat (Telegram). */
+  readonly providerChatId: string | undefined
+  /** The provider's connection the message was sent through (Telegram's business connection). */
+  readonly providerConnectionId: string | undefined
+  /** What the message's text is: `text` or `caption` (a media message), where known. */
+  readonly kind: "text" | "caption" | undefined
   readonly latestVersion: number
   readonly confirmedVersion: number
   readonly state: "idle" | "pending" | "failed"
@@ -75,6 +81,9 @@ export const messageRow = (row: Record<string, unknown>): MessageRow => ({
   externalChatId: optStr(row.external_chat_id),
   externalAuthorId: optStr(row.external_author_id),
   providerMessageId: optStr(row.provider_message_id),
+  providerChatId: optStr(row.provider_chat_id),
+  providerConnectionId: optStr(row.provider_connection_id),
+  kind: optStr(row.kind) as MessageRow["kind"],
   latestVersion: num(row.latest_version),
   confirmedVersion: num(row.confirmed_version),
   state: String(row.state) as MessageRow["state"],
@@ -106,13 +115,22 @@ export interface AttemptRow {
   readonly reason: string | undefined
 }
 
-/** An id of the id map a re-point changes. */
-export type IdField = "externalChatId" | "externalAuthorId" | "providerMessageId"
+/** An id of the id map a re-point changes (and the message's kind, which a new message may change). */
+export type IdField =
+  | "externalChatId"
+  | "externalAuthorId"
+  | "providerMessageId"
+  | "providerChatId"
+  | "providerConnectionId"
+  | "kind"
 
 const ID_COLUMNS: Readonly<Record<IdField, string>> = {
   externalChatId: "external_chat_id",
   externalAuthorId: "external_author_id",
-  providerMessageId: "provider_message_id"
+  providerMessageId: "provider_message_id",
+  providerChatId: "provider_chat_id",
+  providerConnectionId: "provider_connection_id",
+  kind: "kind"
 }
 
 /** One change of the id map, as the journal keeps it. */

@@ -14,9 +14,29 @@ import { unknownKeys } from "./options.ts"
 
 type Problem = EditError.Problem
 
-const REQUEST_KEYS = ["ids", "text", "files", "author", "chat", "language", "editedAt"] as const
+const REQUEST_KEYS = [
+  "ids",
+  "text",
+  "files",
+  "author",
+  "chat",
+  "language",
+  "editedAt",
+  "sentAt",
+  "kind",
+  "editCount",
+  "sentBy",
+  "fallback"
+] as const
 const ROUTE_KEYS = ["provider", "account"] as const
-const ID_KEYS = ["externalMessageId", "externalChatId", "externalAuthorId", "providerMessageId"] as const
+const ID_KEYS = [
+  "externalMessageId",
+  "externalChatId",
+  "externalAuthorId",
+  "providerMessageId",
+  "providerChatId",
+  "providerConnectionId"
+] as const
 
 /** A provider or account label: an id as core checks one. */
 const Label = EditRequest.Id
@@ -39,7 +59,9 @@ const RecordedIds = Schema.Struct({
   externalMessageId: EditRequest.Id,
   externalChatId: Schema.optional(EditRequest.Id),
   externalAuthorId: Schema.optional(EditRequest.Id),
-  providerMessageId: Schema.optional(Schema.Union([EditRequest.Id, Schema.Finite]))
+  providerMessageId: Schema.optional(Schema.Union([EditRequest.Id, Schema.Finite])),
+  providerChatId: Schema.optional(Schema.Union([EditRequest.Id, Schema.Finite])),
+  providerConnectionId: Schema.optional(EditRequest.Id)
 })
 
 /**
@@ -50,7 +72,9 @@ const RecordedIds = Schema.Struct({
 export const Recorded = Schema.Struct({
   provider: Schema.optional(Label),
   account: Schema.optional(Label),
-  ids: RecordedIds
+  ids: RecordedIds,
+  /** What the message's text is: `text`, or `caption` for a media message (Telegram edits the two apart). */
+  kind: Schema.optional(EditRequest.MessageKind)
 })
 
 /** A decoded {@link Recorded}. */
@@ -132,7 +156,7 @@ export const decodeRecordedMessage = (input: unknown): Result.Result<RecordedTyp
   if (!isRecord(input)) return notAnObject("a message: { ids: { externalMessageId, providerMessageId } }")
   const decoded = decodeRecorded(input)
   const problems = [
-    ...keyProblems(input, ["ids", ...ROUTE_KEYS]),
+    ...keyProblems(input, ["ids", "kind", ...ROUTE_KEYS]),
     ...(Result.isFailure(decoded) ? EditRequest.problemsOf(decoded.failure) : [])
   ]
   return problems.length > 0 || Result.isFailure(decoded)

@@ -5,14 +5,15 @@
  * (metrics, and the span's outcome).
  */
 import { Cause, Clock, Effect, Exit, Option, Result } from "effect"
-import * as Capabilities from "../../Capabilities.ts"
-import { type EditError, type EditErrorReason, InvalidRequest, type Operation } from "../../EditError.ts"
-import type { EditedMessage } from "../../EditedMessage.ts"
+import { type EditError, type EditErrorReason, InvalidRequest, type Operation, type Problem } from "../../EditError.ts"
+import { type EditedMessage, EditedMessage as EditedMessageClass } from "../../EditedMessage.ts"
 import * as EditRequest from "../../EditRequest.ts"
 import type { Adapter, RequestInput } from "../../MessageEditor.ts"
 import type * as MetricsRecorder from "../../MetricsRecorder.ts"
+import * as CapabilityCheck from "../capabilityCheck.ts"
 import * as Deadline from "../deadline.ts"
 import { contained, unreadableAnswer, unreadableRequest } from "../defects.ts"
+import type { Fallback } from "../fallback.ts"
 import type * as Packer from "../packer.ts"
 import { type EditorState, failWith } from "./state.ts"
 
@@ -22,29 +23,89 @@ export type Send = (
   deadline?: Packer.Deadline
 ) => Effect.Effect<EditedMessage, EditErrorReason>
 
-/** Validation, synchronous: the request, or why it is never sent (an exception reading it included). */
+/**
+ * A request ready to go: to edit, or (`superseding`: the refusal it falls
+ * back from) to send as a new message under the `newMessage` fallback.
+ */
+export interface Prepared {
+  readonly request: EditRequest.EditRequest
+  readonly superseding?: EditErrorReason | undefined
+}
+
+/** Whether a refusal is one the `newMessage` fallback answers: the provider could never edit this message. */
+const fallsBack = (refusal: EditErrorReason): boolean =>
+  refusal._tag === "EditWindowClosed" ||
+  refusal._tag === "EditLimitReached" ||
+  (refusal._tag === "Unsupported" && refusal.capability === "edit")
+
+/** The `newMessage` fallback asked of a provider that cannot send: a problem of the request, never ignored. */
+const fallbackProblem = (adapter: Adapter, fallback: Fallback): Problem | undefined =>
+  fallback.mode === "newMessage" &&
+  (adapter.send === undefined || !adapter.capabilities.fallbacks.includes("newMessage"))
+    ? {
+        path: "fallback",
+        message: `newMessage needs a provider that can send a message; ${adapter.provider} cannot (its fallbacks: ${adapter.capabilities.fallbacks.join(", ")})`
+      }
+    : undefined
+
+/**
+ * Validation, synchronous, at `now` (epoch millis, for edit windows): the
+ * request, or why it is never sent (an exception reading it included). A
+ * request the provider cannot edit goes as a new message when its fallback
+ * (or the editor's) is `newMessage`.
+ */
 export const prepareRequest = (
   adapter: Adapter,
-  input: RequestInput
-): Result.Result<EditRequest.EditRequest, EditErrorReason> => {
+  input: RequestInput,
+  now: number,
+  editorFallback: Fallback = { mode: "fail" }
+): Result.Result<Prepared, EditErrorReason> => {
   try {
     const decoded = EditRequest.decodeResult(input)
-    if (Result.isFailure(decoded)) return decoded
+    if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
     const request = decoded.success
-    const checked = Capabilities.check(adapter.capabilities, request)
+    const fallback = request.fallback ?? editorFallback
+    const checked = CapabilityCheck.check(adapter.capabilities, request, now)
     const extra = adapter.validate?.(request)
-    const problems = extra === undefined || extra.length === 0 ? checked.problems : [...checked.problems, ...extra]
-    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems: [...problems] }))
-    if (checked.unsupported !== undefined) return Result.fail(checked.unsupported)
-    return Result.succeed(request)
+    const misfit = fallbackProblem(adapter, fallback)
+    const problems = [...checked.problems, ...(extra ?? []), ...(misfit === undefined ? [] : [misfit])]
+    if (problems.length > 0) return Result.fail(new InvalidRequest({ problems }))
+    const refusal = checked.refusal
+    if (refusal === undefined) return Result.succeed({ request })
+    return fallback.mode === "newMessage" && fallsBack(refusal) && request.text !== undefined
+      ? Result.succeed({ request, superseding: refusal })
+      : Result.fail(refusal)
   } catch (defect) {
     return Result.fail(unreadableRequest(defect))
   }
 }
 
-/** {@link prepareRequest} as an effect. */
-export const prepare = (s: EditorState, input: RequestInput): Effect.Effect<EditRequest.EditRequest, EditErrorReason> =>
-  Effect.suspend(() => Effect.fromResult(prepareRequest(s.adapter, input)))
+/** {@link prepareRequest} as an effect, at the `Clock`'s time. */
+export const prepare = (s: EditorState, input: RequestInput): Effect.Effect<Prepared, EditErrorReason> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fromResult(prepareRequest(s.adapter, input, now, s.fallback)))
+
+/**
+ * The `newMessage` fallback: the request's text, the marker after it, sent
+ * once as a new message (never repeated: a send whose outcome is unknown may
+ * have been stored), answered as the new message superseding the old one.
+ */
+export const supersede = (
+  s: EditorState,
+  prepared: Prepared & { readonly superseding: EditErrorReason }
+): Effect.Effect<EditedMessage, EditError> => {
+  const { request, superseding } = prepared
+  const send = s.adapter.send
+  const fallback = request.fallback ?? s.fallback
+  const marker = fallback.mode === "newMessage" ? fallback.marker : ""
+  if (send === undefined) return Effect.fail(failWith(s, "send")(superseding))
+  const marked = new EditRequest.EditRequest({ ...request, text: `${request.text ?? ""}${marker}` })
+  return contained(unreadableAnswer)(Effect.suspend(() => send(marked))).pipe(
+    Effect.map(
+      (sent) => new EditedMessageClass({ ...sent, supersedes: request.ids, supersededBecause: superseding.message })
+    ),
+    Effect.mapError(failWith(s, "send"))
+  )
+}
 
 /** One attempt of the adapter, a defect (an exception) included as that request's typed reason. */
 export const attempt = (s: EditorState, request: EditRequest.EditRequest) =>
@@ -110,7 +171,7 @@ export const measured = (s: EditorState, m: Measure, input: RequestInput): Effec
     const clock = fiber.getRef(Clock.Clock)
     const started = clock.currentTimeMillisUnsafe()
     const fail = failWith(s, m.operation)
-    const prepared = prepareRequest(s.adapter, input)
+    const prepared = prepareRequest(s.adapter, input, started, s.fallback)
     if (Result.isFailure(prepared)) {
       // Refused before anything was sent: no provider call.
       const error = fail(prepared.failure)
@@ -119,7 +180,17 @@ export const measured = (s: EditorState, m: Measure, input: RequestInput): Effec
       const failed = Effect.fail(error)
       return m.annotate ? Effect.andThen(Effect.annotateCurrentSpan("reword.outcome", outcome), failed) : failed
     }
-    const request = prepared.success
+    const superseding = prepared.success.superseding
+    if (superseding !== undefined) {
+      return supersede(s, { request: prepared.success.request, superseding }).pipe(
+        Effect.onExit((exit) => {
+          const outcome = outcomeOf(exit)
+          m.recorder.record(fiber.context, outcome, (clock.currentTimeMillisUnsafe() - started) / 1000, 1)
+          return m.annotate ? Effect.annotateCurrentSpan("reword.outcome", outcome) : Effect.void
+        })
+      )
+    }
+    const request = prepared.success.request
     const deadline = m.operation === "update" ? Deadline.deadlineOf(s.budget, started) : undefined
     let attempts = 0
     const sending = Effect.suspend(() => {

@@ -10,7 +10,7 @@ import type * as MetricsRecorder from "../../MetricsRecorder.ts"
 import { itemsOf, oneAttempt, recordGroup } from "../batchResults.ts"
 import { contained, unreadableAnswer } from "../defects.ts"
 import type * as Packer from "../packer.ts"
-import { prepare, retrying } from "./attempts.ts"
+import { prepare, retrying, supersede } from "./attempts.ts"
 import { batchSizeNow, type EditorState, failWith } from "./state.ts"
 
 export type UpdateBatch = NonNullable<Adapter["updateBatch"]>
@@ -67,10 +67,16 @@ export const updateGroup = Effect.fnUntraced(function* (
   const started = yield* Clock.currentTimeMillis
   const ready: Array<{ readonly index: number; readonly request: EditRequest.EditRequest }> = []
   const prepared = yield* Effect.forEach(inputs, (input) => Effect.result(prepare(s, input)))
-  prepared.forEach((result, index) => {
-    if (Result.isSuccess(result)) ready.push({ index, request: result.success })
-    else outcomes[index] = Result.fail(toError(result.failure))
-  })
+  for (const [index, result] of prepared.entries()) {
+    if (Result.isFailure(result)) outcomes[index] = Result.fail(toError(result.failure))
+    else if (result.success.superseding === undefined) ready.push({ index, request: result.success.request })
+    else {
+      // The newMessage fallback: its own single send, never part of a batch of edits.
+      attempts[index] = 1
+      const superseding = result.success.superseding
+      outcomes[index] = yield* Effect.result(supersede(s, { request: result.success.request, superseding }))
+    }
+  }
   if (!Arr.isArrayNonEmpty(ready)) {
     yield* recordGroup(recorder, started, outcomes, attempts)
     return outcomes

@@ -8,8 +8,10 @@ import { EditError, type EditErrorReason, type Operation } from "../../EditError
 import type { Adapter, EditorOptions } from "../../MessageEditor.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
 import * as Deadline from "../deadline.ts"
+import type { Fallback } from "../fallback.ts"
 
 const DEFAULT_CONCURRENCY = 4
+const FAIL: Fallback = { mode: "fail" }
 
 export interface EditorState {
   readonly adapter: Adapter
@@ -22,6 +24,8 @@ export interface EditorState {
   readonly budget: Deadline.Budget
   /** How many provider calls run at once. */
   readonly concurrency: number
+  /** The editor's fallback for an edit the provider cannot make (a request's own overrides it). */
+  readonly fallback: Fallback
 }
 
 export const stateOf = (adapter: Adapter, options: EditorOptions): EditorState => {
@@ -36,7 +40,8 @@ export const stateOf = (adapter: Adapter, options: EditorOptions): EditorState =
     budget: Deadline.budgetOf(policy, options.transport),
     concurrency: Number.isFinite(options.concurrency)
       ? Math.max(1, Math.floor(options.concurrency as number))
-      : DEFAULT_CONCURRENCY
+      : DEFAULT_CONCURRENCY,
+    fallback: options.fallback ?? FAIL
   }
 }
 
