@@ -6,7 +6,7 @@
  * re-point), so that later edits go to the new message.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { InMemoryEditor, type MessageEditor } from "@reword/core"
+import { Capabilities, EditError, EditedMessage, InMemoryEditor, MessageEditor } from "@reword/core"
 import { Telegram } from "@reword/telegram"
 import { TelegramSandbox } from "@reword/telegram/sandbox"
 import { type Config, Effect, Layer, type Scope } from "effect"
@@ -123,6 +123,39 @@ describe.each(Databases.all)("capabilities through the outbox on $name", (databa
         store.messages.get("wa-3")?.history.map((v) => v.text),
         ["Open 9 to 5"]
       )
+    })
+  )
+
+  it.live("a fallback send whose outcome is unknown is never repeated: a dead letter with its reason", () =>
+    Effect.gen(function* () {
+      let sends = 0
+      const editor = MessageEditor.make(
+        {
+          provider: "cannot-edit",
+          capabilities: new Capabilities.Capabilities({
+            ...InMemoryEditor.capabilities,
+            edit: "none",
+            fallbacks: ["fail", "newMessage"]
+          }),
+          update: (request) =>
+            Effect.succeed(new EditedMessage.EditedMessage({ provider: "cannot-edit", ids: request.ids, files: [] })),
+          // The connection is cut after the message went out: whether it was stored is unknown.
+          send: () =>
+            Effect.suspend(() => {
+              sends++
+              return Effect.fail(new EditError.Network({ description: "read ECONNRESET" }))
+            })
+        },
+        { fallback: { mode: "newMessage", marker: " (edited)" } }
+      )
+      const outbox = yield* open(database.fresh(), editor)
+      yield* outbox.record({ ids: { externalMessageId: "wa-4" } })
+      const receipt = yield* outbox.submit({ ids: { externalMessageId: "wa-4" }, text: "Open 9 to 6" })
+      const history = yield* outbox.deliver(receipt)
+      assert.strictEqual(history?.state, "failed")
+      assert.match(history?.lastReason ?? "", /^Network: sending a new message: .*ECONNRESET.*\(not repeated\)$/)
+      yield* Effect.sleep("200 millis")
+      assert.strictEqual(sends, 1)
     })
   )
 })

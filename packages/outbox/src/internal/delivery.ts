@@ -101,6 +101,11 @@ const outcomeOf = (
       : { kind: "confirmed", supersededBy: supersededIds(result.success) }
   }
   const reason = result.failure.reason
+  if (result.failure.operation === "send" && !result.failure.isRetryable) {
+    // A new message (the newMessage fallback) whose outcome is unknown may be stored: never sent again, left
+    // for a person with its reason.
+    return { kind: "permanent", reason: `${reason._tag}: sending a new message: ${reason.message} (not repeated)` }
+  }
   const described = `${reason._tag}: ${reason.message}`
   if (!reason.isRetryable) return { kind: "permanent", reason: described }
   // An answer reword cannot read may come again for ever (the provider changed its answers): a few tries, then a dead letter.
