@@ -1,5 +1,5 @@
 /**
- * The limitation pinned in test/reliability/known-bugs.test.ts, through the
+ * The limitation pinned in test/reliability/known-bugs.slow.test.ts, through the
  * outbox: an attempt abandoned at its timeout reaches the provider late, after
  * a newer edit of the same message. A direct `update` cannot rule it out; the
  * outbox sends the newest text again once the settle window has passed, so the
