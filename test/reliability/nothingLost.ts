@@ -49,11 +49,19 @@ export const acquireFaults = commonFaults({ status: 500, type: "ERROR_SERVER_ERR
 /**
  * Injects each kind for a share `s` of requests such that, rules being tried
  * in turn, a request meets some fault with probability 1 - (1 - s)^k = 20%.
+ * `hangOnlyAt` keeps the hanging fault to the paths holding it: a hung token
+ * request is waited for (up to 2 minutes, its answer holds the only valid
+ * pair), which `refreshed-pair-durability.slow.test.ts` covers on its own.
  */
-export const injectFaults = (server: SandboxServer.SandboxServer, faults: ReadonlyArray<SandboxServer.Fault>): void => {
+export const injectFaults = (
+  server: SandboxServer.SandboxServer,
+  faults: ReadonlyArray<SandboxServer.Fault>,
+  options: { readonly hangOnlyAt?: string } = {}
+): void => {
   const share = 1 - (1 - FAULT_RATE) ** (1 / faults.length)
   faults.forEach((fault, n) => {
-    server.inject({ fault, share, seed: 4_000 + 97 * n })
+    const path = fault._tag === "Hang" ? options.hangOnlyAt : undefined
+    server.inject({ fault, share, seed: 4_000 + 97 * n, ...(path === undefined ? {} : { path }) })
   })
 }
 
