@@ -10,7 +10,7 @@ const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "p
 // machine takes ten times as long on a loaded 2-core one (several test runs, a CPU-burning process beside them).
 const testTimeout = 120_000
 /** Property tests replay a fixed seed unless `pnpm test:explore` asks for new ones (see the file). */
-const setupFiles = ["fast-check-seed", "compile-cache"].map((name) =>
+const setupFiles = ["fast-check-seed", "compile-cache", "nock-at-rest"].map((name) =>
   fileURLToPath(new URL(`./test/setup/${name}.ts`, import.meta.url))
 )
 
@@ -27,6 +27,14 @@ export const slowListed = [
   // unscaled on purpose: at least (300 - 50) / 2 = 125 s. The scaled limits run in edit-over-http.test.ts.
   "packages/bitrix24/test/burst.test.ts"
 ]
+
+/**
+ * Files that mock a module (`vi.mock`) run each in a fresh worker, in the `isolated` project: with workers
+ * shared between files, a module an earlier file loaded stays unmocked. (nock, which intercepts every request
+ * of its process once loaded, is put at rest before each file: test/setup/nock-at-rest.ts.)
+ * test/isolation.test.ts checks both.
+ */
+export const isolatedFiles = ["packages/bitrix24/test/token-store.test.ts"]
 
 /**
  * The files that test on every database, the PostgreSQL server among them when `REWORD_TEST_POSTGRES_URL`
@@ -54,10 +62,10 @@ export const serverVariants = [
 /** What `pnpm test` sets: no PostgreSQL server (its variants run in `pnpm test:slow`). */
 const embeddedOnly = { REWORD_TEST_POSTGRES_URL: "" }
 
-/** The slow files of one project, relative to its root. */
-const slowUnder = (root: string) => [
+/** The files of one package that run in another project (slow, isolated), relative to its root. */
+const elsewhereUnder = (root: string) => [
   slowByName,
-  ...slowListed.filter((file) => file.startsWith(root)).map((file) => file.slice(root.length))
+  ...[...slowListed, ...isolatedFiles].filter((file) => file.startsWith(root)).map((file) => file.slice(root.length))
 ]
 
 export default defineConfig({
@@ -66,6 +74,11 @@ export default defineConfig({
     // A green run prints nothing but the results: what passing tests log (warnings they provoke on purpose)
     // is shown only for the tests that fail, where it helps.
     silent: "passed-only",
+    // A worker runs many files, each on the modules the earlier ones loaded (effect's, PGlite's): `pnpm test`
+    // took 225 s on a quiet 2-core machine with a fresh worker per file (425 s of CPU, a quarter of it loading
+    // modules again), 121 s without. A file that changes what a later file would see (the environment) puts
+    // it back; nock is put at rest before each file, and a file that mocks a module gets a fresh worker.
+    isolate: false,
     // At least four test files at a time: vitest's default (one fewer than the cores) is a single worker on
     // a 2-core machine, where much of a file's time waits on sockets, sandboxes and timers. Two workers kept
     // about 1.1 cores busy (319 s for `pnpm test`, 293 s of it in the files); four took 241 s on the same
@@ -78,7 +91,7 @@ export default defineConfig({
           name: `@reword/${name}`,
           root: `packages/${name}`,
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...slowUnder(`packages/${name}/`)],
+          exclude: [...configDefaults.exclude, ...elsewhereUnder(`packages/${name}/`)],
           env: embeddedOnly,
           setupFiles,
           testTimeout
@@ -89,7 +102,19 @@ export default defineConfig({
         test: {
           name: "workspace",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...slowUnder("")],
+          exclude: [...configDefaults.exclude, ...elsewhereUnder("")],
+          env: embeddedOnly,
+          setupFiles,
+          testTimeout
+        }
+      },
+      {
+        ...resolution,
+        test: {
+          name: "isolated",
+          include: isolatedFiles,
+          exclude: [...configDefaults.exclude],
+          isolate: true,
           env: embeddedOnly,
           setupFiles,
           testTimeout
@@ -102,6 +127,7 @@ export default defineConfig({
           name: "slow-server",
           include: serverVariants,
           exclude: [...configDefaults.exclude],
+          isolate: true,
           setupFiles,
           testTimeout
         }
@@ -110,6 +136,8 @@ export default defineConfig({
         ...resolution,
         test: {
           name: "slow",
+          // Files of real time and processes: a fresh worker each costs little beside them.
+          isolate: true,
           include: [
             ...packages.map((name) => `packages/${name}/test/${slowByName}`),
             `test/${slowByName}`,

@@ -13,6 +13,11 @@ import { createEditor } from "@reword/core/promise"
 import { Effect, Redacted, Result } from "effect"
 import nock from "nock"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 const API_KEY = "acquire-key-for-the-scenario"
 const ACCESS = "bitrix-access-for-the-scenario"
 const REFRESH = "bitrix-refresh-for-the-scenario"

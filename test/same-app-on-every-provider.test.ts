@@ -17,6 +17,11 @@ import { TelegramSandbox } from "@reword/telegram/sandbox"
 import { Effect, Result } from "effect"
 import nock from "nock"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => nock.enableNetConnect("127.0.0.1"))
 afterAll(() => nock.disableNetConnect())
 

@@ -4,6 +4,11 @@ import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import { Array as Arr, Effect, Result } from "effect"
 import nock from "nock"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

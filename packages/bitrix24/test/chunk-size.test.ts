@@ -12,6 +12,11 @@ import * as fc from "fast-check"
 import nock from "nock"
 import * as ServerTime from "../src/internal/serverTime.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

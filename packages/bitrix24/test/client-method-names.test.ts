@@ -4,6 +4,11 @@ import { Effect } from "effect"
 import nock from "nock"
 import { PORTAL, settings } from "./support/bitrix24.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.disableNetConnect()
 })

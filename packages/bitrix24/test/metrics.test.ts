@@ -21,6 +21,11 @@ import {
   UPDATE_PATH
 } from "./support/bitrix24.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.disableNetConnect()
 })

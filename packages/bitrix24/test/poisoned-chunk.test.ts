@@ -10,6 +10,11 @@ import { Effect, Result } from "effect"
 import nock from "nock"
 import { maxExtraCalls } from "../src/internal/split.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

@@ -5,6 +5,11 @@ import { TestClock } from "effect/testing"
 import nock from "nock"
 import { bodyOf, okItem, PORTAL, request, settings, success, UPDATE_PATH } from "./support/bitrix24.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.disableNetConnect()
 })

@@ -4,6 +4,11 @@ import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import nock from "nock"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 /**
  * The README's TypeScript examples, run against the local sandbox: documentation that cannot rot. The
  * examples written for a live portal run as written, with only their settings rewritten: the

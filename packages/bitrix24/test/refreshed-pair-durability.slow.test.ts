@@ -11,6 +11,11 @@ import nock from "nock"
 import { NEW_ACCESS, NEW_REFRESH, okItem, request, settings, success, TOKEN_PATH } from "./support/bitrix24.ts"
 import { bodyJson, editorOn, type Handler, json } from "./support/fakeServer.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

@@ -8,6 +8,11 @@ import { RateLimiter } from "@reword/bitrix24"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
 import nock from "nock"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

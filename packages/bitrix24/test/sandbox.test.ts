@@ -16,6 +16,11 @@ import { createEditor } from "@reword/core/promise"
 import { Duration, Effect, Redacted, Result } from "effect"
 import nock from "nock"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 const { Faults } = Bitrix24Sandbox
 
 beforeAll(() => {

@@ -16,6 +16,11 @@ import * as PgTokenStore from "../src/PgTokenStore.ts"
 import { cuttable } from "./support/cuttable.ts"
 import * as Databases from "./support/databases.ts"
 
+// Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate()
+})
+
 beforeAll(() => {
   nock.enableNetConnect("127.0.0.1")
 })

@@ -30,7 +30,11 @@ export const makeClient = (
 
 /** nock refuses every request it was not told about, and forgets interceptors between tests. */
 export const useNock = (): void => {
-  beforeAll(() => nock.disableNetConnect())
+  beforeAll(() => {
+    // Workers are shared between files: nock intercepts for this file only (test/setup/nock-at-rest.ts).
+    if (!nock.isActive()) nock.activate()
+    nock.disableNetConnect()
+  })
   afterEach(() => {
     nock.cleanAll()
   })

@@ -218,7 +218,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   const scope = (query: TotalsQuery) => [
     ...(query.provider === undefined ? [] : [sql`provider = ${query.provider}`]),
     ...(query.account === undefined ? [] : [sql`account = ${query.account}`]),
-    ...(query.before === undefined ? [] : [sql`updated_at < ${query.before}`])
+    ...(query.before === undefined ? [] : [sql`updated_at <= ${query.before}`])
   ]
 
   /** Every pending and failed message the query chooses, counted by provider, account and state (all rows). */
