@@ -22,7 +22,8 @@ const CEILINGS: Readonly<Record<string, number>> = {
   // EditError.EditLimitReached in, Capabilities.IdName (a type only now) and Capabilities.check (internal: core
   // runs it before any call, and `update` answers its refusal without one) out.
   "@reword/core": 60,
-  "@reword/core/adapter": 78,
+  // 79: Refusal (issue 19: one refusal class for every inbound decoder, Bitrix24 events and Telegram updates).
+  "@reword/core/adapter": 79,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
   "@reword/outbox": 25,

@@ -13,7 +13,8 @@
  *
  * @since 0.2.0
  */
-import { Data, Redacted, Result } from "effect"
+import { Refusal } from "@reword/core/adapter"
+import { Redacted, Result } from "effect"
 import * as Body from "./internal/events/body.ts"
 import * as Envelope from "./internal/events/envelope.ts"
 
@@ -46,7 +47,7 @@ export const DEFAULT_LIMITS = { maxBytes: 65_536, maxDepth: 8, maxFields: 2_000 
  *
  * @since 0.2.0
  */
-export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported" | "WrongMethod" | "Forbidden"
+export type RefusalReason = Refusal.Reason
 
 /**
  * An event body refused: `reason._tag` says why, `description` what. Never
@@ -54,27 +55,7 @@ export type RefusalReason = "TooLarge" | "TooDeep" | "Malformed" | "Unsupported"
  *
  * @since 0.2.0
  */
-export class EventRefused extends Data.TaggedError("EventRefused")<{
-  readonly problem: RefusalReason
-  readonly description: string
-}> {
-  /** What to match on. */
-  get reason(): { readonly _tag: RefusalReason } {
-    return { _tag: this.problem }
-  }
-  override get message(): string {
-    return `Bitrix24 event refused: ${this.problem}: ${this.description}`
-  }
-  override toJSON(): {
-    readonly _tag: "EventRefused"
-    readonly name: "EventRefused"
-    readonly message: string
-    readonly reason: { readonly _tag: RefusalReason }
-  } {
-    return { _tag: "EventRefused", name: "EventRefused", message: this.message, reason: this.reason }
-  }
-}
-Object.defineProperty(EventRefused.prototype, "name", { value: "EventRefused" })
+export class EventRefused extends Refusal.Class("EventRefused", "Bitrix24 event") {}
 
 const refused = (problem: RefusalReason, description: string) => new EventRefused({ problem, description })
 

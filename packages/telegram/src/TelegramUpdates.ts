@@ -14,7 +14,8 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { InboundEvent } from "@reword/core"
-import { Data, Redacted, Result, Schema } from "effect"
+import { Refusal } from "@reword/core/adapter"
+import { Redacted, Result, Schema } from "effect"
 import { Update } from "./TelegramSchemas.ts"
 
 /**
@@ -24,34 +25,14 @@ import { Update } from "./TelegramSchemas.ts"
  *
  * @since 0.3.0
  */
-export type RefusalReason = "WrongMethod" | "Forbidden" | "TooLarge" | "TooDeep" | "Malformed" | "Unsupported"
+export type RefusalReason = Refusal.Reason
 
 /**
  * An update request refused. Never carries the secret nor the body.
  *
  * @since 0.3.0
  */
-export class UpdateRefused extends Data.TaggedError("UpdateRefused")<{
-  readonly problem: RefusalReason
-  readonly description: string
-}> {
-  /** What to match on. */
-  get reason(): { readonly _tag: RefusalReason } {
-    return { _tag: this.problem }
-  }
-  override get message(): string {
-    return `Telegram update refused: ${this.problem}: ${this.description}`
-  }
-  override toJSON(): {
-    readonly _tag: "UpdateRefused"
-    readonly name: "UpdateRefused"
-    readonly message: string
-    readonly reason: { readonly _tag: RefusalReason }
-  } {
-    return { _tag: "UpdateRefused", name: "UpdateRefused", message: this.message, reason: this.reason }
-  }
-}
-Object.defineProperty(UpdateRefused.prototype, "name", { value: "UpdateRefused" })
+export class UpdateRefused extends Refusal.Class("UpdateRefused", "Telegram update") {}
 
 const headerOf = (request: Pick<InboundEvent.HttpRequest, "headers">, name: string): string | undefined => {
   const wanted = name.toLowerCase()
