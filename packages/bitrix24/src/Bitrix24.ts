@@ -62,11 +62,17 @@ export type ProviderOptions = Pick<
   "tokenStore" | "tokenStoreTimeout" | "chunkSize" | "rateLimit" | "rateLimiter" | "onOperatingLimit"
 >
 
+/** The options only Bitrix24's editor understands, declared once: the calls' and `chunkSize`. */
+const OwnOptions = OptionCheck.struct({
+  ...Calls.OwnOptions.fields,
+  chunkSize: OptionCheck.field<number>((value) => OptionCheck.integer("", value, { min: 1, max: MAX_CHUNK_SIZE }))
+})
+
 /** The problems of the options only Bitrix24 understands. */
-const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => [
-  ...OptionCheck.integer("chunkSize", options.chunkSize, { min: 1, max: MAX_CHUNK_SIZE }),
-  ...Calls.optionProblems(options)
-]
+const ownProblems = (options: Options): ReadonlyArray<EditError.Problem> => {
+  const decoded = OptionCheck.decode(OwnOptions, options)
+  return Result.isFailure(decoded) ? decoded.failure : []
+}
 
 /**
  * The editor from checked settings and checked options: the one builder every

@@ -188,6 +188,53 @@ export const editorOptions = (
 }
 
 /**
+ * A field of an adapter's own options Schema: typed `A` as written, checked
+ * by `check` (whose problems name paths relative to the field: `""` for the
+ * field itself, `bucket.capacity` below it). Built from the checks above, so
+ * that an adapter declares its options once, as core declares its own.
+ *
+ * @example
+ * ```ts
+ * import { OptionCheck } from "@reword/core/adapter"
+ * import { Result } from "effect"
+ *
+ * const OwnOptions = OptionCheck.struct({
+ *   chunkSize: OptionCheck.field<number>((value) => OptionCheck.integer("", value, { min: 1, max: 20 }))
+ * })
+ * const decoded = OptionCheck.decode(OwnOptions, { chunkSize: 0 })
+ * console.log(Result.isFailure(decoded) && decoded.failure[0]?.path) // chunkSize
+ * ```
+ *
+ * @category options
+ * @since 0.5.0
+ */
+export const field = Check.option
+
+/**
+ * An adapter's own options, declared once: its fields (see {@link field}).
+ * Keys it does not declare (core's options, another provider's) pass through
+ * untouched; unknown keys are refused where the options are read (with a "did
+ * you mean").
+ *
+ * @category options
+ * @since 0.5.0
+ */
+export const struct = <const F extends Schema.Struct.Fields>(fields: F) => Check.options(fields, "must be an object")
+
+/**
+ * Decodes options with their Schema, once: the valid value, or every
+ * problem, each named by its path under `prefix` (`rateLimit.bucket.capacity`).
+ *
+ * @category options
+ * @since 0.5.0
+ */
+export const decode = <S extends Schema.Top>(
+  schema: S,
+  value: unknown,
+  prefix = ""
+): Result.Result<S["Type"], ReadonlyArray<Problem>> => Check.decode(schema, value, prefix)
+
+/**
  * One configuration error naming every problem, as the rest of the
  * configuration reports them (`createEditor` rejects with it as a
  * `ConfigurationError`).

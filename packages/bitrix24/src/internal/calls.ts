@@ -261,52 +261,57 @@ export const make = (deps: Deps): Calls => {
 /** The options the calls are set up with: the client's (the editor's hold them too). */
 export type SetupOptions = ClientOptions
 
-/** The token store's options: a store of either shape, and a deadline a timer can keep. */
-const tokenStoreProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
-  const timeout = StoreDeadline.checkTimeout(options.tokenStoreTimeout)
-  const store = options.tokenStore
+const durationBounds = { minMillis: 0, maxMillis: Operating.WINDOW_MILLIS }
+
+/** `rateLimit`: a preset's name or a bucket, a headroom, and the operating-time budget's durations. */
+const rateLimitProblems = (value: unknown): ReadonlyArray<EditError.Problem> => {
+  if (typeof value !== "object" || value === null) return [{ path: "", message: "must be an object" }]
+  const rateLimit = value as NonNullable<SetupOptions["rateLimit"]>
+  const bucket = rateLimit.bucket
   return [
-    ...(timeout === undefined
-      ? []
-      : [{ path: "tokenStoreTimeout", message: timeout.replace(/^tokenStoreTimeout /, "") }]),
-    ...(store === undefined || isStore(store)
-      ? []
-      : [
-          {
-            path: "tokenStore",
-            message:
-              "must be a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
-          }
-        ])
+    ...(typeof bucket === "object" && bucket !== null
+      ? [
+          ...OptionCheck.finite("bucket.drainPerSecond", bucket.drainPerSecond, { min: 0, exclusiveMin: true }),
+          ...OptionCheck.integer("bucket.capacity", bucket.capacity, { min: 1 })
+        ]
+      : OptionCheck.oneOf("bucket", bucket, Object.keys(RateLimiter.presets))),
+    ...OptionCheck.integer("headroom", rateLimit.headroom, { min: 0 }),
+    ...OptionCheck.duration("operatingLimit", rateLimit.operatingLimit, durationBounds),
+    ...OptionCheck.duration("operatingMargin", rateLimit.operatingMargin, durationBounds),
+    ...OptionCheck.duration("operatingFallback", rateLimit.operatingFallback, durationBounds)
   ]
 }
 
 /**
- * The problems of the options only Bitrix24 understands, each naming its
- * field (`tokenStore`, `tokenStoreTimeout`, `onOperatingLimit`, `rateLimit`):
- * checked once, when the options are decoded; {@link setup} takes them as they are.
+ * The options only Bitrix24's calls understand, declared once (`tokenStore`:
+ * a store of either shape; `tokenStoreTimeout`: a deadline a timer can keep;
+ * `onOperatingLimit`; `rateLimit`), decoded once with the editor's or the
+ * client's options; {@link setup} takes them as they are.
  */
-export const optionProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
-  const rateLimit = options.rateLimit
-  const bucket = rateLimit?.bucket
-  const durationBounds = { minMillis: 0, maxMillis: Operating.WINDOW_MILLIS }
-  return [
-    ...tokenStoreProblems(options),
-    ...OptionCheck.oneOf("onOperatingLimit", options.onOperatingLimit, ["wait", "fail"]),
-    ...(typeof bucket === "object" && bucket !== null
-      ? [
-          ...OptionCheck.finite("rateLimit.bucket.drainPerSecond", bucket.drainPerSecond, {
-            min: 0,
-            exclusiveMin: true
-          }),
-          ...OptionCheck.integer("rateLimit.bucket.capacity", bucket.capacity, { min: 1 })
+export const OwnOptions = OptionCheck.struct({
+  tokenStore: OptionCheck.field<SetupOptions["tokenStore"]>((value) =>
+    isStore(value)
+      ? []
+      : [
+          {
+            path: "",
+            message:
+              "must be a TokenStore service ({ load: Effect, save }) or a Promise-shaped store ({ load(), save(tokens) })"
+          }
         ]
-      : OptionCheck.oneOf("rateLimit.bucket", bucket, Object.keys(RateLimiter.presets))),
-    ...OptionCheck.integer("rateLimit.headroom", rateLimit?.headroom, { min: 0 }),
-    ...OptionCheck.duration("rateLimit.operatingLimit", rateLimit?.operatingLimit, durationBounds),
-    ...OptionCheck.duration("rateLimit.operatingMargin", rateLimit?.operatingMargin, durationBounds),
-    ...OptionCheck.duration("rateLimit.operatingFallback", rateLimit?.operatingFallback, durationBounds)
-  ]
+  ),
+  tokenStoreTimeout: OptionCheck.field<SetupOptions["tokenStoreTimeout"]>((value) => {
+    const timeout = StoreDeadline.checkTimeout(value as SetupOptions["tokenStoreTimeout"])
+    return timeout === undefined ? [] : [{ path: "", message: timeout.replace(/^tokenStoreTimeout /, "") }]
+  }),
+  onOperatingLimit: OptionCheck.field<OnOperatingLimit>((value) => OptionCheck.oneOf("", value, ["wait", "fail"])),
+  rateLimit: OptionCheck.field<SetupOptions["rateLimit"]>(rateLimitProblems)
+})
+
+/** The problems of {@link OwnOptions}, each naming its field (`rateLimit.bucket.capacity`). */
+export const optionProblems = (options: SetupOptions): ReadonlyArray<EditError.Problem> => {
+  const decoded = OptionCheck.decode(OwnOptions, options)
+  return Result.isFailure(decoded) ? decoded.failure : []
 }
 
 const isStore = (value: unknown): value is TokenStore.Service | TokenStore.PromiseStore =>

@@ -4,7 +4,7 @@
  */
 import type { EditError } from "@reword/core"
 import { OptionCheck } from "@reword/core/adapter"
-import { Effect, Option, Predicate } from "effect"
+import { Effect, Option, Predicate, Result } from "effect"
 import * as TelegramRateLimiter from "../TelegramRateLimiter.ts"
 
 /** What the client and the editor take besides core's options. */
@@ -26,26 +26,32 @@ const isLimiter = (value: unknown): value is TelegramRateLimiter.Service =>
   typeof (value as Record<string, unknown>).withPermit === "function" &&
   typeof (value as Record<string, unknown>).pause === "function"
 
+/** `limits`: `false`, or an object of the three limits (each a finite number of at least 0). */
+const limitsProblems = (limits: unknown): ReadonlyArray<EditError.Problem> => {
+  if (limits === false) return []
+  if (!Predicate.isObject(limits) || Array.isArray(limits))
+    return [{ path: "", message: "must be false or an object of limits" }]
+  const given = limits as Record<string, unknown>
+  return [
+    ...Object.keys(given)
+      .filter((key) => !(LIMIT_KEYS as ReadonlyArray<string>).includes(key))
+      .map((key) => ({ path: key, message: `is not a limit: the limits are ${LIMIT_KEYS.join(", ")}` })),
+    ...LIMIT_KEYS.flatMap((key) => OptionCheck.finite(key, given[key], { min: 0 }))
+  ]
+}
+
+/** The options only Telegram understands, declared once and decoded once with core's. */
+export const OwnOptionsSchema = OptionCheck.struct({
+  limits: OptionCheck.field<OwnOptions["limits"]>(limitsProblems),
+  rateLimiter: OptionCheck.field<OwnOptions["rateLimiter"]>((value) =>
+    isLimiter(value) ? [] : [{ path: "", message: "must be a TelegramRateLimiter (TelegramRateLimiter.make())" }]
+  )
+})
+
 /** The problems of the options only Telegram understands, each naming its field. */
 export const ownProblems = (options: OwnOptions): ReadonlyArray<EditError.Problem> => {
-  const problems: Array<EditError.Problem> = []
-  const { limits, rateLimiter } = options
-  if (rateLimiter !== undefined && !isLimiter(rateLimiter)) {
-    problems.push({ path: "rateLimiter", message: "must be a TelegramRateLimiter (TelegramRateLimiter.make())" })
-  }
-  if (limits === undefined || limits === false) return problems
-  if (!Predicate.isObject(limits) || Array.isArray(limits)) {
-    return [...problems, { path: "limits", message: "must be false or an object of limits" }]
-  }
-  for (const key of Object.keys(limits)) {
-    if (!(LIMIT_KEYS as ReadonlyArray<string>).includes(key)) {
-      problems.push({ path: `limits.${key}`, message: `is not a limit: the limits are ${LIMIT_KEYS.join(", ")}` })
-    }
-  }
-  for (const key of LIMIT_KEYS) {
-    problems.push(...OptionCheck.finite(`limits.${key}`, limits[key], { min: 0 }))
-  }
-  return problems
+  const decoded = OptionCheck.decode(OwnOptionsSchema, options)
+  return Result.isFailure(decoded) ? decoded.failure : []
 }
 
 /** The limiter the options choose: theirs, the one in context, a new one, or none (`limits: false`). */
