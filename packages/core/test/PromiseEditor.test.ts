@@ -163,7 +163,7 @@ describe("createEditor checks where each option is (for untyped code)", () => {
       settings: { provider: "memory" },
       providerOptions: { rotatng: { tokenStore: {} } }
     })
-    expect(message).toBe(`Unknown provider "rotatng" in providerOptions; the known providers are rotating, memory`)
+    expect(message).toBe(`Unknown provider "rotatng" in providerOptions (did you mean rotating?); the known providers are rotating, memory`)
   })
 
   it("refuses an unknown option key of a provider, naming it and the known ones", async () => {
@@ -193,7 +193,7 @@ describe("createEditor checks where each option is (for untyped code)", () => {
     expect(inRetry).toContain(`Unknown option "timeout" in retry: it belongs in transport: { timeout }`)
     const typo = await configurationMessage({ providers: InMemoryEditor.provider, transport: { timout: 5000 } })
     expect(typo).toContain(
-      `Unknown option "timout" in transport; the known options there are timeout, maxResponseBytes`
+      `Unknown option "timout" in transport (did you mean timeout?); the known options there are timeout, maxResponseBytes`
     )
     const store = await configurationMessage({ providers: [rotating], tokenStore: {} })
     expect(store).toContain(`it belongs in providerOptions: { rotating: { tokenStore } }`)

@@ -199,7 +199,7 @@ describe("Provider.makeEditor checks where each option is", () => {
     Effect.gen(function* () {
       assert.strictEqual(
         yield* configFailure({ providerOptions: { rotatin: { tokenStore: "x" } } }),
-        `Unknown provider "rotatin" in providerOptions; the known providers are rotating, beta`
+        `Unknown provider "rotatin" in providerOptions (did you mean rotating?); the known providers are rotating, beta`
       )
       assert.strictEqual(
         yield* configFailure({ providerOptions: { rotating: { tokenstore: "x" } } }),

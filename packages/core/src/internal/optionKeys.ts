@@ -1,8 +1,8 @@
 /**
  * Where every option belongs: the keys of the options objects (from their
  * Schemas' fields), checked at the edge for values from untyped code, with
- * the map of where a misplaced key belongs and a "did you mean" for a wrong
- * case.
+ * the map of where a misplaced key belongs and a "did you mean" for a typo
+ * (the one of reword: a wrong case, or a letter or two off).
  *
  * @internal
  */
@@ -11,6 +11,7 @@ import * as HttpTransport from "../HttpTransport.ts"
 import { EditorOptionsSchema } from "../OptionCheck.ts"
 import type { AnyDescriptor } from "../Provider.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
+import { didYouMean } from "./didYouMean.ts"
 
 /** One `true` per key of an options type: a list of keys the compiler keeps complete. */
 export type KeySet<K extends PropertyKey> = { readonly [Key in K]: true }
@@ -30,11 +31,8 @@ const listOf = (keys: ReadonlyArray<string>): string => (keys.length === 0 ? "(n
 const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> =>
   Predicate.isObject(value) && !Array.isArray(value) && typeof value !== "function"
 
-/** "did you mean tokenStore?" for a key that differs from a known one only in case. */
-const suggestion = (key: string, known: ReadonlyArray<string>): string => {
-  const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase())
-  return near === undefined ? "" : ` (did you mean ${near}?)`
-}
+/** "did you mean tokenStore?" for a key near a known one: the one "did you mean" of reword. */
+const suggestion = didYouMean
 
 /** Where a misplaced key belongs, when it is known somewhere else. */
 const homeOf = (key: string, providers: ReadonlyArray<AnyDescriptor>): string | undefined => {
