@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { acquireBulk } from "./acquire-bulk.ts"
+import { answerDecode } from "./answer-decode.ts"
 import { bitrix24Bulk } from "./bitrix24-bulk.ts"
 import { bitrix24Limits } from "./bitrix24-limits.ts"
 import { importCost } from "./import-cost.ts"
@@ -41,7 +42,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxMemory,
   scaleOut,
   outboxQueues,
-  outboxWakeup
+  outboxWakeup,
+  answerDecode
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -55,7 +57,8 @@ const TITLES: Record<string, string> = {
   "outbox-memory": "9. Outbox memory with 100,000 pending",
   "scale-out": "10. Many instances, one portal",
   "outbox-queues": "11. Outbox against job queues on PostgreSQL",
-  "outbox-wakeup": "12. Outbox wake-up latency across processes"
+  "outbox-wakeup": "12. Outbox wake-up latency across processes",
+  "answer-decode": "13. Answer decoding: Schema against the fast read"
 }
 
 const { values } = parseArgs({
