@@ -23,7 +23,9 @@ const CEILINGS: Readonly<Record<string, number>> = {
   // runs it before any call, and `update` answers its refusal without one) out.
   "@reword/core": 60,
   // 79: Refusal (issue 19: one refusal class for every inbound decoder, Bitrix24 events and Telegram updates).
-  "@reword/core/adapter": 79,
+  // 81: ProviderKit.invalidSetting and ProviderKit.parseBoolean (issue 19: three adapters kept their own copies).
+  // 84: OptionCheck.field, struct and decode (issue 19: an adapter declares its own options as one Schema).
+  "@reword/core/adapter": 84,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
   "@reword/outbox": 25,

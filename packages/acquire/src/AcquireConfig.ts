@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Provider } from "@reword/core"
-import { BaseUrl, HttpTransport, ProviderKit } from "@reword/core/adapter"
+import { BaseUrl, ProviderKit } from "@reword/core/adapter"
 import type { Config, Effect } from "effect"
 import { Redacted, Result } from "effect"
 
@@ -55,18 +55,8 @@ export const isAccountId = (value: string): boolean => DNS_LABEL.test(value)
 /** The API base URL of an account: `https://{accountId}.acquire.io/api/v1`. */
 const defaultBaseUrl = (accountId: string): string => `https://${accountId.toLowerCase()}.acquire.io/api/v1`
 
-const invalid = (setting: string, message: string, apiKey: Redacted.Redacted<string> | undefined): Config.ConfigError =>
-  // A key pasted into the wrong setting must not be printed either.
-  ProviderKit.configError(
-    HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, apiKey === undefined ? [] : [apiKey])
-  )
-
-const parseBoolean = (value: string | undefined): boolean | undefined => {
-  const normalized = value?.trim().toLowerCase() ?? ""
-  if (["true", "1", "yes", "on"].includes(normalized)) return true
-  if (["false", "0", "no", "off", ""].includes(normalized)) return false
-  return undefined
-}
+const invalid = (setting: string, message: string, secret: Redacted.Redacted<string> | undefined): Config.ConfigError =>
+  ProviderKit.invalidSetting(setting, message, [secret])
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
@@ -136,7 +126,7 @@ const checkRaw = (raw: Provider.RawSettings<typeof fields>): Result.Result<Setti
       )
     )
   }
-  const allowInsecureLoopback = parseBoolean(raw.allowInsecureLoopback)
+  const allowInsecureLoopback = ProviderKit.parseBoolean(raw.allowInsecureLoopback)
   if (allowInsecureLoopback === undefined) {
     return Result.fail(
       invalid("ACQUIRE_ALLOW_INSECURE_LOOPBACK (allowInsecureLoopback)", "must be true or false", apiKey)

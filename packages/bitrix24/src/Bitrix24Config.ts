@@ -147,13 +147,6 @@ export type SettingsInput = Provider.SettingsInputOf<typeof fields>
 /** The raw values, before checks: text (secrets Redacted), the optional ones possibly missing. */
 type Raw = Provider.RawSettings<typeof fields>
 
-const parseBoolean = (value: string): boolean | undefined => {
-  const normalized = value.trim().toLowerCase()
-  if (["true", "1", "yes", "on"].includes(normalized)) return true
-  if (["false", "0", "no", "off", ""].includes(normalized)) return false
-  return undefined
-}
-
 const nonBlank = (key: Key, value: string): Result.Result<string, string> =>
   value.trim().length === 0 ? Result.fail(`${where(key)} must not be blank`) : Result.succeed(value.trim())
 
@@ -181,7 +174,7 @@ const portalBase = (url: URL): URL => {
 const checkRaw = (raw: Raw): Result.Result<Settings, Config.ConfigError> => {
   const problems: Array<string> = []
   const allowInsecureLoopback =
-    raw.allowInsecureLoopback === undefined ? false : parseBoolean(raw.allowInsecureLoopback)
+    raw.allowInsecureLoopback === undefined ? false : ProviderKit.parseBoolean(raw.allowInsecureLoopback)
   if (allowInsecureLoopback === undefined) problems.push(`${where("allowInsecureLoopback")} must be true or false`)
   const loopback = { allowInsecureLoopback: allowInsecureLoopback === true }
 

@@ -19,7 +19,8 @@
  *
  * @since 0.4.0
  */
-import type { Config } from "effect"
+import type { Config, Redacted } from "effect"
+import * as HttpTransport from "./HttpTransport.ts"
 import * as SettingsKit from "./internal/settings.ts"
 import type { Descriptor, NoOptions } from "./Provider.ts"
 
@@ -116,6 +117,41 @@ export const describe = <
  * @since 0.1.0
  */
 export const configError: (message: string) => Config.ConfigError = SettingsKit.configError
+
+/**
+ * `Invalid setting NAME: message` as a `ConfigError`, with every secret given
+ * scrubbed from it in every encoding (a key pasted into the wrong setting
+ * must not be printed either).
+ *
+ * @category utils
+ * @since 0.5.0
+ */
+export const invalidSetting = (
+  setting: string,
+  message: string,
+  secrets: ReadonlyArray<Redacted.Redacted<string> | undefined> = []
+): Config.ConfigError =>
+  configError(
+    HttpTransport.scrub(
+      `Invalid setting ${setting}: ${message}`,
+      secrets.filter((secret) => secret !== undefined)
+    )
+  )
+
+/**
+ * A yes-or-no setting as written in the environment: `true`, `1`, `yes`,
+ * `on` or `false`, `0`, `no`, `off`, blank (any case, trimmed); `undefined`
+ * for anything else, which the adapter reports as a problem.
+ *
+ * @category utils
+ * @since 0.5.0
+ */
+export const parseBoolean = (value: string | undefined): boolean | undefined => {
+  const normalized = value?.trim().toLowerCase() ?? ""
+  if (["true", "1", "yes", "on"].includes(normalized)) return true
+  if (["false", "0", "no", "off", ""].includes(normalized)) return false
+  return undefined
+}
 
 export {
   /**

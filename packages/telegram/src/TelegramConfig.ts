@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Provider } from "@reword/core"
-import { BaseUrl, HttpTransport, ProviderKit } from "@reword/core/adapter"
+import { BaseUrl, ProviderKit } from "@reword/core/adapter"
 import type { Config, Effect } from "effect"
 import { Redacted, Result } from "effect"
 
@@ -64,18 +64,8 @@ const TOKEN_SHAPE = /^[0-9]{1,20}:[A-Za-z0-9_-]{1,200}$/
  */
 export const isBotToken = (value: string): boolean => TOKEN_SHAPE.test(value)
 
-const invalid = (setting: string, message: string, token: Redacted.Redacted<string> | undefined): Config.ConfigError =>
-  // A token pasted into the wrong setting must not be printed either.
-  ProviderKit.configError(
-    HttpTransport.scrub(`Invalid setting ${setting}: ${message}`, token === undefined ? [] : [token])
-  )
-
-const parseBoolean = (value: string | undefined): boolean | undefined => {
-  const normalized = value?.trim().toLowerCase() ?? ""
-  if (["true", "1", "yes", "on"].includes(normalized)) return true
-  if (["false", "0", "no", "off", ""].includes(normalized)) return false
-  return undefined
-}
+const invalid = (setting: string, message: string, secret: Redacted.Redacted<string> | undefined): Config.ConfigError =>
+  ProviderKit.invalidSetting(setting, message, [secret])
 
 /** Every setting, once: its key, its environment variable, what it is for, and the type it is written in. */
 const fields = {
@@ -117,7 +107,7 @@ const booleanSetting = (
   setting: string,
   token: Redacted.Redacted<string>
 ): Result.Result<boolean, Config.ConfigError> => {
-  const parsed = parseBoolean(value)
+  const parsed = ProviderKit.parseBoolean(value)
   return parsed === undefined ? Result.fail(invalid(setting, "must be true or false", token)) : Result.succeed(parsed)
 }
 
