@@ -62,7 +62,7 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       )
       assert.deepStrictEqual(
         rows.map((row) => Number(row.migration_id)),
-        [1, 2, 3, 4, 5]
+        [1, 2, 3, 4, 5, 6]
       )
     })
   )
@@ -89,7 +89,7 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       )
       assert.deepStrictEqual(
         left.map((row) => Number(row.migration_id)),
-        [1, 2, 3, 4, 5, 99]
+        [1, 2, 3, 4, 5, 6, 99]
       )
     })
   )

@@ -10,6 +10,7 @@ import * as Query from "./query.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
+  tenant: row.tenant,
   provider: row.provider,
   account: row.account,
   ids: {
@@ -66,13 +67,14 @@ export const journalOf = (store: Store.Store) => {
     Effect.gen(function* () {
       const rows = yield* store.list({
         state,
+        tenant: query.tenant,
         provider: query.provider,
         account: query.account,
         before: query.olderThanMillis === undefined ? undefined : (yield* nowMillis) - query.olderThanMillis,
         after:
           query.after === undefined
             ? undefined
-            : Store.keyOf(query.after.provider, query.after.account, query.after.externalMessageId),
+            : Store.keyOf(query.after.provider, query.after.account, query.after.externalMessageId, query.after.tenant),
         limit: query.limit
       })
       return rows.map(toEntry)
@@ -96,6 +98,7 @@ export const journalOf = (store: Store.Store) => {
               entries.length < decoded.limit || last === undefined
                 ? Option.none()
                 : Option.some({
+                    tenant: last.tenant,
                     provider: last.provider,
                     account: last.account,
                     externalMessageId: last.ids.externalMessageId
@@ -141,7 +144,7 @@ export const journalOf = (store: Store.Store) => {
 
   const histories = (
     externalMessageId: string,
-    where: { readonly provider?: string | undefined; readonly account?: string | undefined } = {}
+    where: Store.Where = {}
   ) =>
     Effect.flatMap(store.find(externalMessageId, where), (rows) => Effect.forEach(rows, historyOfRow)).pipe(
       storage("reading a history")
@@ -149,7 +152,9 @@ export const journalOf = (store: Store.Store) => {
 
   const redrive = (entries?: ReadonlyArray<Entry>) =>
     Effect.gen(function* () {
-      const keys = entries?.map((entry) => Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId))
+      const keys = entries?.map((entry) =>
+        Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId, entry.tenant)
+      )
       return yield* store.redrive(keys, yield* nowMillis)
     }).pipe(storage("re-driving"))
 
@@ -157,7 +162,12 @@ export const journalOf = (store: Store.Store) => {
     Effect.flatMap(Query.decodeTotalsQuery(query), (decoded) =>
       Effect.gen(function* () {
         const before = decoded.olderThanMillis === undefined ? undefined : (yield* nowMillis) - decoded.olderThanMillis
-        const rows = yield* store.totals({ provider: decoded.provider, account: decoded.account, before })
+        const rows = yield* store.totals({
+          tenant: decoded.tenant,
+          provider: decoded.provider,
+          account: decoded.account,
+          before
+        })
         return totalsOf(rows)
       }).pipe(storage("counting the outbox"))
     )
@@ -169,8 +179,9 @@ export const journalOf = (store: Store.Store) => {
 const totalsOf = (rows: ReadonlyArray<Store.TotalRow>): ReadonlyArray<Total> => {
   const byAccount = new Map<string, Total>()
   for (const row of rows) {
-    const key = `${row.provider}\u001f${row.account}`
+    const key = `${row.tenant}\u001f${row.provider}\u001f${row.account}`
     const total = byAccount.get(key) ?? {
+      tenant: row.tenant,
       provider: row.provider,
       account: row.account,
       pending: 0,
