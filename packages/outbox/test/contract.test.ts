@@ -83,7 +83,7 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       yield* Effect.orDie(sqlDo((sql) => sql`INSERT INTO ${sql(table)} (migration_id, name) VALUES (99, 'future')`))
       const error = yield* Effect.flip(Effect.scoped(open(place, scripted, { worker: false })))
       assert.strictEqual((error as StorageError).problem, "NewerSchema")
-      assert.match(error.message, /newer than the 5 this reword knows/)
+      assert.match(error.message, /newer than the 6 this reword knows/)
       const left = yield* Effect.orDie(
         sqlDo((sql) => sql`SELECT migration_id FROM ${sql(table)} ORDER BY migration_id`)
       )

@@ -10,7 +10,7 @@ import { Deferred, Effect, Queue, Result } from "effect"
 import { NotFound, type StorageError } from "../OutboxError.ts"
 import type * as Plan from "./batchPlan.ts"
 import * as GroupCommit from "./groupCommit.ts"
-import { nowMillis, storage } from "./journal.ts"
+import { nowMillis, storage, tenantOf } from "./journal.ts"
 import type { Receipt, Recorded, Repoint, Submission } from "./model.ts"
 import * as Routing from "./routing.ts"
 import * as Store from "./store.ts"
@@ -165,7 +165,7 @@ export const make = (config: IntakeConfig) => {
     })
 
   const receiptOf = (item: Plan.Item, version: number): Receipt => ({
-    tenant: item.tenant,
+    ...tenantOf(item.tenant),
     provider: item.provider,
     account: item.account,
     externalMessageId: item.ids.externalMessageId,

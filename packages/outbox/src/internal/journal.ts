@@ -10,7 +10,7 @@ import * as Query from "./query.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
-  tenant: row.tenant,
+  ...tenantOf(row.tenant),
   provider: row.provider,
   account: row.account,
   ids: {
@@ -51,6 +51,10 @@ const idChangeOf = (entry: Store.AttemptRow): IdChange => {
     at: new Date(entry.startedAt)
   }
 }
+
+/** A tenant as answers carry it: absent for `default`, so a single-tenant app's answers are as they were. */
+export const tenantOf = (tenant: string): { readonly tenant?: string } =>
+  tenant === Store.DEFAULT_TENANT ? {} : { tenant }
 
 export const storage =
   (doing: string) =>
@@ -181,7 +185,7 @@ const totalsOf = (rows: ReadonlyArray<Store.TotalRow>): ReadonlyArray<Total> => 
   for (const row of rows) {
     const key = `${row.tenant}\u001f${row.provider}\u001f${row.account}`
     const total = byAccount.get(key) ?? {
-      tenant: row.tenant,
+      ...tenantOf(row.tenant),
       provider: row.provider,
       account: row.account,
       pending: 0,

@@ -163,7 +163,7 @@ export interface Submission extends Omit<EditRequest.EditRequestInput, "ids"> {
  * @since 0.1.0
  */
 export interface Receipt {
-  /** The tenant (`submit` always names it; `default` when a receipt made by hand omits it). @since 0.5.0 */
+  /** The tenant; absent for tenant `default` (so a single-tenant app's receipts are as they were). @since 0.5.0 */
   readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
@@ -234,8 +234,8 @@ export interface Attempt {
  * @since 0.1.0
  */
 export interface Entry {
-  /** The tenant the message belongs to (`default` for a single-tenant app). @since 0.5.0 */
-  readonly tenant: string
+  /** The tenant the message belongs to; absent for tenant `default` (a single-tenant app's). @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly ids: {
@@ -349,8 +349,8 @@ export type TotalsQuery = Pick<Query, "tenant" | "provider" | "account" | "older
  * @since 0.2.0
  */
 export interface Total {
-  /** @since 0.5.0 */
-  readonly tenant: string
+  /** The tenant; absent for tenant `default`. @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly pending: number
