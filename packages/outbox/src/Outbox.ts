@@ -182,7 +182,9 @@ const build = (
       Effect.gen(function* () {
         const keys = yield* store.failTenant(tenant, reason, yield* nowMillis)
         if (keys.length > 0) {
-          yield* Effect.logInfo(`reword outbox: ${keys.length} pending edits of tenant ${tenant} dead-lettered: ${reason}`)
+          yield* Effect.logInfo(
+            `reword outbox: ${keys.length} pending edits of tenant ${tenant} dead-lettered: ${reason}`
+          )
         }
         return keys.length
       }).pipe(storage("dead-lettering a tenant's edits"))

@@ -87,7 +87,12 @@ describe.each(durable)("tenants on $name", (database) => {
       assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 0 })
       assert.strictEqual(scripted.texts.get("wa-2"), "text of wa-2")
       const receipt = yield* outbox.submit({ ids: { externalMessageId: "wa-1" }, text: "second" })
-      assert.deepStrictEqual(receipt, { provider: "scripted", account: "default", externalMessageId: "wa-1", version: 2 })
+      assert.deepStrictEqual(receipt, {
+        provider: "scripted",
+        account: "default",
+        externalMessageId: "wa-1",
+        version: 2
+      })
       const history = yield* outbox.history("wa-1", { tenant: "default" })
       assert.deepStrictEqual(
         history?.versions.map((v) => v.text),
@@ -119,7 +124,12 @@ describe.each(durable)("tenants on $name", (database) => {
         context
       )
       for (const tenant of ["a", "b", "gone"]) {
-        const receipt = yield* outbox.submit({ tenant, provider: "scripted", ids: { externalMessageId: "m-1" }, text: `to ${tenant}` })
+        const receipt = yield* outbox.submit({
+          tenant,
+          provider: "scripted",
+          ids: { externalMessageId: "m-1" },
+          text: `to ${tenant}`
+        })
         assert.strictEqual(receipt.tenant, tenant)
       }
       assert.deepStrictEqual(yield* outbox.drain({ timeout: "10 seconds" }), { pending: 0, failed: 1 })
@@ -163,7 +173,10 @@ describe.each(durable)("tenants on $name", (database) => {
         ]
       )
       const history = yield* outbox.history("m-1", { tenant: "b" })
-      assert.deepStrictEqual(history?.versions.map((v) => v.status), ["failed"])
+      assert.deepStrictEqual(
+        history?.versions.map((v) => v.status),
+        ["failed"]
+      )
       const totals = yield* (yield* Effect.provide(Outbox.makeJournal({ tablePrefix: place.prefix }), context)).totals()
       assert.deepStrictEqual(
         totals.map((t) => [t.tenant, t.pending, t.failed]),
@@ -178,49 +191,51 @@ describe.each(durable)("tenants on $name", (database) => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("a quiet tenant's edit is claimed in the first pages behind another tenant's backlog of 2,000", () =>
-    Effect.gen(function* () {
-      const place = database.fresh()
-      const order: Array<string> = []
-      const recording = (tenant: string) => {
-        const scripted = ScriptedEditor.make()
-        return {
-          ...scripted.editor,
-          updateMany: (requests: Parameters<typeof scripted.editor.updateMany>[0]) =>
-            Effect.andThen(
-              Effect.sync(() => {
-                for (const request of requests) order.push(`${tenant}:${request.ids.externalMessageId}`)
-              }),
-              scripted.editor.updateMany(requests)
-            )
+  it.live(
+    "a quiet tenant's edit is claimed in the first pages behind another tenant's backlog of 2,000",
+    () =>
+      Effect.gen(function* () {
+        const place = database.fresh()
+        const order: Array<string> = []
+        const recording = (tenant: string) => {
+          const scripted = ScriptedEditor.make()
+          return {
+            ...scripted.editor,
+            updateMany: (requests: Parameters<typeof scripted.editor.updateMany>[0]) =>
+              Effect.andThen(
+                Effect.sync(() => {
+                  for (const request of requests) order.push(`${tenant}:${request.ids.externalMessageId}`)
+                }),
+                scripted.editor.updateMany(requests)
+              )
+          }
         }
-      }
-      const editors = { a: recording("a"), b: recording("b") } as Record<string, ReturnType<typeof recording>>
-      const outbox = yield* Effect.provide(
-        Outbox.makeWith([], {
-          tablePrefix: place.prefix,
-          editorsFor: (tenant) => Effect.succeed(editors[tenant] as ReturnType<typeof recording>),
-          unknownMessages: "record",
-          batchSize: 50,
-          worker: false,
-          ...fast
-        }),
-        yield* Layer.build(place.client())
-      )
-      const backlog = Array.from({ length: 2_000 }, (_, n) => ({
-        tenant: "a",
-        provider: "scripted",
-        ids: { externalMessageId: `a-${n}` },
-        text: "backlog"
-      }))
-      yield* outbox.submitMany(backlog)
-      yield* outbox.submit({ tenant: "b", provider: "scripted", ids: { externalMessageId: "b-1" }, text: "quiet" })
-      yield* Effect.forkScoped(outbox.runWorker)
-      assert.deepStrictEqual(yield* outbox.drain({ timeout: "60 seconds" }), { pending: 0, failed: 0 })
-      assert.strictEqual(order.length, 2_001)
-      // Without fairness it would be last (2,001st): it is in the first page (two pages of 50 at most).
-      assert.isAtMost(order.indexOf("b:b-1"), 100)
-    }).pipe(Effect.scoped),
+        const editors = { a: recording("a"), b: recording("b") } as Record<string, ReturnType<typeof recording>>
+        const outbox = yield* Effect.provide(
+          Outbox.makeWith([], {
+            tablePrefix: place.prefix,
+            editorsFor: (tenant) => Effect.succeed(editors[tenant] as ReturnType<typeof recording>),
+            unknownMessages: "record",
+            batchSize: 50,
+            worker: false,
+            ...fast
+          }),
+          yield* Layer.build(place.client())
+        )
+        const backlog = Array.from({ length: 2_000 }, (_, n) => ({
+          tenant: "a",
+          provider: "scripted",
+          ids: { externalMessageId: `a-${n}` },
+          text: "backlog"
+        }))
+        yield* outbox.submitMany(backlog)
+        yield* outbox.submit({ tenant: "b", provider: "scripted", ids: { externalMessageId: "b-1" }, text: "quiet" })
+        yield* Effect.forkScoped(outbox.runWorker)
+        assert.deepStrictEqual(yield* outbox.drain({ timeout: "60 seconds" }), { pending: 0, failed: 0 })
+        assert.strictEqual(order.length, 2_001)
+        // Without fairness it would be last (2,001st): it is in the first page (two pages of 50 at most).
+        assert.isAtMost(order.indexOf("b:b-1"), 100)
+      }).pipe(Effect.scoped),
     120_000
   )
 })

@@ -14,14 +14,13 @@ import { Duration, Effect, Schedule } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import { type Current, type MessageUpdate, planOf, type Settled } from "./outcomes.ts"
 import type { Tables } from "./schema.ts"
-import { type Dialect, type MessageRow, messageRow, num, optNum } from "./store.ts"
 import * as SettleStatements from "./settleStatements.ts"
 import { chunks } from "./settleStatements.ts"
+import { type Dialect, type MessageRow, messageRow, num, optNum } from "./store.ts"
 import * as Fair from "./tenantClaims.ts"
 
-export type { ClaimScope } from "./tenantClaims.ts"
-
 export type { Outcome, Settled } from "./outcomes.ts"
+export type { ClaimScope } from "./tenantClaims.ts"
 
 export interface Claim {
   readonly message: MessageRow

@@ -146,10 +146,7 @@ export const journalOf = (store: Store.Store) => {
       return row === undefined ? undefined : yield* historyOfRow(row)
     }).pipe(storage("reading a history"))
 
-  const histories = (
-    externalMessageId: string,
-    where: Store.Where = {}
-  ) =>
+  const histories = (externalMessageId: string, where: Store.Where = {}) =>
     Effect.flatMap(store.find(externalMessageId, where), (rows) => Effect.forEach(rows, historyOfRow)).pipe(
       storage("reading a history")
     )

@@ -90,7 +90,10 @@ const tenantTarget = (
  * The tenant, provider and account a call goes to; an `InvalidRequest`
  * (naming the field to add) when several editors fit and the call names none.
  */
-export const routeOf = (resolved: ReadonlyArray<Resolved>, where: Where): Effect.Effect<Target, EditError.EditError> => {
+export const routeOf = (
+  resolved: ReadonlyArray<Resolved>,
+  where: Where
+): Effect.Effect<Target, EditError.EditError> => {
   const tenant = where.tenant ?? DEFAULT_TENANT
   if (tenant !== DEFAULT_TENANT || resolved.length === 0) return tenantTarget(resolved, where, tenant)
   const found = target(resolved, where)

@@ -212,10 +212,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
     )
 
   /** Every message with this external id (of any tenant, provider and account, unless named). */
-  const find = (
-    externalMessageId: string,
-    where: Where
-  ): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> =>
+  const find = (externalMessageId: string, where: Where): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> =>
     Effect.map(
       sql`SELECT * FROM ${M} WHERE ${sql.and([
         sql`external_message_id = ${externalMessageId}`,

@@ -32,7 +32,11 @@ export const scopeCondition = (sql: SqlClient.SqlClient, scope: ClaimScope, alia
   const routes =
     scope.routes.length === 0
       ? sql.literal("1 = 0")
-      : sql.or(scope.routes.map(([provider, account]) => sql`(${col("provider")} = ${provider} AND ${col("account")} = ${account})`))
+      : sql.or(
+          scope.routes.map(
+            ([provider, account]) => sql`(${col("provider")} = ${provider} AND ${col("account")} = ${account})`
+          )
+        )
   const ofDefault = sql`(${col("tenant")} = ${DEFAULT_TENANT} AND ${routes})`
   if (!scope.tenants) return ofDefault
   if (scope.routes.length === 0) return sql.literal("1 = 1")

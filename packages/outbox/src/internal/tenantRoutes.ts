@@ -53,7 +53,12 @@ const messageOf = (failure: unknown): string =>
 /** A tenant's editors from `editorsFor`, held in `scope`; a failure, a defect or a timeout is its reason. */
 const resolve = (editorsFor: EditorsFor, tenant: string): Effect.Effect<Resolution, never, Scope.Scope> =>
   Effect.map(
-    Effect.exit(Effect.timeout(Effect.suspend(() => editorsFor(tenant)), RESOLVE_TIMEOUT)),
+    Effect.exit(
+      Effect.timeout(
+        Effect.suspend(() => editorsFor(tenant)),
+        RESOLVE_TIMEOUT
+      )
+    ),
     (exit): Resolution => {
       if (Exit.isSuccess(exit)) {
         const editors = exit.value
@@ -66,9 +71,7 @@ const resolve = (editorsFor: EditorsFor, tenant: string): Effect.Effect<Resoluti
       const timedOut = Predicate.isTagged(failure, "TimeoutError")
       return {
         kind: "none",
-        reason: timedOut
-          ? `its editors were not ready within ${Duration.format(RESOLVE_TIMEOUT)}`
-          : messageOf(failure),
+        reason: timedOut ? `its editors were not ready within ${Duration.format(RESOLVE_TIMEOUT)}` : messageOf(failure),
         retryable: timedOut || (Predicate.isObject(failure) && failure.isRetryable === true)
       }
     }
@@ -99,8 +102,7 @@ const editorIn = (
   account: string
 ): MessageEditor.Service | undefined => {
   if (isEditor(editors)) return editors.provider === provider ? editors : undefined
-  return editors.find((route) => route.editor.provider === provider && (route.account ?? "default") === account)
-    ?.editor
+  return editors.find((route) => route.editor.provider === provider && (route.account ?? "default") === account)?.editor
 }
 
 /** Where one claim goes, given its page's resolutions. */
