@@ -30,6 +30,7 @@ import type { StorageError } from "./OutboxError.ts"
 export type {
   Attempt,
   Counts,
+  EditorsFor,
   Entry,
   History,
   IdChange,
@@ -42,6 +43,7 @@ export type {
   Route,
   Service,
   Submission,
+  TenantEditors,
   Total,
   TotalsQuery,
   Version
@@ -88,6 +90,10 @@ export const makeWith = (
 ): Effect.Effect<Service, StorageError | Config.ConfigError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const settings = yield* OutboxOptions.decode(options)
+    // An outbox of tenants only (`editorsFor`) may have no editors of its own.
+    if (settings.editorsFor !== undefined && Array.isArray(routes) && routes.length === 0) {
+      return yield* build([], settings)
+    }
     const checked = OutboxOptions.decodeRoutes(routes)
     if (Result.isFailure(checked)) return yield* Effect.fail(OptionCheck.toConfigError(checked.failure))
     return yield* build(checked.success, settings)
@@ -126,6 +132,7 @@ const build = (
     const delivery = new Delivery({
       claims: Claims.make(sql, tables, dialect),
       routes: resolved,
+      editorsFor: settings.editorsFor,
       policy: RetryPolicy.make(settings.retry),
       settleMs: settings.settleMs,
       leaseMs: settings.leaseMs,
@@ -145,7 +152,7 @@ const build = (
 
     const deliver = (receipt: Receipt, deliverOptions?: { readonly timeout?: Duration.Input | undefined }) =>
       Effect.gen(function* () {
-        const key = Store.keyOf(receipt.provider, receipt.account, receipt.externalMessageId)
+        const key = Store.keyOf(receipt.provider, receipt.account, receipt.externalMessageId, receipt.tenant)
         const timeout = Duration.toMillis(Duration.fromInputUnsafe(deliverOptions?.timeout ?? "30 seconds"))
         yield* deliverNow(delivery.config, store, key, receipt.version, (yield* nowMillis) + timeout)
         return yield* journal.historyOf(key)
@@ -164,12 +171,23 @@ const build = (
       })
 
     const history = (externalMessageId: string, where: Routing.Where = {}) =>
-      Effect.flatMap(routeOf(where), ({ provider, account }) =>
-        journal.historyOf(Store.keyOf(provider, account, externalMessageId))
+      Effect.flatMap(routeOf(where), ({ tenant, provider, account }) =>
+        journal.historyOf(Store.keyOf(provider, account, externalMessageId, tenant))
       )
 
     const redrive = (entries?: Parameters<Service["redrive"]>[0]) =>
       Effect.tap(journal.redrive(entries), (count) => (count > 0 ? Queue.offer(wake, undefined) : Effect.void))
+
+    const failTenant = (tenant: string, reason: string) =>
+      Effect.gen(function* () {
+        const keys = yield* store.failTenant(tenant, reason, yield* nowMillis)
+        if (keys.length > 0) {
+          yield* Effect.logInfo(
+            `reword outbox: ${keys.length} pending edits of tenant ${tenant} dead-lettered: ${reason}`
+          )
+        }
+        return keys.length
+      }).pipe(storage("dead-lettering a tenant's edits"))
 
     if (settings.worker) {
       yield* Effect.forkScoped(
@@ -184,6 +202,7 @@ const build = (
       repoint,
       submit,
       submitMany,
+      failTenant,
       drain,
       history,
       pending: (query) => journal.list("pending", query),

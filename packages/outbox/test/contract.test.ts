@@ -62,7 +62,7 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       )
       assert.deepStrictEqual(
         rows.map((row) => Number(row.migration_id)),
-        [1, 2, 3, 4, 5]
+        [1, 2, 3, 4, 5, 6]
       )
     })
   )
@@ -83,13 +83,13 @@ describe.each(Databases.all)("outbox contract on $name", (database) => {
       yield* Effect.orDie(sqlDo((sql) => sql`INSERT INTO ${sql(table)} (migration_id, name) VALUES (99, 'future')`))
       const error = yield* Effect.flip(Effect.scoped(open(place, scripted, { worker: false })))
       assert.strictEqual((error as StorageError).problem, "NewerSchema")
-      assert.match(error.message, /newer than the 5 this reword knows/)
+      assert.match(error.message, /newer than the 6 this reword knows/)
       const left = yield* Effect.orDie(
         sqlDo((sql) => sql`SELECT migration_id FROM ${sql(table)} ORDER BY migration_id`)
       )
       assert.deepStrictEqual(
         left.map((row) => Number(row.migration_id)),
-        [1, 2, 3, 4, 5, 99]
+        [1, 2, 3, 4, 5, 6, 99]
       )
     })
   )

@@ -96,7 +96,7 @@ describe.each(durable)("a schema-1 database on $name", (database) => {
         }),
         context
       )
-      assert.deepStrictEqual(yield* migrationIds(), [1, 2, 3, 4, 5])
+      assert.deepStrictEqual(yield* migrationIds(), [1, 2, 3, 4, 5, 6])
 
       // The journal of schema 1, as it was.
       const confirmed = yield* outbox.history("wa-1")

@@ -14,7 +14,9 @@
  *   access token the portal accepts. New tokens are saved by compare-and-swap.
  * - **Uninstall** checks the `application_token` in constant time, marks the
  *   tenant uninstalled and destroys its data key (`CLEAN` erases its settings
- *   too), retires its editor. A repeated uninstall is an idempotent success.
+ *   too), retires its editor and, when an `Outbox` is in context, dead-letters
+ *   the portal's pending edits ("the portal uninstalled the application"). A
+ *   repeated uninstall is an idempotent success.
  * - A wrong token, or an unknown `member_id` on any event but an install, is
  *   a 403 answer and changes nothing.
  *
@@ -25,7 +27,7 @@
  */
 import { Bitrix24Config, Events } from "@reword/bitrix24"
 import { BaseUrl, HttpTransport } from "@reword/core/adapter"
-import type { OutboxError } from "@reword/outbox"
+import { Outbox, type OutboxError } from "@reword/outbox"
 import { type Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, Result, Schema } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
 import { Bitrix24Settings, sha256, tokenMatches } from "./internal/shapes.ts"
@@ -121,6 +123,8 @@ interface Deps {
   readonly app: Bitrix24App.App
   readonly registry: TenantRegistry.Service
   readonly retire: (tenant: string) => Effect.Effect<void>
+  /** Dead-letters the tenant's pending edits in the outbox, when one is given. */
+  readonly failEdits: (tenant: string) => Effect.Effect<void, OutboxError.StorageError>
   readonly transport: HttpTransport.HttpTransport
 }
 
@@ -268,13 +272,21 @@ const uninstall = (d: Deps, event: Events.AppUninstall) =>
     if (!matches) {
       return refusedWith(TenantError.make("Forbidden", "the application_token does not match", tenant), tenant)
     }
-    if (found.state === "uninstalled" && found.credentials === undefined) return accepted("unchanged", tenant)
+    if (found.state === "uninstalled" && found.credentials === undefined) {
+      // Again (the first may have stopped before the outbox): nothing left pending, idempotently.
+      yield* d.failEdits(tenant)
+      return accepted("unchanged", tenant)
+    }
     yield* d.registry.destroyKey(tenant, { clean: event.clean, keep: ["applicationTokenSha256"] })
     yield* d.retire(tenant)
+    yield* d.failEdits(tenant)
     return accepted("uninstalled", tenant)
   })
 
-/** The handler over the registry in context; retires cached editors when a `TenantEditors` is in context. */
+/**
+ * The handler over the registry in context; retires cached editors when a `TenantEditors` is in context,
+ * and dead-letters an uninstalled portal's pending edits when an `Outbox` is.
+ */
 export const make = (
   appOptions: Bitrix24App.AppOptions | Bitrix24App.App
 ): Effect.Effect<Service, Config.ConfigError, TenantRegistry.TenantRegistry> =>
@@ -282,10 +294,13 @@ export const make = (
     const app = yield* Effect.fromResult(Bitrix24App.decode(appOptions))
     const registry = yield* TenantRegistry.TenantRegistry
     const editors = yield* Effect.serviceOption(TenantEditors.TenantEditors)
+    const outbox = yield* Effect.serviceOption(Outbox.Outbox)
     const d: Deps = {
       app,
       registry,
       retire: (tenant) => (Option.isSome(editors) ? editors.value.retire(tenant) : Effect.void),
+      failEdits: (tenant) =>
+        Option.isSome(outbox) ? Effect.asVoid(outbox.value.failTenant(tenant, TenantEditors.UNINSTALLED)) : Effect.void,
       transport: HttpTransport.make({ timeout: Duration.millis(app.verifyTimeoutMs) })
     }
 

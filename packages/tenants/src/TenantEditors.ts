@@ -12,7 +12,7 @@
 import { Acquire } from "@reword/acquire"
 import { Bitrix24 } from "@reword/bitrix24"
 import type { EditError, EditedMessage, MessageEditor } from "@reword/core"
-import type { OutboxError } from "@reword/outbox"
+import type { Outbox, OutboxError } from "@reword/outbox"
 import { type Config, Context, Effect, Layer, Redacted, Result, Schema, Scope } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
 import * as Cache from "./internal/cache.ts"
@@ -61,6 +61,29 @@ export interface Stats {
 }
 
 /**
+ * Why an uninstalled Bitrix24 portal's edits are dead letters (the outbox's `lastReason` holds it).
+ *
+ * @since 0.2.0
+ */
+export const UNINSTALLED = "the portal uninstalled the application"
+
+/**
+ * The outbox's `editorsFor` over these editors: each tenant's edits go through its own editor, held
+ * while a page of them is delivered. A tenant unknown or uninstalled fails (its edits dead letters,
+ * naming why); a registry away for now is retryable (they wait).
+ *
+ * ```ts
+ * const outbox = yield* Outbox.makeWith([], { editorsFor: TenantEditors.editorsFor(editors) })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const editorsFor =
+  (editors: Service): Outbox.EditorsFor =>
+  (tenant) =>
+    editors.scoped(tenant)
+
+/**
  * The cache's interface.
  *
  * @since 0.1.0
@@ -78,6 +101,13 @@ export interface Service {
     tenant: string,
     request: MessageEditor.RequestInput
   ) => Effect.Effect<EditedMessage.EditedMessage, EditError.EditError | Failure>
+  /**
+   * The tenant's editor, held (not retired) until the scope closes: what the outbox's `editorsFor` takes
+   * (see {@link editorsFor}).
+   *
+   * @since 0.2.0
+   */
+  readonly scoped: (tenant: string) => Effect.Effect<MessageEditor.Service, Failure, Scope.Scope>
   /** Retires the tenant's editor (after an update or an uninstall): the next use builds it again. */
   readonly retire: (tenant: string) => Effect.Effect<void>
   readonly stats: Effect.Effect<Stats>
@@ -107,6 +137,10 @@ const build = (
 ): Effect.Effect<MessageEditor.Service, Failure> =>
   Effect.gen(function* () {
     const found = yield* registry.get(tenant)
+    if (found.state === "uninstalled") {
+      const gone = found.provider === "bitrix24" ? UNINSTALLED : "the account was removed"
+      return yield* TenantError.make("NotActive", `${gone}: no edit goes out for it`, tenant)
+    }
     if (found.state !== "active") {
       return yield* TenantError.make("NotActive", `the tenant is ${found.state}: no edit goes out for it`, tenant)
     }
@@ -186,6 +220,11 @@ export const make = (
       )
     return TenantEditors.of({
       editorFor: (tenant) => Effect.flatMap(cache.get(tenant, false), (held) => held.value),
+      scoped: (tenant) =>
+        Effect.flatMap(
+          Effect.acquireRelease(cache.get(tenant, true), (held) => held.release),
+          (held) => held.value
+        ),
       withEditor,
       update: (tenant, request) => withEditor(tenant, (editor) => editor.update(request)),
       retire: cache.evict,

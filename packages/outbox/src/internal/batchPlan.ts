@@ -33,6 +33,7 @@ export interface Held {
 export interface Item {
   readonly kind: "record" | "submit"
   readonly key: string
+  readonly tenant: string
   readonly provider: string
   readonly account: string
   readonly ids: RecordedType["ids"]
@@ -165,7 +166,14 @@ export const make = (
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, item]): WriteRow => {
       const ids = state.get(key) as Held
-      return { key, provider: item.provider, account: item.account, ...ids, edits: after.get(key) ?? 0 }
+      return {
+        key,
+        tenant: item.tenant,
+        provider: item.provider,
+        account: item.account,
+        ...ids,
+        edits: after.get(key) ?? 0
+      }
     })
   return { decisions, writes, edits }
 }

@@ -29,6 +29,7 @@ import { type Dialect, hashOf, num, optStr } from "./store.ts"
 /** A message the batch records, completes or edits: its ids as planned, and how many edits it gets. */
 export interface WriteRow {
   readonly key: string
+  readonly tenant: string
   readonly provider: string
   readonly account: string
   readonly externalMessageId: string
@@ -58,6 +59,7 @@ type Value = string | number | null
 
 const WRITE_COLUMNS: ReadonlyArray<Column> = [
   ["k", "text"],
+  ["tenant", "text"],
   ["provider", "text"],
   ["account", "text"],
   ["emid", "text"],
@@ -146,6 +148,7 @@ export const make = (
   const writeRows = (rows: ReadonlyArray<WriteRow>): ReadonlyArray<ReadonlyArray<Value>> =>
     rows.map((row) => [
       row.key,
+      row.tenant,
       row.provider,
       row.account,
       row.externalMessageId,
@@ -179,10 +182,10 @@ export const make = (
     const edited = sql.literal("excluded.latest_version > 0")
     const waiting = sql`(excluded.latest_version = 0 OR ${M}.state = 'pending')`
     // `WHERE true` before `ON CONFLICT`: SQLite's grammar asks for it after an INSERT ... SELECT.
-    return sql`INSERT INTO ${M} (message_key, provider, account, external_message_id, external_chat_id,
+    return sql`INSERT INTO ${M} (message_key, tenant, provider, account, external_message_id, external_chat_id,
         external_author_id, provider_message_id, provider_chat_id, provider_connection_id, kind, recorded_at,
         updated_at, latest_version, state, next_attempt_at)
-      SELECT v.k, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, v.pchat, v.pconn, v.mkind, ${int(at)},
+      SELECT v.k, v.tenant, v.provider, v.account, v.emid, v.chat, v.author, v.pmid, v.pchat, v.pconn, v.mkind, ${int(at)},
         ${int(at)}, v.n,
         CASE WHEN v.n > 0 THEN 'pending' ELSE 'idle' END, CASE WHEN v.n > 0 THEN ${dueNow(at)} END
       FROM ${rowsOf(WRITE_COLUMNS, writeRows(rows))} WHERE true ORDER BY v.k

@@ -14,9 +14,13 @@ import { Duration, Effect, Schedule } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import { type Current, type MessageUpdate, planOf, type Settled } from "./outcomes.ts"
 import type { Tables } from "./schema.ts"
+import * as SettleStatements from "./settleStatements.ts"
+import { chunks } from "./settleStatements.ts"
 import { type Dialect, type MessageRow, messageRow, num, optNum } from "./store.ts"
+import * as Fair from "./tenantClaims.ts"
 
 export type { Outcome, Settled } from "./outcomes.ts"
+export type { ClaimScope } from "./tenantClaims.ts"
 
 export interface Claim {
   readonly message: MessageRow
@@ -34,16 +38,14 @@ export interface ClaimPage {
    * nothing pending, or the page is full (the worker claims again at once: not computed).
    */
   readonly waitMs: number | undefined
+  /** Due messages may be left: claim again at once (a full page, or a tenant's full share of one). */
+  readonly more: boolean
+  /** Where the next fair claim starts among the tenants (round robin); "" from the first. */
+  readonly cursor: string
 }
 
-/** Rows per statement, so that a page of any size stays within every database's limit of parameters. */
-const CHUNK = 500
-
-const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let n = 0; n < items.length; n += CHUNK) out.push(items.slice(n, n + CHUNK))
-  return out
-}
+/** A fair page's tenants and each one's share; none: a page in due order. */
+type Shares = { readonly tenants: ReadonlyArray<string>; readonly share: number } | undefined
 
 const isContention = (error: SqlError.SqlError): boolean =>
   error.reason._tag === "DeadlockError" || error.reason._tag === "SerializationError"
@@ -69,8 +71,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
   const nowOf = (at: number): Statement.Fragment =>
     pg ? sql.literal("(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint") : sql`${at}`
   const int = (value: number | null): Statement.Fragment => sql`CAST(${value} AS BIGINT)`
-  const routesOf = (routes: ReadonlyArray<readonly [provider: string, account: string]>) =>
-    sql.or(routes.map(([provider, account]) => sql`(provider = ${provider} AND account = ${account})`))
+  const routesOf = (scope: Fair.ClaimScope, alias = "") => Fair.scopeCondition(sql, scope, alias)
   /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
   const onlyOf = (only: string | undefined, alias = ""): Statement.Fragment =>
     only === undefined ? sql.literal("") : sql`AND ${sql.literal(alias)}message_key = ${only}`
@@ -114,17 +115,20 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     limit: number,
     leaseMs: number,
     settleMs: number,
-    routes: ReadonlyArray<readonly [string, string]>,
-    only: string | undefined
+    routes: Fair.ClaimScope,
+    only: string | undefined,
+    shares: Shares
   ): Effect.Effect<ClaimPage, SqlError.SqlError> => {
     const now = nowOf(0)
+    const dueNow = sql`state = 'pending' AND next_attempt_at <= ${now}
+      AND (claimed_until IS NULL OR claimed_until < ${now}) AND ${routesOf(routes)} ${onlyOf(only)}`
+    const due =
+      shares === undefined
+        ? sql`SELECT message_key FROM ${M} WHERE ${dueNow}
+          ORDER BY next_attempt_at, message_key LIMIT ${limit} FOR UPDATE SKIP LOCKED`
+        : Fair.fairDuePg(sql, M, dueNow, shares.tenants, shares.share)
     return Effect.map(
-      sql`WITH due AS (
-          SELECT message_key FROM ${M}
-          WHERE state = 'pending' AND next_attempt_at <= ${now}
-            AND (claimed_until IS NULL OR claimed_until < ${now}) AND ${routesOf(routes)} ${onlyOf(only)}
-          ORDER BY next_attempt_at, message_key LIMIT ${limit} FOR UPDATE SKIP LOCKED
-        ), abandoned AS (
+      sql`WITH due AS (${due}), abandoned AS (
           UPDATE ${A} SET outcome = 'abandoned', finished_at = ${now}, reason = ${ABANDONED}
           WHERE outcome IS NULL AND message_key IN (SELECT message_key FROM due) RETURNING message_key
         ), claimed AS (
@@ -144,10 +148,10 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
         SELECT c.*, e.request, next.wait_ms FROM next LEFT JOIN (claimed c
           LEFT JOIN ${E} e ON e.message_key = c.message_key AND e.version = c.latest_version) ON true
         ORDER BY c.next_attempt_at, c.message_key`,
-      (rows) => ({
-        claims: rows.filter((row) => row.message_key !== null && row.message_key !== undefined).map(claimOf),
-        waitMs: optNum(rows[0]?.wait_ms)
-      })
+      (rows) => {
+        const claims = rows.filter((row) => row.message_key !== null && row.message_key !== undefined).map(claimOf)
+        return { claims, waitMs: optNum(rows[0]?.wait_ms), more: moreAfter(claims, limit, shares), cursor: "" }
+      }
     ).pipe(Effect.flatMap(withNewestRequests))
   }
 
@@ -186,16 +190,22 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     limit: number,
     leaseMs: number,
     settleMs: number,
-    routes: ReadonlyArray<readonly [string, string]>,
+    routes: Fair.ClaimScope,
     at: number,
-    only: string | undefined
+    only: string | undefined,
+    shares: Shares
   ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
     Effect.gen(function* () {
-      const due = yield* sql`SELECT m.*, e.request FROM ${M} m
+      const read = (tenant: string | undefined, max: number) => sql`SELECT m.*, e.request FROM ${M} m
           LEFT JOIN ${E} e ON e.message_key = m.message_key AND e.version = m.latest_version
         WHERE m.state = 'pending' AND m.next_attempt_at <= ${at}
-          AND (m.claimed_until IS NULL OR m.claimed_until < ${at}) AND ${routesOf(routes)} ${onlyOf(only, "m.")}
-        ORDER BY m.next_attempt_at, m.message_key LIMIT ${limit}`
+          AND (m.claimed_until IS NULL OR m.claimed_until < ${at}) AND ${routesOf(routes, "m.")} ${onlyOf(only, "m.")}
+          ${tenant === undefined ? sql.literal("") : sql`AND m.tenant = ${tenant}`}
+        ORDER BY m.next_attempt_at, m.message_key LIMIT ${max}`
+      const due =
+        shares === undefined
+          ? yield* read(undefined, limit)
+          : (yield* Effect.forEach(shares.tenants, (tenant) => read(tenant, shares.share))).flat()
       const claims = due.map((row) => claimOf({ ...row, attempt_id: randomUUID() }))
       for (const page of chunks(claims)) {
         const keys = page.map((claim) => claim.message.messageKey)
@@ -208,10 +218,19 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
         yield* insertAttempts(page, worker, at)
       }
       // A full page: the worker claims again at once, no wait to compute (it would read every pending row).
-      return { claims, waitMs: claims.length < limit ? yield* nextSqlite(routes, at, only) : undefined }
+      const more = moreAfter(claims, limit, shares)
+      return { claims, waitMs: more ? undefined : yield* nextSqlite(routes, at, only), more, cursor: "" }
     })
 
-  const nextSqlite = (routes: ReadonlyArray<readonly [string, string]>, at: number, only: string | undefined) =>
+  const moreAfter = (claims: ReadonlyArray<Claim>, limit: number, shares: Shares): boolean =>
+    claims.length >= limit ||
+    (shares !== undefined &&
+      Fair.filledAShare(
+        claims.map((claim) => claim.message.tenant),
+        shares.share
+      ))
+
+  const nextSqlite = (routes: Fair.ClaimScope, at: number, only: string | undefined) =>
     Effect.map(
       sql`SELECT MIN(${dueAt}) - ${at} AS wait_ms FROM ${M}
         WHERE state = 'pending' AND ${routesOf(routes)} ${onlyOf(only)}`,
@@ -240,7 +259,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
     limit: number,
     leaseMs: number,
     settleMs: number,
-    routes: ReadonlyArray<readonly [provider: string, account: string]>,
+    routes: Fair.ClaimScope,
     at: number,
     /** Only this message (its key), when given: a delivery of one message (`Outbox.deliver`). */
     only?: string | undefined,
@@ -250,27 +269,44 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
      * index. Otherwise it is one statement (a waiting worker runs one per poll interval), and the few
      * due rows it may sort cost nothing.
      */
-    backlog = false
-  ): Effect.Effect<ClaimPage, SqlError.SqlError> =>
-    routes.length === 0
-      ? Effect.succeed({ claims: [], waitMs: undefined })
-      : retryContention(
-          pg
-            ? backlog
-              ? sql.withTransaction(Effect.andThen(byKeysOnly, claimPg(worker, limit, leaseMs, settleMs, routes, only)))
-              : claimPg(worker, limit, leaseMs, settleMs, routes, only)
-            : Effect.flatMap(nextSqlite(routes, at, only), (waitMs) =>
-                // Nothing due: one read, no write transaction.
-                waitMs === undefined || waitMs > 0
-                  ? Effect.succeed({ claims: [], waitMs })
-                  : // The lease starts once the write lock is held: waiting for it does not shorten the lease.
-                    sql.withTransaction(
-                      Effect.flatMap(processNow, (locked) =>
-                        claimSqlite(worker, limit, leaseMs, settleMs, routes, locked, only)
-                      )
-                    )
-              )
-        )
+    backlog = false,
+    /** Where this claim starts among the tenants (the last page's `cursor`): round robin. */
+    cursor = ""
+  ): Effect.Effect<ClaimPage, SqlError.SqlError> => {
+    if (Fair.isEmpty(routes)) return Effect.succeed({ claims: [], waitMs: undefined, more: false, cursor: "" })
+    // A worker of many tenants shares each page between the tenants with due messages (`tenantClaims.ts`).
+    const turn =
+      routes.tenants && only === undefined
+        ? Effect.map(Fair.turnOf(sql, M, routes, nowOf(at), cursor, limit), (found) => found)
+        : Effect.succeed(undefined)
+    const sharesOf = (found: Fair.Turn | undefined): Shares =>
+      found === undefined || found.tenants.length <= 1
+        ? undefined
+        : { tenants: found.tenants, share: Fair.shareOf(limit, found.tenants.length) }
+    const page = (shares: Shares): Effect.Effect<ClaimPage, SqlError.SqlError> =>
+      pg
+        ? backlog
+          ? sql.withTransaction(
+              Effect.andThen(byKeysOnly, claimPg(worker, limit, leaseMs, settleMs, routes, only, shares))
+            )
+          : claimPg(worker, limit, leaseMs, settleMs, routes, only, shares)
+        : Effect.flatMap(nextSqlite(routes, at, only), (waitMs) =>
+            // Nothing due: one read, no write transaction.
+            waitMs === undefined || waitMs > 0
+              ? Effect.succeed({ claims: [], waitMs, more: false, cursor: "" })
+              : // The lease starts once the write lock is held: waiting for it does not shorten the lease.
+                sql.withTransaction(
+                  Effect.flatMap(processNow, (locked) =>
+                    claimSqlite(worker, limit, leaseMs, settleMs, routes, locked, only, shares)
+                  )
+                )
+          )
+    return retryContention(
+      Effect.flatMap(turn, (found) =>
+        Effect.map(page(sharesOf(found)), (claimed) => ({ ...claimed, cursor: found?.cursor ?? "" }))
+      )
+    )
+  }
 
   /**
    * Extends the claims of these attempts by `leaseMs` while the delivery
@@ -298,62 +334,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables, dialect: Dialect) => {
           )
         )
 
-  const updateAttempts = (
-    rows: ReadonlyArray<readonly [id: string, outcome: string, reason: string | null]>,
-    now: number
-  ) =>
-    Effect.forEach(
-      chunks(rows),
-      (page) =>
-        sql`UPDATE ${A} SET finished_at = ${int(now)}, outcome = v.column2, reason = v.column3
-          FROM (VALUES ${sql.csv(page.map(([id, outcome, reason]) => sql`(${id}, ${outcome}, ${reason})`))}) AS v
-          WHERE ${A}.id = v.column1`,
-      { discard: true }
-    )
-
-  const updateMessages = (rows: ReadonlyArray<MessageUpdate>, now: number) =>
-    Effect.forEach(
-      chunks(rows),
-      (page) =>
-        sql`UPDATE ${M} SET claimed_by = NULL, claimed_until = NULL,
-            updated_at = CASE WHEN v.column2 = 'all' THEN ${int(now)} ELSE ${M}.updated_at END,
-            confirmed_version = v.column3, failures = v.column4, last_reason = v.column5, state = v.column6,
-            next_attempt_at = v.column7, settle_until = v.column8
-          FROM (VALUES ${sql.csv(
-            page.map(
-              (m) => sql`(${m.key}, ${m.release}, ${int(m.confirmedVersion)}, ${int(m.failures)}, ${m.lastReason},
-                ${m.state}, ${int(m.nextAttemptAt)}, ${int(m.settleUntil)})`
-            )
-          )}) AS v
-          WHERE ${M}.message_key = v.column1`,
-      { discard: true }
-    )
-
-  /** Edit statuses: the settled version's own, older ones superseded, texts forgotten (`keepText: false`). */
-  const updateEdits = (
-    own: ReadonlyArray<readonly [key: string, version: number, status: string]>,
-    supersede: ReadonlyArray<readonly [key: string, version: number]>,
-    forget: ReadonlyArray<readonly [key: string, upTo: number]>,
-    now: number
-  ) =>
-    Effect.gen(function* () {
-      for (const page of chunks(own)) {
-        yield* sql`UPDATE ${E} SET status = v.column3,
-            confirmed_at = CASE WHEN v.column3 = 'confirmed' THEN ${int(now)} ELSE ${E}.confirmed_at END
-          FROM (VALUES ${sql.csv(page.map(([key, version, status]) => sql`(${key}, ${int(version)}, ${status})`))}) AS v
-          WHERE ${E}.message_key = v.column1 AND ${E}.version = v.column2`
-      }
-      for (const page of chunks(supersede)) {
-        yield* sql`UPDATE ${E} SET status = 'superseded'
-          FROM (VALUES ${sql.csv(page.map(([key, version]) => sql`(${key}, ${int(version)})`))}) AS v
-          WHERE ${E}.message_key = v.column1 AND ${E}.version < v.column2 AND ${E}.status IN ('pending', 'failed')`
-      }
-      for (const page of chunks(forget)) {
-        yield* sql`UPDATE ${E} SET request = NULL
-          FROM (VALUES ${sql.csv(page.map(([key, upTo]) => sql`(${key}, ${int(upTo)})`))}) AS v
-          WHERE ${E}.message_key = v.column1 AND ${E}.version <= v.column2`
-      }
-    })
+  const { updateAttempts, updateMessages, updateEdits } = SettleStatements.make(sql, t)
 
   /** The current rows of these messages, locked in key order, with the database's time. */
   const lockMessages = (keys: ReadonlyArray<string>, at: number) =>

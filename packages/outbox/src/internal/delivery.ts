@@ -20,11 +20,22 @@ import type { RetryPolicy } from "@reword/core/adapter"
 import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"
+import type { EditorsFor } from "./model.ts"
 import type { IdField } from "./store.ts"
+import * as Tenants from "./tenantRoutes.ts"
+
+/** The claims of a page one editor delivers. */
+interface Group {
+  readonly editor: MessageEditor.Service
+  readonly claims: Array<Claims.Claim>
+  readonly requests: Array<MessageEditor.RequestInput>
+}
 
 export interface DeliveryConfig {
   readonly claims: Claims.Claims
   readonly routes: ReadonlyArray<{ readonly editor: MessageEditor.Service; readonly account: string }>
+  /** The editors of the other tenants (and of `default` when `routes` is empty): the outbox's `editorsFor`. */
+  readonly editorsFor?: EditorsFor | undefined
   readonly policy: RetryPolicy.RetryPolicy
   readonly settleMs: number
   readonly leaseMs: number
@@ -161,66 +172,68 @@ export class Delivery {
 
   private readonly now = Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
 
-  private get routes() {
-    return this.config.routes.map((route) => [route.editor.provider, route.account] as const)
+  private get routes(): Claims.ClaimScope {
+    return {
+      routes: this.config.routes.map((route) => [route.editor.provider, route.account] as const),
+      tenants: this.config.editorsFor !== undefined
+    }
   }
 
   /**
    * Delivers one page: each editor's claims through its `updateMany`, all
-   * at once. Claims that cannot be read fail alone. Answers the outcomes;
-   * `started` collects the attempts handed to an editor.
+   * at once, the editors of the page's tenants held (from `editorsFor`) until
+   * it ends. Claims that cannot be read, or whose tenant has no editor, fail
+   * alone. Answers the outcomes; `started` collects the attempts handed to an editor.
    */
   private deliver(
     claims: ReadonlyArray<Claims.Claim>,
     started: Set<string>
   ): Effect.Effect<ReadonlyArray<Claims.Settled>> {
     const config = this.config
-    const unreadable: Array<Claims.Settled> = []
-    const groups = new Map<
-      string,
-      {
-        readonly editor: MessageEditor.Service
-        readonly claims: Array<Claims.Claim>
-        readonly requests: Array<MessageEditor.RequestInput>
-      }
-    >()
-    for (const claim of claims) {
-      const route = config.routes.find(
-        (r) => r.editor.provider === claim.message.provider && r.account === claim.message.account
-      )
-      if (route === undefined) {
-        unreadable.push({ claim, outcome: { kind: "returned" } })
-        continue
-      }
-      const request = requestOf(claim)
-      if (Result.isFailure(request)) {
-        unreadable.push({ claim, outcome: { kind: "permanent", reason: request.failure } })
-        continue
-      }
-      const key = `${route.editor.provider}\u001f${route.account}`
-      const group = groups.get(key) ?? { editor: route.editor, claims: [], requests: [] }
-      group.claims.push(claim)
-      group.requests.push(request.success)
-      groups.set(key, group)
+    const routes: Tenants.RoutesConfig = {
+      routes: config.routes,
+      editorsFor: config.editorsFor,
+      backoff: (failures) => backoffMs(config.policy, failures, Math.random())
     }
-    return Effect.map(
-      Effect.forEach(
-        [...groups.values()],
-        (group) =>
-          Effect.suspend(() => {
-            for (const claim of group.claims) started.add(claim.attemptId)
-            return Effect.map(group.editor.updateMany(group.requests), (outcomes) =>
-              group.claims.map(
-                (claim, index): Claims.Settled => ({
-                  claim,
-                  outcome: outcomeOf(outcomes[index], claim.message.failures, config)
-                })
+    return Effect.scoped(
+      Effect.gen(function* () {
+        const tenants = yield* Tenants.resolveAll(routes, claims)
+        const unreadable: Array<Claims.Settled> = []
+        const groups = new Map<string, Group>()
+        for (const claim of claims) {
+          const route = Tenants.routeOf(routes, tenants, claim)
+          if (route.kind !== "editor") {
+            unreadable.push({ claim, outcome: route.outcome })
+            continue
+          }
+          const request = requestOf(claim)
+          if (Result.isFailure(request)) {
+            unreadable.push({ claim, outcome: { kind: "permanent", reason: request.failure } })
+            continue
+          }
+          const group = groups.get(route.key) ?? { editor: route.editor, claims: [], requests: [] }
+          group.claims.push(claim)
+          group.requests.push(request.success)
+          groups.set(route.key, group)
+        }
+        const delivered = yield* Effect.forEach(
+          [...groups.values()],
+          (group) =>
+            Effect.suspend(() => {
+              for (const claim of group.claims) started.add(claim.attemptId)
+              return Effect.map(group.editor.updateMany(group.requests), (outcomes) =>
+                group.claims.map(
+                  (claim, index): Claims.Settled => ({
+                    claim,
+                    outcome: outcomeOf(outcomes[index], claim.message.failures, config)
+                  })
+                )
               )
-            )
-          }),
-        { concurrency: "unbounded" }
-      ),
-      (delivered) => [...unreadable, ...delivered.flat()]
+            }),
+          { concurrency: "unbounded" }
+        )
+        return [...unreadable, ...delivered.flat()]
+      })
     )
   }
 
@@ -405,6 +418,8 @@ export class Delivery {
     const limit = Math.max(1, Math.floor(config.batchSize))
     // The last page was full: a backlog waits (the claim reads it by its index, whatever the statistics).
     let backlog = false
+    // Where the next claim starts among the tenants (round robin).
+    let cursor = ""
     const step = Effect.uninterruptibleMask((restore) =>
       Effect.gen({ self: this }, function* () {
         yield* restore(slots.take(1))
@@ -420,10 +435,12 @@ export class Delivery {
             this.routes,
             at,
             undefined,
-            backlog
+            backlog,
+            cursor
           )
         ).pipe(Effect.onError(() => slots.release(1)))
-        backlog = page.claims.length >= limit
+        backlog = page.more
+        cursor = page.cursor
         if (page.claims.length === 0) {
           yield* slots.release(1)
           return page
@@ -453,7 +470,7 @@ export class Delivery {
           )
         )
         if (page === undefined) yield* Effect.sleep(Duration.millis(config.pollMs))
-        else if (page.claims.length < limit) yield* this.idle(page.waitMs, settled, page.claims.length > 0)
+        else if (!page.more) yield* this.idle(page.waitMs, settled, page.claims.length > 0)
       }
     })
     return yield* Effect.ensuring(loop, this.shutdown(inFlight))

@@ -10,7 +10,7 @@ import { Deferred, Effect, Queue, Result } from "effect"
 import { NotFound, type StorageError } from "../OutboxError.ts"
 import type * as Plan from "./batchPlan.ts"
 import * as GroupCommit from "./groupCommit.ts"
-import { nowMillis, storage } from "./journal.ts"
+import { nowMillis, storage, tenantOf } from "./journal.ts"
 import type { Receipt, Recorded, Repoint, Submission } from "./model.ts"
 import * as Routing from "./routing.ts"
 import * as Store from "./store.ts"
@@ -80,20 +80,29 @@ export const make = (config: IntakeConfig) => {
   const recordItem = (message: unknown) =>
     Effect.gen(function* () {
       const checked = yield* decoded(message, decodeRecordedMessage(message))
-      const { provider, account } = yield* routeOf(checked)
-      const key = Store.keyOf(provider, account, checked.ids.externalMessageId)
-      return { kind: "record", key, provider, account, ids: checked.ids, messageKind: checked.kind } satisfies Plan.Item
+      const { tenant, provider, account } = yield* routeOf(checked)
+      const key = Store.keyOf(provider, account, checked.ids.externalMessageId, tenant)
+      return {
+        kind: "record",
+        key,
+        tenant,
+        provider,
+        account,
+        ids: checked.ids,
+        messageKind: checked.kind
+      } satisfies Plan.Item
     })
 
   /** A submit decoded and routed, ready for the group commit; or why it is refused. */
   const submitItem = (edit: unknown) =>
     Effect.gen(function* () {
       const checked = yield* decoded(edit, decodeSubmission(edit))
-      const { provider, account } = yield* routeOf(checked)
-      const key = Store.keyOf(provider, account, checked.ids.externalMessageId)
+      const { tenant, provider, account } = yield* routeOf(checked)
+      const key = Store.keyOf(provider, account, checked.ids.externalMessageId, tenant)
       return {
         kind: "submit",
         key,
+        tenant,
         provider,
         account,
         ids: checked.ids,
@@ -156,6 +165,7 @@ export const make = (config: IntakeConfig) => {
     })
 
   const receiptOf = (item: Plan.Item, version: number): Receipt => ({
+    ...tenantOf(item.tenant),
     provider: item.provider,
     account: item.account,
     externalMessageId: item.ids.externalMessageId,
@@ -228,11 +238,11 @@ export const make = (config: IntakeConfig) => {
     Effect.gen(function* () {
       const { source, ...rest } = (message ?? {}) as Repoint
       const checked = yield* decoded(message, decodeRepoint(rest, source))
-      const { provider, account } = yield* routeOf(checked.message)
+      const { tenant, provider, account } = yield* routeOf(checked.message)
       const { externalMessageId, ...ids } = checked.message.ids
       const changes = yield* config.store
         .repoint(
-          Store.keyOf(provider, account, externalMessageId),
+          Store.keyOf(provider, account, externalMessageId, tenant),
           {
             ...(ids.externalChatId === undefined ? {} : { externalChatId: ids.externalChatId }),
             ...(ids.externalAuthorId === undefined ? {} : { externalAuthorId: ids.externalAuthorId }),

@@ -10,6 +10,7 @@ import * as Query from "./query.ts"
 import * as Store from "./store.ts"
 
 export const toEntry = (row: Store.MessageRow): Entry => ({
+  ...tenantOf(row.tenant),
   provider: row.provider,
   account: row.account,
   ids: {
@@ -51,6 +52,10 @@ const idChangeOf = (entry: Store.AttemptRow): IdChange => {
   }
 }
 
+/** A tenant as answers carry it: absent for `default`, so a single-tenant app's answers are as they were. */
+export const tenantOf = (tenant: string): { readonly tenant?: string } =>
+  tenant === Store.DEFAULT_TENANT ? {} : { tenant }
+
 export const storage =
   (doing: string) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
@@ -66,13 +71,14 @@ export const journalOf = (store: Store.Store) => {
     Effect.gen(function* () {
       const rows = yield* store.list({
         state,
+        tenant: query.tenant,
         provider: query.provider,
         account: query.account,
         before: query.olderThanMillis === undefined ? undefined : (yield* nowMillis) - query.olderThanMillis,
         after:
           query.after === undefined
             ? undefined
-            : Store.keyOf(query.after.provider, query.after.account, query.after.externalMessageId),
+            : Store.keyOf(query.after.provider, query.after.account, query.after.externalMessageId, query.after.tenant),
         limit: query.limit
       })
       return rows.map(toEntry)
@@ -96,6 +102,7 @@ export const journalOf = (store: Store.Store) => {
               entries.length < decoded.limit || last === undefined
                 ? Option.none()
                 : Option.some({
+                    tenant: last.tenant,
                     provider: last.provider,
                     account: last.account,
                     externalMessageId: last.ids.externalMessageId
@@ -139,17 +146,16 @@ export const journalOf = (store: Store.Store) => {
       return row === undefined ? undefined : yield* historyOfRow(row)
     }).pipe(storage("reading a history"))
 
-  const histories = (
-    externalMessageId: string,
-    where: { readonly provider?: string | undefined; readonly account?: string | undefined } = {}
-  ) =>
+  const histories = (externalMessageId: string, where: Store.Where = {}) =>
     Effect.flatMap(store.find(externalMessageId, where), (rows) => Effect.forEach(rows, historyOfRow)).pipe(
       storage("reading a history")
     )
 
   const redrive = (entries?: ReadonlyArray<Entry>) =>
     Effect.gen(function* () {
-      const keys = entries?.map((entry) => Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId))
+      const keys = entries?.map((entry) =>
+        Store.keyOf(entry.provider, entry.account, entry.ids.externalMessageId, entry.tenant)
+      )
       return yield* store.redrive(keys, yield* nowMillis)
     }).pipe(storage("re-driving"))
 
@@ -157,7 +163,12 @@ export const journalOf = (store: Store.Store) => {
     Effect.flatMap(Query.decodeTotalsQuery(query), (decoded) =>
       Effect.gen(function* () {
         const before = decoded.olderThanMillis === undefined ? undefined : (yield* nowMillis) - decoded.olderThanMillis
-        const rows = yield* store.totals({ provider: decoded.provider, account: decoded.account, before })
+        const rows = yield* store.totals({
+          tenant: decoded.tenant,
+          provider: decoded.provider,
+          account: decoded.account,
+          before
+        })
         return totalsOf(rows)
       }).pipe(storage("counting the outbox"))
     )
@@ -169,8 +180,9 @@ export const journalOf = (store: Store.Store) => {
 const totalsOf = (rows: ReadonlyArray<Store.TotalRow>): ReadonlyArray<Total> => {
   const byAccount = new Map<string, Total>()
   for (const row of rows) {
-    const key = `${row.provider}\u001f${row.account}`
+    const key = `${row.tenant}\u001f${row.provider}\u001f${row.account}`
     const total = byAccount.get(key) ?? {
+      ...tenantOf(row.tenant),
       provider: row.provider,
       account: row.account,
       pending: 0,

@@ -8,6 +8,9 @@ import type { RetryPolicy } from "@reword/core/adapter"
 import type { Duration, Effect, Redacted, Result, Stream } from "effect"
 import type { NotFound, StorageError } from "../OutboxError.ts"
 import type { Series, SeriesQuery } from "./series.ts"
+import type { EditorsFor } from "./tenantModel.ts"
+
+export type { EditorsFor, TenantEditors } from "./tenantModel.ts"
 
 /**
  * Where edits go: an editor, and the account it edits in (Bitrix24: the portal,
@@ -35,6 +38,14 @@ export interface Options {
    * overwrite it after the settle window (`createOutbox` does this for you).
    */
   readonly editors?: ReadonlyArray<Route> | undefined
+  /**
+   * The editors of every tenant but `default` (and of `default` too when `editors` is empty), found when
+   * its edits are delivered: see {@link EditorsFor}. Without it the worker delivers tenant `default` only
+   * (other tenants' edits wait for a worker that has it).
+   *
+   * @since 0.5.0
+   */
+  readonly editorsFor?: EditorsFor | undefined
   /** Prefix of the outbox's tables, so several outboxes share one database. Default `reword_outbox_`. */
   readonly tablePrefix?: string | undefined
   /**
@@ -109,6 +120,13 @@ export interface Options {
  */
 export interface Submission extends Omit<EditRequest.EditRequestInput, "ids"> {
   readonly ids: EditRequest.EditRequestInput["ids"] & { readonly externalMessageId: string }
+  /**
+   * The tenant (one installation: a Bitrix24 portal's `member_id`, an Acquire account); `default` when
+   * omitted. Its provider is the one named, or the only one of the outbox's `editors`.
+   *
+   * @since 0.5.0
+   */
+  readonly tenant?: string | undefined
   /** The provider, when the outbox has editors of several. */
   readonly provider?: string | undefined
   /** The account, when the outbox has several of one provider. */
@@ -123,6 +141,8 @@ export interface Submission extends Omit<EditRequest.EditRequestInput, "ids"> {
  * @since 0.1.0
  */
 export interface Receipt {
+  /** The tenant; absent for tenant `default` (so a single-tenant app's receipts are as they were). @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly externalMessageId: string
@@ -136,6 +156,8 @@ export interface Receipt {
  * @since 0.1.0
  */
 export interface Recorded {
+  /** The tenant; `default` when omitted. @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider?: string | undefined
   readonly account?: string | undefined
   readonly ids: EditRequest.EditRequestInput["ids"] & { readonly externalMessageId: string }
@@ -190,6 +212,8 @@ export interface Attempt {
  * @since 0.1.0
  */
 export interface Entry {
+  /** The tenant the message belongs to; absent for tenant `default` (a single-tenant app's). @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly ids: {
@@ -277,6 +301,8 @@ export interface Repoint extends Recorded {
  * @since 0.1.0
  */
 export interface Query {
+  /** Only this tenant's messages. @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider?: string | undefined
   readonly account?: string | undefined
   /** Only messages in this state since before this long ago (`"1 hour"`). */
@@ -292,7 +318,7 @@ export interface Query {
  *
  * @since 0.2.0
  */
-export type TotalsQuery = Pick<Query, "provider" | "account" | "olderThan">
+export type TotalsQuery = Pick<Query, "tenant" | "provider" | "account" | "olderThan">
 
 /**
  * Every message of one provider and account that {@link Journal.totals} counts: how many are
@@ -301,6 +327,8 @@ export type TotalsQuery = Pick<Query, "provider" | "account" | "olderThan">
  * @since 0.2.0
  */
 export interface Total {
+  /** The tenant; absent for tenant `default`. @since 0.5.0 */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly pending: number
@@ -369,12 +397,24 @@ export interface Service {
   readonly submitMany: (
     edits: Iterable<Submission>
   ) => Effect.Effect<Array<Result.Result<Receipt, EditError.EditError | NotFound | StorageError>>, EditError.EditError>
+  /**
+   * Dead-letters every pending edit of a tenant with this reason (such as "the portal uninstalled the
+   * application"); answers how many messages. Idempotent: called again it finds none. A message a worker
+   * is delivering now is left to it; its next attempt finds the tenant as `editorsFor` answers it.
+   *
+   * @since 0.5.0
+   */
+  readonly failTenant: (tenant: string, reason: string) => Effect.Effect<number, StorageError>
   /** Waits until nothing is pending (dead letters aside), at most `timeout` (default 60 s); answers what is left. */
   readonly drain: (options?: { readonly timeout?: Duration.Input | undefined }) => Effect.Effect<Counts, StorageError>
   /** A message's history, or `undefined` when the id map does not hold it. */
   readonly history: (
     externalMessageId: string,
-    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+    where?: {
+      readonly tenant?: string | undefined
+      readonly provider?: string | undefined
+      readonly account?: string | undefined
+    }
   ) => Effect.Effect<History | undefined, EditError.EditError | StorageError>
   /** Messages waiting for delivery, one page. */
   readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>
@@ -419,7 +459,11 @@ export interface Journal {
   /** The history of every message with this external id (of any provider and account, unless named). */
   readonly histories: (
     externalMessageId: string,
-    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+    where?: {
+      readonly tenant?: string | undefined
+      readonly provider?: string | undefined
+      readonly account?: string | undefined
+    }
   ) => Effect.Effect<ReadonlyArray<History>, StorageError>
   /** Messages waiting for delivery, one page. */
   readonly pending: (query?: Query) => Effect.Effect<ReadonlyArray<Entry>, EditError.EditError | StorageError>

@@ -24,7 +24,7 @@ import {
   SchemaParser,
   SchemaTransformation
 } from "effect"
-import type { Options } from "./model.ts"
+import type { EditorsFor, Options } from "./model.ts"
 
 type Problem = EditError.Problem
 
@@ -92,6 +92,11 @@ export const TablePrefix = Schema.String.check(
 /** Every option of the outbox: its check and its default. */
 export const fields = {
   editors: Schema.optional(Routes),
+  editorsFor: Schema.optional(
+    Schema.declare((value: unknown): value is EditorsFor => typeof value === "function", {
+      message: "must be a function: (tenant) => an Effect of the tenant's editor (or routes)"
+    })
+  ),
   tablePrefix: TablePrefix.pipe(Schema.withDecodingDefault(Effect.succeed("reword_outbox_"))),
   keepText: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(true))),
   unknownMessages: Schema.Literals(["reject", "record"]).pipe(
@@ -142,6 +147,7 @@ export interface Settings {
   readonly editors:
     | ReadonlyArray<{ readonly editor: MessageEditor.Service; readonly account?: string | undefined }>
     | undefined
+  readonly editorsFor: EditorsFor | undefined
   readonly tablePrefix: string
   readonly keepText: boolean
   readonly unknownMessages: "reject" | "record"
@@ -184,6 +190,7 @@ export const problemsOf = EditRequest.problemsOf
 
 const settingsOf = (decoded: typeof OptionsSchema.Type): Settings => ({
   editors: decoded.editors,
+  editorsFor: decoded.editorsFor,
   tablePrefix: decoded.tablePrefix,
   keepText: decoded.keepText,
   unknownMessages: decoded.unknownMessages,

@@ -21,6 +21,7 @@ const OlderThan = Schema.Unknown.check(
 
 /** The entry a page ends with: the fields that name its message. */
 const After = Schema.Struct({
+  tenant: Schema.optional(Schema.String),
   provider: Schema.String,
   account: Schema.String,
   ids: Schema.Struct({ externalMessageId: Schema.String })
@@ -28,6 +29,7 @@ const After = Schema.Struct({
 
 /** Which messages `pending`, `failed` and `stream` list. */
 const QuerySchema = Schema.Struct({
+  tenant: Schema.optional(EditRequest.Id),
   provider: Schema.optional(EditRequest.Id),
   account: Schema.optional(EditRequest.Id),
   olderThan: Schema.optional(OlderThan),
@@ -35,17 +37,23 @@ const QuerySchema = Schema.Struct({
   after: Schema.optional(After)
 })
 
-const QUERY_KEYS = ["provider", "account", "olderThan", "limit", "after"] as const
-const TOTALS_KEYS = ["provider", "account", "olderThan"] as const
+const QUERY_KEYS = ["tenant", "provider", "account", "olderThan", "limit", "after"] as const
+const TOTALS_KEYS = ["tenant", "provider", "account", "olderThan"] as const
 
 /** A decoded query: `olderThan` in milliseconds, the page's size. */
 export interface DecodedQuery {
+  readonly tenant: string | undefined
   readonly provider: string | undefined
   readonly account: string | undefined
   readonly olderThanMillis: number | undefined
   readonly limit: number
   readonly after:
-    | { readonly provider: string; readonly account: string; readonly externalMessageId: string }
+    | {
+        readonly tenant?: string | undefined
+        readonly provider: string
+        readonly account: string
+        readonly externalMessageId: string
+      }
     | undefined
 }
 
@@ -77,6 +85,7 @@ const decodeWith = (
   if (problems.length > 0 || Result.isFailure(decoded)) return Result.fail(problems)
   const query = decoded.success
   return Result.succeed({
+    tenant: query.tenant,
     provider: query.provider,
     account: query.account,
     olderThanMillis:
@@ -88,6 +97,7 @@ const decodeWith = (
       query.after === undefined
         ? undefined
         : {
+            tenant: query.after.tenant,
             provider: query.after.provider,
             account: query.after.account,
             externalMessageId: query.after.ids.externalMessageId

@@ -1,14 +1,20 @@
 /**
- * Routing: which editor and account an edit, a record or a query goes to,
- * from the provider and account it names (either may be left out when the
- * outbox has one editor that fits).
+ * Routing: which tenant, editor and account an edit, a record or a query goes
+ * to, from the tenant, provider and account it names (the tenant is `default`
+ * when left out; the provider and account may be left out when the outbox has
+ * one editor that fits). A tenant other than `default` is served by the
+ * outbox's `editorsFor`, known only when its edits are delivered: its
+ * provider is the one named, or the only provider of the outbox's `editors`.
  */
 import { EditError, type MessageEditor } from "@reword/core"
 import { Effect } from "effect"
 import type { Route } from "./model.ts"
+import { DEFAULT_TENANT } from "./store.ts"
 
 /** The default account label. */
 export const DEFAULT_ACCOUNT = "default"
+
+export { DEFAULT_TENANT }
 
 /** A route with its account resolved. */
 export interface Resolved {
@@ -18,6 +24,7 @@ export interface Resolved {
 
 /** Where a call says it goes. */
 export interface Where {
+  readonly tenant?: string | undefined
   readonly provider?: string | undefined
   readonly account?: string | undefined
 }
@@ -43,16 +50,54 @@ const target = (
   return undefined
 }
 
+/** Where a call goes: its tenant, provider and account. */
+export interface Target {
+  readonly tenant: string
+  readonly provider: string
+  readonly account: string
+}
+
+const refuse = (provider: string, problem: EditError.Problem) =>
+  Effect.fail(
+    new EditError.EditError({
+      provider,
+      operation: "update",
+      reason: new EditError.InvalidRequest({ problems: [problem] })
+    })
+  )
+
+/** A tenant's message (or any, when the outbox has no `editors`): the provider named, or the only one there is. */
+const tenantTarget = (
+  resolved: ReadonlyArray<Resolved>,
+  where: Where,
+  tenant: string
+): Effect.Effect<Target, EditError.EditError> => {
+  const providers = [...new Set(resolved.map((route) => route.editor.provider))]
+  const provider = where.provider ?? (providers.length === 1 ? providers[0] : undefined)
+  if (provider === undefined) {
+    return refuse("outbox", {
+      path: "provider",
+      message:
+        providers.length === 0
+          ? "is required: the outbox has no editors to choose it from (its tenants' editors come from editorsFor)"
+          : `is required: the outbox has editors of several providers (${providers.join(", ")})`
+    })
+  }
+  return Effect.succeed({ tenant, provider, account: where.account ?? DEFAULT_ACCOUNT })
+}
+
 /**
- * The provider and account a call goes to; an `InvalidRequest` (naming the
- * field to add) when several editors fit and the call names none.
+ * The tenant, provider and account a call goes to; an `InvalidRequest`
+ * (naming the field to add) when several editors fit and the call names none.
  */
 export const routeOf = (
   resolved: ReadonlyArray<Resolved>,
   where: Where
-): Effect.Effect<{ readonly provider: string; readonly account: string }, EditError.EditError> => {
+): Effect.Effect<Target, EditError.EditError> => {
+  const tenant = where.tenant ?? DEFAULT_TENANT
+  if (tenant !== DEFAULT_TENANT || resolved.length === 0) return tenantTarget(resolved, where, tenant)
   const found = target(resolved, where)
-  if (found !== undefined) return Effect.succeed(found)
+  if (found !== undefined) return Effect.succeed({ tenant, ...found })
   const fitting = resolved.filter((route) => where.provider === undefined || route.editor.provider === where.provider)
   const providers = [...new Set(fitting.map((route) => route.editor.provider))]
   const problem =
@@ -67,11 +112,5 @@ export const routeOf = (
             .map((route) => route.account)
             .join(", ")})`
         }
-  return Effect.fail(
-    new EditError.EditError({
-      provider: where.provider ?? providers[0] ?? "outbox",
-      operation: "update",
-      reason: new EditError.InvalidRequest({ problems: [problem] })
-    })
-  )
+  return refuse(where.provider ?? providers[0] ?? "outbox", problem)
 }

@@ -16,9 +16,10 @@ export const SQLITE_APPLICATION_ID = 0x72777264
  * 3: on PostgreSQL, work announced with `NOTIFY` (a trigger); 4: due messages
  * read in claim order from one index, and a message inserted already due
  * announced too; 5: the provider's chat and connection ids and the message's
- * kind in the id map (Telegram).
+ * kind in the id map (Telegram); 6: messages keyed by tenant (existing ones
+ * are tenant `default`), and due messages found tenant by tenant.
  */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 /** The table names, under a prefix (so several outboxes, or test runs, share one database). */
 export interface Tables {
@@ -154,6 +155,21 @@ const providerIds = (t: Tables) =>
     yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN kind TEXT`
   })
 
+/**
+ * Version 6: every message belongs to a tenant (one installation: a Bitrix24
+ * portal, an Acquire account); the rows there are tenant `default`, their keys
+ * unchanged (a message of another tenant has a key of its own, see
+ * `Store.keyOf`). The second index lists the tenants with due messages, one
+ * index probe each, and a tenant's due messages in claim order: a claim takes
+ * its share of each tenant's backlog without reading the others'.
+ */
+const tenants = (t: Tables) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'`
+    yield* sql`CREATE INDEX ${sql(`${t.prefix}messages_tenant_claim`)} ON ${sql(t.messages)} (state, tenant, next_attempt_at, message_key)`
+  })
+
 /** Every migration, by id: add new ones at the end, never change a released one. */
 export const migrations = (
   t: Tables
@@ -162,7 +178,8 @@ export const migrations = (
   [2, "by_external_id", byExternalId(t)],
   [3, "notify_work", notifyWork(t)],
   [4, "claim_order", claimOrder(t)],
-  [5, "provider_ids", providerIds(t)]
+  [5, "provider_ids", providerIds(t)],
+  [6, "tenants", tenants(t)]
 ]
 
 const tableExists = (sql: SqlClient.SqlClient, name: string) =>

@@ -27,8 +27,24 @@ export const dialectOf = (sql: SqlClient.SqlClient): Dialect =>
     orElse: (): Dialect => ({ name: "sqlite", claimLock: (sql) => sql.literal(""), rowLock: (sql) => sql.literal("") })
   })
 
-export const keyOf = (provider: string, account: string, externalMessageId: string): string =>
-  `${provider}\u001f${account}\u001f${externalMessageId}`
+/** The tenant of a single-tenant app, and of every message written before tenants existed. */
+export const DEFAULT_TENANT = "default"
+
+/**
+ * A message's key: (tenant, provider, account, external id). Tenant `default`
+ * keeps the key it had before tenants (provider, account, id); another
+ * tenant's starts with U+001D, which no label may hold (core refuses control
+ * characters): the two never meet.
+ */
+export const keyOf = (
+  provider: string,
+  account: string,
+  externalMessageId: string,
+  tenant: string = DEFAULT_TENANT
+): string =>
+  tenant === DEFAULT_TENANT
+    ? `${provider}\u001f${account}\u001f${externalMessageId}`
+    : `\u001d${tenant}\u001f${provider}\u001f${account}\u001f${externalMessageId}`
 
 /**
  * The hash the journal keeps of a text: HMAC-SHA-256 under the app's key
@@ -48,6 +64,7 @@ export const optStr = (value: unknown): string | undefined =>
 
 export interface MessageRow {
   readonly messageKey: string
+  readonly tenant: string
   readonly provider: string
   readonly account: string
   readonly externalMessageId: string
@@ -75,6 +92,7 @@ export interface MessageRow {
 
 export const messageRow = (row: Record<string, unknown>): MessageRow => ({
   messageKey: String(row.message_key),
+  tenant: row.tenant === null || row.tenant === undefined ? DEFAULT_TENANT : String(row.tenant),
   provider: String(row.provider),
   account: String(row.account),
   externalMessageId: String(row.external_message_id),
@@ -141,8 +159,16 @@ export interface IdChange {
   readonly source: string | undefined
 }
 
+/** Which messages of an external id a history names (all, unless named). */
+export interface Where {
+  readonly tenant?: string | undefined
+  readonly provider?: string | undefined
+  readonly account?: string | undefined
+}
+
 export interface ListQuery {
   readonly state: "pending" | "failed"
+  readonly tenant?: string | undefined
   readonly provider?: string | undefined
   readonly account?: string | undefined
   /** Only messages whose state has not changed since before this time (ms since the epoch). */
@@ -160,10 +186,11 @@ export const chunked = <A>(values: ReadonlyArray<A>, size = MAX_LIST): ReadonlyA
   Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size))
 
 /** Which messages {@link make}'s `totals` counts. */
-export type TotalsQuery = Pick<ListQuery, "provider" | "account" | "before">
+export type TotalsQuery = Pick<ListQuery, "tenant" | "provider" | "account" | "before">
 
 /** How many messages of one provider and account are in one state, and since when the oldest is. */
 export interface TotalRow {
+  readonly tenant: string
   readonly provider: string
   readonly account: string
   readonly state: "pending" | "failed"
@@ -184,14 +211,12 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       rows[0] === undefined ? undefined : messageRow(rows[0])
     )
 
-  /** Every message with this external id (of any provider and account, unless named). */
-  const find = (
-    externalMessageId: string,
-    where: { readonly provider?: string | undefined; readonly account?: string | undefined }
-  ): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> =>
+  /** Every message with this external id (of any tenant, provider and account, unless named). */
+  const find = (externalMessageId: string, where: Where): Effect.Effect<ReadonlyArray<MessageRow>, SqlError.SqlError> =>
     Effect.map(
       sql`SELECT * FROM ${M} WHERE ${sql.and([
         sql`external_message_id = ${externalMessageId}`,
+        ...(where.tenant === undefined ? [] : [sql`tenant = ${where.tenant}`]),
         ...(where.provider === undefined ? [] : [sql`provider = ${where.provider}`]),
         ...(where.account === undefined ? [] : [sql`account = ${where.account}`])
       ])} ORDER BY message_key LIMIT 100`,
@@ -216,6 +241,7 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   )
 
   const scope = (query: TotalsQuery) => [
+    ...(query.tenant === undefined ? [] : [sql`tenant = ${query.tenant}`]),
     ...(query.provider === undefined ? [] : [sql`provider = ${query.provider}`]),
     ...(query.account === undefined ? [] : [sql`account = ${query.account}`]),
     ...(query.before === undefined ? [] : [sql`updated_at <= ${query.before}`])
@@ -224,12 +250,13 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
   /** Every pending and failed message the query chooses, counted by provider, account and state (all rows). */
   const totals = (query: TotalsQuery): Effect.Effect<ReadonlyArray<TotalRow>, SqlError.SqlError> =>
     Effect.map(
-      sql`SELECT provider, account, state, COUNT(*) AS n, MIN(updated_at) AS oldest FROM ${M}
+      sql`SELECT tenant, provider, account, state, COUNT(*) AS n, MIN(updated_at) AS oldest FROM ${M}
         WHERE ${sql.and([sql`state IN ('pending', 'failed')`, ...scope(query)])}
-        GROUP BY provider, account, state ORDER BY provider, account, state LIMIT ${MAX_TOTALS}`,
+        GROUP BY tenant, provider, account, state ORDER BY tenant, provider, account, state LIMIT ${MAX_TOTALS}`,
       (rows) =>
         rows.map(
           (row): TotalRow => ({
+            tenant: String(row.tenant),
             provider: String(row.provider),
             account: String(row.account),
             state: String(row.state) as TotalRow["state"],
@@ -343,7 +370,36 @@ export const make = (sql: SqlClient.SqlClient, t: Tables) => {
       })
     )
 
-  return { lookup, find, hasPending, counts, totals, list, history, redrive, repoint }
+  /**
+   * Dead-letters every pending message of a tenant that no worker holds now, with this reason, in one
+   * transaction; answers their keys (none when called again: idempotent). A message a worker holds is
+   * settled by it, and its next attempt finds the tenant gone.
+   */
+  const failTenant = (
+    tenant: string,
+    reason: string,
+    now: number
+  ): Effect.Effect<ReadonlyArray<string>, SqlError.SqlError> =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        // Leases are on the database's clock (PostgreSQL's), as the claims set them.
+        const clock = sql.onDialectOrElse({
+          pg: () => sql.literal("(EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::bigint"),
+          orElse: () => sql`${now}`
+        })
+        const rows = yield* sql`UPDATE ${M} SET state = 'failed', last_reason = ${reason}, next_attempt_at = NULL,
+            updated_at = ${now}, failures = failures + 1
+          WHERE tenant = ${tenant} AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < ${clock})
+          RETURNING message_key`
+        const keys = rows.map((row) => String(row.message_key))
+        for (const chunk of chunked(keys)) {
+          yield* sql`UPDATE ${E} SET status = 'failed' WHERE status = 'pending' AND ${sql.in("message_key", chunk)}`
+        }
+        return keys
+      })
+    )
+
+  return { lookup, find, hasPending, counts, totals, list, history, redrive, repoint, failTenant }
 }
 
 export type Store = ReturnType<typeof make>

@@ -28,7 +28,7 @@ const REQUEST_KEYS = [
   "sentBy",
   "fallback"
 ] as const
-const ROUTE_KEYS = ["provider", "account"] as const
+const ROUTE_KEYS = ["tenant", "provider", "account"] as const
 const ID_KEYS = [
   "externalMessageId",
   "externalChatId",
@@ -49,6 +49,7 @@ const Source = EditRequest.Label.check(
 
 /** Where a call goes and who made it: the outbox's own fields of a submission. */
 const SubmissionRoute = Schema.Struct({
+  tenant: Schema.optional(Label),
   provider: Schema.optional(Label),
   account: Schema.optional(Label),
   source: Schema.optional(Source)
@@ -70,6 +71,8 @@ const RecordedIds = Schema.Struct({
  * @since 0.2.0
  */
 export const Recorded = Schema.Struct({
+  /** The tenant (one installation: a Bitrix24 portal's `member_id`, an Acquire account); `default` when omitted. */
+  tenant: Schema.optional(Label),
   provider: Schema.optional(Label),
   account: Schema.optional(Label),
   ids: RecordedIds,
@@ -82,6 +85,7 @@ export type RecordedType = typeof Recorded.Type
 
 /** A decoded submission: where it goes, who asked, the checked request and its stored form. */
 export interface Decoded {
+  readonly tenant: string | undefined
   readonly provider: string | undefined
   readonly account: string | undefined
   readonly source: string | undefined
@@ -119,12 +123,12 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 export const decodeSubmission = (input: unknown): Result.Result<Decoded, EditError.InvalidRequest> => {
   if (!isRecord(input)) return notAnObject("an edit: { ids: { externalMessageId }, text }")
-  const { provider, account, source, ...request } = input
+  const { tenant, provider, account, source, ...request } = input
   // The common submit names no route nor source: nothing to decode for them.
   const route =
-    provider === undefined && account === undefined && source === undefined
-      ? Result.succeed({ provider: undefined, account: undefined, source: undefined })
-      : decodeRoute({ provider, account, source })
+    tenant === undefined && provider === undefined && account === undefined && source === undefined
+      ? Result.succeed({ tenant: undefined, provider: undefined, account: undefined, source: undefined })
+      : decodeRoute({ tenant, provider, account, source })
   const checked = EditRequest.decodeResult(request)
   const text = typeof request.text === "string" ? request.text : undefined
   const ids = isRecord(request.ids) ? request.ids : undefined
@@ -142,6 +146,7 @@ export const decodeSubmission = (input: unknown): Result.Result<Decoded, EditErr
   if (problems.length > 0 || Result.isFailure(route) || Result.isFailure(checked)) return Result.fail(invalid(problems))
   const { ids: decodedIds, ...body } = checked.success
   return Result.succeed({
+    tenant: route.success.tenant,
     provider: route.success.provider,
     account: route.success.account,
     source: route.success.source,

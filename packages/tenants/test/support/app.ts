@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Bitrix24Portals } from "@reword/bitrix24/sandbox"
 import type { OutboxError } from "@reword/outbox"
-import { sqliteClient } from "@reword/outbox"
+import { Outbox, sqliteClient } from "@reword/outbox"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { SqlClient } from "effect/sql"
 import { Bitrix24Lifecycle, KeyRing, TenantEditors, TenantRegistry } from "../../src/index.ts"
@@ -67,6 +67,8 @@ export const startApp = async (
     readonly prefix?: string | undefined
     /** The SQLite file `client` opens, when it opens one. */
     readonly filename?: string | undefined
+    /** An outbox routing by tenant (its worker off: tests run it), given to the lifecycle. */
+    readonly outbox?: Outbox.Options | undefined
   } = {}
 ): Promise<TestApp> => {
   const directory = options.client === undefined ? mkdtempSync(join(tmpdir(), "reword-tenants-")) : undefined
@@ -79,7 +81,17 @@ export const startApp = async (
     bitrix24: app,
     editorOptions: { retry: { maxAttempts: 1 } }
   })
+  const outbox =
+    options.outbox === undefined
+      ? Layer.empty
+      : Layer.effect(
+          Outbox.Outbox,
+          Effect.flatMap(TenantEditors.TenantEditors, (cache) =>
+            Outbox.makeWith([], { ...options.outbox, editorsFor: TenantEditors.editorsFor(cache) })
+          )
+        )
   const layer = Bitrix24Lifecycle.layer(app).pipe(
+    Layer.provideMerge(outbox),
     Layer.provideMerge(editors),
     Layer.provideMerge(registry),
     Layer.provideMerge(client)
