@@ -163,7 +163,9 @@ describe("createEditor checks where each option is (for untyped code)", () => {
       settings: { provider: "memory" },
       providerOptions: { rotatng: { tokenStore: {} } }
     })
-    expect(message).toBe(`Unknown provider "rotatng" in providerOptions (did you mean rotating?); the known providers are rotating, memory`)
+    expect(message).toBe(
+      `Unknown provider "rotatng" in providerOptions (did you mean rotating?); the known providers are rotating, memory`
+    )
   })
 
   it("refuses an unknown option key of a provider, naming it and the known ones", async () => {
