@@ -32,7 +32,19 @@
 import { Bitrix24Config, type Bitrix24MessageEditor, Events } from "@reword/bitrix24"
 import { BaseUrl, HttpTransport } from "@reword/core/adapter"
 import type { OutboxError } from "@reword/outbox"
-import { Clock, type Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, Result, Schema } from "effect"
+import {
+  Clock,
+  type Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Predicate,
+  Redacted,
+  Result,
+  Schema
+} from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
 import * as Decode from "./internal/decode.ts"
 import * as Setup from "./internal/setup.ts"

@@ -110,7 +110,8 @@ describe.each(postgres)("the refresh lock on $name", (database) => {
           Effect.gen(function* () {
             const a = yield* Layer.build(processOn(place))
             const b = yield* Layer.build(processOn(place))
-            const registry = (context: typeof a) => Effect.provide(Effect.service(TenantRegistry.TenantRegistry), context)
+            const registry = (context: typeof a) =>
+              Effect.provide(Effect.service(TenantRegistry.TenantRegistry), context)
             const ra = yield* registry(a)
             const rb = yield* registry(b)
             yield* Effect.provide(registered(portal), a)

@@ -115,7 +115,10 @@ describe("the setup on install", () => {
   it("a failed step leaves the tenant registered and marked with the step's error; setUp tries again", async () => {
     const portal = portals.add({ setUp: false })
     portals.server.inject({
-      fault: SandboxServer.Faults.status(500, { error: "INTERNAL_SERVER_ERROR", error_description: "the portal is down" }),
+      fault: SandboxServer.Faults.status(500, {
+        error: "INTERNAL_SERVER_ERROR",
+        error_description: "the portal is down"
+      }),
       times: 1,
       path: `/p/${portal.memberId}/rest/event.bind`
     })

@@ -174,18 +174,22 @@ export const lockOf = (sql: SqlClient.SqlClient, t: Tables) => {
         sql`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`,
         sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`
       ).pipe(
-        Effect.mapError((error) => (sqlState(error) === "55P03" ? busy : storageError("taking a tenant's lock")(error))),
+        Effect.mapError((error) =>
+          sqlState(error) === "55P03" ? busy : storageError("taking a tenant's lock")(error)
+        ),
         Effect.andThen(
           Effect.sync(() => {
             locked = true
           })
         )
       )
-      const body = sql.withTransaction(Effect.andThen(take, effect)).pipe(
-        Effect.mapError((error) =>
-          Predicate.isTagged(error, "SqlError") ? storageError("a tenant's lock transaction")(error) : error
+      const body = sql
+        .withTransaction(Effect.andThen(take, effect))
+        .pipe(
+          Effect.mapError((error) =>
+            Predicate.isTagged(error, "SqlError") ? storageError("a tenant's lock transaction")(error) : error
+          )
         )
-      )
       // A connection the pool does not give, or a server that stops answering, is waited for a bounded time.
       const deadline = Effect.andThen(
         Effect.sleep(timeoutMs + 5_000),

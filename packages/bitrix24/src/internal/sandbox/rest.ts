@@ -7,8 +7,8 @@
  */
 import type { SandboxServer } from "@reword/core/sandbox"
 import { itemOf } from "./items.ts"
-import { SETUP_METHODS, setupAnswer } from "./setup.ts"
 import { isEmpty, isRecord, listOf, lowerKeys, type Params, param, paramsOf, textOf } from "./params.ts"
+import { SETUP_METHODS, setupAnswer } from "./setup.ts"
 import { type Answer, count, failure, lineKey, type PortalState, refuse, time } from "./state.ts"
 
 /** The methods the sandbox serves. */

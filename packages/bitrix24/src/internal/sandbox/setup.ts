@@ -76,7 +76,13 @@ const activate = (s: PortalState, params: Params, start: number, method: string)
   }
   if (method === "imconnector.status") {
     const active = s.lines.get(lineKey(connector, line))?.active === true
-    return ok(s, method, start, { LINE: line, CONNECTOR: connector, ACTIVE: active, CONNECTION: active, STATUS: active })
+    return ok(s, method, start, {
+      LINE: line,
+      CONNECTOR: connector,
+      ACTIVE: active,
+      CONNECTION: active,
+      STATUS: active
+    })
   }
   setLine(s, connector, line, textOf(param(params, "ACTIVE")) !== "0")
   return ok(s, method, start, true)
