@@ -12,9 +12,16 @@ import { TenantEditors, TenantRegistry, TenantTokenStore } from "../src/index.ts
 import { appOf, ring } from "./support/app.ts"
 import { databases, type Place, placeOn, startPglite, stopAll } from "./support/places.ts"
 
+/**
+ * PGlite (about 10 s to start on a loaded machine) runs here only beside the server, in `pnpm test:slow`:
+ * `pnpm test` keeps this file to the SQLite case, in well under a second.
+ */
+const withServer = (process.env.REWORD_TEST_POSTGRES_URL ?? "") !== ""
+const used = databases.filter((database) => withServer || !database.name.startsWith("PostgreSQL"))
+
 let portals: Bitrix24Portals.Portals
 beforeAll(async () => {
-  await startPglite()
+  if (withServer) await startPglite()
   portals = await Bitrix24Portals.start()
 }, 120_000)
 afterAll(async () => {
@@ -58,7 +65,7 @@ const update = (tenant: string, ids: object, text: string) =>
 /** The token requests the OAuth server received. */
 const tokenRequests = () => portals.server.requests.filter((request) => request.path.startsWith("/oauth/token")).length
 
-const postgres = databases.filter((database) => database.name.startsWith("PostgreSQL"))
+const postgres = used.filter((database) => database.name.startsWith("PostgreSQL"))
 
 describe.each(postgres)("the refresh lock on $name", (database) => {
   it("two processes meeting an expired token at once refresh it once, and both edits land", async () => {
@@ -134,7 +141,7 @@ describe.each(postgres)("the refresh lock on $name", (database) => {
   }
 })
 
-describe.each(databases)("the token row on $name", (database) => {
+describe.each(used)("the token row on $name", (database) => {
   it("a stale save never lands over a newer pair", async () => {
     const place = placeOn(database)
     const portal = portals.add()
