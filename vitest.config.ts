@@ -57,6 +57,7 @@ export const serverVariants = [
   "packages/postgres/test/rate-limiter.test.ts",
   "packages/postgres/test/readme-examples.test.ts",
   "packages/postgres/test/token-store.test.ts",
+  "packages/tenants/test/refresh-lock.test.ts",
   "packages/tenants/test/registry.test.ts"
 ]
 

@@ -26,6 +26,7 @@ import type { SandboxServer } from "@reword/core/sandbox"
 import { Effect, Result } from "effect"
 import { outboxTour } from "./demo-outbox.ts"
 import { relayTour } from "./demo-relay.ts"
+import { tenantsTour } from "./demo-tenants.ts"
 
 const providers = [Bitrix24.provider, Acquire.provider]
 const line = (text = "") => console.log(text)
@@ -174,6 +175,8 @@ const realEdit = (values: Values) =>
 const main = (argv: ReadonlyArray<string>) => {
   // `pnpm demo relay`: the two-way relay on the sandboxes.
   if (argv[0] === "relay") return Effect.promise(relayTour)
+  // `pnpm demo tenants`: many Bitrix24 portals installing, editing and uninstalling.
+  if (argv[0] === "tenants") return Effect.promise(tenantsTour)
   const values = parse(argv)
   if (values.real === true) return realEdit(values)
   const stray = Object.keys(values)

@@ -66,6 +66,26 @@ export interface PortalOptions
   readonly memberId?: string | undefined
   /** The token that proves its events (32 hex digits by default). */
   readonly applicationToken?: string | undefined
+  /**
+   * Whether the portal's connector is already registered and active on its
+   * line (default true). `false`: a portal as an install finds it, where the
+   * application registers the connector, activates it and binds its events.
+   */
+  readonly setUp?: boolean | undefined
+}
+
+/**
+ * What the application set up on a portal: the connectors registered
+ * (`imconnector.register`), the lines where a connector is active
+ * (`imconnector.activate`), the handlers bound to each event (`event.bind`,
+ * event names in upper case).
+ *
+ * @since 0.3.0
+ */
+export interface Setup {
+  readonly connectors: ReadonlyArray<{ readonly id: string; readonly name: string; readonly placementHandler: string }>
+  readonly activeLines: ReadonlyArray<{ readonly connector: string; readonly line: number }>
+  readonly events: Readonly<Record<string, ReadonlyArray<string>>>
 }
 
 /**
@@ -89,7 +109,12 @@ export interface Portal extends Bitrix24Sandbox.Sandbox {
     handlerUrl: string,
     options?: { readonly clean?: boolean | undefined }
   ) => Promise<{ readonly status: number; readonly body: string }>
-  /** Where the connector's events go (`event.bind`): a loopback URL. Until bound, events are logged as undelivered. */
+  /** What the application set up on the portal (connectors, active lines, bound events). @since 0.3.0 */
+  readonly setup: () => Setup
+  /**
+   * Where the connector's events go, as if `event.bind` had bound all three: a
+   * loopback URL. An event no handler is bound to is logged as undelivered.
+   */
   readonly bindEvents: (handlerUrl: string) => void
   /**
    * An operator answers in the open line of external chat `chatId`: posts
@@ -261,7 +286,7 @@ const makePortal = (
     now: resolved.clock,
     takeTime: resolved.takeTime
   })
-  routes.setLine(resolved.connector, resolved.line, true)
+  if (given.setUp !== false) routes.setLine(resolved.connector, resolved.line, true)
   const sandbox = Handle.sandboxOf({
     resolved,
     url,
@@ -314,6 +339,13 @@ const makePortal = (
       tokens.revoke()
       return answer
     },
+    setup: () => ({
+      connectors: [...routes.setup.connectors.values()].map((connector) => ({ ...connector })),
+      activeLines: [...routes.lines.values()]
+        .filter((line) => line.active)
+        .map((line) => ({ connector: line.connector, line: line.line })),
+      events: Object.fromEntries([...routes.setup.events].map(([event, handlers]) => [event, [...handlers]]))
+    }),
     bindEvents: operator.bind,
     operatorSends: (chatId, text, who = { id: 9, name: "Anna Smith" }) => {
       const known = [...routes.messages.values()].find(

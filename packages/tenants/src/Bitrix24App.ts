@@ -36,7 +36,26 @@ export const AppOptions = Schema.Struct({
   /** Allow plain `http:` to loopback addresses (sandboxes and tests only). Default false. */
   allowInsecureLoopback: Schema.optional(Schema.Boolean),
   /** How long the check of an install's token against its portal may take, in milliseconds. Default 10,000. */
-  verifyTimeoutMs: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 120_000 })))
+  verifyTimeoutMs: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 120_000 }))),
+  /**
+   * The connector's settings page (`PLACEMENT_HANDLER` of `imconnector.register`): when given, an install
+   * registers the connector on the portal, activates it on the tenant's line, and binds its events.
+   */
+  placementHandler: Schema.optional(Schema.String),
+  /** Where the portal posts the connector's events (`event.bind` of `OnImConnectorMessageAdd`, `...Update`, `...Delete`). */
+  eventHandler: Schema.optional(Schema.String),
+  /** The connector's name as operators see it (`NAME`). Default: the connector code. */
+  connectorName: Schema.optional(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
+  /** The connector's icon, a `data:image/svg+xml,...` URI (`ICON.DATA_IMAGE`). Default: a plain circle. */
+  connectorIcon: Schema.optional(
+    Schema.String.check(
+      Schema.makeFilter((icon: string) =>
+        icon.startsWith("data:image/svg+xml,") && icon.length <= 65_536
+          ? undefined
+          : "must be a data:image/svg+xml,... URI of at most 64 KiB"
+      )
+    )
+  )
 })
 
 /**
@@ -58,6 +77,54 @@ export interface App {
   readonly plan: Plan
   readonly allowInsecureLoopback: boolean
   readonly verifyTimeoutMs: number
+  /** What an install sets up on the portal; `undefined` when `placementHandler` is not given. */
+  readonly setup: SetupOptions | undefined
+}
+
+/**
+ * What an install sets up on each portal: the connector's name, icon and settings page, and where its events go.
+ *
+ * @since 0.1.0
+ */
+export interface SetupOptions {
+  readonly name: string
+  readonly icon: string
+  readonly placementHandler: string
+  readonly eventHandler: string | undefined
+}
+
+const DEFAULT_ICON =
+  "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2024%2024%22%3E%3Ccircle%20cx%3D%2212%22%20cy%3D%2212%22%20r%3D%2210%22%2F%3E%3C%2Fsvg%3E"
+
+/** The setup's options, its URLs checked (HTTPS, or loopback when allowed). */
+const setupOf = (
+  o: typeof AppOptions.Type,
+  allowInsecureLoopback: boolean
+): Result.Result<SetupOptions | undefined, Config.ConfigError> => {
+  const urls: Array<[string, string | undefined]> = [
+    ["placementHandler", o.placementHandler],
+    ["eventHandler", o.eventHandler]
+  ]
+  for (const [path, url] of urls) {
+    if (url === undefined) continue
+    const parsed = BaseUrl.parse(url, { allowInsecureLoopback })
+    if (Result.isFailure(parsed)) return Result.fail(Decode.configError([{ path, message: parsed.failure }]))
+  }
+  if (o.placementHandler === undefined) {
+    return o.eventHandler === undefined
+      ? Result.succeed(undefined)
+      : Result.fail(
+          Decode.configError([
+            { path: "eventHandler", message: "binds events only with placementHandler (the connector's registration)" }
+          ])
+        )
+  }
+  return Result.succeed({
+    name: o.connectorName ?? o.connector,
+    icon: o.connectorIcon ?? DEFAULT_ICON,
+    placementHandler: o.placementHandler,
+    eventHandler: o.eventHandler
+  })
 }
 
 const apps = new WeakSet<object>()
@@ -84,6 +151,8 @@ export const decode = (input: unknown): Result.Result<App, Config.ConfigError> =
   if (Redacted.value(secret).trim() === "") {
     return Result.fail(Decode.configError([{ path: "clientSecret", message: "must not be blank" }]))
   }
+  const setup = setupOf(o, allowInsecureLoopback)
+  if (Result.isFailure(setup)) return Result.fail(setup.failure)
   const app: App = {
     clientId: o.clientId,
     clientSecret: secret,
@@ -92,7 +161,8 @@ export const decode = (input: unknown): Result.Result<App, Config.ConfigError> =
     line: o.line ?? 1,
     plan: o.plan ?? "standard",
     allowInsecureLoopback,
-    verifyTimeoutMs: o.verifyTimeoutMs ?? 10_000
+    verifyTimeoutMs: o.verifyTimeoutMs ?? 10_000,
+    setup: setup.success
   }
   apps.add(app)
   return Result.succeed(app)

@@ -20,16 +20,36 @@
  * - A wrong token, or an unknown `member_id` on any event but an install, is
  *   a 403 answer and changes nothing.
  *
- * Registering the connector and binding its events on install are not done
- * here yet.
+ * - **Setup**: when the app's options give a `placementHandler`, a verified
+ *   install (and an update or a repeated install while the last setup did
+ *   not finish) registers the connector on the portal, activates it on the
+ *   tenant's line and binds its events (`event.bind`) to `eventHandler`,
+ *   through the tenant's own editor (its token, its bucket). Each step is
+ *   idempotent; the first that fails leaves the tenant registered, marked
+ *   with that step's error in its settings (`setup: "failed"`, `setupStep`,
+ *   `setupError`); `setUp(tenant)` tries again.
  *
  * @since 0.1.0
  */
-import { Bitrix24Config, Events } from "@reword/bitrix24"
+import { Bitrix24Config, type Bitrix24MessageEditor, Events } from "@reword/bitrix24"
 import { BaseUrl, HttpTransport } from "@reword/core/adapter"
 import { Outbox, type OutboxError } from "@reword/outbox"
-import { type Config, Context, Duration, Effect, Layer, Option, Predicate, Redacted, Result, Schema } from "effect"
+import {
+  Clock,
+  type Config,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Predicate,
+  Redacted,
+  Result,
+  Schema
+} from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
+import * as Decode from "./internal/decode.ts"
+import * as Setup from "./internal/setup.ts"
 import { Bitrix24Settings, sha256, tokenMatches } from "./internal/shapes.ts"
 import * as TenantEditors from "./TenantEditors.ts"
 import * as TenantError from "./TenantError.ts"
@@ -48,7 +68,17 @@ export interface Answer {
   readonly outcome: Outcome | "refused"
   readonly tenant: string | undefined
   readonly error?: TenantError.TenantError | Events.EventRefused | OutboxError.StorageError | undefined
+  /** How the setup on the portal ended, when this event ran one. */
+  readonly setup?: SetupOutcome | undefined
 }
+
+/**
+ * How a setup on a portal ended: `done`, or `failed` at a step (`register`,
+ * `activate`, `bind`) with what the portal said.
+ *
+ * @since 0.1.0
+ */
+export type SetupOutcome = Setup.Outcome
 
 /**
  * What an accepted event did.
@@ -64,6 +94,13 @@ export type Outcome = "installed" | "updated" | "uninstalled" | "unchanged"
  */
 export interface Service {
   readonly handle: (body: string | Uint8Array, contentType: string | undefined) => Effect.Effect<Answer>
+  /**
+   * Sets up the portal again (connector, line, events), as an install does,
+   * and records how it ended in the tenant's settings. `Invalid` when the
+   * app's options give no `placementHandler`; `NotActive` for a tenant that
+   * is not active.
+   */
+  readonly setUp: (tenant: string) => Effect.Effect<SetupOutcome, TenantError.TenantError | OutboxError.StorageError>
 }
 
 /**
@@ -126,7 +163,44 @@ interface Deps {
   /** Dead-letters the tenant's pending edits in the outbox, when one is given. */
   readonly failEdits: (tenant: string) => Effect.Effect<void, OutboxError.StorageError>
   readonly transport: HttpTransport.HttpTransport
+  readonly editors: TenantEditors.Service | undefined
 }
+
+/** Runs the setup through the tenant's editor and records its outcome in the tenant's settings. */
+const setUp = (d: Deps, tenant: string) =>
+  Effect.gen(function* () {
+    const options = d.app.setup
+    if (options === undefined || d.editors === undefined) {
+      return yield* TenantError.make("Invalid", "the application's options give no placementHandler", tenant)
+    }
+    const found = yield* d.registry.get(tenant)
+    const settings = settingsOf(found)
+    if (found.state !== "active" || settings === undefined) {
+      return yield* TenantError.make("NotActive", `the tenant is ${found.state}: nothing is set up`, tenant)
+    }
+    const outcome = yield* d.editors
+      .withEditor(tenant, (editor) => Setup.run((editor as Bitrix24MessageEditor.Service).client, options, settings))
+      .pipe(
+        Effect.catch((error) =>
+          Effect.succeed<Setup.Outcome>({ state: "failed", step: "register", error: error.message })
+        )
+      )
+    const now = yield* Clock.currentTimeMillis
+    const fresh = yield* d.registry.get(tenant)
+    yield* d.registry.updateSettings(tenant, Setup.withOutcome(fresh.settings, outcome, now))
+    return outcome
+  })
+
+/** The setup after an event, when the app asks for one and the tenant is active: its outcome on the answer. */
+const thenSetUp = (d: Deps, answer: Answer, tenant: string) =>
+  d.app.setup === undefined
+    ? Effect.succeed(answer)
+    : Effect.map(
+        Effect.flatMap(d.registry.get(tenant), (found) =>
+          found.state === "active" ? Effect.map(setUp(d, tenant), Option.some) : Effect.succeedNone
+        ),
+        (setup) => (Option.isSome(setup) ? { ...answer, setup: setup.value } : answer)
+      )
 
 /** The portal accepts `token` (`app.info` answers a result): void; else why not, and whether to try again later. */
 const verify = (d: Deps, portalUrl: URL, token: Redacted.Redacted<string>, tenant: string) =>
@@ -166,7 +240,8 @@ const install = (d: Deps, event: Events.AppInstall) =>
     const sameToken = tokenMatches(event.applicationToken, before?.applicationTokenSha256)
     if (existing?.state === "active" && before !== undefined) {
       if (sameToken && event.ts !== undefined && event.ts * 1000 <= existing.updatedAt) {
-        return accepted("unchanged", tenant)
+        const unchanged = accepted("unchanged", tenant)
+        return before.setup === "done" ? unchanged : yield* thenSetUp(d, unchanged, tenant)
       }
       // Another portal claiming a member_id already installed must prove it.
       if (before.portalUrl !== portalUrl.success.href && !sameToken) {
@@ -214,7 +289,7 @@ const install = (d: Deps, event: Events.AppInstall) =>
       })
     })
     yield* d.retire(tenant)
-    return accepted("installed", tenant)
+    return yield* thenSetUp(d, accepted("installed", tenant), tenant)
   })
 
 /** The tenant of an event other than install, and whether its token matches; a 403 answer when unknown. */
@@ -263,7 +338,8 @@ const update = (d: Deps, event: Events.AppUpdate) =>
       )
       yield* d.retire(tenant)
     }
-    return accepted("updated", tenant)
+    const updated = accepted("updated", tenant)
+    return settings.setup === "done" ? updated : yield* thenSetUp(d, updated, tenant)
   })
 
 const uninstall = (d: Deps, event: Events.AppUninstall) =>
@@ -295,7 +371,15 @@ export const make = (
     const registry = yield* TenantRegistry.TenantRegistry
     const editors = yield* Effect.serviceOption(TenantEditors.TenantEditors)
     const outbox = yield* Effect.serviceOption(Outbox.Outbox)
+    if (app.setup !== undefined && Option.isNone(editors)) {
+      return yield* Effect.fail(
+        Decode.configError([
+          { path: "placementHandler", message: "sets the portals up through their editors: provide TenantEditors" }
+        ])
+      )
+    }
     const d: Deps = {
+      editors: Option.getOrUndefined(editors),
       app,
       registry,
       retire: (tenant) => (Option.isSome(editors) ? editors.value.retire(tenant) : Effect.void),
@@ -316,6 +400,7 @@ export const make = (
     }
 
     return Bitrix24Lifecycle.of({
+      setUp: (tenant) => setUp(d, tenant),
       handle: (body, contentType) =>
         Effect.suspend(() => {
           const event = Events.decode(body, contentType)

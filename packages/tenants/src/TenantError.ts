@@ -35,7 +35,8 @@ const SUMMARIES = {
   Invalid: "the input is not valid",
   Conflict: "another writer changed the tenant first",
   Forbidden: "the event is not proven to come from the portal",
-  Unverified: "the portal did not confirm the install's access token"
+  Unverified: "the portal did not confirm the install's access token",
+  Busy: "another process held the tenant's lock for longer than the wait allows"
 } as const
 
 /**
@@ -45,7 +46,7 @@ const SUMMARIES = {
  */
 export type TenantProblem = keyof typeof SUMMARIES
 
-const RETRYABLE: ReadonlySet<TenantProblem> = new Set(["Conflict", "Unverified"])
+const RETRYABLE: ReadonlySet<TenantProblem> = new Set(["Conflict", "Unverified", "Busy"])
 
 const reasonJson = (
   tag: TenantProblem,
@@ -226,6 +227,24 @@ export class Unverified extends Data.TaggedError("Unverified")<{ readonly descri
 }
 
 /**
+ * The tenant's cross-process lock was not taken within its wait (another process holds it: a token refresh).
+ *
+ * @since 0.1.0
+ */
+export class Busy extends Data.TaggedError("Busy")<{ readonly description: string }> {
+  /** Whether trying the same call again later can work. */
+  get isRetryable(): boolean {
+    return RETRYABLE.has("Busy")
+  }
+  override get message(): string {
+    return `${SUMMARIES.Busy}: ${this.description}`
+  }
+  override toJSON(): ReasonJson {
+    return reasonJson("Busy", this)
+  }
+}
+
+/**
  * Why a tenant operation failed: one of the reason classes (match on `_tag`).
  *
  * @since 0.1.0
@@ -240,6 +259,7 @@ export type TenantErrorReason =
   | Conflict
   | Forbidden
   | Unverified
+  | Busy
 
 for (const Reason of [
   UnknownTenant,
@@ -250,13 +270,14 @@ for (const Reason of [
   Invalid,
   Conflict,
   Forbidden,
-  Unverified
+  Unverified,
+  Busy
 ]) {
   printable(Reason, Reason.name)
 }
 
 const REASONS: { readonly [Tag in TenantProblem]: new (args: { readonly description: string }) => TenantErrorReason } =
-  { UnknownTenant, NotActive, Tampered, KeyMissing, KeyDestroyed, Invalid, Conflict, Forbidden, Unverified }
+  { UnknownTenant, NotActive, Tampered, KeyMissing, KeyDestroyed, Invalid, Conflict, Forbidden, Unverified, Busy }
 
 /**
  * What {@link TenantError}'s `toJSON` gives: no stack, no secret.

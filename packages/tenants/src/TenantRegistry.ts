@@ -184,7 +184,28 @@ export interface Service {
   readonly remove: (tenant: string) => Effect.Effect<boolean, Failure>
   /** Re-wraps every data key not wrapped by the current master key; answers how many. */
   readonly rotate: Effect.Effect<number, Failure>
+  /**
+   * On PostgreSQL (`undefined` on SQLite): runs `effect` under the tenant's
+   * lock across every process sharing the database (a transaction-scoped
+   * advisory lock on a hash of the tenant id, released when `effect` ends or
+   * its process dies). The registry's statements inside `effect` run in the
+   * lock's transaction, on its one connection, and are committed when
+   * `effect` succeeds. Waits at most `timeoutMs` (default 60,000) for
+   * another holder, then fails with `Busy`.
+   */
+  readonly withLock?: <A, E, R>(
+    tenant: string,
+    effect: Effect.Effect<A, E, R>,
+    options?: { readonly timeoutMs?: number | undefined }
+  ) => Effect.Effect<A, E | Failure, R>
 }
+
+/**
+ * The default wait for a tenant's lock: 60 seconds.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000
 
 /**
  * The registry service.
@@ -268,8 +289,29 @@ export const make = (
     const tables = Store.tablesOf(decoded.success.tablePrefix ?? "reword_")
     const sql = yield* SqlClient.SqlClient
     yield* Effect.provideService(Store.prepare(tables), SqlClient.SqlClient, sql)
-    return fromStatements(ring, Store.statements(sql, tables))
+    const service = fromStatements(ring, Store.statements(sql, tables))
+    const lock = Store.lockOf(sql, tables)
+    return lock === undefined ? service : TenantRegistry.of({ ...service, withLock: withLockOf(lock) })
   })
+
+/** The lock with its wait checked and its `Busy` typed. */
+const withLockOf =
+  (lock: NonNullable<ReturnType<typeof Store.lockOf>>): NonNullable<Service["withLock"]> =>
+  (tenant, effect, options = {}) =>
+    Effect.flatMap(checkedId(tenant), (id) => {
+      const given = options.timeoutMs
+      const timeoutMs =
+        given === undefined || !Number.isFinite(given)
+          ? DEFAULT_LOCK_TIMEOUT_MS
+          : Math.max(1, Math.min(2 ** 31 - 1 - 5_000, Math.floor(given)))
+      return lock(id, timeoutMs, effect).pipe(
+        Effect.mapError((error) =>
+          Predicate.isTagged(error, "LockBusy")
+            ? TenantError.make("Busy", `the lock was not granted within ${timeoutMs} ms`, id)
+            : (error as Exclude<typeof error, Store.LockBusy>)
+        )
+      )
+    })
 
 /** A row opened: its data key unwrapped, its credentials opened and decoded. */
 const openRow = (ring: KeyRing.KeyRing, row: Store.Row): Effect.Effect<Tenant, TenantError.TenantError> =>

@@ -5,11 +5,19 @@
  * write, so the version, not the value, is compared). A late or stale save
  * never lands over a newer pair another editor or process stored.
  *
+ * On PostgreSQL the store has a `withRefreshLock`: the editor's reload,
+ * refresh and save run under the tenant's lock across processes (the
+ * registry's `withLock`), so two processes serving one portal refresh at most
+ * once per expiry; the second, once it has the lock, reads the pair the first
+ * stored. A wait past `lockTimeoutMs` fails the refresh with a retryable
+ * `TokenStoreError` (`timedOut`), and nothing is refreshed.
+ *
  * @since 0.1.0
  */
 import { TokenStore } from "@reword/bitrix24"
-import { Effect, Option, Redacted, Result, Schema } from "effect"
+import { Effect, Option, Predicate, Redacted, Result, Schema } from "effect"
 import { Bitrix24Credentials } from "./internal/shapes.ts"
+import type { TenantError } from "./TenantError.ts"
 import type * as TenantRegistry from "./TenantRegistry.ts"
 
 const decodeCredentials = Schema.decodeUnknownResult(Bitrix24Credentials)
@@ -35,11 +43,45 @@ const refreshOf = (tenant: TenantRegistry.Tenant): string | undefined =>
   Option.getOrUndefined(Option.map(tokensOf(tenant), (tokens) => Redacted.value(tokens.refreshToken)))
 
 /**
+ * The store's options.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** How long a refresh waits for another process's (PostgreSQL). Default 60,000 ms. */
+  readonly lockTimeoutMs?: number | undefined
+}
+
+/** The registry's lock as the token store's `withRefreshLock`, where the registry has one. */
+const refreshLockOf = (
+  registry: TenantRegistry.Service,
+  tenant: string,
+  options: Options
+): TokenStore.Service["withRefreshLock"] => {
+  const withLock = registry.withLock
+  if (withLock === undefined) return undefined
+  return <A, E>(refresh: Effect.Effect<A, E>) =>
+    withLock(tenant, refresh, { timeoutMs: options.lockTimeoutMs }).pipe(
+      Effect.catchIf(
+        (error): error is Exclude<typeof error, E> =>
+          Predicate.isTagged(error, "TenantError") || Predicate.isTagged(error, "StorageError"),
+        (error) =>
+          Effect.fail(
+            new TokenStore.TokenStoreError({
+              message: `the tenant's refresh lock: ${describe(error as { message: string })}`,
+              timedOut: Predicate.isTagged(error, "TenantError") && (error as TenantError).reason._tag === "Busy"
+            })
+          )
+      )
+    ) as Effect.Effect<A, E | TokenStore.TokenStoreError>
+}
+
+/**
  * The token store of `tenant`, over `registry`.
  *
  * @since 0.1.0
  */
-export const make = (registry: TenantRegistry.Service, tenant: string): TokenStore.Service => {
+export const make = (registry: TenantRegistry.Service, tenant: string, options: Options = {}): TokenStore.Service => {
   /** The row's version when this store last read or wrote it. */
   let seen: number | undefined
   const load: TokenStore.Service["load"] = Effect.map(
@@ -87,5 +129,6 @@ export const make = (registry: TenantRegistry.Service, tenant: string): TokenSto
         "another writer stored another pair since this store read the row: the pair in the row was kept, not written over"
       )
     })
-  return TokenStore.TokenStore.of({ load, save })
+  const withRefreshLock = refreshLockOf(registry, tenant, options)
+  return TokenStore.TokenStore.of(withRefreshLock === undefined ? { load, save } : { load, save, withRefreshLock })
 }

@@ -22,7 +22,15 @@ export const Bitrix24Settings = Schema.Struct({
   scope: Schema.optionalKey(Schema.String),
   version: Schema.optionalKey(Schema.String),
   /** SHA-256 of the portal's `application_token` (hex): what events are checked against, in constant time. */
-  applicationTokenSha256: Schema.String
+  applicationTokenSha256: Schema.String,
+  /** How the last setup on the portal ended (connector, line, events): `done` or `failed`. */
+  setup: Schema.optionalKey(Schema.Literals(["done", "failed"])),
+  /** The step that failed: `register`, `activate` or `bind`. */
+  setupStep: Schema.optionalKey(Schema.String),
+  /** What the portal said (no secret). */
+  setupError: Schema.optionalKey(Schema.String),
+  /** When it ended, in Unix milliseconds. */
+  setupAt: Schema.optionalKey(Schema.Number)
 })
 export type Bitrix24Settings = typeof Bitrix24Settings.Type
 

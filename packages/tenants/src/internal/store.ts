@@ -5,7 +5,7 @@
  * key, `credentials` its credentials sealed by that data key.
  */
 import { OutboxError } from "@reword/outbox"
-import { Effect, Result, Schema, SchemaTransformation } from "effect"
+import { Context, Effect, Predicate, Result, Schema, SchemaTransformation } from "effect"
 import { Migrator, SqlClient, type SqlError } from "effect/sql"
 
 /** SQLite's `application_id` of reword's files ("rwrd", as the outbox's). */
@@ -117,11 +117,93 @@ export interface Write {
   readonly now: number
 }
 
+/** The SQLSTATE of a driver's error, when it carries one. */
+const sqlState = (error: unknown): string | undefined => {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && Predicate.isObject(current); depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * Runs `effect` outside a transaction that has ended: a fiber forked under a
+ * tenant's lock (a background save) outlives its transaction, and its
+ * statements then go to the pool.
+ */
+const outsideEndedTransaction = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>) =>
+  Effect.withFiber<A, E, R>((fiber) => {
+    const transaction = Context.getOrUndefined(fiber.context, sql.transactionService)
+    if (transaction === undefined) return effect
+    return Effect.matchEffect(SqlClient.activeTransactionConnection(transaction), {
+      onFailure: () =>
+        Effect.provideContext(effect, Context.omit(sql.transactionService)(fiber.context) as Context.Context<R>),
+      onSuccess: () => effect
+    })
+  })
+
+/** Why {@link lockOf}'s lock was not taken: another process held it past the wait. */
+export interface LockBusy {
+  readonly _tag: "LockBusy"
+  readonly waitedMs: number
+}
+
+/**
+ * The tenant's cross-process lock, on PostgreSQL: `effect` runs in a
+ * transaction holding a transaction-scoped advisory lock on a hash of the
+ * tenant's id (released at its end, and by the server when the process
+ * dies); the registry's statements inside it run on that transaction's one
+ * connection. Taking it waits at most `timeoutMs` for the lock (PostgreSQL's
+ * `lock_timeout`) and a few seconds more for a connection. `undefined` on
+ * SQLite (one machine: the in-process single flight is the lock).
+ */
+export const lockOf = (sql: SqlClient.SqlClient, t: Tables) => {
+  if (!sql.onDialectOrElse({ pg: () => true, orElse: () => false })) return undefined
+  return <A, E, R>(
+    tenant: string,
+    timeoutMs: number,
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | LockBusy | OutboxError.StorageError, R> =>
+    Effect.suspend(() => {
+      const key = `reword.tenants\n${t.tenants}\n${tenant}`
+      let locked = false
+      const busy: LockBusy = { _tag: "LockBusy", waitedMs: timeoutMs }
+      const take = Effect.andThen(
+        sql`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`,
+        sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`
+      ).pipe(
+        Effect.mapError((error) =>
+          sqlState(error) === "55P03" ? busy : storageError("taking a tenant's lock")(error)
+        ),
+        Effect.andThen(
+          Effect.sync(() => {
+            locked = true
+          })
+        )
+      )
+      const body = sql
+        .withTransaction(Effect.andThen(take, effect))
+        .pipe(
+          Effect.mapError((error) =>
+            Predicate.isTagged(error, "SqlError") ? storageError("a tenant's lock transaction")(error) : error
+          )
+        )
+      // A connection the pool does not give, or a server that stops answering, is waited for a bounded time.
+      const deadline = Effect.andThen(
+        Effect.sleep(timeoutMs + 5_000),
+        Effect.suspend(() => (locked ? Effect.never : Effect.fail(busy)))
+      )
+      return Effect.raceFirst(body, deadline) as Effect.Effect<A, E | LockBusy | OutboxError.StorageError, R>
+    })
+}
+
 /** The statements, on one client and table. */
 export const statements = (sql: SqlClient.SqlClient, t: Tables) => {
   const T = sql(t.tenants)
   const run = <A>(what: string, effect: Effect.Effect<A, SqlError.SqlError>) =>
-    Effect.mapError(effect, storageError(what))
+    outsideEndedTransaction(sql, Effect.mapError(effect, storageError(what)))
   const columns = sql`tenant_id, provider, state, settings, data_key, credentials, version, created_at, updated_at`
   return {
     find: (tenant: string) =>

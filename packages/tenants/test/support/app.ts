@@ -12,7 +12,7 @@ import type { OutboxError } from "@reword/outbox"
 import { Outbox, sqliteClient } from "@reword/outbox"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { SqlClient } from "effect/sql"
-import { Bitrix24Lifecycle, KeyRing, TenantEditors, TenantRegistry } from "../../src/index.ts"
+import { type Bitrix24App, Bitrix24Lifecycle, KeyRing, TenantEditors, TenantRegistry } from "../../src/index.ts"
 
 export interface TestApp {
   readonly runtime: ManagedRuntime.ManagedRuntime<
@@ -69,12 +69,14 @@ export const startApp = async (
     readonly filename?: string | undefined
     /** An outbox routing by tenant (its worker off: tests run it), given to the lifecycle. */
     readonly outbox?: Outbox.Options | undefined
+    /** More of the application's options (the setup's). */
+    readonly app?: Partial<Bitrix24App.AppOptions> | undefined
   } = {}
 ): Promise<TestApp> => {
   const directory = options.client === undefined ? mkdtempSync(join(tmpdir(), "reword-tenants-")) : undefined
   const filename = directory === undefined ? options.filename : join(directory, "reword.db")
   const client = options.client ?? sqliteClient({ filename: filename as string })
-  const app = appOf(portals)
+  const app = { ...appOf(portals), ...options.app }
   const registry = TenantRegistry.layer({ keys: ring, tablePrefix: options.prefix ?? "reword_" })
   const editors = TenantEditors.layer({
     ...options.editors,

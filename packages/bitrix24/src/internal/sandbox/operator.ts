@@ -47,6 +47,9 @@ export interface OperatorOptions {
   readonly now: () => number
 }
 
+/** The connector events a portal raises. */
+export const CONNECTOR_EVENTS = ["ONIMCONNECTORMESSAGEADD", "ONIMCONNECTORMESSAGEUPDATE", "ONIMCONNECTORMESSAGEDELETE"]
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/
 
 export const make = (options: OperatorOptions) => {
@@ -55,7 +58,8 @@ export const make = (options: OperatorOptions) => {
   const inFlight = new Set<Promise<void>>()
   /** Bitrix24's ids of the customers' messages, made up the first time an echo names one. */
   const customerIds = new Map<string, number>()
-  let handler: string | undefined
+  /** The handler of each event (upper case): `bind` sets all three, `event.bind` one. */
+  const handlers = new Map<string, string>()
   let echo = false
   let signature = true
   let nextId = 90_001
@@ -71,7 +75,7 @@ export const make = (options: OperatorOptions) => {
       "auth[application_token]": options.applicationToken,
       "auth[status]": "L"
     }
-    const target = handler
+    const target = handlers.get(event)
     if (target === undefined) {
       posted.push({ event, fields, status: undefined, error: "no handler bound" })
       return
@@ -118,7 +122,16 @@ export const make = (options: OperatorOptions) => {
     bind: (url: string) => {
       if (!LOOPBACK.test(new URL(url).hostname))
         throw new TypeError("the sandbox posts events to a loopback address only")
-      handler = url
+      for (const event of CONNECTOR_EVENTS) handlers.set(event, url)
+    },
+    /** `event.bind` of one event: its first handler is the one posted to. */
+    bindEvent: (event: string, url: string) => {
+      if (!handlers.has(event)) handlers.set(event, url)
+    },
+    /** `event.unbind`: the next handler bound, or none. */
+    unbindEvent: (event: string, next: string | undefined) => {
+      if (next === undefined) handlers.delete(event)
+      else handlers.set(event, next)
     },
     setEcho: (on: boolean) => {
       echo = on

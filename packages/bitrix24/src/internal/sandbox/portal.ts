@@ -21,6 +21,7 @@ import type * as Operating from "./operating.ts"
 import type * as Operator from "./operator.ts"
 import type { Params } from "./params.ts"
 import { rest } from "./rest.ts"
+import type { SetupState } from "./setup.ts"
 import * as State from "./state.ts"
 import type * as Tokens from "./tokens.ts"
 
@@ -71,6 +72,8 @@ export interface Portal {
     readonly date: number
   }) => MessageRecord
   readonly calls: (method: string) => number
+  /** The connectors registered and the events bound. */
+  readonly setup: SetupState
   readonly errors: (code: string) => number
   /** Every call carrying a message with this external id is refused as a whole with `refusal`. */
   readonly poison: (messageId: string, refusal: Answer) => void
@@ -105,6 +108,7 @@ export const make = (options: Options): Portal => {
     userOf: (connector, externalId, details) => State.userOf(s, connector, externalId, details),
     store: (input) => State.store(s, input),
     calls: (method) => s.callCounts.get(method.toLowerCase()) ?? 0,
+    setup: s.setup,
     errors: (code) => s.errorCounts.get(code) ?? 0,
     poison: (messageId, refusal) => {
       s.poisoned.set(messageId, refusal)

@@ -8,6 +8,7 @@
 import type { SandboxServer } from "@reword/core/sandbox"
 import { itemOf } from "./items.ts"
 import { isEmpty, isRecord, listOf, lowerKeys, type Params, param, paramsOf, textOf } from "./params.ts"
+import { SETUP_METHODS, setupAnswer } from "./setup.ts"
 import { type Answer, count, failure, lineKey, type PortalState, refuse, time } from "./state.ts"
 
 /** The methods the sandbox serves. */
@@ -92,7 +93,7 @@ const gate = (
     case "valid":
       break
   }
-  const served = METHODS.includes(method) || INFO_METHODS.includes(method)
+  const served = METHODS.includes(method) || INFO_METHODS.includes(method) || SETUP_METHODS.includes(method)
   if (!served && !(method === STATUS_DELIVERY && s.options.operator !== undefined)) {
     return { refused: failure(404, "ERROR_METHOD_NOT_FOUND", "Method not found!") }
   }
@@ -140,6 +141,7 @@ export const rest = (s: PortalState, request: SandboxServer.SandboxRequest, path
   const gated = gate(s, request, webhook, method, start)
   if ("refused" in gated) return refuse(s, gated.refused)
   if (INFO_METHODS.includes(method)) return infoOf(s, method, start)
+  if (SETUP_METHODS.includes(method)) return refuse(s, setupAnswer(s, method, gated.params, start))
   if (method === STATUS_DELIVERY && s.options.operator !== undefined) {
     const body = s.options.operator.statusDelivery(gated.params) as Record<string, unknown>
     return { status: 200, body: { ...body, time: time(s, start, s.options.operating.snapshot(method, start)) } }

@@ -10,6 +10,7 @@ import type { File, Line, Message, User } from "./model.ts"
 import type * as Operating from "./operating.ts"
 import { isRecord, type Params, textOf } from "./params.ts"
 import type { Options } from "./portal.ts"
+import type { SetupState } from "./setup.ts"
 
 export type Answer = SandboxServer.SandboxAnswer
 type Writable<T> = { -readonly [K in keyof T]: T[K] }
@@ -45,6 +46,8 @@ export interface PortalState {
   readonly callCounts: Map<string, number>
   readonly errorCounts: Map<string, number>
   readonly poisoned: Map<string, Answer>
+  /** The connectors registered and the events bound (`imconnector.register`, `event.bind`). */
+  readonly setup: SetupState
   nextUser: number
   nextSession: number
   nextChat: number
@@ -60,6 +63,7 @@ export const makeState = (options: Options): PortalState => ({
   callCounts: new Map(),
   errorCounts: new Map(),
   poisoned: new Map(),
+  setup: { connectors: new Map(), events: new Map() },
   nextUser: FIRST_USER_ID,
   nextSession: FIRST_SESSION_ID,
   nextChat: FIRST_CHAT_ID
@@ -78,8 +82,11 @@ export const lineKey = (connector: string, line: number) => `${connector}\u0000$
 export const messageKey = (connector: string, line: number, chatId: string, messageId: string) =>
   `${connector}\u0000${line}\u0000${chatId}\u0000${messageId}`
 
-/** Sets a line's state (adding the line when new). */
+/** Sets a line's state (adding the line when new); a connector set on a line is a registered one. */
 export const setLine = (s: PortalState, connector: string, line: number, active: boolean): Line => {
+  if (!s.setup.connectors.has(connector)) {
+    s.setup.connectors.set(connector, { id: connector, name: connector, placementHandler: "" })
+  }
   const entry: Line = { connector, line, active }
   s.lines.set(lineKey(connector, line), entry)
   return entry
