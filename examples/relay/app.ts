@@ -26,7 +26,7 @@ import { Bitrix24, Bitrix24Client, type Bitrix24Config } from "@reword/bitrix24"
 import { Outbox, sqliteClient } from "@reword/outbox"
 import { pgClient } from "@reword/outbox/pg"
 import { Handlers, Relay } from "@reword/relay"
-import { TelegramClient, type TelegramConfig } from "@reword/telegram"
+import { Telegram, TelegramClient, type TelegramConfig } from "@reword/telegram"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 
 /** What the app needs. */
@@ -70,7 +70,9 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
     // The outbox retries itself: one attempt per call.
     const bitrix24Editor = yield* Bitrix24.make(config.bitrix24.settings, { retry: { maxAttempts: 1 } })
     const telegramClient = yield* TelegramClient.make(config.telegram.settings)
-    const outbox = yield* Outbox.makeWith([{ editor: bitrix24Editor }], {
+    // The operators' edits reach Telegram through the outbox too: durable, retried, the newest winning.
+    const telegramEditor = yield* Telegram.make(config.telegram.settings, { retry: { maxAttempts: 1 } })
+    const outbox = yield* Outbox.makeWith([{ editor: bitrix24Editor }, { editor: telegramEditor }], {
       tablePrefix: `${config.tablePrefix ?? "relay_"}outbox_`,
       settleWindow: "5 seconds",
       pollInterval: "200 millis",
@@ -84,7 +86,8 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
         expectedToken: (memberId) => Effect.succeed(memberId === config.bitrix24.memberId ? expected : undefined)
       },
       pollInterval: "200 millis",
-      worker: config.worker
+      worker: config.worker,
+      workerId: config.workerId
     }).pipe(
       Effect.provide(
         Context.make(Outbox.Outbox, outbox).pipe(

@@ -80,6 +80,21 @@ export interface Options {
   readonly worker?: boolean | undefined
   /** Attempts of an event before it is `failed`. Default 20. */
   readonly maxAttempts?: number | undefined
+  /**
+   * How long an event done with (`relayed`, `echo`, `ignored`) stays in the inbox before it is deleted.
+   * Default 7 days. `failed` events stay until they are dealt with.
+   */
+  readonly retention?: Duration.Input | undefined
+  /**
+   * How long a worker holds the events it claimed; a worker that stopped leaves them to another after this.
+   * Default 1 minute.
+   */
+  readonly lease?: Duration.Input | undefined
+  /**
+   * This worker's id in the inbox's claims (A-Z, a-z, 0-9, `_ . : -`). Give each worker a stable one of its
+   * own: restarted, it takes its claims back at once. Default: a random id.
+   */
+  readonly workerId?: string | undefined
 }
 
 /**
@@ -152,6 +167,8 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     const tables = Inbox.tablesOf(settings.tablePrefix)
     yield* Inbox.prepare(sql, tables)
+    const worker = settings.workerId ?? `relay-${crypto.randomUUID().slice(0, 8)}`
+    if (settings.workerId !== undefined) yield* Inbox.takeBack(sql, tables, worker)
     const deps: Process.Deps = {
       sql,
       tables,
@@ -211,10 +228,10 @@ export const make = (
         })
       )
 
-    /** Processes one due row; records its outcome (a failure is retried later, until `maxAttempts`). */
+    /** Processes one claimed row; records its outcome (a failure is retried later, until `maxAttempts`). */
     const processRow = (row: Inbox.Row) =>
       Process.relay(deps, row.event).pipe(
-        Effect.flatMap((outcome) => Inbox.settle(sql, tables, row.seq, outcome, Date.now())),
+        Effect.flatMap((outcome) => Inbox.settle(sql, tables, row.seq, worker, outcome, Date.now())),
         Effect.catchCause((cause) => {
           const failure = cause.reasons[0]
           const error = failure !== undefined && "error" in failure ? failure.error : undefined
@@ -222,26 +239,31 @@ export const make = (
           const permanent =
             (error as { readonly isRetryable?: unknown } | undefined)?.isRetryable === false ||
             row.attempts + 1 >= settings.maxAttempts
-          const now = Date.now()
           return Inbox.settle(
             sql,
             tables,
             row.seq,
+            worker,
             permanent
               ? { state: "failed", outcome: message }
-              : { state: "pending", outcome: message, nextAt: now + backoffMs(row.attempts) },
-            now
+              : { state: "pending", outcome: message, retryInMs: backoffMs(row.attempts) },
+            Date.now()
           ).pipe(Effect.ignore)
         })
       )
 
-    /** One pass over what is due, one at a time (the worker's and `drain`'s never overlap): how many rows it processed. */
+    /**
+     * One pass: claims what is due (other workers on the same inbox skip it), processes it one row at a time
+     * (this worker's and `drain`'s passes never overlap), forgets old own writes and prunes done events.
+     * Answers how many rows it processed.
+     */
     const passes = Semaphore.makeUnsafe(1)
     const pass = passes.withPermits(1)(
       Effect.gen(function* () {
-        const rows = yield* Inbox.due(sql, tables, Date.now(), 100)
+        const rows = yield* Inbox.claimDue(sql, tables, { worker, leaseMs: settings.leaseMs, now: Date.now(), limit: 100 })
         yield* Effect.forEach(rows, processRow, { discard: true })
-        yield* Inbox.forgetOwn(sql, tables, Date.now() - settings.echoWindowMs)
+        yield* Inbox.forgetOwn(sql, tables, settings.echoWindowMs, Date.now())
+        yield* Inbox.prune(sql, tables, { retentionMs: settings.retentionMs, now: Date.now(), limit: 1000 })
         return rows.length
       })
     )
@@ -261,8 +283,14 @@ export const make = (
 
     if (settings.worker) {
       const idle = Effect.race(Queue.take(wake), Effect.sleep(Duration.millis(settings.pollMs)))
+      // A pass that found work is followed by another at once (the next event of a message waits for the
+      // one before it); an empty or failed one by a wait for news or the poll interval.
+      const step = pass.pipe(
+        Effect.orElseSucceed(() => 0),
+        Effect.flatMap((processed) => (processed > 0 ? Effect.void : idle))
+      )
       yield* Effect.forkScoped(
-        Effect.forever(Effect.andThen(pass.pipe(Effect.ignore), idle)).pipe(
+        Effect.forever(step).pipe(
           Effect.tapCause((cause) => Effect.logError("reword relay: the worker stopped", cause))
         )
       )
