@@ -56,6 +56,7 @@ export const serverVariants = [
   "packages/postgres/test/rate-limiter.test.ts",
   "packages/postgres/test/readme-examples.test.ts",
   "packages/postgres/test/token-store.test.ts",
+  "packages/relay/test/inbox.test.ts",
   "packages/tenants/test/registry.test.ts"
 ]
 
