@@ -5,7 +5,7 @@
  * stopped leaves its events to another after its lease, and done events are pruned after the retention.
  */
 import type { InboundEvent } from "@reword/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Databases from "../../outbox/test/support/databases.ts"
@@ -35,7 +35,10 @@ const operatorEdited = (message: number, text: string): InboundEvent.InboundEven
 /** Runs `body` on a fresh inbox of `database`, each `client()` a connection of its own (a "process"). */
 const onInbox = <A>(
   database: Databases.TestDatabase,
-  body: (place: Databases.Place, tables: Inbox.Tables) => Effect.Effect<A, unknown, SqlClient.SqlClient>
+  body: (
+    place: Databases.Place,
+    tables: Inbox.Tables
+  ) => Effect.Effect<A, unknown, SqlClient.SqlClient | Scope.Scope>
 ) =>
   Effect.runPromise(
     Effect.gen(function* () {
