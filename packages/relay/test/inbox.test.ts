@@ -35,10 +35,7 @@ const operatorEdited = (message: number, text: string): InboundEvent.InboundEven
 /** Runs `body` on a fresh inbox of `database`, each `client()` a connection of its own (a "process"). */
 const onInbox = <A>(
   database: Databases.TestDatabase,
-  body: (
-    place: Databases.Place,
-    tables: Inbox.Tables
-  ) => Effect.Effect<A, unknown, SqlClient.SqlClient | Scope.Scope>
+  body: (place: Databases.Place, tables: Inbox.Tables) => Effect.Effect<A, unknown, SqlClient.SqlClient | Scope.Scope>
 ) =>
   Effect.runPromise(
     Effect.gen(function* () {
@@ -88,7 +85,12 @@ describe.each(Databases.all)("the relay's inbox on $name", (database) => {
         const worker = (name: string, client: SqlClient.SqlClient) =>
           Effect.gen(function* () {
             for (let round = 0; round < 1000; round++) {
-              const rows = yield* Inbox.claimDue(client, tables, { worker: name, leaseMs: 60_000, now: Date.now(), limit: 7 })
+              const rows = yield* Inbox.claimDue(client, tables, {
+                worker: name,
+                leaseMs: 60_000,
+                now: Date.now(),
+                limit: 7
+              })
               if (rows.length === 0 && (yield* Inbox.list(client, tables, "pending")).length === 0) return
               for (const row of rows) {
                 taken.push({ worker: name, seq: row.seq, message: row.event.ids.externalMessageId })
@@ -138,7 +140,12 @@ describe.each(Databases.all)("the relay's inbox on $name", (database) => {
         yield* Inbox.accept(sql, tables, edited(2, "b", 2), Date.now())
         yield* Inbox.claimDue(sql, tables, { worker: "w3", leaseMs: 60_000, now: Date.now(), limit: 10 })
         yield* Inbox.takeBack(sql, tables, "w3")
-        const retaken = yield* Inbox.claimDue(sql, tables, { worker: "w3", leaseMs: 60_000, now: Date.now(), limit: 10 })
+        const retaken = yield* Inbox.claimDue(sql, tables, {
+          worker: "w3",
+          leaseMs: 60_000,
+          now: Date.now(),
+          limit: 10
+        })
         expect(retaken.map((row) => row.event.eventId)).toEqual(["telegram:bot:2"])
       })
     ))
@@ -154,7 +161,14 @@ describe.each(Databases.all)("the relay's inbox on $name", (database) => {
         const rows = yield* Inbox.claimDue(sql, tables, { worker: "w", leaseMs: 60_000, now: Date.now(), limit: 4 })
         const states = ["relayed", "echo", "ignored", "failed"] as const
         for (const [index, row] of rows.entries()) {
-          yield* Inbox.settle(sql, tables, row.seq, "w", { state: states[index] ?? "relayed", outcome: "x" }, Date.now())
+          yield* Inbox.settle(
+            sql,
+            tables,
+            row.seq,
+            "w",
+            { state: states[index] ?? "relayed", outcome: "x" },
+            Date.now()
+          )
         }
         // Within the retention: nothing goes.
         expect(yield* Inbox.prune(sql, tables, { retentionMs: 60_000, now: Date.now(), limit: 1000 })).toBe(0)
