@@ -26,6 +26,7 @@ import { outboxQueues } from "./outbox-queues.ts"
 import { outboxSubmit } from "./outbox-submit.ts"
 import { outboxWakeup } from "./outbox-wakeup.ts"
 import { overhead } from "./overhead.ts"
+import { relayInbound } from "./relay-inbound.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 
@@ -41,7 +42,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxMemory,
   scaleOut,
   outboxQueues,
-  outboxWakeup
+  outboxWakeup,
+  relayInbound
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -55,7 +57,8 @@ const TITLES: Record<string, string> = {
   "outbox-memory": "9. Outbox memory with 100,000 pending",
   "scale-out": "10. Many instances, one portal",
   "outbox-queues": "11. Outbox against job queues on PostgreSQL",
-  "outbox-wakeup": "12. Outbox wake-up latency across processes"
+  "outbox-wakeup": "12. Outbox wake-up latency across processes",
+  "relay-inbound": "13. Relay inbound: events into the durable inbox"
 }
 
 const { values } = parseArgs({

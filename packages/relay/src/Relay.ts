@@ -16,6 +16,9 @@
  * - **Echoes suppressed**: an edit event whose text the relay itself wrote to
  *   that message within `echoWindow` is recorded (`echo`) and not relayed.
  *
+ * Requests that arrive together share one inbox transaction (group commit),
+ * each answered once the transaction holding its events committed.
+ *
  * The outbox and the relay's inbox cannot share one transaction (the outbox
  * commits submits in groups on a fiber of its own), so the relay records the
  * event first, answers, then submits, and a replay finds what it already
@@ -43,6 +46,7 @@ import {
 } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Inbox from "./internal/inbox.ts"
+import * as Intake from "./internal/intake.ts"
 import * as RelayOptions from "./internal/options.ts"
 import * as Process from "./internal/process.ts"
 
@@ -181,27 +185,20 @@ export const make = (
     const wake = yield* Queue.sliding<void>(1)
     const connector = options.bitrix24.connector ?? deps.bitrix24.target.connector
 
-    /** Stores the events in one transaction; the answer says how many were new. */
+    /** Stores the events (in a transaction shared with the requests that arrived with them): the answer. */
+    const write = yield* Intake.start(sql, tables, Queue.offer(wake, undefined).pipe(Effect.asVoid))
     const store = (events: ReadonlyArray<InboundEvent.InboundEvent>) =>
-      sql.withTransaction(Effect.forEach(events, (event) => Inbox.accept(sql, tables, event, Date.now()))).pipe(
-        Effect.tap(() => Queue.offer(wake, undefined)),
-        Effect.map((fresh): Answer => {
-          const accepted = fresh.filter(Boolean).length
-          return {
-            status: 200,
-            body: JSON.stringify({ ok: true, accepted, duplicates: fresh.length - accepted }),
-            accepted,
-            duplicates: fresh.length - accepted
-          }
-        }),
-        Effect.catch(() =>
-          Effect.succeed<Answer>({
-            status: 503,
-            body: JSON.stringify({ ok: false, error: "Unavailable", description: "the event could not be stored" }),
-            accepted: 0,
-            duplicates: 0
-          })
-        )
+      Effect.map(
+        write(events),
+        (stored): Answer =>
+          stored === undefined
+            ? {
+                status: 503,
+                body: JSON.stringify({ ok: false, error: "Unavailable", description: "the event could not be stored" }),
+                accepted: 0,
+                duplicates: 0
+              }
+            : { status: 200, body: JSON.stringify({ ok: true, ...stored }), ...stored }
       )
 
     const telegram = (request: InboundEvent.HttpRequest) =>
@@ -260,7 +257,12 @@ export const make = (
     const passes = Semaphore.makeUnsafe(1)
     const pass = passes.withPermits(1)(
       Effect.gen(function* () {
-        const rows = yield* Inbox.claimDue(sql, tables, { worker, leaseMs: settings.leaseMs, now: Date.now(), limit: 100 })
+        const rows = yield* Inbox.claimDue(sql, tables, {
+          worker,
+          leaseMs: settings.leaseMs,
+          now: Date.now(),
+          limit: 100
+        })
         yield* Effect.forEach(rows, processRow, { discard: true })
         yield* Inbox.forgetOwn(sql, tables, settings.echoWindowMs, Date.now())
         yield* Inbox.prune(sql, tables, { retentionMs: settings.retentionMs, now: Date.now(), limit: 1000 })

@@ -50,6 +50,7 @@ export const prepare = (sql: SqlClient.SqlClient, t: Tables): Effect.Effect<void
         seq ${seq},
         dedupe_key TEXT UNIQUE,
         message_key TEXT NOT NULL,
+        order_key TEXT NOT NULL,
         text_hash TEXT NOT NULL,
         provider TEXT NOT NULL,
         account TEXT NOT NULL,
@@ -67,6 +68,7 @@ export const prepare = (sql: SqlClient.SqlClient, t: Tables): Effect.Effect<void
       `CREATE INDEX IF NOT EXISTS ${t.inbox}_due ON ${t.inbox} (state, next_at)`,
       `CREATE INDEX IF NOT EXISTS ${t.inbox}_done ON ${t.inbox} (done_at)`,
       `CREATE INDEX IF NOT EXISTS ${t.inbox}_message ON ${t.inbox} (message_key, seq)`,
+      `CREATE INDEX IF NOT EXISTS ${t.inbox}_order ON ${t.inbox} (order_key, state, seq)`,
       `CREATE TABLE IF NOT EXISTS ${t.own} (
         side_key TEXT NOT NULL,
         text_hash TEXT NOT NULL,
@@ -82,6 +84,13 @@ export const prepare = (sql: SqlClient.SqlClient, t: Tables): Effect.Effect<void
     ]
     for (const statement of statements) yield* sql.unsafe(statement)
   })
+
+/**
+ * The key the events of one message are relayed in order by: `provider:account:externalMessageId`, its
+ * new message, edits and deletion alike (an edit waits until the message it edits was relayed).
+ */
+export const orderKeyOf = (event: InboundEvent.InboundEvent): string =>
+  `${event.provider}:${event.account}:${event.ids.externalMessageId}`
 
 /** The key of a message on its side: `provider:account:externalMessageId`. */
 export const messageKeyOf = (event: InboundEvent.InboundEvent): string =>
@@ -113,8 +122,10 @@ export const accept = (
     const at = nowOf(sql, now)
     // One statement: a repeat of a Telegram update meets the unique key and inserts nothing.
     const inserted = yield* sql<{ seq: number | string }>`INSERT INTO ${sql(t.inbox)}
-      (dedupe_key, message_key, text_hash, provider, account, kind, event, received_at, state, attempts, next_at)
-      VALUES (${byUpdate ? event.eventId : null}, ${messageKey}, ${textHash}, ${event.provider}, ${event.account},
+      (dedupe_key, message_key, order_key, text_hash, provider, account, kind, event, received_at, state, attempts,
+        next_at)
+      VALUES (${byUpdate ? event.eventId : null}, ${messageKey}, ${orderKeyOf(event)}, ${textHash}, ${event.provider},
+        ${event.account},
         ${event._tag}, ${JSON.stringify(event)}, ${at}, 'pending', 0, ${at})
       ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq`
     return inserted.length > 0
@@ -170,7 +181,7 @@ export const claimDue = (
         WHERE i.state = 'pending' AND i.next_at <= ${now}
           AND (i.claimed_until IS NULL OR i.claimed_until < ${now})
           AND NOT EXISTS (SELECT 1 FROM ${sql(t.inbox)} o
-            WHERE o.message_key = i.message_key AND o.state = 'pending' AND o.seq < i.seq)
+            WHERE o.order_key = i.order_key AND o.state = 'pending' AND o.seq < i.seq)
         ORDER BY i.seq LIMIT ${options.limit} ${skipLocked})
       RETURNING seq, provider, kind, event, received_at, state, attempts, outcome`,
     (rows) => rows.map(rowOf).sort((a, b) => a.seq - b.seq)

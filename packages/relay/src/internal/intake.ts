@@ -1,0 +1,83 @@
+/**
+ * How accepted events reach the inbox before their answer: requests that arrive together share one
+ * transaction (group commit: one commit, one `fsync` on SQLite, for up to `MAX_GROUP` requests), each
+ * request answered when the transaction that holds its events committed. A group whose transaction
+ * fails is written again one request at a time, so that one request the database refuses fails no other.
+ * A request waits for its commit at most `WAIT_MS`: past that it is answered 503 (Telegram sends it
+ * again; a Bitrix24 event past its handler's answer is lost either way).
+ */
+import type { InboundEvent } from "@reword/core"
+import { Deferred, Duration, Effect, Queue, type Scope } from "effect"
+import type { SqlClient } from "effect/sql"
+import * as Inbox from "./inbox.ts"
+
+/** The most requests one transaction holds. */
+export const MAX_GROUP = 256
+const WAIT_MS = 30_000
+
+/** What storing one request's events came to: how many were new, or `undefined` when they could not be stored. */
+export type Stored = { readonly accepted: number; readonly duplicates: number } | undefined
+
+interface Entry {
+  readonly events: ReadonlyArray<InboundEvent.InboundEvent>
+  readonly done: Deferred.Deferred<Stored>
+}
+
+/** Writes one request's events; answers how many were new. */
+const acceptAll = (sql: SqlClient.SqlClient, tables: Inbox.Tables, entry: Entry, now: number) =>
+  Effect.map(
+    Effect.forEach(entry.events, (event) => Inbox.accept(sql, tables, event, now)),
+    (fresh): Stored => {
+      const accepted = fresh.filter(Boolean).length
+      return { accepted, duplicates: fresh.length - accepted }
+    }
+  )
+
+/** Writes a group in one transaction, or, when that fails, each request alone. */
+const commitGroup = (sql: SqlClient.SqlClient, tables: Inbox.Tables, group: ReadonlyArray<Entry>) =>
+  Effect.gen(function* () {
+    const now = Date.now()
+    const together = yield* Effect.result(
+      sql.withTransaction(Effect.forEach(group, (entry) => acceptAll(sql, tables, entry, now)))
+    )
+    if (together._tag === "Success") {
+      yield* Effect.forEach(group, (entry, index) => Deferred.succeed(entry.done, together.success[index]), {
+        discard: true
+      })
+      return
+    }
+    for (const entry of group) {
+      const alone = yield* Effect.result(sql.withTransaction(acceptAll(sql, tables, entry, Date.now())))
+      yield* Deferred.succeed(entry.done, alone._tag === "Success" ? alone.success : undefined)
+    }
+  })
+
+/**
+ * Starts the committer in the scope; answers `store`, which writes a request's events (with the others of
+ * its group) and says how many were new, or `undefined` when they could not be stored in time.
+ */
+export const start = (
+  sql: SqlClient.SqlClient,
+  tables: Inbox.Tables,
+  onStored: Effect.Effect<void>
+): Effect.Effect<(events: ReadonlyArray<InboundEvent.InboundEvent>) => Effect.Effect<Stored>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.unbounded<Entry>()
+    const committer = Effect.forever(
+      Effect.flatMap(Queue.takeBetween(queue, 1, MAX_GROUP), (group) =>
+        commitGroup(sql, tables, group).pipe(Effect.andThen(onStored))
+      )
+    )
+    yield* Effect.forkScoped(
+      committer.pipe(Effect.tapCause((cause) => Effect.logError("reword relay: the inbox writer stopped", cause)))
+    )
+    return (events) =>
+      Effect.gen(function* () {
+        if (events.length === 0) return { accepted: 0, duplicates: 0 }
+        const done = yield* Deferred.make<Stored>()
+        yield* Queue.offer(queue, { events, done })
+        return yield* Deferred.await(done).pipe(
+          Effect.timeoutOrElse({ duration: Duration.millis(WAIT_MS), orElse: () => Effect.succeed(undefined) })
+        )
+      })
+  })
