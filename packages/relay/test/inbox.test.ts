@@ -10,6 +10,7 @@ import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Databases from "../../outbox/test/support/databases.ts"
 import * as Inbox from "../src/internal/inbox.ts"
+import * as Intake from "../src/internal/intake.ts"
 
 beforeAll(() => Databases.startPglite(), 120_000)
 afterAll(() => Databases.stopAll())
@@ -67,6 +68,37 @@ describe.each(Databases.all)("the relay's inbox on $name", (database) => {
           "telegram:bot:10",
           "bitrix24:2:b",
           "bitrix24:2:c"
+        ])
+      })
+    ))
+
+  it("stores many requests together: each update once, whether repeated in the group or stored before", () =>
+    onInbox(database, (_place, tables) =>
+      Effect.gen(function* () {
+        const sql = yield* sqlOf
+        yield* Inbox.prepare(sql, tables)
+        const write = yield* Intake.start(sql, tables, Effect.void)
+        yield* write([edited(1, "a", 1)])
+        const answers = yield* Effect.all(
+          [
+            write([edited(1, "a", 1), edited(2, "b", 2)]),
+            write([edited(2, "b", 2)]),
+            write([edited(3, "c", 3), operatorEdited(4, "d"), operatorEdited(4, "d")]),
+            write([])
+          ],
+          { concurrency: "unbounded" }
+        )
+        expect(answers).toEqual([
+          { accepted: 1, duplicates: 1 },
+          { accepted: 0, duplicates: 1 },
+          { accepted: 2, duplicates: 1 },
+          { accepted: 0, duplicates: 0 }
+        ])
+        expect((yield* Inbox.list(sql, tables)).map((row) => row.event.eventId).sort()).toEqual([
+          "bitrix24:4:d",
+          "telegram:bot:1",
+          "telegram:bot:2",
+          "telegram:bot:3"
         ])
       })
     ))

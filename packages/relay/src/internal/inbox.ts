@@ -131,6 +131,35 @@ export const accept = (
     return inserted.length > 0
   })
 
+/** One inbox row of an event, as `accept` and `acceptUpdates` insert it. */
+const rowValues = (sql: SqlClient.SqlClient, event: InboundEvent.InboundEvent, now: number) => {
+  const at = nowOf(sql, now)
+  return sql`(${event.provider === "telegram" ? event.eventId : null}, ${messageKeyOf(event)}, ${orderKeyOf(event)},
+    ${hashOf(textOf(event))}, ${event.provider}, ${event.account}, ${event._tag}, ${JSON.stringify(event)}, ${at},
+    'pending', 0, ${at})`
+}
+
+/**
+ * Writes many Telegram events (each with its update's `eventId`) in one statement, a repeat of an update
+ * already stored inserting nothing: answers the `eventId`s written.
+ */
+export const acceptUpdates = (
+  sql: SqlClient.SqlClient,
+  t: Tables,
+  events: ReadonlyArray<InboundEvent.InboundEvent>,
+  now: number
+): Effect.Effect<ReadonlySet<string>, SqlError.SqlError> =>
+  events.length === 0
+    ? Effect.succeed(new Set<string>())
+    : Effect.map(
+        sql<{ dedupe_key: string }>`INSERT INTO ${sql(t.inbox)}
+          (dedupe_key, message_key, order_key, text_hash, provider, account, kind, event, received_at, state,
+            attempts, next_at)
+          VALUES ${sql.csv(events.map((event) => rowValues(sql, event, now)))}
+          ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`,
+        (rows) => new Set(rows.map((row) => row.dedupe_key))
+      )
+
 /**
  * The time of a statement: the database's on PostgreSQL (`statement_timestamp()`, so that workers on
  * machines whose clocks differ agree on leases and due times), the process's (`at`) on SQLite, which is one

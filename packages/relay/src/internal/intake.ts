@@ -23,23 +23,47 @@ interface Entry {
   readonly done: Deferred.Deferred<Stored>
 }
 
-/** Writes one request's events; answers how many were new. */
-const acceptAll = (sql: SqlClient.SqlClient, tables: Inbox.Tables, entry: Entry, now: number) =>
-  Effect.map(
-    Effect.forEach(entry.events, (event) => Inbox.accept(sql, tables, event, now)),
-    (fresh): Stored => {
-      const accepted = fresh.filter(Boolean).length
-      return { accepted, duplicates: fresh.length - accepted }
+/** Counts an entry's events as new or repeated. */
+const countOf = (fresh: ReadonlyArray<boolean>): Stored => {
+  const accepted = fresh.filter(Boolean).length
+  return { accepted, duplicates: fresh.length - accepted }
+}
+
+/**
+ * Writes the events of a group's requests: Telegram's all in one statement (the first of an update in the
+ * group is new when the statement wrote it; a later one is a repeat), Bitrix24's one at a time (each is
+ * compared with the newest event of its message). Answers, per request, how many were new.
+ */
+const acceptGroup = (sql: SqlClient.SqlClient, tables: Inbox.Tables, group: ReadonlyArray<Entry>, now: number) =>
+  Effect.gen(function* () {
+    const firsts = new Map<string, InboundEvent.InboundEvent>()
+    for (const entry of group) {
+      for (const event of entry.events) {
+        if (event.provider === "telegram" && !firsts.has(event.eventId)) firsts.set(event.eventId, event)
+      }
     }
-  )
+    const written = yield* Inbox.acceptUpdates(sql, tables, [...firsts.values()], now)
+    const counted = new Set<string>()
+    const stored: Array<Stored> = []
+    for (const entry of group) {
+      const fresh: Array<boolean> = []
+      for (const event of entry.events) {
+        if (event.provider !== "telegram") fresh.push(yield* Inbox.accept(sql, tables, event, now))
+        else if (counted.has(event.eventId)) fresh.push(false)
+        else {
+          counted.add(event.eventId)
+          fresh.push(written.has(event.eventId))
+        }
+      }
+      stored.push(countOf(fresh))
+    }
+    return stored
+  })
 
 /** Writes a group in one transaction, or, when that fails, each request alone. */
 const commitGroup = (sql: SqlClient.SqlClient, tables: Inbox.Tables, group: ReadonlyArray<Entry>) =>
   Effect.gen(function* () {
-    const now = Date.now()
-    const together = yield* Effect.result(
-      sql.withTransaction(Effect.forEach(group, (entry) => acceptAll(sql, tables, entry, now)))
-    )
+    const together = yield* Effect.result(sql.withTransaction(acceptGroup(sql, tables, group, Date.now())))
     if (together._tag === "Success") {
       yield* Effect.forEach(group, (entry, index) => Deferred.succeed(entry.done, together.success[index]), {
         discard: true
@@ -47,8 +71,8 @@ const commitGroup = (sql: SqlClient.SqlClient, tables: Inbox.Tables, group: Read
       return
     }
     for (const entry of group) {
-      const alone = yield* Effect.result(sql.withTransaction(acceptAll(sql, tables, entry, Date.now())))
-      yield* Deferred.succeed(entry.done, alone._tag === "Success" ? alone.success : undefined)
+      const alone = yield* Effect.result(sql.withTransaction(acceptGroup(sql, tables, [entry], Date.now())))
+      yield* Deferred.succeed(entry.done, alone._tag === "Success" ? alone.success[0] : undefined)
     }
   })
 
