@@ -219,7 +219,12 @@ const onSqlite = async (sizes: { readonly events: number; readonly seconds: numb
   try {
     const file = join(directory, "relay.db")
     const relay = await measure("SQLite", "relay", await relayEndpoint(file, "bench_"), sizes)
-    const bare = await measure("SQLite", "bare", await bareEndpoint(sqliteClient({ filename: file }), "bare_rows"), sizes)
+    const bare = await measure(
+      "SQLite",
+      "bare",
+      await bareEndpoint(sqliteClient({ filename: file }), "bare_rows"),
+      sizes
+    )
     return [relay, bare]
   } finally {
     rmSync(directory, { recursive: true, force: true })

@@ -18,6 +18,7 @@
  * | `BITRIX24_PORTAL_URL`, `..._ACCESS_TOKEN`, `..._REFRESH_TOKEN`, `..._CLIENT_ID`, `..._CLIENT_SECRET`, `..._CONNECTOR`, `..._LINE` | the portal, as `@reword/bitrix24` names them |
  * | `BITRIX24_MEMBER_ID`, `BITRIX24_APPLICATION_TOKEN` | the portal's id and the token its events carry |
  * | `RELAY_DATABASE` | a SQLite file (default `relay.db`) or a `postgres://` URL |
+ * | `RELAY_WORKER_ID` | this copy's worker id (each copy its own): restarted, it takes back the events it held |
  * | `PORT` | the HTTP port (default 8080) |
  */
 import { createServer, type Server } from "node:http"
