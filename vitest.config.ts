@@ -58,6 +58,7 @@ export const serverVariants = [
   "packages/postgres/test/readme-examples.test.ts",
   "packages/postgres/test/token-store.test.ts",
   "packages/tenants/test/refresh-lock.test.ts",
+  "packages/relay/test/inbox.test.ts",
   "packages/tenants/test/registry.test.ts"
 ]
 

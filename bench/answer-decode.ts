@@ -177,7 +177,7 @@ export const answerDecode: Benchmark = {
     const rows = [await bitrix24Row(n, calls), await acquireRow(n, calls), await telegramRow(n, calls)]
     return {
       name: "answer-decode",
-      title: "13. Answer decoding: Schema against the fast read",
+      title: "14. Answer decoding: Schema against the fast read",
       method:
         "Each adapter's usual success answer (captured from its sandbox) read through its Schema and through the adapter's hand-written fast read (property-tested against the Schema), median of 5 rounds; beside it the median time of the same request sent again with hand-written ky: the per-call budget the read spends. The sandboxes run in this process here, so the ky figure includes the server's work: the share of a call is, if anything, larger on a real network path's client.",
       parameters: { decodes: n, kyCalls: calls },

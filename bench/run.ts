@@ -27,6 +27,7 @@ import { outboxQueues } from "./outbox-queues.ts"
 import { outboxSubmit } from "./outbox-submit.ts"
 import { outboxWakeup } from "./outbox-wakeup.ts"
 import { overhead } from "./overhead.ts"
+import { relayInbound } from "./relay-inbound.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 
@@ -43,6 +44,7 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   scaleOut,
   outboxQueues,
   outboxWakeup,
+  relayInbound,
   answerDecode
 ]
 const TITLES: Record<string, string> = {
@@ -58,7 +60,8 @@ const TITLES: Record<string, string> = {
   "scale-out": "10. Many instances, one portal",
   "outbox-queues": "11. Outbox against job queues on PostgreSQL",
   "outbox-wakeup": "12. Outbox wake-up latency across processes",
-  "answer-decode": "13. Answer decoding: Schema against the fast read"
+  "relay-inbound": "13. Relay inbound: events into the durable inbox",
+  "answer-decode": "14. Answer decoding: Schema against the fast read"
 }
 
 const { values } = parseArgs({

@@ -18,6 +18,7 @@
  * | `BITRIX24_PORTAL_URL`, `..._ACCESS_TOKEN`, `..._REFRESH_TOKEN`, `..._CLIENT_ID`, `..._CLIENT_SECRET`, `..._CONNECTOR`, `..._LINE` | the portal, as `@reword/bitrix24` names them |
  * | `BITRIX24_MEMBER_ID`, `BITRIX24_APPLICATION_TOKEN` | the portal's id and the token its events carry |
  * | `RELAY_DATABASE` | a SQLite file (default `relay.db`) or a `postgres://` URL |
+ * | `RELAY_WORKER_ID` | this copy's worker id (each copy its own): restarted, it takes back the events it held |
  * | `PORT` | the HTTP port (default 8080) |
  */
 import { createServer, type Server } from "node:http"
@@ -26,7 +27,7 @@ import { Bitrix24, Bitrix24Client, type Bitrix24Config } from "@reword/bitrix24"
 import { Outbox, sqliteClient } from "@reword/outbox"
 import { pgClient } from "@reword/outbox/pg"
 import { Handlers, Relay } from "@reword/relay"
-import { TelegramClient, type TelegramConfig } from "@reword/telegram"
+import { Telegram, TelegramClient, type TelegramConfig } from "@reword/telegram"
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 
 /** What the app needs. */
@@ -70,7 +71,9 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
     // The outbox retries itself: one attempt per call.
     const bitrix24Editor = yield* Bitrix24.make(config.bitrix24.settings, { retry: { maxAttempts: 1 } })
     const telegramClient = yield* TelegramClient.make(config.telegram.settings)
-    const outbox = yield* Outbox.makeWith([{ editor: bitrix24Editor }], {
+    // The operators' edits reach Telegram through the outbox too: durable, retried, the newest winning.
+    const telegramEditor = yield* Telegram.make(config.telegram.settings, { retry: { maxAttempts: 1 } })
+    const outbox = yield* Outbox.makeWith([{ editor: bitrix24Editor }, { editor: telegramEditor }], {
       tablePrefix: `${config.tablePrefix ?? "relay_"}outbox_`,
       settleWindow: "5 seconds",
       pollInterval: "200 millis",
@@ -84,7 +87,8 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
         expectedToken: (memberId) => Effect.succeed(memberId === config.bitrix24.memberId ? expected : undefined)
       },
       pollInterval: "200 millis",
-      worker: config.worker
+      worker: config.worker,
+      workerId: config.workerId
     }).pipe(
       Effect.provide(
         Context.make(Outbox.Outbox, outbox).pipe(
@@ -122,21 +126,103 @@ export const start = async (config: AppConfig): Promise<RunningApp> => {
   }
 }
 
-/** Reads Telegram with `getUpdates` (no webhook): each page stored, then confirmed by the next offset. */
-export const poll = async (app: RunningApp, apiUrl: string, botToken: string, signal: AbortSignal) => {
-  let offset = 0
-  while (!signal.aborted) {
-    const response = await fetch(`${apiUrl}/bot${botToken}/getUpdates?timeout=25&offset=${offset}`, { signal }).catch(
-      () => undefined
-    )
-    const body = (await response?.json().catch(() => undefined)) as
-      | { result?: Array<{ update_id: number }> }
-      | undefined
-    const updates = body?.result ?? []
-    if (updates.length === 0) continue
-    const answer = await Effect.runPromise(app.relay.acceptUpdates(updates))
-    if (answer.status === 200) offset = Math.max(...updates.map((update) => update.update_id)) + 1
+/** How `poll` reads Telegram. */
+export interface PollOptions {
+  /** Telegram's long-poll wait, in seconds (0 to 50). Default 25. */
+  readonly timeoutSeconds?: number | undefined
+  /** The longest pause after a failed read. Default 30 s. */
+  readonly maxPauseMs?: number | undefined
+  /** Told of each failed read (never with the bot's token: the status and Telegram's description only). */
+  readonly onError?: ((problem: string) => void) | undefined
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", done)
+      resolve()
+    }
+    signal.addEventListener("abort", done, { once: true })
+  })
+
+interface UpdatesPage {
+  readonly ok?: boolean
+  readonly result?: Array<{ readonly update_id: number }>
+  readonly description?: string
+  readonly parameters?: { readonly retry_after?: number }
+}
+
+/** One `getUpdates` call, bounded by Telegram's wait plus 15 s: the page, or why there is none. */
+const readPage = async (url: string, waitSeconds: number, signal: AbortSignal) => {
+  const response = await fetch(url, {
+    signal: AbortSignal.any([signal, AbortSignal.timeout((waitSeconds + 15) * 1000)])
+  })
+  const body = (await response.json().catch(() => ({}))) as UpdatesPage
+  if (response.ok && body.ok === true && Array.isArray(body.result)) return { updates: body.result }
+  const retryAfter = body.parameters?.retry_after
+  return {
+    problem: `getUpdates answered ${response.status}: ${String(body.description ?? "").slice(0, 200)}`,
+    retryAfterMs: typeof retryAfter === "number" ? retryAfter * 1000 : undefined
   }
+}
+
+/**
+ * Reads Telegram with `getUpdates` (long polling: no webhook, no public address), until `signal` aborts:
+ * each page is stored in the relay's inbox, then confirmed by asking for the next offset (a page the inbox
+ * could not take is read again). Every wait is bounded: the long poll by Telegram's `timeout` plus 15 s, a
+ * pause after a failure doubles from 0.5 s up to `maxPauseMs` (or Telegram's `retry_after`). Telegram
+ * answers 409 while a webhook is set: `main` deletes it first.
+ */
+export const poll = async (
+  app: RunningApp,
+  apiUrl: string,
+  botToken: Redacted.Redacted<string>,
+  signal: AbortSignal,
+  options: PollOptions = {}
+): Promise<void> => {
+  const waitSeconds = options.timeoutSeconds ?? 25
+  let offset = 0
+  let failures = 0
+  while (!signal.aborted) {
+    const url = `${apiUrl}/bot${Redacted.value(botToken)}/getUpdates?timeout=${waitSeconds}&offset=${offset}`
+    const page = await readPage(url, waitSeconds, signal).catch((error: unknown) => ({
+      problem: `getUpdates failed: ${error instanceof Error ? error.name : "unknown error"}`,
+      retryAfterMs: undefined
+    }))
+    if ("updates" in page) {
+      failures = 0
+      if (page.updates.length === 0) continue
+      const answer = await Effect.runPromise(app.relay.acceptUpdates(page.updates))
+      if (answer.status === 200) offset = Math.max(...page.updates.map((update) => update.update_id)) + 1
+      else await pause(1_000, signal)
+      continue
+    }
+    if (signal.aborted) return
+    options.onError?.(page.problem)
+    failures += 1
+    const backoff = Math.min(options.maxPauseMs ?? 30_000, 500 * 2 ** Math.min(failures - 1, 10))
+    await pause(Math.max(backoff, page.retryAfterMs ?? 0), signal)
+  }
+}
+
+/** Points Telegram at the webhook (with its secret), or removes it so that `getUpdates` may read. */
+const configureTelegram = async (
+  apiUrl: string,
+  botToken: Redacted.Redacted<string>,
+  webhook: { readonly url: string; readonly secret: Redacted.Redacted<string> } | undefined
+) => {
+  const method = webhook === undefined ? "deleteWebhook" : "setWebhook"
+  const body = webhook === undefined ? {} : { url: webhook.url, secret_token: Redacted.value(webhook.secret) }
+  const response = await fetch(`${apiUrl}/bot${Redacted.value(botToken)}/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000)
+  })
+  if (!response.ok) throw new Error(`${method} answered ${response.status}`)
 }
 
 const main = async () => {
@@ -190,8 +276,15 @@ const main = async () => {
     stop.abort()
     void app.close().then(() => process.exit(0))
   })
-  if (env.TELEGRAM_WEBHOOK_URL === undefined && env.TELEGRAM_POLL !== "false") {
-    void poll(app, env.TELEGRAM_API_URL ?? "https://api.telegram.org", need("TELEGRAM_BOT_TOKEN"), stop.signal)
+  const apiUrl = env.TELEGRAM_API_URL ?? "https://api.telegram.org"
+  const botToken = Redacted.make(need("TELEGRAM_BOT_TOKEN"))
+  const webhookUrl = env.TELEGRAM_WEBHOOK_URL
+  if (webhookUrl !== undefined) {
+    await configureTelegram(apiUrl, botToken, { url: webhookUrl, secret: config.telegram.secretToken })
+  } else if (env.TELEGRAM_POLL !== "false") {
+    await configureTelegram(apiUrl, botToken, undefined)
+    console.log("reading Telegram with getUpdates (no webhook)")
+    void poll(app, apiUrl, botToken, stop.signal, { onError: (problem) => console.error(problem) })
   }
 }
 

@@ -103,27 +103,58 @@ export const node =
         response.end(JSON.stringify({ ok: false, error: "Malformed", description: "the request could not be read" }))
       })
 
+/** Reads a Web request's body, up to `max` bytes: `undefined` past it (the rest is not read). */
+const readWebBody = async (request: Request, max: number): Promise<Uint8Array | undefined> => {
+  if (Number(request.headers.get("content-length") ?? "0") > max) {
+    await request.body?.cancel().catch(() => undefined)
+    return undefined
+  }
+  if (request.body === null) return new Uint8Array(0)
+  const reader = request.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return Buffer.concat(chunks)
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      return undefined
+    }
+    chunks.push(value)
+  }
+}
+
+const json = (answer: { readonly status: number; readonly body: string }) =>
+  new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json" } })
+
 /**
- * A Web handler for one side: `Request` in, `Response` out.
+ * A Web handler for one side: `Request` in, `Response` out (Hono, Bun, Deno, Next.js route handlers, ...).
+ * The body is read up to `maxBodyBytes` (413 past it, whether or not it declares its length); a body that
+ * cannot be read is answered 400. The promise never rejects.
+ *
+ * @example
+ * ```ts
+ * import { Handlers, type Relay } from "@reword/relay"
+ *
+ * declare const relay: Relay.Service
+ * export const POST = Handlers.web(relay, "bitrix24")
+ * ```
  *
  * @since 0.1.0
  */
 export const web =
   (relay: Relay.Service, side: Side, options: Options = {}) =>
-  async (request: Request): Promise<Response> => {
-    const max = options.maxBodyBytes ?? MAX_BODY_BYTES
-    const declared = Number(request.headers.get("content-length") ?? "0")
-    const body = declared > max ? undefined : new Uint8Array(await request.arrayBuffer())
-    const answer =
-      body === undefined || body.byteLength > max
-        ? tooLarge
-        : await hooked(
-            options,
-            await answerOf(relay, side, {
-              method: request.method,
-              headers: Object.fromEntries(request.headers.entries()),
-              body
-            })
-          )
-    return new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json" } })
-  }
+  (request: Request): Promise<Response> =>
+    readWebBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES)
+      .then(async (body) => {
+        if (body === undefined) return json(tooLarge)
+        const headers = Object.fromEntries(request.headers.entries())
+        return json(await hooked(options, await answerOf(relay, side, { method: request.method, headers, body })))
+      })
+      .catch(() =>
+        json({
+          status: 400,
+          body: JSON.stringify({ ok: false, error: "Malformed", description: "the request could not be read" })
+        })
+      )

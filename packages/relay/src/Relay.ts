@@ -16,6 +16,9 @@
  * - **Echoes suppressed**: an edit event whose text the relay itself wrote to
  *   that message within `echoWindow` is recorded (`echo`) and not relayed.
  *
+ * Requests that arrive together share one inbox transaction (group commit),
+ * each answered once the transaction holding its events committed.
+ *
  * The outbox and the relay's inbox cannot share one transaction (the outbox
  * commits submits in groups on a fiber of its own), so the relay records the
  * event first, answers, then submits, and a replay finds what it already
@@ -43,6 +46,7 @@ import {
 } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import * as Inbox from "./internal/inbox.ts"
+import * as Intake from "./internal/intake.ts"
 import * as RelayOptions from "./internal/options.ts"
 import * as Process from "./internal/process.ts"
 
@@ -80,6 +84,21 @@ export interface Options {
   readonly worker?: boolean | undefined
   /** Attempts of an event before it is `failed`. Default 20. */
   readonly maxAttempts?: number | undefined
+  /**
+   * How long an event done with (`relayed`, `echo`, `ignored`) stays in the inbox before it is deleted.
+   * Default 7 days. `failed` events stay until they are dealt with.
+   */
+  readonly retention?: Duration.Input | undefined
+  /**
+   * How long a worker holds the events it claimed; a worker that stopped leaves them to another after this.
+   * Default 1 minute.
+   */
+  readonly lease?: Duration.Input | undefined
+  /**
+   * This worker's id in the inbox's claims (A-Z, a-z, 0-9, `_ . : -`). Give each worker a stable one of its
+   * own: restarted, it takes its claims back at once. Default: a random id.
+   */
+  readonly workerId?: string | undefined
 }
 
 /**
@@ -152,6 +171,8 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     const tables = Inbox.tablesOf(settings.tablePrefix)
     yield* Inbox.prepare(sql, tables)
+    const worker = settings.workerId ?? `relay-${crypto.randomUUID().slice(0, 8)}`
+    if (settings.workerId !== undefined) yield* Inbox.takeBack(sql, tables, worker)
     const deps: Process.Deps = {
       sql,
       tables,
@@ -164,27 +185,20 @@ export const make = (
     const wake = yield* Queue.sliding<void>(1)
     const connector = options.bitrix24.connector ?? deps.bitrix24.target.connector
 
-    /** Stores the events in one transaction; the answer says how many were new. */
+    /** Stores the events (in a transaction shared with the requests that arrived with them): the answer. */
+    const write = yield* Intake.start(sql, tables, Queue.offer(wake, undefined).pipe(Effect.asVoid))
     const store = (events: ReadonlyArray<InboundEvent.InboundEvent>) =>
-      sql.withTransaction(Effect.forEach(events, (event) => Inbox.accept(sql, tables, event, Date.now()))).pipe(
-        Effect.tap(() => Queue.offer(wake, undefined)),
-        Effect.map((fresh): Answer => {
-          const accepted = fresh.filter(Boolean).length
-          return {
-            status: 200,
-            body: JSON.stringify({ ok: true, accepted, duplicates: fresh.length - accepted }),
-            accepted,
-            duplicates: fresh.length - accepted
-          }
-        }),
-        Effect.catch(() =>
-          Effect.succeed<Answer>({
-            status: 503,
-            body: JSON.stringify({ ok: false, error: "Unavailable", description: "the event could not be stored" }),
-            accepted: 0,
-            duplicates: 0
-          })
-        )
+      Effect.map(
+        write(events),
+        (stored): Answer =>
+          stored === undefined
+            ? {
+                status: 503,
+                body: JSON.stringify({ ok: false, error: "Unavailable", description: "the event could not be stored" }),
+                accepted: 0,
+                duplicates: 0
+              }
+            : { status: 200, body: JSON.stringify({ ok: true, ...stored }), ...stored }
       )
 
     const telegram = (request: InboundEvent.HttpRequest) =>
@@ -211,10 +225,10 @@ export const make = (
         })
       )
 
-    /** Processes one due row; records its outcome (a failure is retried later, until `maxAttempts`). */
+    /** Processes one claimed row; records its outcome (a failure is retried later, until `maxAttempts`). */
     const processRow = (row: Inbox.Row) =>
       Process.relay(deps, row.event).pipe(
-        Effect.flatMap((outcome) => Inbox.settle(sql, tables, row.seq, outcome, Date.now())),
+        Effect.flatMap((outcome) => Inbox.settle(sql, tables, row.seq, worker, outcome, Date.now())),
         Effect.catchCause((cause) => {
           const failure = cause.reasons[0]
           const error = failure !== undefined && "error" in failure ? failure.error : undefined
@@ -222,26 +236,36 @@ export const make = (
           const permanent =
             (error as { readonly isRetryable?: unknown } | undefined)?.isRetryable === false ||
             row.attempts + 1 >= settings.maxAttempts
-          const now = Date.now()
           return Inbox.settle(
             sql,
             tables,
             row.seq,
+            worker,
             permanent
               ? { state: "failed", outcome: message }
-              : { state: "pending", outcome: message, nextAt: now + backoffMs(row.attempts) },
-            now
+              : { state: "pending", outcome: message, retryInMs: backoffMs(row.attempts) },
+            Date.now()
           ).pipe(Effect.ignore)
         })
       )
 
-    /** One pass over what is due, one at a time (the worker's and `drain`'s never overlap): how many rows it processed. */
+    /**
+     * One pass: claims what is due (other workers on the same inbox skip it), processes it one row at a time
+     * (this worker's and `drain`'s passes never overlap), forgets old own writes and prunes done events.
+     * Answers how many rows it processed.
+     */
     const passes = Semaphore.makeUnsafe(1)
     const pass = passes.withPermits(1)(
       Effect.gen(function* () {
-        const rows = yield* Inbox.due(sql, tables, Date.now(), 100)
+        const rows = yield* Inbox.claimDue(sql, tables, {
+          worker,
+          leaseMs: settings.leaseMs,
+          now: Date.now(),
+          limit: 100
+        })
         yield* Effect.forEach(rows, processRow, { discard: true })
-        yield* Inbox.forgetOwn(sql, tables, Date.now() - settings.echoWindowMs)
+        yield* Inbox.forgetOwn(sql, tables, settings.echoWindowMs, Date.now())
+        yield* Inbox.prune(sql, tables, { retentionMs: settings.retentionMs, now: Date.now(), limit: 1000 })
         return rows.length
       })
     )
@@ -261,8 +285,14 @@ export const make = (
 
     if (settings.worker) {
       const idle = Effect.race(Queue.take(wake), Effect.sleep(Duration.millis(settings.pollMs)))
+      // A pass that found work is followed by another at once (the next event of a message waits for the
+      // one before it); an empty or failed one by a wait for news or the poll interval.
+      const step = pass.pipe(
+        Effect.orElseSucceed(() => 0),
+        Effect.flatMap((processed) => (processed > 0 ? Effect.void : idle))
+      )
       yield* Effect.forkScoped(
-        Effect.forever(Effect.andThen(pass.pipe(Effect.ignore), idle)).pipe(
+        Effect.forever(step).pipe(
           Effect.tapCause((cause) => Effect.logError("reword relay: the worker stopped", cause))
         )
       )

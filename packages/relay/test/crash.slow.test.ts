@@ -45,6 +45,8 @@ const app = async (env: Record<string, string> = {}) => {
       TELEGRAM_POLL: "false",
       RELAY_DATABASE: join(directory, "relay.db"),
       RELAY_TABLE_PREFIX: "crash_",
+      // One worker id across restarts: a restarted app takes back the events it held when it was killed.
+      RELAY_WORKER_ID: "crash-worker",
       PORT: String(port),
       ...env
     },

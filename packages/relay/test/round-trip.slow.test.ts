@@ -52,6 +52,7 @@ describe("the relay between the Telegram sandbox and a Bitrix24 portal", () => {
     )
     portal.operatorDeletes(answer.imMessageId)
     await until(() => telegram.message(chat.id, messageId) === undefined, 30_000, "the deletion in Telegram")
+    await until(async () => (await journal()).every((row) => row.state !== "pending"), 30_000, "the journal settled")
 
     const rows = await journal()
     expect(rows.map((row) => [row.provider, row.kind, row.state])).toEqual([

@@ -14,6 +14,9 @@ export interface Settings {
   readonly sign: boolean
   readonly worker: boolean
   readonly maxAttempts: number
+  readonly retentionMs: number
+  readonly leaseMs: number
+  readonly workerId: string | undefined
 }
 
 const KEYS = [
@@ -26,7 +29,10 @@ const KEYS = [
   "deleteWindow",
   "sign",
   "worker",
-  "maxAttempts"
+  "maxAttempts",
+  "retention",
+  "lease",
+  "workerId"
 ] as const
 
 const durationMs = (
@@ -70,6 +76,10 @@ export const decode = (options: Readonly<Record<string, unknown>>): Effect.Effec
     if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < 1 || attempts > 1000) {
       problems.push({ path: "maxAttempts", message: "must be an integer from 1 to 1000" })
     }
+    const workerId = options.workerId
+    if (workerId !== undefined && (typeof workerId !== "string" || !/^[\w.:-]{1,100}$/.test(workerId))) {
+      problems.push({ path: "workerId", message: "must be 1 to 100 of A-Z, a-z, 0-9, _ . : -" })
+    }
     const settings: Settings = {
       tablePrefix: String(prefix),
       echoWindowMs: durationMs(problems, "echoWindow", options.echoWindow, 120_000, 0),
@@ -77,7 +87,10 @@ export const decode = (options: Readonly<Record<string, unknown>>): Effect.Effec
       deleteWindowMs: durationMs(problems, "deleteWindow", options.deleteWindow, 48 * 3_600_000, 0),
       sign: options.sign !== false,
       worker: options.worker !== false,
-      maxAttempts: Number(attempts)
+      maxAttempts: Number(attempts),
+      retentionMs: durationMs(problems, "retention", options.retention, 7 * 24 * 3_600_000, 0),
+      leaseMs: durationMs(problems, "lease", options.lease, 60_000, 1_000),
+      workerId: typeof workerId === "string" ? workerId : undefined
     }
     return problems.length === 0 ? Effect.succeed(settings) : Effect.fail(OptionCheck.toConfigError(problems))
   })

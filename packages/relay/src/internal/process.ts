@@ -56,32 +56,36 @@ const telegramMessageOf = (externalMessageId: string) => {
 /** A side's key of a message, for the own-writes table. */
 const sideKey = (provider: string, externalMessageId: string) => `${provider}:${externalMessageId}`
 
-/** Submits an edit to Bitrix24 through the outbox, once: a replay finds the version its event made. */
-const submitOnce = (d: Deps, event: InboundEvent.InboundEvent, externalMessageId: string, text: string) =>
+/**
+ * Submits an edit to one side through the outbox, once: a replay finds the version its event made. The
+ * outbox delivers it (retried, the newest edit of a message winning over older ones not yet delivered).
+ */
+const submitOnce = (
+  d: Deps,
+  event: InboundEvent.InboundEvent,
+  provider: "bitrix24" | "telegram",
+  externalMessageId: string,
+  text: string
+) =>
   Effect.gen(function* () {
     const source = sourceOf(event)
-    const history = yield* d.outbox.history(externalMessageId, { provider: "bitrix24" })
-    if (history === undefined) return ignored(`Bitrix24 holds no message ${externalMessageId} the relay knows`)
-    yield* Inbox.rememberOwn(d.sql, d.tables, sideKey("bitrix24", externalMessageId), text, d.now())
+    const history = yield* d.outbox.history(externalMessageId, { provider })
+    if (history === undefined) return ignored(`the outbox holds no ${provider} message ${externalMessageId}`)
+    yield* Inbox.rememberOwn(d.sql, d.tables, sideKey(provider, externalMessageId), text, d.now())
     if (history.versions.some((version) => version.source === source)) return relayed("already submitted")
-    const receipt = yield* d.outbox.submit({ provider: "bitrix24", ids: { externalMessageId }, text, source })
-    return relayed(`submitted to Bitrix24 as version ${receipt.version}`)
+    const receipt = yield* d.outbox.submit({ provider, ids: { externalMessageId }, text, source })
+    return relayed(`submitted to ${provider === "telegram" ? "Telegram" : "Bitrix24"} as version ${receipt.version}`)
   })
 
-/**
- * An operator's edit, made in Telegram with `editMessageText` (the outbox's id
- * map keeps no chat id, which Telegram needs). A replay is harmless: Telegram
- * answers "not modified" for the same text, which counts as done.
- */
+/** An operator's edit of a message the relay sent to Telegram: submitted to Telegram through the outbox. */
 const operatorEdited = (d: Deps, event: InboundEvent.MessageEdited) =>
   Effect.gen(function* () {
-    const target = telegramMessageOf(event.ids.externalMessageId)
     const link = yield* Inbox.linkByExternal(d.sql, d.tables, event.ids.externalMessageId)
-    if (target === undefined || link === undefined) return ignored("not a message the relay sent to Telegram")
+    if (telegramMessageOf(event.ids.externalMessageId) === undefined || link === undefined) {
+      return ignored("not a message the relay sent to Telegram")
+    }
     const text = TextMapping.toTelegram(TextMapping.fromBitrix24(event.text), { sign: d.settings.sign })
-    yield* Inbox.rememberOwn(d.sql, d.tables, sideKey("telegram", event.ids.externalMessageId), text, d.now())
-    const edited = yield* d.telegram.editMessageText(target, text)
-    return relayed(edited.modified === false ? "Telegram already showed this text" : "edited in Telegram")
+    return yield* submitOnce(d, event, "telegram", event.ids.externalMessageId, text)
   })
 
 /** Whether an edit event reports a text the relay itself wrote there, within the echo window. */
@@ -91,7 +95,8 @@ const isEcho = (d: Deps, event: InboundEvent.MessageEdited) =>
     d.tables,
     sideKey(event.provider, event.ids.externalMessageId),
     event.text,
-    d.now() - d.settings.echoWindowMs
+    d.settings.echoWindowMs,
+    d.now()
   )
 
 /** A customer's new message in Telegram: sent into the open line, and recorded in the outbox's id map. */
@@ -144,6 +149,17 @@ const operatorAdded = (d: Deps, event: InboundEvent.MessageAdded) =>
       yield* Inbox.link(d.sql, d.tables, b24Key, externalMessageId, d.now())
     }
     yield* Inbox.rememberOwn(d.sql, d.tables, sideKey("telegram", externalMessageId), text, d.now())
+    // In the outbox's id map (recording again completes it): the operator's edits go through the outbox.
+    const target = telegramMessageOf(externalMessageId)
+    yield* d.outbox.record({
+      provider: "telegram",
+      ids: {
+        externalMessageId,
+        externalChatId: event.ids.externalChatId,
+        providerChatId: String(target?.chatId ?? chatId),
+        providerMessageId: String(target?.messageId ?? "")
+      }
+    })
     yield* d.bitrix24.call("imconnector.send.status.delivery", {
       CONNECTOR: d.bitrix24.target.connector,
       LINE: d.bitrix24.target.line,
@@ -196,7 +212,13 @@ export const relay = (
         case "MessageAdded":
           return yield* customerAdded(d, event)
         case "MessageEdited":
-          return yield* submitOnce(d, event, event.ids.externalMessageId, TextMapping.toBitrix24({ text: event.text }))
+          return yield* submitOnce(
+            d,
+            event,
+            "bitrix24",
+            event.ids.externalMessageId,
+            TextMapping.toBitrix24({ text: event.text })
+          )
         case "MessageDeleted":
           return ignored("deletions in Telegram are not relayed")
       }
