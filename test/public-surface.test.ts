@@ -37,7 +37,8 @@ const CEILINGS: Readonly<Record<string, number>> = {
   "@reword/telegram": 33,
   "@reword/telegram/sandbox": 5,
   "@reword/telegram/updates": 8,
-  "@reword/tenants": 45,
+  // 49: TenantEditors.editorsFor, scoped and UNINSTALLED (the outbox routes by tenant) and the setup on install (issue 20).
+  "@reword/tenants": 49,
   "@reword/tenants/pg": 1,
   "@reword/tenants/promise": 5
 }
