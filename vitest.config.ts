@@ -9,6 +9,9 @@ const packages = ["core", "bitrix24", "acquire", "telegram", "cli", "outbox", "p
 // A test's own waits are bounded; this bounds the whole test, generously: a test of a few seconds on an idle
 // machine takes ten times as long on a loaded 2-core one (several test runs, a CPU-burning process beside them).
 const testTimeout = 120_000
+// The same for hooks (a sandbox or a database started before a file's tests); PGlite's start is given 180 s where
+// a file starts it (about 3 s on an idle machine, over 60 s with a CPU burner and other test runs beside it).
+const hookTimeout = 120_000
 /** Property tests replay a fixed seed unless `pnpm test:explore` asks for new ones (see the file). */
 const setupFiles = ["fast-check-seed", "compile-cache", "nock-at-rest"].map((name) =>
   fileURLToPath(new URL(`./test/setup/${name}.ts`, import.meta.url))
@@ -97,7 +100,8 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...elsewhereUnder(`packages/${name}/`)],
           env: embeddedOnly,
           setupFiles,
-          testTimeout
+          testTimeout,
+          hookTimeout
         }
       })),
       {
@@ -108,7 +112,8 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...elsewhereUnder("")],
           env: embeddedOnly,
           setupFiles,
-          testTimeout
+          testTimeout,
+          hookTimeout
         }
       },
       {
@@ -120,7 +125,8 @@ export default defineConfig({
           isolate: true,
           env: embeddedOnly,
           setupFiles,
-          testTimeout
+          testTimeout,
+          hookTimeout
         }
       },
       {
@@ -132,7 +138,8 @@ export default defineConfig({
           exclude: [...configDefaults.exclude],
           isolate: true,
           setupFiles,
-          testTimeout
+          testTimeout,
+          hookTimeout
         }
       },
       {
@@ -148,7 +155,8 @@ export default defineConfig({
           ],
           exclude: [...configDefaults.exclude],
           setupFiles,
-          testTimeout
+          testTimeout,
+          hookTimeout
         }
       }
     ]

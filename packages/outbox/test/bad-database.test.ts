@@ -16,7 +16,7 @@ import * as SqliteClient from "../src/SqliteClient.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const client = (options: SqliteClient.Options) =>

@@ -15,7 +15,7 @@ import * as Outbox from "../src/Outbox.ts"
 import type { StorageError } from "../src/OutboxError.ts"
 import * as Databases from "./support/databases.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const DAY = 24 * 3_600_000

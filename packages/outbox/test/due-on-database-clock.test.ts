@@ -12,7 +12,7 @@ import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 120_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const HOURS = 6 * 3_600_000

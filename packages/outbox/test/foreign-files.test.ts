@@ -18,7 +18,7 @@ import { sqliteClient } from "../src/Sqlite.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 /** The failure, which must be a storage error (not an option's). */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const MESSAGES = 1_000

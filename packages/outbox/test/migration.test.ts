@@ -22,7 +22,7 @@ import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/schema-v1.db", import.meta.url))

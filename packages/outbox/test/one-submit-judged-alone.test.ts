@@ -15,7 +15,7 @@ import * as Databases from "./support/databases.ts"
 import { poison } from "./support/poison.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 120_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const ordinary = (i: number): Outbox.Submission => ({ ids: { externalMessageId: `m-${i}` }, text: `text ${i}` })

@@ -9,7 +9,7 @@ import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 120_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 describe.each([Databases.sqliteMemory, Databases.pgliteDatabase])("repoint on $name", (database) => {

@@ -16,7 +16,7 @@ import * as Outbox from "../src/Outbox.ts"
 import * as Databases from "./support/databases.ts"
 import * as ScriptedEditor from "./support/scriptedEditor.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const fast = { pollInterval: "20 millis", settleWindow: "50 millis" } as const

@@ -8,7 +8,7 @@ import * as PgRateLimiter from "../src/PgRateLimiter.ts"
 import { cuttable } from "./support/cuttable.ts"
 import * as Databases from "./support/databases.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const PORTAL = "https://acme.bitrix24.com"

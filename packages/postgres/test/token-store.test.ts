@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PgTokenStore from "../src/PgTokenStore.ts"
 import * as Databases from "./support/databases.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const PORTAL = "https://acme.bitrix24.com/rest/"

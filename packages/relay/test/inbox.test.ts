@@ -12,7 +12,7 @@ import * as Databases from "../../outbox/test/support/databases.ts"
 import * as Inbox from "../src/internal/inbox.ts"
 import * as Intake from "../src/internal/intake.ts"
 
-beforeAll(() => Databases.startPglite(), 120_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 const edited = (message: number, text: string, update: number): InboundEvent.InboundEvent => ({
