@@ -133,14 +133,6 @@ describe.each(Databases.all)("PgLimiter on $name", (database) => {
       const start = now()
       const outcomes = yield* Effect.all(edits.map(Effect.result), { concurrency: "unbounded" })
       const elapsed = now() - start
-      if (process.env.DEBUG_LIMITS) {
-        const base = sandbox.server.requests[0]?.receivedAt.getTime() ?? 0
-        console.log(
-          sandbox.server.requests
-            .map((r) => `${r.receivedAt.getTime() - base} ${r.status} ${r.text.slice(0, 60)}`)
-            .join("\n")
-        )
-      }
       assert.deepStrictEqual(
         outcomes.filter(Result.isFailure).map((outcome) => outcome.failure.message),
         []
