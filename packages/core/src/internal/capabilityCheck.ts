@@ -78,9 +78,32 @@ const refusalOf = (capabilities: Capabilities, request: EditRequest, now: number
  * (an app learns the same from `update`'s typed reason, with no call made).
  *
  */
-export const check = (capabilities: Capabilities, request: EditRequest, now: number = Date.now()): Checked => {
-  const problems: Array<Problem> = capabilities.requiredIds
-    .filter((name) => request.ids[name] === undefined)
-    .map((name) => ({ path: `ids.${name}`, message: "is required by this provider" }))
-  return { problems, refusal: refusalOf(capabilities, request, now) }
+export const check = (capabilities: Capabilities, request: EditRequest, now: number = Date.now()): Checked => ({
+  problems: idProblems(capabilities, request),
+  refusal: refusalOf(capabilities, request, now)
+})
+
+/** The ids a request lacks (or carries of both sets, where a provider finds a message in two ways). */
+const idProblems = (capabilities: Capabilities, request: EditRequest): Array<Problem> => {
+  const missing = (names: ReadonlyArray<string>, message: string) =>
+    names
+      .filter((name) => request.ids[name as keyof typeof request.ids] === undefined)
+      .map((name) => ({ path: `ids.${name}`, message }))
+  const alternative = capabilities.alternativeIds ?? []
+  if (alternative.length === 0) return missing(capabilities.requiredIds, "is required by this provider")
+  const given = (names: ReadonlyArray<string>) =>
+    names.filter((name) => request.ids[name as keyof typeof request.ids] !== undefined)
+  const required = given(capabilities.requiredIds)
+  const instead = given(alternative)
+  const requiredNames = capabilities.requiredIds.map((name) => `ids.${name}`).join(" and ")
+  const alternativeNames = alternative.map((name) => `ids.${name}`).join(" and ")
+  if (required.length > 0 && instead.length > 0) {
+    return [...required, ...instead].map((name) => ({
+      path: `ids.${name}`,
+      message: `must not be given with ${instead.includes(name) ? requiredNames : alternativeNames}: a message is found by ${requiredNames}, or by ${alternativeNames} instead, not both`
+    }))
+  }
+  if (instead.length > 0)
+    return missing(alternative, `is required with ${instead.map((n) => `ids.${n}`).join(" and ")}`)
+  return missing(capabilities.requiredIds, `is required by this provider (or ${alternativeNames} instead)`)
 }
