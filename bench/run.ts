@@ -7,6 +7,8 @@
  *   pnpm bench --short              a fraction of each size: checks they run (CI)
  *   pnpm bench --only memory        one benchmark (repeat --only, or separate names with commas);
  *                                   the other benchmarks' results already in the file are kept
+ *   REWORD_BENCH_PROVIDERS=telegram pnpm bench --only overhead
+ *                                   the per-call overhead of some providers only (comma-separated)
  *
  * No timing is asserted: a missed target is reported, not failed. The exit code
  * is 1 only when a benchmark could not run.
@@ -28,6 +30,7 @@ import { outboxWakeup } from "./outbox-wakeup.ts"
 import { overhead } from "./overhead.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
+import { telegramLimits } from "./telegram-limits.ts"
 
 const benchmarks: ReadonlyArray<Benchmark> = [
   overhead,
@@ -41,7 +44,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxMemory,
   scaleOut,
   outboxQueues,
-  outboxWakeup
+  outboxWakeup,
+  telegramLimits
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -55,7 +59,8 @@ const TITLES: Record<string, string> = {
   "outbox-memory": "9. Outbox memory with 100,000 pending",
   "scale-out": "10. Many instances, one portal",
   "outbox-queues": "11. Outbox against job queues on PostgreSQL",
-  "outbox-wakeup": "12. Outbox wake-up latency across processes"
+  "outbox-wakeup": "12. Outbox wake-up latency across processes",
+  "telegram-limits": "13. Telegram at the Bot FAQ's limits"
 }
 
 const { values } = parseArgs({

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto"
 import { MetricsRecorder, SharedLimiter } from "@reword/core/adapter"
-import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import * as Overall from "./internal/overall.ts"
 
 /**
@@ -215,26 +215,101 @@ export const make = (limits: Limits = {}): Service => {
     })
   }
 
+  /**
+   * Each chat key's latest call: when it ended (Unix ms), once it did. A
+   * call to a chat leaves only after the one before it ended, one interval
+   * after its answer: calls to one chat never overlap, so that however late
+   * each reaches Telegram, Telegram never sees two closer than the limit.
+   */
+  const latest = new Map<string, Deferred.Deferred<number>>()
+
+  /** The call's place after the chat's previous calls: what it waits for, and its own end to announce. */
+  const queue = (keys: ReadonlyArray<readonly [string, number]>) => {
+    const before = keys.flatMap(([key, interval]) => {
+      const previous = latest.get(key)
+      return previous === undefined ? [] : [[previous, interval] as const]
+    })
+    const mine = Deferred.makeUnsafe<number>()
+    for (const [key] of keys) latest.set(key, mine)
+    const settle = (end: number) =>
+      Effect.sync(() => {
+        Deferred.doneUnsafe(mine, Exit.succeed(end))
+        for (const [key] of keys) if (latest.get(key) === mine) latest.delete(key)
+      })
+    /** Waits for the calls before to end, then one interval more; within `left` ms. */
+    const after = (left: number): Effect.Effect<void, LimitReached> =>
+      before.length === 0
+        ? Effect.void
+        : Effect.forEach(before, ([previous, interval]) =>
+            Effect.map(Deferred.await(previous), (end) => end + interval)
+          ).pipe(
+            Effect.flatMap((ends) =>
+              Effect.clockWith((clock) => {
+                const wait = Math.max(0, ...ends) - clock.currentTimeMillisUnsafe()
+                return wait > 0 ? Effect.sleep(Duration.millis(Math.ceil(wait))) : Effect.void
+              })
+            ),
+            Effect.timeoutOrElse({
+              duration: Duration.millis(Math.max(0, left)),
+              orElse: () => Effect.fail(new LimitReached(Duration.seconds(1)))
+            })
+          )
+    /** A call that never ran passes the end of the calls before it on (in the background). */
+    const passOn =
+      before.length === 0
+        ? settle(0)
+        : Effect.asVoid(
+            Effect.forkDetach(
+              Effect.flatMap(
+                Effect.forEach(before, ([previous]) => Deferred.await(previous)),
+                (ends) => settle(Math.max(0, ...ends))
+              )
+            )
+          )
+    return { after, settle, passOn }
+  }
+
   const withPermit =
     (chatId: string | number, maxWait: Duration.Duration) =>
     <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
       Effect.withFiber((fiber) => {
         const keys = keysOf(chatId)
         if (keys.length === 0 && overall === undefined) return request
-        const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+        const clock = fiber.getRef(Clock.Clock)
+        const now = clock.currentTimeMillisUnsafe()
         const max = Duration.toMillis(maxWait)
         const turn = chatTurn(keys, now, max)
         if (turn._tag === "Full")
           return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(turn.wait)))))
-        const limited = overallTurn(request, now, max)
-        const counted = keys.length === 0 ? limited : Effect.ensuring(limited, ended(keys))
-        const wait = turn.at - now
-        if (wait <= 0) return Effect.andThen(zeroWait, counted)
-        return Effect.andThen(
-          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
-            Effect.onInterrupt(() => giveBack(keys, turn.at))
-          ),
+        if (keys.length === 0) return Effect.andThen(zeroWait, overallTurn(request, now, max))
+        const place = queue(keys)
+        let endedAt: number | undefined
+        const counted = Effect.ensuring(
+          overallTurn(request, now, max),
+          Effect.andThen(
+            ended(keys),
+            Effect.sync(() => {
+              endedAt = clock.currentTimeMillisUnsafe()
+            })
+          )
+        )
+        const ordered = Effect.andThen(
+          Effect.suspend(() => place.after(max - (clock.currentTimeMillisUnsafe() - now))),
           counted
+        )
+        const wait = turn.at - now
+        const waited =
+          wait <= 0
+            ? Effect.andThen(zeroWait, ordered)
+            : Effect.andThen(
+                bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
+                  Effect.onInterrupt(() => giveBack(keys, turn.at))
+                ),
+                ordered
+              )
+        return Effect.ensuring(
+          waited,
+          Effect.suspend(() => (endedAt === undefined ? place.passOn : place.settle(endedAt)))
         )
       })
 

@@ -85,25 +85,35 @@ export const check = (capabilities: Capabilities, request: EditRequest, now: num
 
 /** The ids a request lacks (or carries of both sets, where a provider finds a message in two ways). */
 const idProblems = (capabilities: Capabilities, request: EditRequest): Array<Problem> => {
-  const missing = (names: ReadonlyArray<string>, message: string) =>
-    names
-      .filter((name) => request.ids[name as keyof typeof request.ids] === undefined)
-      .map((name) => ({ path: `ids.${name}`, message }))
+  const ids = request.ids as Readonly<Record<string, unknown>>
   const alternative = capabilities.alternativeIds ?? []
-  if (alternative.length === 0) return missing(capabilities.requiredIds, "is required by this provider")
-  const given = (names: ReadonlyArray<string>) =>
-    names.filter((name) => request.ids[name as keyof typeof request.ids] !== undefined)
-  const required = given(capabilities.requiredIds)
-  const instead = given(alternative)
-  const requiredNames = capabilities.requiredIds.map((name) => `ids.${name}`).join(" and ")
-  const alternativeNames = alternative.map((name) => `ids.${name}`).join(" and ")
-  if (required.length > 0 && instead.length > 0) {
-    return [...required, ...instead].map((name) => ({
-      path: `ids.${name}`,
-      message: `must not be given with ${instead.includes(name) ? requiredNames : alternativeNames}: a message is found by ${requiredNames}, or by ${alternativeNames} instead, not both`
-    }))
+  const required = capabilities.requiredIds
+  const missingRequired = required.filter((name) => ids[name] === undefined)
+  if (alternative.length === 0) {
+    return missingRequired.map((name) => ({ path: `ids.${name}`, message: "is required by this provider" }))
   }
-  if (instead.length > 0)
-    return missing(alternative, `is required with ${instead.map((n) => `ids.${n}`).join(" and ")}`)
-  return missing(capabilities.requiredIds, `is required by this provider (or ${alternativeNames} instead)`)
+  const instead = alternative.filter((name) => ids[name] !== undefined)
+  // The usual request: every required id, none of the alternative ones.
+  if (missingRequired.length === 0 && instead.length === 0) return []
+  const names = (list: ReadonlyArray<string>) => list.map((name) => `ids.${name}`).join(" and ")
+  const given = required.filter((name) => ids[name] !== undefined)
+  if (given.length > 0 && instead.length > 0) {
+    const both = `a message is found by ${names(required)}, or by ${names(alternative)} instead, not both`
+    return [
+      ...given.map((name) => ({
+        path: `ids.${name}`,
+        message: `must not be given with ${names(alternative)}: ${both}`
+      })),
+      ...instead.map((name) => ({ path: `ids.${name}`, message: `must not be given with ${names(required)}: ${both}` }))
+    ]
+  }
+  if (instead.length > 0) {
+    return alternative
+      .filter((name) => ids[name] === undefined)
+      .map((name) => ({ path: `ids.${name}`, message: `is required with ${names(instead)}` }))
+  }
+  return missingRequired.map((name) => ({
+    path: `ids.${name}`,
+    message: `is required by this provider (or ${names(alternative)} instead)`
+  }))
 }
