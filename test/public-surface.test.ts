@@ -23,16 +23,20 @@ const CEILINGS: Readonly<Record<string, number>> = {
   // runs it before any call, and `update` answers its refusal without one) out.
   "@reword/core": 60,
   // 79: Refusal (issue 19: one refusal class for every inbound decoder, Bitrix24 events and Telegram updates).
-  "@reword/core/adapter": 79,
+  // 83: SharedLimiter (issue 21: LimitFull, the SharedLimiter service, local, spacingOf), the provider-neutral
+  // limiter @reword/postgres's PgLimiter keeps in PostgreSQL and Telegram's limits run on.
+  "@reword/core/adapter": 83,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
   "@reword/outbox": 25,
   "@reword/outbox/pg": 2,
   "@reword/outbox/promise": 4,
-  "@reword/postgres": 14,
+  // 16: PgLimiter (issue 21: make, layer), the provider-neutral limiter shared by every process.
+  "@reword/postgres": 16,
   "@reword/postgres/promise": 1,
   "@reword/relay": 9,
-  "@reword/telegram": 33,
+  // 35: TelegramRateLimiter.shared and layerShared (issue 21: the Bot FAQ's limits shared across processes).
+  "@reword/telegram": 35,
   "@reword/telegram/sandbox": 5,
   "@reword/telegram/updates": 8,
   "@reword/tenants": 45,

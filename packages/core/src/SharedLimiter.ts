@@ -78,7 +78,7 @@ export interface Service {
 export class SharedLimiter extends Context.Service<SharedLimiter, Service>()("@reword/core/SharedLimiter") {}
 
 /** The default `delay`: how late a call may reach the provider after its slot. */
-export const DEFAULT_DELAY = Duration.millis(100)
+const DEFAULT_DELAY = Duration.millis(100)
 
 /**
  * The spacing of a rule's slots, in ms, for calls reaching the provider up
@@ -98,14 +98,11 @@ export const spacingOf = (rule: Rule, delayMs: number): number => {
 }
 
 /**
- * What a limiter does with one reservation: sleep `wait` ms (giving the slot
- * back when interrupted meanwhile), run the request, then count the answer
- * on the keys of rules `fromAnswer`. Shared by {@link local} and the stores.
- *
- * @category utils
- * @since 0.4.0
+ * What the limiter does with one reservation: sleep `wait` ms (giving the
+ * slot back when interrupted meanwhile), run the request, then count the
+ * answer on the keys of rules `fromAnswer`.
  */
-export const runReserved = <A, E, R>(
+const runReserved = <A, E, R>(
   wait: number,
   request: Effect.Effect<A, E, R>,
   giveBack: Effect.Effect<void>,
@@ -122,7 +119,7 @@ export const runReserved = <A, E, R>(
 /**
  * The limiter in this process only, on Effect's `Clock` (what a shared
  * limiter falls back to while its store is away). `delay` as above, default
- * {@link DEFAULT_DELAY}.
+ * 100 ms.
  *
  * @category constructors
  * @since 0.4.0

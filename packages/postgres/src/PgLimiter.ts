@@ -56,6 +56,27 @@ type Reservation =
   | { readonly _tag: "Full"; readonly retryAfter: number }
   | { readonly _tag: "Missing" }
 
+/** How late a call may reach its provider after its slot, by default (as `SharedLimiter.local`'s). */
+const DEFAULT_DELAY = Duration.millis(100)
+
+/**
+ * One reservation: sleep `wait` ms (the slot given back when interrupted
+ * meanwhile), run the request, then count its answer where a rule says so.
+ */
+const runReserved = <A, E, R>(
+  wait: number,
+  request: Effect.Effect<A, E, R>,
+  giveBack: Effect.Effect<void>,
+  answered: Effect.Effect<void> | undefined
+): Effect.Effect<A, E, R> => {
+  const counted = answered === undefined ? request : Effect.ensuring(request, answered)
+  if (wait <= 0) return counted
+  return Effect.andThen(
+    Effect.sleep(Duration.millis(Math.ceil(wait))).pipe(Effect.onInterrupt(() => giveBack)),
+    counted
+  )
+}
+
 const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::double precision"
 
 /** A rule with its spacing, in ms. */
@@ -64,7 +85,7 @@ type Spaced = readonly [SharedLimiter.Rule, number]
 const checkOptions = (options: Options) =>
   Effect.try({
     try: () => {
-      const delay = Duration.fromInputUnsafe(options.delay ?? SharedLimiter.DEFAULT_DELAY)
+      const delay = Duration.fromInputUnsafe(options.delay ?? DEFAULT_DELAY)
       if (Duration.toMillis(delay) < 0) throw new RangeError("delay must not be negative")
       return {
         table: checkName(options.table ?? DEFAULT_LIMIT_TABLE, "table"),
@@ -220,7 +241,7 @@ export const make = (
                 return Effect.fail(new SharedLimiter.LimitFull(Duration.millis(retryAfter)))
               }
               return Effect.flatMap(waitFor(reserved.at), (wait) =>
-                SharedLimiter.runReserved(
+                runReserved(
                   wait,
                   request,
                   Effect.asVoid(Effect.forkDetach(giveBack(spaced))),

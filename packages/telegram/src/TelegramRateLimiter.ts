@@ -348,7 +348,7 @@ export interface SharedOptions {
 }
 
 /** The bot's key in a shared limiter: `telegram:<bot id>`, or a hash of a token without one. */
-export const botKeyOf = (botToken: Redacted.Redacted<string> | string): string => {
+const botKeyOf = (botToken: Redacted.Redacted<string> | string): string => {
   const token = typeof botToken === "string" ? botToken : Redacted.value(botToken)
   const id = /^([0-9]{1,20}):/.exec(token)?.[1]
   return `telegram:${id ?? `sha256-${createHash("sha256").update(token).digest("hex").slice(0, 32)}`}`
