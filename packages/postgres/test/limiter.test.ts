@@ -16,7 +16,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PgLimiter from "../src/PgLimiter.ts"
 import * as Databases from "./support/databases.ts"
 
-beforeAll(() => Databases.startPglite(), 60_000)
+beforeAll(() => Databases.startPglite(), 180_000)
 afterAll(() => Databases.stopAll())
 
 /** Limiters sharing one fresh table of `database`, each on a client of its own (a "process"). */
