@@ -57,6 +57,7 @@ export const serverVariants = [
   "packages/outbox/test/readme-examples.test.ts",
   "packages/outbox/test/submit-many.test.ts",
   "packages/outbox/test/tenants.test.ts",
+  "packages/postgres/test/limiter.test.ts",
   "packages/postgres/test/rate-limiter.test.ts",
   "packages/postgres/test/readme-examples.test.ts",
   "packages/postgres/test/token-store.test.ts",

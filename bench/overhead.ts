@@ -387,11 +387,11 @@ export const overhead: Benchmark = {
   run: async (context): Promise<BenchResult> => {
     const sizes = context.short ? { calls: 200, block: 50, warmup: 20 } : { calls: 5_000, block: 250, warmup: 500 }
     context.log(`overhead: ${sizes.calls} calls per contender and provider`)
-    const runs = [
-      await runAcquire(context, sizes),
-      await runBitrix24(context, sizes),
-      await runTelegram(context, sizes)
-    ]
+    // `REWORD_BENCH_PROVIDERS=telegram pnpm bench --only overhead`: some providers only (comma-separated).
+    const wanted = (process.env.REWORD_BENCH_PROVIDERS ?? "acquire,bitrix24,telegram").split(",").map((n) => n.trim())
+    const runners = { acquire: runAcquire, bitrix24: runBitrix24, telegram: runTelegram } as const
+    const runs: Array<ProviderRun> = []
+    for (const [name, run] of Object.entries(runners)) if (wanted.includes(name)) runs.push(await run(context, sizes))
     const rounded = (summary: Summary) =>
       Object.fromEntries(Object.entries(summary).map(([key, value]) => [key, round(value, 4)]))
     return {

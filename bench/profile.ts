@@ -4,7 +4,7 @@
  * profiler (the run only: start-up, seeding and warm-up are left out), and the
  * samples grouped by where their code comes from.
  *
- *   node --conditions=@reword/source --expose-gc bench/profile.ts [--provider acquire|bitrix24] [--bulk] [--calls 4000]
+ *   node --conditions=@reword/source --expose-gc bench/profile.ts [--provider acquire|bitrix24|telegram] [--bulk] [--calls 4000]
  *
  * `--bulk` profiles `updateMany` at a concurrency of 16 against ky over 16
  * workers (Acquire only); without it, sequential `update` calls. The sandbox
@@ -20,6 +20,8 @@ import {
   bitrix24Ky,
   collectGarbage,
   type Edit,
+  telegramEditor,
+  telegramKy,
   unlimited
 } from "./support/editors.ts"
 import { markdownTable } from "./support/format.ts"
@@ -110,11 +112,19 @@ try {
       text: `Profiled edit ${index}`
     })
   )
-  const ky = provider === "acquire" ? acquireKy(sandbox.env) : bitrix24Ky(sandbox.env)
+  const ky =
+    provider === "acquire"
+      ? acquireKy(sandbox.env)
+      : provider === "telegram"
+        ? telegramKy(sandbox.env)
+        : bitrix24Ky(sandbox.env)
+  // Telegram's limiter off, as in the overhead benchmark: the code is profiled, not the limit.
   const editor =
     provider === "acquire"
       ? await acquireEditor(sandbox.env, { concurrency: 16 })
-      : await bitrix24Editor(sandbox.env, { rateLimiter: unlimited() })
+      : provider === "telegram"
+        ? await telegramEditor(sandbox.env, { limits: false })
+        : await bitrix24Editor(sandbox.env, { rateLimiter: unlimited() })
   const kyRun = bulk
     ? async () => {
         let next = 0
@@ -182,7 +192,7 @@ try {
       columns: ["function", "per edit"],
       rows: [...rewordBreakdown.functions]
         .sort((a, b) => b[1] - a[1])
-        .slice(0, 20)
+        .slice(0, Number(process.env.PROFILE_TOP ?? 20))
         .map(([name, value]) => [name, `${value.toFixed(1)} µs`])
     })
   )

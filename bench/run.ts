@@ -7,6 +7,8 @@
  *   pnpm bench --short              a fraction of each size: checks they run (CI)
  *   pnpm bench --only memory        one benchmark (repeat --only, or separate names with commas);
  *                                   the other benchmarks' results already in the file are kept
+ *   REWORD_BENCH_PROVIDERS=telegram pnpm bench --only overhead
+ *                                   the per-call overhead of some providers only (comma-separated)
  *
  * No timing is asserted: a missed target is reported, not failed. The exit code
  * is 1 only when a benchmark could not run.
@@ -30,6 +32,7 @@ import { overhead } from "./overhead.ts"
 import { relayInbound } from "./relay-inbound.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
+import { telegramLimits } from "./telegram-limits.ts"
 
 const benchmarks: ReadonlyArray<Benchmark> = [
   overhead,
@@ -45,7 +48,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxQueues,
   outboxWakeup,
   relayInbound,
-  answerDecode
+  answerDecode,
+  telegramLimits
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -61,7 +65,8 @@ const TITLES: Record<string, string> = {
   "outbox-queues": "11. Outbox against job queues on PostgreSQL",
   "outbox-wakeup": "12. Outbox wake-up latency across processes",
   "relay-inbound": "13. Relay inbound: events into the durable inbox",
-  "answer-decode": "14. Answer decoding: Schema against the fast read"
+  "answer-decode": "14. Answer decoding: Schema against the fast read",
+  "telegram-limits": "15. Telegram at the Bot FAQ's limits"
 }
 
 const { values } = parseArgs({

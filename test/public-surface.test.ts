@@ -25,16 +25,20 @@ const CEILINGS: Readonly<Record<string, number>> = {
   // 79: Refusal (issue 19: one refusal class for every inbound decoder, Bitrix24 events and Telegram updates).
   // 81: ProviderKit.invalidSetting and ProviderKit.parseBoolean (issue 19: three adapters kept their own copies).
   // 84: OptionCheck.field, struct and decode (issue 19: an adapter declares its own options as one Schema).
-  "@reword/core/adapter": 84,
+  // 88: SharedLimiter (issue 21: LimitFull, the SharedLimiter service, local, spacingOf), the provider-neutral
+  // limiter @reword/postgres's PgLimiter keeps in PostgreSQL and Telegram's limits run on.
+  "@reword/core/adapter": 88,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
   "@reword/outbox": 25,
   "@reword/outbox/pg": 2,
   "@reword/outbox/promise": 4,
-  "@reword/postgres": 14,
+  // 16: PgLimiter (issue 21: make, layer), the provider-neutral limiter shared by every process.
+  "@reword/postgres": 16,
   "@reword/postgres/promise": 1,
   "@reword/relay": 9,
-  "@reword/telegram": 33,
+  // 35: TelegramRateLimiter.shared and layerShared (issue 21: the Bot FAQ's limits shared across processes).
+  "@reword/telegram": 35,
   "@reword/telegram/sandbox": 5,
   "@reword/telegram/updates": 8,
   // 49: TenantEditors.editorsFor, scoped and UNINSTALLED (the outbox routes by tenant) and the setup on install (issue 20).

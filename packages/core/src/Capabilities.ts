@@ -17,7 +17,8 @@ const IdName = Schema.Literals([
   "externalAuthorId",
   "providerMessageId",
   "providerChatId",
-  "providerConnectionId"
+  "providerConnectionId",
+  "providerInlineMessageId"
 ])
 
 /**
@@ -75,8 +76,17 @@ export type Fallback = FallbackType
  * @since 0.1.0
  */
 export class Capabilities extends Schema.Class<Capabilities>("@reword/core/Capabilities")({
-  /** The ids every request must carry for this provider. */
+  /** The ids every request must carry for this provider (unless it carries `alternativeIds` instead). */
   requiredIds: Schema.Array(IdName),
+  /**
+   * Another set of ids that finds a message instead of `requiredIds`
+   * (Telegram: an inline message's `providerInlineMessageId` instead of its
+   * chat and message ids). A request carries one set, whole, and never ids
+   * of both. Default none.
+   *
+   * @since 0.4.0
+   */
+  alternativeIds: Schema.optional(Schema.Array(IdName)),
   /** Whether an edit can change the message's files (`kinds` then holds `files`). */
   files: Schema.Boolean,
   /** Whether author details (names, avatar, ...) are sent along. */

@@ -107,7 +107,15 @@ export class MessageIds extends Schema.Class<MessageIds>("@reword/core/MessageId
    * `business_connection_id`, for a message sent on behalf of a connected
    * business account).
    */
-  providerConnectionId: Schema.optional(Id)
+  providerConnectionId: Schema.optional(Id),
+  /**
+   * The provider's id of a message that is found by it alone, with no chat
+   * (Telegram's `inline_message_id`, for a message sent in inline mode): an
+   * edit then carries it instead of `providerChatId` and `providerMessageId`.
+   *
+   * @since 0.4.0
+   */
+  providerInlineMessageId: Schema.optional(Id)
 }) {}
 
 /**
@@ -279,7 +287,8 @@ const ID_KEYS: ReadonlyArray<string> = [
   "externalAuthorId",
   "providerMessageId",
   "providerChatId",
-  "providerConnectionId"
+  "providerConnectionId",
+  "providerInlineMessageId"
 ]
 /** The ids that may be numbers as well as strings. */
 const NUMERIC_ID_KEYS: ReadonlyArray<string> = ["providerMessageId", "providerChatId"]

@@ -6,7 +6,18 @@
  *
  * @since 0.1.0
  */
-import { Data, Duration, Effect, Predicate, type Redacted, Result, Schema, SchemaTransformation } from "effect"
+import {
+  Data,
+  Duration,
+  Effect,
+  LogLevel,
+  Predicate,
+  type Redacted,
+  References,
+  Result,
+  Schema,
+  SchemaTransformation
+} from "effect"
 import ky from "ky"
 import { MalformedResponse, Network, type Problem, Rejected, Timeout } from "./EditError.ts"
 import * as Connections from "./internal/connections.ts"
@@ -385,13 +396,7 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
             ? new MalformedResponse({ description: `the answer is larger than ${maxBytes} bytes` })
             : new Network({ description: Secrets.scrub(describeNetworkFailure(error), request.secrets) })
     }).pipe(
-      Effect.tap(({ response }) =>
-        // Origin and path only: never a query string, a header or a body; the path scrubbed of the
-        // request's secrets (Telegram's bot token travels in it).
-        Effect.logDebug(
-          `${request.method} ${request.url.origin}${Secrets.scrub(request.url.pathname, request.secrets)} answered ${response.status}`
-        )
-      ),
+      Effect.tap(({ response }) => logAnswered(request, response.status)),
       Effect.flatMap(({ response, raw }) => {
         // Scrubbed before parsing, in every encoding: the parsed JSON's strings hold no secret either.
         const secrets = Secrets.from(request.secrets)
@@ -412,6 +417,21 @@ export const make = (options: TransportOptions = {}): HttpTransport => {
 
   return { send, timeout }
 }
+
+/**
+ * One debug line per answer: origin and path only (never a query string, a
+ * header or a body), the path scrubbed of the request's secrets (Telegram's
+ * bot token travels in it). Built only when debug lines are logged: the
+ * scrub is not paid on every call for a line nobody keeps.
+ */
+const logAnswered = (request: HttpRequest, status: number): Effect.Effect<void> =>
+  Effect.withFiber((fiber) =>
+    LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), "Debug")
+      ? Effect.void
+      : Effect.logDebug(
+          `${request.method} ${request.url.origin}${Secrets.scrub(request.url.pathname, request.secrets)} answered ${status}`
+        )
+  )
 
 const toResponse = (response: Response, text: string): HttpResponse => {
   const trimmed = text.trim()

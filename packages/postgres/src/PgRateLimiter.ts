@@ -24,8 +24,9 @@
  * @since 0.1.0
  */
 import { RateLimiter } from "@reword/bitrix24"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import * as Outage from "./internal/outage.ts"
 import { checkName, createBucketTable, DEFAULT_BUCKET_TABLE, describe } from "./internal/tables.ts"
 import * as PgError from "./PgError.ts"
 
@@ -148,7 +149,7 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter.Service, 
         ? Effect.void
         : Effect.sleep(Duration.millis(wait)).pipe(Effect.onInterrupt(() => Effect.forkDetach(giveBack(portal))))
 
-    const outage = makeOutage(table)
+    const outage = Outage.make(`Bitrix24: the shared rate limit in PostgreSQL (table ${table})`)
     /** A statement on the shared bucket, unless the database is away (`undefined` then: use the local bucket). */
     const shared = <A>(statement: Effect.Effect<A, string>): Effect.Effect<A | undefined> =>
       Effect.flatMap(outage.away, (away) =>
@@ -206,40 +207,6 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter.Service, 
       blockedFor: local.blockedFor
     })
   })
-
-/** The first pause before the database is asked again after it failed; it doubles up to {@link MAX_PAUSE_MS}. */
-const FIRST_PAUSE_MS = 1_000
-const MAX_PAUSE_MS = 30_000
-
-/**
- * Whether the database is away: after a failure, the local bucket serves
- * every call for a pause (doubling while failures go on), then the database
- * is asked again. One warning when it goes away, one line when it is back.
- */
-const makeOutage = (table: string) => {
-  let pause = 0
-  let until = 0
-  let down = false
-  return {
-    away: Effect.map(Clock.currentTimeMillis, (now) => down && now < until),
-    failed: (problem: string): Effect.Effect<void> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        pause = Math.min(MAX_PAUSE_MS, pause === 0 ? FIRST_PAUSE_MS : pause * 2)
-        until = now + pause
-        if (down) return Effect.void
-        down = true
-        return Effect.logWarning(
-          `Bitrix24: the shared rate limit in PostgreSQL (table ${table}) could not be used (${problem}); this process's own bucket is used until the database answers again (asked again in ${Duration.format(Duration.millis(pause))}, then less and less often)`
-        )
-      }),
-    answered: Effect.suspend(() => {
-      pause = 0
-      if (!down) return Effect.void
-      down = false
-      return Effect.logInfo(`Bitrix24: the shared rate limit in PostgreSQL (table ${table}) is used again`)
-    })
-  }
-}
 
 /**
  * The limiter as a `RateLimiter` layer, over the `SqlClient` in context.

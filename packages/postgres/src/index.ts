@@ -14,6 +14,13 @@
  */
 export * as PgError from "./PgError.ts"
 /**
+ * Rate limits shared by every process, for any provider (core's
+ * `SharedLimiter` in PostgreSQL): Telegram's bot, chat and group limits.
+ *
+ * @since 0.4.0
+ */
+export * as PgLimiter from "./PgLimiter.ts"
+/**
  * The Bitrix24 rate limit shared through PostgreSQL.
  *
  * @since 0.1.0

@@ -1,6 +1,7 @@
 /**
- * The Promise API: one connection pool, and the token store and rate limiter
- * on it, to give to `createEditor`'s `providerOptions.bitrix24`.
+ * The Promise API: one connection pool, and the token store and rate limiters
+ * on it, to give to `createEditor`'s `providerOptions.bitrix24` (and, through
+ * `TelegramRateLimiter.shared`, to `providerOptions.telegram`).
  *
  * @example
  * ```ts
@@ -17,8 +18,10 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import type { RateLimiter, TokenStore } from "@reword/bitrix24"
+import type { SharedLimiter } from "@reword/core/adapter"
 import { type Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type { SqlClient } from "effect/sql"
+import * as PgLimiter from "./PgLimiter.ts"
 import * as PgRateLimiter from "./PgRateLimiter.ts"
 import * as PgTokenStore from "./PgTokenStore.ts"
 
@@ -43,6 +46,11 @@ export interface Connection {
   readonly tokenStore: (options: PgTokenStore.Options) => Promise<TokenStore.Service>
   /** A rate limiter shared by every process using the same table (`providerOptions.bitrix24.rateLimiter`). */
   readonly rateLimiter: (options?: PgRateLimiter.Options) => Promise<RateLimiter.Service>
+  /**
+   * Rate limits shared by every process using the same table, for any
+   * provider: give it to `TelegramRateLimiter.shared` (`providerOptions.telegram.rateLimiter`).
+   */
+  readonly limiter: (options?: PgLimiter.Options) => Promise<SharedLimiter.Service>
   /** Closes the pool: dispose the editors that use it first. */
   readonly close: () => Promise<void>
 }
@@ -62,6 +70,7 @@ export const connect = async (options: ConnectOptions): Promise<Connection> => {
   return {
     tokenStore: (store) => Effect.runPromise(Effect.provide(PgTokenStore.make(store), context)),
     rateLimiter: (limiter) => Effect.runPromise(Effect.provide(PgRateLimiter.make(limiter), context)),
+    limiter: (limiter) => Effect.runPromise(Effect.provide(PgLimiter.make(limiter), context)),
     close: () => {
       closed ??= Effect.runPromise(Scope.close(scope, Exit.void))
       return closed

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Bitrix24Sandbox } from "@reword/bitrix24/sandbox"
+import { TelegramSandbox } from "@reword/telegram/sandbox"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { serverUrl } from "./support/databases.ts"
 
@@ -15,6 +16,7 @@ const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => ma
 const directory = join(import.meta.dirname, ".readme-examples")
 
 let sandbox: Bitrix24Sandbox.Sandbox
+let telegram: TelegramSandbox.Sandbox
 const saved = new Map<string, string | undefined>()
 
 beforeAll(async () => {
@@ -27,7 +29,11 @@ beforeAll(async () => {
       externalAuthorId: "wa-user-3"
     })
   }
-  const env: Record<string, string> = { ...sandbox.env, DATABASE_URL: serverUrl }
+  // The Telegram example edits message 1 of chat 7000001, under the Bot FAQ's limits.
+  telegram = await TelegramSandbox.start({ limits: "faq" })
+  await telegram.seedMessage("Meet at 11.")
+  // REWORD_PROVIDER is set for each example: the provider it edits with.
+  const env: Record<string, string> = { ...telegram.env, ...sandbox.env, DATABASE_URL: serverUrl }
   for (const [name, value] of Object.entries(env)) {
     saved.set(name, process.env[name])
     process.env[name] = value
@@ -41,6 +47,7 @@ afterAll(async () => {
   }
   rmSync(directory, { recursive: true, force: true })
   await sandbox?.stop()
+  await telegram?.stop()
 })
 
 describe("README examples", () => {
@@ -49,7 +56,7 @@ describe("README examples", () => {
   })
 
   it.skipIf(serverUrl === undefined).each(examples.map((code, index) => [index, code] as const))(
-    "example %i runs and prints what it promises (after a token refresh through PostgreSQL)",
+    "example %i runs and prints what it promises (Bitrix24: after a token refresh through PostgreSQL)",
     async (index, code) => {
       mkdirSync(directory, { recursive: true })
       const file = join(directory, `example-${index}.ts`)
@@ -60,6 +67,8 @@ describe("README examples", () => {
       const log = vi.spyOn(console, "log").mockImplementation((...args: Array<unknown>) => {
         printed.push(args.map(String).join(" "))
       })
+      const isTelegram = code.includes("@reword/telegram")
+      process.env.REWORD_PROVIDER = isTelegram ? "telegram" : "bitrix24"
       try {
         await import(file)
         const promised = [...code.matchAll(/\/\/ (".*")$/gm)].map((match) => (match[1] as string).replaceAll('"', ""))
@@ -67,6 +76,10 @@ describe("README examples", () => {
         await vi.waitFor(() => expect(printed.join("\n")).toContain(promised.join(" ")), { timeout: 15_000 })
       } finally {
         log.mockRestore()
+      }
+      if (isTelegram) {
+        expect(telegram.refusedByLimits()).toBe(0)
+        return
       }
       expect(sandbox.refreshes()).toBe(refreshes + 1)
       expect(sandbox.limitHits()).toBe(0)

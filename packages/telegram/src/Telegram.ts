@@ -10,11 +10,11 @@
  *
  * @since 0.1.0
  */
-import { EditedMessage, EditRequest, MessageEditor, type Provider } from "@reword/core"
+import { EditError, EditedMessage, EditRequest, MessageEditor, type Provider } from "@reword/core"
 import { HttpTransport, OptionCheck, ProviderKit } from "@reword/core/adapter"
 import { type Config, Effect, Layer, Result } from "effect"
 import * as Calls from "./internal/calls.ts"
-import { parseChatId, parseMessageId } from "./internal/ids.ts"
+import { parseChatId, parseInlineMessageId, parseMessageId } from "./internal/ids.ts"
 import { limiterOf, type OwnOptions, ownProblems } from "./internal/options.ts"
 import * as TelegramConfig from "./TelegramConfig.ts"
 import { capabilities, toEditedMessage, validate } from "./TelegramMessageEditor.ts"
@@ -59,29 +59,48 @@ const build = (settings: TelegramConfig.Settings, options: Options): Effect.Effe
         capabilities,
         validate,
         update: (request) => {
-          const target: Calls.Target = {
-            chatId: Result.getOrThrow(parseChatId(request.ids.providerChatId)),
-            messageId: Result.getOrThrow(parseMessageId(request.ids.providerMessageId)),
-            businessConnectionId: request.ids.providerConnectionId
-          }
+          const target = targetOf(request.ids)
           const text = request.text ?? ""
           const edit = request.kind === "caption" ? calls.editCaption(target, text) : calls.editText(target, text)
           return Effect.map(edit, (edited) => toEditedMessage(request, edited))
         },
         // The newMessage fallback: one sendMessage to the same chat (and business connection), never repeated.
         send: (request) =>
-          Effect.map(
-            calls.send({
-              chatId: Result.getOrThrow(parseChatId(request.ids.providerChatId)),
-              text: request.text ?? "",
-              businessConnectionId: request.ids.providerConnectionId
-            }),
-            (sent) => toSentMessage(request, sent)
-          )
+          request.ids.providerChatId === undefined
+            ? Effect.fail(
+                new EditError.Unsupported({
+                  capability: "send",
+                  description: "an inline message has no chat the bot can send a new message to"
+                })
+              )
+            : Effect.map(
+                calls.send({
+                  chatId: Result.getOrThrow(parseChatId(request.ids.providerChatId)),
+                  text: request.text ?? "",
+                  businessConnectionId: request.ids.providerConnectionId
+                }),
+                (sent) => toSentMessage(request, sent)
+              )
       },
       options
     )
   })
+
+/**
+ * What an edit names, from ids already validated (so they parse): an inline
+ * message by its id alone, or a message by its chat and its id.
+ */
+const targetOf = (ids: EditRequest.MessageIds): Calls.EditTarget =>
+  ids.providerInlineMessageId !== undefined
+    ? {
+        inlineMessageId: Result.getOrThrow(parseInlineMessageId(ids.providerInlineMessageId)),
+        businessConnectionId: ids.providerConnectionId
+      }
+    : {
+        chatId: Result.getOrThrow(parseChatId(ids.providerChatId)),
+        messageId: Result.getOrThrow(parseMessageId(ids.providerMessageId)),
+        businessConnectionId: ids.providerConnectionId
+      }
 
 /** A message sent in place of one Telegram could not edit: its new ids (a text message now), as Telegram answered. */
 const toSentMessage = (request: EditRequest.EditRequest, sent: TelegramMessage): EditedMessage.EditedMessage =>

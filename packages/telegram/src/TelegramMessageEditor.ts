@@ -15,12 +15,13 @@
 import { Capabilities, type EditError, EditedMessage, type EditRequest } from "@reword/core"
 import { Duration, Result } from "effect"
 import type { Edited } from "./internal/edited.ts"
-import { lengthOf, MAX_CAPTION, MAX_TEXT, parseChatId, parseMessageId } from "./internal/ids.ts"
+import { lengthOf, MAX_CAPTION, MAX_TEXT, parseChatId, parseInlineMessageId, parseMessageId } from "./internal/ids.ts"
 import * as TelegramConfig from "./TelegramConfig.ts"
 
 /**
  * What Telegram can do: edit the text (or the caption) of one message per
- * call, addressed by its chat and its id, at once; a business message someone
+ * call, addressed by its chat and its id (or, for a message sent in inline
+ * mode, by `ids.providerInlineMessageId` alone: never both), at once; a business message someone
  * else sent (`ids.providerConnectionId` with `sentBy: "other"`) only within
  * 48 hours of its `sentAt` (stated on every edit method); and send a new
  * message (`sendMessage`), so the `newMessage` fallback is there. No edit
@@ -31,6 +32,7 @@ import * as TelegramConfig from "./TelegramConfig.ts"
  */
 export const capabilities: Capabilities.Capabilities = new Capabilities.Capabilities({
   requiredIds: ["providerChatId", "providerMessageId"],
+  alternativeIds: ["providerInlineMessageId"],
   files: false,
   authorDetails: false,
   chatDetails: false,
@@ -67,7 +69,8 @@ const textProblems = (request: EditRequest.EditRequest): ReadonlyArray<EditError
 /**
  * The problems of a request that only Telegram has, found once, before
  * anything is sent: its chat id is an integer or an `@username`, its message
- * id a positive integer (core already checks that both are there), and its
+ * id a positive integer, an inline message id is the text Telegram gave (core
+ * already checks that one way of finding the message is there, whole), and its
  * text is not blank and within Telegram's length (4096 characters for a text,
  * 1024 for a caption).
  *
@@ -75,10 +78,13 @@ const textProblems = (request: EditRequest.EditRequest): ReadonlyArray<EditError
  * @since 0.1.0
  */
 export const validate = (request: EditRequest.EditRequest): ReadonlyArray<EditError.Problem> => {
-  const { providerChatId, providerMessageId } = request.ids
+  const { providerChatId, providerMessageId, providerInlineMessageId } = request.ids
   return [
     ...(providerChatId === undefined ? [] : problemOf("ids.providerChatId", parseChatId(providerChatId))),
     ...(providerMessageId === undefined ? [] : problemOf("ids.providerMessageId", parseMessageId(providerMessageId))),
+    ...(providerInlineMessageId === undefined
+      ? []
+      : problemOf("ids.providerInlineMessageId", parseInlineMessageId(providerInlineMessageId))),
     ...textProblems(request)
   ]
 }

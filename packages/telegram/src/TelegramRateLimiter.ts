@@ -13,8 +13,9 @@
  *
  * @since 0.1.0
  */
-import { MetricsRecorder } from "@reword/core/adapter"
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { createHash } from "node:crypto"
+import { MetricsRecorder, SharedLimiter } from "@reword/core/adapter"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Redacted } from "effect"
 import * as Overall from "./internal/overall.ts"
 
 /**
@@ -101,6 +102,19 @@ const intervalOf = (count: number, perMillis: number, name: string): number => {
   return count === 0 || count === Number.POSITIVE_INFINITY ? 0 : perMillis / count
 }
 
+/** The limits with the defaults filled in, each checked (a `RangeError` for one that is not a number of calls). */
+const resolve = (limits: Limits): Service["limits"] => {
+  const resolved = {
+    perSecond: limits.perSecond ?? faq.perSecond,
+    perChatPerSecond: limits.perChatPerSecond ?? faq.perChatPerSecond,
+    perGroupPerMinute: limits.perGroupPerMinute ?? faq.perGroupPerMinute
+  }
+  intervalOf(resolved.perSecond, 1_000, "perSecond")
+  intervalOf(resolved.perChatPerSecond, 1_000, "perChatPerSecond")
+  intervalOf(resolved.perGroupPerMinute, 60_000, "perGroupPerMinute")
+  return resolved
+}
+
 /** Above this many chats, chats whose time has passed are forgotten. */
 const SWEEP_ABOVE = 10_000
 
@@ -122,12 +136,7 @@ const zeroWait = MetricsRecorder.recordRateLimitWait("telegram", "bucket", 0)
  * @since 0.1.0
  */
 export const make = (limits: Limits = {}): Service => {
-  const resolved = {
-    perSecond: limits.perSecond ?? faq.perSecond,
-    perChatPerSecond: limits.perChatPerSecond ?? faq.perChatPerSecond,
-    perGroupPerMinute: limits.perGroupPerMinute ?? faq.perGroupPerMinute
-  }
-  intervalOf(resolved.perSecond, 1_000, "perSecond")
+  const resolved = resolve(limits)
   const overall =
     resolved.perSecond === 0 || resolved.perSecond === Number.POSITIVE_INFINITY
       ? undefined
@@ -206,26 +215,101 @@ export const make = (limits: Limits = {}): Service => {
     })
   }
 
+  /**
+   * Each chat key's latest call: when it ended (Unix ms), once it did. A
+   * call to a chat leaves only after the one before it ended, one interval
+   * after its answer: calls to one chat never overlap, so that however late
+   * each reaches Telegram, Telegram never sees two closer than the limit.
+   */
+  const latest = new Map<string, Deferred.Deferred<number>>()
+
+  /** The call's place after the chat's previous calls: what it waits for, and its own end to announce. */
+  const queue = (keys: ReadonlyArray<readonly [string, number]>) => {
+    const before = keys.flatMap(([key, interval]) => {
+      const previous = latest.get(key)
+      return previous === undefined ? [] : [[previous, interval] as const]
+    })
+    const mine = Deferred.makeUnsafe<number>()
+    for (const [key] of keys) latest.set(key, mine)
+    const settle = (end: number) =>
+      Effect.sync(() => {
+        Deferred.doneUnsafe(mine, Exit.succeed(end))
+        for (const [key] of keys) if (latest.get(key) === mine) latest.delete(key)
+      })
+    /** Waits for the calls before to end, then one interval more; within `left` ms. */
+    const after = (left: number): Effect.Effect<void, LimitReached> =>
+      before.length === 0
+        ? Effect.void
+        : Effect.forEach(before, ([previous, interval]) =>
+            Effect.map(Deferred.await(previous), (end) => end + interval)
+          ).pipe(
+            Effect.flatMap((ends) =>
+              Effect.clockWith((clock) => {
+                const wait = Math.max(0, ...ends) - clock.currentTimeMillisUnsafe()
+                return wait > 0 ? Effect.sleep(Duration.millis(Math.ceil(wait))) : Effect.void
+              })
+            ),
+            Effect.timeoutOrElse({
+              duration: Duration.millis(Math.max(0, left)),
+              orElse: () => Effect.fail(new LimitReached(Duration.seconds(1)))
+            })
+          )
+    /** A call that never ran passes the end of the calls before it on (in the background). */
+    const passOn =
+      before.length === 0
+        ? settle(0)
+        : Effect.asVoid(
+            Effect.forkDetach(
+              Effect.flatMap(
+                Effect.forEach(before, ([previous]) => Deferred.await(previous)),
+                (ends) => settle(Math.max(0, ...ends))
+              )
+            )
+          )
+    return { after, settle, passOn }
+  }
+
   const withPermit =
     (chatId: string | number, maxWait: Duration.Duration) =>
     <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
       Effect.withFiber((fiber) => {
         const keys = keysOf(chatId)
         if (keys.length === 0 && overall === undefined) return request
-        const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+        const clock = fiber.getRef(Clock.Clock)
+        const now = clock.currentTimeMillisUnsafe()
         const max = Duration.toMillis(maxWait)
         const turn = chatTurn(keys, now, max)
         if (turn._tag === "Full")
           return Effect.fail(new LimitReached(Duration.millis(Math.max(1, Math.ceil(turn.wait)))))
-        const limited = overallTurn(request, now, max)
-        const counted = keys.length === 0 ? limited : Effect.ensuring(limited, ended(keys))
-        const wait = turn.at - now
-        if (wait <= 0) return Effect.andThen(zeroWait, counted)
-        return Effect.andThen(
-          bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
-            Effect.onInterrupt(() => giveBack(keys, turn.at))
-          ),
+        if (keys.length === 0) return Effect.andThen(zeroWait, overallTurn(request, now, max))
+        const place = queue(keys)
+        let endedAt: number | undefined
+        const counted = Effect.ensuring(
+          overallTurn(request, now, max),
+          Effect.andThen(
+            ended(keys),
+            Effect.sync(() => {
+              endedAt = clock.currentTimeMillisUnsafe()
+            })
+          )
+        )
+        const ordered = Effect.andThen(
+          Effect.suspend(() => place.after(max - (clock.currentTimeMillisUnsafe() - now))),
           counted
+        )
+        const wait = turn.at - now
+        const waited =
+          wait <= 0
+            ? Effect.andThen(zeroWait, ordered)
+            : Effect.andThen(
+                bucketWait(Effect.sleep(Duration.millis(Math.ceil(wait)))).pipe(
+                  Effect.onInterrupt(() => giveBack(keys, turn.at))
+                ),
+                ordered
+              )
+        return Effect.ensuring(
+          waited,
+          Effect.suspend(() => (endedAt === undefined ? place.passOn : place.settle(endedAt)))
         )
       })
 
@@ -248,3 +332,96 @@ export const make = (limits: Limits = {}): Service => {
  */
 export const layer = (limits: Limits = {}): Layer.Layer<TelegramRateLimiter> =>
   Layer.sync(TelegramRateLimiter, () => make(limits))
+
+/**
+ * What a limiter shared by several processes needs: the bot (its token,
+ * of which only the bot id, the digits before the colon, is kept; a token
+ * of another form is kept as a SHA-256 hash, never as it is), and the limits
+ * (default {@link faq}).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface SharedOptions {
+  readonly botToken: Redacted.Redacted<string> | string
+  readonly limits?: Limits | undefined
+}
+
+/** The bot's key in a shared limiter: `telegram:<bot id>`, or a hash of a token without one. */
+const botKeyOf = (botToken: Redacted.Redacted<string> | string): string => {
+  const token = typeof botToken === "string" ? botToken : Redacted.value(botToken)
+  const id = /^([0-9]{1,20}):/.exec(token)?.[1]
+  return `telegram:${id ?? `sha256-${createHash("sha256").update(token).digest("hex").slice(0, 32)}`}`
+}
+
+/** A limit that is on (neither 0 nor `Infinity`). */
+const on = (count: number): boolean => count > 0 && count !== Number.POSITIVE_INFINITY
+
+/**
+ * The bot's limits on a limiter shared by every process of the app (core's
+ * `SharedLimiter`: `@reword/postgres`'s `PgLimiter` keeps it in
+ * PostgreSQL, on the database's clock): the bot's calls a second on the key
+ * `telegram:<bot id>`, a chat's on `telegram:<bot id>:chat:<chat id>` and a
+ * group's on `telegram:<bot id>:group:<chat id>`, each chat's and group's
+ * counted from its answer too. Every process of one bot must give the same
+ * limits. A limit that is not a number of calls throws a `RangeError`.
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const shared = (limiter: SharedLimiter.Service, options: SharedOptions): Service => {
+  const resolved = resolve(options.limits ?? {})
+  const bot = botKeyOf(options.botToken)
+  const second = Duration.seconds(1)
+  const overall: ReadonlyArray<SharedLimiter.Rule> = on(resolved.perSecond)
+    ? [{ key: bot, count: resolved.perSecond, per: second }]
+    : []
+  const rulesOf = (chatId: string | number): ReadonlyArray<SharedLimiter.Rule> => {
+    const chat = String(chatId)
+    const rules = [...overall]
+    if (on(resolved.perChatPerSecond)) {
+      rules.push({ key: `${bot}:chat:${chat}`, count: resolved.perChatPerSecond, per: second, fromAnswer: true })
+    }
+    if (on(resolved.perGroupPerMinute) && isGroup(chatId)) {
+      const minute = Duration.minutes(1)
+      rules.push({ key: `${bot}:group:${chat}`, count: resolved.perGroupPerMinute, per: minute, fromAnswer: true })
+    }
+    return rules
+  }
+  const withPermit =
+    (chatId: string | number, maxWait: Duration.Duration) =>
+    <A, E, R>(request: Effect.Effect<A, E | LimitReached, R>): Effect.Effect<A, E | LimitReached, R> =>
+      limiter
+        .withPermit(
+          rulesOf(chatId),
+          maxWait
+        )(request)
+        .pipe(
+          Effect.catchIf(
+            (error): error is SharedLimiter.LimitFull => error instanceof SharedLimiter.LimitFull,
+            (full) => Effect.fail(new LimitReached(full.retryAfter))
+          )
+        )
+  return TelegramRateLimiter.of({
+    limits: resolved,
+    withPermit,
+    pause: (chatId, retryAfter) => limiter.pause(`${bot}:chat:${String(chatId)}`, retryAfter)
+  })
+}
+
+/**
+ * {@link shared} as a layer, over the `SharedLimiter` in context (such as
+ * `PgLimiter.layer()` of `@reword/postgres`).
+ *
+ * @category layers
+ * @since 0.4.0
+ */
+export const layerShared = (
+  options: SharedOptions
+): Layer.Layer<TelegramRateLimiter, never, SharedLimiter.SharedLimiter> =>
+  Layer.effect(
+    TelegramRateLimiter,
+    Effect.gen(function* () {
+      return shared(yield* SharedLimiter.SharedLimiter, options)
+    })
+  )

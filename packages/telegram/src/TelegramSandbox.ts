@@ -159,7 +159,10 @@ export interface Sandbox extends SandboxServer.ProviderSandbox {
     ids?: Partial<SandboxServer.RelayedIds>,
     options?: SeedOptions
   ) => Promise<SeededIds>
-  /** Reads a message by `ids.providerChatId` and `ids.providerMessageId`: its text (or caption) and history. */
+  /**
+   * Reads a message by `ids.providerChatId` and `ids.providerMessageId` (or an inline message by
+   * `ids.providerInlineMessageId`): its text (or caption) and history.
+   */
   readonly inspect: (ids: SandboxServer.InspectIds) => SandboxServer.StoredMessage | undefined
   /** Stores an inline message the bot sent (via inline mode, in a chat it is not in): answers its `inline_message_id`. */
   readonly seedInlineMessage: (text: string) => string
@@ -390,7 +393,13 @@ export const start = async (options: Options = {}): Promise<Sandbox> => {
     inspect: (ids) => {
       const chatId = idOf(ids?.providerChatId)
       const messageId = idOf(ids?.providerMessageId)
-      const found = chatId === undefined || messageId === undefined ? undefined : message(chatId, messageId)
+      const inline = ids?.providerInlineMessageId
+      const found =
+        inline !== undefined
+          ? store.inline.get(inline)
+          : chatId === undefined || messageId === undefined
+            ? undefined
+            : message(chatId, messageId)
       return found === undefined ? undefined : { text: found.text, history: [...found.history] }
     },
     seedInlineMessage: (text) => {

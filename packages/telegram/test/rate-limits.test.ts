@@ -53,6 +53,33 @@ describe("the client-side limiter", () => {
     })
   )
 
+  it.effect("calls into one chat never overlap: each leaves a second after the answer before it", () =>
+    Effect.gen(function* () {
+      const limiter = TelegramRateLimiter.make()
+      const start = yield* Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+      const times: Array<number> = []
+      // Each call takes 300 ms to answer: with slots alone, the second would leave at 1 s, 700 ms after that answer.
+      const slow = Effect.clockWith((clock) =>
+        Effect.andThen(
+          Effect.sync(() => times.push(clock.currentTimeMillisUnsafe() - start)),
+          Effect.sleep("300 millis")
+        )
+      )
+      const fiber = yield* Effect.forkChild(
+        Effect.all(
+          [0, 1, 2].map(() => limiter.withPermit(42, Duration.hours(1))(slow)),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(
+        times.sort((a, b) => a - b),
+        [0, 1_300, 2_600]
+      )
+    })
+  )
+
   it.effect("refuses at once a call that would wait longer than it may, taking nothing", () =>
     Effect.gen(function* () {
       const limiter = TelegramRateLimiter.make()

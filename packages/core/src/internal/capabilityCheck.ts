@@ -78,9 +78,42 @@ const refusalOf = (capabilities: Capabilities, request: EditRequest, now: number
  * (an app learns the same from `update`'s typed reason, with no call made).
  *
  */
-export const check = (capabilities: Capabilities, request: EditRequest, now: number = Date.now()): Checked => {
-  const problems: Array<Problem> = capabilities.requiredIds
-    .filter((name) => request.ids[name] === undefined)
-    .map((name) => ({ path: `ids.${name}`, message: "is required by this provider" }))
-  return { problems, refusal: refusalOf(capabilities, request, now) }
+export const check = (capabilities: Capabilities, request: EditRequest, now: number = Date.now()): Checked => ({
+  problems: idProblems(capabilities, request),
+  refusal: refusalOf(capabilities, request, now)
+})
+
+/** The ids a request lacks (or carries of both sets, where a provider finds a message in two ways). */
+const idProblems = (capabilities: Capabilities, request: EditRequest): Array<Problem> => {
+  const ids = request.ids as Readonly<Record<string, unknown>>
+  const alternative = capabilities.alternativeIds ?? []
+  const required = capabilities.requiredIds
+  const missingRequired = required.filter((name) => ids[name] === undefined)
+  if (alternative.length === 0) {
+    return missingRequired.map((name) => ({ path: `ids.${name}`, message: "is required by this provider" }))
+  }
+  const instead = alternative.filter((name) => ids[name] !== undefined)
+  // The usual request: every required id, none of the alternative ones.
+  if (missingRequired.length === 0 && instead.length === 0) return []
+  const names = (list: ReadonlyArray<string>) => list.map((name) => `ids.${name}`).join(" and ")
+  const given = required.filter((name) => ids[name] !== undefined)
+  if (given.length > 0 && instead.length > 0) {
+    const both = `a message is found by ${names(required)}, or by ${names(alternative)} instead, not both`
+    return [
+      ...given.map((name) => ({
+        path: `ids.${name}`,
+        message: `must not be given with ${names(alternative)}: ${both}`
+      })),
+      ...instead.map((name) => ({ path: `ids.${name}`, message: `must not be given with ${names(required)}: ${both}` }))
+    ]
+  }
+  if (instead.length > 0) {
+    return alternative
+      .filter((name) => ids[name] === undefined)
+      .map((name) => ({ path: `ids.${name}`, message: `is required with ${names(instead)}` }))
+  }
+  return missingRequired.map((name) => ({
+    path: `ids.${name}`,
+    message: `is required by this provider (or ${names(alternative)} instead)`
+  }))
 }

@@ -1,5 +1,5 @@
 /**
- * The package's two tables, created on first use (idempotent, safe when many
+ * The package's tables, created on first use (idempotent, safe when many
  * processes start at once: creation runs under a transaction-scoped advisory
  * lock), and the checks on their names.
  */
@@ -11,6 +11,9 @@ export const DEFAULT_TOKEN_TABLE = "reword_bitrix24_tokens"
 
 /** Where the shared buckets live by default: one row per portal. */
 export const DEFAULT_BUCKET_TABLE = "reword_bitrix24_buckets"
+
+/** Where the shared limits (`PgLimiter`) live by default: one row per key. */
+export const DEFAULT_LIMIT_TABLE = "reword_shared_limits"
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
@@ -51,6 +54,16 @@ export const createBucketTable = (sql: SqlClient.SqlClient, table: string): Effe
     sql,
     sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
       portal text PRIMARY KEY,
+      tat double precision NOT NULL
+    )`
+  ).pipe(Effect.asVoid)
+
+/** Creates the table of the shared limits (one row per key) when it does not exist. */
+export const createLimitTable = (sql: SqlClient.SqlClient, table: string): Effect.Effect<void, SqlError.SqlError> =>
+  underCreateLock(
+    sql,
+    sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+      key text PRIMARY KEY,
       tat double precision NOT NULL
     )`
   ).pipe(Effect.asVoid)

@@ -29,6 +29,17 @@ export interface Target {
   readonly businessConnectionId?: string | undefined
 }
 
+/** An inline message (sent in inline mode): its `inline_message_id` alone finds it, with no chat. */
+export interface InlineTarget {
+  readonly inlineMessageId: string
+  readonly businessConnectionId?: string | undefined
+}
+
+/** What an edit names: a message in a chat, or an inline message. */
+export type EditTarget = Target | InlineTarget
+
+const isInline = (target: EditTarget): target is InlineTarget => "inlineMessageId" in target
+
 /** A message to send. */
 export interface Send {
   readonly chatId: number | string
@@ -39,9 +50,9 @@ export interface Send {
 /** The calls, each failing with the reason of the answer. */
 export interface Calls {
   /** `editMessageText`. */
-  readonly editText: (target: Target, text: string) => Effect.Effect<Edited.Edited, Reason>
+  readonly editText: (target: EditTarget, text: string) => Effect.Effect<Edited.Edited, Reason>
   /** `editMessageCaption`. */
-  readonly editCaption: (target: Target, caption: string) => Effect.Effect<Edited.Edited, Reason>
+  readonly editCaption: (target: EditTarget, caption: string) => Effect.Effect<Edited.Edited, Reason>
   /** `sendMessage`. */
   readonly send: (message: Send) => Effect.Effect<TelegramMessage, Reason>
   /** `deleteMessage`. */
@@ -93,8 +104,28 @@ const readTrue: Reader<void> = (response, now) => {
   return Result.isSuccess(decoded) ? Result.void : Result.fail(malformed(response, summary(decoded.failure), now))
 }
 
+/**
+ * The answer of an inline message's edit: `true` (there is no message to
+ * answer); Telegram's edit date is not answered, so it is the clock's.
+ */
+const readInlineEdited =
+  (content: { readonly text?: string; readonly caption?: string }): Reader<Edited.Edited> =>
+  (response, now) =>
+    Result.map(readTrue(response, now), () => ({
+      chatId: undefined,
+      messageId: undefined,
+      ...content,
+      editDate: Math.floor(now / 1000),
+      modified: true
+    }))
+
 /** The answer of an edit: read directly when it is the usual one, else through the Schema; matched to the target. */
-const readEdited =
+const readEdited = (
+  target: EditTarget,
+  content: { readonly text?: string; readonly caption?: string }
+): Reader<Edited.Edited> => (isInline(target) ? readInlineEdited(content) : readChatEdited(target))
+
+const readChatEdited =
   (target: Target): Reader<Edited.Edited> =>
   (response, now) => {
     const fast = response.isJson ? Edited.read(response.json) : undefined
@@ -107,7 +138,7 @@ const readEdited =
             otherMessage(
               response,
               { chatId: String(target.chatId), messageId: target.messageId },
-              { chatId: String(read.chatId), messageId: read.messageId }
+              { chatId: String(read.chatId), messageId: read.messageId ?? 0 }
             )
           )
     )
@@ -177,40 +208,45 @@ export const make = (deps: Deps): Calls => {
       )
     )
 
-  const targetJson = (target: Target) => ({
+  const targetJson = (target: EditTarget) => ({
     ...(target.businessConnectionId === undefined ? {} : { business_connection_id: target.businessConnectionId }),
-    chat_id: target.chatId,
-    message_id: target.messageId
+    ...(isInline(target)
+      ? { inline_message_id: target.inlineMessageId }
+      : { chat_id: target.chatId, message_id: target.messageId })
   })
 
   /** `message is not modified`: the edit's goal is reached; what the message is was not answered. */
   const notModified =
-    (target: Target, content: { readonly text?: string; readonly caption?: string }) =>
+    (target: EditTarget, content: { readonly text?: string; readonly caption?: string }) =>
     (response: HttpTransport.HttpResponse): Edited.Edited | undefined =>
       isNotModified(response)
         ? {
-            chatId: typeof target.chatId === "number" ? target.chatId : undefined,
-            messageId: target.messageId,
+            chatId: !isInline(target) && typeof target.chatId === "number" ? target.chatId : undefined,
+            messageId: isInline(target) ? undefined : target.messageId,
             ...content,
             modified: false
           }
         : undefined
 
+  /** The key an edit counts on in the limiter: its chat, or (with no chat) its inline message. */
+  const limitKey = (target: EditTarget): string | number =>
+    isInline(target) ? `inline:${target.inlineMessageId}` : target.chatId
+
   return {
     editText: (target, text) =>
       call(
         "editMessageText",
-        target.chatId,
+        limitKey(target),
         { ...targetJson(target), text },
-        readEdited(target),
+        readEdited(target, { text }),
         notModified(target, { text })
       ),
     editCaption: (target, caption) =>
       call(
         "editMessageCaption",
-        target.chatId,
+        limitKey(target),
         { ...targetJson(target), caption },
-        readEdited(target),
+        readEdited(target, { caption }),
         notModified(target, { caption })
       ),
     send: (message) =>

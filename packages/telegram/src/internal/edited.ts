@@ -16,7 +16,8 @@ import type { TelegramMessage } from "../TelegramSchemas.ts"
 export interface Edited {
   /** The chat's numeric id, as answered (`undefined` when not answered, for a chat named by `@username`). */
   readonly chatId: number | undefined
-  readonly messageId: number
+  /** The message's id, as answered (`undefined` for an inline message: Telegram answers `true`). */
+  readonly messageId: number | undefined
   readonly text?: string | undefined
   readonly caption?: string | undefined
   /** When Telegram says it was edited (Unix seconds). */

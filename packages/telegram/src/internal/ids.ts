@@ -1,7 +1,8 @@
 /**
  * Telegram's ids as reword takes them: a chat id (an integer, possibly
  * negative, as a number or as text, or a channel's `@username`) and a message
- * id (a positive integer, as a number or as digits).
+ * id (a positive integer, as a number or as digits), or an inline message's
+ * id (text, for a message sent in inline mode: it stands for both).
  */
 import { Result } from "effect"
 
@@ -35,6 +36,15 @@ export const parseMessageId = (value: unknown): Result.Result<number, string> =>
         : Number.NaN
   return Number.isSafeInteger(id) && id > 0 ? Result.succeed(id) : Result.fail(MESSAGE_ID_RULE)
 }
+
+export const INLINE_MESSAGE_ID_RULE =
+  "must be a Telegram inline message id: the text Telegram gave (letters, digits, -, _, and base64's +, / and =)"
+
+const INLINE = /^[A-Za-z0-9_\-+/=]{1,512}$/
+
+/** An inline message's id (`inline_message_id`): the text Telegram gave, as it is. */
+export const parseInlineMessageId = (value: unknown): Result.Result<string, string> =>
+  typeof value === "string" && INLINE.test(value) ? Result.succeed(value) : Result.fail(INLINE_MESSAGE_ID_RULE)
 
 /** The most characters of a text, and of a caption, Telegram takes (counted after entity parsing). */
 export const MAX_TEXT = 4096
