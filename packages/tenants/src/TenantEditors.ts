@@ -10,14 +10,20 @@
  * @since 0.1.0
  */
 import { Acquire } from "@reword/acquire"
-import { Bitrix24 } from "@reword/bitrix24"
+import { Bitrix24, type RateLimiter } from "@reword/bitrix24"
 import type { EditError, EditedMessage, MessageEditor } from "@reword/core"
 import type { Outbox, OutboxError } from "@reword/outbox"
 import { type Config, Context, Effect, Layer, Redacted, Result, Schema, Scope } from "effect"
 import * as Bitrix24App from "./Bitrix24App.ts"
 import * as Cache from "./internal/cache.ts"
 import * as Decode from "./internal/decode.ts"
-import { AcquireCredentials, AcquireSettings, Bitrix24Credentials, Bitrix24Settings } from "./internal/shapes.ts"
+import {
+  AcquireCredentials,
+  AcquireSettings,
+  Bitrix24Credentials,
+  Bitrix24Settings,
+  type Plan
+} from "./internal/shapes.ts"
 import * as TenantError from "./TenantError.ts"
 import * as TenantRegistry from "./TenantRegistry.ts"
 import * as TenantTokenStore from "./TenantTokenStore.ts"
@@ -35,15 +41,25 @@ export const Options = Schema.Struct({
   /** The Bitrix24 application (required to build Bitrix24 tenants' editors). */
   bitrix24: Schema.optional(Schema.Unknown),
   /** Options given to every editor (`retry`, `transport`, `concurrency`). */
-  editorOptions: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  editorOptions: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /**
+   * A rate limiter per plan, shared by every process serving the same portals
+   * (`PgRateLimiter` from `@reword/postgres`, made with that plan's bucket):
+   * each portal keeps its own bucket in it, keyed by the portal. Without one,
+   * each editor keeps its portal's bucket in this process (one machine).
+   */
+  rateLimiters: Schema.optional(
+    Schema.Struct({ standard: Schema.optional(Schema.Unknown), enterprise: Schema.optional(Schema.Unknown) })
+  )
 })
 
 /**
  * @since 0.1.0
  */
-export type Options = Omit<typeof Options.Encoded, "bitrix24" | "editorOptions"> & {
+export type Options = Omit<typeof Options.Encoded, "bitrix24" | "editorOptions" | "rateLimiters"> & {
   readonly bitrix24?: Bitrix24App.AppOptions | Bitrix24App.App | undefined
   readonly editorOptions?: MessageEditor.EditorOptions | undefined
+  readonly rateLimiters?: Partial<Record<Plan, RateLimiter.Service>> | undefined
 }
 
 type Failure = TenantError.TenantError | OutboxError.StorageError | Config.ConfigError
@@ -128,10 +144,16 @@ const decodeWith = <S extends Schema.Top>(schema: S, value: unknown, tenant: str
 }
 
 /** Builds a tenant's editor in `scope`, from the registry. */
+/** What every tenant's editor is built from. */
+interface BuildDeps {
+  readonly registry: TenantRegistry.Service
+  readonly app: Bitrix24App.App | undefined
+  readonly editorOptions: MessageEditor.EditorOptions
+  readonly limiters: Partial<Record<Plan, RateLimiter.Service>> | undefined
+}
+
 const build = (
-  registry: TenantRegistry.Service,
-  app: Bitrix24App.App | undefined,
-  editorOptions: MessageEditor.EditorOptions,
+  { registry, app, editorOptions, limiters }: BuildDeps,
   tenant: string,
   scope: Scope.Scope
 ): Effect.Effect<MessageEditor.Service, Failure> =>
@@ -185,7 +207,8 @@ const build = (
         {
           ...editorOptions,
           tokenStore: TenantTokenStore.make(registry, tenant),
-          rateLimit: { bucket: settings.plan }
+          rateLimit: { bucket: settings.plan },
+          ...(limiters?.[settings.plan] === undefined ? {} : { rateLimiter: limiters[settings.plan] })
         }
       ),
       Scope.Scope,
@@ -210,7 +233,12 @@ export const make = (
     const cache = yield* Cache.make<MessageEditor.Service, Failure>({
       maxSize: decoded.success.maxEditors ?? 100,
       idleMs: decoded.success.idleMs ?? 600_000,
-      build: (tenant, scope) => build(registry, app, options.editorOptions ?? {}, tenant, scope)
+      build: (tenant, scope) =>
+        build(
+          { registry, app, editorOptions: options.editorOptions ?? {}, limiters: options.rateLimiters },
+          tenant,
+          scope
+        )
     })
     const withEditor: Service["withEditor"] = (tenant, use) =>
       Effect.acquireUseRelease(
