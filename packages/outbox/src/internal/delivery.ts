@@ -21,6 +21,7 @@ import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } fr
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"
 import type { EditorsFor } from "./model.ts"
+import * as Operations from "./operations.ts"
 import type { IdField } from "./store.ts"
 import * as Tenants from "./tenantRoutes.ts"
 
@@ -101,9 +102,10 @@ export const backoffMs = (policy: RetryPolicy.RetryPolicy, failures: number, ran
 
 const outcomeOf = (
   result: MessageEditor.Outcome | undefined,
-  failures: number,
+  claim: Claims.Claim,
   config: DeliveryConfig
 ): Claims.Outcome => {
+  const failures = claim.message.failures
   // The port answers one outcome per request; were one missing, the provider's state would be unknown.
   if (result === undefined) return { kind: "unknown", reason: "the editor answered no outcome", retryInMs: 0 }
   if (Result.isSuccess(result)) {
@@ -112,13 +114,19 @@ const outcomeOf = (
       : { kind: "confirmed", supersededBy: supersededIds(result.success) }
   }
   const reason = result.failure.reason
-  if (result.failure.operation === "send" && !result.failure.isRetryable) {
+  const rule = Operations.RULES[Operations.kindOfFailure(result.failure)]
+  if (rule.afterUnknown === "deadLetter" && !result.failure.isRetryable) {
     // A new message (the newMessage fallback) whose outcome is unknown may be stored: never sent again, left
     // for a person with its reason.
-    return { kind: "permanent", reason: `${reason._tag}: sending a new message: ${reason.message} (not repeated)` }
+    return { kind: "permanent", reason: Operations.sendNotRepeated(result.failure) }
   }
   const described = `${reason._tag}: ${reason.message}`
-  if (!reason.isRetryable) return { kind: "permanent", reason: described }
+  if (!reason.isRetryable) {
+    return {
+      kind: "permanent",
+      reason: Operations.hadUnknownAttempt(claim) ? Operations.noSendAfterUnknown(reason._tag, described) : described
+    }
+  }
   // An answer reword cannot read may come again for ever (the provider changed its answers): a few tries, then a dead letter.
   if (reason._tag === "MalformedResponse" && failures + 1 >= MALFORMED_ATTEMPTS) {
     return { kind: "permanent", reason: `${described} (${failures + 1} failed attempts in a row)` }
@@ -151,6 +159,9 @@ const requestOf = (claim: Claims.Claim): Result.Result<MessageEditor.RequestInpu
     ...(typeof fields.sentAt === "string" ? { sentAt: new Date(fields.sentAt) } : {}),
     // The id map's kind wins: a message superseded by a new one (the newMessage fallback) is a text message now.
     ...(message.kind === undefined ? {} : { kind: message.kind }),
+    // A send is at most once: after an attempt whose outcome is unknown (which may have landed, a send cut short
+    // included), the edit never falls back to sending a new message.
+    ...(Operations.hadUnknownAttempt(claim) ? { fallback: { mode: "fail" } } : {}),
     ids: {
       externalMessageId: message.externalMessageId,
       ...(message.externalChatId === undefined ? {} : { externalChatId: message.externalChatId }),
@@ -225,7 +236,7 @@ export class Delivery {
                 group.claims.map(
                   (claim, index): Claims.Settled => ({
                     claim,
-                    outcome: outcomeOf(outcomes[index], claim.message.failures, config)
+                    outcome: outcomeOf(outcomes[index], claim, config)
                   })
                 )
               )
