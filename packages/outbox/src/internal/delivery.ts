@@ -20,6 +20,7 @@ import type { RetryPolicy } from "@reword/core/adapter"
 import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"
+import * as EditCounts from "./editCounts.ts"
 import type { EditorsFor } from "./model.ts"
 import * as Operations from "./operations.ts"
 import type { IdField } from "./store.ts"
@@ -52,6 +53,8 @@ export interface DeliveryConfig {
   readonly takeBack: boolean
   /** Only this message (its key): a delivery of one message, `Outbox.deliver`'s. */
   readonly only?: string | undefined
+  /** The confirmed edits of messages, from the journal: the `editCount` of an editor with `maxEdits`. */
+  readonly editCounts: EditCounts.EditCounts
   /** Re-points a message of the id map (the store's `repoint`): for an edit that went to a new message. */
   readonly repoint: (
     key: string,
@@ -227,6 +230,8 @@ export class Delivery {
           group.requests.push(request.success)
           groups.set(route.key, group)
         }
+        // A journal that cannot be read now hands the page back (no call made), as any failed delivery does.
+        yield* Effect.orDie(EditCounts.withEditCounts(config.editCounts, groups.values()))
         const delivered = yield* Effect.forEach(
           [...groups.values()],
           (group) =>
