@@ -14,6 +14,7 @@ import * as BatchStatements from "./internal/batchStatements.ts"
 import * as Claims from "./internal/claims.ts"
 import { deliverNow } from "./internal/deliverNow.ts"
 import { Delivery } from "./internal/delivery.ts"
+import * as EditCounts from "./internal/editCounts.ts"
 import * as GroupCommit from "./internal/groupCommit.ts"
 import * as Intake from "./internal/intake.ts"
 import { journalOf, nowMillis, storage } from "./internal/journal.ts"
@@ -143,6 +144,7 @@ const build = (
       wake,
       shutdownGraceMs: settings.shutdownGraceMs,
       takeBack: session.ownsId,
+      editCounts: EditCounts.make(sql, tables),
       repoint: store.repoint
     })
     const runWorker = delivery.run.pipe(storage("delivering"))

@@ -414,12 +414,20 @@ printable(StorageError, "StorageError")
  * @since 0.1.0
  */
 export class NotFound extends Data.TaggedError("NotFound")<{
+  /**
+   * The tenant the edit named, when it is not `default` (a single-tenant app's errors are as they were).
+   *
+   * @since 0.5.0
+   */
+  readonly tenant?: string | undefined
   readonly provider: string
   readonly account: string
   readonly externalMessageId: string
 }> {
   override get message(): string {
-    return `Not found: the id map has no message ${JSON.stringify(this.externalMessageId)} for ${this.provider} account ${JSON.stringify(this.account)}: record it when it is sent (Outbox.record), or set unknownMessages: "record"`
+    const tenant =
+      this.tenant === undefined || this.tenant === "default" ? "" : ` of tenant ${JSON.stringify(this.tenant)}`
+    return `Not found: the id map has no message ${JSON.stringify(this.externalMessageId)}${tenant} for ${this.provider} account ${JSON.stringify(this.account)}: record it when it is sent (Outbox.record), or set unknownMessages: "record"`
   }
 
   /** What to match on: the id map has no such message. */
@@ -432,6 +440,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{
     readonly name: "NotFound"
     readonly message: string
     readonly reason: { readonly _tag: "UnknownMessage" }
+    readonly tenant?: string
     readonly provider: string
     readonly account: string
     readonly externalMessageId: string
@@ -441,6 +450,7 @@ export class NotFound extends Data.TaggedError("NotFound")<{
       name: "NotFound",
       message: this.message,
       reason: this.reason,
+      ...(this.tenant === undefined || this.tenant === "default" ? {} : { tenant: this.tenant }),
       provider: this.provider,
       account: this.account,
       externalMessageId: this.externalMessageId

@@ -8,7 +8,19 @@
 import { Provider } from "@reword/core"
 import { OptionCheck, type RetryPolicy } from "@reword/core/adapter"
 import { ConfigurationError } from "@reword/core/promise"
-import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted, Result } from "effect"
+import {
+  Cause,
+  type Config,
+  Effect,
+  Exit,
+  Layer,
+  ManagedRuntime,
+  Option,
+  Predicate,
+  Redacted,
+  Result,
+  type Scope
+} from "effect"
 import * as NodeSqlite from "./internal/nodeSqlite.ts"
 import * as OutboxOptions from "./internal/options.ts"
 import * as Outbox from "./Outbox.ts"
@@ -31,6 +43,7 @@ export type {
   Recorded,
   Repoint,
   Submission,
+  TenantEditors,
   Version
 } from "./Outbox.ts"
 export { NotFound, StorageError } from "./OutboxError.ts"
@@ -53,7 +66,7 @@ export type Database =
  * @since 0.1.0
  */
 export interface CreateOutboxOptions<D extends Provider.AnyDescriptor = Provider.AnyDescriptor>
-  extends Omit<Outbox.Options, "editors"> {
+  extends Omit<Outbox.Options, "editors" | "editorsFor"> {
   /** Provider descriptors (`Acquire.provider`, `Bitrix24.provider`); settings from `settings` or `env`. */
   readonly providers?: ReadonlyArray<D> | D | undefined
   /** A plain settings object; when omitted, settings come from `env`. */
@@ -71,12 +84,32 @@ export interface CreateOutboxOptions<D extends Provider.AnyDescriptor = Provider
   readonly account?: string | undefined
   /** Ready editors instead of `providers` (Effect `MessageEditor` services, built with `retry: { maxAttempts: 1 }`). */
   readonly editors?: ReadonlyArray<Outbox.Route> | undefined
+  /**
+   * The editors of every tenant but `default` (and of `default` too when neither `providers` nor `editors`
+   * is given), asked for when the tenant's edits are delivered: as the Effect API's `editorsFor` (an Effect
+   * of the tenant's editor or routes, such as `@reword/tenants`' `createTenants(...).editorsFor`), or a
+   * Promise of them. A failure (a rejection) dead-letters that tenant's edits with its message, unless it
+   * says `isRetryable: true` (then they wait and are tried again); other tenants' edits are not touched.
+   *
+   * @since 0.5.0
+   */
+  readonly editorsFor?: EditorsFor | undefined
   /** Transport options of the editor built from `providers` (timeout per attempt, ...). */
   readonly transport?: Provider.SelectionOptions["transport"] | undefined
   /** Provider calls at once of the editor built from `providers`. */
   readonly concurrency?: number | undefined
   readonly database: Database
 }
+
+/**
+ * A tenant's editors for the Promise outbox: the Effect API's {@link Outbox.EditorsFor}, or a function
+ * answering a Promise of the tenant's editor (an Effect `MessageEditor` service) or routes.
+ *
+ * @since 0.5.0
+ */
+export type EditorsFor =
+  | Outbox.EditorsFor
+  | ((tenant: string) => PromiseLike<Outbox.TenantEditors> | Effect.Effect<Outbox.TenantEditors, unknown, Scope.Scope>)
 
 /**
  * The result of one item of `submitMany` or `recordMany`, shaped like `Promise.allSettled`'s: the
@@ -115,10 +148,22 @@ export interface PromiseOutbox {
    * is not a list (or holds more than 100,000 edits), or after `close()`.
    */
   readonly submitMany: (edits: Iterable<Outbox.Submission>) => Promise<Array<Settled<Outbox.Receipt>>>
+  /**
+   * Dead-letters every pending edit of a tenant with this reason (such as `@reword/tenants`' `UNINSTALLED`,
+   * when its portal uninstalled the application); answers how many messages. Idempotent.
+   *
+   * @since 0.5.0
+   */
+  readonly failTenant: (tenant: string, reason: string) => Promise<number>
   readonly drain: (options?: { readonly timeoutMs?: number | undefined }) => Promise<Outbox.Counts>
   readonly history: (
     externalMessageId: string,
-    where?: { readonly provider?: string | undefined; readonly account?: string | undefined }
+    where?: {
+      /** @since 0.5.0 */
+      readonly tenant?: string | undefined
+      readonly provider?: string | undefined
+      readonly account?: string | undefined
+    }
   ) => Promise<Outbox.History | undefined>
   readonly pending: (query?: Outbox.Query) => Promise<ReadonlyArray<Outbox.Entry>>
   readonly failed: (query?: Outbox.Query) => Promise<ReadonlyArray<Outbox.Entry>>
@@ -166,6 +211,7 @@ const createProblems = (options: unknown) => {
   }
   const given = options as Partial<CreateOutboxOptions>
   const outbox = Object.fromEntries(Object.entries(options).filter(([key]) => !CREATE_KEYS.includes(key)))
+  // Checked as the Effect API checks it (a function); what it answers is judged per tenant, when delivering.
   const decoded = OutboxOptions.decodeResult(
     { ...outbox, ...(given.editors === undefined ? {} : { editors: given.editors }) },
     [],
@@ -174,8 +220,8 @@ const createProblems = (options: unknown) => {
   return [
     ...(Result.isFailure(decoded) ? decoded.failure : []),
     ...OutboxOptions.databaseProblems(given.database),
-    ...(given.editors === undefined && given.providers === undefined
-      ? [{ path: "providers", message: "is required (or editors): the providers edits go to" }]
+    ...(given.editors === undefined && given.providers === undefined && given.editorsFor === undefined
+      ? [{ path: "providers", message: "is required (or editors, or editorsFor): the providers edits go to" }]
       : []),
     ...(given.account === undefined ? [] : OutboxOptions.accountProblems(given.account))
   ]
@@ -237,8 +283,13 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
     editors: _r,
     transport: _t,
     concurrency: _c,
-    ...outboxOptions
+    editorsFor,
+    ...rest
   } = options
+  const outboxOptions: Outbox.Options = {
+    ...rest,
+    ...(editorsFor === undefined ? {} : { editorsFor: effectEditorsFor(editorsFor) })
+  }
   const built = editorLayer(options)
   const outboxLayer = (
     editors: ReadonlyArray<Outbox.Route>
@@ -319,6 +370,7 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
     repoint: (message) => run(service.repoint(message), true),
     submit: (edit) => run(service.submit(edit), true),
     submitMany: (edits) => run(Effect.map(service.submitMany(edits), settledAll), true),
+    failTenant: (tenant, reason) => run(service.failTenant(tenant, reason), true),
     drain: (drainOptions) => run(service.drain({ timeout: drainOptions?.timeoutMs })),
     history: (externalMessageId, where) => run(service.history(externalMessageId, where)),
     pending: (query) => run(service.pending(query)),
@@ -329,6 +381,17 @@ export const createOutbox = async <const D extends Provider.AnyDescriptor = Prov
     [Symbol.asyncDispose]: close
   }
 }
+
+/** The Effect API's `editorsFor` of one that may answer a Promise (its rejection is the tenant's failure). */
+const effectEditorsFor =
+  (editorsFor: EditorsFor): Outbox.EditorsFor =>
+  (tenant) =>
+    Effect.suspend(() => {
+      const answer = editorsFor(tenant)
+      return Effect.isEffect(answer)
+        ? answer
+        : Effect.tryPromise({ try: () => Promise.resolve(answer), catch: (error) => error })
+    })
 
 /** Each item's result, as `Promise.allSettled` shapes it. */
 const settledAll = <A>(results: ReadonlyArray<Result.Result<A, Error>>): Array<Settled<A>> =>

@@ -12,7 +12,7 @@
 import type { EditedMessage, MessageEditor } from "@reword/core"
 import { OptionCheck } from "@reword/core/adapter"
 import { ConfigurationError } from "@reword/core/promise"
-import { OutboxError } from "@reword/outbox"
+import { type Outbox, OutboxError } from "@reword/outbox"
 import { Cause, type Config, Effect, Exit, Layer, ManagedRuntime, Option, Predicate, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import * as AcquireAccounts from "./AcquireAccounts.ts"
@@ -214,6 +214,14 @@ export interface PromiseTenants {
   /** Updates a message of a tenant, through its editor (built on first use). */
   readonly update: (tenant: string, request: MessageEditor.RequestInput) => Promise<EditedMessage.EditedMessage>
   readonly retire: (tenant: string) => Promise<void>
+  /**
+   * The outbox's `editorsFor` over these editors (`TenantEditors.editorsFor`): give it to `createOutbox`
+   * (`@reword/outbox/promise`) and each tenant's edits go through its own editor, held while a page of them
+   * is delivered; an uninstalled or unknown tenant's edits are dead letters naming why.
+   *
+   * @since 0.2.0
+   */
+  readonly editorsFor: Outbox.EditorsFor
   readonly stats: () => Promise<TenantEditors.Stats>
   /** Retires every editor and closes the database. */
   readonly close: () => Promise<void>
@@ -276,6 +284,7 @@ export const createTenants = async (options: CreateTenantsOptions): Promise<Prom
     removeAcquireAccount: (tenant) => run(AcquireAccounts.remove(registry, tenant)),
     update: (tenant, request) => run(cache.update(tenant, request)),
     retire: (tenant) => run(cache.retire(tenant)),
+    editorsFor: TenantEditors.editorsFor(cache),
     stats: () => run(cache.stats),
     close,
     [Symbol.asyncDispose]: close

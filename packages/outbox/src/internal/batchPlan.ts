@@ -15,6 +15,7 @@ import { EditError } from "@reword/core"
 import { NotFound } from "../OutboxError.ts"
 import type { EditRow, WriteRow } from "./batchStatements.ts"
 import type { SubmitError } from "./groupCommit.ts"
+import { DEFAULT_TENANT } from "./store.ts"
 import type { RecordedType } from "./submission.ts"
 
 /** The ids of a message as the id map holds them. */
@@ -127,6 +128,7 @@ export const make = (
         decisions.push({
           _tag: "Refused",
           error: new NotFound({
+            ...(item.tenant === DEFAULT_TENANT ? {} : { tenant: item.tenant }),
             provider: item.provider,
             account: item.account,
             externalMessageId: item.ids.externalMessageId

@@ -20,7 +20,9 @@ import type { RetryPolicy } from "@reword/core/adapter"
 import { Cause, Duration, Effect, Fiber, Queue, Result, Schedule, Semaphore } from "effect"
 import type { SqlError } from "effect/sql"
 import type * as Claims from "./claims.ts"
+import * as EditCounts from "./editCounts.ts"
 import type { EditorsFor } from "./model.ts"
+import * as Operations from "./operations.ts"
 import type { IdField } from "./store.ts"
 import * as Tenants from "./tenantRoutes.ts"
 
@@ -51,6 +53,8 @@ export interface DeliveryConfig {
   readonly takeBack: boolean
   /** Only this message (its key): a delivery of one message, `Outbox.deliver`'s. */
   readonly only?: string | undefined
+  /** The confirmed edits of messages, from the journal: the `editCount` of an editor with `maxEdits`. */
+  readonly editCounts: EditCounts.EditCounts
   /** Re-points a message of the id map (the store's `repoint`): for an edit that went to a new message. */
   readonly repoint: (
     key: string,
@@ -101,9 +105,10 @@ export const backoffMs = (policy: RetryPolicy.RetryPolicy, failures: number, ran
 
 const outcomeOf = (
   result: MessageEditor.Outcome | undefined,
-  failures: number,
+  claim: Claims.Claim,
   config: DeliveryConfig
 ): Claims.Outcome => {
+  const failures = claim.message.failures
   // The port answers one outcome per request; were one missing, the provider's state would be unknown.
   if (result === undefined) return { kind: "unknown", reason: "the editor answered no outcome", retryInMs: 0 }
   if (Result.isSuccess(result)) {
@@ -112,13 +117,19 @@ const outcomeOf = (
       : { kind: "confirmed", supersededBy: supersededIds(result.success) }
   }
   const reason = result.failure.reason
-  if (result.failure.operation === "send" && !result.failure.isRetryable) {
+  const rule = Operations.RULES[Operations.kindOfFailure(result.failure)]
+  if (rule.afterUnknown === "deadLetter" && !result.failure.isRetryable) {
     // A new message (the newMessage fallback) whose outcome is unknown may be stored: never sent again, left
     // for a person with its reason.
-    return { kind: "permanent", reason: `${reason._tag}: sending a new message: ${reason.message} (not repeated)` }
+    return { kind: "permanent", reason: Operations.sendNotRepeated(result.failure) }
   }
   const described = `${reason._tag}: ${reason.message}`
-  if (!reason.isRetryable) return { kind: "permanent", reason: described }
+  if (!reason.isRetryable) {
+    return {
+      kind: "permanent",
+      reason: Operations.hadUnknownAttempt(claim) ? Operations.noSendAfterUnknown(reason._tag, described) : described
+    }
+  }
   // An answer reword cannot read may come again for ever (the provider changed its answers): a few tries, then a dead letter.
   if (reason._tag === "MalformedResponse" && failures + 1 >= MALFORMED_ATTEMPTS) {
     return { kind: "permanent", reason: `${described} (${failures + 1} failed attempts in a row)` }
@@ -151,6 +162,9 @@ const requestOf = (claim: Claims.Claim): Result.Result<MessageEditor.RequestInpu
     ...(typeof fields.sentAt === "string" ? { sentAt: new Date(fields.sentAt) } : {}),
     // The id map's kind wins: a message superseded by a new one (the newMessage fallback) is a text message now.
     ...(message.kind === undefined ? {} : { kind: message.kind }),
+    // A send is at most once: after an attempt whose outcome is unknown (which may have landed, a send cut short
+    // included), the edit never falls back to sending a new message.
+    ...(Operations.hadUnknownAttempt(claim) ? { fallback: { mode: "fail" } } : {}),
     ids: {
       externalMessageId: message.externalMessageId,
       ...(message.externalChatId === undefined ? {} : { externalChatId: message.externalChatId }),
@@ -216,6 +230,8 @@ export class Delivery {
           group.requests.push(request.success)
           groups.set(route.key, group)
         }
+        // A journal that cannot be read now hands the page back (no call made), as any failed delivery does.
+        yield* Effect.orDie(EditCounts.withEditCounts(config.editCounts, groups.values()))
         const delivered = yield* Effect.forEach(
           [...groups.values()],
           (group) =>
@@ -225,7 +241,7 @@ export class Delivery {
                 group.claims.map(
                   (claim, index): Claims.Settled => ({
                     claim,
-                    outcome: outcomeOf(outcomes[index], claim.message.failures, config)
+                    outcome: outcomeOf(outcomes[index], claim, config)
                   })
                 )
               )

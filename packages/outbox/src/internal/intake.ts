@@ -255,7 +255,14 @@ export const make = (config: IntakeConfig) => {
           yield* nowMillis
         )
         .pipe(storage("re-pointing a message"))
-      if (changes === undefined) return yield* new NotFound({ provider, account, externalMessageId })
+      if (changes === undefined) {
+        return yield* new NotFound({
+          ...(tenant === Routing.DEFAULT_TENANT ? {} : { tenant }),
+          provider,
+          account,
+          externalMessageId
+        })
+      }
     })
 
   return { routeOf, record, recordMany, recordSent, repoint, submit, submitMany }
