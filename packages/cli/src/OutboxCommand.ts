@@ -260,7 +260,9 @@ export const make = (options: Options = {}) => {
           yield* output.out(`${counts.pending} pending, ${counts.failed} failed (dead letters)`)
           // By tenant only when some message is another tenant's than default (a single-tenant app's output is as it was).
           const perTenant = tenants.length > 1 || tenants.some((group) => group.name !== "default")
-          for (const group of perTenant ? [...groups, ...tenants.map((t) => ({ ...t, name: `tenant ${t.name}` }))] : groups) {
+          for (const group of perTenant
+            ? [...groups, ...tenants.map((t) => ({ ...t, name: `tenant ${t.name}` }))]
+            : groups) {
             yield* output.out(
               `  ${group.name}: ${group.pending} pending, ${group.failed} failed${group.oldest === undefined ? "" : `, the oldest for ${Journal.ago(group.oldest, now)}`}`
             )

@@ -80,17 +80,23 @@ const read = (resolved: Providers.Resolved, output: Output.Output, input: Input)
       effect.pipe(
         Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "tenants", error)),
         Effect.catchTag("ConfigError", (error) =>
-          Journal.fail(output, "tenants", { reason: "Configuration", message: error.message, exitCode: ExitCode.BadInput })
+          Journal.fail(output, "tenants", {
+            reason: "Configuration",
+            message: error.message,
+            exitCode: ExitCode.BadInput
+          })
         )
       )
     const inDatabase = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.provide(effect, context)
     const table = `${registryPrefix}tenants`
     const present = yield* inDatabase(Tenants.tableExists(table)).pipe(
-      Effect.catchTag("SqlError", (error) => Journal.fail(output, "tenants", {
-        reason: "Storage",
-        message: `the database could not be read: ${error.message}`,
-        exitCode: ExitCode.ProviderFailure
-      }))
+      Effect.catchTag("SqlError", (error) =>
+        Journal.fail(output, "tenants", {
+          reason: "Storage",
+          message: `the database could not be read: ${error.message}`,
+          exitCode: ExitCode.ProviderFailure
+        })
+      )
     )
     if (!present) {
       return yield* Journal.fail(output, "tenants", {
@@ -139,10 +145,7 @@ const backlogOf = (
       Option.match({
         onNone: () => Effect.succeed(undefined),
         onSome: (journal) =>
-          Effect.map(
-            Effect.catchTag(journal.totals(), "EditError", Effect.die),
-            Tenants.backlogByTenant
-          )
+          Effect.map(Effect.catchTag(journal.totals(), "EditError", Effect.die), Tenants.backlogByTenant)
       })
     )
   )

@@ -153,7 +153,9 @@ export const tableExists = (table: string): Effect.Effect<boolean, SqlError.SqlE
     const rows = yield* sql.onDialectOrElse({
       pg: () => sql<{ present: unknown }>`SELECT to_regclass(${table}) IS NOT NULL AS present`,
       orElse: () =>
-        sql<{ present: unknown }>`SELECT count(*) AS present FROM sqlite_master WHERE type = 'table' AND name = ${table}`
+        sql<{
+          present: unknown
+        }>`SELECT count(*) AS present FROM sqlite_master WHERE type = 'table' AND name = ${table}`
     })
     const present = rows[0]?.present
     return present === true || present === "t" || Number(present) > 0
@@ -171,9 +173,15 @@ export const lines = (
 ): ReadonlyArray<string> => {
   const states = new Map<string, number>()
   for (const row of listing.tenants) states.set(row.state, (states.get(row.state) ?? 0) + 1)
-  const byState = [...states.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([state, count]) => `${count} ${state}`).join(", ")
+  const byState = [...states.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([state, count]) => `${count} ${state}`)
+    .join(", ")
   const backlog = listing.tenants.reduce(
-    (sum, row) => ({ pending: sum.pending + (row.backlog?.pending ?? 0), failed: sum.failed + (row.backlog?.failed ?? 0) }),
+    (sum, row) => ({
+      pending: sum.pending + (row.backlog?.pending ?? 0),
+      failed: sum.failed + (row.backlog?.failed ?? 0)
+    }),
     { pending: 0, failed: 0 }
   )
   const out = [
@@ -186,7 +194,11 @@ export const lines = (
       row.tenant,
       row.provider,
       row.state,
-      row.setup === undefined ? "-" : row.setupStep === undefined || row.setup !== "failed" ? row.setup : `failed (${row.setupStep})`,
+      row.setup === undefined
+        ? "-"
+        : row.setupStep === undefined || row.setup !== "failed"
+          ? row.setup
+          : `failed (${row.setupStep})`,
       ...(row.backlog === undefined
         ? []
         : [String(row.backlog.pending), String(row.backlog.failed), age(row.backlog.oldestPending, now, ago)])
@@ -194,7 +206,12 @@ export const lines = (
   ]
   const widths = table[0]?.map((_, column) => Math.max(...table.map((cells) => (cells[column] ?? "").length))) ?? []
   for (const [index, cells] of table.entries()) {
-    out.push(cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd())
+    out.push(
+      cells
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join("  ")
+        .trimEnd()
+    )
     const row = index === 0 ? undefined : listing.tenants[index - 1]
     if (row?.setupError !== undefined) out.push(`  setup error: ${row.setupError}`)
   }

@@ -64,7 +64,11 @@ const findMessage = (run: Run, journal: Outbox.Journal, externalMessageId: strin
       .pipe(Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "update", error)))
     const [first, ...others] = found
     if (first === undefined) {
-      const of = [tenant === undefined ? undefined : `tenant ${tenant}`, provider, account === undefined ? undefined : `account ${account}`]
+      const of = [
+        tenant === undefined ? undefined : `tenant ${tenant}`,
+        provider,
+        account === undefined ? undefined : `account ${account}`
+      ]
         .filter((part) => part !== undefined)
         .join(" ")
       return yield* Journal.fail(output, "update", {
