@@ -40,7 +40,7 @@ export const lines = (history: Outbox.History, now: number): ReadonlyArray<strin
         ? `pending${history.nextAttemptAt === undefined ? "" : `, next attempt ${Journal.at(history.nextAttemptAt)}`}${history.lastReason === undefined ? "" : ` (${history.lastReason})`}`
         : "idle"
   const out = [
-    `${history.provider} ${history.account} message ${JSON.stringify(history.ids.externalMessageId)}${providerId}`,
+    `${Journal.routeText(history)} message ${JSON.stringify(history.ids.externalMessageId)}${providerId}`,
     `  state: ${state}; confirmed version ${history.confirmedVersion} of ${history.latestVersion}; since ${Journal.at(history.since)} (${Journal.ago(history.since, now)} ago)`
   ]
   const claim = Journal.claimText(history.claim, now)
@@ -82,6 +82,7 @@ export const make = (options: Options = {}) => {
           const journal = yield* Journal.open(resolved, output, "history", input)
           const histories = yield* journal
             .histories(input.externalMessageId, {
+              tenant: Option.getOrUndefined(input.tenant),
               provider: Option.getOrUndefined(input.provider),
               account: Option.getOrUndefined(input.account)
             })
@@ -112,6 +113,7 @@ export const make = (options: Options = {}) => {
     Command.withShortDescription("A message's versions and delivery attempts, from the outbox's journal"),
     Command.withExamples([
       { command: "reword history wa-881 --database reword.db", description: "One message's history" },
+      { command: "reword history wa-881 --tenant a1b2c3d4", description: "That id in one tenant's messages only" },
       {
         command: "REWORD_OUTBOX_DATABASE=postgres://reword@db/app reword history wa-881 --json",
         description: "As JSON, from PostgreSQL"
@@ -125,7 +127,8 @@ export const make = (options: Options = {}) => {
           "Without --json: the message's ids and state, then each version (v1, v2, ...) with its attempts.",
           'With --json: {"messages":[{"provider","account","ids","state","latestVersion","confirmedVersion",',
           '  "versions":[{"version","text","textHash","source","askedAt","status","confirmedAt","attempts":[...]}]}]}',
-          "(one entry per provider and account holding that id). Text is escaped: control characters print as \\uXXXX."
+          '(one entry per tenant, provider and account holding that id; "tenant" only when it is not default).',
+          " Text is escaped: control characters print as \\uXXXX."
         ]
       },
       {

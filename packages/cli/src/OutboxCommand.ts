@@ -37,11 +37,12 @@ const entryLine = (entry: Outbox.Entry, now: number): string => {
   const failures = entry.failures > 0 ? `, ${entry.failures} failed attempt${entry.failures === 1 ? "" : "s"}` : ""
   const reason = entry.lastReason === undefined ? "" : `: ${entry.lastReason}`
   const claim = Journal.claimText(entry.claim, now)
-  return `  ${entry.provider} ${entry.account} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion} (confirmed v${entry.confirmedVersion}), ${entry.state} for ${Journal.ago(entry.since, now)}${next}${failures}${claim === undefined ? "" : `, ${claim}`}${reason}`
+  return `  ${Journal.routeText(entry)} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion} (confirmed v${entry.confirmedVersion}), ${entry.state} for ${Journal.ago(entry.since, now)}${next}${failures}${claim === undefined ? "" : `, ${claim}`}${reason}`
 }
 
 interface Group {
-  readonly provider: string
+  /** The provider's name, or the tenant's (by tenant). */
+  readonly name: string
   pending: number
   failed: number
   oldest: Date | undefined
@@ -50,17 +51,24 @@ interface Group {
 const earliest = (a: Date | undefined, b: Date | undefined): Date | undefined =>
   a === undefined ? b : b === undefined || a <= b ? a : b
 
-/** Per provider, from the totals of every row (not the page shown): how many are pending and failed, and since when the oldest is. */
-const byProvider = (totals: ReadonlyArray<Outbox.Total>): ReadonlyArray<Group> => {
+/**
+ * Per provider (or per tenant), from the totals of every row (not the page
+ * shown): how many are pending and failed, and since when the oldest is.
+ */
+const groupTotals = (
+  totals: ReadonlyArray<Outbox.Total>,
+  nameOf: (total: Outbox.Total) => string
+): ReadonlyArray<Group> => {
   const groups = new Map<string, Group>()
   for (const total of totals) {
-    const group = groups.get(total.provider) ?? { provider: total.provider, pending: 0, failed: 0, oldest: undefined }
+    const name = nameOf(total)
+    const group = groups.get(name) ?? { name, pending: 0, failed: 0, oldest: undefined }
     group.pending += total.pending
     group.failed += total.failed
     group.oldest = earliest(group.oldest, earliest(total.oldestPending, total.oldestFailed))
-    groups.set(total.provider, group)
+    groups.set(name, group)
   }
-  return [...groups.values()].sort((a, b) => a.provider.localeCompare(b.provider))
+  return [...groups.values()].sort((a, b) => a.name.localeCompare(b.name))
 }
 
 /** The counts of every row the totals hold. */
@@ -78,8 +86,13 @@ const durationOf = (text: string): Duration.Duration | undefined => {
 const usage = (output: Output.Output, operation: string, message: string) =>
   Journal.fail(output, operation, { reason: "Usage", message, exitCode: ExitCode.BadInput })
 
-/** The entries `--provider` and `--account` choose (all, when neither is given). */
-const scopeOf = (input: { readonly provider: Option.Option<string>; readonly account: Option.Option<string> }) => ({
+/** The entries `--tenant`, `--provider` and `--account` choose (all, when none is given). */
+const scopeOf = (input: {
+  readonly tenant: Option.Option<string>
+  readonly provider: Option.Option<string>
+  readonly account: Option.Option<string>
+}) => ({
+  tenant: Option.getOrUndefined(input.tenant),
   provider: Option.getOrUndefined(input.provider),
   account: Option.getOrUndefined(input.account)
 })
@@ -93,7 +106,7 @@ const redrive = (resolved: Providers.Resolved) =>
         Argument.optional
       ),
       all: Flag.Boolean("all").pipe(
-        Flag.withDescription("Re-drives every dead letter (of --provider and --account, when given)."),
+        Flag.withDescription("Re-drives every dead letter (of --tenant, --provider and --account, when given)."),
         Flag.withDefault(false)
       ),
       ...Journal.flags
@@ -111,7 +124,7 @@ const redrive = (resolved: Providers.Resolved) =>
           const storage = <A, R>(effect: Effect.Effect<A, OutboxError.StorageError | EditError.EditError, R>) =>
             Effect.catchTags(effect, {
               StorageError: (error) => Journal.storageFailure(output, "redrive", error),
-              // A --provider or --account the journal refuses (an id as core checks one).
+              // A --tenant, --provider or --account the journal refuses (an id as core checks one).
               EditError: (error) => usage(output, "redrive", error.message)
             })
           const chosen: ReadonlyArray<Outbox.Entry> =
@@ -131,6 +144,7 @@ const redrive = (resolved: Providers.Resolved) =>
             yield* output.outJson({
               redriven: count,
               messages: chosen.map((entry) => ({
+                ...(entry.tenant === undefined ? {} : { tenant: entry.tenant }),
                 provider: entry.provider,
                 account: entry.account,
                 externalMessageId: entry.ids.externalMessageId
@@ -140,7 +154,7 @@ const redrive = (resolved: Providers.Resolved) =>
           }
           for (const entry of chosen) {
             yield* output.out(
-              `re-driven: ${entry.provider} ${entry.account} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion}`
+              `re-driven: ${Journal.routeText(entry)} ${JSON.stringify(entry.ids.externalMessageId)} v${entry.latestVersion}`
             )
           }
           yield* output.out(
@@ -157,7 +171,8 @@ const redrive = (resolved: Providers.Resolved) =>
     Command.withShortDescription("Put dead letters back in the outbox"),
     Command.withExamples([
       { command: "reword outbox redrive wa-404 --database reword.db", description: "One dead letter" },
-      { command: "reword outbox redrive --all --provider bitrix24", description: "Every dead letter of Bitrix24" }
+      { command: "reword outbox redrive --all --provider bitrix24", description: "Every dead letter of Bitrix24" },
+      { command: "reword outbox redrive --all --tenant a1b2c3d4", description: "Every dead letter of one tenant" }
     ]),
     Command.annotate(HelpSections, [Journal.databaseSection])
   )
@@ -210,22 +225,26 @@ export const make = (options: Options = {}) => {
           ]).pipe(
             Effect.catchTags({
               StorageError: (error) => Journal.storageFailure(output, "outbox", error),
-              // A --provider or --account the journal refuses (an id as core checks one).
+              // A --tenant, --provider or --account the journal refuses (an id as core checks one).
               EditError: (error) => usage(output, "outbox", error.message)
             })
           )
           const counts = countsOf(totals)
-          const groups = byProvider(totals)
+          const groups = groupTotals(totals, (total) => total.provider)
+          const tenants = groupTotals(totals, Journal.tenantOf)
+          const groupJson = (key: "provider" | "tenant") => (group: Group) => ({
+            [key]: group.name,
+            pending: group.pending,
+            failed: group.failed,
+            oldestSince: group.oldest?.toISOString()
+          })
           if (output.json) {
             yield* output.outJson({
               counts,
-              byProvider: groups.map((group) => ({
-                provider: group.provider,
-                pending: group.pending,
-                failed: group.failed,
-                oldestSince: group.oldest?.toISOString()
-              })),
+              byProvider: groups.map(groupJson("provider")),
+              byTenant: tenants.map(groupJson("tenant")),
               byAccount: totals.map((total) => ({
+                tenant: Journal.tenantOf(total),
                 provider: total.provider,
                 account: total.account,
                 pending: total.pending,
@@ -239,9 +258,13 @@ export const make = (options: Options = {}) => {
           }
           const now = yield* Clock.currentTimeMillis
           yield* output.out(`${counts.pending} pending, ${counts.failed} failed (dead letters)`)
-          for (const group of groups) {
+          // By tenant only when some message is another tenant's than default (a single-tenant app's output is as it was).
+          const perTenant = tenants.length > 1 || tenants.some((group) => group.name !== "default")
+          for (const group of perTenant
+            ? [...groups, ...tenants.map((t) => ({ ...t, name: `tenant ${t.name}` }))]
+            : groups) {
             yield* output.out(
-              `  ${group.provider}: ${group.pending} pending, ${group.failed} failed${group.oldest === undefined ? "" : `, the oldest for ${Journal.ago(group.oldest, now)}`}`
+              `  ${group.name}: ${group.pending} pending, ${group.failed} failed${group.oldest === undefined ? "" : `, the oldest for ${Journal.ago(group.oldest, now)}`}`
             )
           }
           if (pending.length > 0) {
@@ -267,6 +290,7 @@ export const make = (options: Options = {}) => {
     Command.withExamples([
       { command: "reword outbox --database reword.db", description: "Pending and failed, by provider and age" },
       { command: "reword outbox --older-than '1 hour' --json", description: "What has waited over an hour, as JSON" },
+      { command: "reword outbox --tenant a1b2c3d4", description: "One tenant's backlog" },
       { command: "reword outbox redrive wa-404", description: "Put a dead letter back in the outbox" }
     ]),
     Command.annotate(HelpSections, [
@@ -274,12 +298,14 @@ export const make = (options: Options = {}) => {
       {
         title: "OUTPUT",
         lines: [
-          "Without --json: the counts, then per provider, then one line per message (PENDING, FAILED; --limit of each).",
-          "The counts and the per-provider lines count every message --provider, --account and --older-than choose,",
-          "not only the lines shown. A message a worker is delivering shows who holds it and until when.",
+          "Without --json: the counts, then per provider (and per tenant, when any message is another tenant's than",
+          "default), then one line per message (PENDING, FAILED; --limit of each). The counts and these lines count every",
+          "message --tenant, --provider, --account and --older-than choose, not only the lines shown. A message a worker",
+          "is delivering shows who holds it and until when.",
           'With --json: {"counts":{"pending","failed"},"byProvider":[{"provider","pending","failed","oldestSince"}],',
-          '  "byAccount":[{"provider","account","pending","failed","oldestSince"}],',
-          '  "pending":[{"provider","account","ids","state","latestVersion","confirmedVersion","nextAttemptAt",',
+          '  "byTenant":[{"tenant","pending","failed","oldestSince"}],',
+          '  "byAccount":[{"tenant","provider","account","pending","failed","oldestSince"}],',
+          '  "pending":[{"tenant" (when not default),"provider","account","ids","state","latestVersion","confirmedVersion","nextAttemptAt",',
           '  "failures","lastReason","since","claim":{"worker","until"}}],"failed":[...]}'
         ]
       },

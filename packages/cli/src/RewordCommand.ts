@@ -26,6 +26,7 @@ import { safe } from "./internal/terminal.ts"
 import * as Unexpected from "./internal/unexpected.ts"
 import * as OutboxCommand from "./OutboxCommand.ts"
 import * as SandboxCommand from "./SandboxCommand.ts"
+import * as TenantsCommand from "./TenantsCommand.ts"
 import * as UpdateCommand from "./UpdateCommand.ts"
 
 /** The `version` of this package's own package.json (one level above `src` and `dist` alike). */
@@ -88,7 +89,8 @@ export const make = (options: Options = {}) =>
       SandboxCommand.make(options),
       HistoryCommand.make(options),
       OutboxCommand.make(options),
-      DashboardCommand.make(options)
+      DashboardCommand.make(options),
+      TenantsCommand.make(options)
     ]),
     Command.annotate(Help.HelpSections, [
       {

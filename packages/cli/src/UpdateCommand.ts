@@ -77,6 +77,14 @@ const dispatch = (run: Run): Effect.Effect<void, CommandFailed, Scope.Scope | Fi
         "drop one of the two"
       )
     }
+    if (Option.isSome(input.tenant) && (!outbox || input.direct || input.sandbox)) {
+      return yield* badInput(
+        run,
+        "Usage",
+        "--tenant names a message in the app's outbox: it needs --database (or REWORD_OUTBOX_DATABASE), without --direct and --sandbox",
+        "a direct edit takes the provider settings from the environment: give the tenant's there, without --tenant"
+      )
+    }
     if (outbox && !input.sandbox && !input.direct) {
       if (Option.isSome(input.from)) {
         return yield* badInput(
@@ -199,6 +207,11 @@ export const make = (options: Options = {}) => {
       ),
       database: Journal.flags.database,
       tablePrefix: Journal.flags.tablePrefix,
+      tenant: optionalString(
+        "tenant",
+        "With an outbox database: the tenant the app's outbox files the message under (a Bitrix24 portal's member_id, an Acquire account), when several hold its id. The provider settings still come from the environment: give that tenant's.",
+        "id"
+      ),
       account: optionalString(
         "account",
         "With an outbox database: the account the app's outbox files the message under (as `reword history` shows it), when several hold its id.",

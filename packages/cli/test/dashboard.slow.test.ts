@@ -17,6 +17,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { HOSTILE, HOSTILE_ID, SECRET, writeOutbox } from "./dashboard-fixture.ts"
 import { type Running, startDashboard } from "./dashboard-start.ts"
+import { writeTenants } from "./tenants-fixture.ts"
 
 const CHROMIUM = "/usr/bin/chromium"
 const SHOTS = fileURLToPath(new URL("../docs/dashboard/", import.meta.url))
@@ -82,8 +83,8 @@ describe.skipIf(!available && process.env.CI !== "true")("reword dashboard in a 
     expect(await page.locator("svg.chart polyline").count()).toBe(2)
     const rows = await page.locator("#backlog tbody tr").allTextContents()
     expect(rows).toHaveLength(2)
-    expect(rows[0]).toMatch(/^acquireacct-153/)
-    expect(rows[1]).toMatch(/^bitrix24portal-731/)
+    expect(rows[0]).toMatch(/^defaultacquireacct-153/)
+    expect(rows[1]).toMatch(/^defaultbitrix24portal-731/)
     // The stylesheet loaded (the page's policy allows it): the header is dark.
     expect(await page.locator("header").evaluate((node) => getComputedStyle(node).backgroundColor)).toBe(
       "rgb(36, 41, 47)"
@@ -96,7 +97,7 @@ describe.skipIf(!available && process.env.CI !== "true")("reword dashboard in a 
     const rows = page.locator("#dead tbody tr")
     expect(await rows.count()).toBe(4)
     const hostileRow = rows.filter({ hasText: "wa-evil" })
-    expect(await hostileRow.locator("td").nth(2).textContent()).toBe(HOSTILE_ID)
+    expect(await hostileRow.locator("td").nth(3).textContent()).toBe(HOSTILE_ID)
     expect(await hostileRow.locator("td.reason").textContent()).toContain(HOSTILE)
     expect(await page.locator("main img, main b:has-text('wa-evil')").count()).toBe(0)
     expect(await page.title()).toBe("Dead letters · reword outbox")
@@ -154,5 +155,46 @@ describe.skipIf(!available && process.env.CI !== "true")("reword dashboard in a 
     expect(answer?.status()).toBe(421)
     expect(await page.content()).not.toContain("dead-1")
     expect(dialogs).toEqual([])
+  })
+
+  it("groups the backlog by tenant, filters on one tenant, and re-drives only that tenant's dead letters", async () => {
+    const tenantsDirectory = join(directory, "tenants")
+    mkdirSync(tenantsDirectory)
+    const tenants = await startDashboard(["--database", await writeTenants(tenantsDirectory)])
+    try {
+      await page.goto(tenants.url)
+      const cells = await page
+        .locator("#tenants tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((row) => [...row.querySelectorAll("td")].slice(0, 3).map((td) => td.textContent))
+        )
+      // Tenant, pending, dead.
+      expect(cells).toEqual([
+        ["default", "1", "0"],
+        ["portal-a", "3", "0"],
+        ["portal-b", "1", "2"]
+      ])
+      expect(await page.locator("#backlog tbody tr").count()).toBe(3)
+      await page.locator("#tenant-filter").fill("portal-b")
+      await page.getByRole("button", { name: "Filter" }).click()
+      await page.waitForURL(/tenant=portal-b/)
+      expect(await page.title()).toBe("Backlog of tenant portal-b · reword outbox")
+      expect(await page.locator("#pending-count").textContent()).toBe("1")
+      expect(await page.locator("#failed-count").textContent()).toBe("2")
+      expect(await page.locator("#tenants tbody tr").count()).toBe(1)
+      await page.screenshot({ path: join(SHOTS, "tenants.png"), fullPage: true })
+      await page.goto(`${tenants.url}dead?tenant=portal-a`)
+      expect(await page.locator("#dead tbody tr").count()).toBe(0)
+      await page.goto(`${tenants.url}dead?tenant=portal-b`)
+      expect(await page.locator("#dead tbody tr").count()).toBe(2)
+      await page.getByRole("button", { name: "Re-drive all of this tenant" }).click()
+      await page.waitForURL(/\/dead\?redriven=2&tenant=portal-b$/)
+      expect(await page.locator("#dead tbody tr").count()).toBe(0)
+      const refused = await page.goto(`${tenants.url}?tenant=${encodeURIComponent("<b>x</b>")}`)
+      expect(refused?.status()).toBe(400)
+      expect(dialogs).toEqual([])
+    } finally {
+      await tenants.stop()
+    }
   })
 })

@@ -80,8 +80,12 @@ describe("reword dashboard: the pages", () => {
     expect(page.status).toBe(200)
     expect(page.body).toContain('<b id="pending-count">8</b> pending')
     expect(page.body).toContain('<b id="failed-count">4</b> dead letters')
-    expect(page.body).toMatch(/<tr><td>acquire<\/td><td>acct-1<\/td><td class="n">5<\/td><td class="n">3<\/td>/)
-    expect(page.body).toMatch(/<tr><td>bitrix24<\/td><td>portal-7<\/td><td class="n">3<\/td><td class="n">1<\/td>/)
+    expect(page.body).toMatch(
+      /<tr><td>default<\/td><td>acquire<\/td><td>acct-1<\/td><td class="n">5<\/td><td class="n">3<\/td>/
+    )
+    expect(page.body).toMatch(
+      /<tr><td>default<\/td><td>bitrix24<\/td><td>portal-7<\/td><td class="n">3<\/td><td class="n">1<\/td>/
+    )
     // The chart's two series end at today's counts.
     expect(page.body).toContain("pending (8 now)")
     expect(page.body).toContain("dead letters (4 now)")

@@ -96,6 +96,23 @@ describe("reword --help", () => {
     }
   })
 
+  it("reword tenants --help explains its options, the registry and the output", async () => {
+    const run = await reword(["tenants", "--help"])
+    expect(run.code).toBe(0)
+    for (const text of [
+      "--registry-prefix",
+      "--state",
+      "--limit",
+      "REWORD_TENANTS_TABLE_PREFIX",
+      "REWORD_TENANT_KEY is not read",
+      "oldestPendingAgeMs"
+    ]) {
+      expect(run.stdout).toContain(text)
+    }
+    const outbox = await reword(["outbox", "--help"])
+    expect(outbox.stdout).toMatch(/^\s+--tenant id\s+Only messages of this tenant/m)
+  })
+
   it("--version is the package's version", async () => {
     const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
       version: string
@@ -126,7 +143,11 @@ describe("reword --help", () => {
 
 describe("the README", () => {
   it("documents every option of every command, every setting's variable, and the exit codes", async () => {
-    const runs = await Promise.all([reword(["update", "--help"]), reword(["sandbox", "--help"])])
+    const runs = await Promise.all([
+      reword(["update", "--help"]),
+      reword(["sandbox", "--help"]),
+      reword(["tenants", "--help"])
+    ])
     const flags = new Set(runs.flatMap((run) => listedFlags(run.stdout)))
     expect(flags.size).toBeGreaterThan(25)
     for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)

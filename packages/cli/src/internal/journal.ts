@@ -38,6 +38,13 @@ export const flags = {
     Flag.withMetavar("prefix"),
     Flag.optional
   ),
+  tenant: Flag.String("tenant").pipe(
+    Flag.withDescription(
+      "Only messages of this tenant (one installation: a Bitrix24 portal's member_id, an Acquire account; default is a single-tenant app's)."
+    ),
+    Flag.withMetavar("id"),
+    Flag.optional
+  ),
   provider: Flag.String("provider").pipe(
     Flag.withDescription("Only messages of this provider (bitrix24, acquire)."),
     Flag.withMetavar("name"),
@@ -67,6 +74,16 @@ export const databaseSection: HelpSection = {
     "@effect/sql-pg installed next to reword."
   ]
 }
+
+/** The tenant as printed: `default` when an entry or total names none. */
+export const tenantOf = (item: { readonly tenant?: string | undefined }): string => item.tenant ?? "default"
+
+/** `tenant/provider/account` as a line prints them: the tenant only when it is not `default`. */
+export const routeText = (item: {
+  readonly tenant?: string | undefined
+  readonly provider: string
+  readonly account: string
+}): string => `${item.tenant === undefined ? "" : `tenant ${item.tenant} `}${item.provider} ${item.account}`
 
 /** The failure JSON of these commands. */
 export const errorJson = (operation: string, reason: string, message: string, extra: object = {}) => ({

@@ -21,8 +21,10 @@ export const AGES = [
   { label: "≥ 1 d", upTo: Number.POSITIVE_INFINITY }
 ] as const
 
-/** One provider and account's backlog. */
+/** One tenant, provider and account's backlog (or one tenant's: provider and account empty). */
 export interface Group {
+  /** `default` for a single-tenant app's messages. */
+  readonly tenant: string
   readonly provider: string
   readonly account: string
   pending: number
@@ -48,6 +50,10 @@ export interface Overview {
   readonly now: number
   readonly counts: Outbox.Counts
   readonly groups: ReadonlyArray<Group>
+  /** The backlog by tenant. */
+  readonly tenants: ReadonlyArray<Group>
+  /** The tenant the page is filtered on, if any (the chart still counts every tenant). */
+  readonly tenant: string | undefined
   readonly window: WindowName
   readonly points: ReadonlyArray<Point>
   /** Whether there were more entries than `CAP` of a state (the groups and chart show the first ones). */
@@ -60,17 +66,23 @@ const fixed = <A, E, R>(
 ): Effect.Effect<A, Exclude<E, EditError.EditError>, R> =>
   Effect.catchIf(effect, EditError.isEditError, Effect.die) as Effect.Effect<A, Exclude<E, EditError.EditError>, R>
 
-const collect = (journal: Outbox.Journal, state: "pending" | "failed") =>
-  fixed(journal.stream(state, { limit: 1_000 }).pipe(Stream.take(CAP), Stream.runCollect))
+const collect = (journal: Outbox.Journal, state: "pending" | "failed", tenant: string | undefined) =>
+  fixed(journal.stream(state, { tenant, limit: 1_000 }).pipe(Stream.take(CAP), Stream.runCollect))
 
-/** The backlog by provider and account, each split by age. */
-export const groupsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number): ReadonlyArray<Group> => {
+/** The backlog by tenant, provider and account (or by tenant alone), each split by age. */
+export const groupsOf = (
+  entries: ReadonlyArray<Outbox.Entry>,
+  now: number,
+  by: "account" | "tenant" = "account"
+): ReadonlyArray<Group> => {
   const groups = new Map<string, Group>()
   for (const entry of entries) {
-    const key = JSON.stringify([entry.provider, entry.account])
+    const tenant = entry.tenant ?? "default"
+    const key = JSON.stringify(by === "tenant" ? [tenant] : [tenant, entry.provider, entry.account])
     const group = groups.get(key) ?? {
-      provider: entry.provider,
-      account: entry.account,
+      tenant,
+      provider: by === "tenant" ? "" : entry.provider,
+      account: by === "tenant" ? "" : entry.account,
       pending: 0,
       failed: 0,
       ages: AGES.map(() => 0),
@@ -85,20 +97,24 @@ export const groupsOf = (entries: ReadonlyArray<Outbox.Entry>, now: number): Rea
     if (entry.since < group.oldest) group.oldest = entry.since
     groups.set(key, group)
   }
-  return [...groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.account.localeCompare(b.account))
+  return [...groups.values()].sort(
+    (a, b) =>
+      a.tenant.localeCompare(b.tenant) || a.provider.localeCompare(b.provider) || a.account.localeCompare(b.account)
+  )
 }
 
 /** Reads the overview. */
 export const overview = (
   journal: Outbox.Journal,
   now: number,
-  window: WindowName
+  window: WindowName,
+  tenant?: string | undefined
 ): Effect.Effect<Overview, OutboxError.StorageError> =>
   Effect.gen(function* () {
     const [counts, pending, failed, series] = yield* Effect.all([
-      journal.counts,
-      collect(journal, "pending"),
-      collect(journal, "failed"),
+      countsOf(journal, tenant),
+      collect(journal, "pending", tenant),
+      collect(journal, "failed", tenant),
       fixed(journal.series({ window: `${WINDOWS[window]} millis`, steps: 48 }))
     ])
     const entries = [...pending, ...failed]
@@ -106,21 +122,39 @@ export const overview = (
       now,
       counts,
       groups: groupsOf(entries, now),
+      tenants: groupsOf(entries, now, "tenant"),
+      tenant,
       window,
       points: series.points.map((point) => ({ at: point.at.getTime(), pending: point.pending, failed: point.failed })),
       truncated: pending.length >= CAP || failed.length >= CAP || series.truncated
     }
   })
 
-/** The dead letters, oldest first: at most `limit`, and how many there are. */
+/** The counts of every message, or of one tenant's (from the journal's totals). */
+const countsOf = (
+  journal: Outbox.Journal,
+  tenant: string | undefined
+): Effect.Effect<Outbox.Counts, OutboxError.StorageError> =>
+  tenant === undefined
+    ? journal.counts
+    : Effect.map(fixed(journal.totals({ tenant })), (totals) => ({
+        pending: totals.reduce((sum, total) => sum + total.pending, 0),
+        failed: totals.reduce((sum, total) => sum + total.failed, 0)
+      }))
+
+/** The dead letters (of one tenant, when named), oldest first: at most `limit`, and how many there are. */
 export const deadLetters = (
   journal: Outbox.Journal,
-  limit: number
+  limit: number,
+  tenant?: string | undefined
 ): Effect.Effect<{ readonly entries: ReadonlyArray<Outbox.Entry>; readonly total: number }, OutboxError.StorageError> =>
-  Effect.map(Effect.all([fixed(journal.failed({ limit })), journal.counts]), ([entries, counts]) => ({
-    entries,
-    total: counts.failed
-  }))
+  Effect.map(
+    Effect.all([fixed(journal.failed({ tenant, limit })), countsOf(journal, tenant)]),
+    ([entries, counts]) => ({
+      entries,
+      total: counts.failed
+    })
+  )
 
 /** What one event of a message's timeline is. */
 export type Event =

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Outbox, OutboxError } from "@reword/outbox"
-import { Cause, Effect, Exit, Option, type Scope } from "effect"
+import { Cause, Effect, Exit, Option, type Scope, Stream } from "effect"
 import * as Guard from "./guard.ts"
 import type { Clean, Html } from "./html.ts"
 import * as Model from "./model.ts"
@@ -93,6 +93,16 @@ const readForm = (request: IncomingMessage): Promise<URLSearchParams | undefined
 const windowOf = (value: string | null): Model.WindowName =>
   value !== null && Object.hasOwn(Model.WINDOWS, value) ? (value as Model.WindowName) : "24h"
 
+/** A tenant id as the registry takes one (`default` included); anything else is refused. */
+const TENANT = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The `tenant` parameter: `undefined` when absent or empty, `false` when it is no tenant id. */
+const tenantParam = (value: string | null): string | undefined | false =>
+  value === null || value.trim() === "" ? undefined : TENANT.test(value.trim()) ? value.trim() : false
+
+const badTenant = (response: ServerResponse) =>
+  problem(response, 400, "No such tenant", "a tenant id is 1 to 128 letters, digits, ., _, : or -")
+
 const countOf = (value: string | null): number | undefined =>
   value !== null && /^\d{1,6}$/.test(value) ? Number(value) : undefined
 
@@ -100,18 +110,20 @@ const countOf = (value: string | null): number | undefined =>
 const get = async (options: Options, url: URL, response: ServerResponse) => {
   const now = Date.now()
   const context: Views.Page = { clean: options.clean, redriveToken: options.redriveToken, now }
+  const tenant = tenantParam(url.searchParams.get("tenant"))
+  if (tenant === false) return badTenant(response)
   switch (url.pathname) {
     case "/": {
       const overview = await run(
         response,
         options.clean,
-        Model.overview(options.journal, now, windowOf(url.searchParams.get("window")))
+        Model.overview(options.journal, now, windowOf(url.searchParams.get("window")), tenant)
       )
       if (overview !== undefined) page(response, 200, Views.backlog(context, overview))
       return
     }
     case "/dead": {
-      const letters = await run(response, options.clean, Model.deadLetters(options.journal, DEAD_PAGE))
+      const letters = await run(response, options.clean, Model.deadLetters(options.journal, DEAD_PAGE, tenant))
       const count = countOf(url.searchParams.get("redriven"))
       const notice =
         count === undefined
@@ -119,7 +131,7 @@ const get = async (options: Options, url: URL, response: ServerResponse) => {
           : count === 0
             ? "Nothing was re-driven (it was no longer a dead letter)."
             : `${count} dead letter${count === 1 ? "" : "s"} back in the outbox: the app's worker delivers ${count === 1 ? "it" : "them"}.`
-      if (letters !== undefined) page(response, 200, Views.dead(context, letters, notice))
+      if (letters !== undefined) page(response, 200, Views.dead(context, letters, notice, tenant))
       return
     }
     case "/message": {
@@ -128,6 +140,7 @@ const get = async (options: Options, url: URL, response: ServerResponse) => {
         return problem(response, 400, "No such message", `name a message: its external id, 1 to ${MAX_ID} characters`)
       }
       const where = {
+        tenant,
         provider: url.searchParams.get("provider") ?? undefined,
         account: url.searchParams.get("account") ?? undefined
       }
@@ -153,16 +166,30 @@ const redrive = async (options: Options, request: IncomingMessage, host: string,
   const refused = Guard.refusal(request, host, form, options.redriveToken)
   if (refused !== undefined) return problem(response, 403, "Refused", refused)
   const id = form.get("id")
+  const tenant = tenantParam(form.get("tenant"))
+  if (tenant === false) return badTenant(response)
   const journal = options.journal
   const count =
     form.get("all") === "1"
-      ? await run(response, options.clean, journal.redrive())
+      ? await run(
+          response,
+          options.clean,
+          tenant === undefined
+            ? journal.redrive()
+            : Effect.flatMap(
+                journal
+                  .stream("failed", { tenant, limit: 1_000 })
+                  .pipe(Stream.take(Model.CAP), Stream.runCollect, Effect.catchTag("EditError", Effect.die)),
+                (entries) => (entries.length === 0 ? Effect.succeed(0) : journal.redrive(entries))
+              )
+        )
       : id !== null && id.length > 0 && id.length <= MAX_ID
         ? await run(
             response,
             options.clean,
             Effect.flatMap(
               journal.histories(id, {
+                tenant,
                 provider: form.get("provider") ?? undefined,
                 account: form.get("account") ?? undefined
               }),
@@ -175,8 +202,11 @@ const redrive = async (options: Options, request: IncomingMessage, host: string,
         : -1
   if (count === -1) return problem(response, 400, "Refused", "name a dead letter (id, provider, account) or all")
   if (count === undefined) return
-  options.onRedrive(count, form.get("all") === "1" ? "every dead letter" : JSON.stringify(id))
-  send(response, 303, "", { location: `/dead?redriven=${count}` })
+  const of = tenant === undefined ? "" : ` of tenant ${tenant}`
+  options.onRedrive(count, form.get("all") === "1" ? `every dead letter${of}` : `${JSON.stringify(id)}${of}`)
+  send(response, 303, "", {
+    location: `/dead?${new URLSearchParams({ redriven: String(count), ...(tenant === undefined || form.get("all") !== "1" ? {} : { tenant }) })}`
+  })
 }
 
 const handle =

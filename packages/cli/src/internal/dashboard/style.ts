@@ -7,6 +7,7 @@ header nav { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 header a { color: #fff; }
 header a[aria-current="page"] { font-weight: bold; text-decoration: none; }
 header .find input { width: 14rem; }
+form.filter { margin: 0 0 1rem; } form.filter input { width: 14rem; }
 main { padding: 0 1.2rem 2rem; max-width: 72rem; }
 h1 { font-size: 1.4rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; overflow-wrap: anywhere; }

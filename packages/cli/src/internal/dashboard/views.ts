@@ -7,7 +7,7 @@
 import type { Outbox } from "@reword/outbox"
 import { chart } from "./chart.ts"
 import { type Clean, type Html, html, query, type Value } from "./html.ts"
-import { AGES, type Event, eventsOf, type Overview, WINDOWS, type WindowName } from "./model.ts"
+import { AGES, type Event, eventsOf, type Group, type Overview, WINDOWS, type WindowName } from "./model.ts"
 
 /** What every page is rendered with. */
 export interface Page {
@@ -41,31 +41,58 @@ export const layout = (title: string, current: string, content: Value): Html =>
 <main><h1>${title}</h1>${content}</main></body></html>`
 
 const messageLink = (page: Page, entry: Outbox.Entry): Html =>
-  html`<a href="/message${query({ id: entry.ids.externalMessageId, provider: entry.provider, account: entry.account })}">${page.clean(entry.ids.externalMessageId)}</a>`
+  html`<a href="/message${query({ id: entry.ids.externalMessageId, tenant: entry.tenant, provider: entry.provider, account: entry.account })}">${page.clean(entry.ids.externalMessageId)}</a>`
+
+/** The tenant filter: a form that reloads the page with `?tenant=` (empty: every tenant). */
+const tenantFilter = (
+  page: Page,
+  path: string,
+  tenant: string | undefined,
+  keep: Readonly<Record<string, string>> = {}
+) =>
+  html`<form method="get" action="${path}" class="filter">${Object.entries(keep).map(
+    ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`
+  )}<label>Tenant <input name="tenant" id="tenant-filter" maxlength="128" placeholder="every tenant" value="${tenant === undefined ? "" : page.clean(tenant)}"></label> <button>Filter</button>${tenant === undefined ? "" : html` <a href="${path}${query(keep)}">every tenant</a>`}</form>`
+
+const tenantLink = (page: Page, path: string, tenant: string): Html =>
+  html`<a href="${path}${query({ tenant })}">${page.clean(tenant)}</a>`
 
 /** The backlog page: counts, the chart, the backlog by provider, account and age. */
 export const backlog = (page: Page, overview: Overview): Html => {
   const windows = (Object.keys(WINDOWS) as Array<WindowName>).map((name) =>
     name === overview.window
       ? html` <strong>${name}</strong>`
-      : html` <a href="/${query({ window: name })}">${name}</a>`
+      : html` <a href="/${query({ window: name, tenant: overview.tenant })}">${name}</a>`
+  )
+  const ages = (group: Group) =>
+    html`<td class="n">${group.pending}</td><td class="n">${group.failed}</td>${group.ages.map((n) => html`<td class="n">${n}</td>`)}<td>${ago(group.oldest, page.now)}</td>`
+  const tenantRows = overview.tenants.map(
+    (group) => html`<tr><td>${tenantLink(page, "/", group.tenant)}</td>${ages(group)}</tr>`
   )
   const rows = overview.groups.map(
     (group) =>
-      html`<tr><td>${page.clean(group.provider)}</td><td>${page.clean(group.account)}</td><td class="n">${group.pending}</td><td class="n">${group.failed}</td>${group.ages.map((n) => html`<td class="n">${n}</td>`)}<td>${ago(group.oldest, page.now)}</td></tr>`
+      html`<tr><td>${page.clean(group.tenant)}</td><td>${page.clean(group.provider)}</td><td>${page.clean(group.account)}</td>${ages(group)}</tr>`
   )
+  const heads = html`<th>Pending</th><th>Dead</th>${AGES.map((age) => html`<th>${age.label}</th>`)}<th>Oldest</th>`
   return layout(
-    "Backlog",
+    overview.tenant === undefined ? "Backlog" : `Backlog of tenant ${page.clean(overview.tenant)}`,
     "backlog",
-    html`<p class="counts"><span class="pending"><b id="pending-count">${overview.counts.pending}</b> pending</span> <span class="failed"><b id="failed-count">${overview.counts.failed}</b> dead letters</span></p>
+    html`${tenantFilter(page, "/", overview.tenant, { window: overview.window })}
+<p class="counts"><span class="pending"><b id="pending-count">${overview.counts.pending}</b> pending</span> <span class="failed"><b id="failed-count">${overview.counts.failed}</b> dead letters</span></p>
 <section><h2>Pending and dead letters over time</h2>
-<p class="note">How many messages were pending, and how many dead letters, at each time (from the journal's own timestamps: each version's ask, confirmation or failure; UTC). Window:${windows}</p>
+<p class="note">How many messages were pending, and how many dead letters, at each time (from the journal's own timestamps: each version's ask, confirmation or failure; UTC)${overview.tenant === undefined ? "" : html`, <strong>of every tenant</strong>`}. Window:${windows}</p>
 ${chart(overview.points)}</section>
-<section><h2>By provider, account and age</h2>
+<section><h2>By tenant and age</h2>
+${
+  tenantRows.length === 0
+    ? html`<p class="empty">Nothing pending, no dead letters.</p>`
+    : html`<table id="tenants"><thead><tr><th>Tenant</th>${heads}</tr></thead><tbody>${tenantRows}</tbody></table>`
+}</section>
+<section><h2>By tenant, provider, account and age</h2>
 ${
   rows.length === 0
     ? html`<p class="empty">Nothing pending, no dead letters.</p>`
-    : html`<table id="backlog"><thead><tr><th>Provider</th><th>Account</th><th>Pending</th><th>Dead</th>${AGES.map((age) => html`<th>${age.label}</th>`)}<th>Oldest</th></tr></thead><tbody>${rows}</tbody></table>`
+    : html`<table id="backlog"><thead><tr><th>Tenant</th><th>Provider</th><th>Account</th>${heads}</tr></thead><tbody>${rows}</tbody></table>`
 }
 ${overview.truncated ? html`<p class="note">More than 10,000 of a state: the first 10,000 are shown.</p>` : ""}
 </section>`
@@ -83,22 +110,24 @@ const redriveForm = (page: Page, fields: Readonly<Record<string, string>>, label
 export const dead = (
   page: Page,
   letters: { readonly entries: ReadonlyArray<Outbox.Entry>; readonly total: number },
-  notice: string | undefined
+  notice: string | undefined,
+  tenant?: string | undefined
 ): Html => {
   const rows = letters.entries.map(
     (entry) =>
-      html`<tr><td>${page.clean(entry.provider)}</td><td>${page.clean(entry.account)}</td><td>${messageLink(page, entry)}</td><td class="n">v${entry.latestVersion}</td><td class="n">${entry.failures}</td><td class="reason">${page.clean(entry.lastReason ?? "no reason")}</td><td title="${at(entry.since)}">${ago(entry.since, page.now)} ago</td><td>${redriveForm(page, { provider: entry.provider, account: entry.account, id: entry.ids.externalMessageId }, "Re-drive")}</td></tr>`
+      html`<tr><td>${page.clean(entry.tenant ?? "default")}</td><td>${page.clean(entry.provider)}</td><td>${page.clean(entry.account)}</td><td>${messageLink(page, entry)}</td><td class="n">v${entry.latestVersion}</td><td class="n">${entry.failures}</td><td class="reason">${page.clean(entry.lastReason ?? "no reason")}</td><td title="${at(entry.since)}">${ago(entry.since, page.now)} ago</td><td>${redriveForm(page, { tenant: entry.tenant ?? "default", provider: entry.provider, account: entry.account, id: entry.ids.externalMessageId }, "Re-drive")}</td></tr>`
   )
   return layout(
-    "Dead letters",
+    tenant === undefined ? "Dead letters" : `Dead letters of tenant ${page.clean(tenant)}`,
     "dead",
     html`${notice === undefined ? "" : html`<p class="notice" role="status">${notice}</p>`}
+${tenantFilter(page, "/dead", tenant)}
 <p class="note">A dead letter failed for good. Re-driving puts its newest text back in the outbox: the app's worker delivers it (nothing is sent from this page).</p>
 ${
   rows.length === 0
     ? html`<p class="empty">No dead letters.</p>`
-    : html`<p>${letters.total} dead letter${letters.total === 1 ? "" : "s"}${letters.total > letters.entries.length ? html`, the first ${letters.entries.length} shown` : ""}. ${redriveForm(page, { all: "1" }, "Re-drive all")}</p>
-<table id="dead"><thead><tr><th>Provider</th><th>Account</th><th>Message</th><th>Version</th><th>Failures</th><th>Reason</th><th>Dead for</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+    : html`<p>${letters.total} dead letter${letters.total === 1 ? "" : "s"}${letters.total > letters.entries.length ? html`, the first ${letters.entries.length} shown` : ""}. ${redriveForm(page, tenant === undefined ? { all: "1" } : { all: "1", tenant }, tenant === undefined ? "Re-drive all" : "Re-drive all of this tenant")}</p>
+<table id="dead"><thead><tr><th>Tenant</th><th>Provider</th><th>Account</th><th>Message</th><th>Version</th><th>Failures</th><th>Reason</th><th>Dead for</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
 }`
   )
 }
@@ -129,9 +158,9 @@ const historySection = (page: Page, history: Outbox.History): Html => {
   const ids = history.ids
   const state =
     history.state === "failed"
-      ? html`<span class="state failed">dead letter</span> ${redriveForm(page, { provider: history.provider, account: history.account, id: ids.externalMessageId }, "Re-drive")}`
+      ? html`<span class="state failed">dead letter</span> ${redriveForm(page, { tenant: history.tenant ?? "default", provider: history.provider, account: history.account, id: ids.externalMessageId }, "Re-drive")}`
       : html`<span class="state ${history.state}">${history.state}</span>${history.nextAttemptAt === undefined ? "" : html`, next attempt ${at(history.nextAttemptAt)}`}`
-  return html`<section class="history"><h2>${page.clean(history.provider)} · ${page.clean(history.account)} · ${page.clean(ids.externalMessageId)}</h2>
+  return html`<section class="history"><h2>${history.tenant === undefined ? "" : html`${page.clean(history.tenant)} · `}${page.clean(history.provider)} · ${page.clean(history.account)} · ${page.clean(ids.externalMessageId)}</h2>
 <dl><dt>State</dt><dd>${state}</dd><dt>Versions</dt><dd>confirmed v${history.confirmedVersion} of v${history.latestVersion}</dd>
 ${ids.providerMessageId === undefined ? "" : html`<dt>Provider id</dt><dd>${page.clean(ids.providerMessageId)}</dd>`}
 ${ids.externalChatId === undefined ? "" : html`<dt>Chat</dt><dd>${page.clean(ids.externalChatId)}</dd>`}

@@ -82,7 +82,10 @@ export const helpSections = (resolved: Providers.Resolved): ReadonlyArray<HelpSe
         "outbox holds back (a backoff, a settle window) is sent when due; one an app worker delivers is left to it.",
         "When --wait passes first the edit stays queued for the app's workers: exit code 4. With --json the result",
         'has an "outbox" object (account, version, status, state, nextAttemptAt, lastReason, claim, attempts).',
-        "--from does not go through the outbox (refused); --direct edits on the provider directly instead."
+        "--from does not go through the outbox (refused); --direct edits on the provider directly instead.",
+        "Many tenants: --tenant names the tenant whose message it is, when several hold its id. The provider",
+        "settings still come from the environment (give that tenant's): reword update does not read the tenant",
+        "registry (its credentials are sealed under the app's master key)."
       ]
     },
     {

@@ -53,17 +53,24 @@ export const durationOf = (text: string): Duration.Duration | undefined => {
   return Option.isSome(parsed) && Duration.isFinite(parsed.value) ? parsed.value : undefined
 }
 
-/** The message the edit names, found in the outbox (exactly one provider and account must hold its id). */
+/** The message the edit names, found in the outbox (exactly one tenant, provider and account must hold its id). */
 const findMessage = (run: Run, journal: Outbox.Journal, externalMessageId: string, provider: string | undefined) =>
   Effect.gen(function* () {
     const { output } = run
     const account = Option.getOrUndefined(run.input.account)
+    const tenant = Option.getOrUndefined(run.input.tenant)
     const found = yield* journal
-      .histories(externalMessageId, { provider, account })
+      .histories(externalMessageId, { tenant, provider, account })
       .pipe(Effect.catchTag("StorageError", (error) => Journal.storageFailure(output, "update", error)))
     const [first, ...others] = found
     if (first === undefined) {
-      const of = [provider, account].filter((part) => part !== undefined).join(" account ")
+      const of = [
+        tenant === undefined ? undefined : `tenant ${tenant}`,
+        provider,
+        account === undefined ? undefined : `account ${account}`
+      ]
+        .filter((part) => part !== undefined)
+        .join(" ")
       return yield* Journal.fail(output, "update", {
         reason: "NotFound",
         message: `the outbox has no message ${JSON.stringify(externalMessageId)}${of === "" ? "" : ` of ${of}`}`,
@@ -75,8 +82,8 @@ const findMessage = (run: Run, journal: Outbox.Journal, externalMessageId: strin
       return yield* badInput(
         run,
         "Usage",
-        `several messages have the id ${JSON.stringify(externalMessageId)} in the outbox: ${found.map((h) => `${h.provider} ${h.account}`).join(", ")}`,
-        "name one with --provider and --account"
+        `several messages have the id ${JSON.stringify(externalMessageId)} in the outbox: ${found.map(Journal.routeText).join(", ")}`,
+        "name one with --tenant, --provider and --account"
       )
     }
     return first
@@ -154,8 +161,11 @@ export const updateThroughOutbox = (run: Run): Effect.Effect<void, CommandFailed
     // The message's provider is the outbox's: the editor is built for it (the settings still come from the environment).
     const env = { ...run.env, REWORD_PROVIDER: message.provider }
     const editor = yield* editorOf(run, env, false, { retry: { maxAttempts: 1 } })
+    const routes = [{ editor, account: message.account }]
     const outbox = yield* Effect.provide(
-      Outbox.makeWith([{ editor, account: message.account }], {
+      Outbox.makeWith(routes, {
+        // A tenant's message (not default's) is delivered through the same editor: the settings of the environment.
+        editorsFor: message.tenant === undefined ? undefined : () => Effect.succeed(routes),
         worker: false,
         tablePrefix,
         settleWindow: flags.settleWindow,
@@ -170,12 +180,13 @@ export const updateThroughOutbox = (run: Run): Effect.Effect<void, CommandFailed
       .submit({
         ...request,
         ids: { ...request.ids, externalMessageId: flags.externalMessageId },
+        tenant: message.tenant,
         provider: message.provider,
         account: message.account,
         source: "cli"
       })
       .pipe(Effect.catch((error) => submitFailure(run, error)))
-    const label = `${receipt.provider} ${receipt.account} ${JSON.stringify(receipt.externalMessageId)}`
+    const label = `${Journal.routeText(receipt)} ${JSON.stringify(receipt.externalMessageId)}`
     if (!output.json) {
       yield* output.err(
         `outbox: queued as v${receipt.version} of ${label} (source cli); delivering it for at most ${Duration.format(flags.wait)}`

@@ -24,6 +24,8 @@ export interface Input extends Requests.RequestFlags {
   /** The outbox's database (`--database`, else `REWORD_OUTBOX_DATABASE`): the edit goes through it. */
   readonly database: Option.Option<Redacted.Redacted<string>>
   readonly tablePrefix: Option.Option<string>
+  /** The outbox's tenant of the message, when several hold its id. */
+  readonly tenant: Option.Option<string>
   /** The outbox's account label of the message, when several hold its id. */
   readonly account: Option.Option<string>
   /** How long to deliver through the outbox before leaving the edit to the app's workers. */
