@@ -234,7 +234,12 @@ describe("the README", () => {
     for (const flag of flags) expect(readme, flag).toContain(`\`${flag}`)
     const shots = [...readme.matchAll(/\((docs\/dashboard\/[a-z-]+\.png)\)/g)].map((match) => match[1] ?? "")
     expect(new Set(shots)).toEqual(
-      new Set(["docs/dashboard/backlog.png", "docs/dashboard/dead-letters.png", "docs/dashboard/message.png"])
+      new Set([
+        "docs/dashboard/backlog.png",
+        "docs/dashboard/dead-letters.png",
+        "docs/dashboard/message.png",
+        "docs/dashboard/tenants.png"
+      ])
     )
     for (const shot of shots) expect(existsSync(new URL(`../${shot}`, import.meta.url)), shot).toBe(true)
   }, 90_000)

@@ -284,6 +284,7 @@ describe("dependencies", () => {
       "@reword/core",
       "@reword/outbox",
       "@reword/telegram",
+      "@reword/tenants",
       "effect"
     ])
   })
