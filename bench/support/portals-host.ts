@@ -29,6 +29,8 @@ export type PortalsReply =
 
 let portals: Bitrix24Portals.Portals | undefined
 let proxy: Awaited<ReturnType<typeof statementCounter>> | undefined
+/** Messages seeded so far on each portal: the next seed's ids follow them. */
+const seededOn = new Map<string, number>()
 
 const started = (): Bitrix24Portals.Portals => {
   if (portals === undefined) throw new Error("the portals' server is not started")
@@ -71,7 +73,9 @@ const handle = async (request: PortalsRequest): Promise<unknown> => {
     case "seed": {
       const portal = portalOf(request.memberId)
       const ids = []
-      for (let index = 0; index < request.count; index++) {
+      const first = seededOn.get(request.memberId) ?? 0
+      seededOn.set(request.memberId, first + request.count)
+      for (let index = first; index < first + request.count; index++) {
         ids.push(
           await portal.seedMessage(`Original text ${index}`, {
             externalMessageId: `${request.memberId.slice(0, 8)}-${index}`,
