@@ -41,7 +41,10 @@ const rssSampler = () => {
 
 const timeout = (label: string) =>
   new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`${label}: not delivered in ${DELIVERY_TIMEOUT_MS} ms`)), DELIVERY_TIMEOUT_MS).unref()
+    setTimeout(
+      () => reject(new Error(`${label}: not delivered in ${DELIVERY_TIMEOUT_MS} ms`)),
+      DELIVERY_TIMEOUT_MS
+    ).unref()
   )
 
 /** `samples` edits of the quiet tenant one after the other: submit to its editor's answer, in ms. */
@@ -186,7 +189,11 @@ const methodOf = (sizes: Sizes) =>
     "second window, this process's CPU time and the statements it sent, per backlog edit delivered in it."
   ].join(" ")
 
-const tablesOf = (sizes: Sizes, one: Awaited<ReturnType<typeof manyTenants>>, two: Awaited<ReturnType<typeof quietBesideBacklogs>>) => [
+const tablesOf = (
+  sizes: Sizes,
+  one: Awaited<ReturnType<typeof manyTenants>>,
+  two: Awaited<ReturnType<typeof quietBesideBacklogs>>
+) => [
   {
     title: `${count(sizes.tenants)} active tenants, one edit each`,
     columns: ["RSS at start", "peak RSS", "RSS after (GC)", "editors alive", "installs", "edits delivered in"],

@@ -106,7 +106,11 @@ export const startTenantApp = async (options: {
   const layer = Bitrix24Lifecycle.layer(app).pipe(
     Layer.provideMerge(outbox),
     Layer.provideMerge(
-      TenantEditors.layer({ bitrix24: app, maxEditors: options.maxEditors, editorOptions: { retry: { maxAttempts: 1 } } })
+      TenantEditors.layer({
+        bitrix24: app,
+        maxEditors: options.maxEditors,
+        editorOptions: { retry: { maxAttempts: 1 } }
+      })
     ),
     Layer.provideMerge(TenantRegistry.layer({ keys })),
     Layer.provideMerge(pgClient({ url: Redacted.make(options.databaseUrl), maxConnections: 10 }))
