@@ -2,7 +2,7 @@
  * Many tenants on one PostgreSQL (issue 20), in one process: N Bitrix24
  * portals of the multi-portal sandbox install through the lifecycle route and
  * each gets one edit through one outbox routing by tenant (`editorsFor` from
- * `TenantEditors`): peak RSS and RSS after. Then a quiet tenant's edit
+ * `TenantEditors`): peak RSS and RSS after. Then quiet tenants' edit
  * latency with no backlog anywhere, and again while 10 tenants each hold a
  * backlog at Bitrix24's real bucket; client CPU and database statements per
  * delivered edit over that window. Runs on the PostgreSQL server
@@ -20,7 +20,9 @@ const RSS_TARGET = 512 * 1024 * 1024
 const LATENCY_TARGET = 2
 const BACKLOGGED = 10
 const DELIVERY_TIMEOUT_MS = 60_000
-const GAP_MS = 20
+/** Quiet tenants taking turns: each edits about once a second, half its bucket's 2 calls/s. */
+const QUIET = 10
+const GAP_MS = 100
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.()
 
@@ -47,20 +49,23 @@ const timeout = (label: string) =>
     ).unref()
   )
 
-/** `samples` edits of the quiet tenant one after the other: submit to its editor's answer, in ms. */
+/**
+ * `samples` edits of the quiet tenants one after the other, the tenants in turn (so that none edits faster than
+ * its own bucket allows): submit to its editor's answer, in ms.
+ */
 const quietLatencies = async (
   app: TenantApp,
-  tenant: string,
-  ids: Parameters<TenantApp["submit"]>[0][number]["ids"],
+  quiet: ReadonlyArray<{ readonly tenant: string; readonly ids: unknown }>,
   label: string,
   samples: number
 ): Promise<ReadonlyArray<number>> => {
   const latencies: Array<number> = []
   for (let index = 0; index < samples; index++) {
+    const { tenant, ids } = quiet[index % quiet.length] as (typeof quiet)[number]
     const text = `${label} ${index}`
     const started = performance.now()
     const delivered = app.delivered(text)
-    await app.submit([{ tenant, ids, text }])
+    await app.submit([{ tenant, ids: ids as never, text }])
     const landed = await Promise.race([delivered, timeout(text)])
     if (!landed) throw new Error(`${text}: the portal refused the quiet tenant's edit`)
     latencies.push(performance.now() - started)
@@ -108,7 +113,7 @@ const manyTenants = async (app: TenantApp, portals: RemotePortals, sizes: Sizes,
 
 type Seeded = Awaited<ReturnType<typeof manyTenants>>["seeded"]
 
-/** Part 2 and 3: the quiet tenant alone, then beside 10 backlogs; CPU and statements over the backlog window. */
+/** Part 2 and 3: the quiet tenants alone, then beside 10 backlogs; CPU and statements over the backlog window. */
 const quietBesideBacklogs = async (
   app: TenantApp,
   portals: RemotePortals,
@@ -116,10 +121,10 @@ const quietBesideBacklogs = async (
   sizes: Sizes,
   log: (line: string) => void
 ) => {
-  const quiet = seeded[0] as Seeded[number]
-  const alone = await quietLatencies(app, quiet.tenant, quiet.ids as never, "alone", sizes.samples)
-  log(`  quiet tenant alone: p99 ${ms(summarize(alone).p99, 1)}`)
-  const backlogged = seeded.slice(1, 1 + BACKLOGGED).map((entry) => entry.tenant)
+  const quiet = seeded.slice(0, QUIET)
+  const alone = await quietLatencies(app, quiet, "alone", sizes.samples)
+  log(`  quiet tenants alone: p99 ${ms(summarize(alone).p99, 1)}`)
+  const backlogged = seeded.slice(QUIET, QUIET + BACKLOGGED).map((entry) => entry.tenant)
   const edits = []
   for (const tenant of backlogged) {
     for (const ids of await portals.seed(tenant, sizes.backlog)) edits.push({ tenant, ids, text: `backlog ${tenant}` })
@@ -130,7 +135,7 @@ const quietBesideBacklogs = async (
   const statements = await portals.statements()
   const cpu = process.cpuUsage()
   const started = performance.now()
-  const beside = await quietLatencies(app, quiet.tenant, quiet.ids as never, "beside", sizes.samples)
+  const beside = await quietLatencies(app, quiet, "beside", sizes.samples)
   const used = process.cpuUsage(cpu)
   const seconds = (performance.now() - started) / 1000
   const statementsAfter = await portals.statements()
@@ -151,7 +156,7 @@ const quietBesideBacklogs = async (
       portalCalls: callsAfter.calls - calls.calls,
       limitAnswers: callsAfter.limitHits - calls.limitHits,
       cpuUsPerEdit: delivered > 0 ? (used.user + used.system) / delivered : Number.NaN,
-      // The quiet tenant's own edits (submitted and delivered inside the window) are counted with the statements.
+      // The quiet tenants' own edits (submitted and delivered inside the window) are counted with the statements.
       statementsPerEdit: delivered > 0 ? (statementsAfter - statements) / delivered : Number.NaN
     }
   }
@@ -183,8 +188,9 @@ const methodOf = (sizes: Sizes) =>
     "PostgreSQL database through a loopback proxy that counts statements; the multi-portal Bitrix24 sandbox",
     "(`Bitrix24Portals`, every portal on the real bucket: 2 calls/s after a burst of 50) and the proxy run in a child",
     `process. 1: ${count(sizes.tenants)} portals install (ONAPPINSTALL through the route, verified against the portal),`,
-    "then one edit each is submitted and drained: RSS sampled every 20 ms, and after a full GC. 2: a quiet tenant's",
-    `edits, ${sizes.samples} one after the other (submit to its editor's answer), with nothing else pending, then again`,
+    "then one edit each is submitted and drained: RSS sampled every 20 ms, and after a full GC. 2: quiet tenants'",
+    `edits, ${sizes.samples} one after the other ${GAP_MS} ms apart (submit to its editor's answer), ${QUIET} tenants in`,
+    "turn (each edits about once a second, within its own bucket), with nothing else pending, then again",
     `once ${BACKLOGGED} other tenants each hold ${count(sizes.backlog)} pending edits (distinct messages). 3: over that`,
     "second window, this process's CPU time and the statements it sent, per backlog edit delivered in it."
   ].join(" ")
@@ -209,7 +215,7 @@ const tablesOf = (
     ]
   },
   {
-    title: "The quiet tenant's edit latency, submit to delivered",
+    title: `The quiet tenants' edit latency, submit to delivered (${QUIET} tenants in turn)`,
     columns: ["when", "edits", "median", "p99", "max"],
     rows: [
       latencyRow("nothing else pending", two.alone),
@@ -245,26 +251,32 @@ export const tenants: Benchmark = {
   name: "tenants",
   run: async (context): Promise<BenchResult> => {
     const sizes: Sizes = context.short
-      ? { tenants: 100, backlog: 500, samples: 20 }
+      ? { tenants: 100, backlog: 500, samples: 30 }
       : { tenants: 1_000, backlog: 10_000, samples: 100 }
     const url = process.env.REWORD_TEST_POSTGRES_URL
     const method = methodOf(sizes)
-    const parameters = { ...sizes, backlogged: BACKLOGGED, bucket: "standard (2/s, burst 50)" }
+    const parameters = {
+      ...sizes,
+      quiet: QUIET,
+      gapMs: GAP_MS,
+      backlogged: BACKLOGGED,
+      bucket: "standard (2/s, burst 50)"
+    }
     if (url === undefined || url === "") return skipped(method, parameters)
     const name = `reword_bench_tenants_${process.pid}`
     const database = await freshDatabase(url, name)
     const portals = await startPortals()
-    let watched: string | undefined
+    const watched = new Set<string>()
     let app: TenantApp | undefined
     try {
       app = await startTenantApp({
         databaseUrl: await portals.proxy(database),
         portals,
         maxEditors: sizes.tenants,
-        watched: () => watched
+        watched: (tenant) => watched.has(tenant)
       })
       const one = await manyTenants(app, portals, sizes, context.log)
-      watched = one.seeded[0]?.tenant
+      for (const { tenant } of one.seeded.slice(0, QUIET)) watched.add(tenant)
       const two = await quietBesideBacklogs(app, portals, one.seeded, sizes, context.log)
       const latencyRatio = two.beside.p99 / two.alone.p99
       const targets: Array<Target> = [

@@ -3,8 +3,8 @@
  * tenant registry, `TenantEditors` (an LRU of per-tenant editors), the
  * Bitrix24 lifecycle route on 127.0.0.1 where the sandbox portals post their
  * install events, and one outbox on PostgreSQL that routes by tenant through
- * `TenantEditors.editorsFor`. One tenant's deliveries can be watched: the
- * moment its editor's `updateMany` answers, per text.
+ * `TenantEditors.editorsFor`. Some tenants' deliveries can be watched: the
+ * moment their editor's `updateMany` answers, per text.
  */
 import { createServer, type Server } from "node:http"
 import type { MessageEditor } from "@reword/core"
@@ -25,7 +25,7 @@ export interface TenantApp {
   readonly drain: (timeoutMs: number) => Promise<{ readonly pending: number; readonly failed: number }>
   readonly counts: () => Promise<{ readonly pending: number; readonly failed: number }>
   readonly editorStats: () => Promise<TenantEditors.Stats>
-  /** Resolves (with whether it landed) once the watched tenant's editor answered the edit of this text. */
+  /** Resolves (with whether it landed) once a watched tenant's editor answered the edit of this text. */
   readonly delivered: (text: string) => Promise<boolean>
   readonly close: () => Promise<void>
 }
@@ -77,7 +77,7 @@ export const startTenantApp = async (options: {
   readonly databaseUrl: string
   readonly portals: { readonly url: string; readonly clientId: string; readonly clientSecret: string }
   readonly maxEditors: number
-  readonly watched: () => string | undefined
+  readonly watched: (tenant: string) => boolean
 }): Promise<TenantApp> => {
   const app = {
     clientId: options.portals.clientId,
@@ -95,7 +95,7 @@ export const startTenantApp = async (options: {
       return Outbox.makeWith([], {
         unknownMessages: "record",
         editorsFor: (tenant) =>
-          tenant === options.watched()
+          options.watched(tenant)
             ? Effect.map(ofTenant(tenant), (found) =>
                 Array.isArray(found) ? found : watch.wrap(found as MessageEditor.Service)
               )
