@@ -33,6 +33,7 @@ import { relayInbound } from "./relay-inbound.ts"
 import { scaleOut } from "./scale-out.ts"
 import { type Benchmark, commit, machine, markdown, type Report, type StoredResult } from "./support/report.ts"
 import { telegramLimits } from "./telegram-limits.ts"
+import { tenants } from "./tenants.ts"
 
 const benchmarks: ReadonlyArray<Benchmark> = [
   overhead,
@@ -49,7 +50,8 @@ const benchmarks: ReadonlyArray<Benchmark> = [
   outboxWakeup,
   relayInbound,
   answerDecode,
-  telegramLimits
+  telegramLimits,
+  tenants
 ]
 const TITLES: Record<string, string> = {
   overhead: "1. Per-call overhead",
@@ -66,7 +68,8 @@ const TITLES: Record<string, string> = {
   "outbox-wakeup": "12. Outbox wake-up latency across processes",
   "relay-inbound": "13. Relay inbound: events into the durable inbox",
   "answer-decode": "14. Answer decoding: Schema against the fast read",
-  "telegram-limits": "15. Telegram at the Bot FAQ's limits"
+  "telegram-limits": "15. Telegram at the Bot FAQ's limits",
+  tenants: "16. Many tenants: one process, one PostgreSQL"
 }
 
 const { values } = parseArgs({
