@@ -109,6 +109,27 @@ const previous = (): ReadonlyArray<StoredResult> => {
 
 const kept = previous()
 const fresh: Array<StoredResult> = []
+
+/** Writes the results so far (those of this run, and the file's others): a run stopped midway keeps every row it finished. */
+const writeReport = (): void => {
+  const results = benchmarks.flatMap((benchmark) => {
+    const found =
+      fresh.find((result) => result.name === benchmark.name) ?? kept.find((result) => result.name === benchmark.name)
+    return found === undefined ? [] : [found]
+  })
+  const report: Report = {
+    mode: short ? "short" : "full",
+    date: new Date().toISOString(),
+    commit: head,
+    machine: machine(),
+    command,
+    results
+  }
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(mdFile, markdown(report))
+}
+
 for (const benchmark of selected) {
   const started = performance.now()
   const date = new Date().toISOString()
@@ -133,24 +154,10 @@ for (const benchmark of selected) {
       error: text
     })
   }
+  writeReport()
 }
 
-const results = benchmarks.flatMap((benchmark) => {
-  const found =
-    fresh.find((result) => result.name === benchmark.name) ?? kept.find((result) => result.name === benchmark.name)
-  return found === undefined ? [] : [found]
-})
-const report: Report = {
-  mode: short ? "short" : "full",
-  date: new Date().toISOString(),
-  commit: head,
-  machine: machine(),
-  command,
-  results
-}
-mkdirSync(resultsDir, { recursive: true })
-writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
-writeFileSync(mdFile, markdown(report))
+writeReport()
 log(`\nWrote ${new URL(jsonFile).pathname} and ${new URL(mdFile).pathname}`)
 // The sandboxes and editors are stopped; leftover sockets must not keep the process alive.
 process.exit(fresh.some((result) => result.status === "error") ? 1 : 0)

@@ -25,9 +25,9 @@ const CEILINGS: Readonly<Record<string, number>> = {
   // 79: Refusal (issue 19: one refusal class for every inbound decoder, Bitrix24 events and Telegram updates).
   // 81: ProviderKit.invalidSetting and ProviderKit.parseBoolean (issue 19: three adapters kept their own copies).
   // 84: OptionCheck.field, struct and decode (issue 19: an adapter declares its own options as one Schema).
-  // 88: SharedLimiter (issue 21: LimitFull, the SharedLimiter service, local, spacingOf), the provider-neutral
+  // 89: SharedLimiter (issue 21: LimitFull, the SharedLimiter service, local, spacingOf, runReserved), the provider-neutral
   // limiter @reword/postgres's PgLimiter keeps in PostgreSQL and Telegram's limits run on.
-  "@reword/core/adapter": 88,
+  "@reword/core/adapter": 89,
   "@reword/core/promise": 5,
   "@reword/core/sandbox": 15,
   "@reword/outbox": 25,

@@ -98,11 +98,15 @@ export const spacingOf = (rule: Rule, delayMs: number): number => {
 }
 
 /**
- * What the limiter does with one reservation: sleep `wait` ms (giving the
- * slot back when interrupted meanwhile), run the request, then count the
- * answer on the keys of rules `fromAnswer`.
+ * What a limiter does with one reservation, whatever keeps its slots (this
+ * process, or a database): sleep `wait` ms (giving the slot back when
+ * interrupted meanwhile), run the request, then count the answer on the keys
+ * of rules `fromAnswer` (`answered`).
+ *
+ * @category utils
+ * @since 0.5.0
  */
-const runReserved = <A, E, R>(
+export const runReserved = <A, E, R>(
   wait: number,
   request: Effect.Effect<A, E, R>,
   giveBack: Effect.Effect<void>,

@@ -59,24 +59,6 @@ type Reservation =
 /** How late a call may reach its provider after its slot, by default (as `SharedLimiter.local`'s). */
 const DEFAULT_DELAY = Duration.millis(100)
 
-/**
- * One reservation: sleep `wait` ms (the slot given back when interrupted
- * meanwhile), run the request, then count its answer where a rule says so.
- */
-const runReserved = <A, E, R>(
-  wait: number,
-  request: Effect.Effect<A, E, R>,
-  giveBack: Effect.Effect<void>,
-  answered: Effect.Effect<void> | undefined
-): Effect.Effect<A, E, R> => {
-  const counted = answered === undefined ? request : Effect.ensuring(request, answered)
-  if (wait <= 0) return counted
-  return Effect.andThen(
-    Effect.sleep(Duration.millis(Math.ceil(wait))).pipe(Effect.onInterrupt(() => giveBack)),
-    counted
-  )
-}
-
 const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::double precision"
 
 /** A rule with its spacing, in ms. */
@@ -214,16 +196,8 @@ export const make = (
       Effect.clockWith((clock) => Effect.succeed(dbClock.localAt(at) - Number(clock.monotonicTimeNanosUnsafe()) / 1e6))
 
     const outage = Outage.make(`the shared rate limits in PostgreSQL (table ${table})`)
-    /** A statement on the shared limits, unless the database is away (`undefined` then: use the local limiter). */
-    const shared = <A>(statement: Effect.Effect<A, string>): Effect.Effect<A | undefined> =>
-      Effect.flatMap(outage.away, (away) =>
-        away
-          ? Effect.succeed(undefined)
-          : Effect.matchEffect(statement, {
-              onFailure: (problem) => Effect.as(outage.failed(problem), undefined),
-              onSuccess: (value) => Effect.as(outage.answered, value)
-            })
-      )
+    /** A statement on the shared limits, unless the database is away (`undefined` then: use the local one). */
+    const shared = outage.guard
 
     const withPermit =
       (rules: ReadonlyArray<SharedLimiter.Rule>, maxWait: Duration.Duration) =>
@@ -241,7 +215,7 @@ export const make = (
                 return Effect.fail(new SharedLimiter.LimitFull(Duration.millis(retryAfter)))
               }
               return Effect.flatMap(waitFor(reserved.at), (wait) =>
-                runReserved(
+                SharedLimiter.runReserved(
                   wait,
                   request,
                   Effect.asVoid(Effect.forkDetach(giveBack(spaced))),

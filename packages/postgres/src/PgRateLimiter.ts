@@ -150,16 +150,8 @@ export const make = (options: Options = {}): Effect.Effect<RateLimiter.Service, 
         : Effect.sleep(Duration.millis(wait)).pipe(Effect.onInterrupt(() => Effect.forkDetach(giveBack(portal))))
 
     const outage = Outage.make(`Bitrix24: the shared rate limit in PostgreSQL (table ${table})`)
-    /** A statement on the shared bucket, unless the database is away (`undefined` then: use the local bucket). */
-    const shared = <A>(statement: Effect.Effect<A, string>): Effect.Effect<A | undefined> =>
-      Effect.flatMap(outage.away, (away) =>
-        away
-          ? Effect.succeed(undefined)
-          : Effect.matchEffect(statement, {
-              onFailure: (problem) => Effect.as(outage.failed(problem), undefined),
-              onSuccess: (value) => Effect.as(outage.answered, value)
-            })
-      )
+    /** A statement on the shared limits, unless the database is away (`undefined` then: use the local one). */
+    const shared = outage.guard
 
     const withPermit =
       (portal: string) =>
