@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { makeWorld, SECRET, until, type World } from "./support/world.ts"
+import { makeWorld, postBitrix24Edit, SECRET, until, type World } from "./support/world.ts"
 
 let world: World
 
@@ -85,21 +85,7 @@ describe("the relay between the Telegram sandbox and a Bitrix24 portal", () => {
 
   it("refuses spoofed events on both routes, and answers a duplicate 200 without a second edit", async () => {
     const { app, portal } = world
-    const bitrix24 = (token: string) =>
-      fetch(`${app.url}/bitrix24`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          event: "ONIMCONNECTORMESSAGEUPDATE",
-          "data[CONNECTOR]": portal.connector,
-          "data[LINE]": String(portal.line),
-          "data[MESSAGES][0][message][id][0]": "tg:1:1",
-          "data[MESSAGES][0][message][text]": "spoofed",
-          "data[MESSAGES][0][chat][id]": "tg:1",
-          "auth[member_id]": portal.memberId,
-          "auth[application_token]": token
-        }).toString()
-      })
+    const bitrix24 = (token: string) => postBitrix24Edit(app.url, portal, token)
     const spoofed = await bitrix24("0".repeat(32))
     expect(spoofed.status).toBe(403)
     expect(await spoofed.text()).not.toContain(portal.applicationToken)

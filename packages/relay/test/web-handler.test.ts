@@ -16,7 +16,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningApp, start } from "../../../examples/relay/app.ts"
 import { Handlers } from "../src/index.ts"
-import { appConfig, SECRET } from "./support/world.ts"
+import { appConfig, postBitrix24Edit, SECRET } from "./support/world.ts"
 
 let telegram: TelegramSandbox.Sandbox
 let portals: Bitrix24Portals.Portals
@@ -122,20 +122,7 @@ describe("Handlers.web behind a real server", () => {
   })
 
   it("refuses a Bitrix24 event whose token is wrong, naming no token", async () => {
-    const answer = await fetch(`${url}/bitrix24`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        event: "ONIMCONNECTORMESSAGEUPDATE",
-        "data[CONNECTOR]": portal.connector,
-        "data[LINE]": String(portal.line),
-        "data[MESSAGES][0][message][id][0]": "tg:1:1",
-        "data[MESSAGES][0][message][text]": "spoofed",
-        "data[MESSAGES][0][chat][id]": "tg:1",
-        "auth[member_id]": portal.memberId,
-        "auth[application_token]": "f".repeat(32)
-      }).toString()
-    })
+    const answer = await postBitrix24Edit(url, portal, "f".repeat(32))
     expect(answer.status).toBe(403)
     expect(await answer.text()).not.toContain(portal.applicationToken)
   })

@@ -17,13 +17,7 @@ import { type Config, Context, Effect, Layer, Redacted, Result, Schema, Scope } 
 import * as Bitrix24App from "./Bitrix24App.ts"
 import * as Cache from "./internal/cache.ts"
 import * as Decode from "./internal/decode.ts"
-import {
-  AcquireCredentials,
-  AcquireSettings,
-  Bitrix24Credentials,
-  Bitrix24Settings,
-  type Plan
-} from "./internal/shapes.ts"
+import { AcquireCredentials, AcquireSettings, Bitrix24Credentials, Bitrix24Settings, Plan } from "./internal/shapes.ts"
 import * as TenantError from "./TenantError.ts"
 import * as TenantRegistry from "./TenantRegistry.ts"
 import * as TenantTokenStore from "./TenantTokenStore.ts"
@@ -49,7 +43,7 @@ export const Options = Schema.Struct({
    * each editor keeps its portal's bucket in this process (one machine).
    */
   rateLimiters: Schema.optional(
-    Schema.Struct({ standard: Schema.optional(Schema.Unknown), enterprise: Schema.optional(Schema.Unknown) })
+    Schema.Struct(Object.fromEntries(Plan.literals.map((plan) => [plan, Schema.optional(Schema.Unknown)])))
   )
 })
 

@@ -94,3 +94,24 @@ export const makeWorld = async (
   }
   return world
 }
+
+/** Posts to the app's Bitrix24 route an operator's edit of message `tg:1:1` carrying `token` as the application token. */
+export const postBitrix24Edit = (
+  appUrl: string,
+  portal: Pick<Bitrix24Portals.Portal, "connector" | "line" | "memberId">,
+  token: string
+) =>
+  fetch(`${appUrl}/bitrix24`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      event: "ONIMCONNECTORMESSAGEUPDATE",
+      "data[CONNECTOR]": portal.connector,
+      "data[LINE]": String(portal.line),
+      "data[MESSAGES][0][message][id][0]": "tg:1:1",
+      "data[MESSAGES][0][message][text]": "spoofed",
+      "data[MESSAGES][0][chat][id]": "tg:1",
+      "auth[member_id]": portal.memberId,
+      "auth[application_token]": token
+    }).toString()
+  })
